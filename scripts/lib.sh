@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the project's scripts: sourced, never run.
+#
+# Everything built outside the repository lives under $VE_CACHE, keyed so that a second run reuses it:
+#   $VE_CACHE/apt/                  private apt state for fetching linux-source-7.3 (nothing installed)
+#   $VE_CACHE/src/linux-<ver>/      the unpacked kernel tree (one per Debian package version)
+#   $VE_CACHE/bindgen-<ver>/bin/    bindgen-cli
+#   $VE_CACHE/build/<key>/          one O= build directory per (kernel version, config, toolchain) key
+
+set -euo pipefail
+
+VE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VE_CACHE=${VE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ve_drv}
+VE_OUT=${VE_OUT:-$VE_ROOT/out}
+
+# Pinned toolchain (DEVELOPERS.md, shared/docs/toolchain.md).
+LINUX_SRC_PKG=linux-source-7.3
+LINUX_SRC_VERSION_PREFERRED=7.3.4-1~bpo13+1
+BINDGEN_VERSION=0.72.1
+LLVM_MAJOR=22
+LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib
+export LIBCLANG_PATH
+BINDGEN=$VE_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
+
+# Identical make arguments for the kernel and the module (toolchain.md: they must match).
+KMAKE_ARGS=(LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Debian versions hold '~' and '+': keep them out of paths that make and Kbuild see.
+path_safe() { echo "${1//[~+:]/_}"; }
+
+# The kernel source tree selected by setup.sh (its version is recorded there).
+kernel_src_dir() {
+	local v
+	v=$(cat "$VE_CACHE/src/CURRENT" 2>/dev/null) || die "no kernel source: run scripts/setup.sh first"
+	echo "$VE_CACHE/src/linux-$(path_safe "$v")"
+}
+
+# Cache key of a kernel build: kernel package version, the merged config fragment, toolchain versions.
+kernel_build_key() {
+	local config=$1 ksrc v
+	ksrc=$(kernel_src_dir)
+	v=$(cat "$VE_CACHE/src/CURRENT")
+	{
+		echo "$v"
+		cat "$VE_ROOT/scripts/kconfig/$config.config"
+		/usr/bin/rustc --version
+		"$BINDGEN" --version
+		clang-$LLVM_MAJOR --version | head -n 1
+	} | sha256sum | cut -c1-16
+}
+
+kernel_build_dir() {
+	local config=$1
+	echo "$VE_CACHE/build/$config-$(kernel_build_key "$config")"
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-variant facts in one table: where the system-common registers are, which MSI-X entry the
+//! privileged DMA engine raises, and how the engine is told to look at its registers.
+//!
+//! Everything variant-specific that the rest of the driver needs is a field here; code elsewhere
+//! never matches on the variant.
+
+use crate::{
+    hw,
+    uapi::Variant, //
+};
+
+/// How the engine learns that software wrote one of its control registers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kick {
+    /// Real hardware: the register write itself is the signal.
+    None,
+    /// The emulator: BAR2 is shared memory and traps nothing, so after the register write the
+    /// driver also rings the ivshmem doorbell (BAR0 + [`IVSHMEM_DOORBELL`]) of the emulator's peer.
+    IvshmemDoorbell,
+}
+
+/// ivshmem BAR0 register: this VM's peer id.
+pub(crate) const IVSHMEM_IVPOSITION: usize = 8;
+/// ivshmem BAR0 register: write `(peer << 16) | vector` to interrupt `peer`.
+pub(crate) const IVSHMEM_DOORBELL: usize = 12;
+
+/// One card variant.
+#[derive(Debug)]
+pub(crate) struct Chip {
+    /// Reported through `VE_DRV_IOC_INFO`.
+    pub(crate) variant: Variant,
+    /// Human-readable name for the kernel log.
+    pub(crate) name: &'static str,
+    /// BAR that holds the system-common registers (SCR).
+    pub(crate) scr_bar: u32,
+    /// Offset of the SCR in that BAR.
+    pub(crate) scr_offset: usize,
+    /// Size of the SCR; probe checks the BAR covers `scr_offset + scr_size`.
+    pub(crate) scr_size: usize,
+    /// Privileged DMA descriptor table, relative to the SCR.
+    pub(crate) pdma_desc: usize,
+    /// Privileged DMA control word 0, relative to the SCR (word 1 follows at +8).
+    pub(crate) pdma_ctl: usize,
+    /// Interrupt vector register relative to the SCR, where its layout is known.
+    pub(crate) intvec: Option<usize>,
+    /// MSI-X entry of the privileged DMA engine.
+    pub(crate) pdma_vector: u32,
+    /// How to make the engine look at its control registers.
+    pub(crate) kick: Kick,
+}
+
+impl Chip {
+    /// MSI-X vectors to allocate so that [`Chip::pdma_vector`] exists.
+    pub(crate) const fn msix_vectors(&self) -> u32 {
+        self.pdma_vector + 1
+    }
+}
+
+/// SX-Aurora VE1 (Type 10/20).
+pub(crate) static VE1: Chip = Chip {
+    variant: Variant::Ve1,
+    name: "VE1",
+    scr_bar: hw::ve1::SCR_BAR,
+    scr_offset: hw::ve1::SCR_OFFSET,
+    scr_size: hw::scr::SIZE,
+    pdma_desc: hw::scr::PDMA_DESC,
+    pdma_ctl: hw::scr::PDMA_CTL0,
+    intvec: Some(hw::scr::INTVEC),
+    pdma_vector: hw::ve1::PDMA_VECTOR,
+    kick: Kick::None,
+};
+
+/// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets; its
+/// interrupt vector register differs (bit 64 for PDMA) and is not described yet.
+pub(crate) static VE3: Chip = Chip {
+    variant: Variant::Ve3,
+    name: "VE3",
+    scr_bar: hw::ve3::SCR_BAR,
+    scr_offset: hw::ve3::SCR_OFFSET,
+    scr_size: hw::ve3::SCR_SIZE,
+    pdma_desc: hw::ve3::PDMA_DESC,
+    pdma_ctl: hw::ve3::PDMA_CTL0,
+    intvec: None,
+    pdma_vector: hw::ve3::PDMA_VECTOR,
+    kick: Kick::None,
+};
+
+/// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd.
+pub(crate) static EMULATOR: Chip = Chip {
+    variant: Variant::Emulator,
+    name: "VE1 emulator",
+    kick: Kick::IvshmemDoorbell,
+    ..VE1
+};

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The VE hardware as this project knows it: one description, shared by the kernel module, the
+//! host-side engine emulator and the guest tests.
+//!
+//! This file uses `core` only. The module includes it as `mod hw`, the emulator and the guest tests
+//! include it with `#[path]`, so the three cannot disagree through copied constants. A misreading
+//! shared by all three is caught by the host golden-vector tests (`tests/host/src/hw_golden.rs`),
+//! whose expected words are written out by hand from `shared/docs/reference-ve_drv.md` section 2.1.
+//!
+//! Sources: NEC `libved/src/ve_hw.h`, `veos/src/veos/dma/vedma_hw.h`, `ve_drv-kmod/src/hw.h`,
+//! as summarised in reference-ve_drv.md sections 1.5, 1.6, 2.1 and 3.
+//!
+//! Why no `kernel::io::register!` here: the same layout must compile into the host emulator and
+//! the guest tests, which cannot use kernel macros. The module reads and writes these registers
+//! through `regs.rs`, which takes every offset and bit from this file.
+
+/// PCI identities.
+pub mod pci_id {
+    /// NEC Corporation.
+    pub const VENDOR_NEC: u16 = 0x1bcf;
+    /// SX-Aurora TSUBASA VE1 (VE Type 10/20).
+    pub const DEVICE_VE1: u16 = 0x001c;
+    /// SX-Aurora TSUBASA VE3 (VE Type 30).
+    pub const DEVICE_VE3: u16 = 0x0039;
+    /// Red Hat (Qumranet): QEMU's ivshmem devices.
+    pub const VENDOR_REDHAT_QUMRANET: u16 = 0x1af4;
+    /// QEMU `ivshmem-doorbell` (and `ivshmem-plain`): the transport of the engine emulator.
+    pub const DEVICE_IVSHMEM: u16 = 0x1110;
+}
+
+/// VE1 system-common register block (SCR): offsets relative to the start of the block.
+///
+/// On VE1 the block lives in BAR2 at [`ve1::SCR_OFFSET`]; the emulator mirrors that layout.
+pub mod scr {
+    /// Size of the system-common register block on VE1.
+    pub const SIZE: usize = 0x20_0000;
+    /// Interrupt vector register (64 bit). Bit `63 - n` stands for MSI-X entry `n` ("the interrupt
+    /// vector register is the reversed bit order of the MSI-X vector"); writing a 1 clears a bit.
+    pub const INTVEC: usize = 0x2000;
+    /// PCI access exception register.
+    pub const PCIEXC: usize = 0x2400;
+    /// Privileged ("system") DMA descriptor table: [`super::desc::NUM`] descriptors of
+    /// [`super::desc::SIZE`] bytes.
+    pub const PDMA_DESC: usize = 0x4_0000;
+    /// Privileged DMA control, word 0: write [`super::dmactl::PERMIT`] to start, 0 to request a
+    /// halt; reads return the status ([`super::dmactl::STATUS_HALT`] once halted).
+    pub const PDMA_CTL0: usize = 0x4_2000;
+    /// Privileged DMA control, word 1: bit 63 exception, bits 6:0 read pointer (next descriptor
+    /// the engine will process). Writing the read pointer clears the exception.
+    pub const PDMA_CTL1: usize = 0x4_2008;
+
+    /// Bit of [`INTVEC`] that stands for MSI-X entry `vector` (0..=63).
+    pub const fn intvec_bit(vector: u32) -> u64 {
+        1u64 << (63 - vector)
+    }
+}
+
+/// VE1 PCI layout (reference-ve_drv.md 1.5 and 3.2).
+pub mod ve1 {
+    /// BAR holding the system-common registers.
+    pub const SCR_BAR: u32 = 2;
+    /// Offset of the system-common registers in [`SCR_BAR`].
+    pub const SCR_OFFSET: usize = 0x100_0000;
+    /// MSI-X entry of the privileged DMA engine.
+    pub const PDMA_VECTOR: u32 = 48;
+}
+
+/// VE3 PCI layout (reference-ve_drv.md 1.5, 2.1 and 3.2). Recorded for the variant table; no VE3
+/// and no VE3 emulator exist here, so nothing below has run.
+pub mod ve3 {
+    /// BAR holding the non-prefetchable system-common registers.
+    pub const SCR_BAR: u32 = 4;
+    /// Offset of the system-common registers in [`SCR_BAR`].
+    pub const SCR_OFFSET: usize = 0x20_0000;
+    /// Size of the VE3 non-prefetchable system-common block.
+    pub const SCR_SIZE: usize = 0x10_0000;
+    /// Privileged DMA descriptor table (`DMADESP`), relative to the SCR.
+    pub const PDMA_DESC: usize = 0x8000;
+    /// Privileged DMA control (`DMACTLP`), relative to the SCR.
+    pub const PDMA_CTL0: usize = 0xA000;
+    /// MSI-X entry of the privileged DMA engine.
+    pub const PDMA_VECTOR: u32 = 32;
+}
+
+/// Privileged DMA control register bits.
+pub mod dmactl {
+    /// Word 0, write: permit the engine to run ("PERM_START").
+    pub const PERMIT: u64 = 1;
+    /// Word 0, write: request a halt ("DMACTL_DISABLE_PERMIT").
+    pub const DISABLE: u64 = 0;
+    /// Word 0, read: status field.
+    pub const STATUS_MASK: u64 = 0x3;
+    /// Word 0, read: the engine has halted ("DMACTL_HALT_MASK").
+    pub const STATUS_HALT: u64 = 0x2;
+    /// Word 1: an exception stopped the engine.
+    pub const EXCEPTION: u64 = 1 << 63;
+    /// Word 1: read pointer, the index of the next descriptor the engine will process.
+    pub const READPTR_MASK: u64 = 0x7f;
+}
+
+/// Privileged DMA descriptors: four 64-bit words each.
+///
+/// | word | bits  | field                                                  |
+/// |------|-------|--------------------------------------------------------|
+/// | 0    | 63:48 | exception code                                         |
+/// | 0    | 3:0   | status: 8 STARTED, 4 EARLY, 2 COMPLETED, 1 PREPARED    |
+/// | 1    | 42:40 | source address space                                   |
+/// | 1    | 38:36 | destination address space                              |
+/// | 1    | 35:32 | control: 8 SYNC, 4 INTR_ERR, 2 INTR_EARLY, 1 INTR_COMPLETION |
+/// | 1    | 31:0  | length in bytes                                        |
+/// | 2    | 47:0  | source address                                         |
+/// | 3    | 47:0  | destination address                                    |
+///
+/// Software writes words 1, 2, 3, then word 0 = PREPARED last: the engine never sees a
+/// half-written descriptor as ready.
+pub mod desc {
+    /// Descriptors in the ring.
+    pub const NUM: usize = 128;
+    /// At most this many descriptors may be outstanding (one slot stays free, as in VEOS).
+    pub const MAX_IN_FLIGHT: usize = NUM - 1;
+    /// Size of one descriptor.
+    pub const SIZE: usize = 32;
+    /// Longest transfer one descriptor may carry (VE_DMA_DESC_LEN_MAX).
+    pub const LEN_MAX: u64 = 64 << 20;
+    /// Length and both addresses must be multiples of this (NEC's DMA manager rule).
+    pub const ALIGN: u64 = 8;
+    /// Addresses are 48 bits wide.
+    pub const ADDR_MASK: u64 = (1 << 48) - 1;
+
+    /// Word 0 status: the engine is copying this descriptor.
+    pub const STATUS_STARTED: u64 = 8;
+    /// Word 0 status: early completion was signalled.
+    pub const STATUS_EARLY: u64 = 4;
+    /// Word 0 status: the copy finished.
+    pub const STATUS_COMPLETED: u64 = 2;
+    /// Word 0 status: ready for the engine.
+    pub const STATUS_PREPARED: u64 = 1;
+    /// Word 0: status field.
+    pub const STATUS_MASK: u64 = 0xf;
+    /// Word 0: exception code field shift (bits 63:48).
+    pub const EXCEPTION_SHIFT: u32 = 48;
+
+    /// Control: the engine must finish this descriptor before starting the next.
+    pub const CTL_SYNC: u8 = 8;
+    /// Control: raise the interrupt on an error.
+    pub const CTL_INTR_ERR: u8 = 4;
+    /// Control: raise the interrupt on early completion.
+    pub const CTL_INTR_EARLY: u8 = 2;
+    /// Control: raise the interrupt when this descriptor completes.
+    pub const CTL_INTR_COMPLETION: u8 = 1;
+
+    /// Address spaces the engine understands (virtual types never reach the hardware).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum AddrSpace {
+        /// VE host system absolute address: host (guest) physical memory.
+        Vhsaa = 2,
+        /// VE register absolute address.
+        Veraa = 4,
+        /// VE memory absolute address: physical VE memory.
+        Vemaa = 6,
+    }
+
+    impl AddrSpace {
+        /// Decodes a 3-bit address-space field.
+        pub const fn from_bits(bits: u64) -> Option<Self> {
+            match bits {
+                2 => Some(Self::Vhsaa),
+                4 => Some(Self::Veraa),
+                6 => Some(Self::Vemaa),
+                _ => None,
+            }
+        }
+    }
+
+    /// Why a descriptor cannot be encoded.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    pub enum DescError {
+        /// Length or an address is not a multiple of [`ALIGN`].
+        Misaligned,
+        /// Length is over [`LEN_MAX`].
+        TooLong,
+        /// An address does not fit in 48 bits, or the range wraps.
+        AddressRange,
+    }
+
+    /// One privileged DMA descriptor, as software describes it.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    pub struct Desc {
+        /// Source address space.
+        pub src_space: AddrSpace,
+        /// Source address.
+        pub src: u64,
+        /// Destination address space.
+        pub dst_space: AddrSpace,
+        /// Destination address.
+        pub dst: u64,
+        /// Bytes to copy; 0 neutralises a descriptor (the engine skips it).
+        pub len: u32,
+        /// `CTL_*` bits.
+        pub control: u8,
+    }
+
+    impl Desc {
+        /// Checks NEC's rules: 8-byte alignment, at most 64 MiB, 48-bit addresses.
+        pub const fn validate(&self) -> Result<(), DescError> {
+            let len = self.len as u64;
+            if len % ALIGN != 0 || self.src % ALIGN != 0 || self.dst % ALIGN != 0 {
+                return Err(DescError::Misaligned);
+            }
+            if len > LEN_MAX {
+                return Err(DescError::TooLong);
+            }
+            let src_end = match self.src.checked_add(len) {
+                Some(e) => e,
+                None => return Err(DescError::AddressRange),
+            };
+            let dst_end = match self.dst.checked_add(len) {
+                Some(e) => e,
+                None => return Err(DescError::AddressRange),
+            };
+            if src_end > ADDR_MASK + 1 || dst_end > ADDR_MASK + 1 {
+                return Err(DescError::AddressRange);
+            }
+            Ok(())
+        }
+
+        /// Word 1: spaces, control and length.
+        pub const fn word1(&self) -> u64 {
+            ((self.src_space as u64) << 40)
+                | ((self.dst_space as u64) << 36)
+                | (((self.control & 0xf) as u64) << 32)
+                | self.len as u64
+        }
+
+        /// The four words, word 0 already PREPARED. Callers must store word 0 last.
+        pub const fn encode(&self) -> Result<[u64; 4], DescError> {
+            match self.validate() {
+                Ok(()) => Ok([
+                    STATUS_PREPARED,
+                    self.word1(),
+                    self.src & ADDR_MASK,
+                    self.dst & ADDR_MASK,
+                ]),
+                Err(e) => Err(e),
+            }
+        }
+
+        /// Decodes words 1..=3 (what the engine reads). `None` if an address space is unknown.
+        pub const fn decode(w1: u64, w2: u64, w3: u64) -> Option<Self> {
+            let src_space = match AddrSpace::from_bits((w1 >> 40) & 7) {
+                Some(s) => s,
+                None => return None,
+            };
+            let dst_space = match AddrSpace::from_bits((w1 >> 36) & 7) {
+                Some(s) => s,
+                None => return None,
+            };
+            Some(Self {
+                src_space,
+                src: w2 & ADDR_MASK,
+                dst_space,
+                dst: w3 & ADDR_MASK,
+                len: w1 as u32,
+                control: ((w1 >> 32) & 0xf) as u8,
+            })
+        }
+    }
+
+    /// Status field of word 0.
+    pub const fn status(word0: u64) -> u64 {
+        word0 & STATUS_MASK
+    }
+
+    /// Exception code of word 0.
+    pub const fn exception(word0: u64) -> u16 {
+        (word0 >> EXCEPTION_SHIFT) as u16
+    }
+
+    /// Word 0 as the engine leaves it: a status and an exception code.
+    pub const fn word0(status: u64, exception: u16) -> u64 {
+        ((exception as u64) << EXCEPTION_SHIFT) | (status & STATUS_MASK)
+    }
+}
+
+/// The engine emulator's identification block and mailboxes, at the start of its BAR2.
+///
+/// A real VE1 has per-core registers there (core `n` at `n` MiB); the emulator has no cores and
+/// uses the first page for this block instead. The driver trusts the emulator only after it has
+/// checked [`MAGIC`] and [`ABI_VERSION`] (and its peer id) at probe.
+///
+/// Who writes what: fields marked (emu) are written by the emulator only, (drv) by the driver only.
+/// All are little-endian, naturally aligned.
+pub mod emu {
+    /// "VEEMU1\0\0" as a little-endian u64 (emu).
+    pub const MAGIC: u64 = u64::from_le_bytes(*b"VEEMU1\0\0");
+    /// Layout version of this block; bumped on any incompatible change (emu).
+    pub const ABI_VERSION: u32 = 1;
+    /// Size of BAR2 the emulator creates: a power of two covering the VE1 SCR at 16 MiB + 2 MiB.
+    pub const BAR2_SIZE: usize = 32 << 20;
+    /// MSI-X vectors the emulator serves (entries 0..=48; 48 is the privileged DMA vector).
+    pub const VECTORS: u32 = super::ve1::PDMA_VECTOR + 1;
+
+    /// u64 magic (emu). Written last at start-up, after every other field.
+    pub const OFF_MAGIC: usize = 0x00;
+    /// u32 [`ABI_VERSION`] (emu).
+    pub const OFF_ABI_VERSION: usize = 0x08;
+    /// u32 ivshmem peer id of the emulator: the doorbell target (emu).
+    pub const OFF_EMU_PEER: usize = 0x0c;
+    /// u32 ivshmem peer id the emulator gave the guest; equals the guest's IVPosition (emu).
+    pub const OFF_GUEST_PEER: usize = 0x10;
+    /// u32 MSI-X vectors served (emu).
+    pub const OFF_VECTORS: usize = 0x14;
+    /// u64 size of emulated VE memory (VEMAA space) in bytes (emu).
+    pub const OFF_VE_MEM_SIZE: usize = 0x18;
+    /// u64 guest RAM size the emulator maps (emu).
+    pub const OFF_GUEST_RAM_SIZE: usize = 0x20;
+    /// u64 nonce chosen by whoever started the emulator; proves the guest reads this block (emu).
+    pub const OFF_NONCE: usize = 0x28;
+
+    /// Counters, all u64 (emu).
+    /// Doorbell wake-ups seen (one wake-up may carry several doorbells: eventfds coalesce).
+    pub const OFF_CNT_WAKEUPS: usize = 0x100;
+    /// MSI-X interrupts raised (eventfd writes to the guest).
+    pub const OFF_CNT_IRQS: usize = 0x108;
+    /// Bytes copied by the DMA engine.
+    pub const OFF_CNT_BYTES: usize = 0x110;
+    /// Descriptors completed.
+    pub const OFF_CNT_DESCS: usize = 0x118;
+    /// Nanoseconds the engine spent copying.
+    pub const OFF_CNT_BUSY_NS: usize = 0x120;
+    /// Ping requests answered, and those whose check word was wrong.
+    pub const OFF_CNT_PINGS: usize = 0x128;
+    /// Ping requests whose check word was wrong.
+    pub const OFF_CNT_PING_BAD: usize = 0x130;
+
+    /// Ping mailbox: the transport self-test. The driver writes [`OFF_PING_VALUE`] and
+    /// [`OFF_PING_CHECK`] = [`ping_check`]`(nonce, seq, value)`, then [`OFF_PING_SEQ`] = seq (last),
+    /// then rings the doorbell. The emulator verifies the check word, writes
+    /// [`OFF_PING_RESPONSE`] = [`ping_response`]`(nonce, value)` (or 0 with status BAD),
+    /// [`OFF_PING_STATUS`], then [`OFF_PING_ACK`] = seq, and raises the privileged DMA vector.
+    pub const OFF_PING_SEQ: usize = 0x200;
+    /// u64 value to transform (drv).
+    pub const OFF_PING_VALUE: usize = 0x208;
+    /// u64 check word (drv).
+    pub const OFF_PING_CHECK: usize = 0x210;
+    /// u64 sequence number answered (emu).
+    pub const OFF_PING_ACK: usize = 0x218;
+    /// u64 transformed value (emu).
+    pub const OFF_PING_RESPONSE: usize = 0x220;
+    /// u64 [`PING_OK`] or [`PING_BAD_CHECK`] (emu).
+    pub const OFF_PING_STATUS: usize = 0x228;
+
+    /// Ping answered.
+    pub const PING_OK: u64 = 1;
+    /// The check word did not match: the driver does not know the nonce or wrote a torn request.
+    pub const PING_BAD_CHECK: u64 = 2;
+
+    /// The check word the driver must send with a ping.
+    pub const fn ping_check(nonce: u64, seq: u64, value: u64) -> u64 {
+        (value ^ nonce).rotate_left(17) ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The emulator's answer to a ping of `value`.
+    pub const fn ping_response(nonce: u64, value: u64) -> u64 {
+        value.swap_bytes() ^ !nonce
+    }
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/veN`: open files and ioctl dispatch. Argument decoding and permission checks only; the
+//! work is done by [`Card`].
+//!
+//! Every ioctl number not listed in [`dispatch`], NEC's included, returns `ENOTTY`.
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSlice, //
+};
+
+use crate::{
+    card::Card,
+    sys::{
+        self,
+        MiscNode,
+        NodeDevice, //
+    },
+    uapi, //
+};
+
+/// One open file of `/dev/veN`.
+pub(crate) struct VeFile {
+    card: Arc<Card>,
+}
+
+// SAFETY: `MiscDeviceRegistration::<VeFile>::register` is called only by `MiscNode::new`, which is
+// how `CardBinding` creates every `/dev/veN`.
+unsafe impl NodeDevice for VeFile {
+    type Data = Arc<Card>;
+}
+
+#[vtable]
+impl MiscDevice for VeFile {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        let card = MiscNode::<Self>::data_of(misc).clone();
+        Ok(KBox::new(VeFile { card }, GFP_KERNEL)?)
+    }
+
+    fn ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        dispatch(&this.card, cmd, arg)
+    }
+
+    /// This driver's own ioctls have the same layout for 32-bit callers; NEC's hold pointers and
+    /// `unsigned long`, so they are refused rather than misread.
+    #[cfg(CONFIG_COMPAT)]
+    fn compat_ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if uapi::ioc_nr(cmd) < uapi::VE_DRV_NR_BASE {
+            return Err(ENOTTY);
+        }
+        dispatch(&this.card, cmd, arg)
+    }
+}
+
+/// Routes one ioctl.
+fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
+    match cmd {
+        uapi::VE_DRV_IOC_INFO => info(card, arg),
+        uapi::VE_DRV_IOC_PING => ping(card, arg),
+        _ => Err(ENOTTY),
+    }
+}
+
+/// `VE_DRV_IOC_INFO`.
+fn info(card: &Card, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvInfo>()).reader_writer();
+    let req: uapi::VeDrvInfo = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    writer.write(&card.info()?)?;
+    Ok(0)
+}
+
+/// `VE_DRV_IOC_PING`.
+fn ping(card: &Card, arg: usize) -> Result<isize> {
+    if !sys::capable_sys_admin() {
+        return Err(EPERM);
+    }
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvPing>()).reader_writer();
+    let mut req: uapi::VeDrvPing = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let (response, rtt_ns) = card.ping(req.value)?;
+    req.response = response;
+    req.rtt_ns = rtt_ns;
+    writer.write(&req)?;
+    Ok(0)
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI glue: the ID tables, probe and unbind.
+//!
+//! Two PCI drivers share one probe:
+//! - `ve_drv` binds VE1 and VE3 through a normal, exported ID table (so the module autoloads);
+//! - `ve_drv_emu` binds QEMU's ivshmem-doorbell (1af4:1110), only when the operator loads the module
+//!   with `emulator=1`, and then only if BAR2 holds the emulator's identification block. Its ID
+//!   table is not exported: no ivshmem device ever autoloads this module.
+
+use kernel::{
+    device::Core,
+    device_id::IdArray,
+    pci,
+    prelude::*, //
+};
+
+use crate::{
+    card::{
+        self,
+        CardBinding,
+        CardFacts,
+        CardIndex, //
+    },
+    chip::{
+        self,
+        Chip, //
+    },
+    hw::pci_id,
+    sys, //
+};
+
+/// The real VE cards.
+pub(crate) struct VeDriver;
+
+kernel::pci_device_table!(
+    VE_PCI_TABLE,
+    <VeDriver as pci::Driver>::IdInfo,
+    [
+        (
+            pci::DeviceId::from_id(sys::pci_vendor(pci_id::VENDOR_NEC), pci_id::DEVICE_VE1 as u32),
+            &chip::VE1
+        ),
+        (
+            pci::DeviceId::from_id(sys::pci_vendor(pci_id::VENDOR_NEC), pci_id::DEVICE_VE3 as u32),
+            &chip::VE3
+        ),
+    ]
+);
+
+impl pci::Driver for VeDriver {
+    type IdInfo = &'static Chip;
+    type Data<'bound> = CardBinding<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &VE_PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        probe(pdev, info.copied())
+    }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind(pdev);
+    }
+}
+
+/// The engine emulator on QEMU ivshmem-doorbell (opt-in).
+pub(crate) struct VeEmuDriver;
+
+/// Not exported with `pci_device_table!`: no modalias, no autoload on ordinary ivshmem devices.
+static EMU_PCI_TABLE: IdArray<pci::DeviceId, &'static Chip, 1> = IdArray::new([(
+    pci::DeviceId::from_id(
+        sys::pci_vendor(pci_id::VENDOR_REDHAT_QUMRANET),
+        pci_id::DEVICE_IVSHMEM as u32,
+    ),
+    &&chip::EMULATOR,
+)]);
+
+impl pci::Driver for VeEmuDriver {
+    type IdInfo = &'static Chip;
+    type Data<'bound> = CardBinding<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &EMU_PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        probe(pdev, info.copied())
+    }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind(pdev);
+    }
+}
+
+/// Probe of every variant: enable, bus master, map the register BAR (and, on the emulator, check
+/// its identity first), 64-bit DMA, then the interrupt and `/dev/veN` ([`CardBinding::new`]).
+fn probe<'bound, 'core>(
+    pdev: &'bound pci::Device<Core<'core>>,
+    chip: Option<&'static Chip>,
+) -> impl PinInit<CardBinding<'bound>, Error> + use<'bound, 'core> {
+    pin_init::pin_init_scope(move || {
+        let chip = chip.ok_or(ENODEV)?;
+        let scr_bar_size = pdev.resource_len(chip.scr_bar)?;
+        if !card::scr_bar_fits(chip, scr_bar_size) {
+            dev_err!(pdev, "BAR{} is {} bytes: too small for {}\n", chip.scr_bar, scr_bar_size, chip.name);
+            return Err(ENODEV);
+        }
+        pdev.enable_device_mem()?;
+
+        let regs = pdev.iomap_region(chip.scr_bar, c"ve_drv")?;
+        let (doorbell, emu) = if card::needs_doorbell(chip) {
+            let bar0 = pdev.iomap_region(0, c"ve_drv")?;
+            let emu = card::identify_emulator(&regs, &bar0).inspect_err(|_| {
+                dev_info!(pdev, "ivshmem device without a VE engine emulator: not binding\n");
+            })?;
+            (Some(bar0), Some(emu))
+        } else {
+            (None, None)
+        };
+
+        pdev.set_master();
+        sys::set_dma_mask_64(pdev)?;
+        let index = CardIndex::alloc()?;
+        let facts = CardFacts {
+            chip,
+            index: index.get(),
+            vendor_id: pdev.vendor_id().as_raw(),
+            device_id: pdev.device_id(),
+            scr_bar_size,
+            emu,
+        };
+        dev_info!(
+            pdev,
+            "{} as /dev/ve{}: BAR{} {} MiB, privileged DMA on MSI-X {}\n",
+            chip.name,
+            facts.index,
+            chip.scr_bar,
+            scr_bar_size >> 20,
+            chip.pdma_vector
+        );
+        if let Some(e) = &emu {
+            dev_info!(
+                pdev,
+                "emulator ABI {}, peer {}, VE memory {} MiB\n",
+                e.abi_version,
+                e.emu_peer,
+                e.ve_mem_size >> 20
+            );
+        }
+        let doorbell = doorbell.map(|b| b.into_devres()).transpose()?;
+        Ok(CardBinding::new(pdev, facts, index, regs.into_devres()?, doorbell))
+    })
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Register access for one card: the system-common block of its [`Chip`], the doorbell, and the
+//! emulator's identification block. Offsets and bits come from [`crate::hw`] only.
+//!
+//! # 64-bit registers: one decision, made here
+//!
+//! The descriptor words, DMACTL and INTVEC are 64-bit registers. Every access to them is a single
+//! 64-bit MMIO access: `Bar::try_read64`/`try_write64`, i.e. `readq`/`writeq` behind the kernel
+//! crate's runtime bounds and alignment check (the compile-time checked `read64`/`write64` do not
+//! build on a PCI BAR in 7.3, whose `Region` only promises 4-byte alignment).
+//!
+//! Why this is right on real hardware: on x86-64, `writeq` to an uncached BAR mapping is one 8-byte
+//! store that the root complex forwards as one PCIe memory-write TLP with all eight byte enables,
+//! so the VE sees the whole word at once. That is also what VEOS does today: its user-space DMA
+//! manager stores 64-bit words through its mmap of these registers. Two 32-bit accesses would
+//! double the MMIO cost, and a read of DMACTL word 1 could tear, pairing the exception bit (high
+//! half) with a stale read pointer (low half). The driver therefore requires a 64-bit kernel
+//! (`readq`/`writeq` exist only there), which every VE host is.
+//!
+//! Ordering: a descriptor is written as words 1, 2, 3 and then word 0 (status PREPARED). x86 does
+//! not reorder stores to an uncached mapping, and `writeq` (unlike `writeq_relaxed` on other
+//! architectures) is ordered after earlier memory writes and carries a compiler barrier, so the
+//! engine never finds PREPARED next to stale words. The doorbell (emulator only) comes last.
+//!
+//! The emulator sees BAR2 as shared memory: an 8-byte aligned store is atomic on its x86-64 host.
+//! It defines a 32-bit store to either half of a register as changing just that half, and acts on
+//! a descriptor only when the status in the low half of word 0 reads PREPARED, so a stray half
+//! write never starts a transfer (tests/emulator/src/engine.rs).
+
+use kernel::{
+    io::Io,
+    pci,
+    prelude::*, //
+};
+
+use crate::{
+    chip::{
+        Chip,
+        Kick,
+        IVSHMEM_DOORBELL, //
+    },
+    hw, //
+};
+
+/// A card's register window: the BAR holding the system-common registers.
+pub(crate) struct Regs<'a> {
+    bar: &'a pci::Bar<'a>,
+    chip: &'static Chip,
+}
+
+impl<'a> Regs<'a> {
+    /// Register access through `bar`, the [`Chip::scr_bar`] of a `chip` card. Probe has checked
+    /// that the BAR covers the whole system-common block.
+    pub(crate) fn new(bar: &'a pci::Bar<'a>, chip: &'static Chip) -> Self {
+        Self { bar, chip }
+    }
+
+    /// Reads the 64-bit register at `off` in the system-common block.
+    pub(crate) fn scr_read64(&self, off: usize) -> Result<u64> {
+        self.bar.try_read64(self.chip.scr_offset + off)
+    }
+
+    /// Writes the 64-bit register at `off` in the system-common block.
+    pub(crate) fn scr_write64(&self, value: u64, off: usize) -> Result {
+        self.bar.try_write64(value, self.chip.scr_offset + off)
+    }
+
+    /// Reads DMACTL word 0 (status).
+    pub(crate) fn pdma_status(&self) -> Result<u64> {
+        Ok(self.scr_read64(self.chip.pdma_ctl)? & hw::dmactl::STATUS_MASK)
+    }
+
+    /// Zeroes word 0 of every privileged DMA descriptor (no status: nothing the engine would run),
+    /// as VEOS does before it takes over the engine. Only while the engine is halted.
+    pub(crate) fn pdma_clear_descriptors(&self) -> Result {
+        for i in 0..hw::desc::NUM {
+            self.scr_write64(0, self.chip.pdma_desc + i * hw::desc::SIZE)?;
+        }
+        Ok(())
+    }
+
+    /// Writes DMACTL word 0: [`hw::dmactl::PERMIT`] or [`hw::dmactl::DISABLE`].
+    pub(crate) fn pdma_set_permit(&self, permit: bool) -> Result {
+        let v = if permit { hw::dmactl::PERMIT } else { hw::dmactl::DISABLE };
+        self.scr_write64(v, self.chip.pdma_ctl)
+    }
+
+    /// Reads and clears the interrupt vector register bit of MSI-X entry `vector`. Returns whether
+    /// it was set; `None` where the variant's INTVEC layout is not described.
+    pub(crate) fn intvec_test_and_clear(&self, vector: u32) -> Result<Option<bool>> {
+        let Some(off) = self.chip.intvec else {
+            return Ok(None);
+        };
+        let bit = hw::scr::intvec_bit(vector);
+        let set = self.scr_read64(off)? & bit != 0;
+        if set {
+            // Write-one-to-clear, with the bit-reversed mask (reference-ve_drv.md 1.6).
+            self.scr_write64(bit, off)?;
+        }
+        Ok(Some(set))
+    }
+
+    /// Reads a 64-bit field of the emulator's identification block (BAR offset, not SCR).
+    pub(crate) fn emu_read64(&self, off: usize) -> Result<u64> {
+        self.bar.try_read64(off)
+    }
+
+    /// Reads a 32-bit field of the emulator's identification block.
+    pub(crate) fn emu_read32(&self, off: usize) -> Result<u32> {
+        self.bar.try_read32(off)
+    }
+
+    /// Writes a 64-bit field of the emulator's identification block.
+    pub(crate) fn emu_write64(&self, value: u64, off: usize) -> Result {
+        self.bar.try_write64(value, off)
+    }
+}
+
+/// Tells the engine to look at its control registers after a write to them: nothing on real
+/// hardware, the ivshmem doorbell of the emulator's peer on the emulator. The only place that
+/// rings the doorbell.
+pub(crate) fn kick(chip: &Chip, doorbell: Option<&pci::Bar<'_>>, emu_peer: u32) -> Result {
+    match chip.kick {
+        Kick::None => Ok(()),
+        Kick::IvshmemDoorbell => {
+            let bar = doorbell.ok_or(ENODEV)?;
+            // Vector 0 of the emulator's peer: the emulator polls only that eventfd.
+            bar.try_write32(emu_peer << 16, IVSHMEM_DOORBELL)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver's only `unsafe` code: small abstractions over kernel interfaces that the 7.3 kernel
+//! crate does not (yet) wrap, each with a safe API. The rest of the driver is safe Rust.
+//!
+//! What lives here, and why:
+//! - [`MsixIrq`]: an MSI-X vector allocation together with the IRQ handler registered on one of its
+//!   vectors. 7.3's `pci::IrqVectorRegistration` lends its vectors by reference, so keeping both in
+//!   one driver-data struct is a self-reference; this type owns both and orders their drops.
+//! - [`MiscNode`]: a misc device registration carrying driver data that `open` can reach. 7.3's
+//!   `MiscDeviceRegistration` has no per-registration data field.
+//! - [`capable_sys_admin`]: `capable(CAP_SYS_ADMIN)`, which has no Rust wrapper in 7.3.
+//! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
+//! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
+//! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
+//!
+//! Later issues add the GUP pinning and DMA-mapping calls here.
+
+use core::ptr::addr_of;
+
+use kernel::{
+    device::Bound,
+    irq,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    pci,
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    }, //
+};
+
+use crate::uapi;
+
+/// MSI-X vectors of a PCI function and one handler registered on one of them.
+///
+/// # Invariants
+///
+/// - `registration` was requested on a vector of `vectors` and is freed before `vectors` (field
+///   declaration order is drop order), so `free_irq()` always runs before `pci_free_irq_vectors()`.
+/// - `vectors` lives at a pinned address for as long as `registration` exists.
+#[pin_data]
+pub(crate) struct MsixIrq<'bound, T: irq::Handler + 'bound> {
+    #[pin]
+    registration: irq::Registration<'bound, T>,
+    vectors: pci::IrqVectorRegistration<'bound>,
+}
+
+impl<'bound, T: irq::Handler + 'bound> MsixIrq<'bound, T> {
+    /// Allocates exactly `count` MSI-X vectors and registers `handler` on entry `index`.
+    pub(crate) fn new(
+        pdev: &'bound pci::Device<Bound>,
+        count: u32,
+        index: u32,
+        name: &'static CStr,
+        handler: impl PinInit<T, Error> + 'bound,
+    ) -> impl PinInit<Self, Error> + 'bound {
+        let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
+        try_pin_init!(&this in Self {
+            // Initialised before `registration`: pin-init runs field initialisers in the order
+            // they are written here.
+            vectors: pdev.alloc_irq_vectors(count, count, msix)?,
+            registration <- {
+                // SAFETY: `vectors` is initialised (above) and lives inside `*this`, which is
+                // pinned: its address is stable until `Self` is dropped. By the type invariant
+                // `registration` is dropped before `vectors`, so the reference handed to the IRQ
+                // registration never dangles.
+                let vectors: &'bound pci::IrqVectorRegistration<'bound> =
+                    unsafe { &*addr_of!((*this.as_ptr()).vectors) };
+                let request: irq::IrqRequest<'bound> = vectors.index(index as usize)?.into();
+                // SAFETY: the registration is a pinned field of `Self` and is dropped with it;
+                // nothing here `mem::forget`s it.
+                unsafe { irq::Registration::new(request, irq::Flags::TRIGGER_NONE, name, handler) }
+            },
+        })
+    }
+
+}
+
+/// A misc device whose registrations are all made through [`MiscNode`].
+///
+/// # Safety
+///
+/// Implementors promise that every `MiscDeviceRegistration<Self>` in the kernel is the `reg`
+/// field of a `MiscNode<Self>`: the crate never calls `MiscDeviceRegistration::<Self>::register`
+/// anywhere but in [`MiscNode::new`].
+pub(crate) unsafe trait NodeDevice: MiscDevice {
+    /// Driver data that `open` reaches through [`MiscNode::data_of`].
+    type Data: Send + Sync;
+}
+
+/// A misc device registration with driver data next to it.
+///
+/// # Invariants
+///
+/// `data` is initialised before `reg` is registered and dropped after `reg` is deregistered, so
+/// an `open` (which runs while the registration exists) always finds it.
+#[pin_data]
+pub(crate) struct MiscNode<T: NodeDevice> {
+    #[pin]
+    reg: MiscDeviceRegistration<T>,
+    data: T::Data,
+}
+
+impl<T: NodeDevice> MiscNode<T> {
+    /// Registers a misc device named `name` whose `open` will find `data`.
+    pub(crate) fn new(name: &'static CStr, data: T::Data) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            data,
+            reg <- MiscDeviceRegistration::register(MiscDeviceOptions { name }),
+        })
+    }
+
+    /// The data of the node that `reg` belongs to.
+    pub(crate) fn data_of(reg: &MiscDeviceRegistration<T>) -> &T::Data {
+        let reg: *const MiscDeviceRegistration<T> = reg;
+        // SAFETY: by the safety contract of `NodeDevice`, `reg` is the `reg` field of a live
+        // `MiscNode<T>`, so stepping back to the container stays inside that allocation and the
+        // result is valid for as long as `reg` is borrowed.
+        unsafe { &(*kernel::container_of!(reg, Self, reg)).data }
+    }
+}
+
+/// A PCI vendor id the kernel's `pci::Vendor` list does not name. NEC's SX-Aurora vendor id 0x1bcf
+/// is not in `include/linux/pci_ids.h` (its `PCI_VENDOR_ID_NEC` is the older 0x1033), and 7.3's
+/// `Vendor::from_raw` is private to the kernel crate.
+pub(crate) const fn pci_vendor(id: u16) -> pci::Vendor {
+    // SAFETY: `pci::Vendor` is `#[repr(transparent)]` over `u16`, and its only invariant is "a PCI
+    // vendor id", which callers pass (ids assigned by the PCI-SIG, from `crate::hw::pci_id`).
+    unsafe { core::mem::transmute::<u16, pci::Vendor>(id) }
+}
+
+/// Sets a 64-bit streaming and coherent DMA mask, as NEC's driver does: the privileged DMA engine
+/// takes 48-bit host physical addresses.
+pub(crate) fn set_dma_mask_64(pdev: &pci::Device<kernel::device::Core<'_>>) -> Result {
+    use kernel::dma::Device as _;
+    // SAFETY: called from probe before the driver allocates or maps any DMA memory for this
+    // device, so nothing can race with the mask change.
+    unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }
+}
+
+/// Whether the current task has `CAP_SYS_ADMIN` in the initial user namespace.
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable()` may be called from any process context with any capability number.
+    unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as c_int) }
+}
+
+// SAFETY: `VeDrvInfo` is `repr(C)` with only integer fields laid out without padding (24 bytes of
+// u32/u16 fields, then u64 fields at 8-byte aligned offsets; checked by the host ABI test), so
+// every byte pattern is a valid value and every byte of a value is initialised.
+unsafe impl FromBytes for uapi::VeDrvInfo {}
+// SAFETY: see `FromBytes` above.
+unsafe impl AsBytes for uapi::VeDrvInfo {}
+// SAFETY: `VeDrvPing` is `repr(C)`: three u64 then two u32, no padding; any bytes are valid.
+unsafe impl FromBytes for uapi::VeDrvPing {}
+// SAFETY: see `FromBytes` above.
+unsafe impl AsBytes for uapi::VeDrvPing {}

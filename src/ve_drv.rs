@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `ve_drv`: a Rust driver for NEC SX-Aurora TSUBASA Vector Engines that loads in place of NEC's
+//! `ve_drv` and moves the VE's privileged ("system") DMA manager into the kernel.
+//!
+//! Crate root: module metadata, parameters and the list of modules. See `README.md` and
+//! `docs/architecture.md` for the design.
+
+use kernel::{
+    driver::Registration,
+    pci::Adapter,
+    prelude::*,
+    InPlaceModule, //
+};
+
+mod card;
+mod chip;
+// Shared with the emulator and the tests (`core` only): the module uses part of each today, the
+// DMA manager the rest.
+#[allow(dead_code, unreachable_pub)]
+mod hw;
+mod ioctl;
+mod pci;
+mod regs;
+mod sys;
+#[allow(dead_code, unreachable_pub)]
+mod uapi;
+
+module! {
+    type: VeDrvModule,
+    name: "ve_drv",
+    authors: ["The ve_drv developers"],
+    description: "NEC SX-Aurora TSUBASA Vector Engine driver with an in-kernel privileged DMA manager",
+    license: "GPL v2",
+    params: {
+        emulator: bool {
+            default: false,
+            description: "Also bind QEMU ivshmem-doorbell devices that carry the VE engine emulator (testing; off by default)",
+        },
+    },
+}
+
+#[pin_data]
+struct VeDrvModule {
+    #[pin]
+    _cards: Registration<Adapter<pci::VeDriver>>,
+    _emulators: Option<Pin<KBox<Registration<Adapter<pci::VeEmuDriver>>>>>,
+}
+
+impl InPlaceModule for VeDrvModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            let emulators = if module_parameters::emulator.value() {
+                pr_info!("emulator=1: binding the VE engine emulator on ivshmem-doorbell\n");
+                Some(KBox::pin_init(Registration::new(c"ve_drv_emu", module), GFP_KERNEL)?)
+            } else {
+                None
+            };
+            Ok(try_pin_init!(Self {
+                _cards <- Registration::new(c"ve_drv", module),
+                _emulators: emulators,
+            }))
+        })
+    }
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The emulated card: BAR2 contents, guest RAM, VE memory, and what happens on a doorbell.
+
+use std::{
+    io,
+    path::Path, //
+};
+
+use crate::{
+    bar::Bar2,
+    guest_ram::GuestRam,
+    hw::{
+        self,
+        emu, //
+    },
+    ivshmem::{
+        self,
+        Peers,
+        EMU_PEER,
+        GUEST_PEER, //
+    },
+    sys::Mapping,
+};
+
+/// Offset of the system-common registers in BAR2 (VE1 layout).
+const SCR: usize = hw::ve1::SCR_OFFSET;
+
+/// Start-up parameters.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Guest RAM size (must equal QEMU's `-m`).
+    pub ram_size: u64,
+    /// Emulated VE memory size.
+    pub ve_mem_size: u64,
+    /// Nonce published in the identification block.
+    pub nonce: u64,
+    /// Test control: publish a wrong magic, so that the driver must refuse the device.
+    pub bad_magic: bool,
+}
+
+/// Counters, as published in the identification block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub wakeups: u64,
+    pub irqs: u64,
+    pub pings: u64,
+    pub ping_bad: u64,
+    pub bytes: u64,
+    pub descs: u64,
+}
+
+/// The emulated card.
+pub struct Device {
+    cfg: Config,
+    bar: Bar2,
+    ram: GuestRam,
+    ve_mem: Mapping,
+    peers: Option<Peers>,
+    last_ping: u64,
+}
+
+impl Device {
+    /// Creates BAR2 and publishes the identification block (magic last), creates the guest RAM
+    /// file at `ram_path` and reserves (sparse) VE memory.
+    pub fn new(cfg: Config, ram_path: &Path) -> io::Result<Self> {
+        let bar = Bar2::new()?;
+        let ram = GuestRam::create(ram_path, cfg.ram_size)?;
+        let ve_mem = Mapping::sparse(cfg.ve_mem_size as usize)?;
+        bar.store32(emu::OFF_ABI_VERSION, emu::ABI_VERSION);
+        bar.store32(emu::OFF_EMU_PEER, EMU_PEER.into());
+        bar.store32(emu::OFF_GUEST_PEER, GUEST_PEER.into());
+        bar.store32(emu::OFF_VECTORS, emu::VECTORS);
+        bar.store64(emu::OFF_VE_MEM_SIZE, cfg.ve_mem_size);
+        bar.store64(emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
+        bar.store64(emu::OFF_NONCE, cfg.nonce);
+        // Out of reset the engine is halted and not permitted.
+        bar.store64(SCR + hw::scr::PDMA_CTL0, hw::dmactl::STATUS_HALT);
+        let magic = if cfg.bad_magic { emu::MAGIC ^ 1 } else { emu::MAGIC };
+        bar.store64(emu::OFF_MAGIC, magic);
+        Ok(Self { cfg, bar, ram, ve_mem, peers: None, last_ping: 0 })
+    }
+
+    /// BAR2, for the handshake.
+    pub fn bar(&self) -> &Bar2 {
+        &self.bar
+    }
+
+    /// Guest RAM.
+    pub fn ram(&self) -> &GuestRam {
+        &self.ram
+    }
+
+    /// VE memory.
+    pub fn ve_mem(&self) -> &Mapping {
+        &self.ve_mem
+    }
+
+    /// QEMU connected: these are its eventfds.
+    pub fn attach(&mut self, peers: Peers) {
+        self.peers = Some(peers);
+    }
+
+    /// Raises MSI-X `vector` in the guest: sets its INTVEC bit, counts, signals the eventfd.
+    pub fn raise(&self, vector: u32) -> io::Result<()> {
+        let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
+        let fd = peers.guest_irqs.get(vector as usize).ok_or(io::ErrorKind::InvalidInput)?;
+        self.bar.or64(SCR + hw::scr::INTVEC, hw::scr::intvec_bit(vector));
+        self.bar.add64(emu::OFF_CNT_IRQS, 1);
+        ivshmem::eventfd_signal(fd)
+    }
+
+    /// The guest rang the doorbell: look at every mailbox and register that may have changed.
+    /// Doorbells coalesce, so this must not assume one request per wake-up.
+    pub fn service(&mut self) -> io::Result<()> {
+        self.bar.add64(emu::OFF_CNT_WAKEUPS, 1);
+        self.service_dmactl();
+        self.service_ping()
+    }
+
+    /// DMACTL word 0: the guest stores PERMIT (1) or DISABLE (0) over the status. A cleared permit
+    /// bit halts the engine, which reports HALT in the status bits. (Nothing runs yet while
+    /// permitted: the descriptor engine comes with the DMA manager.)
+    fn service_dmactl(&self) {
+        let ctl0 = SCR + hw::scr::PDMA_CTL0;
+        let w0 = self.bar.load64(ctl0);
+        if w0 & hw::dmactl::PERMIT == 0 && w0 & hw::dmactl::STATUS_MASK != hw::dmactl::STATUS_HALT {
+            self.bar.store64(ctl0, hw::dmactl::STATUS_HALT);
+        }
+    }
+
+    /// Answers a new ping request, if any.
+    fn service_ping(&mut self) -> io::Result<()> {
+        let seq = self.bar.load64(emu::OFF_PING_SEQ);
+        if seq == self.last_ping {
+            return Ok(());
+        }
+        self.last_ping = seq;
+        let value = self.bar.load64(emu::OFF_PING_VALUE);
+        let check = self.bar.load64(emu::OFF_PING_CHECK);
+        let nonce = self.cfg.nonce;
+        let (status, response) = if check == emu::ping_check(nonce, seq, value) {
+            (emu::PING_OK, emu::ping_response(nonce, value))
+        } else {
+            self.bar.add64(emu::OFF_CNT_PING_BAD, 1);
+            (emu::PING_BAD_CHECK, 0)
+        };
+        self.bar.store64(emu::OFF_PING_RESPONSE, response);
+        self.bar.store64(emu::OFF_PING_STATUS, status);
+        self.bar.add64(emu::OFF_CNT_PINGS, 1);
+        // The acknowledgement last: it publishes the answer.
+        self.bar.store64(emu::OFF_PING_ACK, seq);
+        self.raise(hw::ve1::PDMA_VECTOR)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            wakeups: self.bar.load64(emu::OFF_CNT_WAKEUPS),
+            irqs: self.bar.load64(emu::OFF_CNT_IRQS),
+            pings: self.bar.load64(emu::OFF_CNT_PINGS),
+            ping_bad: self.bar.load64(emu::OFF_CNT_PING_BAD),
+            bytes: self.bar.load64(emu::OFF_CNT_BYTES),
+            descs: self.bar.load64(emu::OFF_CNT_DESCS),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_transport_test: the module, the PCI binding, `/dev/veN`, the info ioctl and the emulator
+//! transport (doorbell, BAR2, MSI-X), with the error paths of the driver's own ioctls.
+//!
+//! ```text
+//! ve_transport_test [--module PATH] [--bad-magic]
+//! ```
+//! It loads and unloads `ve_drv.ko` itself. The expected emulator nonce comes from the kernel
+//! command line (`ve_test.nonce=0x...`), put there by the host harness that also gave it to the
+//! emulator; the test prints what the driver reported so the harness can compare too.
+//! `--bad-magic`: the emulator was started with a wrong magic; the driver must refuse the device.
+
+use std::os::fd::OwnedFd;
+
+use ve_guest::{
+    hw::{
+        emu,
+        pci_id, //
+    },
+    ksft::{
+        ensure,
+        ensure_eq,
+        Tap, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    uapi::{
+        self,
+        VeDrvInfo,
+        VeDrvPing, //
+    },
+};
+
+const NODE: &str = "/dev/ve0";
+const EMU_DRIVER: &str = "ve_drv_emu";
+const PINGS: u64 = 64;
+
+/// Expects `r` to fail with `want`.
+fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> Result<(), String> {
+    match r {
+        Err(e) if e == want => Ok(()),
+        Err(e) => Err(format!("{what}: got {}, want {}", errname(e), errname(want))),
+        Ok(v) => Err(format!("{what}: succeeded ({v:?}), want {}", errname(want))),
+    }
+}
+
+fn info(fd: &OwnedFd) -> Result<VeDrvInfo, String> {
+    let mut i = VeDrvInfo::default();
+    sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i).map_err(|e| format!("INFO: {}", errname(e)))?;
+    Ok(i)
+}
+
+fn ping(fd: &OwnedFd, value: u64) -> Result<VeDrvPing, i32> {
+    let mut p = VeDrvPing { value, ..Default::default() };
+    sys::ioctl(fd, uapi::VE_DRV_IOC_PING, &mut p).map(|_| p)
+}
+
+/// A cheap deterministic sequence of test values (xorshift64).
+fn next_value(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+fn main() {
+    let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut bad_magic = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--module" => module = args.next().expect("--module needs a path"),
+            "--bad-magic" => bad_magic = true,
+            _ => {
+                eprintln!("usage: ve_transport_test [--module PATH] [--bad-magic]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let code = if bad_magic { bad_magic_suite(&module) } else { transport_suite(&module) };
+    std::process::exit(code);
+}
+
+/// The emulator advertises a wrong magic: with the opt-in the driver still must not bind.
+fn bad_magic_suite(module: &str) -> i32 {
+    let mut t = Tap::new("ve_transport_test --bad-magic", 5);
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
+    t.result("ivshmem device present", ensure(bdf.is_some(), || "no 1af4:1110 device".into()));
+    let bdf = bdf.unwrap_or_default();
+    t.result("insmod emulator=1", sys::insmod(module, "emulator=1").map_err(errname));
+    t.result(
+        "wrong magic: device not bound, no /dev/ve0",
+        ensure(sys::pci_driver(&bdf).is_none() && !sys::exists(NODE), || {
+            format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE))
+        }),
+    );
+    t.result(
+        "wrong magic: explicit bind fails with ENODEV",
+        expect_errno(
+            "bind",
+            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf),
+            libc::ENODEV,
+        ),
+    );
+    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
+    t.finish()
+}
+
+fn transport_suite(module: &str) -> i32 {
+    let mut t = Tap::new("ve_transport_test", 21);
+    let pins_before = sys::pin_counters();
+    let expected_nonce = sys::cmdline_param("ve_test.nonce")
+        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
+    t.result("ivshmem device present", ensure(bdf.is_some(), || "no 1af4:1110 device".into()));
+    let bdf = bdf.unwrap_or_default();
+
+    // Without the opt-in, an ivshmem device is never claimed.
+    t.result("insmod without emulator=1", sys::insmod(module, "").map_err(errname));
+    t.result(
+        "no opt-in: device not bound, no /dev/ve0, no ve_drv_emu driver",
+        ensure(
+            sys::pci_driver(&bdf).is_none()
+                && !sys::exists(NODE)
+                && !sys::exists(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}")),
+            || format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE)),
+        ),
+    );
+    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
+
+    // With the opt-in, the emulator is bound and /dev/ve0 appears.
+    t.result("insmod emulator=1", sys::insmod(module, "emulator=1").map_err(errname));
+    t.result(
+        "opt-in: bound to ve_drv_emu, /dev/ve0 present",
+        ensure(sys::pci_driver(&bdf).as_deref() == Some(EMU_DRIVER) && sys::wait_for(2000, || sys::exists(NODE)), || {
+            format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE))
+        }),
+    );
+    let fd = match sys::open_rw(NODE) {
+        Ok(fd) => fd,
+        Err(e) => {
+            t.result("open /dev/ve0", Err(errname(e)));
+            return t.finish();
+        }
+    };
+
+    // INFO describes the emulated card, including the nonce only the emulator knows.
+    let i0 = info(&fd);
+    t.result(
+        "INFO describes the emulated VE1",
+        i0.clone().and_then(|i| {
+            ensure_eq("abi_version", i.abi_version, uapi::VE_DRV_ABI_VERSION)?;
+            ensure_eq("variant", i.variant, uapi::Variant::Emulator as u32)?;
+            ensure_eq("card_index", i.card_index, 0)?;
+            ensure_eq("vendor_id", i.vendor_id, pci_id::VENDOR_REDHAT_QUMRANET)?;
+            ensure_eq("device_id", i.device_id, pci_id::DEVICE_IVSHMEM)?;
+            ensure_eq("pdma_vector", i.pdma_vector, 48)?;
+            ensure_eq("msix_vectors", i.msix_vectors, 49)?;
+            ensure_eq("emu_abi_version", i.emu_abi_version, emu::ABI_VERSION)?;
+            ensure_eq("scr_bar_size", i.scr_bar_size, emu::BAR2_SIZE as u64)?;
+            ensure(i.ve_mem_size > 0, || "ve_mem_size is 0".into())?;
+            ensure_eq("reserved", i.reserved, [0; 5])
+        }),
+    );
+    let nonce = i0.as_ref().map(|i| i.emu_nonce).unwrap_or(0);
+    println!("# ve_test: emu_nonce={nonce:#018x}");
+    t.result(
+        "INFO reports the nonce the harness gave the emulator",
+        match expected_nonce {
+            Some(want) => ensure_eq("emu_nonce", nonce, want),
+            None => Err("no ve_test.nonce= on the kernel command line".into()),
+        },
+    );
+
+    // Pings: the driver writes a value and a check word only a nonce holder can compute, the
+    // emulator checks and transforms it and answers by MSI-X 48; the driver checks the answer.
+    let irqs_before = i0.as_ref().map(|i| (i.irq_count, i.emu_irqs_raised)).unwrap_or_default();
+    let mut x = nonce | 1;
+    let mut rtts = Vec::new();
+    let mut ping_result = Ok(());
+    for _ in 0..PINGS {
+        let v = next_value(&mut x);
+        match ping(&fd, v) {
+            Ok(p) if p.response == emu::ping_response(nonce, v) => rtts.push(p.rtt_ns),
+            Ok(p) => {
+                ping_result = Err(format!("value {v:#x}: response {:#x}", p.response));
+                break;
+            }
+            Err(e) => {
+                ping_result = Err(format!("value {v:#x}: {}", errname(e)));
+                break;
+            }
+        }
+    }
+    rtts.sort_unstable();
+    if !rtts.is_empty() {
+        println!("# ping round trip (doorbell to MSI-X): median {} us, max {} us", rtts[rtts.len() / 2] / 1000, rtts[rtts.len() - 1] / 1000);
+    }
+    t.result(&format!("{PINGS} pings answered and checked"), ping_result);
+
+    // Every interrupt the emulator raised reached the handler (pings are serialised, so none
+    // coalesced), and nothing else interrupted.
+    t.result(
+        "interrupts: driver handled == emulator raised == pings",
+        info(&fd).and_then(|i| {
+            println!("# irq_count={} emu_irqs_raised={}", i.irq_count, i.emu_irqs_raised);
+            ensure_eq("driver irq_count", i.irq_count - irqs_before.0, PINGS)?;
+            ensure_eq("emulator irqs_raised", i.emu_irqs_raised - irqs_before.1, PINGS)
+        }),
+    );
+
+    // Error paths.
+    t.result(
+        "unknown ioctls: ENOTTY (ours and NEC's unimplemented)",
+        (|| {
+            let mut i = VeDrvInfo::default();
+            expect_errno("nr 0x9f", sys::ioctl(&fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i), libc::ENOTTY)?;
+            // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2) and VEDRV_CMD_DELETE_ALL_TASK (nr 17).
+            expect_errno("WAIT_EXCEPTION", sys::ioctl_raw(&fd, 0x4008_f502, 0), libc::ENOTTY)?;
+            expect_errno("DELETE_ALL_TASK", sys::ioctl_raw(&fd, 0x0000_f511, 0), libc::ENOTTY)?;
+            // Right number, wrong size: a different command.
+            expect_errno("INFO with size 8", sys::ioctl_raw(&fd, uapi::ioc(3, 0xf5, 0x80, 8), 0), libc::ENOTTY)
+        })(),
+    );
+    t.result(
+        "bad user pointers: EFAULT",
+        (|| {
+            expect_errno("INFO NULL", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0), libc::EFAULT)?;
+            expect_errno("INFO unmapped", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0x10), libc::EFAULT)?;
+            expect_errno(
+                "INFO kernel address",
+                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0xffff_ffff_8100_0000),
+                libc::EFAULT,
+            )?;
+            expect_errno("PING NULL", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_PING, 0), libc::EFAULT)
+        })(),
+    );
+    t.result(
+        "nonzero flags or reserved fields: EINVAL",
+        (|| {
+            let mut i = VeDrvInfo { flags: 1, ..Default::default() };
+            expect_errno("INFO flags", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::EINVAL)?;
+            let mut i = VeDrvInfo::default();
+            i.reserved[4] = 1;
+            expect_errno("INFO reserved", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::EINVAL)?;
+            let mut p = VeDrvPing { flags: 2, ..Default::default() };
+            expect_errno("PING flags", sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p), libc::EINVAL)?;
+            let mut p = VeDrvPing { reserved: 1, ..Default::default() };
+            expect_errno("PING reserved", sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p), libc::EINVAL)
+        })(),
+    );
+    t.result(
+        "unprivileged: INFO allowed, PING EPERM",
+        (|| {
+            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .map_err(|e| format!("chmod: {e}"))?;
+            let code = sys::as_nobody(|| {
+                let Ok(fd) = sys::open_rw(NODE) else { return 10 };
+                if info(&fd).is_err() {
+                    return 11;
+                }
+                match ping(&fd, 1) {
+                    Err(e) if e == libc::EPERM => 0,
+                    _ => 12,
+                }
+            })
+            .map_err(errname)?;
+            ensure_eq("child exit code (10 open, 11 INFO, 12 PING not EPERM)", code, 0)
+        })(),
+    );
+
+    // Unbinding with a file open: the file stays valid but the card is gone (ENODEV); binding
+    // again brings /dev/ve0 back.
+    t.result(
+        "unbind with /dev/ve0 open: node gone, ioctls ENODEV",
+        (|| {
+            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf).map_err(errname)?;
+            ensure(!sys::exists(NODE), || format!("{NODE} still exists after unbind"))?;
+            let mut i = VeDrvInfo::default();
+            expect_errno("INFO after unbind", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::ENODEV)?;
+            expect_errno("PING after unbind", ping(&fd, 5), libc::ENODEV)
+        })(),
+    );
+    t.result(
+        "rmmod refused while a file is open (EWOULDBLOCK)",
+        expect_errno("rmmod with an open fd", sys::rmmod("ve_drv"), libc::EWOULDBLOCK),
+    );
+    drop(fd);
+    t.result(
+        "bind again: /dev/ve0 back, ping works",
+        (|| {
+            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf).map_err(errname)?;
+            ensure(sys::wait_for(2000, || sys::exists(NODE)), || format!("{NODE} missing after bind"))?;
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            let p = ping(&fd, 0x1234).map_err(errname)?;
+            ensure_eq("response", p.response, emu::ping_response(nonce, 0x1234))
+        })(),
+    );
+    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
+    t.result(
+        "after rmmod: /dev/ve0 gone, device unbound",
+        ensure(!sys::exists(NODE) && sys::pci_driver(&bdf).is_none(), || {
+            format!("{NODE} exists: {}, driver {:?}", sys::exists(NODE), sys::pci_driver(&bdf))
+        }),
+    );
+    t.result(
+        "pins balanced (nr_foll_pin_acquired == nr_foll_pin_released)",
+        match (pins_before, sys::pin_counters()) {
+            (Some(_), Some((acq, rel))) => ensure_eq("pins held", acq - rel, 0),
+            _ => Err("no pin counters in /proc/vmstat".into()),
+        },
+    );
+    t.result(
+        "reinsert and remove again (no stale state)",
+        (|| {
+            sys::insmod(module, "emulator=1").map_err(errname)?;
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            ensure_eq("card_index", info(&fd)?.card_index, 0)?;
+            drop(fd);
+            sys::rmmod("ve_drv").map_err(errname)
+        })(),
+    );
+    t.finish()
+}

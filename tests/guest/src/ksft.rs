@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kselftest-style TAP output (`tools/testing/selftests/kselftest.h`): a plan, one `ok`/`not ok`
+//! line per test, `# SKIP` for skipped ones, diagnostics behind `#`, and kselftest exit codes.
+
+/// kselftest exit codes.
+pub const KSFT_PASS: i32 = 0;
+/// At least one test failed.
+pub const KSFT_FAIL: i32 = 1;
+/// The whole program was skipped.
+pub const KSFT_SKIP: i32 = 4;
+
+/// A running TAP report.
+pub struct Tap {
+    planned: usize,
+    n: usize,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Tap {
+    /// Prints the header and the plan.
+    pub fn new(program: &str, planned: usize) -> Self {
+        println!("TAP version 13");
+        println!("# {program}");
+        println!("1..{planned}");
+        Self { planned, n: 0, passed: 0, failed: 0, skipped: 0 }
+    }
+
+    /// Records one result.
+    pub fn result(&mut self, name: &str, r: Result<(), String>) -> bool {
+        self.n += 1;
+        match r {
+            Ok(()) => {
+                self.passed += 1;
+                println!("ok {} {name}", self.n);
+                true
+            }
+            Err(why) => {
+                self.failed += 1;
+                for line in why.lines() {
+                    println!("# {line}");
+                }
+                println!("not ok {} {name}", self.n);
+                false
+            }
+        }
+    }
+
+    /// Records a skipped test.
+    pub fn skip(&mut self, name: &str, why: &str) {
+        self.n += 1;
+        self.skipped += 1;
+        println!("ok {} {name} # SKIP {why}", self.n);
+    }
+
+    /// Prints a diagnostic line.
+    pub fn diag(&self, msg: &str) {
+        println!("# {msg}");
+    }
+
+    /// Prints the totals and returns the kselftest exit code. Tests that were planned but never
+    /// reported count as failures.
+    pub fn finish(mut self) -> i32 {
+        while self.n < self.planned {
+            self.result("(planned test not run)", Err("the program stopped early".into()));
+        }
+        println!(
+            "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:0",
+            self.passed, self.failed, self.skipped
+        );
+        if self.failed > 0 {
+            KSFT_FAIL
+        } else {
+            KSFT_PASS
+        }
+    }
+}
+
+/// `Err(msg)` unless `cond`.
+pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg())
+    }
+}
+
+/// `Err` unless `got == want`.
+pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    ensure(got == want, || format!("{what}: got {got:?}, want {want:?}"))
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! System calls and sysfs helpers for the guest tests. Failures come back as the raw `errno`, so
+//! tests can compare it with the documented one.
+
+use std::{
+    ffi::CString,
+    fs,
+    os::fd::{
+        AsRawFd,
+        OwnedFd, //
+    },
+    path::Path, //
+};
+
+/// The calling thread's `errno`.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Name of an errno value, for messages.
+pub fn errname(e: i32) -> String {
+    let name = match e {
+        0 => "success",
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::ENODEV => "ENODEV",
+        libc::EINVAL => "EINVAL",
+        libc::ENOTTY => "ENOTTY",
+        libc::EAGAIN => "EAGAIN",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EEXIST => "EEXIST",
+        _ => return format!("errno {e}"),
+    };
+    name.to_string()
+}
+
+/// `ioctl(fd, cmd, arg)`; `Err(errno)` on failure.
+pub fn ioctl_raw(fd: &OwnedFd, cmd: u32, arg: usize) -> Result<i32, i32> {
+    // SAFETY: the kernel validates `arg`; a bad pointer gives EFAULT, not memory unsafety here.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), cmd as libc::c_ulong, arg) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `ioctl(fd, cmd, &mut arg)`.
+pub fn ioctl<T>(fd: &OwnedFd, cmd: u32, arg: &mut T) -> Result<i32, i32> {
+    ioctl_raw(fd, cmd, arg as *mut T as usize)
+}
+
+/// Opens `path` read-write.
+pub fn open_rw(path: &str) -> Result<OwnedFd, i32> {
+    fs::OpenOptions::new().read(true).write(true).open(path).map(OwnedFd::from).map_err(|e| {
+        e.raw_os_error().unwrap_or(0)
+    })
+}
+
+/// Loads a kernel module from `path` with `params` (`finit_module`).
+pub fn insmod(path: &str, params: &str) -> Result<(), i32> {
+    let f = fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(0))?;
+    let p = CString::new(params).map_err(|_| libc::EINVAL)?;
+    // SAFETY: valid fd and NUL-terminated parameter string.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), p.as_ptr(), 0) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Unloads module `name` without waiting (`delete_module(name, O_NONBLOCK)`).
+pub fn rmmod(name: &str) -> Result<(), i32> {
+    let n = CString::new(name).map_err(|_| libc::EINVAL)?;
+    // SAFETY: NUL-terminated module name.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, n.as_ptr(), libc::O_NONBLOCK) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes `s` to a sysfs/procfs file in one `write`.
+pub fn write_file(path: &str, s: &str) -> Result<(), i32> {
+    fs::write(path, s).map_err(|e| e.raw_os_error().unwrap_or(0))
+}
+
+fn read_hex(path: &Path) -> Option<u32> {
+    let s = fs::read_to_string(path).ok()?;
+    u32::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok()
+}
+
+/// The first PCI device with `vendor:device`, as its bus address (`0000:00:03.0`).
+pub fn find_pci(vendor: u16, device: u16) -> Option<String> {
+    let mut names: Vec<_> = fs::read_dir("/sys/bus/pci/devices")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names.into_iter().find(|n| {
+        let d = Path::new("/sys/bus/pci/devices").join(n);
+        read_hex(&d.join("vendor")) == Some(vendor.into()) && read_hex(&d.join("device")) == Some(device.into())
+    })
+}
+
+/// The driver bound to PCI device `bdf`, if any.
+pub fn pci_driver(bdf: &str) -> Option<String> {
+    let link = fs::read_link(format!("/sys/bus/pci/devices/{bdf}/driver")).ok()?;
+    Some(link.file_name()?.to_string_lossy().into_owned())
+}
+
+/// A field of `/proc/vmstat`.
+pub fn vmstat(key: &str) -> Option<u64> {
+    let s = fs::read_to_string("/proc/vmstat").ok()?;
+    s.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        if k == key {
+            v.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// `(nr_foll_pin_acquired, nr_foll_pin_released)`.
+pub fn pin_counters() -> Option<(u64, u64)> {
+    Some((vmstat("nr_foll_pin_acquired")?, vmstat("nr_foll_pin_released")?))
+}
+
+/// The value of `key=` on the kernel command line.
+pub fn cmdline_param(key: &str) -> Option<String> {
+    let s = fs::read_to_string("/proc/cmdline").ok()?;
+    s.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
+}
+
+/// Whether `path` exists.
+pub fn exists(path: &str) -> bool {
+    Path::new(path).exists()
+}
+
+/// Waits up to `ms` milliseconds for `cond`.
+pub fn wait_for(ms: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Runs `f` in a child process with uid/gid 65534 (nobody) and returns its exit code.
+pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    // SAFETY: the child only calls async-signal-safe-enough code in this single-threaded test
+    // program and exits with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(errno());
+    }
+    if pid == 0 {
+        // SAFETY: plain syscalls in the child.
+        let code = unsafe {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                100
+            } else {
+                f()
+            }
+        };
+        // SAFETY: leave the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we forked.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err(errno());
+    }
+    Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 })
+}

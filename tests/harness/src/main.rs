@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `ve-harness`: runs guest suites, one VM boot each. For every suite it starts the VE engine
+//! emulator with a fresh random nonce, waits for its socket, boots QEMU (TCG, q35, ivshmem-doorbell
+//! with 49 vectors, guest RAM shared with the emulator), streams the console to a log, enforces
+//! the suite's timeout, and judges the log (`ve_harness::judge`).
+//!
+//! ```text
+//! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
+//!            [--mem-mib 2048] [--quiet] SUITE...
+//! ```
+//! Prints one result line per suite and, last, `N passed, N failed` over every test of every
+//! suite (user-space TAP and KUnit); exits 1 if any suite failed.
+
+use std::{
+    fs,
+    io::{
+        BufRead,
+        BufReader,
+        Read,
+        Write, //
+    },
+    path::{
+        Path,
+        PathBuf, //
+    },
+    process::{
+        Child,
+        Command,
+        ExitCode,
+        Stdio, //
+    },
+    sync::mpsc,
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+use ve_harness::{
+    judge,
+    suite_header,
+    Verdict, //
+};
+
+struct Opts {
+    kernel: PathBuf,
+    initrd: PathBuf,
+    emulator: PathBuf,
+    suites: PathBuf,
+    out: PathBuf,
+    mem_mib: u64,
+    quiet: bool,
+    names: Vec<String>,
+}
+
+fn parse() -> Result<Opts, String> {
+    let mut o = Opts {
+        kernel: PathBuf::new(),
+        initrd: PathBuf::new(),
+        emulator: PathBuf::new(),
+        suites: PathBuf::new(),
+        out: PathBuf::from("out"),
+        mem_mib: 2048,
+        quiet: false,
+        names: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--kernel" => o.kernel = val()?.into(),
+            "--initrd" => o.initrd = val()?.into(),
+            "--emulator" => o.emulator = val()?.into(),
+            "--suites" => o.suites = val()?.into(),
+            "--out" => o.out = val()?.into(),
+            "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
+            "--quiet" => o.quiet = true,
+            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
+            s => o.names.push(s.to_string()),
+        }
+    }
+    if o.names.is_empty() {
+        return Err("name at least one suite".into());
+    }
+    Ok(o)
+}
+
+fn random_nonce() -> u64 {
+    let mut b = [0u8; 8];
+    fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).expect("/dev/urandom");
+    u64::from_le_bytes(b) | 1
+}
+
+/// Kills a child on drop (the emulator or QEMU must never outlive the harness).
+struct Reaper(Option<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn wait_for_file(path: &Path, emu: &mut Child, limit: Duration) -> Result<(), String> {
+    let end = Instant::now() + limit;
+    while !path.exists() {
+        if let Ok(Some(st)) = emu.try_wait() {
+            return Err(format!("the emulator exited early: {st}"));
+        }
+        if Instant::now() > end {
+            return Err(format!("no emulator socket {} after {limit:?}", path.display()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+struct SuiteRun {
+    verdict: Verdict,
+    secs: f64,
+}
+
+fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
+    let script_path = o.suites.join(format!("{name}.sh"));
+    let script = fs::read_to_string(&script_path).map_err(|e| format!("{}: {e}", script_path.display()))?;
+    let emu_args: Vec<String> =
+        suite_header(&script, "emulator-args").unwrap_or("").split_whitespace().map(String::from).collect();
+    let timeout = Duration::from_secs(suite_header(&script, "timeout").and_then(|t| t.parse().ok()).unwrap_or(180));
+
+    let dir = o.out.join(name);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let sock = dir.join("ivshmem.sock");
+    let stats = dir.join("emulator-stats.txt");
+    let ram = PathBuf::from(format!("/dev/shm/ve-harness-{}-{name}.ram", std::process::id()));
+    let _ = fs::remove_file(&stats);
+    let nonce = random_nonce();
+    let start = Instant::now();
+
+    let emu_log = fs::File::create(dir.join("emulator.log")).map_err(|e| e.to_string())?;
+    let mut emu = Reaper(Some(
+        Command::new(&o.emulator)
+            .args(["--socket".as_ref(), sock.as_os_str()])
+            .args(["--ram-file".as_ref(), ram.as_os_str()])
+            .args(["--ram-size", &format!("{}M", o.mem_mib)])
+            .args(["--nonce", &format!("{nonce:#x}")])
+            .args(["--stats".as_ref(), stats.as_os_str()])
+            .args(&emu_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(emu_log)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", o.emulator.display()))?,
+    ));
+    let _ = fs::remove_file(&sock);
+    wait_for_file(&sock, emu.0.as_mut().unwrap(), Duration::from_secs(10))?;
+
+    let append = format!(
+        "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64 \
+         ve_test.suite={name} ve_test.nonce={nonce:#x}"
+    );
+    let mem = format!("{}M", o.mem_mib);
+    let mut qemu = Reaper(Some(
+        Command::new("qemu-system-x86_64")
+            .args(["-accel", "tcg", "-machine", "q35,memory-backend=mem", "-cpu", "max", "-smp", "2"])
+            .args(["-m", &mem])
+            .arg("-object")
+            .arg(format!("memory-backend-file,id=mem,size={mem},mem-path={},share=on", ram.display()))
+            .arg("-chardev")
+            .arg(format!("socket,path={},id=ivs", sock.display()))
+            .args(["-device", "ivshmem-doorbell,chardev=ivs,vectors=49"])
+            .arg("-kernel")
+            .arg(&o.kernel)
+            .arg("-initrd")
+            .arg(&o.initrd)
+            .args(["-append", &append])
+            .args(["-nographic", "-no-reboot", "-net", "none"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64: {e}"))?,
+    ));
+
+    // Console lines arrive on a channel so the timeout can be enforced while reading.
+    let (tx, rx) = mpsc::channel::<String>();
+    let q = qemu.0.as_mut().unwrap();
+    let stdout = q.stdout.take().unwrap();
+    let stderr = q.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx2.send(format!("qemu: {l}")).is_err() {
+                break;
+            }
+        }
+    });
+    let mut console = fs::File::create(dir.join("console.log")).map_err(|e| e.to_string())?;
+    let mut log = String::new();
+    let deadline = start + timeout;
+    let mut timed_out = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(500))) {
+            Ok(l) => {
+                let _ = writeln!(console, "{l}");
+                if !o.quiet {
+                    println!("  | {l}");
+                }
+                log.push_str(&l);
+                log.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if Instant::now() >= deadline {
+                    timed_out = true;
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let mut q = qemu.0.take().unwrap();
+    if timed_out {
+        let _ = q.kill();
+    }
+    let _ = q.wait();
+
+    // QEMU is gone: the emulator sees EOF, writes its counters and exits.
+    let mut e = emu.0.take().unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    while e.try_wait().map_err(|e| e.to_string())?.is_none() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = e.kill();
+    let _ = e.wait();
+    let _ = fs::remove_file(&ram);
+
+    let mut verdict = judge(&log, nonce);
+    if timed_out {
+        verdict.problems.push(format!("timed out after {timeout:?}"));
+    }
+    match fs::read_to_string(&stats) {
+        Ok(s) => {
+            let get = |k: &str| {
+                s.lines().find_map(|l| l.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok()).unwrap_or(0)
+            };
+            if get("ping_bad") != 0 {
+                verdict.problems.push(format!("the emulator rejected {} ping check words", get("ping_bad")));
+            }
+            println!("  emulator: {}", s.lines().collect::<Vec<_>>().join(" "));
+        }
+        Err(_) => verdict.problems.push("the emulator left no counters (did it crash?)".into()),
+    }
+    Ok(SuiteRun { verdict, secs: start.elapsed().as_secs_f64() })
+}
+
+fn main() -> ExitCode {
+    let o = match parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("ve-harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut passed, mut failed, mut bad_suites) = (0, 0, 0);
+    for name in &o.names {
+        println!("== guest suite {name}");
+        match run_suite(&o, name) {
+            Ok(r) => {
+                let v = &r.verdict;
+                for p in &v.problems {
+                    println!("  PROBLEM: {p}");
+                }
+                println!(
+                    "== guest suite {name}: {} ({} passed, {} failed, {} skipped; KUnit {} passed, {} failed) in {:.1} s",
+                    if v.ok() { "PASS" } else { "FAIL" },
+                    v.passed,
+                    v.failed,
+                    v.skipped,
+                    v.kunit_passed,
+                    v.kunit_failed,
+                    r.secs
+                );
+                passed += v.passed + v.kunit_passed;
+                failed += v.failed + v.kunit_failed;
+                if !v.ok() {
+                    bad_suites += 1;
+                    // A run-level problem counts as one failure so the totals never hide it.
+                    if v.failed + v.kunit_failed == 0 {
+                        failed += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                println!("== guest suite {name}: FAIL (harness: {e})");
+                failed += 1;
+                bad_suites += 1;
+            }
+        }
+    }
+    println!("guest: {passed} passed, {failed} failed");
+    if bad_suites == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

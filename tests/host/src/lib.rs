@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tests of the kernel module's `core`-only files, compiled here exactly as they are
+//! compiled into the module (`#[path]` includes, no copies).
+
+#[path = "../../../src/hw.rs"]
+pub mod hw;
+#[path = "../../../src/uapi.rs"]
+pub mod uapi;
+
+#[cfg(test)]
+mod abi;
+#[cfg(test)]
+mod hw_golden;
