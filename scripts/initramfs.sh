@@ -8,6 +8,7 @@ out=${1:?output file}
 bindir=${2:?directory with the static guest binaries}
 [ -f "$VE_ROOT/ve_drv.ko" ] || die "ve_drv.ko not built: run scripts/build-module.sh"
 stage=$(mktemp -d)
+chmod 755 "$stage" # the initramfs root: mktemp makes it 0700, which locks out non-root tests
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,suites}
 cp /bin/busybox "$stage/bin/busybox"

@@ -422,3 +422,71 @@ pub(crate) fn needs_doorbell(chip: &Chip) -> bool {
 pub(crate) fn scr_bar_fits(chip: &Chip, len: u64) -> bool {
     (chip.scr_offset + chip.scr_size) as u64 <= len
 }
+
+#[kunit_tests(ve_drv_card)]
+mod tests {
+    use super::*;
+
+    /// Indices are handed out lowest-free-first, never twice, and come back when dropped. Cards
+    /// bound while the test runs (the emulator at insmod) keep theirs: the test only assumes that
+    /// nothing is probed concurrently.
+    #[test]
+    fn card_index_alloc_release() -> Result {
+        let a = CardIndex::alloc()?;
+        let b = CardIndex::alloc()?;
+        assert_ne!(a.get(), b.get());
+        assert!((a.get() as usize) < MAX_CARDS && (b.get() as usize) < MAX_CARDS);
+        let freed = a.get();
+        drop(a);
+        let c = CardIndex::alloc()?;
+        assert_eq!(c.get(), freed);
+
+        let mut held = KVec::new();
+        loop {
+            match CardIndex::alloc() {
+                Ok(i) => held.push(i, GFP_KERNEL)?,
+                Err(e) => {
+                    assert_eq!(e, ENOSPC);
+                    break;
+                }
+            }
+        }
+        assert!(held.len() + 2 <= MAX_CARDS);
+        let mut seen = 0u64;
+        for i in Iterator::chain(held.iter(), [&b, &c]) {
+            assert_eq!(seen & (1 << i.get()), 0);
+            seen |= 1 << i.get();
+        }
+        drop(held);
+        assert!(CardIndex::alloc().is_ok());
+        Ok(())
+    }
+
+    /// Every node name is `ve<index>`.
+    #[test]
+    fn node_names_match_indices() -> Result {
+        for (i, name) in NODE_NAMES.iter().enumerate() {
+            let want = kernel::str::CString::try_from_fmt(fmt!("ve{i}"))?;
+            assert_eq!(name.to_bytes(), want.to_bytes());
+        }
+        Ok(())
+    }
+
+    /// The variant table is self-consistent: the PDMA vector is allocated, the register block
+    /// fits in the BAR size probe demands, and the emulator mirrors VE1's layout.
+    #[test]
+    fn chip_table() {
+        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
+            assert!(chip.msix_vectors() > chip.pdma_vector);
+            assert!(chip.pdma_desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma_ctl);
+            assert!(chip.pdma_ctl + 16 <= chip.scr_size);
+            assert!(scr_bar_fits(chip, (chip.scr_offset + chip.scr_size) as u64));
+            assert!(!scr_bar_fits(chip, (chip.scr_offset + chip.scr_size - 1) as u64));
+        }
+        assert!(scr_bar_fits(&chip::EMULATOR, hw::emu::BAR2_SIZE as u64));
+        assert_eq!(chip::EMULATOR.scr_offset, chip::VE1.scr_offset);
+        assert_eq!(chip::EMULATOR.pdma_vector, chip::VE1.pdma_vector);
+        assert_eq!(chip::EMULATOR.msix_vectors(), hw::emu::VECTORS);
+        assert!(needs_doorbell(&chip::EMULATOR) && !needs_doorbell(&chip::VE1));
+    }
+}

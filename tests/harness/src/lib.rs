@@ -69,8 +69,12 @@ fn split_kernel(line: &str) -> (bool, &str) {
 }
 
 fn parse_kunit_totals(text: &str) -> Option<(usize, usize)> {
-    // "# ve_drv_card: pass:3 fail:0 skip:0 total:3"
+    // "# ve_drv_card: pass:3 fail:0 skip:0 total:3", once per suite; the "# Totals: ..." line
+    // after it repeats the same numbers and is not counted.
     let t = text.trim().strip_prefix("# ")?;
+    if t.starts_with("Totals:") {
+        return None;
+    }
     let (_, counts) = t.split_once(": pass:")?;
     let mut pass = None;
     let mut fail = None;
@@ -166,6 +170,8 @@ mod tests {
 [    1.000001]     # Subtest: ve_drv_card
 [    1.000002]     ok 1 index_alloc
 [    1.000003] # ve_drv_card: pass:3 fail:0 skip:0 total:3
+[    1.000004] # Totals: pass:3 fail:0 skip:0 total:3
+[    1.000005] ok 1 ve_drv_card
 ve_test: begin suite=transport
 TAP version 13
 1..2

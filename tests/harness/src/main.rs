@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
-//!            [--mem-mib 2048] [--quiet] SUITE...
+//!            [--mem-mib 4096] [--quiet] SUITE...
 //! ```
 //! Prints one result line per suite and, last, `N passed, N failed` over every test of every
 //! suite (user-space TAP and KUnit); exits 1 if any suite failed.
@@ -61,7 +61,10 @@ fn parse() -> Result<Opts, String> {
         emulator: PathBuf::new(),
         suites: PathBuf::new(),
         out: PathBuf::from("out"),
-        mem_mib: 2048,
+        // 4 GiB: q35 puts 2 GiB below the PCI hole (its last pages e820-reserved) and 2 GiB from
+        // 4 GiB on. Early boot allocations come from the top of RAM, so with only 1 GiB up there
+        // the boot-time 1 GiB hugetlb page finds no whole aligned gigabyte (seen with 3 GiB).
+        mem_mib: 4096,
         quiet: false,
         names: Vec::new(),
     };
@@ -136,6 +139,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     let stats = dir.join("emulator-stats.txt");
     let ram = PathBuf::from(format!("/dev/shm/ve-harness-{}-{name}.ram", std::process::id()));
     let _ = fs::remove_file(&stats);
+    let _ = fs::remove_file(&sock);
     let nonce = random_nonce();
     let start = Instant::now();
 
@@ -154,7 +158,6 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
             .spawn()
             .map_err(|e| format!("{}: {e}", o.emulator.display()))?,
     ));
-    let _ = fs::remove_file(&sock);
     wait_for_file(&sock, emu.0.as_mut().unwrap(), Duration::from_secs(10))?;
 
     let append = format!(

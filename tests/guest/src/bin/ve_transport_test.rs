@@ -258,18 +258,24 @@ fn transport_suite(module: &str) -> i32 {
         (|| {
             std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
                 .map_err(|e| format!("chmod: {e}"))?;
+            // The child reports where it failed: 1 open, 2 INFO, 3 PING not EPERM (plus 8 * errno
+            // where one applies).
             let code = sys::as_nobody(|| {
-                let Ok(fd) = sys::open_rw(NODE) else { return 10 };
+                let fd = match sys::open_rw(NODE) {
+                    Ok(fd) => fd,
+                    Err(e) => return 1 + 8 * e.min(30),
+                };
                 if info(&fd).is_err() {
-                    return 11;
+                    return 2 + 8 * sys::errno().min(30);
                 }
                 match ping(&fd, 1) {
                     Err(e) if e == libc::EPERM => 0,
-                    _ => 12,
+                    Err(e) => 3 + 8 * e.min(30),
+                    Ok(_) => 3,
                 }
             })
             .map_err(errname)?;
-            ensure_eq("child exit code (10 open, 11 INFO, 12 PING not EPERM)", code, 0)
+            ensure(code == 0, || format!("child failed at step {} with {}", code % 8, errname(code / 8)))
         })(),
     );
 
