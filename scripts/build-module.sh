@@ -6,5 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 kdir=${1:-$(kernel_build_dir test)}
 [ -f "$kdir/.ve-build-done" ] || die "kernel not built in $kdir: run scripts/build-kernel.sh"
-make -s -C "$VE_ROOT" KDIR="$kdir" "${KMAKE_ARGS[@]}" modules
+# VE_WERROR=1 (the test command sets it): any Rust warning in the module fails the build.
+werror=()
+[ "${VE_WERROR:-0}" = 1 ] && werror=(KRUSTFLAGS=-Dwarnings)
+make -s -C "$VE_ROOT" KDIR="$kdir" "${KMAKE_ARGS[@]}" "${werror[@]}" modules
 log "module: $VE_ROOT/ve_drv.ko ($(stat -c %s "$VE_ROOT/ve_drv.ko") bytes)"

@@ -14,8 +14,9 @@ mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,suites}
 cp /bin/busybox "$stage/bin/busybox"
 file "$stage/bin/busybox" | grep -q 'statically linked' || die "/bin/busybox is not static (install busybox-static)"
 cp "$VE_ROOT/ve_drv.ko" "$stage/lib/modules/"
-for b in "$bindir"/ve_*_test; do
-	[ -x "$b" ] || continue
+for b in "$bindir"/ve_*; do
+	case "$b" in *.d) continue ;; esac
+	[ -f "$b" ] && [ -x "$b" ] || continue
 	cp "$b" "$stage/bin/"
 done
 cp "$VE_ROOT"/tests/guest/suites/*.sh "$stage/suites/"

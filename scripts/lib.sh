@@ -56,3 +56,59 @@ kernel_build_dir() {
 	local config=$1
 	echo "$VE_CACHE/build/$config-$(kernel_build_key "$config")"
 }
+
+# Phase accounting: `phase NAME COMMAND...` runs COMMAND and records how long it took;
+# `phase_report` prints the table against CI's 90-minute budget.
+PHASE_NAMES=()
+PHASE_SECS=()
+phase() {
+	local name=$1 start rc=0
+	shift
+	start=$(date +%s)
+	log "== phase: $name"
+	"$@" || rc=$?
+	PHASE_NAMES+=("$name")
+	PHASE_SECS+=($(($(date +%s) - start)))
+	return $rc
+}
+phase_report() {
+	local i total=0
+	echo "Phase budget (CI allows 5400 s):"
+	for i in "${!PHASE_NAMES[@]}"; do
+		printf '  %-40s %6d s\n' "${PHASE_NAMES[$i]}" "${PHASE_SECS[$i]}"
+		total=$((total + PHASE_SECS[i]))
+	done
+	printf '  %-40s %6d s (%d s of the CI budget left)\n' "total" "$total" $((5400 - total))
+}
+
+# Builds everything a VM run needs: test kernel, module, emulator, harness, static guest
+# binaries, initramfs. Sets KERNEL_IMAGE, INITRAMFS, EMULATOR_BIN, HARNESS_BIN.
+GUEST_TARGET=x86_64-unknown-linux-gnu
+build_kernel_phase() { KERNEL_DIR=$("$VE_ROOT/scripts/build-kernel.sh" test); }
+build_userspace_phase() {
+	(cd "$VE_ROOT" && cargo build -q --release -p ve-emu -p ve-harness)
+	# The guest programs are static (the initramfs has no libc).
+	(cd "$VE_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
+		-p ve-guest --target "$GUEST_TARGET" --target-dir "$VE_ROOT/target/guest")
+}
+build_initramfs_phase() {
+	mkdir -p "$VE_OUT"
+	"$VE_ROOT/scripts/initramfs.sh" "$VE_OUT/initramfs.cpio.gz" "$VE_ROOT/target/guest/$GUEST_TARGET/release"
+}
+build_all() {
+	phase "setup (apt, bindgen, source)" "$VE_ROOT/scripts/setup.sh"
+	phase "kernel build (test)" build_kernel_phase
+	phase "module build" "$VE_ROOT/scripts/build-module.sh" "$KERNEL_DIR"
+	phase "user-space build" build_userspace_phase
+	phase "initramfs" build_initramfs_phase
+	KERNEL_IMAGE=$KERNEL_DIR/arch/x86/boot/bzImage
+	INITRAMFS=$VE_OUT/initramfs.cpio.gz
+	EMULATOR_BIN=$VE_ROOT/target/release/ve-emu
+	HARNESS_BIN=$VE_ROOT/target/release/ve-harness
+}
+
+# Runs guest suites through the harness; extra harness options may come first.
+run_guest_suites() {
+	"$HARNESS_BIN" --kernel "$KERNEL_IMAGE" --initrd "$INITRAMFS" --emulator "$EMULATOR_BIN" \
+		--suites "$VE_ROOT/tests/guest/suites" --out "$VE_OUT/guest" "$@"
+}

@@ -7,10 +7,13 @@
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
-//!            [--mem-mib 4096] [--quiet] SUITE...
+//!            [--mem-mib 4096] [--console all|tests|none] SUITE...
 //! ```
-//! Prints one result line per suite and, last, `N passed, N failed` over every test of every
-//! suite (user-space TAP and KUnit); exits 1 if any suite failed.
+//! `--console` chooses what of the guest console is echoed (every line is always kept in
+//! `OUT/SUITE/console.log`): `tests` (default) shows the tests' own lines and the kernel's lines
+//! about ve_drv, KUnit and problems; a failed suite's last console lines are shown in any case.
+//! Prints one result line per suite and, last, `guest suites: N passed, N failed` over every test
+//! of every suite (user-space TAP and KUnit); exits 1 if any suite failed.
 
 use std::{
     fs,
@@ -43,6 +46,21 @@ use ve_harness::{
     Verdict, //
 };
 
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Console {
+    All,
+    Tests,
+    None,
+}
+
+/// Whether a console line is worth echoing in `--console tests` mode.
+fn interesting(line: &str) -> bool {
+    let kernel = line.starts_with('[');
+    !kernel
+        || ["ve_drv", "KTAP", "Subtest", "ok ", "# ", "ve-"].iter().any(|k| line.contains(k))
+        || ve_harness::SPLATS.iter().any(|k| line.contains(k))
+}
+
 struct Opts {
     kernel: PathBuf,
     initrd: PathBuf,
@@ -50,7 +68,7 @@ struct Opts {
     suites: PathBuf,
     out: PathBuf,
     mem_mib: u64,
-    quiet: bool,
+    console: Console,
     names: Vec<String>,
 }
 
@@ -65,7 +83,7 @@ fn parse() -> Result<Opts, String> {
         // 4 GiB on. Early boot allocations come from the top of RAM, so with only 1 GiB up there
         // the boot-time 1 GiB hugetlb page finds no whole aligned gigabyte (seen with 3 GiB).
         mem_mib: 4096,
-        quiet: false,
+        console: Console::Tests,
         names: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -78,7 +96,14 @@ fn parse() -> Result<Opts, String> {
             "--suites" => o.suites = val()?.into(),
             "--out" => o.out = val()?.into(),
             "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
-            "--quiet" => o.quiet = true,
+            "--console" => {
+                o.console = match val()?.as_str() {
+                    "all" => Console::All,
+                    "tests" => Console::Tests,
+                    "none" => Console::None,
+                    v => return Err(format!("--console {v}: want all, tests or none")),
+                }
+            }
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s => o.names.push(s.to_string()),
         }
@@ -124,6 +149,7 @@ fn wait_for_file(path: &Path, emu: &mut Child, limit: Duration) -> Result<(), St
 struct SuiteRun {
     verdict: Verdict,
     secs: f64,
+    log: String,
 }
 
 fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
@@ -216,7 +242,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
         match rx.recv_timeout(left.min(Duration::from_millis(500))) {
             Ok(l) => {
                 let _ = writeln!(console, "{l}");
-                if !o.quiet {
+                if o.console == Console::All || (o.console == Console::Tests && interesting(&l)) {
                     println!("  | {l}");
                 }
                 log.push_str(&l);
@@ -263,7 +289,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
         }
         Err(_) => verdict.problems.push("the emulator left no counters (did it crash?)".into()),
     }
-    Ok(SuiteRun { verdict, secs: start.elapsed().as_secs_f64() })
+    Ok(SuiteRun { verdict, secs: start.elapsed().as_secs_f64(), log })
 }
 
 fn main() -> ExitCode {
@@ -280,6 +306,13 @@ fn main() -> ExitCode {
         match run_suite(&o, name) {
             Ok(r) => {
                 let v = &r.verdict;
+                if !v.ok() && o.console != Console::All {
+                    let lines: Vec<&str> = r.log.lines().collect();
+                    println!("  last console lines of {name}:");
+                    for l in &lines[lines.len().saturating_sub(60)..] {
+                        println!("  | {l}");
+                    }
+                }
                 for p in &v.problems {
                     println!("  PROBLEM: {p}");
                 }
@@ -310,7 +343,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    println!("guest: {passed} passed, {failed} failed");
+    println!("guest suites: {passed} passed, {failed} failed");
     if bad_suites == 0 {
         ExitCode::SUCCESS
     } else {
