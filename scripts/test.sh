@@ -4,7 +4,7 @@
 # needed, builds the test kernel (cached), the module, the emulator and the guest programs, then
 # runs every test:
 #   - host: `cargo test` over the workspace (core-only module files, ABI against the C header,
-#     emulator, harness);
+#     emulator, harness) and the module's modinfo metadata;
 #   - guest: every suite in tests/guest/suites, one VM boot each, KUnit included.
 # Ends with the phase budget and a line `N passed, N failed` over all of them.
 source "$(dirname "$0")/lib.sh"
@@ -24,6 +24,18 @@ host_failed=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$VE_OUT/host-te
 if [ "$host_rc" != 0 ] && [ "$host_failed" = 0 ]; then
 	host_failed=1 # cargo failed without a test failing: a build error counts
 fi
+
+module_checks() {
+	set -o pipefail
+	"$VE_ROOT/scripts/check-module.sh" "$VE_ROOT/ve_drv.ko" | tee "$VE_OUT/module-checks.log"
+}
+mod_rc=0
+phase "module metadata (modinfo)" module_checks || mod_rc=$?
+mod_passed=$(grep -c '^ok ' "$VE_OUT/module-checks.log" || true)
+mod_failed=$(grep -c '^not ok ' "$VE_OUT/module-checks.log" || true)
+host_passed=$((host_passed + mod_passed))
+host_failed=$((host_failed + mod_failed))
+[ "$mod_rc" = 0 ] || host_rc=$mod_rc
 
 suites=$(cd tests/guest/suites && ls -- *.sh | sed 's/\.sh$//' | grep -vx info | sort)
 guest_run() {

@@ -328,7 +328,10 @@ impl Card {
             {
                 break;
             }
-            match self.event_wait.wait_interruptible_timeout(&mut events, remaining) {
+            match self
+                .event_wait
+                .wait_interruptible_timeout(&mut events, remaining)
+            {
                 CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
                 CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
                 CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
@@ -338,7 +341,10 @@ impl Card {
         let rtt_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
 
         let (status, response) = self.with_regs(|r| {
-            Ok((r.emu_read64(emu::OFF_PING_STATUS)?, r.emu_read64(emu::OFF_PING_RESPONSE)?))
+            Ok((
+                r.emu_read64(emu::OFF_PING_STATUS)?,
+                r.emu_read64(emu::OFF_PING_RESPONSE)?,
+            ))
         })?;
         if status != emu::PING_OK || response != emu::ping_response(nonce, value) {
             return Err(EIO);
@@ -481,7 +487,10 @@ mod tests {
             assert!(chip.pdma_desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma_ctl);
             assert!(chip.pdma_ctl + 16 <= chip.scr_size);
             assert!(scr_bar_fits(chip, (chip.scr_offset + chip.scr_size) as u64));
-            assert!(!scr_bar_fits(chip, (chip.scr_offset + chip.scr_size - 1) as u64));
+            assert!(!scr_bar_fits(
+                chip,
+                (chip.scr_offset + chip.scr_size - 1) as u64
+            ));
         }
         assert!(scr_bar_fits(&chip::EMULATOR, hw::emu::BAR2_SIZE as u64));
         assert_eq!(chip::EMULATOR.scr_offset, chip::VE1.scr_offset);

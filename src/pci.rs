@@ -38,11 +38,17 @@ kernel::pci_device_table!(
     <VeDriver as pci::Driver>::IdInfo,
     [
         (
-            pci::DeviceId::from_id(sys::pci_vendor(pci_id::VENDOR_NEC), pci_id::DEVICE_VE1 as u32),
+            pci::DeviceId::from_id(
+                sys::pci_vendor(pci_id::VENDOR_NEC),
+                pci_id::DEVICE_VE1 as u32
+            ),
             &chip::VE1
         ),
         (
-            pci::DeviceId::from_id(sys::pci_vendor(pci_id::VENDOR_NEC), pci_id::DEVICE_VE3 as u32),
+            pci::DeviceId::from_id(
+                sys::pci_vendor(pci_id::VENDOR_NEC),
+                pci_id::DEVICE_VE3 as u32
+            ),
             &chip::VE3
         ),
     ]
@@ -104,7 +110,13 @@ fn probe<'bound, 'core>(
         let chip = chip.ok_or(ENODEV)?;
         let scr_bar_size = pdev.resource_len(chip.scr_bar)?;
         if !card::scr_bar_fits(chip, scr_bar_size) {
-            dev_err!(pdev, "BAR{} is {} bytes: too small for {}\n", chip.scr_bar, scr_bar_size, chip.name);
+            dev_err!(
+                pdev,
+                "BAR{} is {} bytes: too small for {}\n",
+                chip.scr_bar,
+                scr_bar_size,
+                chip.name
+            );
             return Err(ENODEV);
         }
         pdev.enable_device_mem()?;
@@ -113,7 +125,10 @@ fn probe<'bound, 'core>(
         let (doorbell, emu) = if card::needs_doorbell(chip) {
             let bar0 = pdev.iomap_region(0, c"ve_drv")?;
             let emu = card::identify_emulator(&regs, &bar0).inspect_err(|_| {
-                dev_info!(pdev, "ivshmem device without a VE engine emulator: not binding\n");
+                dev_info!(
+                    pdev,
+                    "ivshmem device without a VE engine emulator: not binding\n"
+                );
             })?;
             (Some(bar0), Some(emu))
         } else {
@@ -150,6 +165,12 @@ fn probe<'bound, 'core>(
             );
         }
         let doorbell = doorbell.map(|b| b.into_devres()).transpose()?;
-        Ok(CardBinding::new(pdev, facts, index, regs.into_devres()?, doorbell))
+        Ok(CardBinding::new(
+            pdev,
+            facts,
+            index,
+            regs.into_devres()?,
+            doorbell,
+        ))
     })
 }

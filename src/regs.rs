@@ -82,7 +82,11 @@ impl<'a> Regs<'a> {
 
     /// Writes DMACTL word 0: [`hw::dmactl::PERMIT`] or [`hw::dmactl::DISABLE`].
     pub(crate) fn pdma_set_permit(&self, permit: bool) -> Result {
-        let v = if permit { hw::dmactl::PERMIT } else { hw::dmactl::DISABLE };
+        let v = if permit {
+            hw::dmactl::PERMIT
+        } else {
+            hw::dmactl::DISABLE
+        };
         self.scr_write64(v, self.chip.pdma_ctl)
     }
 

@@ -78,7 +78,6 @@ impl<'bound, T: irq::Handler + 'bound> MsixIrq<'bound, T> {
             },
         })
     }
-
 }
 
 /// A misc device whose registrations are all made through [`MiscNode`].

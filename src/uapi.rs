@@ -30,7 +30,10 @@ pub const IOC_READ: u32 = 2;
 
 /// `_IOC(dir, type, nr, size)` as in `include/uapi/asm-generic/ioctl.h`.
 pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
-    (dir << IOC_DIRSHIFT) | (ty << IOC_TYPESHIFT) | (nr << IOC_NRSHIFT) | ((size as u32) << IOC_SIZESHIFT)
+    (dir << IOC_DIRSHIFT)
+        | (ty << IOC_TYPESHIFT)
+        | (nr << IOC_NRSHIFT)
+        | ((size as u32) << IOC_SIZESHIFT)
 }
 
 /// `_IOC_NR(cmd)`.
@@ -50,7 +53,12 @@ pub const fn ioc_size(cmd: u32) -> usize {
 
 /// `_IOWR(type, nr, T)`.
 pub const fn iowr<T>(nr: u32) -> u32 {
-    ioc(IOC_READ | IOC_WRITE, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
+    ioc(
+        IOC_READ | IOC_WRITE,
+        VE_IOC_MAGIC,
+        nr,
+        core::mem::size_of::<T>(),
+    )
 }
 
 /// What kind of card a `/dev/veN` is.

@@ -52,7 +52,10 @@ impl InPlaceModule for VeDrvModule {
         pin_init::pin_init_scope(move || {
             let emulators = if module_parameters::emulator.value() {
                 pr_info!("emulator=1: binding the VE engine emulator on ivshmem-doorbell\n");
-                Some(KBox::pin_init(Registration::new(c"ve_drv_emu", module), GFP_KERNEL)?)
+                Some(KBox::pin_init(
+                    Registration::new(c"ve_drv_emu", module),
+                    GFP_KERNEL,
+                )?)
             } else {
                 None
             };

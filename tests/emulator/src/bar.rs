@@ -54,14 +54,20 @@ impl Bar2 {
     }
 
     fn u64_at(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= self.map.len(), "BAR2 offset {off:#x}");
+        assert!(
+            off % 8 == 0 && off + 8 <= self.map.len(),
+            "BAR2 offset {off:#x}"
+        );
         // SAFETY: in bounds and 8-byte aligned (checked above; the mapping is page aligned); the
         // memory is shared with the guest, which is why it is only ever accessed atomically.
         unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU64>() }
     }
 
     fn u32_at(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= self.map.len(), "BAR2 offset {off:#x}");
+        assert!(
+            off % 4 == 0 && off + 4 <= self.map.len(),
+            "BAR2 offset {off:#x}"
+        );
         // SAFETY: as in `u64_at`, for 4 bytes.
         unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU32>() }
     }

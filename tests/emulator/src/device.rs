@@ -76,9 +76,20 @@ impl Device {
         bar.store64(emu::OFF_NONCE, cfg.nonce);
         // Out of reset the engine is halted and not permitted.
         bar.store64(SCR + hw::scr::PDMA_CTL0, hw::dmactl::STATUS_HALT);
-        let magic = if cfg.bad_magic { emu::MAGIC ^ 1 } else { emu::MAGIC };
+        let magic = if cfg.bad_magic {
+            emu::MAGIC ^ 1
+        } else {
+            emu::MAGIC
+        };
         bar.store64(emu::OFF_MAGIC, magic);
-        Ok(Self { cfg, bar, ram, ve_mem, peers: None, last_ping: 0 })
+        Ok(Self {
+            cfg,
+            bar,
+            ram,
+            ve_mem,
+            peers: None,
+            last_ping: 0,
+        })
     }
 
     /// BAR2, for the handshake.
@@ -104,8 +115,12 @@ impl Device {
     /// Raises MSI-X `vector` in the guest: sets its INTVEC bit, counts, signals the eventfd.
     pub fn raise(&self, vector: u32) -> io::Result<()> {
         let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
-        let fd = peers.guest_irqs.get(vector as usize).ok_or(io::ErrorKind::InvalidInput)?;
-        self.bar.or64(SCR + hw::scr::INTVEC, hw::scr::intvec_bit(vector));
+        let fd = peers
+            .guest_irqs
+            .get(vector as usize)
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        self.bar
+            .or64(SCR + hw::scr::INTVEC, hw::scr::intvec_bit(vector));
         self.bar.add64(emu::OFF_CNT_IRQS, 1);
         ivshmem::eventfd_signal(fd)
     }

@@ -15,7 +15,11 @@ use crate::sys::Mapping;
 /// Where q35 puts the PCI hole: RAM below 4 GiB ends at `min(ram, lowmem)` with
 /// `lowmem = 2 GiB` if `ram >= 0xb0000000`, else `0xb0000000`; the rest starts at 4 GiB.
 pub fn below_4g(ram_size: u64) -> u64 {
-    let lowmem = if ram_size >= 0xb000_0000 { 0x8000_0000 } else { 0xb000_0000 };
+    let lowmem = if ram_size >= 0xb000_0000 {
+        0x8000_0000
+    } else {
+        0xb000_0000
+    };
     ram_size.min(lowmem)
 }
 
@@ -49,7 +53,12 @@ impl GuestRam {
     /// given the same path with `share=on`.
     pub fn create(path: &Path, size: u64) -> io::Result<Self> {
         let _ = std::fs::remove_file(path);
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
         file.set_len(size)?;
         let fd: OwnedFd = file.into();
         let map = Mapping::shared(&fd, size as usize)?;

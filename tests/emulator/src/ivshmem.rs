@@ -10,8 +10,7 @@
 //! an eventfd (the server writes those to raise the client's MSI-X vectors).
 
 use std::{
-    io,
-    mem,
+    io, mem,
     os::{
         fd::{
             AsRawFd,
@@ -36,7 +35,10 @@ pub const GUEST_PEER: u16 = 1;
 /// Sends one protocol message, with `fd` attached as `SCM_RIGHTS` if given.
 pub fn send_msg(sock: &UnixStream, value: i64, fd: Option<&OwnedFd>) -> io::Result<()> {
     let mut payload = value.to_le_bytes();
-    let mut iov = libc::iovec { iov_base: payload.as_mut_ptr().cast(), iov_len: payload.len() };
+    let mut iov = libc::iovec {
+        iov_base: payload.as_mut_ptr().cast(),
+        iov_len: payload.len(),
+    };
     // Room for one cmsg carrying one int, aligned as cmsghdr requires.
     let mut cbuf = [0u64; 4];
     // SAFETY: zeroed msghdr is a valid "no name, no control" header; fields are set below.
@@ -56,7 +58,9 @@ pub fn send_msg(sock: &UnixStream, value: i64, fd: Option<&OwnedFd>) -> io::Resu
             (*c).cmsg_level = libc::SOL_SOCKET;
             (*c).cmsg_type = libc::SCM_RIGHTS;
             (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::c_int>() as u32) as usize;
-            libc::CMSG_DATA(c).cast::<libc::c_int>().write_unaligned(fd.as_raw_fd());
+            libc::CMSG_DATA(c)
+                .cast::<libc::c_int>()
+                .write_unaligned(fd.as_raw_fd());
         }
     }
     // SAFETY: `msg` and everything it points to are live for the call.
@@ -65,7 +69,10 @@ pub fn send_msg(sock: &UnixStream, value: i64, fd: Option<&OwnedFd>) -> io::Resu
         return Err(io::Error::last_os_error());
     }
     if n as usize != payload.len() {
-        return Err(io::Error::new(io::ErrorKind::WriteZero, "short ivshmem message"));
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            "short ivshmem message",
+        ));
     }
     Ok(())
 }
@@ -101,7 +108,10 @@ pub fn handshake(
         send_msg(sock, GUEST_PEER.into(), Some(&efd))?;
         guest_irqs.push(efd);
     }
-    Ok(Peers { doorbells, guest_irqs })
+    Ok(Peers {
+        doorbells,
+        guest_irqs,
+    })
 }
 
 /// Reads and returns an eventfd's counter (how many writes it coalesced), 0 if none is pending.

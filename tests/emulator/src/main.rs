@@ -12,10 +12,7 @@
 
 use std::{
     io,
-    os::{
-        fd::AsRawFd,
-        unix::net::UnixListener,
-    },
+    os::{fd::AsRawFd, unix::net::UnixListener},
     path::PathBuf,
     process::ExitCode, //
 };
@@ -43,7 +40,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Some(b'G' | b'g') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    num.parse::<u64>().map(|n| n * mult).map_err(|e| format!("bad size {s:?}: {e}"))
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|e| format!("bad size {s:?}: {e}"))
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -51,7 +50,12 @@ fn parse_args() -> Result<Args, String> {
     let mut ram_file = None;
     let mut ram_size = None;
     let mut stats = None;
-    let mut cfg = Config { ram_size: 0, ve_mem_size: 64 << 30, nonce: 0, bad_magic: false };
+    let mut cfg = Config {
+        ram_size: 0,
+        ve_mem_size: 64 << 30,
+        nonce: 0,
+        bad_magic: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -89,7 +93,11 @@ fn run(args: Args) -> io::Result<()> {
         args.cfg.ram_size >> 20,
         args.cfg.ve_mem_size >> 20,
         args.cfg.nonce,
-        if args.cfg.bad_magic { ", BAD MAGIC" } else { "" }
+        if args.cfg.bad_magic {
+            ", BAD MAGIC"
+        } else {
+            ""
+        }
     );
     let (sock, _) = listener.accept()?;
     let peers = ivshmem::handshake(&sock, dev.bar().fd(), 1, emu::VECTORS)?;
@@ -97,8 +105,16 @@ fn run(args: Args) -> io::Result<()> {
     dev.attach(peers);
 
     let mut fds = [
-        libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: doorbell.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: doorbell.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     loop {
         // SAFETY: `fds` is a valid array of two pollfds for the duration of the call.

@@ -91,7 +91,10 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Self { ptr: NonNull::new(p.cast()).expect("mmap returned NULL"), len })
+        Ok(Self {
+            ptr: NonNull::new(p.cast()).expect("mmap returned NULL"),
+            len,
+        })
     }
 
     /// Start of the mapping.

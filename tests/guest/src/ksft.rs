@@ -25,7 +25,13 @@ impl Tap {
         println!("TAP version 13");
         println!("# {program}");
         println!("1..{planned}");
-        Self { planned, n: 0, passed: 0, failed: 0, skipped: 0 }
+        Self {
+            planned,
+            n: 0,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+        }
     }
 
     /// Records one result.
@@ -64,7 +70,10 @@ impl Tap {
     /// reported count as failures.
     pub fn finish(mut self) -> i32 {
         while self.n < self.planned {
-            self.result("(planned test not run)", Err("the program stopped early".into()));
+            self.result(
+                "(planned test not run)",
+                Err("the program stopped early".into()),
+            );
         }
         println!(
             "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:0",
@@ -88,6 +97,12 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 }
 
 /// `Err` unless `got == want`.
-pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
-    ensure(got == want, || format!("{what}: got {got:?}, want {want:?}"))
+pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    got: T,
+    want: T,
+) -> Result<(), String> {
+    ensure(got == want, || {
+        format!("{what}: got {got:?}, want {want:?}")
+    })
 }

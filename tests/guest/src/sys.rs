@@ -58,9 +58,12 @@ pub fn ioctl<T>(fd: &OwnedFd, cmd: u32, arg: &mut T) -> Result<i32, i32> {
 
 /// Opens `path` read-write.
 pub fn open_rw(path: &str) -> Result<OwnedFd, i32> {
-    fs::OpenOptions::new().read(true).write(true).open(path).map(OwnedFd::from).map_err(|e| {
-        e.raw_os_error().unwrap_or(0)
-    })
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| e.raw_os_error().unwrap_or(0))
 }
 
 /// Loads a kernel module from `path` with `params` (`finit_module`).
@@ -107,7 +110,8 @@ pub fn find_pci(vendor: u16, device: u16) -> Option<String> {
     names.sort();
     names.into_iter().find(|n| {
         let d = Path::new("/sys/bus/pci/devices").join(n);
-        read_hex(&d.join("vendor")) == Some(vendor.into()) && read_hex(&d.join("device")) == Some(device.into())
+        read_hex(&d.join("vendor")) == Some(vendor.into())
+            && read_hex(&d.join("device")) == Some(device.into())
     })
 }
 
@@ -132,13 +136,17 @@ pub fn vmstat(key: &str) -> Option<u64> {
 
 /// `(nr_foll_pin_acquired, nr_foll_pin_released)`.
 pub fn pin_counters() -> Option<(u64, u64)> {
-    Some((vmstat("nr_foll_pin_acquired")?, vmstat("nr_foll_pin_released")?))
+    Some((
+        vmstat("nr_foll_pin_acquired")?,
+        vmstat("nr_foll_pin_released")?,
+    ))
 }
 
 /// The value of `key=` on the kernel command line.
 pub fn cmdline_param(key: &str) -> Option<String> {
     let s = fs::read_to_string("/proc/cmdline").ok()?;
-    s.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
+    s.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
 }
 
 /// Whether `path` exists.
@@ -185,5 +193,9 @@ pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
     if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
         return Err(errno());
     }
-    Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 })
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128
+    })
 }

@@ -60,7 +60,9 @@ fn split_kernel(line: &str) -> (bool, &str) {
     if let Some(rest) = t.strip_prefix('[') {
         if let Some(end) = rest.find(']') {
             let stamp = &rest[..end];
-            if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') && !stamp.trim().is_empty() {
+            if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.')
+                && !stamp.trim().is_empty()
+            {
                 return (true, &rest[end + 1..]);
             }
         }
@@ -124,7 +126,8 @@ pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
                 v.skipped += 1;
                 let why = why.trim();
                 if !ALLOWED_SKIPS.iter().any(|a| why.starts_with(a)) {
-                    v.problems.push(format!("skip not on the allowed list: {text:?}"));
+                    v.problems
+                        .push(format!("skip not on the allowed list: {text:?}"));
                 }
             } else {
                 v.passed += 1;
@@ -132,10 +135,13 @@ pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
         }
     }
     if !ended {
-        v.problems.push("the guest never reached the end marker (crash, hang or timeout)".into());
+        v.problems
+            .push("the guest never reached the end marker (crash, hang or timeout)".into());
     }
     match taint {
-        Some(t) if t & !ALLOWED_TAINT != 0 => v.problems.push(format!("unexpected kernel taint {t:#x}")),
+        Some(t) if t & !ALLOWED_TAINT != 0 => {
+            v.problems.push(format!("unexpected kernel taint {t:#x}"))
+        }
         Some(_) => {}
         None if ended => v.problems.push("the guest did not report its taint".into()),
         None => {}
@@ -143,12 +149,16 @@ pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
     match exit {
         Some(0) => {}
         Some(e) => v.problems.push(format!("suite exited with {e}")),
-        None if ended => v.problems.push("the guest did not report the suite's exit code".into()),
+        None if ended => v
+            .problems
+            .push("the guest did not report the suite's exit code".into()),
         None => {}
     }
     if let Some(n) = v.reported_nonce {
         if n != expected_nonce {
-            v.problems.push(format!("guest reported nonce {n:#x}, the harness gave {expected_nonce:#x}"));
+            v.problems.push(format!(
+                "guest reported nonce {n:#x}, the harness gave {expected_nonce:#x}"
+            ));
         }
     }
     v
@@ -157,7 +167,9 @@ pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
 /// A suite script's `# harness-<key>: value` header line.
 pub fn suite_header<'a>(script: &'a str, key: &str) -> Option<&'a str> {
     let prefix = format!("# harness-{key}:");
-    script.lines().find_map(|l| l.strip_prefix(prefix.as_str()).map(str::trim))
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::trim))
 }
 
 #[cfg(test)]
@@ -208,7 +220,10 @@ ve_test: end
         assert!(!judge(&CLEAN.replace("taint=266240", "taint=4097"), 0xff).ok());
         assert!(!judge(&CLEAN.replace("exit=0", "exit=1"), 0xff).ok());
         assert!(!judge(CLEAN, 0xfe).ok(), "wrong nonce must fail");
-        let warn = CLEAN.replace("ve_test: end", "[    2.0] WARNING: CPU: 0 PID: 1 at foo\nve_test: end");
+        let warn = CLEAN.replace(
+            "ve_test: end",
+            "[    2.0] WARNING: CPU: 0 PID: 1 at foo\nve_test: end",
+        );
         assert!(!judge(&warn, 0xff).ok());
         let skip = CLEAN.replace("ok 2 second", "ok 2 second # SKIP no reason");
         assert!(!judge(&skip, 0xff).ok());

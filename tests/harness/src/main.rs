@@ -57,7 +57,9 @@ enum Console {
 fn interesting(line: &str) -> bool {
     let kernel = line.starts_with('[');
     !kernel
-        || ["ve_drv", "KTAP", "Subtest", "ok ", "# ", "ve-"].iter().any(|k| line.contains(k))
+        || ["ve_drv", "KTAP", "Subtest", "ok ", "# ", "ve-"]
+            .iter()
+            .any(|k| line.contains(k))
         || ve_harness::SPLATS.iter().any(|k| line.contains(k))
 }
 
@@ -116,7 +118,9 @@ fn parse() -> Result<Opts, String> {
 
 fn random_nonce() -> u64 {
     let mut b = [0u8; 8];
-    fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).expect("/dev/urandom");
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("/dev/urandom");
     u64::from_le_bytes(b) | 1
 }
 
@@ -139,7 +143,10 @@ fn wait_for_file(path: &Path, emu: &mut Child, limit: Duration) -> Result<(), St
             return Err(format!("the emulator exited early: {st}"));
         }
         if Instant::now() > end {
-            return Err(format!("no emulator socket {} after {limit:?}", path.display()));
+            return Err(format!(
+                "no emulator socket {} after {limit:?}",
+                path.display()
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -154,16 +161,27 @@ struct SuiteRun {
 
 fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     let script_path = o.suites.join(format!("{name}.sh"));
-    let script = fs::read_to_string(&script_path).map_err(|e| format!("{}: {e}", script_path.display()))?;
-    let emu_args: Vec<String> =
-        suite_header(&script, "emulator-args").unwrap_or("").split_whitespace().map(String::from).collect();
-    let timeout = Duration::from_secs(suite_header(&script, "timeout").and_then(|t| t.parse().ok()).unwrap_or(180));
+    let script =
+        fs::read_to_string(&script_path).map_err(|e| format!("{}: {e}", script_path.display()))?;
+    let emu_args: Vec<String> = suite_header(&script, "emulator-args")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let timeout = Duration::from_secs(
+        suite_header(&script, "timeout")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(180),
+    );
 
     let dir = o.out.join(name);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let sock = dir.join("ivshmem.sock");
     let stats = dir.join("emulator-stats.txt");
-    let ram = PathBuf::from(format!("/dev/shm/ve-harness-{}-{name}.ram", std::process::id()));
+    let ram = PathBuf::from(format!(
+        "/dev/shm/ve-harness-{}-{name}.ram",
+        std::process::id()
+    ));
     let _ = fs::remove_file(&stats);
     let _ = fs::remove_file(&sock);
     let nonce = random_nonce();
@@ -193,10 +211,22 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     let mem = format!("{}M", o.mem_mib);
     let mut qemu = Reaper(Some(
         Command::new("qemu-system-x86_64")
-            .args(["-accel", "tcg", "-machine", "q35,memory-backend=mem", "-cpu", "max", "-smp", "2"])
+            .args([
+                "-accel",
+                "tcg",
+                "-machine",
+                "q35,memory-backend=mem",
+                "-cpu",
+                "max",
+                "-smp",
+                "2",
+            ])
             .args(["-m", &mem])
             .arg("-object")
-            .arg(format!("memory-backend-file,id=mem,size={mem},mem-path={},share=on", ram.display()))
+            .arg(format!(
+                "memory-backend-file,id=mem,size={mem},mem-path={},share=on",
+                ram.display()
+            ))
             .arg("-chardev")
             .arg(format!("socket,path={},id=ivs", sock.display()))
             .args(["-device", "ivshmem-doorbell,chardev=ivs,vectors=49"])
@@ -275,21 +305,34 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
 
     let mut verdict = judge(&log, nonce);
     if timed_out {
-        verdict.problems.push(format!("timed out after {timeout:?}"));
+        verdict
+            .problems
+            .push(format!("timed out after {timeout:?}"));
     }
     match fs::read_to_string(&stats) {
         Ok(s) => {
             let get = |k: &str| {
-                s.lines().find_map(|l| l.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok()).unwrap_or(0)
+                s.lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok())
+                    .unwrap_or(0)
             };
             if get("ping_bad") != 0 {
-                verdict.problems.push(format!("the emulator rejected {} ping check words", get("ping_bad")));
+                verdict.problems.push(format!(
+                    "the emulator rejected {} ping check words",
+                    get("ping_bad")
+                ));
             }
             println!("  emulator: {}", s.lines().collect::<Vec<_>>().join(" "));
         }
-        Err(_) => verdict.problems.push("the emulator left no counters (did it crash?)".into()),
+        Err(_) => verdict
+            .problems
+            .push("the emulator left no counters (did it crash?)".into()),
     }
-    Ok(SuiteRun { verdict, secs: start.elapsed().as_secs_f64(), log })
+    Ok(SuiteRun {
+        verdict,
+        secs: start.elapsed().as_secs_f64(),
+        log,
+    })
 }
 
 fn main() -> ExitCode {

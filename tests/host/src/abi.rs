@@ -30,13 +30,33 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
     vec![
         ("VE_IOC_MAGIC", "VE_IOC_MAGIC", VE_IOC_MAGIC.into()),
         ("VE_DRV_NR_BASE", "VE_DRV_NR_BASE", VE_DRV_NR_BASE.into()),
-        ("VE_DRV_ABI_VERSION", "VE_DRV_ABI_VERSION", VE_DRV_ABI_VERSION.into()),
-        ("VE_DRV_VARIANT_VE1", "VE_DRV_VARIANT_VE1", Variant::Ve1 as u64),
-        ("VE_DRV_VARIANT_VE3", "VE_DRV_VARIANT_VE3", Variant::Ve3 as u64),
-        ("VE_DRV_VARIANT_EMULATOR", "VE_DRV_VARIANT_EMULATOR", Variant::Emulator as u64),
+        (
+            "VE_DRV_ABI_VERSION",
+            "VE_DRV_ABI_VERSION",
+            VE_DRV_ABI_VERSION.into(),
+        ),
+        (
+            "VE_DRV_VARIANT_VE1",
+            "VE_DRV_VARIANT_VE1",
+            Variant::Ve1 as u64,
+        ),
+        (
+            "VE_DRV_VARIANT_VE3",
+            "VE_DRV_VARIANT_VE3",
+            Variant::Ve3 as u64,
+        ),
+        (
+            "VE_DRV_VARIANT_EMULATOR",
+            "VE_DRV_VARIANT_EMULATOR",
+            Variant::Emulator as u64,
+        ),
         ("VE_DRV_IOC_INFO", "VE_DRV_IOC_INFO", VE_DRV_IOC_INFO.into()),
         ("VE_DRV_IOC_PING", "VE_DRV_IOC_PING", VE_DRV_IOC_PING.into()),
-        ("sizeof ve_drv_info", "sizeof(struct ve_drv_info)", size_of::<VeDrvInfo>() as u64),
+        (
+            "sizeof ve_drv_info",
+            "sizeof(struct ve_drv_info)",
+            size_of::<VeDrvInfo>() as u64,
+        ),
         off!(VeDrvInfo, "ve_drv_info", flags),
         off!(VeDrvInfo, "ve_drv_info", abi_version),
         off!(VeDrvInfo, "ve_drv_info", variant),
@@ -52,7 +72,11 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         off!(VeDrvInfo, "ve_drv_info", emu_nonce),
         off!(VeDrvInfo, "ve_drv_info", emu_irqs_raised),
         off!(VeDrvInfo, "ve_drv_info", reserved),
-        ("sizeof ve_drv_ping", "sizeof(struct ve_drv_ping)", size_of::<VeDrvPing>() as u64),
+        (
+            "sizeof ve_drv_ping",
+            "sizeof(struct ve_drv_ping)",
+            size_of::<VeDrvPing>() as u64,
+        ),
         off!(VeDrvPing, "ve_drv_ping", value),
         off!(VeDrvPing, "ve_drv_ping", response),
         off!(VeDrvPing, "ve_drv_ping", rtt_ns),
@@ -69,7 +93,9 @@ fn c_header_matches_rust() {
     let src = dir.join("abi_check.c");
     let bin = dir.join("abi_check");
     let facts = facts();
-    let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\n#include \"uapi/ve_drv.h\"\nint main(void) {\n");
+    let mut c = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include \"uapi/ve_drv.h\"\nint main(void) {\n",
+    );
     for (name, expr, _) in &facts {
         c += &format!("  printf(\"%s=%llu\\n\", \"{name}\", (unsigned long long)({expr}));\n");
     }
@@ -89,7 +115,10 @@ fn c_header_matches_rust() {
     let c_vals: HashMap<String, u64> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.parse().unwrap())))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
+        })
         .collect();
     let mut bad = Vec::new();
     for (name, _, rust) in &facts {
@@ -116,10 +145,22 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
 #[test]
 fn input_validation() {
     assert!(VeDrvInfo::default().input_valid());
-    assert!(!VeDrvInfo { flags: 1, ..Default::default() }.input_valid());
+    assert!(!VeDrvInfo {
+        flags: 1,
+        ..Default::default()
+    }
+    .input_valid());
     let mut i = VeDrvInfo::default();
     i.reserved[2] = 9;
     assert!(!i.input_valid());
-    assert!(VeDrvPing { value: 5, ..Default::default() }.input_valid());
-    assert!(!VeDrvPing { reserved: 1, ..Default::default() }.input_valid());
+    assert!(VeDrvPing {
+        value: 5,
+        ..Default::default()
+    }
+    .input_valid());
+    assert!(!VeDrvPing {
+        reserved: 1,
+        ..Default::default()
+    }
+    .input_valid());
 }

@@ -21,28 +21,62 @@ use crate::hw::{
 
 #[test]
 fn host_to_ve_with_sync_and_completion_interrupt() {
-    let d = Desc { src_space: Vhsaa, src: 0x1234_5678, dst_space: Vemaa, dst: 0x4000_0000, len: 0x1000, control: 9 };
+    let d = Desc {
+        src_space: Vhsaa,
+        src: 0x1234_5678,
+        dst_space: Vemaa,
+        dst: 0x4000_0000,
+        len: 0x1000,
+        control: 9,
+    };
     // 2 << 40 | 6 << 36 | 9 << 32 | 0x1000
-    assert_eq!(d.encode(), Ok([0x1, 0x0000_0269_0000_1000, 0x1234_5678, 0x4000_0000]));
+    assert_eq!(
+        d.encode(),
+        Ok([0x1, 0x0000_0269_0000_1000, 0x1234_5678, 0x4000_0000])
+    );
 }
 
 #[test]
 fn ve_to_host_64_mib() {
-    let d = Desc { src_space: Vemaa, src: 0x8_0000_0000, dst_space: Vhsaa, dst: 0x1_0000_0000, len: 64 << 20, control: 1 };
+    let d = Desc {
+        src_space: Vemaa,
+        src: 0x8_0000_0000,
+        dst_space: Vhsaa,
+        dst: 0x1_0000_0000,
+        len: 64 << 20,
+        control: 1,
+    };
     // 6 << 40 | 2 << 36 | 1 << 32 | 0x0400_0000
-    assert_eq!(d.encode(), Ok([0x1, 0x0000_0621_0400_0000, 0x8_0000_0000, 0x1_0000_0000]));
+    assert_eq!(
+        d.encode(),
+        Ok([0x1, 0x0000_0621_0400_0000, 0x8_0000_0000, 0x1_0000_0000])
+    );
 }
 
 #[test]
 fn register_space_all_control_bits() {
-    let d = Desc { src_space: Veraa, src: 0x100, dst_space: Vhsaa, dst: 0x2000, len: 8, control: 0xf };
+    let d = Desc {
+        src_space: Veraa,
+        src: 0x100,
+        dst_space: Vhsaa,
+        dst: 0x2000,
+        len: 8,
+        control: 0xf,
+    };
     // 4 << 40 | 2 << 36 | 0xf << 32 | 8
     assert_eq!(d.encode(), Ok([0x1, 0x0000_042f_0000_0008, 0x100, 0x2000]));
 }
 
 #[test]
 fn decode_is_the_inverse_of_encode() {
-    let d = Desc { src_space: Vemaa, src: 0xffff_ffff_fff0, dst_space: Vhsaa, dst: 0x1000, len: 8, control: 1 };
+    let d = Desc {
+        src_space: Vemaa,
+        src: 0xffff_ffff_fff0,
+        dst_space: Vhsaa,
+        dst: 0x1000,
+        len: 8,
+        control: 1,
+    };
     let w = d.encode().unwrap();
     assert_eq!(Desc::decode(w[1], w[2], w[3]), Some(d));
     // Unknown address spaces (0, 1, 3, 5, 7) do not decode.
@@ -52,15 +86,52 @@ fn decode_is_the_inverse_of_encode() {
 
 #[test]
 fn nec_rules_are_enforced() {
-    let ok = Desc { src_space: Vhsaa, src: 0, dst_space: Vemaa, dst: 0, len: 8, control: 1 };
+    let ok = Desc {
+        src_space: Vhsaa,
+        src: 0,
+        dst_space: Vemaa,
+        dst: 0,
+        len: 8,
+        control: 1,
+    };
     assert_eq!(Desc { len: 12, ..ok }.encode(), Err(DescError::Misaligned));
     assert_eq!(Desc { src: 4, ..ok }.encode(), Err(DescError::Misaligned));
-    assert_eq!(Desc { dst: 0x1004, ..ok }.encode(), Err(DescError::Misaligned));
-    assert_eq!(Desc { len: (64 << 20) + 8, ..ok }.encode(), Err(DescError::TooLong));
+    assert_eq!(
+        Desc { dst: 0x1004, ..ok }.encode(),
+        Err(DescError::Misaligned)
+    );
+    assert_eq!(
+        Desc {
+            len: (64 << 20) + 8,
+            ..ok
+        }
+        .encode(),
+        Err(DescError::TooLong)
+    );
     // The last 8 bytes of the 48-bit space are reachable, one more byte is not.
-    assert!(Desc { src: 0xffff_ffff_fff8, ..ok }.encode().is_ok());
-    assert_eq!(Desc { src: 0x1_0000_0000_0000, ..ok }.encode(), Err(DescError::AddressRange));
-    assert_eq!(Desc { dst: 0xffff_ffff_fff8, len: 16, ..ok }.encode(), Err(DescError::AddressRange));
+    assert!(Desc {
+        src: 0xffff_ffff_fff8,
+        ..ok
+    }
+    .encode()
+    .is_ok());
+    assert_eq!(
+        Desc {
+            src: 0x1_0000_0000_0000,
+            ..ok
+        }
+        .encode(),
+        Err(DescError::AddressRange)
+    );
+    assert_eq!(
+        Desc {
+            dst: 0xffff_ffff_fff8,
+            len: 16,
+            ..ok
+        }
+        .encode(),
+        Err(DescError::AddressRange)
+    );
     // Length 0 is how a descriptor is neutralised.
     assert!(Desc { len: 0, ..ok }.encode().is_ok());
 }
@@ -69,9 +140,17 @@ fn nec_rules_are_enforced() {
 fn word0_status_and_exception() {
     assert_eq!(desc::status(0x0123_0000_0000_0002), 2);
     assert_eq!(desc::exception(0x0123_0000_0000_0002), 0x0123);
-    assert_eq!(desc::word0(desc::STATUS_COMPLETED, 0xbeef), 0xbeef_0000_0000_0002);
     assert_eq!(
-        [desc::STATUS_STARTED, desc::STATUS_EARLY, desc::STATUS_COMPLETED, desc::STATUS_PREPARED],
+        desc::word0(desc::STATUS_COMPLETED, 0xbeef),
+        0xbeef_0000_0000_0002
+    );
+    assert_eq!(
+        [
+            desc::STATUS_STARTED,
+            desc::STATUS_EARLY,
+            desc::STATUS_COMPLETED,
+            desc::STATUS_PREPARED
+        ],
         [8, 4, 2, 1]
     );
 }
@@ -82,17 +161,27 @@ fn register_offsets_in_ve1_bar2() {
     assert_eq!(ve1::SCR_OFFSET + scr::PDMA_CTL0, 0x104_2000);
     assert_eq!(ve1::SCR_OFFSET + scr::PDMA_CTL1, 0x104_2008);
     assert_eq!(ve1::SCR_OFFSET + scr::INTVEC, 0x100_2000);
-    assert_eq!(desc::NUM * desc::SIZE, 0x1000, "the table fills 0x40000-0x40fff");
+    assert_eq!(
+        desc::NUM * desc::SIZE,
+        0x1000,
+        "the table fills 0x40000-0x40fff"
+    );
     assert_eq!(ve1::PDMA_VECTOR, 48);
     assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::BAR2_SIZE);
-    assert!(emu::BAR2_SIZE.is_power_of_two(), "ivshmem BAR2 must be a power of two");
+    assert!(
+        emu::BAR2_SIZE.is_power_of_two(),
+        "ivshmem BAR2 must be a power of two"
+    );
 }
 
 #[test]
 fn dmactl_and_intvec_bits() {
     assert_eq!(dmactl::EXCEPTION, 0x8000_0000_0000_0000);
     assert_eq!(dmactl::READPTR_MASK, 0x7f);
-    assert_eq!((dmactl::PERMIT, dmactl::DISABLE, dmactl::STATUS_HALT), (1, 0, 2));
+    assert_eq!(
+        (dmactl::PERMIT, dmactl::DISABLE, dmactl::STATUS_HALT),
+        (1, 0, 2)
+    );
     // INTVEC is the bit-reversed MSI-X vector: entry 48 is bit 15, entry 0 bit 63.
     assert_eq!(scr::intvec_bit(48), 0x8000);
     assert_eq!(scr::intvec_bit(0), 0x8000_0000_0000_0000);
@@ -113,8 +202,17 @@ fn emulator_identification_block() {
 #[test]
 fn ping_transform_golden() {
     // Computed independently (Python, 64-bit wrapping arithmetic).
-    assert_eq!(emu::ping_check(0x0123_4567_89ab_cdef, 1, 0xdead_beef_cafe_f00d), 0x6927_ff13_048f_c308);
+    assert_eq!(
+        emu::ping_check(0x0123_4567_89ab_cdef, 1, 0xdead_beef_cafe_f00d),
+        0x6927_ff13_048f_c308
+    );
     assert_eq!(emu::ping_check(u64::MAX, 7, 0), 0xac7b_abed_84f6_9b6c);
-    assert_eq!(emu::ping_response(0x0123_4567_89ab_cdef, 0xdead_beef_cafe_f00d), 0xf32c_4452_99ea_9fce);
-    assert_eq!(emu::ping_response(0, 0x0102_0304_0506_0708), 0xf7f8_f9fa_fbfc_fdfe);
+    assert_eq!(
+        emu::ping_response(0x0123_4567_89ab_cdef, 0xdead_beef_cafe_f00d),
+        0xf32c_4452_99ea_9fce
+    );
+    assert_eq!(
+        emu::ping_response(0, 0x0102_0304_0506_0708),
+        0xf7f8_f9fa_fbfc_fdfe
+    );
 }

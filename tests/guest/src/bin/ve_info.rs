@@ -37,7 +37,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--ping" => pings = args.next().and_then(|n| n.parse().ok()).expect("--ping COUNT"),
+            "--ping" => {
+                pings = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--ping COUNT")
+            }
             s if s.starts_with('/') => node = s.to_string(),
             _ => {
                 eprintln!("usage: ve_info [/dev/veN] [--ping COUNT]");
@@ -56,9 +61,21 @@ fn main() {
     let mut i = VeDrvInfo::default();
     let r = sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i).map_err(errname);
     if r.is_ok() {
-        t.diag(&format!("{node}: {} ({:04x}:{:04x}), driver ABI {}", variant_name(i.variant), i.vendor_id, i.device_id, i.abi_version));
-        t.diag(&format!("  system-common registers: BAR of {} MiB", i.scr_bar_size >> 20));
-        t.diag(&format!("  privileged DMA interrupt: MSI-X {} of {}, {} handled", i.pdma_vector, i.msix_vectors, i.irq_count));
+        t.diag(&format!(
+            "{node}: {} ({:04x}:{:04x}), driver ABI {}",
+            variant_name(i.variant),
+            i.vendor_id,
+            i.device_id,
+            i.abi_version
+        ));
+        t.diag(&format!(
+            "  system-common registers: BAR of {} MiB",
+            i.scr_bar_size >> 20
+        ));
+        t.diag(&format!(
+            "  privileged DMA interrupt: MSI-X {} of {}, {} handled",
+            i.pdma_vector, i.msix_vectors, i.irq_count
+        ));
         if i.variant == uapi::Variant::Emulator as u32 {
             t.diag(&format!(
                 "  emulator: ABI {}, VE memory {} MiB, nonce {:#018x}, {} interrupts raised",
@@ -76,9 +93,14 @@ fn main() {
         let mut res = Ok(());
         for n in 0..pings {
             let value = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let mut p = VeDrvPing { value, ..Default::default() };
+            let mut p = VeDrvPing {
+                value,
+                ..Default::default()
+            };
             match sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p) {
-                Ok(_) if p.response == emu::ping_response(i.emu_nonce, value) => rtts.push(p.rtt_ns),
+                Ok(_) if p.response == emu::ping_response(i.emu_nonce, value) => {
+                    rtts.push(p.rtt_ns)
+                }
                 Ok(_) => {
                     res = Err(format!("ping {n}: wrong response {:#x}", p.response));
                     break;

@@ -39,10 +39,18 @@ const EMU_DRIVER: &str = "ve_drv_emu";
 const PINGS: u64 = 64;
 
 /// Expects `r` to fail with `want`.
-fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> Result<(), String> {
+fn expect_errno<T: std::fmt::Debug>(
+    what: &str,
+    r: Result<T, i32>,
+    want: i32,
+) -> Result<(), String> {
     match r {
         Err(e) if e == want => Ok(()),
-        Err(e) => Err(format!("{what}: got {}, want {}", errname(e), errname(want))),
+        Err(e) => Err(format!(
+            "{what}: got {}, want {}",
+            errname(e),
+            errname(want)
+        )),
         Ok(v) => Err(format!("{what}: succeeded ({v:?}), want {}", errname(want))),
     }
 }
@@ -54,7 +62,10 @@ fn info(fd: &OwnedFd) -> Result<VeDrvInfo, String> {
 }
 
 fn ping(fd: &OwnedFd, value: u64) -> Result<VeDrvPing, i32> {
-    let mut p = VeDrvPing { value, ..Default::default() };
+    let mut p = VeDrvPing {
+        value,
+        ..Default::default()
+    };
     sys::ioctl(fd, uapi::VE_DRV_IOC_PING, &mut p).map(|_| p)
 }
 
@@ -80,7 +91,11 @@ fn main() {
             }
         }
     }
-    let code = if bad_magic { bad_magic_suite(&module) } else { transport_suite(&module) };
+    let code = if bad_magic {
+        bad_magic_suite(&module)
+    } else {
+        transport_suite(&module)
+    };
     std::process::exit(code);
 }
 
@@ -88,14 +103,27 @@ fn main() {
 fn bad_magic_suite(module: &str) -> i32 {
     let mut t = Tap::new("ve_transport_test --bad-magic", 5);
     let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
-    t.result("ivshmem device present", ensure(bdf.is_some(), || "no 1af4:1110 device".into()));
+    t.result(
+        "ivshmem device present",
+        ensure(bdf.is_some(), || "no 1af4:1110 device".into()),
+    );
     let bdf = bdf.unwrap_or_default();
-    t.result("insmod emulator=1", sys::insmod(module, "emulator=1").map_err(errname));
+    t.result(
+        "insmod emulator=1",
+        sys::insmod(module, "emulator=1").map_err(errname),
+    );
     t.result(
         "wrong magic: device not bound, no /dev/ve0",
-        ensure(sys::pci_driver(&bdf).is_none() && !sys::exists(NODE), || {
-            format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE))
-        }),
+        ensure(
+            sys::pci_driver(&bdf).is_none() && !sys::exists(NODE),
+            || {
+                format!(
+                    "driver {:?}, {NODE} exists: {}",
+                    sys::pci_driver(&bdf),
+                    sys::exists(NODE)
+                )
+            },
+        ),
     );
     t.result(
         "wrong magic: explicit bind fails with ENODEV",
@@ -116,29 +144,52 @@ fn transport_suite(module: &str) -> i32 {
         .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
 
     let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
-    t.result("ivshmem device present", ensure(bdf.is_some(), || "no 1af4:1110 device".into()));
+    t.result(
+        "ivshmem device present",
+        ensure(bdf.is_some(), || "no 1af4:1110 device".into()),
+    );
     let bdf = bdf.unwrap_or_default();
 
     // Without the opt-in, an ivshmem device is never claimed.
-    t.result("insmod without emulator=1", sys::insmod(module, "").map_err(errname));
+    t.result(
+        "insmod without emulator=1",
+        sys::insmod(module, "").map_err(errname),
+    );
     t.result(
         "no opt-in: device not bound, no /dev/ve0, no ve_drv_emu driver",
         ensure(
             sys::pci_driver(&bdf).is_none()
                 && !sys::exists(NODE)
                 && !sys::exists(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}")),
-            || format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE)),
+            || {
+                format!(
+                    "driver {:?}, {NODE} exists: {}",
+                    sys::pci_driver(&bdf),
+                    sys::exists(NODE)
+                )
+            },
         ),
     );
     t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
 
     // With the opt-in, the emulator is bound and /dev/ve0 appears.
-    t.result("insmod emulator=1", sys::insmod(module, "emulator=1").map_err(errname));
+    t.result(
+        "insmod emulator=1",
+        sys::insmod(module, "emulator=1").map_err(errname),
+    );
     t.result(
         "opt-in: bound to ve_drv_emu, /dev/ve0 present",
-        ensure(sys::pci_driver(&bdf).as_deref() == Some(EMU_DRIVER) && sys::wait_for(2000, || sys::exists(NODE)), || {
-            format!("driver {:?}, {NODE} exists: {}", sys::pci_driver(&bdf), sys::exists(NODE))
-        }),
+        ensure(
+            sys::pci_driver(&bdf).as_deref() == Some(EMU_DRIVER)
+                && sys::wait_for(2000, || sys::exists(NODE)),
+            || {
+                format!(
+                    "driver {:?}, {NODE} exists: {}",
+                    sys::pci_driver(&bdf),
+                    sys::exists(NODE)
+                )
+            },
+        ),
     );
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
@@ -178,7 +229,10 @@ fn transport_suite(module: &str) -> i32 {
 
     // Pings: the driver writes a value and a check word only a nonce holder can compute, the
     // emulator checks and transforms it and answers by MSI-X 48; the driver checks the answer.
-    let irqs_before = i0.as_ref().map(|i| (i.irq_count, i.emu_irqs_raised)).unwrap_or_default();
+    let irqs_before = i0
+        .as_ref()
+        .map(|i| (i.irq_count, i.emu_irqs_raised))
+        .unwrap_or_default();
     let mut x = nonce | 1;
     let mut rtts = Vec::new();
     let mut ping_result = Ok(());
@@ -198,7 +252,11 @@ fn transport_suite(module: &str) -> i32 {
     }
     rtts.sort_unstable();
     if !rtts.is_empty() {
-        println!("# ping round trip (doorbell to MSI-X): median {} us, max {} us", rtts[rtts.len() / 2] / 1000, rtts[rtts.len() - 1] / 1000);
+        println!(
+            "# ping round trip (doorbell to MSI-X): median {} us, max {} us",
+            rtts[rtts.len() / 2] / 1000,
+            rtts[rtts.len() - 1] / 1000
+        );
     }
     t.result(&format!("{PINGS} pings answered and checked"), ping_result);
 
@@ -207,9 +265,16 @@ fn transport_suite(module: &str) -> i32 {
     t.result(
         "interrupts: driver handled == emulator raised == pings",
         info(&fd).and_then(|i| {
-            println!("# irq_count={} emu_irqs_raised={}", i.irq_count, i.emu_irqs_raised);
+            println!(
+                "# irq_count={} emu_irqs_raised={}",
+                i.irq_count, i.emu_irqs_raised
+            );
             ensure_eq("driver irq_count", i.irq_count - irqs_before.0, PINGS)?;
-            ensure_eq("emulator irqs_raised", i.emu_irqs_raised - irqs_before.1, PINGS)
+            ensure_eq(
+                "emulator irqs_raised",
+                i.emu_irqs_raised - irqs_before.1,
+                PINGS,
+            )
         }),
     );
 
@@ -218,39 +283,92 @@ fn transport_suite(module: &str) -> i32 {
         "unknown ioctls: ENOTTY (ours and NEC's unimplemented)",
         (|| {
             let mut i = VeDrvInfo::default();
-            expect_errno("nr 0x9f", sys::ioctl(&fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i), libc::ENOTTY)?;
+            expect_errno(
+                "nr 0x9f",
+                sys::ioctl(&fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i),
+                libc::ENOTTY,
+            )?;
             // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2) and VEDRV_CMD_DELETE_ALL_TASK (nr 17).
-            expect_errno("WAIT_EXCEPTION", sys::ioctl_raw(&fd, 0x4008_f502, 0), libc::ENOTTY)?;
-            expect_errno("DELETE_ALL_TASK", sys::ioctl_raw(&fd, 0x0000_f511, 0), libc::ENOTTY)?;
+            expect_errno(
+                "WAIT_EXCEPTION",
+                sys::ioctl_raw(&fd, 0x4008_f502, 0),
+                libc::ENOTTY,
+            )?;
+            expect_errno(
+                "DELETE_ALL_TASK",
+                sys::ioctl_raw(&fd, 0x0000_f511, 0),
+                libc::ENOTTY,
+            )?;
             // Right number, wrong size: a different command.
-            expect_errno("INFO with size 8", sys::ioctl_raw(&fd, uapi::ioc(3, 0xf5, 0x80, 8), 0), libc::ENOTTY)
+            expect_errno(
+                "INFO with size 8",
+                sys::ioctl_raw(&fd, uapi::ioc(3, 0xf5, 0x80, 8), 0),
+                libc::ENOTTY,
+            )
         })(),
     );
     t.result(
         "bad user pointers: EFAULT",
         (|| {
-            expect_errno("INFO NULL", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0), libc::EFAULT)?;
-            expect_errno("INFO unmapped", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0x10), libc::EFAULT)?;
+            expect_errno(
+                "INFO NULL",
+                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0),
+                libc::EFAULT,
+            )?;
+            expect_errno(
+                "INFO unmapped",
+                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0x10),
+                libc::EFAULT,
+            )?;
             expect_errno(
                 "INFO kernel address",
                 sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0xffff_ffff_8100_0000),
                 libc::EFAULT,
             )?;
-            expect_errno("PING NULL", sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_PING, 0), libc::EFAULT)
+            expect_errno(
+                "PING NULL",
+                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_PING, 0),
+                libc::EFAULT,
+            )
         })(),
     );
     t.result(
         "nonzero flags or reserved fields: EINVAL",
         (|| {
-            let mut i = VeDrvInfo { flags: 1, ..Default::default() };
-            expect_errno("INFO flags", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::EINVAL)?;
+            let mut i = VeDrvInfo {
+                flags: 1,
+                ..Default::default()
+            };
+            expect_errno(
+                "INFO flags",
+                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
+                libc::EINVAL,
+            )?;
             let mut i = VeDrvInfo::default();
             i.reserved[4] = 1;
-            expect_errno("INFO reserved", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::EINVAL)?;
-            let mut p = VeDrvPing { flags: 2, ..Default::default() };
-            expect_errno("PING flags", sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p), libc::EINVAL)?;
-            let mut p = VeDrvPing { reserved: 1, ..Default::default() };
-            expect_errno("PING reserved", sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p), libc::EINVAL)
+            expect_errno(
+                "INFO reserved",
+                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
+                libc::EINVAL,
+            )?;
+            let mut p = VeDrvPing {
+                flags: 2,
+                ..Default::default()
+            };
+            expect_errno(
+                "PING flags",
+                sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
+                libc::EINVAL,
+            )?;
+            let mut p = VeDrvPing {
+                reserved: 1,
+                ..Default::default()
+            };
+            expect_errno(
+                "PING reserved",
+                sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
+                libc::EINVAL,
+            )
         })(),
     );
     t.result(
@@ -275,7 +393,13 @@ fn transport_suite(module: &str) -> i32 {
                 }
             })
             .map_err(errname)?;
-            ensure(code == 0, || format!("child failed at step {} with {}", code % 8, errname(code / 8)))
+            ensure(code == 0, || {
+                format!(
+                    "child failed at step {} with {}",
+                    code % 8,
+                    errname(code / 8)
+                )
+            })
         })(),
     );
 
@@ -284,23 +408,37 @@ fn transport_suite(module: &str) -> i32 {
     t.result(
         "unbind with /dev/ve0 open: node gone, ioctls ENODEV",
         (|| {
-            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf).map_err(errname)?;
-            ensure(!sys::exists(NODE), || format!("{NODE} still exists after unbind"))?;
+            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf)
+                .map_err(errname)?;
+            ensure(!sys::exists(NODE), || {
+                format!("{NODE} still exists after unbind")
+            })?;
             let mut i = VeDrvInfo::default();
-            expect_errno("INFO after unbind", sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i), libc::ENODEV)?;
+            expect_errno(
+                "INFO after unbind",
+                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
+                libc::ENODEV,
+            )?;
             expect_errno("PING after unbind", ping(&fd, 5), libc::ENODEV)
         })(),
     );
     t.result(
         "rmmod refused while a file is open (EWOULDBLOCK)",
-        expect_errno("rmmod with an open fd", sys::rmmod("ve_drv"), libc::EWOULDBLOCK),
+        expect_errno(
+            "rmmod with an open fd",
+            sys::rmmod("ve_drv"),
+            libc::EWOULDBLOCK,
+        ),
     );
     drop(fd);
     t.result(
         "bind again: /dev/ve0 back, ping works",
         (|| {
-            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf).map_err(errname)?;
-            ensure(sys::wait_for(2000, || sys::exists(NODE)), || format!("{NODE} missing after bind"))?;
+            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf)
+                .map_err(errname)?;
+            ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+                format!("{NODE} missing after bind")
+            })?;
             let fd = sys::open_rw(NODE).map_err(errname)?;
             let p = ping(&fd, 0x1234).map_err(errname)?;
             ensure_eq("response", p.response, emu::ping_response(nonce, 0x1234))
@@ -309,9 +447,16 @@ fn transport_suite(module: &str) -> i32 {
     t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
     t.result(
         "after rmmod: /dev/ve0 gone, device unbound",
-        ensure(!sys::exists(NODE) && sys::pci_driver(&bdf).is_none(), || {
-            format!("{NODE} exists: {}, driver {:?}", sys::exists(NODE), sys::pci_driver(&bdf))
-        }),
+        ensure(
+            !sys::exists(NODE) && sys::pci_driver(&bdf).is_none(),
+            || {
+                format!(
+                    "{NODE} exists: {}, driver {:?}",
+                    sys::exists(NODE),
+                    sys::pci_driver(&bdf)
+                )
+            },
+        ),
     );
     t.result(
         "pins balanced (nr_foll_pin_acquired == nr_foll_pin_released)",
