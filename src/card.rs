@@ -8,7 +8,8 @@
 //! unbound, after which every register access fails with `ENODEV`.
 //!
 //! Lock order (outermost first): `Card::ping` (mutex, process context) -> `Card::events` (spinlock,
-//! taken with interrupts off, also in the hard IRQ handler). No other locks yet.
+//! taken with interrupts off, also in the hard IRQ handler). `Card::pins` (mutex) is taken alone:
+//! nothing else is locked while it is held, and pages are unpinned after it is released.
 
 use kernel::{
     device::Bound,
@@ -57,6 +58,7 @@ use crate::{
         self,
         emu, //
     },
+    pin::lists::PinLists,
     regs::{
         self,
         Regs, //
@@ -192,6 +194,10 @@ pub(crate) struct Card {
     /// Serialises pings; holds the last ping sequence number.
     #[pin]
     ping: Mutex<u64>,
+    /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
+    /// Dropped (and so unpinned) with the card.
+    #[pin]
+    pins: Mutex<PinLists>,
 }
 
 impl Card {
@@ -208,6 +214,7 @@ impl Card {
             events <- new_spinlock_irq!(Events { irq_count: 0, removed: false }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
+            pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
         })
     }
 
@@ -246,6 +253,11 @@ impl Card {
             Delta::from_millis(40),
         )?;
         Ok(())
+    }
+
+    /// NEC's pin lists.
+    pub(crate) fn pins(&self) -> &Mutex<PinLists> {
+        &self.pins
     }
 
     /// Interrupts handled so far.

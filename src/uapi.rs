@@ -61,6 +61,131 @@ pub const fn iowr<T>(nr: u32) -> u32 {
     )
 }
 
+/// `_IOR(type, nr, T)`: NEC uses it for commands that pass data *into* the kernel.
+pub const fn ior<T>(nr: u32) -> u32 {
+    ioc(IOC_READ, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
+}
+
+// ---------------------------------------------------------------------------------------------
+// NEC's translation and pinning ABI (upstream ve_drv-kmod v3.5 / vp-kmod v3.6), byte for byte.
+// ---------------------------------------------------------------------------------------------
+
+/// NEC's `enum pd_list`: which pin list an entry belongs to.
+pub const OS_LIST: u32 = 0;
+/// Pins of the MMM / T&D tools.
+pub const TD_LIST: u32 = 1;
+/// Number of pin lists.
+pub const NR_PD_LIST: u32 = 2;
+/// Entries per block call (`VP_MAXBULK`).
+pub const VP_MAXBULK: u32 = 100;
+
+/// NEC's `struct vp`: one page translation.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vp {
+    /// In: process whose address space `virt` belongs to (caller's pid namespace).
+    pub pid: i32,
+    /// In: nonzero if the device will write the page.
+    pub write: i32,
+    /// Out: 1 if the page is in a `VM_PFNMAP` mapping (translated, not pinned).
+    pub pfnmap: i32,
+    /// Padding (implicit in C).
+    pub _pad: u32,
+    /// In: virtual address.
+    pub virt: u64,
+    /// Out: physical address of `virt` (page base + offset).
+    pub phys: u64,
+}
+
+/// NEC's `struct ve_vp`: argument of `VEDRV_CMD_VHVA_TO_VSAA[_PIN_DOWN]`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeVp {
+    /// `enum pd_list` (used by the pinning variant).
+    pub list: u32,
+    /// Padding (implicit in C).
+    pub _pad: u32,
+    /// The translation.
+    pub vp_info: Vp,
+}
+
+/// NEC's `struct vp_blk`: a block translation.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VpBlk {
+    /// In: process (caller's pid namespace).
+    pub pid: i32,
+    /// In: nonzero if the device will write.
+    pub write: i32,
+    /// In: start address.
+    pub vaddr: u64,
+    /// In: bytes wanted; out: bytes covered from `vaddr`.
+    pub length: u64,
+    /// In: user array of at least `maxpages` u64 (a user pointer).
+    pub paddr: u64,
+    /// Out: entries written to `paddr`.
+    pub npages: u32,
+    /// In: capacity of `paddr` (clamped to [`VP_MAXBULK`]).
+    pub maxpages: u32,
+    /// Out: 1 for a `VM_PFNMAP` range (translated, not pinned).
+    pub pfnmap: i32,
+    /// Out: size of each entry's page: 4096 or 2 MiB.
+    pub pgsz: i32,
+}
+
+/// NEC's `struct ve_vp_blk`: argument of `VEDRV_CMD_VHVA_TO_VSAA_BLK[_PIN_DOWN]`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeVpBlk {
+    /// `enum pd_list`.
+    pub list: u32,
+    /// Padding (implicit in C).
+    pub _pad: u32,
+    /// The block.
+    pub vp_info: VpBlk,
+}
+
+/// NEC's `struct ve_vp_blk_release`: argument of `VEDRV_CMD_RELEASE_PD_PAGE_BLK`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeVpBlkRelease {
+    /// `enum pd_list`.
+    pub list: u32,
+    /// Entries in `addr` (0..=[`VP_MAXBULK`]).
+    pub npages: i32,
+    /// User array of physical addresses, as returned in `vp_blk.paddr`.
+    pub addr: u64,
+}
+
+/// NEC's `struct ve_vp_release`: argument of `VEDRV_CMD_RELEASE_PD_PAGE`, `_ALL` and `COUNT`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeVpRelease {
+    /// `enum pd_list`.
+    pub list: u32,
+    /// Padding (implicit in C).
+    pub _pad: u32,
+    /// Physical address (`RELEASE_PD_PAGE` only).
+    pub addr: u64,
+}
+
+/// Translate one page (no pin).
+pub const VEDRV_CMD_VHVA_TO_VSAA: u32 = iowr::<VeVp>(3);
+/// Translate and pin one page on a pin list.
+pub const VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN: u32 = iowr::<VeVp>(14);
+/// Release one pin by physical address.
+pub const VEDRV_CMD_RELEASE_PD_PAGE: u32 = ior::<VeVpRelease>(15);
+/// Release every pin of a list.
+pub const VEDRV_CMD_RELEASE_PD_PAGE_ALL: u32 = ior::<VeVpRelease>(16);
+/// Translate up to 100 pages (no pin).
+pub const VEDRV_CMD_VHVA_TO_VSAA_BLK: u32 = iowr::<VeVpBlk>(22);
+/// Translate and pin up to 100 pages.
+pub const VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN: u32 = iowr::<VeVpBlk>(23);
+/// Release up to 100 pins by physical address.
+pub const VEDRV_CMD_RELEASE_PD_PAGE_BLK: u32 = ior::<VeVpBlkRelease>(24);
+/// Number of entries held on a list, as the ioctl's return value.
+pub const VEDRV_CMD_COUNT_PD_PAGE_ALL: u32 = ior::<VeVpRelease>(25);
+
 /// What kind of card a `/dev/veN` is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[repr(u32)]

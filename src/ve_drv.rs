@@ -21,6 +21,7 @@ mod chip;
 mod hw;
 mod ioctl;
 mod pci;
+mod pin;
 mod regs;
 mod sys;
 #[allow(dead_code, unreachable_pub)]

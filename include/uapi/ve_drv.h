@@ -14,7 +14,64 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
+#include "vp.h"
+
 #define VE_IOC_MAGIC		0xF5
+/*
+ * NEC's translation and pinning ioctls (upstream ve_drv-kmod v3.5), byte for byte. NEC uses _IOR
+ * for commands that pass data into the kernel. All need CAP_SYS_ADMIN.
+ *
+ * Pins are kept per card and per pd_list; they outlive the file and the target process until
+ * released by physical address, by block or all at once. A pinned entry is one page of the
+ * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
+ * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run.
+ *
+ * Errors common to all: EPERM (no CAP_SYS_ADMIN), EFAULT (bad argument pointer), EINVAL (bad
+ * pd_list type). Translation: ESRCH (no such pid), EFAULT (address not mapped, or a kernel
+ * address), EINVAL (length 0, address + length overflows), EPERM or EFAULT (write on a read-only
+ * mapping, as GUP reports it), EOPNOTSUPP (long-term write pin of a file-backed shared mapping,
+ * which GUP refuses), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned).
+ * Release: EINVAL (npages < 0 or > VP_MAXBULK), ENOENT (an address that is not pinned on that
+ * list; the entries before it are released).
+ */
+enum pd_list {
+	OS_LIST = 0,	/* VEOS */
+	TD_LIST,	/* MMM, T&D tools */
+	NR_PD_LIST,
+};
+
+struct ve_vp {
+	enum pd_list type;
+	struct vp vp_info;
+};
+
+struct ve_vp_blk {
+	enum pd_list type;
+	struct vp_blk vp_info;
+};
+
+struct ve_vp_blk_release {
+	enum pd_list type;
+	int npages;		/* 0..VP_MAXBULK */
+	uint64_t *addr;		/* addresses as returned in vp_blk.paddr */
+};
+
+struct ve_vp_release {
+	enum pd_list type;
+	unsigned long addr;	/* RELEASE_PD_PAGE only */
+};
+
+#define VEDRV_CMD_VHVA_TO_VSAA			_IOWR(VE_IOC_MAGIC, 3, struct ve_vp)
+#define VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN		_IOWR(VE_IOC_MAGIC, 14, struct ve_vp)
+#define VEDRV_CMD_RELEASE_PD_PAGE		_IOR(VE_IOC_MAGIC, 15, struct ve_vp_release)
+#define VEDRV_CMD_RELEASE_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 16, struct ve_vp_release)
+#define VEDRV_CMD_VHVA_TO_VSAA_BLK		_IOWR(VE_IOC_MAGIC, 22, struct ve_vp_blk)
+#define VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN	_IOWR(VE_IOC_MAGIC, 23, struct ve_vp_blk)
+#define VEDRV_CMD_RELEASE_PD_PAGE_BLK		_IOR(VE_IOC_MAGIC, 24, struct ve_vp_blk_release)
+/* Returns the number of entries held on the list as the ioctl's value. */
+#define VEDRV_CMD_COUNT_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 25, struct ve_vp_release)
+
+/* This driver's own ioctls. */
 #define VE_DRV_NR_BASE		0x80
 #define VE_DRV_ABI_VERSION	1
 

@@ -11,4 +11,6 @@ pub mod hw;
 pub mod uapi;
 
 pub mod ksft;
+pub mod mem;
+pub mod nec;
 pub mod sys;

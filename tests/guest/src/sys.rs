@@ -134,8 +134,11 @@ pub fn vmstat(key: &str) -> Option<u64> {
     })
 }
 
-/// `(nr_foll_pin_acquired, nr_foll_pin_released)`.
+/// `(nr_foll_pin_acquired, nr_foll_pin_released)`, exact: the per-CPU counter deltas are folded
+/// into the global counters first (`/proc/sys/vm/stat_refresh`, root only), otherwise
+/// /proc/vmstat lags by up to a second's worth of per-CPU batches.
 pub fn pin_counters() -> Option<(u64, u64)> {
+    let _ = fs::write("/proc/sys/vm/stat_refresh", "1");
     Some((
         vmstat("nr_foll_pin_acquired")?,
         vmstat("nr_foll_pin_released")?,

@@ -72,6 +72,115 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         off!(VeDrvInfo, "ve_drv_info", emu_nonce),
         off!(VeDrvInfo, "ve_drv_info", emu_irqs_raised),
         off!(VeDrvInfo, "ve_drv_info", reserved),
+        ("OS_LIST", "OS_LIST", OS_LIST.into()),
+        ("TD_LIST", "TD_LIST", TD_LIST.into()),
+        ("NR_PD_LIST", "NR_PD_LIST", NR_PD_LIST.into()),
+        ("VP_MAXBULK", "VP_MAXBULK", VP_MAXBULK.into()),
+        (
+            "VEDRV_CMD_VHVA_TO_VSAA",
+            "VEDRV_CMD_VHVA_TO_VSAA",
+            VEDRV_CMD_VHVA_TO_VSAA.into(),
+        ),
+        (
+            "VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN",
+            "VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN",
+            VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN.into(),
+        ),
+        (
+            "VEDRV_CMD_RELEASE_PD_PAGE",
+            "VEDRV_CMD_RELEASE_PD_PAGE",
+            VEDRV_CMD_RELEASE_PD_PAGE.into(),
+        ),
+        (
+            "VEDRV_CMD_RELEASE_PD_PAGE_ALL",
+            "VEDRV_CMD_RELEASE_PD_PAGE_ALL",
+            VEDRV_CMD_RELEASE_PD_PAGE_ALL.into(),
+        ),
+        (
+            "VEDRV_CMD_VHVA_TO_VSAA_BLK",
+            "VEDRV_CMD_VHVA_TO_VSAA_BLK",
+            VEDRV_CMD_VHVA_TO_VSAA_BLK.into(),
+        ),
+        (
+            "VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN",
+            "VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN",
+            VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN.into(),
+        ),
+        (
+            "VEDRV_CMD_RELEASE_PD_PAGE_BLK",
+            "VEDRV_CMD_RELEASE_PD_PAGE_BLK",
+            VEDRV_CMD_RELEASE_PD_PAGE_BLK.into(),
+        ),
+        (
+            "VEDRV_CMD_COUNT_PD_PAGE_ALL",
+            "VEDRV_CMD_COUNT_PD_PAGE_ALL",
+            VEDRV_CMD_COUNT_PD_PAGE_ALL.into(),
+        ),
+        ("sizeof vp", "sizeof(struct vp)", size_of::<Vp>() as u64),
+        off!(Vp, "vp", pid),
+        off!(Vp, "vp", write),
+        off!(Vp, "vp", pfnmap),
+        off!(Vp, "vp", virt),
+        off!(Vp, "vp", phys),
+        (
+            "sizeof ve_vp",
+            "sizeof(struct ve_vp)",
+            size_of::<VeVp>() as u64,
+        ),
+        (
+            "ve_vp.type",
+            "offsetof(struct ve_vp, type)",
+            offset_of!(VeVp, list) as u64,
+        ),
+        off!(VeVp, "ve_vp", vp_info),
+        (
+            "sizeof vp_blk",
+            "sizeof(struct vp_blk)",
+            size_of::<VpBlk>() as u64,
+        ),
+        off!(VpBlk, "vp_blk", pid),
+        off!(VpBlk, "vp_blk", write),
+        off!(VpBlk, "vp_blk", vaddr),
+        off!(VpBlk, "vp_blk", length),
+        off!(VpBlk, "vp_blk", paddr),
+        off!(VpBlk, "vp_blk", npages),
+        off!(VpBlk, "vp_blk", maxpages),
+        off!(VpBlk, "vp_blk", pfnmap),
+        off!(VpBlk, "vp_blk", pgsz),
+        (
+            "sizeof ve_vp_blk",
+            "sizeof(struct ve_vp_blk)",
+            size_of::<VeVpBlk>() as u64,
+        ),
+        (
+            "ve_vp_blk.type",
+            "offsetof(struct ve_vp_blk, type)",
+            offset_of!(VeVpBlk, list) as u64,
+        ),
+        off!(VeVpBlk, "ve_vp_blk", vp_info),
+        (
+            "sizeof ve_vp_blk_release",
+            "sizeof(struct ve_vp_blk_release)",
+            size_of::<VeVpBlkRelease>() as u64,
+        ),
+        (
+            "ve_vp_blk_release.type",
+            "offsetof(struct ve_vp_blk_release, type)",
+            offset_of!(VeVpBlkRelease, list) as u64,
+        ),
+        off!(VeVpBlkRelease, "ve_vp_blk_release", npages),
+        off!(VeVpBlkRelease, "ve_vp_blk_release", addr),
+        (
+            "sizeof ve_vp_release",
+            "sizeof(struct ve_vp_release)",
+            size_of::<VeVpRelease>() as u64,
+        ),
+        (
+            "ve_vp_release.type",
+            "offsetof(struct ve_vp_release, type)",
+            offset_of!(VeVpRelease, list) as u64,
+        ),
+        off!(VeVpRelease, "ve_vp_release", addr),
         (
             "sizeof ve_drv_ping",
             "sizeof(struct ve_drv_ping)",
@@ -140,6 +249,46 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         assert!(ioc_nr(cmd) >= 32, "NEC uses numbers 0..=31");
     }
     assert_eq!(ioc_size(VE_DRV_IOC_INFO), 112);
+}
+
+#[test]
+fn nec_numbers_and_sizes_as_nec_documents() {
+    // Values computed by NEC's headers with gcc on x86-64 (reference-ve_drv.md 1.3 and 1.4).
+    assert_eq!(VEDRV_CMD_VHVA_TO_VSAA, 0xc028_f503);
+    assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN, 0xc028_f50e);
+    assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE, 0x8010_f50f);
+    assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE_ALL, 0x8010_f510);
+    assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_BLK, 0xc038_f516);
+    assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN, 0xc038_f517);
+    assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE_BLK, 0x8010_f518);
+    assert_eq!(VEDRV_CMD_COUNT_PD_PAGE_ALL, 0x8010_f519);
+    assert_eq!(
+        [
+            size_of::<Vp>(),
+            size_of::<VeVp>(),
+            size_of::<VpBlk>(),
+            size_of::<VeVpBlk>()
+        ],
+        [32, 40, 48, 56]
+    );
+    assert_eq!(
+        [size_of::<VeVpBlkRelease>(), size_of::<VeVpRelease>()],
+        [16, 16]
+    );
+    // vp_blk: pid 0, write 4, vaddr 8, length 16, paddr 24, npages 32, maxpages 36, pfnmap 40, pgsz 44.
+    assert_eq!(
+        [
+            offset_of!(VpBlk, vaddr),
+            offset_of!(VpBlk, length),
+            offset_of!(VpBlk, paddr),
+            offset_of!(VpBlk, npages),
+            offset_of!(VpBlk, maxpages),
+            offset_of!(VpBlk, pfnmap),
+            offset_of!(VpBlk, pgsz)
+        ],
+        [8, 16, 24, 32, 36, 40, 44]
+    );
+    assert_eq!((offset_of!(Vp, virt), offset_of!(Vp, phys)), (16, 24));
 }
 
 #[test]

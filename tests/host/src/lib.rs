@@ -3,6 +3,8 @@
 //! Host tests of the kernel module's `core`-only files, compiled here exactly as they are
 //! compiled into the module (`#[path]` includes, no copies).
 
+#[path = "../../../src/pin/extent.rs"]
+pub mod extent;
 #[path = "../../../src/hw.rs"]
 pub mod hw;
 #[path = "../../../src/uapi.rs"]
@@ -10,5 +12,8 @@ pub mod uapi;
 
 #[cfg(test)]
 mod abi;
+#[cfg(test)]
+#[path = "extent.rs"]
+mod extent_tests;
 #[cfg(test)]
 mod hw_golden;

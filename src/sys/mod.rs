@@ -14,7 +14,7 @@
 //! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
-//! Later issues add the GUP pinning and DMA-mapping calls here.
+//! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
 
 use core::ptr::addr_of;
 
@@ -35,6 +35,8 @@ use kernel::{
 };
 
 use crate::uapi;
+
+pub(crate) mod gup;
 
 /// MSI-X vectors of a PCI function and one handler registered on one of them.
 ///
@@ -158,3 +160,21 @@ unsafe impl AsBytes for uapi::VeDrvInfo {}
 unsafe impl FromBytes for uapi::VeDrvPing {}
 // SAFETY: see `FromBytes` above.
 unsafe impl AsBytes for uapi::VeDrvPing {}
+
+/// `FromBytes` + `AsBytes` for NEC's structs: `repr(C)`, integer fields only, the padding C
+/// leaves implicit written out as named fields (the host ABI test checks every offset), so every
+/// byte pattern is a valid value and no byte is uninitialised.
+macro_rules! plain_abi_struct {
+    ($($t:ty),*) => {$(
+        // SAFETY: see the macro's documentation.
+        unsafe impl FromBytes for $t {}
+        // SAFETY: see the macro's documentation.
+        unsafe impl AsBytes for $t {}
+    )*};
+}
+plain_abi_struct!(
+    uapi::VeVp,
+    uapi::VeVpBlk,
+    uapi::VeVpBlkRelease,
+    uapi::VeVpRelease
+);

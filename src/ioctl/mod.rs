@@ -5,6 +5,8 @@
 //!
 //! Every ioctl number not listed in [`dispatch`], NEC's included, returns `ENOTTY`.
 
+mod nec;
+
 use kernel::{
     fs::File,
     miscdevice::{
@@ -66,8 +68,26 @@ fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
     match cmd {
         uapi::VE_DRV_IOC_INFO => info(card, arg),
         uapi::VE_DRV_IOC_PING => ping(card, arg),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN => {
+            admin(|| nec::vhva_to_vsaa_blk(card, arg, true))
+        }
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE => admin(|| nec::release_pd_page(card, arg)),
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK => admin(|| nec::release_pd_page_blk(card, arg)),
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL => admin(|| nec::release_pd_page_all(card, arg)),
+        uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL => admin(|| nec::count_pd_page_all(card, arg)),
         _ => Err(ENOTTY),
     }
+}
+
+/// Runs `f` if the caller has CAP_SYS_ADMIN (as NEC gates every such ioctl), else `EPERM`.
+fn admin(f: impl FnOnce() -> Result<isize>) -> Result<isize> {
+    if !sys::capable_sys_admin() {
+        return Err(EPERM);
+    }
+    f()
 }
 
 /// `VE_DRV_IOC_INFO`.
@@ -84,9 +104,10 @@ fn info(card: &Card, arg: usize) -> Result<isize> {
 
 /// `VE_DRV_IOC_PING`.
 fn ping(card: &Card, arg: usize) -> Result<isize> {
-    if !sys::capable_sys_admin() {
-        return Err(EPERM);
-    }
+    admin(|| ping_admin(card, arg))
+}
+
+fn ping_admin(card: &Card, arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvPing>()).reader_writer();
     let mut req: uapi::VeDrvPing = reader.read()?;

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for kernel interfaces that are macros or static inlines, which an out-of-tree Rust
+ * module cannot reach through the kernel crate's bindings. Only src/sys/ calls them.
+ */
+#include <linux/mm.h>
+#include <linux/capability.h>
+#include <linux/sched/signal.h>
+
+unsigned long ve_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+void ve_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool ve_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+/*
+ * Pinned-memory accounting, as RDMA and io_uring do it: pages are charged to the pinned mm's
+ * pinned_vm, lock-free, against the caller's RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ * Over the limit nothing is charged and -ENOMEM is returned.
+ */
+int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 total = atomic64_add_return(npages, &mm->pinned_vm);
+
+	if (total > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages)
+{
+	atomic64_sub(npages, &mm->pinned_vm);
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NEC's translation and pinning ioctls: argument decoding and checks. The dispatcher has already
+//! checked CAP_SYS_ADMIN. Semantics and errno sets: `include/uapi/ve_drv.h`.
+
+use kernel::{
+    prelude::*,
+    uaccess::UserSlice, //
+};
+
+use crate::{
+    card::Card,
+    pin::{
+        extent::{
+            PAGE_SHIFT,
+            VP_MAXBULK, //
+        },
+        lists::ListId,
+        translate,
+    },
+    sys::gup::{
+        LockedRun,
+        PinnedRun,
+        TargetMm, //
+    },
+    uapi, //
+};
+
+/// Puts pinned, charged entries on a list; on failure they are unpinned outside the lock.
+fn keep(card: &Card, list: ListId, entries: KVec<(u64, LockedRun)>) -> Result {
+    let res = card.pins().lock().insert_all(list, entries);
+    // The guard is gone: dropping what came back unpins without the list lock held.
+    res.map_err(|back| {
+        drop(back);
+        ENOMEM
+    })
+}
+
+/// Charges the pinned entries, given with their physical addresses, to the target, keyed for the
+/// pin list by page frame (`addr >> 12`: the key release computes from the same address).
+fn charge(target: &TargetMm, entries: KVec<(u64, PinnedRun)>) -> Result<KVec<(u64, LockedRun)>> {
+    let mut keys = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
+    let mut runs = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
+    for (addr, r) in entries {
+        // Capacities are reserved.
+        let _ = keys.push(addr >> PAGE_SHIFT, GFP_KERNEL);
+        let _ = runs.push(r, GFP_KERNEL);
+    }
+    let locked = target.charge(runs)?;
+    let mut out = KVec::with_capacity(locked.len(), GFP_KERNEL)?;
+    for (k, r) in keys.into_iter().zip(locked) {
+        let _ = out.push((k, r), GFP_KERNEL);
+    }
+    Ok(out)
+}
+
+/// `VEDRV_CMD_VHVA_TO_VSAA` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN`.
+pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVp>()).reader_writer();
+    let mut req: uapi::VeVp = reader.read()?;
+    let list = if pin {
+        Some(ListId::new(req.list)?)
+    } else {
+        None
+    };
+    let target = TargetMm::by_pid(req.vp_info.pid)?;
+    let (phys, run) = translate::page(&target, req.vp_info.virt, req.vp_info.write != 0, pin)?;
+    req.vp_info.phys = phys;
+    req.vp_info.pfnmap = 0;
+    let Some(list) = list else {
+        // Translation only: the pin ends here, as NEC drops its page reference.
+        drop(run);
+        writer.write(&req)?;
+        return Ok(0);
+    };
+    let mut keyed = KVec::with_capacity(1, GFP_KERNEL)?;
+    let _ = keyed.push((phys, run), GFP_KERNEL);
+    let locked = charge(&target, keyed)?;
+    // Tell the caller first: if that fails, nothing stays pinned.
+    writer.write(&req)?;
+    keep(card, list, locked)?;
+    Ok(0)
+}
+
+/// `VEDRV_CMD_VHVA_TO_VSAA_BLK` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN`.
+pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpBlk>()).reader_writer();
+    let mut req: uapi::VeVpBlk = reader.read()?;
+    let list = if pin {
+        Some(ListId::new(req.list)?)
+    } else {
+        None
+    };
+    let v = req.vp_info;
+    debug_assert!(v.maxpages.min(VP_MAXBULK) <= VP_MAXBULK);
+    let target = TargetMm::by_pid(v.pid)?;
+    let block = translate::block(&target, v.vaddr, v.length, v.maxpages, v.write != 0, pin)?;
+    let n = block.entries.len();
+    let mut paddrs = KVec::with_capacity(n, GFP_KERNEL)?;
+    for (p, _) in block.entries.iter() {
+        let _ = paddrs.push(*p, GFP_KERNEL);
+    }
+    let entries = match list {
+        Some(list) => Some((list, charge(&target, block.entries)?)),
+        // Translation only: the pins end here, as NEC drops its page references.
+        None => {
+            drop(block.entries);
+            None
+        }
+    };
+
+    // Results to the caller before the entries join the list: a bad `paddr` pointer is EFAULT
+    // with nothing left pinned.
+    let mut paddr =
+        UserSlice::new(UserPtr::from_addr(v.paddr as usize), n * size_of::<u64>()).writer();
+    paddrs.iter().try_for_each(|p| paddr.write(p))?;
+    req.vp_info.length = block.length;
+    req.vp_info.npages = n as u32;
+    req.vp_info.pgsz = block.pgsz as i32;
+    req.vp_info.pfnmap = 0;
+    writer.write(&req)?;
+    if let Some((list, entries)) = entries {
+        keep(card, list, entries)?;
+    }
+    Ok(0)
+}
+
+/// `VEDRV_CMD_RELEASE_PD_PAGE`: one entry by physical address.
+pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
+    let req: uapi::VeVpRelease =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpRelease>())
+            .reader()
+            .read()?;
+    let list = ListId::new(req.list)?;
+    let entry = card.pins().lock().pop(list, req.addr >> PAGE_SHIFT);
+    // Unpinned here, without the list lock.
+    entry.map(|_| 0).ok_or(ENOENT)
+}
+
+/// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by physical address. An address that is
+/// not held stops the call with `ENOENT`; the entries before it are released.
+pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
+    let req: uapi::VeVpBlkRelease =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpBlkRelease>())
+            .reader()
+            .read()?;
+    let list = ListId::new(req.list)?;
+    let n = usize::try_from(req.npages).map_err(|_| EINVAL)?;
+    if n > VP_MAXBULK as usize {
+        return Err(EINVAL);
+    }
+    let mut addrs = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut reader =
+        UserSlice::new(UserPtr::from_addr(req.addr as usize), n * size_of::<u64>()).reader();
+    for _ in 0..n {
+        let _ = addrs.push(reader.read::<u64>()?, GFP_KERNEL);
+    }
+    let mut released = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut missing = false;
+    {
+        let mut pins = card.pins().lock();
+        for a in addrs.iter() {
+            match pins.pop(list, a >> PAGE_SHIFT) {
+                Some(e) => {
+                    let _ = released.push(e, GFP_KERNEL);
+                }
+                None => {
+                    missing = true;
+                    break;
+                }
+            }
+        }
+    }
+    // The lock is released: unpin.
+    drop(released);
+    if missing {
+        Err(ENOENT)
+    } else {
+        Ok(0)
+    }
+}
+
+/// `VEDRV_CMD_RELEASE_PD_PAGE_ALL`: every entry of a list.
+pub(super) fn release_pd_page_all(card: &Card, arg: usize) -> Result<isize> {
+    let req: uapi::VeVpRelease =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpRelease>())
+            .reader()
+            .read()?;
+    let list = ListId::new(req.list)?;
+    let all = card.pins().lock().take_all(list);
+    // Unpinned here, without the list lock.
+    drop(all);
+    Ok(0)
+}
+
+/// `VEDRV_CMD_COUNT_PD_PAGE_ALL`: entries held on a list, as the return value.
+pub(super) fn count_pd_page_all(card: &Card, arg: usize) -> Result<isize> {
+    let req: uapi::VeVpRelease =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpRelease>())
+            .reader()
+            .read()?;
+    let list = ListId::new(req.list)?;
+    let n = card.pins().lock().count(list);
+    Ok(n as isize)
+}

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pinning user memory: the only code that calls GUP and the only code that unpins.
+//!
+//! - [`TargetMm`] is the address space being pinned: the caller's own (GUP-fast) or another
+//!   process's, found by pid in the caller's pid namespace (`pin_user_pages_remote` under the mmap
+//!   read lock, with the mm held by `mmget`).
+//! - [`TargetMm::pin_runs`] pins a range in batches of at most [`BATCH`] page pointers and hands
+//!   the pages out as [`PinnedRun`]s: physically contiguous runs, each owning its pins.
+//! - Dropping a [`PinnedRun`] unpins it with one `unpin_user_page_range_dirty_lock` call, marking
+//!   the pages dirty when the device may have written them. There is no other way to unpin, so
+//!   nothing can be unpinned twice or leaked on an error path.
+//!
+//! Locking: `pin_user_pages_remote` runs under the target's mmap read lock, taken and released
+//! around each batch; nothing else is held while pinning.
+
+use core::ptr::NonNull;
+
+use kernel::{
+    bindings,
+    mm::{
+        Mm,
+        MmWithUser, //
+    },
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+use crate::pin::extent::{
+    PAGE_SHIFT,
+    PAGE_SIZE, //
+};
+
+// src/helpers.c. Pointers are declared `void *` here: bindgen's `page` and `mm_struct` contain
+// zero-sized members that the FFI-safety lint rejects.
+extern "C" {
+    fn ve_page_to_pfn(page: *mut c_void) -> c_ulong;
+    fn ve_cond_resched();
+    fn ve_fatal_signal_pending() -> bool;
+    fn ve_pinned_vm_charge(mm: *mut c_void, npages: c_ulong) -> c_int;
+    fn ve_pinned_vm_uncharge(mm: *mut c_void, npages: c_ulong);
+}
+
+/// Page pointers per GUP call: one page of pointers, as RDMA and VFIO batch.
+pub(crate) const BATCH: usize = 512;
+
+/// Physically contiguous pinned pages, owning one pin on each.
+///
+/// # Invariants
+///
+/// `first` points to the `struct page` of pfn `pfn`; pages `pfn..pfn + npages` are physically
+/// contiguous, each pinned once (FOLL_PIN) on behalf of this value and unpinned only by its `Drop`.
+pub(crate) struct PinnedRun {
+    first: NonNull<bindings::page>,
+    pfn: u64,
+    npages: usize,
+    dirty: bool,
+}
+
+// SAFETY: a `struct page` is a global kernel object; pins may be dropped from any thread.
+unsafe impl Send for PinnedRun {}
+// SAFETY: `&PinnedRun` only exposes plain numbers.
+unsafe impl Sync for PinnedRun {}
+
+impl PinnedRun {
+    /// First page frame.
+    pub(crate) fn pfn(&self) -> u64 {
+        self.pfn
+    }
+
+    /// Number of pages.
+    pub(crate) fn npages(&self) -> usize {
+        self.npages
+    }
+
+    /// Physical address of the first byte.
+    pub(crate) fn phys(&self) -> u64 {
+        self.pfn << PAGE_SHIFT
+    }
+}
+
+impl Drop for PinnedRun {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the `npages` physically contiguous pages from `first`
+        // hold one pin each that belongs to `self`, and nothing else releases them.
+        unsafe {
+            bindings::unpin_user_page_range_dirty_lock(
+                self.first.as_ptr(),
+                self.npages as c_ulong,
+                self.dirty,
+            )
+        };
+    }
+}
+
+/// A pinned run charged to the pinned memory of the address space it came from.
+///
+/// # Invariants
+///
+/// `run.npages()` pages are charged to `mm->pinned_vm` on behalf of this value; `mm` is held
+/// (`mmgrab`) so the charge can be returned even after the process has exited.
+pub(crate) struct LockedRun {
+    run: PinnedRun,
+    mm: ARef<Mm>,
+}
+
+impl Drop for LockedRun {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant this value's pages are charged to the grabbed `mm`.
+        unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), self.run.npages as c_ulong) };
+        // `run` drops next and unpins.
+    }
+}
+
+/// Yields the CPU between batches; fails with `EINTR` if the caller is being killed.
+pub(crate) fn yield_between_batches() -> Result {
+    // SAFETY: both are process-context calls with no preconditions.
+    unsafe {
+        ve_cond_resched();
+        if ve_fatal_signal_pending() {
+            return Err(EINTR);
+        }
+    }
+    Ok(())
+}
+
+/// Facts about the mapping at an address.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct VmaInfo {
+    /// End of the mapping (exclusive).
+    pub(crate) end: u64,
+    /// `VM_PFNMAP` or `VM_IO`: no `struct page` behind it.
+    pub(crate) pfnmap: bool,
+}
+
+/// The address space whose pages are pinned.
+pub(crate) struct TargetMm {
+    mm: ARef<MmWithUser>,
+    is_current: bool,
+}
+
+impl TargetMm {
+    /// The process `pid` in the caller's pid namespace, 0 for the caller itself: `ESRCH` if
+    /// there is none or it has no address space left.
+    pub(crate) fn by_pid(pid: i32) -> Result<Self> {
+        if pid < 0 {
+            return Err(ESRCH);
+        }
+        if pid == 0 {
+            let current = kernel::current!();
+            let mm: ARef<MmWithUser> = ARef::from(current.mm().ok_or(ESRCH)?);
+            return Ok(Self { mm, is_current: true });
+        }
+        // SAFETY: `find_get_pid` takes a reference on the `struct pid` it returns (or NULL).
+        let p = unsafe { bindings::find_get_pid(pid) };
+        if p.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `p` is a valid, referenced `struct pid`; `get_pid_task` returns a referenced
+        // task or NULL.
+        let task = unsafe { bindings::get_pid_task(p, bindings::pid_type_PIDTYPE_PID) };
+        // SAFETY: drops the reference taken by `find_get_pid`.
+        unsafe { bindings::put_pid(p) };
+        if task.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `task` is a valid referenced task; `get_task_mm` returns its mm with `mm_users`
+        // raised, or NULL (kernel thread, exiting process).
+        let mm = unsafe { bindings::get_task_mm(task) };
+        // SAFETY: drops the reference taken by `get_pid_task`.
+        unsafe { bindings::put_task_struct(task) };
+        let mm = NonNull::new(mm).ok_or(ESRCH)?;
+        // SAFETY: `get_task_mm` raised `mm_users` for us: that reference now belongs to the ARef,
+        // whose drop is `mmput`. `MmWithUser` is a transparent wrapper of `mm_struct`.
+        let mm: ARef<MmWithUser> = unsafe { ARef::from_raw(mm.cast()) };
+        let is_current = kernel::current!()
+            .mm()
+            .is_some_and(|m| m.as_raw() == mm.as_raw());
+        Ok(Self { mm, is_current })
+    }
+
+    /// The mapping that contains `addr`, or `EFAULT`.
+    pub(crate) fn vma_at(&self, addr: u64) -> Result<VmaInfo> {
+        let addr = usize::try_from(addr).map_err(|_| EFAULT)?;
+        let guard = self.mm.mmap_read_lock();
+        let vma = guard.vma_lookup(addr).ok_or(EFAULT)?;
+        let flags = vma.flags();
+        Ok(VmaInfo {
+            end: vma.end() as u64,
+            pfnmap: flags & (kernel::mm::virt::flags::PFNMAP | kernel::mm::virt::flags::IO) != 0,
+        })
+    }
+
+    /// Charges `runs` to the target's pinned memory (`mm->pinned_vm`, as RDMA and io_uring
+    /// account pins) and makes them [`LockedRun`]s that uncharge when dropped. The limit is the
+    /// caller's RLIMIT_MEMLOCK, waived with CAP_IPC_LOCK (VEOS runs as root and has it). Over the
+    /// limit: `ENOMEM`, nothing charged, and the runs are dropped (unpinned).
+    pub(crate) fn charge(&self, runs: KVec<PinnedRun>) -> Result<KVec<LockedRun>> {
+        let total: usize = runs.iter().map(|r| r.npages).sum();
+        // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
+        kernel::error::to_result(unsafe {
+            ve_pinned_vm_charge(self.mm.as_raw().cast(), total as c_ulong)
+        })?;
+        let mm: &Mm = &self.mm;
+        let mut out = KVec::with_capacity(runs.len(), GFP_KERNEL).inspect_err(|_| {
+            // SAFETY: undoes the charge just made on the same live mm.
+            unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), total as c_ulong) }
+        })?;
+        for run in runs {
+            // INVARIANT: `total` covered this run's pages; the LockedRun takes over its share.
+            let _ = out.push(
+                LockedRun {
+                    run,
+                    mm: ARef::from(mm),
+                },
+                GFP_KERNEL,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Pins the `npages` pages from `va` (page aligned) and appends them to `out` as runs that are
+    /// physically contiguous and never cross a multiple of `split` in virtual address
+    /// (`split` a power of two, at least [`PAGE_SIZE`]). `longterm` adds FOLL_LONGTERM, `write`
+    /// FOLL_WRITE (and dirties the pages when they are unpinned).
+    ///
+    /// Returns how many pages were pinned: fewer than asked if GUP stopped early (an unmapped
+    /// page after the first). Errors come back as GUP reports them; everything pinned so far is in
+    /// `out` and is released when `out` drops.
+    pub(crate) fn pin_runs(
+        &self,
+        va: u64,
+        npages: usize,
+        write: bool,
+        longterm: bool,
+        split: u64,
+        out: &mut KVec<PinnedRun>,
+    ) -> Result<usize> {
+        let mut flags = 0;
+        if write {
+            flags |= bindings::FOLL_WRITE;
+        }
+        if longterm {
+            flags |= bindings::FOLL_LONGTERM;
+        }
+        let mut pages = KBox::new([core::ptr::null_mut::<bindings::page>(); BATCH], GFP_KERNEL)?;
+        let mut done = 0usize;
+        // Runs before this index belong to earlier calls and are never extended.
+        let own_from = out.len();
+        while done < npages {
+            if done > 0 {
+                yield_between_batches()?;
+            }
+            let want = (npages - done).min(BATCH);
+            let start = va + (done as u64) * PAGE_SIZE;
+            let got = self.gup(start, want, flags, &mut pages)?;
+            // Reserve first, so that wrapping the pages into runs cannot fail half way.
+            if out.reserve(got, GFP_KERNEL).is_err() {
+                Self::unpin_raw(&pages[..got], write);
+                return Err(ENOMEM);
+            }
+            let mut i = 0;
+            while i < got {
+                let va_i = start + (i as u64) * PAGE_SIZE;
+                // SAFETY: `pages[i]` was returned pinned by GUP above.
+                let pfn = unsafe { ve_page_to_pfn(pages[i].cast()) } as u64;
+                // A run may continue across a batch boundary: extend the last run of this call.
+                if let Some(last) = out.get_mut(own_from..).and_then(|r| r.last_mut()) {
+                    if va_i % split != 0 && last.pfn + last.npages as u64 == pfn {
+                        // INVARIANT: page `i` is pinned, continues `last` physically and stays
+                        // in its split window; `last` now owns its pin.
+                        last.npages += 1;
+                        i += 1;
+                        continue;
+                    }
+                }
+                let mut n = 1;
+                while i + n < got
+                    && (va_i + (n as u64) * PAGE_SIZE) % split != 0
+                    // SAFETY: as above, for `pages[i + n]`.
+                    && unsafe { ve_page_to_pfn(pages[i + n].cast()) } as u64 == pfn + n as u64
+                {
+                    n += 1;
+                }
+                let Some(first) = NonNull::new(pages[i]) else {
+                    Self::unpin_raw(&pages[i + 1..got], write);
+                    return Err(EFAULT);
+                };
+                // INVARIANT: GUP pinned pages `i..i + n` once each; they are pfn-contiguous
+                // (checked above) and this run is their only owner from here on.
+                let run = PinnedRun {
+                    first,
+                    pfn,
+                    npages: n,
+                    dirty: write,
+                };
+                if out.push(run, GFP_KERNEL).is_err() {
+                    // Cannot happen after the reserve above. `push` dropped the run, which
+                    // unpinned its pages; the rest are unpinned here.
+                    Self::unpin_raw(&pages[i + n..got], write);
+                    return Err(ENOMEM);
+                }
+                i += n;
+            }
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    /// One GUP call. Returns the number of pages pinned (at least 1), or the error.
+    fn gup(
+        &self,
+        start: u64,
+        n: usize,
+        flags: u32,
+        pages: &mut [*mut bindings::page; BATCH],
+    ) -> Result<usize> {
+        let got: isize = if self.is_current {
+            // SAFETY: `pages` has room for `n <= BATCH` pointers; GUP-fast works on the current
+            // mm, which is `self.mm`.
+            let got = unsafe {
+                bindings::pin_user_pages_fast(
+                    start as c_ulong,
+                    n as c_int,
+                    flags,
+                    pages.as_mut_ptr(),
+                )
+            };
+            got as isize
+        } else {
+            let _lock = self.mm.mmap_read_lock();
+            // SAFETY: we hold `mm_users` on `self.mm` and its mmap read lock (`locked == NULL`
+            // means GUP keeps it held); `pages` has room for `n` pointers.
+            let got = unsafe {
+                bindings::pin_user_pages_remote(
+                    self.mm.as_raw(),
+                    start as c_ulong,
+                    n as c_ulong,
+                    flags,
+                    pages.as_mut_ptr(),
+                    core::ptr::null_mut(),
+                )
+            };
+            got as isize
+        };
+        match got {
+            g if g < 0 => Err(Error::from_errno(g as i32)),
+            0 => Err(EFAULT),
+            // GUP never returns more than asked; clamp anyway rather than trust it blindly.
+            g => Ok((g as usize).min(n)),
+        }
+    }
+
+    /// Unpins raw GUP results that never became runs (allocation failure).
+    fn unpin_raw(pages: &[*mut bindings::page], dirty: bool) {
+        for &p in pages {
+            // SAFETY: each pointer was returned pinned by GUP and is owned by nobody else.
+            unsafe { bindings::unpin_user_page_range_dirty_lock(p, 1, dirty) };
+        }
+    }
+}

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_pin_test: NEC's translation and pinning ioctls over every kind of VH memory (4 KiB
+//! anonymous, THP, hugetlb 2 MiB and 1 GiB, shmem), checked against /proc/<pid>/pagemap and the
+//! kernel's own pin counters, plus every documented error.
+//!
+//! ```text
+//! ve_pin_test [--module PATH]
+//! ```
+//! Loads `ve_drv.ko emulator=1` itself and removes it at the end (removal must release every pin
+//! still held).
+
+use std::os::fd::OwnedFd;
+
+use ve_guest::{
+    ksft::{
+        ensure_eq,
+        Tap, //
+    },
+    mem::{
+        phys_of,
+        Backing,
+        Buffer, //
+    },
+    nec::{
+        self,
+        pins_held, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    uapi::{
+        self,
+        VeVpBlk,
+        VpBlk, //
+    },
+};
+
+const NODE: &str = "/dev/ve0";
+const OS: u32 = uapi::OS_LIST;
+const TD: u32 = uapi::TD_LIST;
+const ME: i32 = 0;
+const PAGE: u64 = 4096;
+
+type R = Result<(), String>;
+
+fn my_pid() -> i32 {
+    std::process::id() as i32
+}
+
+fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> R {
+    match r {
+        Err(e) if e == want => Ok(()),
+        Err(e) => Err(format!(
+            "{what}: got {}, want {}",
+            errname(e),
+            errname(want)
+        )),
+        Ok(v) => Err(format!("{what}: succeeded ({v:?}), want {}", errname(want))),
+    }
+}
+
+fn e(what: &str) -> impl Fn(i32) -> String + '_ {
+    move |x| format!("{what}: {}", errname(x))
+}
+
+/// Expected `paddr` of each entry of a block answer, from pagemap.
+fn expected_paddrs(pid: &str, vaddr: u64, n: usize, pgsz: u64) -> Result<Vec<u64>, String> {
+    (0..n as u64)
+        .map(|i| {
+            let va = if i == 0 {
+                vaddr
+            } else {
+                (vaddr & !(pgsz - 1)) + i * pgsz
+            };
+            phys_of(pid, va)
+                .map(|p| p & !(pgsz - 1))
+                .ok_or_else(|| format!("pagemap has no page at {va:#x}"))
+        })
+        .collect()
+}
+
+/// NEC's geometry: entries and bytes covered.
+fn plan(vaddr: u64, len: u64, maxpages: u64, pgsz: u64) -> (u64, u64) {
+    let units = (vaddr + len - 1) / pgsz - vaddr / pgsz + 1;
+    if units <= maxpages {
+        (units, len)
+    } else {
+        (maxpages, pgsz - vaddr % pgsz + pgsz * (maxpages - 1))
+    }
+}
+
+fn pages_spanned(vaddr: u64, len: u64) -> i64 {
+    ((vaddr + len - 1) / PAGE - vaddr / PAGE + 1) as i64
+}
+
+/// Block translation without pinning: geometry and addresses as pagemap shows, nothing held.
+fn blk_translate(fd: &OwnedFd, b: &Buffer, offset: u64) -> R {
+    let pgsz = b.backing.reported_pgsz();
+    let vaddr = b.addr() + offset;
+    let len = b.len as u64 - offset;
+    let held = pins_held();
+    let out = nec::blk(fd, false, OS, ME, true, vaddr, len, 100).map_err(e("BLK"))?;
+    ensure_eq("pgsz", out.pgsz, pgsz)?;
+    let (n, covered) = plan(vaddr, len, 100, pgsz);
+    ensure_eq("npages", out.paddr.len() as u64, n)?;
+    ensure_eq("length", out.length, covered)?;
+    ensure_eq(
+        "paddr",
+        out.paddr,
+        expected_paddrs("self", vaddr, n as usize, pgsz)?,
+    )?;
+    ensure_eq(
+        "pins held after a translation-only call",
+        pins_held() - held,
+        0,
+    )
+}
+
+/// Block pin: the pages are held (counted by the kernel), COUNT agrees, release balances.
+fn blk_pin_release(fd: &OwnedFd, b: &Buffer) -> R {
+    let held = pins_held();
+    let out = nec::blk(fd, true, OS, my_pid(), true, b.addr(), b.len as u64, 100)
+        .map_err(e("BLK_PIN_DOWN"))?;
+    ensure_eq("pgsz", out.pgsz, b.backing.reported_pgsz())?;
+    ensure_eq(
+        "pages pinned",
+        pins_held() - held,
+        pages_spanned(b.addr(), out.length),
+    )?;
+    ensure_eq(
+        "COUNT",
+        nec::count(fd, OS).map_err(e("COUNT"))?,
+        out.paddr.len() as i32,
+    )?;
+    ensure_eq(
+        "COUNT of the other list",
+        nec::count(fd, TD).map_err(e("COUNT"))?,
+        0,
+    )?;
+    nec::release_blk(fd, OS, &out.paddr).map_err(e("RELEASE_PD_PAGE_BLK"))?;
+    ensure_eq(
+        "COUNT after release",
+        nec::count(fd, OS).map_err(e("COUNT"))?,
+        0,
+    )?;
+    ensure_eq("pins held after release", pins_held() - held, 0)
+}
+
+/// Legacy one-page pins of four pages at an 8-byte offset, released one by one.
+fn legacy_pages(fd: &OwnedFd, b: &Buffer) -> R {
+    let held = pins_held();
+    let mut phys = Vec::new();
+    for i in 0..4u64 {
+        let va = b.addr() + i * PAGE + 8;
+        let p = nec::page(fd, true, TD, ME, false, va).map_err(e("VHVA_TO_VSAA_PIN_DOWN"))?;
+        ensure_eq(
+            "phys",
+            p,
+            phys_of("self", va).ok_or("no pagemap entry")? + 8,
+        )?;
+        phys.push(p);
+    }
+    ensure_eq("pages pinned", pins_held() - held, 4)?;
+    ensure_eq("COUNT", nec::count(fd, TD).map_err(e("COUNT"))?, 4)?;
+    let p = nec::page(fd, false, TD, ME, false, b.addr() + 5 * PAGE).map_err(e("VHVA_TO_VSAA"))?;
+    ensure_eq(
+        "translation-only phys",
+        p,
+        phys_of("self", b.addr() + 5 * PAGE).ok_or("no pagemap entry")?,
+    )?;
+    ensure_eq("translation-only call holds nothing", pins_held() - held, 4)?;
+    for p in phys {
+        nec::release_page(fd, TD, p).map_err(e("RELEASE_PD_PAGE"))?;
+    }
+    ensure_eq(
+        "COUNT after release",
+        nec::count(fd, TD).map_err(e("COUNT"))?,
+        0,
+    )?;
+    ensure_eq("pins held after release", pins_held() - held, 0)
+}
+
+fn main() {
+    let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--module" => module = args.next().expect("--module needs a path"),
+            _ => {
+                eprintln!("usage: ve_pin_test [--module PATH]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 14);
+    let baseline = pins_held();
+    if let Err(x) = sys::insmod(&module, "emulator=1") {
+        t.result("insmod emulator=1", Err(errname(x)));
+        std::process::exit(t.finish());
+    }
+    let fd = match sys::open_rw(NODE) {
+        Ok(fd) => fd,
+        Err(x) => {
+            t.result("open /dev/ve0", Err(errname(x)));
+            std::process::exit(t.finish());
+        }
+    };
+
+    for backing in Backing::ALL {
+        let name = backing.name();
+        match Buffer::new(backing, backing.default_size()) {
+            Ok(b) => {
+                t.result(
+                    &format!(
+                        "{name}: BLK translates as pagemap shows, pgsz {}",
+                        backing.reported_pgsz()
+                    ),
+                    blk_translate(&fd, &b, 0),
+                );
+                t.result(
+                    &format!("{name}: BLK from an unaligned start"),
+                    blk_translate(&fd, &b, 0x1238),
+                );
+                t.result(
+                    &format!("{name}: BLK_PIN_DOWN holds the pages, COUNT, RELEASE_PD_PAGE_BLK"),
+                    blk_pin_release(&fd, &b),
+                );
+                t.result(
+                    &format!("{name}: one-page PIN_DOWN and RELEASE_PD_PAGE"),
+                    legacy_pages(&fd, &b),
+                );
+            }
+            Err(why) => {
+                for _ in 0..4 {
+                    t.result(&format!("{name}: buffer"), Err(why.clone()));
+                }
+            }
+        }
+    }
+
+    t.result(
+        "maxpages over 100 is clamped to 100",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
+            let out = nec::blk(&fd, false, OS, ME, false, b.addr(), b.len as u64, 1000)
+                .map_err(e("BLK"))?;
+            ensure_eq("npages", out.paddr.len(), 100)?;
+            ensure_eq("length", out.length, 100 * PAGE)
+        })(),
+    );
+
+    t.result(
+        "the range ends at the end of the mapping",
+        (|| {
+            // SAFETY: a fresh 3-page anonymous mapping, unmapped below.
+            let m = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    3 * PAGE as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                    -1,
+                    0,
+                )
+            };
+            let a = m as u64;
+            let r =
+                nec::blk(&fd, false, OS, ME, false, a + 0x800, 10 * PAGE, 100).map_err(e("BLK"));
+            // SAFETY: unmaps the mapping made above.
+            unsafe { libc::munmap(m, 3 * PAGE as usize) };
+            let out = r?;
+            ensure_eq("length", out.length, 3 * PAGE - 0x800)?;
+            ensure_eq("npages", out.paddr.len(), 3)
+        })(),
+    );
+
+    t.result(
+        "another process's buffer by pid; its pins outlive it",
+        other_process(&fd),
+    );
+
+    t.result(
+        "pins outlive the file: COUNT after reopening, RELEASE_PD_PAGE_ALL",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 64 * PAGE as usize)?;
+            let held = pins_held();
+            let fd2 = sys::open_rw(NODE).map_err(e("open"))?;
+            let out = nec::blk(&fd2, true, TD, ME, true, b.addr(), b.len as u64, 100)
+                .map_err(e("BLK_PIN_DOWN"))?;
+            drop(fd2);
+            let fd3 = sys::open_rw(NODE).map_err(e("reopen"))?;
+            ensure_eq(
+                "COUNT after reopening",
+                nec::count(&fd3, TD).map_err(e("COUNT"))?,
+                out.paddr.len() as i32,
+            )?;
+            ensure_eq("pins still held", pins_held() - held, 64)?;
+            nec::release_all(&fd3, TD).map_err(e("RELEASE_PD_PAGE_ALL"))?;
+            ensure_eq("COUNT", nec::count(&fd3, TD).map_err(e("COUNT"))?, 0)?;
+            ensure_eq("pins held", pins_held() - held, 0)
+        })(),
+    );
+
+    t.result(
+        "pinning the same page twice holds it twice",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+            let held = pins_held();
+            let p1 = nec::page(&fd, true, OS, ME, false, b.addr()).map_err(e("PIN_DOWN"))?;
+            let p2 = nec::page(&fd, true, OS, ME, false, b.addr() + 16).map_err(e("PIN_DOWN"))?;
+            ensure_eq("pins", pins_held() - held, 2)?;
+            nec::release_page(&fd, OS, p1).map_err(e("RELEASE 1"))?;
+            ensure_eq("pins after one release", pins_held() - held, 1)?;
+            nec::release_page(&fd, OS, p2).map_err(e("RELEASE 2"))?;
+            expect_errno(
+                "third release",
+                nec::release_page(&fd, OS, p1),
+                libc::ENOENT,
+            )?;
+            ensure_eq("pins", pins_held() - held, 0)
+        })(),
+    );
+
+    let held = pins_held();
+    t.result(
+        "translation errors: EFAULT for unmapped, NULL, kernel and read-only-for-write addresses",
+        (|| {
+            expect_errno(
+                "NULL",
+                nec::blk(&fd, true, OS, ME, false, 0, PAGE, 100),
+                libc::EFAULT,
+            )?;
+            expect_errno(
+                "unmapped",
+                nec::blk(&fd, true, OS, ME, false, 0x1000_0000_0000, PAGE, 100),
+                libc::EFAULT,
+            )?;
+            expect_errno(
+                "kernel",
+                nec::blk(&fd, true, OS, ME, false, 0xffff_8880_0000_0000, PAGE, 100),
+                libc::EFAULT,
+            )?;
+            expect_errno(
+                "legacy kernel",
+                nec::page(&fd, true, OS, ME, false, 0xffff_8880_0000_0000),
+                libc::EFAULT,
+            )?;
+            // SAFETY: a fresh read-only mapping, unmapped below.
+            let m = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    PAGE as usize,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                    -1,
+                    0,
+                )
+            };
+            let r1 = nec::blk(&fd, true, OS, ME, true, m as u64, PAGE, 100);
+            let r2 = nec::blk(&fd, true, OS, ME, false, m as u64, PAGE, 100).map(|o| o.paddr);
+            // SAFETY: unmaps the mapping above.
+            unsafe { libc::munmap(m, PAGE as usize) };
+            expect_errno("write pin of a read-only mapping", r1, libc::EFAULT)?;
+            let p = r2.map_err(e("read pin of a read-only mapping"))?;
+            nec::release_blk(&fd, OS, &p).map_err(e("release"))
+        })(),
+    );
+    t.result("argument errors: EINVAL for length 0, overflow, maxpages 0, bad list; ESRCH for no such pid", (|| {
+        let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+        expect_errno("length 0", nec::blk(&fd, true, OS, ME, false, b.addr(), 0, 100), libc::EINVAL)?;
+        expect_errno("overflow", nec::blk(&fd, true, OS, ME, false, u64::MAX - 4095, 2 * PAGE, 100), libc::EINVAL)?;
+        expect_errno("maxpages 0", nec::blk(&fd, true, OS, ME, false, b.addr(), PAGE, 0), libc::EINVAL)?;
+        expect_errno("list 2", nec::blk(&fd, true, 2, ME, false, b.addr(), PAGE, 100), libc::EINVAL)?;
+        expect_errno("legacy list 7", nec::page(&fd, true, 7, ME, false, b.addr()), libc::EINVAL)?;
+        expect_errno("COUNT list 2", nec::count(&fd, 2), libc::EINVAL)?;
+        expect_errno("RELEASE_ALL list 2", nec::release_all(&fd, 2), libc::EINVAL)?;
+        expect_errno("no such pid", nec::blk(&fd, true, OS, 999_999, false, b.addr(), PAGE, 100), libc::ESRCH)?;
+        expect_errno("pid -5", nec::page(&fd, true, OS, -5, false, b.addr()), libc::ESRCH)
+    })());
+    t.result(
+        "release errors: EINVAL for npages -1 and 101, ENOENT for an address not pinned",
+        (|| {
+            let addrs = [0x1234_5000u64; 101];
+            expect_errno(
+                "npages -1",
+                nec::release_blk_n(&fd, OS, -1, &addrs),
+                libc::EINVAL,
+            )?;
+            expect_errno(
+                "npages 101",
+                nec::release_blk_n(&fd, OS, 101, &addrs),
+                libc::EINVAL,
+            )?;
+            expect_errno(
+                "not pinned (blk)",
+                nec::release_blk(&fd, OS, &addrs[..1]),
+                libc::ENOENT,
+            )?;
+            expect_errno(
+                "not pinned (one)",
+                nec::release_page(&fd, OS, 0x1234_5000),
+                libc::ENOENT,
+            )?;
+            let mut bad = uapi::VeVpBlkRelease {
+                list: OS,
+                npages: 3,
+                addr: 0x10,
+            };
+            expect_errno(
+                "bad addr array",
+                sys::ioctl(&fd, uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK, &mut bad),
+                libc::EFAULT,
+            )
+        })(),
+    );
+    t.result(
+        "a bad paddr pointer: EFAULT and nothing left pinned",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 16 * PAGE as usize)?;
+            let mut a = VeVpBlk {
+                list: OS,
+                vp_info: VpBlk {
+                    pid: ME,
+                    vaddr: b.addr(),
+                    length: b.len as u64,
+                    paddr: 0x10,
+                    maxpages: 100,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let before = pins_held();
+            expect_errno(
+                "BLK_PIN_DOWN",
+                nec::blk_raw(&fd, true, &mut a),
+                libc::EFAULT,
+            )?;
+            ensure_eq("pins held", pins_held() - before, 0)?;
+            ensure_eq("COUNT", nec::count(&fd, OS).map_err(e("COUNT"))?, 0)
+        })(),
+    );
+    t.result(
+        "without CAP_SYS_ADMIN: EPERM",
+        (|| {
+            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .map_err(|x| format!("chmod: {x}"))?;
+            let b = Buffer::new(Backing::Anon4k, PAGE as usize)?;
+            let addr = b.addr();
+            let code = sys::as_nobody(|| {
+                let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+                let ok = nec::blk(&fd, true, OS, ME, false, addr, PAGE, 100).err()
+                    == Some(libc::EPERM)
+                    && nec::page(&fd, false, OS, ME, false, addr).err() == Some(libc::EPERM)
+                    && nec::count(&fd, OS).err() == Some(libc::EPERM)
+                    && nec::release_all(&fd, OS).err() == Some(libc::EPERM);
+                if ok {
+                    0
+                } else {
+                    2
+                }
+            })
+            .map_err(errname)?;
+            ensure_eq("child (1: open failed, 2: not EPERM)", code, 0)
+        })(),
+    );
+    t.result(
+        "RLIMIT_MEMLOCK without CAP_IPC_LOCK: ENOMEM, nothing pinned",
+        memlock_limit(&fd),
+    );
+    t.result(
+        "errors left nothing pinned",
+        ensure_eq("pins held", pins_held() - held, 0),
+    );
+
+    t.result(
+        "removing the module releases the pins still held",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 50 * PAGE as usize)?;
+            let held = pins_held();
+            nec::blk(&fd, true, OS, ME, true, b.addr(), b.len as u64, 100)
+                .map_err(e("BLK_PIN_DOWN"))?;
+            ensure_eq("pinned", pins_held() - held, 50)?;
+            Ok(())
+        })(),
+    );
+    drop(fd);
+    t.result(
+        "rmmod; every pin released",
+        (|| {
+            sys::rmmod("ve_drv").map_err(e("rmmod"))?;
+            ensure_eq(
+                "pins held against the start of the test",
+                pins_held() - baseline,
+                0,
+            )
+        })(),
+    );
+    std::process::exit(t.finish());
+}
+
+/// A child maps a buffer and reports its addresses; the parent pins it by pid, the child exits,
+/// the pins stay until released.
+fn other_process(fd: &OwnedFd) -> R {
+    let mut to_parent = [0i32; 2];
+    let mut to_child = [0i32; 2];
+    // SAFETY: plain syscalls creating pipes we own.
+    unsafe {
+        libc::pipe(to_parent.as_mut_ptr());
+        libc::pipe(to_child.as_mut_ptr());
+    }
+    // SAFETY: the child only uses its own memory and the pipes, then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let b = Buffer::new(Backing::Anon4k, 16 * PAGE as usize).expect("child buffer");
+        let mut msg = vec![b.addr()];
+        for i in 0..16 {
+            msg.push(phys_of("self", b.addr() + i * PAGE).unwrap_or(0));
+        }
+        // SAFETY: writes our message and blocks until the parent is done.
+        unsafe {
+            libc::write(to_parent[1], msg.as_ptr().cast(), msg.len() * 8);
+            let mut x = 0u8;
+            libc::read(to_child[0], (&mut x as *mut u8).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    let mut msg = [0u64; 17];
+    // SAFETY: reads the child's message into `msg`.
+    unsafe { libc::read(to_parent[0], msg.as_mut_ptr().cast(), msg.len() * 8) };
+    let held = pins_held();
+    let r = nec::blk(fd, true, OS, pid, true, msg[0], 16 * PAGE, 100)
+        .map_err(e("BLK_PIN_DOWN of the child"));
+    let mut status = 0;
+    // SAFETY: lets the child exit and reaps it.
+    unsafe {
+        libc::write(to_child[1], [1u8].as_ptr().cast(), 1);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    let out = r?;
+    ensure_eq("paddr", &out.paddr[..], &msg[1..])?;
+    ensure_eq("pinned", pins_held() - held, 16)?;
+    ensure_eq(
+        "COUNT after the child exited",
+        nec::count(fd, OS).map_err(e("COUNT"))?,
+        16,
+    )?;
+    nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+    ensure_eq("pins held after release", pins_held() - held, 0)
+}
+
+/// In a child: RLIMIT_MEMLOCK 64 KiB, CAP_IPC_LOCK dropped, CAP_SYS_ADMIN kept; pinning 400 KiB
+/// must fail with ENOMEM and pin nothing.
+fn memlock_limit(fd: &OwnedFd) -> R {
+    let b = Buffer::new(Backing::Anon4k, 100 * PAGE as usize)?;
+    let addr = b.addr();
+    let held = pins_held();
+    // SAFETY: the child only changes its own limits and capabilities, then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = (|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64 << 10,
+                rlim_max: 64 << 10,
+            };
+            // SAFETY: plain syscalls on our own process.
+            unsafe {
+                if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
+                    return 1;
+                }
+                // capget/capset, version 3: two 32-bit words of effective/permitted/inheritable.
+                let mut hdr = [0x2008_0522u32, 0];
+                let mut data = [0u32; 6];
+                if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
+                    return 2;
+                }
+                data[0] &= !(1 << 14); // effective: CAP_IPC_LOCK
+                if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
+                    return 3;
+                }
+            }
+            match nec::blk(fd, true, OS, ME, false, addr, 100 * PAGE, 100) {
+                Err(x) if x == libc::ENOMEM => {}
+                _ => return 4,
+            }
+            // Within the limit it works.
+            match nec::blk(fd, true, OS, ME, false, addr, 8 * PAGE, 100) {
+                Ok(out) if nec::release_blk(fd, OS, &out.paddr).is_ok() => 0,
+                _ => 5,
+            }
+        })();
+        // SAFETY: leave the child.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: reaps the child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        99
+    };
+    ensure_eq(
+        "child (1-3: set-up, 4: not ENOMEM over the limit, 5: failed within it)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
