@@ -265,6 +265,49 @@ pub const VE_DRV_IOC_INFO: u32 = iowr::<VeDrvInfo>(VE_DRV_NR_BASE);
 /// emulator rejected the check word), `EINTR` (signal), `ENODEV` (card removed).
 pub const VE_DRV_IOC_PING: u32 = iowr::<VeDrvPing>(VE_DRV_NR_BASE + 1);
 
+/// Argument of [`VE_DRV_IOC_PIN_BENCH`]: pin the caller's `[addr, addr + len)` with the pin engine,
+/// unpin it, and report the time each took.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDrvPinBench {
+    /// In: start (rounded down to a page).
+    pub addr: u64,
+    /// In: bytes, nonzero.
+    pub len: u64,
+    /// In: `VE_DRV_PIN_BENCH_*` bits.
+    pub flags: u32,
+    /// In: must be 0.
+    pub reserved: u32,
+    /// Out: nanoseconds spent pinning and coalescing.
+    pub pin_ns: u64,
+    /// Out: nanoseconds spent unpinning.
+    pub unpin_ns: u64,
+    /// Out: pages pinned.
+    pub pages: u64,
+    /// Out: physically contiguous runs they formed.
+    pub runs: u64,
+}
+
+/// [`VeDrvPinBench::flags`]: pin for writing (FOLL_WRITE, pages dirtied on unpin).
+pub const VE_DRV_PIN_BENCH_WRITE: u32 = 1;
+/// [`VeDrvPinBench::flags`]: long-term pins (FOLL_LONGTERM), as NEC's pin lists hold.
+pub const VE_DRV_PIN_BENCH_LONGTERM: u32 = 2;
+
+/// Test only, and only with the module parameter `test_ioctls=1` (`ENOTTY` otherwise): the pin
+/// engine's own speed, for the pinning micro-benchmark. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`,
+/// `EFAULT`, `EINVAL` (zero length, overflow, unknown flags, nonzero `reserved`), GUP's errors.
+pub const VE_DRV_IOC_PIN_BENCH: u32 = iowr::<VeDrvPinBench>(VE_DRV_NR_BASE + 2);
+
+impl VeDrvPinBench {
+    /// Whether the caller's input fields are acceptable.
+    pub fn input_valid(&self) -> bool {
+        self.reserved == 0
+            && self.flags & !(VE_DRV_PIN_BENCH_WRITE | VE_DRV_PIN_BENCH_LONGTERM) == 0
+            && self.len != 0
+            && self.addr.checked_add(self.len).is_some()
+    }
+}
+
 impl VeDrvInfo {
     /// Whether the caller's input fields are acceptable.
     pub fn input_valid(&self) -> bool {

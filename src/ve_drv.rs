@@ -38,6 +38,10 @@ module! {
             default: false,
             description: "Also bind QEMU ivshmem-doorbell devices that carry the VE engine emulator (testing; off by default)",
         },
+        test_ioctls: bool {
+            default: false,
+            description: "Enable test-only ioctls (the pin engine micro-benchmark); off by default",
+        },
     },
 }
 

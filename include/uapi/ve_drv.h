@@ -27,10 +27,13 @@
  * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run.
  *
  * Errors common to all: EPERM (no CAP_SYS_ADMIN), EFAULT (bad argument pointer), EINVAL (bad
- * pd_list type). Translation: ESRCH (no such pid), EFAULT (address not mapped, or a kernel
- * address), EINVAL (length 0, address + length overflows), EPERM or EFAULT (write on a read-only
- * mapping, as GUP reports it), EOPNOTSUPP (long-term write pin of a file-backed shared mapping,
- * which GUP refuses), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned).
+ * pd_list type). Translation: ESRCH (no such pid), EFAULT (address not mapped, a kernel address,
+ * a write to a read-only mapping, or a long-term write pin (the _PIN_DOWN variants) of a shared
+ * mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses it, where
+ * NEC's page references accepted it), EINVAL (length or maxpages 0, address + length overflows),
+ * EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not supported
+ * here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0 means
+ * the caller (an extension: NEC needs a real pid).
  * Release: EINVAL (npages < 0 or > VP_MAXBULK), ENOENT (an address that is not pinned on that
  * list; the entries before it are released).
  */
@@ -118,7 +121,29 @@ struct ve_drv_ping {
 	__u32 reserved;
 };
 
+/*
+ * VE_DRV_IOC_PIN_BENCH: test only, and only with the module parameter test_ioctls=1 (ENOTTY
+ * otherwise). Pins the caller's [addr, addr + len) with the driver's pin engine, unpins it, and
+ * reports the time each took, for the pinning micro-benchmark. Needs CAP_SYS_ADMIN.
+ * Errors: EPERM, EFAULT, EINVAL (zero length, overflow, unknown flags, nonzero reserved), and
+ * GUP's errors; nothing stays pinned.
+ */
+#define VE_DRV_PIN_BENCH_WRITE		1	/* FOLL_WRITE; pages dirtied on unpin */
+#define VE_DRV_PIN_BENCH_LONGTERM	2	/* FOLL_LONGTERM, as NEC's pin lists hold */
+
+struct ve_drv_pin_bench {
+	__u64 addr;
+	__u64 len;
+	__u32 flags;		/* VE_DRV_PIN_BENCH_* */
+	__u32 reserved;
+	__u64 pin_ns;		/* out: pinning and coalescing */
+	__u64 unpin_ns;		/* out: unpinning */
+	__u64 pages;		/* out: pages pinned */
+	__u64 runs;		/* out: physically contiguous runs */
+};
+
 #define VE_DRV_IOC_INFO		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 0, struct ve_drv_info)
 #define VE_DRV_IOC_PING		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 1, struct ve_drv_ping)
+#define VE_DRV_IOC_PIN_BENCH	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 2, struct ve_drv_pin_bench)
 
 #endif /* _UAPI_VE_DRV_H */

@@ -68,6 +68,9 @@ fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
     match cmd {
         uapi::VE_DRV_IOC_INFO => info(card, arg),
         uapi::VE_DRV_IOC_PING => ping(card, arg),
+        uapi::VE_DRV_IOC_PIN_BENCH if crate::module_parameters::test_ioctls.value() => {
+            admin(|| pin_bench(arg))
+        }
         uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
@@ -117,6 +120,28 @@ fn ping_admin(card: &Card, arg: usize) -> Result<isize> {
     let (response, rtt_ns) = card.ping(req.value)?;
     req.response = response;
     req.rtt_ns = rtt_ns;
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `VE_DRV_IOC_PIN_BENCH` (test only).
+fn pin_bench(arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvPinBench>()).reader_writer();
+    let mut req: uapi::VeDrvPinBench = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let r = crate::pin::bench(
+        req.addr,
+        req.len,
+        req.flags & uapi::VE_DRV_PIN_BENCH_WRITE != 0,
+        req.flags & uapi::VE_DRV_PIN_BENCH_LONGTERM != 0,
+    )?;
+    req.pin_ns = r.pin_ns;
+    req.unpin_ns = r.unpin_ns;
+    req.pages = r.pages;
+    req.runs = r.runs;
     writer.write(&req)?;
     Ok(0)
 }

@@ -19,6 +19,11 @@ pub const PAGES_PER_HPAGE: u64 = HPAGE_SIZE / PAGE_SIZE;
 /// NEC's limit on entries per block call (`VP_MAXBULK`).
 pub const VP_MAXBULK: u32 = 100;
 
+/// Pages from the page of `va` to the page of `va + len - 1` (`len > 0`, no overflow).
+pub const fn pages_spanned(va: u64, len: u64) -> u64 {
+    ((va + len - 1) >> PAGE_SHIFT) - (va >> PAGE_SHIFT) + 1
+}
+
 /// A run of physically contiguous pages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Extent {

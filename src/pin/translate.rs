@@ -18,6 +18,7 @@ use kernel::prelude::*;
 
 use crate::{
     pin::extent::{
+        self,
         plan,
         HugeScan,
         HPAGE_SIZE,
@@ -46,9 +47,9 @@ fn page_base(va: u64) -> u64 {
     va & !(PAGE_SIZE - 1)
 }
 
-/// Pages from the page of `va` to the page of `va + len - 1` (`len > 0`).
+/// [`extent::pages_spanned`] as a count for GUP.
 fn pages_spanned(va: u64, len: u64) -> usize {
-    (((va + len - 1) >> PAGE_SHIFT) - (va >> PAGE_SHIFT) + 1) as usize
+    extent::pages_spanned(va, len) as usize
 }
 
 /// Translates (and pins: the caller decides whether to keep the pins) a block.

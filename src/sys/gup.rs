@@ -17,6 +17,10 @@
 use core::ptr::NonNull;
 
 use kernel::{
+    alloc::{
+        Allocator,
+        Vec, //
+    },
     bindings,
     mm::{
         Mm,
@@ -149,7 +153,10 @@ impl TargetMm {
         if pid == 0 {
             let current = kernel::current!();
             let mm: ARef<MmWithUser> = ARef::from(current.mm().ok_or(ESRCH)?);
-            return Ok(Self { mm, is_current: true });
+            return Ok(Self {
+                mm,
+                is_current: true,
+            });
         }
         // SAFETY: `find_get_pid` takes a reference on the `struct pid` it returns (or NULL).
         let p = unsafe { bindings::find_get_pid(pid) };
@@ -227,14 +234,14 @@ impl TargetMm {
     /// Returns how many pages were pinned: fewer than asked if GUP stopped early (an unmapped
     /// page after the first). Errors come back as GUP reports them; everything pinned so far is in
     /// `out` and is released when `out` drops.
-    pub(crate) fn pin_runs(
+    pub(crate) fn pin_runs<A: Allocator>(
         &self,
         va: u64,
         npages: usize,
         write: bool,
         longterm: bool,
         split: u64,
-        out: &mut KVec<PinnedRun>,
+        out: &mut Vec<PinnedRun, A>,
     ) -> Result<usize> {
         let mut flags = 0;
         if write {

@@ -156,14 +156,10 @@ pub(crate) fn capable_sys_admin() -> bool {
 unsafe impl FromBytes for uapi::VeDrvInfo {}
 // SAFETY: see `FromBytes` above.
 unsafe impl AsBytes for uapi::VeDrvInfo {}
-// SAFETY: `VeDrvPing` is `repr(C)`: three u64 then two u32, no padding; any bytes are valid.
-unsafe impl FromBytes for uapi::VeDrvPing {}
-// SAFETY: see `FromBytes` above.
-unsafe impl AsBytes for uapi::VeDrvPing {}
 
-/// `FromBytes` + `AsBytes` for NEC's structs: `repr(C)`, integer fields only, the padding C
-/// leaves implicit written out as named fields (the host ABI test checks every offset), so every
-/// byte pattern is a valid value and no byte is uninitialised.
+/// `FromBytes` + `AsBytes` for the other ioctl structs: `repr(C)`, integer fields only, any
+/// padding C leaves implicit written out as named fields (the host ABI test checks every
+/// offset), so every byte pattern is a valid value and no byte is uninitialised.
 macro_rules! plain_abi_struct {
     ($($t:ty),*) => {$(
         // SAFETY: see the macro's documentation.
@@ -173,6 +169,8 @@ macro_rules! plain_abi_struct {
     )*};
 }
 plain_abi_struct!(
+    uapi::VeDrvPing,
+    uapi::VeDrvPinBench,
     uapi::VeVp,
     uapi::VeVpBlk,
     uapi::VeVpBlkRelease,

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Suite "info" (the README's main job for now): load ve_drv on the emulator, print the card info
 # and the transport's round-trip time, unload.
+# harness-role: job (run by scripts/run.sh, not by the test command)
 # harness-emulator-args:
 # harness-timeout: 120
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1

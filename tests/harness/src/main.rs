@@ -205,7 +205,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     wait_for_file(&sock, emu.0.as_mut().unwrap(), Duration::from_secs(10))?;
 
     let append = format!(
-        "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64 \
+        "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=160 \
          ve_test.suite={name} ve_test.nonce={nonce:#x}"
     );
     let mem = format!("{}M", o.mem_mib);

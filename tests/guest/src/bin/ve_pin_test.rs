@@ -184,17 +184,19 @@ fn legacy_pages(fd: &OwnedFd, b: &Buffer) -> R {
 
 fn main() {
     let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut ext2_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--module" => module = args.next().expect("--module needs a path"),
+            "--ext2-file" => ext2_file = args.next(),
             _ => {
-                eprintln!("usage: ve_pin_test [--module PATH]");
+                eprintln!("usage: ve_pin_test [--module PATH] [--ext2-file PATH]");
                 std::process::exit(2);
             }
         }
     }
-    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 14);
+    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 15);
     let baseline = pins_held();
     if let Err(x) = sys::insmod(&module, "emulator=1") {
         t.result("insmod emulator=1", Err(errname(x)));
@@ -321,6 +323,14 @@ fn main() {
             )?;
             ensure_eq("pins", pins_held() - held, 0)
         })(),
+    );
+
+    t.result(
+        "shared ext2 file mapping: long-term write pin refused (EFAULT), read pin and short-term write translation work",
+        match &ext2_file {
+            Some(path) => shared_file(&fd, path),
+            None => Err("no --ext2-file given (the suite script mounts one)".into()),
+        },
     );
 
     let held = pins_held();
@@ -608,4 +618,55 @@ fn memlock_limit(fd: &OwnedFd) -> R {
     )?;
     ensure_eq("pins held", pins_held() - held, 0)?;
     ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+/// A shared mapping of a file on ext2 (which needs writeback tracking): GUP refuses long-term
+/// write pins of it, as it must; NEC's page references accepted them.
+fn shared_file(fd: &OwnedFd, path: &str) -> R {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|x| format!("{path}: {x}"))?;
+    let len = 16 * PAGE as usize;
+    // SAFETY: a fresh shared mapping of our file, unmapped below.
+    let m = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if m == libc::MAP_FAILED {
+        return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+    }
+    for off in (0..len).step_by(PAGE as usize) {
+        // SAFETY: in bounds of the mapping.
+        unsafe { (m as *mut u8).add(off).write(1) };
+    }
+    let a = m as u64;
+    let held = pins_held();
+    let r = (|| {
+        expect_errno(
+            "write PIN_DOWN",
+            nec::blk(fd, true, OS, ME, true, a, len as u64, 100),
+            libc::EFAULT,
+        )?;
+        ensure_eq("pins held after the refusal", pins_held() - held, 0)?;
+        let out =
+            nec::blk(fd, true, OS, ME, false, a, len as u64, 100).map_err(e("read PIN_DOWN"))?;
+        ensure_eq("pinned for reading", pins_held() - held, 16)?;
+        nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+        let out = nec::blk(fd, false, OS, ME, true, a, len as u64, 100)
+            .map_err(e("write translation"))?;
+        ensure_eq("entries", out.paddr.len(), 16)?;
+        ensure_eq("pins held", pins_held() - held, 0)
+    })();
+    // SAFETY: unmaps the mapping above.
+    unsafe { libc::munmap(m, len) };
+    r
 }
