@@ -43,3 +43,11 @@ void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages)
 {
 	atomic64_sub(npages, &mm->pinned_vm);
 }
+
+/*
+ * src/sys/gup.rs reads physical contiguity off struct page pointers: consecutive page frames
+ * must have consecutive struct pages, as with the vmemmap or the flat memory model.
+ */
+#if !defined(CONFIG_SPARSEMEM_VMEMMAP) && !defined(CONFIG_FLATMEM)
+#error "ve_drv needs CONFIG_SPARSEMEM_VMEMMAP or CONFIG_FLATMEM"
+#endif

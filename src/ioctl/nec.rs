@@ -36,22 +36,16 @@ fn keep(card: &Card, list: ListId, entries: KVec<(u64, LockedRun)>) -> Result {
     })
 }
 
-/// Charges the pinned entries, given with their physical addresses, to the target, keyed for the
-/// pin list by page frame (`addr >> 12`: the key release computes from the same address).
-fn charge(target: &TargetMm, entries: KVec<(u64, PinnedRun)>) -> Result<KVec<(u64, LockedRun)>> {
-    let mut keys = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
-    let mut runs = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
-    for (addr, r) in entries {
-        // Capacities are reserved.
-        let _ = keys.push(addr >> PAGE_SHIFT, GFP_KERNEL);
-        let _ = runs.push(r, GFP_KERNEL);
+/// Charges pinned entries, given with their physical addresses, to the target; keyed for the pin
+/// list by page frame (`addr >> 12`: the key release computes from the same address).
+fn charge(
+    target: &TargetMm,
+    mut entries: KVec<(u64, PinnedRun)>,
+) -> Result<KVec<(u64, LockedRun)>> {
+    for (addr, _) in entries.iter_mut() {
+        *addr >>= PAGE_SHIFT;
     }
-    let locked = target.charge(runs)?;
-    let mut out = KVec::with_capacity(locked.len(), GFP_KERNEL)?;
-    for (k, r) in keys.into_iter().zip(locked) {
-        let _ = out.push((k, r), GFP_KERNEL);
-    }
-    Ok(out)
+    target.charge(entries)
 }
 
 /// `VEDRV_CMD_VHVA_TO_VSAA` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN`.

@@ -5,8 +5,9 @@
 //!
 //! Each list is a red-black tree keyed by page frame number (the `paddr` entry, or the legacy
 //! `phys`, shifted right by 12), so release stays O(log n) however many pages are held (NEC's
-//! fixed 2048-bucket hash degrades as it fills). A key holds a stack of entries: pinning the same
-//! page twice holds it twice, and each release drops one.
+//! fixed 2048-bucket hash degrades as it fills). Pinning the same page twice holds it twice: the
+//! key carries a sequence number, and each release drops the newest entry of its frame. One tree
+//! node per entry is the only allocation.
 
 use kernel::{
     prelude::*,
@@ -21,18 +22,20 @@ use crate::{
     uapi, //
 };
 
-/// Entries held under one key.
-type Stack = KVec<LockedRun>;
+/// Tree key: the page frame, then a sequence number that keeps entries of the same frame apart
+/// (the newest has the highest).
+type Key = (u64, u64);
 
 /// The two pin lists of a card.
 ///
 /// # Invariants
 ///
-/// `held[l]` is the number of entries in `lists[l]`, summed over every key; no key maps to an
-/// empty stack.
+/// `held[l]` is the number of entries in `lists[l]`; `next_seq` is above every sequence number in
+/// use.
 pub(crate) struct PinLists {
-    lists: [RBTree<u64, Stack>; uapi::NR_PD_LIST as usize],
+    lists: [RBTree<Key, LockedRun>; uapi::NR_PD_LIST as usize],
     held: [usize; uapi::NR_PD_LIST as usize],
+    next_seq: u64,
 }
 
 /// A validated `enum pd_list` value.
@@ -56,6 +59,7 @@ impl PinLists {
         Self {
             lists: [RBTree::new(), RBTree::new()],
             held: [0; uapi::NR_PD_LIST as usize],
+            next_seq: 0,
         }
     }
 
@@ -64,7 +68,7 @@ impl PinLists {
         self.held[list.0]
     }
 
-    /// Adds every `(key, entry)` of `entries` to `list`, or none of them: if memory runs out,
+    /// Adds every `(frame, entry)` of `entries` to `list`, or none of them: if memory runs out,
     /// the entries added so far are taken out again and everything is handed back, for the
     /// caller to drop (unpin) outside the lock.
     pub(crate) fn insert_all(
@@ -72,82 +76,58 @@ impl PinLists {
         list: ListId,
         entries: KVec<(u64, LockedRun)>,
     ) -> Result<(), KVec<LockedRun>> {
-        let mut added: KVec<u64> = KVec::new();
-        let mut back: KVec<LockedRun> = KVec::new();
-        let total = entries.len();
-        if added.reserve(total, GFP_KERNEL).is_err() || back.reserve(total, GFP_KERNEL).is_err() {
+        // Tree nodes first: once they are reserved, inserting cannot fail.
+        let mut nodes = KVec::new();
+        let ok = nodes.reserve(entries.len(), GFP_KERNEL).is_ok()
+            && (0..entries.len()).all(|_| match RBTreeNodeReservation::new(GFP_KERNEL) {
+                // Capacity is reserved.
+                Ok(n) => nodes.push(n, GFP_KERNEL).is_ok(),
+                Err(_) => false,
+            });
+        if !ok {
+            let mut back = KVec::new();
             for (_, run) in entries {
+                // If even this fails, `push` drops (unpins) the run under the lock: still correct.
                 let _ = back.push(run, GFP_KERNEL);
             }
             return Err(back);
         }
-        let mut rest = entries.into_iter();
-        for (key, run) in rest.by_ref() {
-            match self.push(list, key, run) {
-                // Capacity for `total` keys was reserved: these pushes do not allocate.
-                Ok(()) => {
-                    let _ = added.push(key, GFP_KERNEL);
-                }
-                Err(run) => {
-                    let _ = back.push(run, GFP_KERNEL);
-                    for key in added.iter() {
-                        if let Some(run) = self.pop(list, *key) {
-                            let _ = back.push(run, GFP_KERNEL);
-                        }
-                    }
-                    for (_, run) in rest {
-                        let _ = back.push(run, GFP_KERNEL);
-                    }
-                    return Err(back);
-                }
-            }
+        let tree = &mut self.lists[list.0];
+        for ((frame, run), node) in entries.into_iter().zip(nodes) {
+            tree.insert(node.into_node((frame, self.next_seq), run));
+            self.next_seq += 1;
+            // INVARIANT: one entry joined the list, under a fresh sequence number.
+            self.held[list.0] += 1;
         }
         Ok(())
     }
 
-    /// Pushes one entry; gives it back if memory runs out.
-    fn push(&mut self, list: ListId, key: u64, run: LockedRun) -> Result<(), LockedRun> {
+    /// Takes the newest entry held for page frame `frame`, if any.
+    pub(crate) fn pop(&mut self, list: ListId, frame: u64) -> Option<LockedRun> {
         let tree = &mut self.lists[list.0];
-        match tree.get_mut(&key) {
-            Some(stack) => {
-                if stack.reserve(1, GFP_KERNEL).is_err() {
-                    return Err(run);
+        // The newest entry of `frame` is the last key below `(frame + 1, 0)`.
+        let node = match tree.cursor_lower_bound_mut(&(frame + 1, 0)) {
+            Some(mut c) => {
+                if c.peek_prev().map(|(k, _)| k.0) != Some(frame) {
+                    return None;
                 }
-                // Cannot fail: capacity reserved.
-                let _ = stack.push(run, GFP_KERNEL);
+                c.remove_prev()?
             }
             None => {
-                let mut stack = KVec::new();
-                if stack.reserve(1, GFP_KERNEL).is_err() {
-                    return Err(run);
+                let c = tree.cursor_back_mut()?;
+                if c.current().0 .0 != frame {
+                    return None;
                 }
-                let Ok(node) = RBTreeNodeReservation::new(GFP_KERNEL) else {
-                    return Err(run);
-                };
-                let _ = stack.push(run, GFP_KERNEL);
-                tree.insert(node.into_node(key, stack));
+                c.remove_current().1
             }
-        }
-        // INVARIANT: one entry joined the list.
-        self.held[list.0] += 1;
-        Ok(())
-    }
-
-    /// Takes one entry held under `key`, if any.
-    pub(crate) fn pop(&mut self, list: ListId, key: u64) -> Option<LockedRun> {
-        let tree = &mut self.lists[list.0];
-        let stack = tree.get_mut(&key)?;
-        let run = stack.pop()?;
-        if stack.is_empty() {
-            tree.remove(&key);
-        }
+        };
         // INVARIANT: one entry left the list.
         self.held[list.0] -= 1;
-        Some(run)
+        Some(node.to_key_value().1)
     }
 
     /// Takes every entry of `list`.
-    pub(crate) fn take_all(&mut self, list: ListId) -> RBTree<u64, Stack> {
+    pub(crate) fn take_all(&mut self, list: ListId) -> RBTree<Key, LockedRun> {
         self.held[list.0] = 0;
         core::mem::replace(&mut self.lists[list.0], RBTree::new())
     }

@@ -209,18 +209,22 @@ fn huge_block(
 }
 
 /// NEC's one-page translation: the page of `virt`, pinned, and `phys` of `virt`.
+///
+/// GUP first: the mapping is only looked up to explain a failure (`EOPNOTSUPP` for
+/// `VM_PFNMAP`/`VM_IO`), which keeps the mmap lock out of NEC's hot one-page path.
 pub(crate) fn page(
     target: &TargetMm,
     virt: u64,
     write: bool,
     longterm: bool,
 ) -> Result<(u64, PinnedRun)> {
-    let vma = target.vma_at(virt)?;
-    if vma.pfnmap {
-        return Err(EOPNOTSUPP);
-    }
     let mut runs = KVec::new();
-    target.pin_runs(page_base(virt), 1, write, longterm, PAGE_SIZE, &mut runs)?;
+    if let Err(e) = target.pin_runs(page_base(virt), 1, write, longterm, PAGE_SIZE, &mut runs) {
+        return Err(match target.vma_at(virt) {
+            Ok(vma) if vma.pfnmap => EOPNOTSUPP,
+            _ => e,
+        });
+    }
     let run = runs.pop().ok_or(EFAULT)?;
     Ok((run.phys() + (virt & (PAGE_SIZE - 1)), run))
 }

@@ -22,6 +22,7 @@ use kernel::{
         Vec, //
     },
     bindings,
+    error::to_result,
     mm::{
         Mm,
         MmWithUser, //
@@ -47,6 +48,8 @@ extern "C" {
 
 /// Page pointers per GUP call: one page of pointers, as RDMA and VFIO batch.
 pub(crate) const BATCH: usize = 512;
+/// Calls for at most this many pages use a batch on the stack.
+const SMALL_BATCH: usize = 16;
 
 /// Physically contiguous pinned pages, owning one pin on each.
 ///
@@ -198,28 +201,31 @@ impl TargetMm {
         })
     }
 
-    /// Charges `runs` to the target's pinned memory (`mm->pinned_vm`, as RDMA and io_uring
-    /// account pins) and makes them [`LockedRun`]s that uncharge when dropped. The limit is the
-    /// caller's RLIMIT_MEMLOCK, waived with CAP_IPC_LOCK (VEOS runs as root and has it). Over the
-    /// limit: `ENOMEM`, nothing charged, and the runs are dropped (unpinned).
-    pub(crate) fn charge(&self, runs: KVec<PinnedRun>) -> Result<KVec<LockedRun>> {
-        let total: usize = runs.iter().map(|r| r.npages).sum();
+    /// Charges the runs of `entries` to the target's pinned memory (`mm->pinned_vm`, as RDMA and
+    /// io_uring account pins) and makes them [`LockedRun`]s, which uncharge when dropped; the keys
+    /// come along unchanged. The limit is the caller's RLIMIT_MEMLOCK, waived with CAP_IPC_LOCK
+    /// (VEOS runs as root and has it). Over the limit: `ENOMEM`, nothing charged, and the runs are
+    /// dropped (unpinned).
+    pub(crate) fn charge<K>(&self, entries: KVec<(K, PinnedRun)>) -> Result<KVec<(K, LockedRun)>> {
+        let total: usize = entries.iter().map(|(_, r)| r.npages).sum();
         // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
-        kernel::error::to_result(unsafe {
-            ve_pinned_vm_charge(self.mm.as_raw().cast(), total as c_ulong)
-        })?;
-        let mm: &Mm = &self.mm;
-        let mut out = KVec::with_capacity(runs.len(), GFP_KERNEL).inspect_err(|_| {
+        to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), total as c_ulong) })?;
+        let mut out = KVec::with_capacity(entries.len(), GFP_KERNEL).inspect_err(|_| {
             // SAFETY: undoes the charge just made on the same live mm.
             unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), total as c_ulong) }
         })?;
-        for run in runs {
+        let mm: &Mm = &self.mm;
+        for (key, run) in entries {
             // INVARIANT: `total` covered this run's pages; the LockedRun takes over its share.
+            // Capacity is reserved: the push cannot fail.
             let _ = out.push(
-                LockedRun {
-                    run,
-                    mm: ARef::from(mm),
-                },
+                (
+                    key,
+                    LockedRun {
+                        run,
+                        mm: ARef::from(mm),
+                    },
+                ),
                 GFP_KERNEL,
             );
         }
@@ -228,7 +234,7 @@ impl TargetMm {
 
     /// Pins the `npages` pages from `va` (page aligned) and appends them to `out` as runs that are
     /// physically contiguous and never cross a multiple of `split` in virtual address
-    /// (`split` a power of two, at least [`PAGE_SIZE`]). `longterm` adds FOLL_LONGTERM, `write`
+    /// (`split` a power of two, at least [`PAGE_SIZE`]; `EINVAL` otherwise). `longterm` adds FOLL_LONGTERM, `write`
     /// FOLL_WRITE (and dirties the pages when they are unpinned).
     ///
     /// Returns how many pages were pinned: fewer than asked if GUP stopped early (an unmapped
@@ -243,6 +249,9 @@ impl TargetMm {
         split: u64,
         out: &mut Vec<PinnedRun, A>,
     ) -> Result<usize> {
+        if !split.is_power_of_two() || split < PAGE_SIZE {
+            return Err(EINVAL);
+        }
         let mut flags = 0;
         if write {
             flags |= bindings::FOLL_WRITE;
@@ -250,7 +259,22 @@ impl TargetMm {
         if longterm {
             flags |= bindings::FOLL_LONGTERM;
         }
-        let mut pages = KBox::new([core::ptr::null_mut::<bindings::page>(); BATCH], GFP_KERNEL)?;
+        // Page pointers for GUP to fill: on the stack for short calls (NEC's one-page ioctls),
+        // else one page of them. Never zeroed: GUP writes the entries it returns, and only those
+        // are read.
+        let mut small = [core::mem::MaybeUninit::<*mut bindings::page>::uninit(); SMALL_BATCH];
+        let mut big = if npages > SMALL_BATCH {
+            Some(KBox::<[*mut bindings::page; BATCH]>::new_uninit(
+                GFP_KERNEL,
+            )?)
+        } else {
+            None
+        };
+        let (buf, cap): (*mut *mut bindings::page, usize) = match &mut big {
+            Some(b) => (b.as_mut_ptr().cast(), BATCH),
+            None => (small.as_mut_ptr().cast(), SMALL_BATCH),
+        };
+        let mask = split - 1;
         let mut done = 0usize;
         // Runs before this index belong to earlier calls and are never extended.
         let own_from = out.len();
@@ -258,22 +282,27 @@ impl TargetMm {
             if done > 0 {
                 yield_between_batches()?;
             }
-            let want = (npages - done).min(BATCH);
+            let want = (npages - done).min(cap);
             let start = va + (done as u64) * PAGE_SIZE;
-            let got = self.gup(start, want, flags, &mut pages)?;
+            let got = self.gup(start, want, flags, buf)?;
+            // SAFETY: GUP initialised the first `got <= cap` entries of `buf`.
+            let pages: &[*mut bindings::page] = unsafe { core::slice::from_raw_parts(buf, got) };
             // Reserve first, so that wrapping the pages into runs cannot fail half way.
             if out.reserve(got, GFP_KERNEL).is_err() {
-                Self::unpin_raw(&pages[..got], write);
+                Self::unpin_raw(pages, write);
                 return Err(ENOMEM);
             }
             let mut i = 0;
             while i < got {
                 let va_i = start + (i as u64) * PAGE_SIZE;
-                // SAFETY: `pages[i]` was returned pinned by GUP above.
-                let pfn = unsafe { ve_page_to_pfn(pages[i].cast()) } as u64;
+                let page = pages[i];
+                // Physical contiguity is read off the `struct page` pointers: with the vmemmap
+                // (or flat) memory model, which src/helpers.c insists on, consecutive page frames
+                // have consecutive `struct page`s. The frame number is looked up once per run.
+                //
                 // A run may continue across a batch boundary: extend the last run of this call.
                 if let Some(last) = out.get_mut(own_from..).and_then(|r| r.last_mut()) {
-                    if va_i % split != 0 && last.pfn + last.npages as u64 == pfn {
+                    if va_i & mask != 0 && last.first.as_ptr().wrapping_add(last.npages) == page {
                         // INVARIANT: page `i` is pinned, continues `last` physically and stays
                         // in its split window; `last` now owns its pin.
                         last.npages += 1;
@@ -281,20 +310,21 @@ impl TargetMm {
                         continue;
                     }
                 }
+                // The run may not leave the split window of its first page.
+                let window = ((split - (va_i & mask)) >> PAGE_SHIFT) as usize;
+                let limit = got.min(i.saturating_add(window));
                 let mut n = 1;
-                while i + n < got
-                    && (va_i + (n as u64) * PAGE_SIZE) % split != 0
-                    // SAFETY: as above, for `pages[i + n]`.
-                    && unsafe { ve_page_to_pfn(pages[i + n].cast()) } as u64 == pfn + n as u64
-                {
+                while i + n < limit && pages[i + n] == page.wrapping_add(n) {
                     n += 1;
                 }
-                let Some(first) = NonNull::new(pages[i]) else {
-                    Self::unpin_raw(&pages[i + 1..got], write);
+                let Some(first) = NonNull::new(page) else {
+                    Self::unpin_raw(&pages[i + 1..], write);
                     return Err(EFAULT);
                 };
-                // INVARIANT: GUP pinned pages `i..i + n` once each; they are pfn-contiguous
-                // (checked above) and this run is their only owner from here on.
+                // SAFETY: `page` was returned pinned by GUP above.
+                let pfn = unsafe { ve_page_to_pfn(page.cast()) } as u64;
+                // INVARIANT: GUP pinned pages `i..i + n` once each; they are physically
+                // contiguous (above) and this run is their only owner from here on.
                 let run = PinnedRun {
                     first,
                     pfn,
@@ -304,7 +334,7 @@ impl TargetMm {
                 if out.push(run, GFP_KERNEL).is_err() {
                     // Cannot happen after the reserve above. `push` dropped the run, which
                     // unpinned its pages; the rest are unpinned here.
-                    Self::unpin_raw(&pages[i + n..got], write);
+                    Self::unpin_raw(&pages[i + n..], write);
                     return Err(ENOMEM);
                 }
                 i += n;
@@ -323,18 +353,13 @@ impl TargetMm {
         start: u64,
         n: usize,
         flags: u32,
-        pages: &mut [*mut bindings::page; BATCH],
+        pages: *mut *mut bindings::page,
     ) -> Result<usize> {
         let got: isize = if self.is_current {
-            // SAFETY: `pages` has room for `n <= BATCH` pointers; GUP-fast works on the current
-            // mm, which is `self.mm`.
+            // SAFETY: `pages` has room for `n <= BATCH` pointers (the caller's batch); GUP-fast
+            // works on the current mm, which is `self.mm`.
             let got = unsafe {
-                bindings::pin_user_pages_fast(
-                    start as c_ulong,
-                    n as c_int,
-                    flags,
-                    pages.as_mut_ptr(),
-                )
+                bindings::pin_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
             };
             got as isize
         } else {
@@ -347,7 +372,7 @@ impl TargetMm {
                     start as c_ulong,
                     n as c_ulong,
                     flags,
-                    pages.as_mut_ptr(),
+                    pages,
                     core::ptr::null_mut(),
                 )
             };
