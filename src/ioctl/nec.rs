@@ -68,12 +68,15 @@ pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> 
         writer.write(&req)?;
         return Ok(0);
     };
-    let mut keyed = KVec::with_capacity(1, GFP_KERNEL)?;
-    let _ = keyed.push((phys, run), GFP_KERNEL);
-    let locked = charge(&target, keyed)?;
+    let locked = target.charge_one(run)?;
     // Tell the caller first: if that fails, nothing stays pinned.
     writer.write(&req)?;
-    keep(card, list, locked)?;
+    let res = card
+        .pins()
+        .lock()
+        .insert_one(list, phys >> PAGE_SHIFT, locked);
+    // The guard is gone: an entry that came back is unpinned without the list lock held.
+    res.map_err(|_| ENOMEM)?;
     Ok(0)
 }
 

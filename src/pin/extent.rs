@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Page geometry of pinned VH memory: coalescing pages into physically contiguous extents, and
-//! NEC's page-size rule for the block translation ioctls.
+//! Page geometry of pinned VH memory: coalescing pages into physically contiguous runs, and NEC's
+//! page-size rule for the block translation ioctls.
 //!
 //! `core` only: compiled into the module and unit-tested on the host (`tests/host`). Pages are
 //! named by page frame number (pfn); physical address = pfn << [`PAGE_SHIFT`].
@@ -24,58 +24,26 @@ pub const fn pages_spanned(va: u64, len: u64) -> u64 {
     ((va + len - 1) >> PAGE_SHIFT) - (va >> PAGE_SHIFT) + 1
 }
 
-/// A run of physically contiguous pages.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Extent {
-    /// First page frame.
-    pub pfn: u64,
-    /// Number of pages.
-    pub npages: u64,
+/// Pages from `va` (page aligned) up to the next multiple of `split` (a power of two, at least a
+/// page): how far a run starting at `va` may grow before it would cross a split boundary.
+pub const fn pages_to_boundary(va: u64, split: u64) -> u64 {
+    (split - (va & (split - 1))) >> PAGE_SHIFT
 }
 
-impl Extent {
-    /// Physical address of the first byte.
-    pub const fn phys(&self) -> u64 {
-        self.pfn << PAGE_SHIFT
+/// Length of the physically contiguous run at the start of `frames`: how many leading entries
+/// continue `frames[0]` in steps of `step` (1 for page frame numbers, the size of a `struct page`
+/// for the kernel's page pointers, which are contiguous for contiguous frames). At most `limit`;
+/// at least 1 unless `frames` is empty.
+pub fn contiguous_prefix(frames: &[usize], step: usize, limit: usize) -> usize {
+    let Some(&first) = frames.first() else {
+        return 0;
+    };
+    let n = frames.len().min(limit);
+    let mut k = 1;
+    while k < n && frames[k] == first.wrapping_add(k.wrapping_mul(step)) {
+        k += 1;
     }
-
-    /// Length in bytes.
-    pub const fn bytes(&self) -> u64 {
-        self.npages << PAGE_SHIFT
-    }
-}
-
-/// Merges a stream of pfns, in virtual address order, into maximal physically contiguous runs.
-///
-/// # Invariants
-///
-/// `cur`, when set, has `npages >= 1`.
-#[derive(Debug, Default)]
-pub struct Coalescer {
-    cur: Option<Extent>,
-}
-
-impl Coalescer {
-    /// An empty coalescer.
-    pub const fn new() -> Self {
-        Self { cur: None }
-    }
-
-    /// Adds the next page. Returns the run it ended, if it did not continue it.
-    pub fn push(&mut self, pfn: u64) -> Option<Extent> {
-        match &mut self.cur {
-            Some(e) if e.pfn + e.npages == pfn => {
-                e.npages += 1;
-                None
-            }
-            cur => cur.replace(Extent { pfn, npages: 1 }),
-        }
-    }
-
-    /// Ends the stream: returns the last run, if any.
-    pub fn finish(&mut self) -> Option<Extent> {
-        self.cur.take()
-    }
+    k
 }
 
 /// How many entries of `pgsz` bytes a block call covers and how many bytes that is, following

@@ -102,6 +102,24 @@ impl PinLists {
         Ok(())
     }
 
+    /// Adds one entry for page frame `frame` (NEC's one-page path: one allocation, the tree
+    /// node); gives it back if memory runs out.
+    pub(crate) fn insert_one(
+        &mut self,
+        list: ListId,
+        frame: u64,
+        run: LockedRun,
+    ) -> Result<(), LockedRun> {
+        let Ok(node) = RBTreeNodeReservation::new(GFP_KERNEL) else {
+            return Err(run);
+        };
+        self.lists[list.0].insert(node.into_node((frame, self.next_seq), run));
+        self.next_seq += 1;
+        // INVARIANT: one entry joined the list, under a fresh sequence number.
+        self.held[list.0] += 1;
+        Ok(())
+    }
+
     /// Takes the newest entry held for page frame `frame`, if any.
     pub(crate) fn pop(&mut self, list: ListId, frame: u64) -> Option<LockedRun> {
         let tree = &mut self.lists[list.0];

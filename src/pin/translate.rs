@@ -218,13 +218,11 @@ pub(crate) fn page(
     write: bool,
     longterm: bool,
 ) -> Result<(u64, PinnedRun)> {
-    let mut runs = KVec::new();
-    if let Err(e) = target.pin_runs(page_base(virt), 1, write, longterm, PAGE_SIZE, &mut runs) {
-        return Err(match target.vma_at(virt) {
+    let run = target
+        .pin_one(page_base(virt), write, longterm)
+        .map_err(|e| match target.vma_at(virt) {
             Ok(vma) if vma.pfnmap => EOPNOTSUPP,
             _ => e,
-        });
-    }
-    let run = runs.pop().ok_or(EFAULT)?;
+        })?;
     Ok((run.phys() + (virt & (PAGE_SIZE - 1)), run))
 }

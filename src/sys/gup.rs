@@ -32,6 +32,7 @@ use kernel::{
 };
 
 use crate::pin::extent::{
+    self,
     PAGE_SHIFT,
     PAGE_SIZE, //
 };
@@ -232,6 +233,41 @@ impl TargetMm {
         Ok(out)
     }
 
+    /// [`TargetMm::charge`] for a single run, without allocating.
+    pub(crate) fn charge_one(&self, run: PinnedRun) -> Result<LockedRun> {
+        // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
+        to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), run.npages as c_ulong) })?;
+        let mm: &Mm = &self.mm;
+        // INVARIANT: the run's pages were just charged to `mm`.
+        Ok(LockedRun {
+            run,
+            mm: ARef::from(mm),
+        })
+    }
+
+    /// Pins the one page at `va` (page aligned), without allocating.
+    pub(crate) fn pin_one(&self, va: u64, write: bool, longterm: bool) -> Result<PinnedRun> {
+        let mut flags = 0;
+        if write {
+            flags |= bindings::FOLL_WRITE;
+        }
+        if longterm {
+            flags |= bindings::FOLL_LONGTERM;
+        }
+        let mut page: *mut bindings::page = core::ptr::null_mut();
+        self.gup(va, 1, flags, &mut page)?;
+        let first = NonNull::new(page).ok_or(EFAULT)?;
+        // SAFETY: `page` was returned pinned by GUP above.
+        let pfn = unsafe { ve_page_to_pfn(page.cast()) } as u64;
+        // INVARIANT: GUP pinned this one page once; the run is its only owner.
+        Ok(PinnedRun {
+            first,
+            pfn,
+            npages: 1,
+            dirty: write,
+        })
+    }
+
     /// Pins the `npages` pages from `va` (page aligned) and appends them to `out` as runs that are
     /// physically contiguous and never cross a multiple of `split` in virtual address
     /// (`split` a power of two, at least [`PAGE_SIZE`]; `EINVAL` otherwise). `longterm` adds FOLL_LONGTERM, `write`
@@ -311,12 +347,12 @@ impl TargetMm {
                     }
                 }
                 // The run may not leave the split window of its first page.
-                let window = ((split - (va_i & mask)) >> PAGE_SHIFT) as usize;
-                let limit = got.min(i.saturating_add(window));
-                let mut n = 1;
-                while i + n < limit && pages[i + n] == page.wrapping_add(n) {
-                    n += 1;
-                }
+                let window = extent::pages_to_boundary(va_i, split) as usize;
+                // SAFETY: a raw pointer and `usize` have the same size and layout; the addresses
+                // are only compared, never turned back into pointers.
+                let frames: &[usize] =
+                    unsafe { core::slice::from_raw_parts(pages[i..].as_ptr().cast(), got - i) };
+                let n = extent::contiguous_prefix(frames, size_of::<bindings::page>(), window);
                 let Some(first) = NonNull::new(page) else {
                     Self::unpin_raw(&pages[i + 1..], write);
                     return Err(EFAULT);

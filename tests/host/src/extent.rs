@@ -5,51 +5,35 @@
 use crate::extent::*;
 
 #[test]
-fn coalescer_merges_runs_in_order() {
-    let mut c = Coalescer::new();
-    let mut out = Vec::new();
-    for pfn in [10, 11, 12, 20, 21, 5, 6, 7, 8, 100] {
-        out.extend(c.push(pfn));
-    }
-    out.extend(c.finish());
+fn contiguous_prefix_of_frames_and_pointers() {
+    assert_eq!(contiguous_prefix(&[10, 11, 12, 20, 21], 1, 100), 3);
+    assert_eq!(contiguous_prefix(&[10, 11, 12], 1, 2), 2, "limit");
     assert_eq!(
-        out,
-        [
-            Extent { pfn: 10, npages: 3 },
-            Extent { pfn: 20, npages: 2 },
-            Extent { pfn: 5, npages: 4 },
-            Extent {
-                pfn: 100,
-                npages: 1
-            }
-        ]
-    );
-    assert_eq!(c.finish(), None);
-    assert_eq!(
-        Extent {
-            pfn: 0x12345,
-            npages: 2
-        }
-        .phys(),
-        0x1234_5000
+        contiguous_prefix(&[7, 6], 1, 100),
+        1,
+        "backwards does not merge"
     );
     assert_eq!(
-        Extent {
-            pfn: 0x12345,
-            npages: 2
-        }
-        .bytes(),
-        0x2000
+        contiguous_prefix(&[7, 7], 1, 100),
+        1,
+        "a repeat does not merge"
     );
+    assert_eq!(contiguous_prefix(&[], 1, 100), 0);
+    // struct page pointers: 64 bytes apart when the frames are consecutive.
+    let base = 0xffff_ea00_0400_0000usize;
+    let ptrs = [base, base + 64, base + 128, base + 4096, base + 4160];
+    assert_eq!(contiguous_prefix(&ptrs, 64, 512), 3);
+    assert_eq!(contiguous_prefix(&ptrs[3..], 64, 512), 2);
 }
 
 #[test]
-fn coalescer_does_not_merge_backwards_or_repeats() {
-    let mut c = Coalescer::new();
-    assert_eq!(c.push(7), None);
-    assert_eq!(c.push(6), Some(Extent { pfn: 7, npages: 1 }));
-    assert_eq!(c.push(6), Some(Extent { pfn: 6, npages: 1 }));
-    assert_eq!(c.finish(), Some(Extent { pfn: 6, npages: 1 }));
+fn boundaries() {
+    assert_eq!(pages_to_boundary(0x40_0000, HPAGE_SIZE), 512);
+    assert_eq!(pages_to_boundary(0x5f_f000, HPAGE_SIZE), 1);
+    assert_eq!(pages_to_boundary(0x1000, PAGE_SIZE), 1);
+    assert_eq!(pages_to_boundary(0x4000_1000, 1 << 30), (1 << 18) - 1);
+    assert_eq!(pages_spanned(0x1ff8, 16), 2);
+    assert_eq!(pages_spanned(0x1000, 0x1000), 1);
 }
 
 #[test]
