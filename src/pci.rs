@@ -30,6 +30,28 @@ use crate::{
     sys, //
 };
 
+/// Both PCI drivers: the same probe and unbind, different ID tables.
+macro_rules! ve_pci_driver {
+    ($driver:ty, $table:ident) => {
+        impl pci::Driver for $driver {
+            type IdInfo = &'static Chip;
+            type Data<'bound> = CardBinding<'bound>;
+            const ID_TABLE: pci::IdTable<Self::IdInfo> = &$table;
+
+            fn probe<'bound>(
+                pdev: &'bound pci::Device<Core<'_>>,
+                info: Option<&'bound Self::IdInfo>,
+            ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+                probe(pdev, info.copied())
+            }
+
+            fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+                this.unbind(pdev);
+            }
+        }
+    };
+}
+
 /// The real VE cards.
 pub(crate) struct VeDriver;
 
@@ -54,22 +76,7 @@ kernel::pci_device_table!(
     ]
 );
 
-impl pci::Driver for VeDriver {
-    type IdInfo = &'static Chip;
-    type Data<'bound> = CardBinding<'bound>;
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &VE_PCI_TABLE;
-
-    fn probe<'bound>(
-        pdev: &'bound pci::Device<Core<'_>>,
-        info: Option<&'bound Self::IdInfo>,
-    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        probe(pdev, info.copied())
-    }
-
-    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.unbind(pdev);
-    }
-}
+ve_pci_driver!(VeDriver, VE_PCI_TABLE);
 
 /// The engine emulator on QEMU ivshmem-doorbell (opt-in).
 pub(crate) struct VeEmuDriver;
@@ -83,22 +90,7 @@ static EMU_PCI_TABLE: IdArray<pci::DeviceId, &'static Chip, 1> = IdArray::new([(
     &&chip::EMULATOR,
 )]);
 
-impl pci::Driver for VeEmuDriver {
-    type IdInfo = &'static Chip;
-    type Data<'bound> = CardBinding<'bound>;
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &EMU_PCI_TABLE;
-
-    fn probe<'bound>(
-        pdev: &'bound pci::Device<Core<'_>>,
-        info: Option<&'bound Self::IdInfo>,
-    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        probe(pdev, info.copied())
-    }
-
-    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.unbind(pdev);
-    }
-}
+ve_pci_driver!(VeEmuDriver, EMU_PCI_TABLE);
 
 /// Probe of every variant: enable, bus master, map the register BAR (and, on the emulator, check
 /// its identity first), 64-bit DMA, then the interrupt and `/dev/veN` ([`CardBinding::new`]).

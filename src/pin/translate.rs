@@ -52,6 +52,49 @@ fn pages_spanned(va: u64, len: u64) -> usize {
     extent::pages_spanned(va, len) as usize
 }
 
+/// Pages of a range, pinned, with their 2 MiB geometry.
+struct Pinned {
+    /// The runs, in virtual address order.
+    runs: KVec<PinnedRun>,
+    /// Pages pinned: fewer than the range has if GUP stopped early.
+    got: usize,
+    /// The 2 MiB geometry check over the runs, up to the first that failed.
+    scan: HugeScan,
+    /// Runs that passed the check.
+    good_runs: usize,
+}
+
+/// Pins the pages of `[vaddr, vaddr + len)` in runs that never cross a multiple of `split`, and
+/// checks them against 2 MiB geometry.
+fn pin_scanned(
+    target: &TargetMm,
+    vaddr: u64,
+    len: u64,
+    split: u64,
+    write: bool,
+    longterm: bool,
+) -> Result<Pinned> {
+    let mut runs = KVec::new();
+    let want = pages_spanned(vaddr, len);
+    let got = target.pin_runs(page_base(vaddr), want, write, longterm, split, &mut runs)?;
+    let mut scan = HugeScan::new();
+    let mut va = page_base(vaddr);
+    let mut good_runs = 0;
+    for r in runs.iter() {
+        if !scan.push_run(va, r.pfn(), r.npages() as u64) {
+            break;
+        }
+        va += (r.npages() as u64) << PAGE_SHIFT;
+        good_runs += 1;
+    }
+    Ok(Pinned {
+        runs,
+        got,
+        scan,
+        good_runs,
+    })
+}
+
 /// Translates (and pins: the caller decides whether to keep the pins) a block.
 ///
 /// `longterm` asks for FOLL_LONGTERM, as pins kept on NEC's lists are. Errors: `EINVAL` (zero
@@ -78,54 +121,17 @@ pub(crate) fn block(
 
     // What a 4 KiB answer needs; its pages also tell whether 2 MiB units are worth trying.
     let (_, len_small) = plan(vaddr, len, maxpages, PAGE_SIZE);
-    let mut runs = KVec::new();
-    let want = pages_spanned(vaddr, len_small);
-    let got = target.pin_runs(
-        page_base(vaddr),
-        want,
-        write,
-        longterm,
-        PAGE_SIZE,
-        &mut runs,
-    )?;
-    let mut scan = HugeScan::new();
-    let mut va = page_base(vaddr);
-    for r in runs.iter() {
-        if !scan.push_run(va, r.pfn(), r.npages() as u64) {
-            break;
-        }
-        va += (r.npages() as u64) << PAGE_SHIFT;
-    }
-    if got == want && !scan.failed() {
-        drop(runs);
+    let probe = pin_scanned(target, vaddr, len_small, PAGE_SIZE, write, longterm)?;
+    if probe.got == pages_spanned(vaddr, len_small) && !probe.scan.failed() {
+        drop(probe);
         if let Some(b) = huge_block(target, vaddr, len, maxpages, write, longterm)? {
             return Ok(b);
         }
         // The units beyond the first pages did not fit: answer in 4 KiB pages after all.
-        return small_block(target, vaddr, len_small, write, longterm);
+        let again = pin_scanned(target, vaddr, len_small, PAGE_SIZE, write, longterm)?;
+        return small_entries(vaddr, len_small, again.got, again.runs);
     }
-    small_entries(vaddr, len_small, got, runs)
-}
-
-/// A 4 KiB answer for `[vaddr, vaddr + len)`, pinning again.
-fn small_block(
-    target: &TargetMm,
-    vaddr: u64,
-    len: u64,
-    write: bool,
-    longterm: bool,
-) -> Result<Block> {
-    let mut runs = KVec::new();
-    let want = pages_spanned(vaddr, len);
-    let got = target.pin_runs(
-        page_base(vaddr),
-        want,
-        write,
-        longterm,
-        PAGE_SIZE,
-        &mut runs,
-    )?;
-    small_entries(vaddr, len, got, runs)
+    small_entries(vaddr, len_small, probe.got, probe.runs)
 }
 
 /// Turns one-page runs into 4 KiB entries; `got` pages were pinned of those `len` needs.
@@ -158,43 +164,23 @@ fn huge_block(
     longterm: bool,
 ) -> Result<Option<Block>> {
     let (units, len_huge) = plan(vaddr, len, maxpages, HPAGE_SIZE);
-    let mut runs = KVec::new();
-    let want = pages_spanned(vaddr, len_huge);
-    let got = target.pin_runs(
-        page_base(vaddr),
-        want,
-        write,
-        longterm,
-        HPAGE_SIZE,
-        &mut runs,
-    )?;
-
-    // Runs never cross a unit; a good unit is exactly one run.
-    let mut scan = HugeScan::new();
-    let mut va = page_base(vaddr);
-    let mut good_runs = 0;
-    for r in runs.iter() {
-        if !scan.push_run(va, r.pfn(), r.npages() as u64) {
-            break;
-        }
-        va += (r.npages() as u64) << PAGE_SHIFT;
-        good_runs += 1;
-    }
-    let good = (scan.good_units() as usize)
-        .min(good_runs)
+    // Runs never cross a unit (split at 2 MiB): a good unit is exactly one run.
+    let p = pin_scanned(target, vaddr, len_huge, HPAGE_SIZE, write, longterm)?;
+    let good = (p.scan.good_units() as usize)
+        .min(p.good_runs)
         .min(units as usize);
     if good == 0 {
         return Ok(None);
     }
     let unit0 = vaddr & !(HPAGE_SIZE - 1);
-    let pinned_end = page_base(vaddr) + ((got as u64) << PAGE_SHIFT);
+    let pinned_end = page_base(vaddr) + ((p.got as u64) << PAGE_SHIFT);
     let end = (vaddr + len_huge)
         .min(unit0 + (good as u64) * HPAGE_SIZE)
         .min(pinned_end);
 
     let mut entries = KVec::with_capacity(good, GFP_KERNEL)?;
     let mut va = page_base(vaddr);
-    for r in runs.into_iter().take(good) {
+    for r in p.runs.into_iter().take(good) {
         let unit_offset_pages = (va >> PAGE_SHIFT) % PAGES_PER_HPAGE;
         let base = (r.pfn() - unit_offset_pages) << PAGE_SHIFT;
         va += (r.npages() as u64) << PAGE_SHIFT;

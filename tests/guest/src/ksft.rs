@@ -106,3 +106,23 @@ pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(
         format!("{what}: got {got:?}, want {want:?}")
     })
 }
+
+/// `Err` unless `r` failed with exactly `want` (an errno).
+pub fn ensure_errno<T: std::fmt::Debug>(
+    what: &str,
+    r: Result<T, i32>,
+    want: i32,
+) -> Result<(), String> {
+    match r {
+        Err(e) if e == want => Ok(()),
+        Err(e) => Err(format!(
+            "{what}: got {}, want {}",
+            crate::sys::errname(e),
+            crate::sys::errname(want)
+        )),
+        Ok(v) => Err(format!(
+            "{what}: succeeded ({v:?}), want {}",
+            crate::sys::errname(want)
+        )),
+    }
+}

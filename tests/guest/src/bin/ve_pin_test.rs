@@ -15,6 +15,7 @@ use std::os::fd::OwnedFd;
 use ve_guest::{
     ksft::{
         ensure_eq,
+        ensure_errno,
         Tap, //
     },
     mem::{
@@ -47,18 +48,6 @@ type R = Result<(), String>;
 
 fn my_pid() -> i32 {
     std::process::id() as i32
-}
-
-fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> R {
-    match r {
-        Err(e) if e == want => Ok(()),
-        Err(e) => Err(format!(
-            "{what}: got {}, want {}",
-            errname(e),
-            errname(want)
-        )),
-        Ok(v) => Err(format!("{what}: succeeded ({v:?}), want {}", errname(want))),
-    }
 }
 
 fn e(what: &str) -> impl Fn(i32) -> String + '_ {
@@ -316,7 +305,7 @@ fn main() {
             nec::release_page(&fd, OS, p1).map_err(e("RELEASE 1"))?;
             ensure_eq("pins after one release", pins_held() - held, 1)?;
             nec::release_page(&fd, OS, p2).map_err(e("RELEASE 2"))?;
-            expect_errno(
+            ensure_errno(
                 "third release",
                 nec::release_page(&fd, OS, p1),
                 libc::ENOENT,
@@ -337,22 +326,22 @@ fn main() {
     t.result(
         "translation errors: EFAULT for unmapped, NULL, kernel and read-only-for-write addresses",
         (|| {
-            expect_errno(
+            ensure_errno(
                 "NULL",
                 nec::blk(&fd, true, OS, ME, false, 0, PAGE, 100),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "unmapped",
                 nec::blk(&fd, true, OS, ME, false, 0x1000_0000_0000, PAGE, 100),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "kernel",
                 nec::blk(&fd, true, OS, ME, false, 0xffff_8880_0000_0000, PAGE, 100),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "legacy kernel",
                 nec::page(&fd, true, OS, ME, false, 0xffff_8880_0000_0000),
                 libc::EFAULT,
@@ -372,43 +361,43 @@ fn main() {
             let r2 = nec::blk(&fd, true, OS, ME, false, m as u64, PAGE, 100).map(|o| o.paddr);
             // SAFETY: unmaps the mapping above.
             unsafe { libc::munmap(m, PAGE as usize) };
-            expect_errno("write pin of a read-only mapping", r1, libc::EFAULT)?;
+            ensure_errno("write pin of a read-only mapping", r1, libc::EFAULT)?;
             let p = r2.map_err(e("read pin of a read-only mapping"))?;
             nec::release_blk(&fd, OS, &p).map_err(e("release"))
         })(),
     );
     t.result("argument errors: EINVAL for length 0, overflow, maxpages 0, bad list; ESRCH for no such pid", (|| {
         let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
-        expect_errno("length 0", nec::blk(&fd, true, OS, ME, false, b.addr(), 0, 100), libc::EINVAL)?;
-        expect_errno("overflow", nec::blk(&fd, true, OS, ME, false, u64::MAX - 4095, 2 * PAGE, 100), libc::EINVAL)?;
-        expect_errno("maxpages 0", nec::blk(&fd, true, OS, ME, false, b.addr(), PAGE, 0), libc::EINVAL)?;
-        expect_errno("list 2", nec::blk(&fd, true, 2, ME, false, b.addr(), PAGE, 100), libc::EINVAL)?;
-        expect_errno("legacy list 7", nec::page(&fd, true, 7, ME, false, b.addr()), libc::EINVAL)?;
-        expect_errno("COUNT list 2", nec::count(&fd, 2), libc::EINVAL)?;
-        expect_errno("RELEASE_ALL list 2", nec::release_all(&fd, 2), libc::EINVAL)?;
-        expect_errno("no such pid", nec::blk(&fd, true, OS, 999_999, false, b.addr(), PAGE, 100), libc::ESRCH)?;
-        expect_errno("pid -5", nec::page(&fd, true, OS, -5, false, b.addr()), libc::ESRCH)
+        ensure_errno("length 0", nec::blk(&fd, true, OS, ME, false, b.addr(), 0, 100), libc::EINVAL)?;
+        ensure_errno("overflow", nec::blk(&fd, true, OS, ME, false, u64::MAX - 4095, 2 * PAGE, 100), libc::EINVAL)?;
+        ensure_errno("maxpages 0", nec::blk(&fd, true, OS, ME, false, b.addr(), PAGE, 0), libc::EINVAL)?;
+        ensure_errno("list 2", nec::blk(&fd, true, 2, ME, false, b.addr(), PAGE, 100), libc::EINVAL)?;
+        ensure_errno("legacy list 7", nec::page(&fd, true, 7, ME, false, b.addr()), libc::EINVAL)?;
+        ensure_errno("COUNT list 2", nec::count(&fd, 2), libc::EINVAL)?;
+        ensure_errno("RELEASE_ALL list 2", nec::release_all(&fd, 2), libc::EINVAL)?;
+        ensure_errno("no such pid", nec::blk(&fd, true, OS, 999_999, false, b.addr(), PAGE, 100), libc::ESRCH)?;
+        ensure_errno("pid -5", nec::page(&fd, true, OS, -5, false, b.addr()), libc::ESRCH)
     })());
     t.result(
         "release errors: EINVAL for npages -1 and 101, ENOENT for an address not pinned",
         (|| {
             let addrs = [0x1234_5000u64; 101];
-            expect_errno(
+            ensure_errno(
                 "npages -1",
                 nec::release_blk_n(&fd, OS, -1, &addrs),
                 libc::EINVAL,
             )?;
-            expect_errno(
+            ensure_errno(
                 "npages 101",
                 nec::release_blk_n(&fd, OS, 101, &addrs),
                 libc::EINVAL,
             )?;
-            expect_errno(
+            ensure_errno(
                 "not pinned (blk)",
                 nec::release_blk(&fd, OS, &addrs[..1]),
                 libc::ENOENT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "not pinned (one)",
                 nec::release_page(&fd, OS, 0x1234_5000),
                 libc::ENOENT,
@@ -418,7 +407,7 @@ fn main() {
                 npages: 3,
                 addr: 0x10,
             };
-            expect_errno(
+            ensure_errno(
                 "bad addr array",
                 sys::ioctl(&fd, uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK, &mut bad),
                 libc::EFAULT,
@@ -442,7 +431,7 @@ fn main() {
                 ..Default::default()
             };
             let before = pins_held();
-            expect_errno(
+            ensure_errno(
                 "BLK_PIN_DOWN",
                 nec::blk_raw(&fd, true, &mut a),
                 libc::EFAULT,
@@ -651,7 +640,7 @@ fn shared_file(fd: &OwnedFd, path: &str) -> R {
     let a = m as u64;
     let held = pins_held();
     let r = (|| {
-        expect_errno(
+        ensure_errno(
             "write PIN_DOWN",
             nec::blk(fd, true, OS, ME, true, a, len as u64, 100),
             libc::EFAULT,

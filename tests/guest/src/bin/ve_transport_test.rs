@@ -21,6 +21,7 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
+        ensure_errno,
         Tap, //
     },
     sys::{
@@ -37,23 +38,6 @@ use ve_guest::{
 const NODE: &str = "/dev/ve0";
 const EMU_DRIVER: &str = "ve_drv_emu";
 const PINGS: u64 = 64;
-
-/// Expects `r` to fail with `want`.
-fn expect_errno<T: std::fmt::Debug>(
-    what: &str,
-    r: Result<T, i32>,
-    want: i32,
-) -> Result<(), String> {
-    match r {
-        Err(e) if e == want => Ok(()),
-        Err(e) => Err(format!(
-            "{what}: got {}, want {}",
-            errname(e),
-            errname(want)
-        )),
-        Ok(v) => Err(format!("{what}: succeeded ({v:?}), want {}", errname(want))),
-    }
-}
 
 fn info(fd: &OwnedFd) -> Result<VeDrvInfo, String> {
     let mut i = VeDrvInfo::default();
@@ -127,7 +111,7 @@ fn bad_magic_suite(module: &str) -> i32 {
     );
     t.result(
         "wrong magic: explicit bind fails with ENODEV",
-        expect_errno(
+        ensure_errno(
             "bind",
             sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf),
             libc::ENODEV,
@@ -283,24 +267,24 @@ fn transport_suite(module: &str) -> i32 {
         "unknown ioctls: ENOTTY (ours and NEC's unimplemented)",
         (|| {
             let mut i = VeDrvInfo::default();
-            expect_errno(
+            ensure_errno(
                 "nr 0x9f",
                 sys::ioctl(&fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i),
                 libc::ENOTTY,
             )?;
             // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2) and VEDRV_CMD_DELETE_ALL_TASK (nr 17).
-            expect_errno(
+            ensure_errno(
                 "WAIT_EXCEPTION",
                 sys::ioctl_raw(&fd, 0x4008_f502, 0),
                 libc::ENOTTY,
             )?;
-            expect_errno(
+            ensure_errno(
                 "DELETE_ALL_TASK",
                 sys::ioctl_raw(&fd, 0x0000_f511, 0),
                 libc::ENOTTY,
             )?;
             // Right number, wrong size: a different command.
-            expect_errno(
+            ensure_errno(
                 "INFO with size 8",
                 sys::ioctl_raw(&fd, uapi::ioc(3, 0xf5, 0x80, 8), 0),
                 libc::ENOTTY,
@@ -310,22 +294,22 @@ fn transport_suite(module: &str) -> i32 {
     t.result(
         "bad user pointers: EFAULT",
         (|| {
-            expect_errno(
+            ensure_errno(
                 "INFO NULL",
                 sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "INFO unmapped",
                 sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0x10),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "INFO kernel address",
                 sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0xffff_ffff_8100_0000),
                 libc::EFAULT,
             )?;
-            expect_errno(
+            ensure_errno(
                 "PING NULL",
                 sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_PING, 0),
                 libc::EFAULT,
@@ -339,14 +323,14 @@ fn transport_suite(module: &str) -> i32 {
                 flags: 1,
                 ..Default::default()
             };
-            expect_errno(
+            ensure_errno(
                 "INFO flags",
                 sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
                 libc::EINVAL,
             )?;
             let mut i = VeDrvInfo::default();
             i.reserved[4] = 1;
-            expect_errno(
+            ensure_errno(
                 "INFO reserved",
                 sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
                 libc::EINVAL,
@@ -355,7 +339,7 @@ fn transport_suite(module: &str) -> i32 {
                 flags: 2,
                 ..Default::default()
             };
-            expect_errno(
+            ensure_errno(
                 "PING flags",
                 sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
                 libc::EINVAL,
@@ -364,7 +348,7 @@ fn transport_suite(module: &str) -> i32 {
                 reserved: 1,
                 ..Default::default()
             };
-            expect_errno(
+            ensure_errno(
                 "PING reserved",
                 sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
                 libc::EINVAL,
@@ -414,17 +398,17 @@ fn transport_suite(module: &str) -> i32 {
                 format!("{NODE} still exists after unbind")
             })?;
             let mut i = VeDrvInfo::default();
-            expect_errno(
+            ensure_errno(
                 "INFO after unbind",
                 sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
                 libc::ENODEV,
             )?;
-            expect_errno("PING after unbind", ping(&fd, 5), libc::ENODEV)
+            ensure_errno("PING after unbind", ping(&fd, 5), libc::ENODEV)
         })(),
     );
     t.result(
         "rmmod refused while a file is open (EWOULDBLOCK)",
-        expect_errno(
+        ensure_errno(
             "rmmod with an open fd",
             sys::rmmod("ve_drv"),
             libc::EWOULDBLOCK,
