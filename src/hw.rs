@@ -268,6 +268,19 @@ pub mod desc {
         }
     }
 
+    /// Exception codes the emulator reports in word 0 (bits 63:48). NEC does not publish the real
+    /// engine's codes; these are the emulator's, one per cause.
+    /// An address space the engine does not know.
+    pub const EXC_ADDR_SPACE: u16 = 0x0001;
+    /// Length or an address not 8-byte aligned.
+    pub const EXC_MISALIGNED: u16 = 0x0002;
+    /// Length over [`LEN_MAX`].
+    pub const EXC_LENGTH: u16 = 0x0003;
+    /// An address outside the memory of its space (guest RAM, the PCI hole, VE memory).
+    pub const EXC_ADDR_RANGE: u16 = 0x0004;
+    /// Injected by the emulator's test controls.
+    pub const EXC_INJECTED: u16 = 0x00ff;
+
     /// Status field of word 0.
     pub const fn status(word0: u64) -> u64 {
         word0 & STATUS_MASK
@@ -299,6 +312,8 @@ pub mod emu {
     pub const ABI_VERSION: u32 = 1;
     /// Size of BAR2 the emulator creates: a power of two covering the VE1 SCR at 16 MiB + 2 MiB.
     pub const BAR2_SIZE: usize = 32 << 20;
+    /// Size of the emulated VE register space (VERAA addresses 0..this).
+    pub const VERAA_SIZE: usize = 64 << 10;
     /// MSI-X vectors the emulator serves (entries 0..=48; 48 is the privileged DMA vector).
     pub const VECTORS: u32 = super::ve1::PDMA_VECTOR + 1;
 
@@ -334,6 +349,29 @@ pub mod emu {
     pub const OFF_CNT_PINGS: usize = 0x128;
     /// Ping requests whose check word was wrong.
     pub const OFF_CNT_PING_BAD: usize = 0x130;
+
+    /// Descriptors the engine has started, ever (a sequence number: the n-th started has n).
+    pub const OFF_CNT_STARTED: usize = 0x138;
+    /// Exceptions raised.
+    pub const OFF_CNT_EXCEPTIONS: usize = 0x140;
+    /// Interrupts the test controls suppressed.
+    pub const OFF_CNT_IRQS_DROPPED: usize = 0x148;
+
+    /// Test controls, all u64, written by tests (through the driver or a mapping of BAR2), read by
+    /// the engine before every descriptor. 0 means off.
+    /// Fail the descriptor whose start sequence number ([`OFF_CNT_STARTED`] after it starts)
+    /// equals this value with [`super::desc::EXC_INJECTED`].
+    pub const OFF_CTL_EXC_AT: usize = 0x180;
+    /// Nonzero: the engine stops processing (a hung engine).
+    pub const OFF_CTL_STALL: usize = 0x188;
+    /// Microseconds to wait before completing each descriptor.
+    pub const OFF_CTL_DELAY_US: usize = 0x190;
+    /// Bandwidth cap in MiB/s.
+    pub const OFF_CTL_BW_MIBS: usize = 0x198;
+    /// Raise the completion interrupt only for every N-th completion that asks for one.
+    pub const OFF_CTL_IRQ_COALESCE: usize = 0x1a0;
+    /// Suppress this many completion interrupts (counted down).
+    pub const OFF_CTL_IRQ_DROP: usize = 0x1a8;
 
     /// Ping mailbox: the transport self-test. The driver writes [`OFF_PING_VALUE`] and
     /// [`OFF_PING_CHECK`] = [`ping_check`]`(nonce, seq, value)`, then [`OFF_PING_SEQ`] = seq (last),

@@ -9,6 +9,11 @@ use std::{
 
 use crate::{
     bar::Bar2,
+    engine::{
+        Engine,
+        Memories,
+        SCR, //
+    },
     guest_ram::GuestRam,
     hw::{
         self,
@@ -22,9 +27,6 @@ use crate::{
     },
     sys::Mapping,
 };
-
-/// Offset of the system-common registers in BAR2 (VE1 layout).
-const SCR: usize = hw::ve1::SCR_OFFSET;
 
 /// Start-up parameters.
 #[derive(Clone, Debug)]
@@ -48,6 +50,8 @@ pub struct Stats {
     pub ping_bad: u64,
     pub bytes: u64,
     pub descs: u64,
+    pub exceptions: u64,
+    pub busy_ns: u64,
 }
 
 /// The emulated card.
@@ -56,6 +60,8 @@ pub struct Device {
     bar: Bar2,
     ram: GuestRam,
     ve_mem: Mapping,
+    ve_regs: Box<[u8]>,
+    engine: Engine,
     peers: Option<Peers>,
     last_ping: u64,
 }
@@ -75,18 +81,21 @@ impl Device {
         bar.store64(emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
         bar.store64(emu::OFF_NONCE, cfg.nonce);
         // Out of reset the engine is halted and not permitted.
-        bar.store64(SCR + hw::scr::PDMA_CTL0, hw::dmactl::STATUS_HALT);
+        let engine = Engine::reset(&bar);
         let magic = if cfg.bad_magic {
             emu::MAGIC ^ 1
         } else {
             emu::MAGIC
         };
         bar.store64(emu::OFF_MAGIC, magic);
+        let ve_regs = vec![0u8; emu::VERAA_SIZE].into_boxed_slice();
         Ok(Self {
             cfg,
             bar,
             ram,
             ve_mem,
+            ve_regs,
+            engine,
             peers: None,
             last_ping: 0,
         })
@@ -129,19 +138,22 @@ impl Device {
     /// Doorbells coalesce, so this must not assume one request per wake-up.
     pub fn service(&mut self) -> io::Result<()> {
         self.bar.add64(emu::OFF_CNT_WAKEUPS, 1);
-        self.service_dmactl();
+        self.service_engine()?;
         self.service_ping()
     }
 
-    /// DMACTL word 0: the guest stores PERMIT (1) or DISABLE (0) over the status. A cleared permit
-    /// bit halts the engine, which reports HALT in the status bits. (Nothing runs yet while
-    /// permitted: the descriptor engine comes with the DMA manager.)
-    fn service_dmactl(&self) {
-        let ctl0 = SCR + hw::scr::PDMA_CTL0;
-        let w0 = self.bar.load64(ctl0);
-        if w0 & hw::dmactl::PERMIT == 0 && w0 & hw::dmactl::STATUS_MASK != hw::dmactl::STATUS_HALT {
-            self.bar.store64(ctl0, hw::dmactl::STATUS_HALT);
+    /// Runs the DMA engine on whatever the guest has posted or changed in DMACTL.
+    pub fn service_engine(&mut self) -> io::Result<()> {
+        let mut mem = Memories {
+            ram: &self.ram,
+            ve_mem: &self.ve_mem,
+            ve_regs: &mut self.ve_regs,
+        };
+        let r = self.engine.run(&self.bar, &mut mem)?;
+        if r.irq {
+            self.raise(hw::ve1::PDMA_VECTOR)?;
         }
+        Ok(())
     }
 
     /// Answers a new ping request, if any.
@@ -177,6 +189,8 @@ impl Device {
             ping_bad: self.bar.load64(emu::OFF_CNT_PING_BAD),
             bytes: self.bar.load64(emu::OFF_CNT_BYTES),
             descs: self.bar.load64(emu::OFF_CNT_DESCS),
+            exceptions: self.bar.load64(emu::OFF_CNT_EXCEPTIONS),
+            busy_ns: self.bar.load64(emu::OFF_CNT_BUSY_NS),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod hw;
 
 pub mod bar;
 pub mod device;
+pub mod engine;
 pub mod guest_ram;
 pub mod ivshmem;
 pub mod sys;

@@ -143,8 +143,8 @@ fn run(args: Args) -> io::Result<()> {
         std::fs::write(
             path,
             format!(
-                "wakeups={}\nirqs={}\npings={}\nping_bad={}\nbytes={}\ndescs={}\n",
-                s.wakeups, s.irqs, s.pings, s.ping_bad, s.bytes, s.descs
+                "wakeups={}\nirqs={}\npings={}\nping_bad={}\nbytes={}\ndescs={}\nexceptions={}\nbusy_ns={}\n",
+                s.wakeups, s.irqs, s.pings, s.ping_bad, s.bytes, s.descs, s.exceptions, s.busy_ns
             ),
         )?;
     }

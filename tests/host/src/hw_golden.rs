@@ -137,6 +137,21 @@ fn nec_rules_are_enforced() {
 }
 
 #[test]
+fn emulator_exception_codes_are_distinct_and_nonzero() {
+    let codes = [
+        desc::EXC_ADDR_SPACE,
+        desc::EXC_MISALIGNED,
+        desc::EXC_LENGTH,
+        desc::EXC_ADDR_RANGE,
+        desc::EXC_INJECTED,
+    ];
+    for (i, a) in codes.iter().enumerate() {
+        assert_ne!(*a, 0);
+        assert!(codes[i + 1..].iter().all(|b| b != a));
+    }
+}
+
+#[test]
 fn word0_status_and_exception() {
     assert_eq!(desc::status(0x0123_0000_0000_0002), 2);
     assert_eq!(desc::exception(0x0123_0000_0000_0002), 0x0123);
@@ -193,9 +208,10 @@ fn emulator_identification_block() {
     // "VEEMU1\0\0" little-endian: 56 45 45 4d 55 31 00 00.
     assert_eq!(emu::MAGIC, 0x0000_3155_4d45_4556);
     assert_eq!(emu::VECTORS, 49);
-    // The mailbox and counters stay clear of each other and of the SCR.
+    // The counters, test controls and mailbox stay clear of each other and of the SCR.
     assert!(emu::OFF_NONCE + 8 <= emu::OFF_CNT_WAKEUPS);
-    assert!(emu::OFF_CNT_PING_BAD + 8 <= emu::OFF_PING_SEQ);
+    assert!(emu::OFF_CNT_IRQS_DROPPED + 8 <= emu::OFF_CTL_EXC_AT);
+    assert!(emu::OFF_CTL_IRQ_DROP + 8 <= emu::OFF_PING_SEQ);
     assert!(emu::OFF_PING_STATUS + 8 <= ve1::SCR_OFFSET);
 }
 

@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The privileged DMA engine: executes VE1 descriptors from the ring in BAR2 (SCR + 0x40000),
+//! as the hardware description says (`hw::desc`, `hw::dmactl`; reference-ve_drv.md 2.1-2.2).
+//!
+//! While DMACTL word 0 permits it, the engine processes PREPARED descriptors in ring order from
+//! the read pointer: marks each STARTED, copies, marks it COMPLETED, advances the read pointer in
+//! DMACTL word 1, and raises MSI-X 48 (setting its INTVEC bit) when the descriptor asks for a
+//! completion interrupt. A bad descriptor (unknown address space, misalignment, over 64 MiB, an
+//! address outside its memory) stops the engine: the code goes into the descriptor's word 0 and
+//! DMACTL word 1 gets the exception bit with the read pointer on the faulting descriptor. Writing
+//! the read pointer (DMACTL word 1) clears the exception; clearing the permit bit halts the engine
+//! (status HALT in word 0).
+//!
+//! Shared-memory rules (BAR2 traps nothing, see `bar.rs`): the engine owns DMACTL word 1 and
+//! remembers what it last wrote there; a different value found there on a wake-up is a guest
+//! write of the read pointer.
+
+use std::{
+    io,
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+use crate::{
+    bar::Bar2,
+    guest_ram::GuestRam,
+    hw::{
+        self,
+        desc::{
+            self,
+            AddrSpace,
+            Desc, //
+        },
+        dmactl,
+        emu, //
+    },
+    sys::Mapping,
+};
+
+/// Offset of the system-common registers in BAR2 (VE1 layout).
+pub const SCR: usize = hw::ve1::SCR_OFFSET;
+const CTL0: usize = SCR + hw::scr::PDMA_CTL0;
+const CTL1: usize = SCR + hw::scr::PDMA_CTL1;
+
+/// Offset in BAR2 of word `w` of descriptor `i`.
+pub const fn desc_word(i: usize, w: usize) -> usize {
+    SCR + hw::scr::PDMA_DESC + i * desc::SIZE + w * 8
+}
+
+/// Where the engine copies to and from.
+pub struct Memories<'a> {
+    /// Guest RAM (VHSAA).
+    pub ram: &'a GuestRam,
+    /// VE memory (VEMAA).
+    pub ve_mem: &'a Mapping,
+    /// VE registers (VERAA).
+    pub ve_regs: &'a mut [u8],
+}
+
+impl Memories<'_> {
+    /// Host pointer for `[addr, addr + len)` of `space`, if it is all inside that memory.
+    fn resolve(&mut self, space: AddrSpace, addr: u64, len: u64) -> Option<*mut u8> {
+        let inside = |size: usize| addr.checked_add(len).is_some_and(|end| end <= size as u64);
+        match space {
+            AddrSpace::Vhsaa => self.ram.host_ptr(addr, len),
+            // SAFETY (both): `inside` keeps `[addr, addr + len)` within the mapping or slice.
+            AddrSpace::Vemaa => inside(self.ve_mem.len())
+                .then(|| unsafe { self.ve_mem.as_ptr().add(addr as usize) }),
+            AddrSpace::Veraa => inside(self.ve_regs.len())
+                .then(|| unsafe { self.ve_regs.as_mut_ptr().add(addr as usize) }),
+        }
+    }
+}
+
+/// What one call of [`Engine::run`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RunResult {
+    /// Descriptors completed.
+    pub completed: u64,
+    /// Interrupts to raise on the privileged DMA vector (0 or 1: one wake-up is enough).
+    pub irq: bool,
+}
+
+/// Engine state kept outside BAR2.
+#[derive(Debug, Default)]
+pub struct Engine {
+    /// The value the engine last stored in DMACTL word 1.
+    published_ctl1: u64,
+    /// Completion interrupts asked for since the last one raised (for coalescing).
+    pending_irqs: u64,
+}
+
+impl Engine {
+    /// Out of reset: halted, read pointer 0, no exception.
+    pub fn reset(bar: &Bar2) -> Self {
+        bar.store64(CTL0, dmactl::STATUS_HALT);
+        bar.store64(CTL1, 0);
+        Self::default()
+    }
+
+    /// Looks at DMACTL and runs every PREPARED descriptor while permitted. Returns what it did;
+    /// the caller raises the interrupt.
+    pub fn run(&mut self, bar: &Bar2, mem: &mut Memories<'_>) -> io::Result<RunResult> {
+        let mut result = RunResult::default();
+        loop {
+            // A guest write of the read pointer: adopt it and clear the exception.
+            let ctl1 = bar.load64(CTL1);
+            if ctl1 != self.published_ctl1 {
+                self.publish(bar, ctl1 & dmactl::READPTR_MASK);
+            }
+            let ctl0 = bar.load64(CTL0);
+            if ctl0 & dmactl::PERMIT == 0 {
+                if ctl0 & dmactl::STATUS_MASK != dmactl::STATUS_HALT {
+                    bar.store64(CTL0, dmactl::STATUS_HALT);
+                }
+                return Ok(result);
+            }
+            if self.published_ctl1 & dmactl::EXCEPTION != 0 || bar.load64(emu::OFF_CTL_STALL) != 0 {
+                return Ok(result);
+            }
+            let i = (self.published_ctl1 & dmactl::READPTR_MASK) as usize;
+            let w0 = bar.load64(desc_word(i, 0));
+            if desc::status(w0) != desc::STATUS_PREPARED {
+                return Ok(result);
+            }
+            self.execute(bar, mem, i, &mut result);
+        }
+    }
+
+    fn publish(&mut self, bar: &Bar2, ctl1: u64) {
+        self.published_ctl1 = ctl1;
+        bar.store64(CTL1, ctl1);
+    }
+
+    /// Runs descriptor `i`.
+    fn execute(&mut self, bar: &Bar2, mem: &mut Memories<'_>, i: usize, result: &mut RunResult) {
+        let start = Instant::now();
+        bar.store64(desc_word(i, 0), desc::STATUS_STARTED);
+        bar.add64(emu::OFF_CNT_STARTED, 1);
+        let seq = bar.load64(emu::OFF_CNT_STARTED);
+        let (w1, w2, w3) = (
+            bar.load64(desc_word(i, 1)),
+            bar.load64(desc_word(i, 2)),
+            bar.load64(desc_word(i, 3)),
+        );
+        let control = ((w1 >> 32) & 0xf) as u8;
+        let outcome = match Desc::decode(w1, w2, w3) {
+            None => Err(desc::EXC_ADDR_SPACE),
+            Some(_) if bar.load64(emu::OFF_CTL_EXC_AT) == seq => Err(desc::EXC_INJECTED),
+            Some(d) => Self::copy(mem, &d),
+        };
+        match outcome {
+            Ok(bytes) => {
+                Self::throttle(bar, start, bytes);
+                bar.store64(desc_word(i, 0), desc::STATUS_COMPLETED);
+                bar.add64(emu::OFF_CNT_BYTES, bytes);
+                bar.add64(emu::OFF_CNT_DESCS, 1);
+                self.publish(bar, ((i + 1) % desc::NUM) as u64);
+                result.completed += 1;
+                if control & desc::CTL_INTR_COMPLETION != 0 {
+                    self.completion_irq(bar, result);
+                }
+            }
+            Err(code) => {
+                bar.store64(desc_word(i, 0), desc::word0(desc::STATUS_STARTED, code));
+                bar.add64(emu::OFF_CNT_EXCEPTIONS, 1);
+                // The read pointer stays on the faulting descriptor.
+                self.publish(bar, dmactl::EXCEPTION | i as u64);
+                if control & (desc::CTL_INTR_ERR | desc::CTL_INTR_COMPLETION) != 0 {
+                    result.irq = true;
+                }
+            }
+        }
+        bar.add64(emu::OFF_CNT_BUSY_NS, start.elapsed().as_nanos() as u64);
+    }
+
+    /// A completion asked for an interrupt: raise it unless the test controls coalesce or drop it.
+    fn completion_irq(&mut self, bar: &Bar2, result: &mut RunResult) {
+        self.pending_irqs += 1;
+        let every = bar.load64(emu::OFF_CTL_IRQ_COALESCE).max(1);
+        if self.pending_irqs < every {
+            return;
+        }
+        self.pending_irqs = 0;
+        let drop = bar.load64(emu::OFF_CTL_IRQ_DROP);
+        if drop > 0 {
+            bar.store64(emu::OFF_CTL_IRQ_DROP, drop - 1);
+            bar.add64(emu::OFF_CNT_IRQS_DROPPED, 1);
+            return;
+        }
+        result.irq = true;
+    }
+
+    /// Checks a descriptor and copies. Returns the bytes copied or the exception code.
+    fn copy(mem: &mut Memories<'_>, d: &Desc) -> Result<u64, u16> {
+        let len = d.len as u64;
+        if len % desc::ALIGN != 0 || d.src % desc::ALIGN != 0 || d.dst % desc::ALIGN != 0 {
+            return Err(desc::EXC_MISALIGNED);
+        }
+        if len > desc::LEN_MAX {
+            return Err(desc::EXC_LENGTH);
+        }
+        if len == 0 {
+            // A neutralised descriptor: nothing to do.
+            return Ok(0);
+        }
+        let src = mem
+            .resolve(d.src_space, d.src, len)
+            .ok_or(desc::EXC_ADDR_RANGE)?;
+        let dst = mem
+            .resolve(d.dst_space, d.dst, len)
+            .ok_or(desc::EXC_ADDR_RANGE)?;
+        // SAFETY: both ranges were bounds-checked by `resolve`; `copy` allows overlap (same
+        // space). The guest may touch its RAM meanwhile, as real DMA allows.
+        unsafe { std::ptr::copy(src, dst, len as usize) };
+        Ok(len)
+    }
+
+    /// Applies the delay and bandwidth controls to a descriptor that started at `start`.
+    fn throttle(bar: &Bar2, start: Instant, bytes: u64) {
+        let mut target = Duration::from_micros(bar.load64(emu::OFF_CTL_DELAY_US));
+        let cap = bar.load64(emu::OFF_CTL_BW_MIBS);
+        if cap > 0 {
+            target += Duration::from_secs_f64(bytes as f64 / (cap as f64 * 1048576.0));
+        }
+        let spent = start.elapsed();
+        if target > spent {
+            std::thread::sleep(target - spent);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    struct Rig {
+        bar: Bar2,
+        ram: GuestRam,
+        ve_mem: Mapping,
+        regs: Vec<u8>,
+        engine: Engine,
+        _dir: std::path::PathBuf,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "ve-engine-test-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let bar = Bar2::new().unwrap();
+            let ram = GuestRam::create(&dir.join("ram"), 16 * MIB).unwrap();
+            let ve_mem = Mapping::sparse((128 * MIB) as usize).unwrap();
+            let engine = Engine::reset(&bar);
+            Rig {
+                bar,
+                ram,
+                ve_mem,
+                regs: vec![0; emu::VERAA_SIZE],
+                engine,
+                _dir: dir,
+            }
+        }
+
+        fn run(&mut self) -> RunResult {
+            let mut mem = Memories {
+                ram: &self.ram,
+                ve_mem: &self.ve_mem,
+                ve_regs: &mut self.regs,
+            };
+            self.engine.run(&self.bar, &mut mem).unwrap()
+        }
+
+        /// Writes descriptor `i` as the driver does: words 1-3, then word 0.
+        fn post_words(&self, i: usize, w: [u64; 4]) {
+            for (k, v) in w.iter().enumerate().skip(1) {
+                self.bar.store64(desc_word(i, k), *v);
+            }
+            self.bar.store64(desc_word(i, 0), w[0]);
+        }
+
+        fn post(&self, i: usize, d: Desc) {
+            self.post_words(i, d.encode().unwrap());
+        }
+
+        fn permit(&self, on: bool) {
+            self.bar
+                .store64(CTL0, if on { dmactl::PERMIT } else { dmactl::DISABLE });
+        }
+
+        fn ram_fill(&self, gpa: u64, len: usize, seed: u8) {
+            let p = self.ram.host_ptr(gpa, len as u64).unwrap();
+            for k in 0..len {
+                // SAFETY: in bounds (checked by host_ptr).
+                unsafe { p.add(k).write(seed.wrapping_add((k * 7) as u8)) };
+            }
+        }
+
+        fn ram_bytes(&self, gpa: u64, len: usize) -> Vec<u8> {
+            let p = self.ram.host_ptr(gpa, len as u64).unwrap();
+            // SAFETY: in bounds (checked by host_ptr).
+            unsafe { std::slice::from_raw_parts(p, len).to_vec() }
+        }
+
+        fn ctl1(&self) -> u64 {
+            self.bar.load64(CTL1)
+        }
+    }
+
+    fn d(src_space: AddrSpace, src: u64, dst_space: AddrSpace, dst: u64, len: u32) -> Desc {
+        Desc {
+            src_space,
+            src,
+            dst_space,
+            dst,
+            len,
+            control: desc::CTL_INTR_COMPLETION,
+        }
+    }
+
+    #[test]
+    fn host_to_ve_and_back() {
+        let mut r = Rig::new();
+        r.ram_fill(0x10_0000, 8192, 3);
+        r.post(
+            0,
+            d(
+                AddrSpace::Vhsaa,
+                0x10_0000,
+                AddrSpace::Vemaa,
+                0x40_0000,
+                8192,
+            ),
+        );
+        r.post(
+            1,
+            Desc {
+                control: desc::CTL_INTR_COMPLETION | desc::CTL_SYNC,
+                ..d(
+                    AddrSpace::Vemaa,
+                    0x40_0000,
+                    AddrSpace::Vhsaa,
+                    0x20_0000,
+                    8192,
+                )
+            },
+        );
+        // Not permitted yet: nothing runs, the engine reports HALT.
+        assert_eq!(r.run(), RunResult::default());
+        assert_eq!(
+            r.bar.load64(CTL0) & dmactl::STATUS_MASK,
+            dmactl::STATUS_HALT
+        );
+        r.permit(true);
+        assert_eq!(
+            r.run(),
+            RunResult {
+                completed: 2,
+                irq: true
+            }
+        );
+        assert_eq!(r.ram_bytes(0x20_0000, 8192), r.ram_bytes(0x10_0000, 8192));
+        assert_eq!(
+            desc::status(r.bar.load64(desc_word(0, 0))),
+            desc::STATUS_COMPLETED
+        );
+        assert_eq!(
+            desc::status(r.bar.load64(desc_word(1, 0))),
+            desc::STATUS_COMPLETED
+        );
+        assert_eq!(
+            r.ctl1(),
+            2,
+            "read pointer after two descriptors, no exception"
+        );
+        assert_eq!(r.bar.load64(emu::OFF_CNT_BYTES), 16384);
+        assert_eq!(r.bar.load64(emu::OFF_CNT_DESCS), 2);
+        assert_eq!(r.bar.load64(emu::OFF_CNT_STARTED), 2);
+        // Halting: clear the permit bit; the engine reports HALT on its next look.
+        r.permit(false);
+        r.run();
+        assert_eq!(r.bar.load64(CTL0), dmactl::STATUS_HALT);
+    }
+
+    #[test]
+    fn register_space_and_neutralised_descriptors() {
+        let mut r = Rig::new();
+        r.ram_fill(0x1000, 64, 9);
+        r.post(0, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Veraa, 0x100, 64));
+        r.post(1, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 0));
+        r.post(2, d(AddrSpace::Veraa, 0x100, AddrSpace::Vhsaa, 0x3000, 64));
+        r.permit(true);
+        assert_eq!(r.run().completed, 3);
+        assert_eq!(r.ram_bytes(0x3000, 64), r.ram_bytes(0x1000, 64));
+        assert_eq!(r.bar.load64(emu::OFF_CNT_BYTES), 128);
+    }
+
+    #[test]
+    fn a_word0_that_is_not_prepared_stops_the_engine() {
+        let mut r = Rig::new();
+        // Words 1-3 written, word 0 not yet: the engine must not start it.
+        let w = d(AddrSpace::Vhsaa, 0, AddrSpace::Vemaa, 0, 8)
+            .encode()
+            .unwrap();
+        for k in 1..4 {
+            r.bar.store64(desc_word(0, k), w[k]);
+        }
+        r.permit(true);
+        assert_eq!(r.run().completed, 0);
+        // A high-half-only store (exception field) is not PREPARED either.
+        r.bar.store64(desc_word(0, 0), 0x0001_0000_0000_0000);
+        assert_eq!(r.run().completed, 0);
+        r.bar.store64(desc_word(0, 0), desc::STATUS_PREPARED);
+        assert_eq!(r.run().completed, 1);
+    }
+
+    fn expect_exception(r: &mut Rig, i: usize, code: u16) {
+        let res = r.run();
+        assert!(
+            res.irq,
+            "an exception with INTR_COMPLETION raises the interrupt"
+        );
+        assert_eq!(desc::exception(r.bar.load64(desc_word(i, 0))), code);
+        assert_eq!(r.ctl1(), dmactl::EXCEPTION | i as u64);
+        // Nothing after it ran.
+        assert_eq!(
+            desc::status(r.bar.load64(desc_word(i + 1, 0))),
+            desc::STATUS_PREPARED
+        );
+        assert_eq!(
+            r.run().completed,
+            0,
+            "stopped until the exception is cleared"
+        );
+    }
+
+    #[test]
+    fn exceptions_stop_the_engine_until_the_read_pointer_is_written() {
+        let mut r = Rig::new();
+        r.permit(true);
+        let ok = d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8);
+        // Misaligned address.
+        r.post(0, ok);
+        r.post_words(1, [desc::STATUS_PREPARED, ok.word1(), 0x1004, 0]);
+        r.post(2, ok);
+        assert_eq!(r.run().completed, 1);
+        assert_eq!(
+            desc::exception(r.bar.load64(desc_word(1, 0))),
+            desc::EXC_MISALIGNED
+        );
+        assert_eq!(r.ctl1(), dmactl::EXCEPTION | 1);
+        // The driver neutralises the faulting descriptor and writes the read pointer past it.
+        r.bar.store64(CTL1, 2);
+        assert_eq!(r.run().completed, 1);
+        assert_eq!(r.ctl1(), 3);
+
+        // Unknown address space (3).
+        r.post_words(
+            3,
+            [
+                desc::STATUS_PREPARED,
+                (3 << 40) | (6 << 36) | (1 << 32) | 8,
+                0,
+                0,
+            ],
+        );
+        r.post(4, ok);
+        expect_exception(&mut r, 3, desc::EXC_ADDR_SPACE);
+        // Over 64 MiB.
+        r.bar.store64(CTL1, 5);
+        r.post_words(
+            5,
+            [
+                desc::STATUS_PREPARED,
+                (2 << 40) | (6 << 36) | (1 << 32) | ((64 << 20) + 8),
+                0,
+                0,
+            ],
+        );
+        r.post(6, ok);
+        expect_exception(&mut r, 5, desc::EXC_LENGTH);
+        // Guest RAM ends at 16 MiB; the PCI hole and VE memory bounds too.
+        r.bar.store64(CTL1, 7);
+        r.post(
+            7,
+            d(AddrSpace::Vhsaa, 16 * MIB - 8, AddrSpace::Vemaa, 0, 16),
+        );
+        r.post(8, ok);
+        expect_exception(&mut r, 7, desc::EXC_ADDR_RANGE);
+        r.bar.store64(CTL1, 9);
+        r.post(
+            9,
+            d(AddrSpace::Vhsaa, 0, AddrSpace::Vemaa, 128 * MIB - 8, 16),
+        );
+        r.post(10, ok);
+        expect_exception(&mut r, 9, desc::EXC_ADDR_RANGE);
+        assert_eq!(r.bar.load64(emu::OFF_CNT_EXCEPTIONS), 5);
+    }
+
+    #[test]
+    fn injected_exception_by_sequence_number() {
+        let mut r = Rig::new();
+        r.permit(true);
+        r.bar.store64(emu::OFF_CTL_EXC_AT, 3);
+        for i in 0..5 {
+            r.post(
+                i,
+                d(
+                    AddrSpace::Vhsaa,
+                    0x1000,
+                    AddrSpace::Vemaa,
+                    0x8 * i as u64,
+                    8,
+                ),
+            );
+        }
+        assert_eq!(r.run().completed, 2);
+        assert_eq!(
+            desc::exception(r.bar.load64(desc_word(2, 0))),
+            desc::EXC_INJECTED
+        );
+        r.bar.store64(emu::OFF_CTL_EXC_AT, 0);
+        // Retrying: the driver prepares the descriptor again and writes the read pointer back.
+        r.post(2, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0x10, 8));
+        r.bar.store64(CTL1, 2);
+        assert_eq!(r.run().completed, 3);
+    }
+
+    #[test]
+    fn ring_wraps_and_stall_holds() {
+        let mut r = Rig::new();
+        r.permit(true);
+        r.bar.store64(CTL1, 127);
+        r.post(127, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
+        r.post(0, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 8, 8));
+        r.bar.store64(emu::OFF_CTL_STALL, 1);
+        assert_eq!(r.run().completed, 0);
+        r.bar.store64(emu::OFF_CTL_STALL, 0);
+        assert_eq!(r.run().completed, 2);
+        assert_eq!(r.ctl1(), 1);
+    }
+
+    #[test]
+    fn interrupts_coalesced_and_dropped() {
+        let mut r = Rig::new();
+        r.permit(true);
+        r.bar.store64(emu::OFF_CTL_IRQ_COALESCE, 4);
+        let mut irqs = 0;
+        for i in 0..8 {
+            r.post(i, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
+            irqs += r.run().irq as u32;
+        }
+        assert_eq!(irqs, 2, "one interrupt per four completions");
+        r.bar.store64(emu::OFF_CTL_IRQ_COALESCE, 0);
+        r.bar.store64(emu::OFF_CTL_IRQ_DROP, 1);
+        r.post(8, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
+        assert!(!r.run().irq, "dropped");
+        r.post(9, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
+        assert!(r.run().irq);
+        assert_eq!(r.bar.load64(emu::OFF_CNT_IRQS_DROPPED), 1);
+        // No interrupt where none is asked for.
+        r.post(
+            10,
+            Desc {
+                control: 0,
+                ..d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8)
+            },
+        );
+        assert_eq!(
+            r.run(),
+            RunResult {
+                completed: 1,
+                irq: false
+            }
+        );
+    }
+}
