@@ -54,6 +54,10 @@ use crate::{
         Chip,
         Kick, //
     },
+    dma::{
+        ring::Ring,
+        DmaState, //
+    },
     hw::{
         self,
         emu, //
@@ -194,6 +198,9 @@ pub(crate) struct Card {
     /// Serialises pings; holds the last ping sequence number.
     #[pin]
     ping: Mutex<u64>,
+    /// The privileged DMA engine's ring: held for the length of a transfer.
+    #[pin]
+    dma: Mutex<DmaState>,
     /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
     /// Dropped (and so unpinned) with the card.
     #[pin]
@@ -215,12 +222,13 @@ impl Card {
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
+            dma <- new_mutex!(DmaState { ring: Ring::new(0) }, "ve_drv::Card::dma"),
         })
     }
 
     /// Runs `f` with the card's registers, or fails with `ENODEV` once the card is gone.
     /// `f` runs under an RCU read lock: it must not sleep.
-    fn with_regs<R>(&self, f: impl FnOnce(&Regs<'_>) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_regs<R>(&self, f: impl FnOnce(&Regs<'_>) -> Result<R>) -> Result<R> {
         let chip = self.facts.chip;
         self.regs
             .try_access_with(|bar| f(&Regs::new(bar, chip)))
@@ -228,7 +236,7 @@ impl Card {
     }
 
     /// Tells the engine to look at its control registers (see [`regs::kick`]).
-    fn kick(&self) -> Result {
+    pub(crate) fn kick(&self) -> Result {
         let chip = self.facts.chip;
         let emu_peer = self.facts.emu.map_or(0, |e| e.emu_peer);
         match &self.doorbell {
@@ -258,6 +266,45 @@ impl Card {
     /// NEC's pin lists.
     pub(crate) fn pins(&self) -> &Mutex<PinLists> {
         &self.pins
+    }
+
+    /// The DMA engine's ring.
+    pub(crate) fn dma(&self) -> &Mutex<DmaState> {
+        &self.dma
+    }
+
+    /// Permits the privileged DMA engine to run what is posted: the real protocol (DMACTL word 0
+    /// = PERMIT), then the kick.
+    pub(crate) fn start_pdma(&self) -> Result {
+        self.with_regs(|r| r.pdma_set_permit(true))?;
+        self.kick()
+    }
+
+    /// Waits up to `ms` milliseconds for an interrupt after the `seen`-th.
+    pub(crate) fn wait_irq_after(&self, seen: u64, ms: u32) -> Progress {
+        let mut events = self.events.lock();
+        let mut remaining = msecs_to_jiffies(ms);
+        loop {
+            if events.removed {
+                return Progress::Removed;
+            }
+            if events.irq_count != seen {
+                return Progress::Interrupt;
+            }
+            match self
+                .event_wait
+                .wait_interruptible_timeout(&mut events, remaining)
+            {
+                CondVarTimeoutResult::Timeout => return Progress::TimedOut,
+                CondVarTimeoutResult::Signal { .. } => return Progress::Signal,
+                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
+            }
+        }
+    }
+
+    /// Size of the VE memory, where the card reports it (the emulator does).
+    pub(crate) fn ve_mem_size(&self) -> Option<u64> {
+        self.facts.emu.map(|e| e.ve_mem_size)
     }
 
     /// Interrupts handled so far.
@@ -365,6 +412,18 @@ impl Card {
     }
 }
 
+/// What a wait for the engine ended with.
+pub(crate) enum Progress {
+    /// An interrupt came.
+    Interrupt,
+    /// The time ran out.
+    TimedOut,
+    /// A signal is pending.
+    Signal,
+    /// The card was unbound.
+    Removed,
+}
+
 /// The privileged DMA interrupt handler.
 pub(crate) struct PdmaIrq {
     card: Arc<Card>,
@@ -405,6 +464,8 @@ impl<'bound> CardBinding<'bound> {
             // no stale descriptor is left PREPARED.
             card.halt_pdma()?;
             card.with_regs(|r| r.pdma_clear_descriptors())?;
+            let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
+            card.dma().lock().ring.reset(readptr as usize);
             let handler = PdmaIrq { card: card.clone() };
             Ok(try_pin_init!(Self {
                 irq <- MsixIrq::new(

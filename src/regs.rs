@@ -80,6 +80,38 @@ impl<'a> Regs<'a> {
         Ok(())
     }
 
+    /// Reads DMACTL word 1: exception bit and read pointer.
+    pub(crate) fn pdma_ctl1(&self) -> Result<u64> {
+        self.scr_read64(self.chip.pdma_ctl + 8)
+    }
+
+    /// Writes the read pointer (DMACTL word 1); clears an exception. Only while halted.
+    pub(crate) fn pdma_set_readptr(&self, slot: usize) -> Result {
+        self.scr_write64(
+            slot as u64 & hw::dmactl::READPTR_MASK,
+            self.chip.pdma_ctl + 8,
+        )
+    }
+
+    /// Posts descriptor `slot`: words 1, 2, 3, then word 0 (PREPARED) last.
+    pub(crate) fn pdma_post(&self, slot: usize, words: [u64; 4]) -> Result {
+        let base = self.chip.pdma_desc + slot * hw::desc::SIZE;
+        self.scr_write64(words[1], base + 8)?;
+        self.scr_write64(words[2], base + 16)?;
+        self.scr_write64(words[3], base + 24)?;
+        self.scr_write64(words[0], base)
+    }
+
+    /// Reads word 0 (status, exception code) of descriptor `slot`.
+    pub(crate) fn pdma_word0(&self, slot: usize) -> Result<u64> {
+        self.scr_read64(self.chip.pdma_desc + slot * hw::desc::SIZE)
+    }
+
+    /// Neutralises descriptor `slot`: word 0 without a status, so the engine never runs it.
+    pub(crate) fn pdma_neutralise(&self, slot: usize) -> Result {
+        self.scr_write64(0, self.chip.pdma_desc + slot * hw::desc::SIZE)
+    }
+
     /// Writes DMACTL word 0: [`hw::dmactl::PERMIT`] or [`hw::dmactl::DISABLE`].
     pub(crate) fn pdma_set_permit(&self, permit: bool) -> Result {
         let v = if permit {

@@ -298,6 +298,62 @@ pub const VE_DRV_PIN_BENCH_LONGTERM: u32 = 2;
 /// `EFAULT`, `EINVAL` (zero length, overflow, unknown flags, nonzero `reserved`), GUP's errors.
 pub const VE_DRV_IOC_PIN_BENCH: u32 = iowr::<VeDrvPinBench>(VE_DRV_NR_BASE + 2);
 
+/// [`VeDmaXfer::flags`]: copy from the VH buffer to VE memory.
+pub const VE_DMA_VH_TO_VE: u32 = 1;
+/// [`VeDmaXfer::flags`]: copy from VE memory to the VH buffer.
+pub const VE_DMA_VE_TO_VH: u32 = 2;
+/// First ioctl number of the DMA manager's commands.
+pub const VE_DMA_NR_BASE: u32 = 0x40;
+
+/// Argument of [`VE_DMA_IOC_XFER`]: one privileged DMA transfer between a process's memory and VE
+/// memory, done by the in-kernel DMA manager.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaXfer {
+    /// In: VH virtual address in process `pid`; 8-byte aligned.
+    pub vh_addr: u64,
+    /// In: VE physical address (VEMAA); 8-byte aligned.
+    pub ve_addr: u64,
+    /// In: bytes; nonzero, a multiple of 8.
+    pub len: u64,
+    /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
+    pub pid: i32,
+    /// In: exactly one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`].
+    pub flags: u32,
+    /// Out: bytes transferred (all of `len` on success).
+    pub bytes_done: u64,
+    /// Out: the engine's exception code when the transfer failed with `EIO`, else 0.
+    pub exception: u32,
+    /// Out: descriptors the transfer used.
+    pub descs: u32,
+    /// In: must be 0.
+    pub reserved: [u64; 2],
+}
+
+impl VeDmaXfer {
+    /// Whether the caller's input fields are acceptable (alignment and ranges are checked with
+    /// the card's facts).
+    pub fn input_valid(&self) -> bool {
+        (self.flags == VE_DMA_VH_TO_VE || self.flags == VE_DMA_VE_TO_VH)
+            && self.reserved == [0; 2]
+            && self.len != 0
+            && self.len % 8 == 0
+            && self.vh_addr % 8 == 0
+            && self.ve_addr % 8 == 0
+            && self.vh_addr.checked_add(self.len).is_some()
+            && self.ve_addr.checked_add(self.len).is_some()
+    }
+}
+
+/// One transfer between VH and VE memory through the privileged DMA engine, pinning the VH
+/// buffer in batches while the engine copies, unpinning as descriptors complete. Needs
+/// `CAP_SYS_ADMIN`. Errors: `EPERM`; `EFAULT`; `EINVAL` (flags, alignment to 8 bytes, zero length,
+/// overflow, nonzero `reserved`, a VE range beyond the card's VE memory); `ESRCH`; `ENOMEM`;
+/// `EIO` (the engine raised an exception: code in `exception`); `ETIMEDOUT` (no progress for 2 s:
+/// the engine was halted and the transfer abandoned); `EINTR` (a signal: the transfer was stopped
+/// the same way); `ENODEV` (card removed). `bytes_done` tells how far it got.
+pub const VE_DMA_IOC_XFER: u32 = iowr::<VeDmaXfer>(VE_DMA_NR_BASE);
+
 impl VeDrvPinBench {
     /// Whether the caller's input fields are acceptable.
     pub fn input_valid(&self) -> bool {

@@ -15,6 +15,7 @@ use kernel::{
 
 mod card;
 mod chip;
+mod dma;
 // Shared with the emulator and the tests (`core` only): the module uses part of each today, the
 // DMA manager the rest.
 #[allow(dead_code, unreachable_pub)]

@@ -142,6 +142,35 @@ struct ve_drv_pin_bench {
 	__u64 runs;		/* out: physically contiguous runs */
 };
 
+/*
+ * The in-kernel DMA manager: ioctl numbers from VE_DMA_NR_BASE (0x40) on.
+ *
+ * VE_DMA_IOC_XFER: one transfer between a process's memory and VE memory (VEMAA), done by the
+ * kernel: it pins the VH buffer in batches while the engine copies, and unpins as descriptors
+ * complete. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero
+ * length, overflow, nonzero reserved, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
+ * EIO (the engine raised an exception: code in exception); ETIMEDOUT (no progress for 2 s: the
+ * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way); ENODEV
+ * (card removed). bytes_done tells how far it got.
+ */
+#define VE_DMA_NR_BASE		0x40
+#define VE_DMA_VH_TO_VE		1
+#define VE_DMA_VE_TO_VH		2
+
+struct ve_dma_xfer {
+	__u64 vh_addr;		/* VH virtual address in process pid, 8-byte aligned */
+	__u64 ve_addr;		/* VE physical address (VEMAA), 8-byte aligned */
+	__u64 len;		/* bytes, nonzero, a multiple of 8 */
+	__s32 pid;		/* 0: the caller */
+	__u32 flags;		/* VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH */
+	__u64 bytes_done;	/* out */
+	__u32 exception;	/* out: engine exception code with EIO */
+	__u32 descs;		/* out: descriptors used */
+	__u64 reserved[2];
+};
+
+#define VE_DMA_IOC_XFER		_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 0, struct ve_dma_xfer)
+
 #define VE_DRV_IOC_INFO		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 0, struct ve_drv_info)
 #define VE_DRV_IOC_PING		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 1, struct ve_drv_ping)
 #define VE_DRV_IOC_PIN_BENCH	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 2, struct ve_drv_pin_bench)

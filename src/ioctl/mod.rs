@@ -71,6 +71,7 @@ fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VE_DRV_IOC_PIN_BENCH if crate::module_parameters::test_ioctls.value() => {
             admin(|| pin_bench(arg))
         }
+        uapi::VE_DMA_IOC_XFER => admin(|| dma_xfer(card, arg)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
@@ -144,4 +145,26 @@ fn pin_bench(arg: usize) -> Result<isize> {
     req.runs = r.runs;
     writer.write(&req)?;
     Ok(0)
+}
+
+/// `VE_DMA_IOC_XFER`.
+fn dma_xfer(card: &Card, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaXfer>()).reader_writer();
+    let mut req: uapi::VeDmaXfer = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    if card
+        .ve_mem_size()
+        .is_some_and(|size| req.ve_addr + req.len > size)
+    {
+        return Err(EINVAL);
+    }
+    let (out, res) = crate::dma::xfer::transfer(card, &req);
+    req.bytes_done = out.bytes_done;
+    req.descs = out.descs;
+    req.exception = out.exception;
+    writer.write(&req)?;
+    res.map(|()| 0)
 }

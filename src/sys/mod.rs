@@ -169,6 +169,7 @@ macro_rules! plain_abi_struct {
     )*};
 }
 plain_abi_struct!(
+    uapi::VeDmaXfer,
     uapi::VeDrvPing,
     uapi::VeDrvPinBench,
     uapi::VeVp,

@@ -7,6 +7,8 @@
 pub mod extent;
 #[path = "../../../src/hw.rs"]
 pub mod hw;
+#[path = "../../../src/dma/ring.rs"]
+pub mod ring;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
 
@@ -17,3 +19,6 @@ mod abi;
 mod extent_tests;
 #[cfg(test)]
 mod hw_golden;
+#[cfg(test)]
+#[path = "ring.rs"]
+mod ring_tests;
