@@ -8,5 +8,6 @@ source "$(dirname "$0")/lib.sh"
 cd "$VE_ROOT"
 build_all
 phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
+phase "VM: DMA bandwidth, kernel manager against the engine" run_guest_suites --console tests dmabench
 phase "VM: pinning micro-benchmark" run_guest_suites --console tests pinbench
 phase_report

@@ -46,6 +46,8 @@ use crate::{
 /// Pinned but not yet completed bytes a transfer may hold: bounds what a 1 GiB transfer of
 /// 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in hand.
 pub(crate) const WINDOW: u64 = 64 << 20;
+/// Ring slots between completion interrupts.
+const IRQ_EVERY: usize = 32;
 /// Pages pinned per GUP batch.
 const BATCH_PAGES: u64 = 512;
 /// Longest descriptor: runs are split at this virtual boundary.
@@ -231,13 +233,20 @@ impl<'a> Transfer<'a> {
         let mut posted = false;
         while self.unposted < self.blocks.len() && self.dma.ring.room() > 0 {
             let last = self.unposted + 1 == self.blocks.len() && self.next_va >= self.end_va;
+            let last_now = self.unposted + 1 == self.blocks.len() || self.dma.ring.room() == 1;
             let b = &mut self.blocks[self.unposted];
             let (src_space, src, dst_space, dst) = if self.to_ve {
                 (AddrSpace::Vhsaa, b.phys, AddrSpace::Vemaa, b.ve)
             } else {
                 (AddrSpace::Vemaa, b.ve, AddrSpace::Vhsaa, b.phys)
             };
-            let mut control = hw::desc::CTL_INTR_COMPLETION;
+            // An interrupt where the driver must hear of progress: every IRQ_EVERY descriptors,
+            // so that the ring is refilled before it runs dry, and on the last one posted now.
+            // More would only cost interrupts (each a wake-up of this thread).
+            let mut control = 0;
+            if last_now || (self.dma.ring.head() % IRQ_EVERY) == IRQ_EVERY - 1 {
+                control |= hw::desc::CTL_INTR_COMPLETION;
+            }
             if last {
                 control |= hw::desc::CTL_SYNC;
             }
