@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build a test kernel: tinyconfig + scripts/kconfig/<config>.config, into one O= directory per
-# (kernel version, fragment, toolchain) key under $VE_CACHE/build/. A finished build is reused.
-# Usage: scripts/build-kernel.sh [test]   (prints the build directory on stdout)
+# Build a test kernel: tinyconfig + scripts/kconfig/test.config (+ <config>.config), into one O=
+# directory per (kernel version, fragments, toolchain) key under $VE_CACHE/build/, all from the
+# one source tree. A finished build is reused.
+# Usage: scripts/build-kernel.sh [test|debug]   (prints the build directory on stdout)
 source "$(dirname "$0")/lib.sh"
 
 config=${1:-test}
-fragment=$VE_ROOT/scripts/kconfig/$config.config
-[ -f "$fragment" ] || die "no config fragment $fragment"
+mapfile -t fragments < <(kernel_fragments "$config")
+for fragment in "${fragments[@]}"; do
+	[ -f "$fragment" ] || die "no config fragment $fragment"
+done
 src=$(kernel_src_dir)
 out=$(kernel_build_dir "$config")
 
@@ -24,7 +27,7 @@ done
 mkdir -p "$out"
 log "kernel ($config): configuring in $out"
 make -s -C "$src" O="$out" "${KMAKE_ARGS[@]}" tinyconfig >/dev/null
-cat "$fragment" >>"$out/.config"
+cat "${fragments[@]}" >>"$out/.config"
 make -s -C "$src" O="$out" "${KMAKE_ARGS[@]}" olddefconfig >"$out/config.log" 2>&1 || { cat "$out/config.log" >&2; die "olddefconfig failed"; }
 
 # Every fragment line must have survived: dependencies drop options silently.
@@ -40,8 +43,8 @@ while IFS= read -r line; do
 	else
 		! grep -q "^$opt=" "$out/.config" || { echo "config: $opt should be off" >&2; missing=1; }
 	fi
-done <"$fragment"
-[ "$missing" = 0 ] || die "kernel config fragment $fragment not fully applied"
+done < <(cat "${fragments[@]}")
+[ "$missing" = 0 ] || die "kernel config fragments ${fragments[*]} not fully applied"
 
 log "kernel ($config): building with -j$(nproc) (about 7 min from scratch)"
 if ! make -s -C "$src" O="$out" "${KMAKE_ARGS[@]}" -j"$(nproc)" bzImage modules >"$out/build.log" 2>&1; then

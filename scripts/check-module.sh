@@ -3,7 +3,7 @@
 # Checks ve_drv.ko's metadata with modinfo (TAP): what an operator and modprobe see.
 # Usage: scripts/check-module.sh [ve_drv.ko]
 set -uo pipefail
-ko=${1:-$(dirname "$0")/../ve_drv.ko}
+ko=${1:-$(dirname "$0")/../out/module/test/ve_drv.ko}
 n=0
 fails=0
 check() {

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the test initramfs: busybox-static, ve_drv.ko, the static guest test binaries, the suite
-# scripts and /init. Usage: scripts/initramfs.sh OUT.cpio.gz GUEST_BIN_DIR
+# scripts and /init. Usage: scripts/initramfs.sh OUT.cpio.gz GUEST_BIN_DIR VE_DRV_KO
 source "$(dirname "$0")/lib.sh"
 
 out=${1:?output file}
 bindir=${2:?directory with the static guest binaries}
-[ -f "$VE_ROOT/ve_drv.ko" ] || die "ve_drv.ko not built: run scripts/build-module.sh"
+ko=${3:?ve_drv.ko built for the kernel the initramfs boots}
+[ -f "$ko" ] || die "$ko not built: run scripts/build-module.sh"
 stage=$(mktemp -d)
 chmod 755 "$stage" # the initramfs root: mktemp makes it 0700, which locks out non-root tests
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules,suites}
 cp /bin/busybox "$stage/bin/busybox"
 file "$stage/bin/busybox" | grep -q 'statically linked' || die "/bin/busybox is not static (install busybox-static)"
-cp "$VE_ROOT/ve_drv.ko" "$stage/lib/modules/"
+cp "$ko" "$stage/lib/modules/ve_drv.ko"
 for b in "$bindir"/ve_*; do
 	case "$b" in *.d) continue ;; esac
 	[ -f "$b" ] && [ -x "$b" ] || continue

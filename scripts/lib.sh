@@ -38,14 +38,22 @@ kernel_src_dir() {
 	echo "$VE_CACHE/src/linux-$(path_safe "$v")"
 }
 
-# Cache key of a kernel build: kernel package version, the merged config fragment, toolchain versions.
+# The config fragments of a kernel build, in merge order: test.config, then <config>.config for
+# any other config (the debug kernel is the test kernel plus debugging).
+kernel_fragments() {
+	local config=$1
+	echo "$VE_ROOT/scripts/kconfig/test.config"
+	[ "$config" = test ] || echo "$VE_ROOT/scripts/kconfig/$config.config"
+}
+
+# Cache key of a kernel build: kernel package version, the merged config fragments, toolchain versions.
 kernel_build_key() {
 	local config=$1 ksrc v
 	ksrc=$(kernel_src_dir)
 	v=$(cat "$VE_CACHE/src/CURRENT")
 	{
 		echo "$v"
-		cat "$VE_ROOT/scripts/kconfig/$config.config"
+		kernel_fragments "$config" | xargs cat
 		/usr/bin/rustc --version
 		"$BINDGEN" --version
 		clang-$LLVM_MAJOR --version | head -n 1
@@ -81,34 +89,38 @@ phase_report() {
 	printf '  %-40s %6d s (%d s of the CI budget left)\n' "total" "$total" $((5400 - total))
 }
 
-# Builds everything a VM run needs: test kernel, module, emulator, harness, static guest
-# binaries, initramfs. Sets KERNEL_IMAGE, INITRAMFS, EMULATOR_BIN, HARNESS_BIN.
+# Builds everything a VM run needs for the kernel configuration $1 (default test): the kernel,
+# the module for it, the emulator, the harness, the static guest binaries and the initramfs.
+# Sets KERNEL_IMAGE, INITRAMFS, MODULE_KO, EMULATOR_BIN, HARNESS_BIN.
 GUEST_TARGET=x86_64-unknown-linux-gnu
-build_kernel_phase() { KERNEL_DIR=$("$VE_ROOT/scripts/build-kernel.sh" test); }
 build_userspace_phase() {
 	(cd "$VE_ROOT" && cargo build -q --release -p ve-emu -p ve-harness)
 	# The guest programs are static (the initramfs has no libc).
 	(cd "$VE_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
 		-p ve-guest --target "$GUEST_TARGET" --target-dir "$VE_ROOT/target/guest")
 }
-build_initramfs_phase() {
-	mkdir -p "$VE_OUT"
-	"$VE_ROOT/scripts/initramfs.sh" "$VE_OUT/initramfs.cpio.gz" "$VE_ROOT/target/guest/$GUEST_TARGET/release"
+build_for_kernel() {
+	local config=${1:-test}
+	phase "kernel build ($config)" "$VE_ROOT/scripts/build-kernel.sh" "$config" >/dev/null
+	phase "module build ($config)" "$VE_ROOT/scripts/build-module.sh" "$config" >/dev/null
+	KERNEL_IMAGE=$(kernel_build_dir "$config")/arch/x86/boot/bzImage
+	MODULE_KO=$VE_OUT/module/$config/ve_drv.ko
+	INITRAMFS=$VE_OUT/initramfs-$config.cpio.gz
+	phase "initramfs ($config)" "$VE_ROOT/scripts/initramfs.sh" "$INITRAMFS" \
+		"$VE_ROOT/target/guest/$GUEST_TARGET/release" "$MODULE_KO"
 }
 build_all() {
 	phase "setup (apt, bindgen, source)" "$VE_ROOT/scripts/setup.sh"
-	phase "kernel build (test)" build_kernel_phase
-	phase "module build" "$VE_ROOT/scripts/build-module.sh" "$KERNEL_DIR"
+	mkdir -p "$VE_OUT"
 	phase "user-space build" build_userspace_phase
-	phase "initramfs" build_initramfs_phase
-	KERNEL_IMAGE=$KERNEL_DIR/arch/x86/boot/bzImage
-	INITRAMFS=$VE_OUT/initramfs.cpio.gz
+	build_for_kernel test
 	EMULATOR_BIN=$VE_ROOT/target/release/ve-emu
 	HARNESS_BIN=$VE_ROOT/target/release/ve-harness
 }
 
-# Runs guest suites through the harness; extra harness options may come first.
+# Runs guest suites through the harness on the kernel of the last build_for_kernel; extra
+# harness options may come first. Results go to $VE_OUT/guest-<config>/<suite>/.
 run_guest_suites() {
 	"$HARNESS_BIN" --kernel "$KERNEL_IMAGE" --initrd "$INITRAMFS" --emulator "$EMULATOR_BIN" \
-		--suites "$VE_ROOT/tests/guest/suites" --out "$VE_OUT/guest" "$@"
+		--suites "$VE_ROOT/tests/guest/suites" --out "${GUEST_OUT:-$VE_OUT/guest}" "$@"
 }

@@ -5,7 +5,8 @@
 # runs every test:
 #   - host: `cargo test` over the workspace (core-only module files, ABI against the C header,
 #     emulator, harness) and the module's modinfo metadata;
-#   - guest: every suite in tests/guest/suites, one VM boot each, KUnit included.
+#   - guest: every suite in tests/guest/suites, one VM boot each, KUnit included, on the test
+#     kernel and again on the debug kernel (lockdep, KASAN, kmemleak, DEBUG_VM).
 # Ends with the phase budget and a line `N passed, N failed` over all of them.
 source "$(dirname "$0")/lib.sh"
 export VE_WERROR=1
@@ -27,7 +28,7 @@ fi
 
 module_checks() {
 	set -o pipefail
-	"$VE_ROOT/scripts/check-module.sh" "$VE_ROOT/ve_drv.ko" | tee "$VE_OUT/module-checks.log"
+	"$VE_ROOT/scripts/check-module.sh" "$MODULE_KO" | tee "$VE_OUT/module-checks.log"
 }
 mod_rc=0
 phase "module metadata (modinfo)" module_checks || mod_rc=$?
@@ -39,19 +40,34 @@ host_failed=$((host_failed + mod_failed))
 
 # Every suite but the main job's (marked "harness-role: job").
 suites=$(cd tests/guest/suites && grep -L '^# harness-role: job' -- *.sh | sed 's/\.sh$//' | sort)
-guest_run() {
-	set -o pipefail
-	# shellcheck disable=SC2086
-	run_guest_suites --console none $suites | tee "$VE_OUT/guest-tests.log"
-}
+# Guest suites on one kernel configuration; adds to guest_passed/guest_failed.
+guest_passed=0
+guest_failed=0
 guest_rc=0
-phase "guest suites ($(echo $suites | tr ' ' ','))" guest_run || guest_rc=$?
-read -r guest_passed guest_failed < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$VE_OUT/guest-tests.log")
-guest_passed=${guest_passed:-0}
-guest_failed=${guest_failed:-1}
-if [ "$guest_rc" != 0 ] && [ "$guest_failed" = 0 ]; then
-	guest_failed=1
-fi
+guest_suites() {
+	local config=$1 log=$VE_OUT/guest-tests-$1.log rc=0 p f
+	guest_run() {
+		set -o pipefail
+		# shellcheck disable=SC2086
+		GUEST_OUT=$VE_OUT/guest-$config run_guest_suites --console none $suites | tee "$log"
+	}
+	phase "guest suites on $config kernel ($(echo $suites | tr ' ' ','))" guest_run || rc=$?
+	read -r p f < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log")
+	p=${p:-0}
+	f=${f:-1}
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	guest_passed=$((guest_passed + p))
+	guest_failed=$((guest_failed + f))
+	[ "$rc" = 0 ] || guest_rc=$rc
+}
+
+guest_suites test
+# The same suites on the debug kernel: lockdep, atomic-sleep checks, KASAN, kmemleak, DEBUG_VM,
+# compaction and migration. Any splat fails the suite (the harness reads the kernel log).
+build_for_kernel debug
+guest_suites debug
 
 echo
 phase_report

@@ -25,7 +25,7 @@ pub const SPLATS: &[&str] = &[
     "inconsistent lock state",
     "KASAN:",
     "UBSAN:",
-    "kmemleak:",
+    "suspected memory leak",
     "INFO: task",
     "rcu_sched self-detected stall",
     "rcu: INFO:",

@@ -95,17 +95,22 @@ fn same(a: *const u8, b: *const u8, len: usize) -> R {
 
 /// VH `src` -> VE `ve` -> VH `dst`, then compare; nothing may stay pinned.
 fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
+    let held = pins_held();
+    round_trip_data(fd, src, dst, len, ve, seed)?;
+    ensure_eq("pins held after the transfers", pins_held() - held, 0)
+}
+
+/// [`round_trip`] without the pin count (other threads pin at the same time).
+fn round_trip_data(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
     fill(src, len, seed);
     fill(dst, len, !seed);
-    let held = pins_held();
     let a = xfer(fd, true, src as u64, ve, len as u64)
         .map_err(|(e, a)| format!("VH->VE: {} ({a:?})", errname(e)))?;
     ensure_eq("bytes_done VH->VE", a.bytes_done, len as u64)?;
     let b = xfer(fd, false, dst as u64, ve, len as u64)
         .map_err(|(e, a)| format!("VE->VH: {} ({a:?})", errname(e)))?;
     ensure_eq("bytes_done VE->VH", b.bytes_done, len as u64)?;
-    same(src, dst, len)?;
-    ensure_eq("pins held after the transfers", pins_held() - held, 0)
+    same(src, dst, len)
 }
 
 /// The emulator's identification block and test controls, mapped from BAR2 through sysfs.
@@ -160,7 +165,7 @@ fn main() {
         Backing::Hugetlb2m,
         Backing::Hugetlb1g,
     ];
-    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 8);
+    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 10);
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
         Err(e) => {
@@ -378,8 +383,121 @@ fn main() {
         })(),
     );
     t.result(
+        "4 threads and 2 processes at once, every byte verified",
+        concurrent(&fd),
+    );
+    t.result(
+        "a process killed in the middle of a transfer: nothing stays pinned, the engine works",
+        (|| {
+            let c = ctl.as_ref().map_err(|e| e.clone())?;
+            let held = pins_held();
+            // Slow the engine down so the child is surely inside the transfer when it is killed.
+            c.set(emu::OFF_CTL_DELAY_US, 2000);
+            // SAFETY: the child only runs transfers and exits.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let fd = sys::open_rw(NODE).expect("open");
+                let b = Buffer::new(Backing::Anon4k, 16 << 20).expect("buffer");
+                loop {
+                    let _ = xfer(&fd, false, b.addr(), 0x5000_0000, b.len as u64);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut status = 0;
+            // SAFETY: kills and reaps our child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            c.set(emu::OFF_CTL_DELAY_US, 0);
+            ensure(libc::WIFSIGNALED(status), || {
+                "the child was not killed".into()
+            })?;
+            ensure_eq("pins held", pins_held() - held, 0)?;
+            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
+            // SAFETY: second half of b2.
+            round_trip(
+                &fd,
+                b2.ptr,
+                unsafe { b2.ptr.add(1 << 20) },
+                1 << 20,
+                0x4030_0000,
+                8,
+            )
+        })(),
+    );
+    t.result(
         "nothing left pinned",
         ensure_eq("pins held", pins_held() - baseline, 0),
     );
     std::process::exit(t.finish());
+}
+
+/// Round trips from 4 threads of this process and from a child process at once, each on its own
+/// buffers and VE range.
+fn concurrent(fd: &OwnedFd) -> R {
+    let held = pins_held();
+    // SAFETY: the child runs round trips on its own memory and exits with the result.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let fd = sys::open_rw(NODE).expect("open");
+        let ok = (0..8).all(|k| {
+            let b = Buffer::new(Backing::Anon4k, 2 << 20).expect("buffer");
+            // SAFETY: second half of b.
+            round_trip_data(
+                &fd,
+                b.ptr,
+                unsafe { b.ptr.add(1 << 20) },
+                1 << 20,
+                0x6000_0000 + (k << 21),
+                100 + k,
+            )
+            .is_ok()
+        });
+        // SAFETY: leave the child.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let results: Vec<R> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|th| {
+                s.spawn(move || -> R {
+                    for k in 0..4u64 {
+                        let backing = if th % 2 == 0 {
+                            Backing::Anon4k
+                        } else {
+                            Backing::Hugetlb2m
+                        };
+                        let b = Buffer::new(backing, 4 << 20)?;
+                        let len = (1 << 20) + 8 * (th * 4 + k) as usize;
+                        let ve = 0x7000_0000 + ((th * 4 + k) << 22);
+                        // SAFETY: second half of b.
+                        round_trip_data(
+                            fd,
+                            b.ptr,
+                            unsafe { b.ptr.add(2 << 20) },
+                            len,
+                            ve,
+                            th * 10 + k,
+                        )?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
+    });
+    let mut status = 0;
+    // SAFETY: reaps the child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    for r in results {
+        r?;
+    }
+    ensure(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        || "the child process's transfers failed".into(),
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)
 }
