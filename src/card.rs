@@ -7,9 +7,13 @@
 //! so a file may outlive the binding. Its register BARs are `Devres`: revoked when the device is
 //! unbound, after which every register access fails with `ENODEV`.
 //!
-//! Lock order (outermost first): `Card::ping` (mutex, process context) -> `Card::events` (spinlock,
-//! taken with interrupts off, also in the hard IRQ handler). `Card::pins` (mutex) is taken alone:
-//! nothing else is locked while it is held, and pages are unpinned after it is released.
+//! Lock order (outermost first):
+//! - `Card::dma` (mutex, held for a whole transfer) -> the target's mmap lock (GUP for another
+//!   pid) -> `Card::events` (spinlock, interrupts off; also taken in the hard IRQ handler);
+//! - `Card::ping` (mutex) -> `Card::events`;
+//! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
+//!   unpinned after it is released.
+//! Register accesses run under the `Devres` RCU read lock and never sleep.
 
 use kernel::{
     device::Bound,
@@ -322,6 +326,11 @@ impl Card {
         IrqReturn::Handled
     }
 
+    /// Whether the card has been unbound.
+    pub(crate) fn is_removed(&self) -> bool {
+        self.events.lock().removed
+    }
+
     /// Marks the card removed and wakes every waiter: they return `ENODEV`.
     fn mark_removed(&self) {
         self.events.lock().removed = true;
@@ -482,13 +491,16 @@ impl<'bound> CardBinding<'bound> {
         })
     }
 
-    /// Called while the device is still bound, before the binding is dropped: the engine is
-    /// stopped and every waiter gives up with `ENODEV`.
+    /// Called while the device is still bound, before the binding is dropped: every waiter gives
+    /// up with `ENODEV` and the engine is stopped.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
+        // Waiters give up first: a running transfer abandons (halts the engine, unpins) and lets
+        // go of the engine, which is then taken here so that no transfer starts again.
+        self.card.mark_removed();
+        let _engine = self.card.dma().lock();
         if let Err(e) = self.card.halt_pdma() {
             dev_warn!(pdev, "privileged DMA engine did not halt: {:?}\n", e);
         }
-        self.card.mark_removed();
     }
 }
 

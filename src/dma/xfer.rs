@@ -96,6 +96,9 @@ pub(crate) fn transfer(card: &Card, req: &uapi::VeDmaXfer) -> (Outcome, Result) 
     };
     // One transfer at a time per card: the ring and the engine are ours until we return.
     let mut dma = card.dma().lock();
+    if card.is_removed() {
+        return (out, Err(ENODEV));
+    }
     let r = Transfer::new(card, &target, req, &mut dma).run(&mut out);
     (out, r)
 }

@@ -165,7 +165,7 @@ fn main() {
         Backing::Hugetlb2m,
         Backing::Hugetlb1g,
     ];
-    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 10);
+    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 11);
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
         Err(e) => {
@@ -423,6 +423,59 @@ fn main() {
                 1 << 20,
                 0x4030_0000,
                 8,
+            )
+        })(),
+    );
+    t.result(
+        "unbinding the card in the middle of a transfer: ENODEV, nothing pinned, rebind works",
+        (|| {
+            let c = ctl.as_ref().map_err(|e| e.clone())?;
+            let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+                .ok_or("no device")?;
+            let held = pins_held();
+            c.set(emu::OFF_CTL_DELAY_US, 2000);
+            let b = Buffer::new(Backing::Anon4k, 16 << 20)?;
+            let addr = b.addr();
+            let r = std::thread::scope(|s| {
+                let h = s.spawn(|| {
+                    let fd = sys::open_rw(NODE).map_err(errname)?;
+                    let mut last = Ok(0);
+                    for _ in 0..50 {
+                        match xfer(&fd, false, addr, 0x5000_0000, 16 << 20) {
+                            Ok(_) => last = Ok(0),
+                            Err((e, _)) => {
+                                last = Err(e);
+                                break;
+                            }
+                        }
+                    }
+                    Ok::<_, String>(last)
+                });
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let u = sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/unbind", &bdf);
+                (u, h.join())
+            });
+            c.set(emu::OFF_CTL_DELAY_US, 0);
+            let (u, joined) = r;
+            u.map_err(|e| format!("unbind: {}", errname(e)))?;
+            let last = joined.map_err(|_| "thread panicked".to_string())??;
+            ensure_errno("the transfer running at unbind", last, libc::ENODEV)?;
+            ensure_eq("pins held", pins_held() - held, 0)?;
+            sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/bind", &bdf)
+                .map_err(|e| format!("bind: {}", errname(e)))?;
+            ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+                "no /dev/ve0 after rebinding".into()
+            })?;
+            let fd2 = sys::open_rw(NODE).map_err(errname)?;
+            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
+            // SAFETY: second half of b2.
+            round_trip(
+                &fd2,
+                b2.ptr,
+                unsafe { b2.ptr.add(1 << 20) },
+                1 << 20,
+                0x4040_0000,
+                9,
             )
         })(),
     );
