@@ -52,11 +52,12 @@ impl MiscDevice for VeFile {
         dispatch(&this.card, cmd, arg)
     }
 
-    /// This driver's own ioctls have the same layout for 32-bit callers; NEC's hold pointers and
-    /// `unsigned long`, so they are refused rather than misread.
+    /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
+    /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
+    /// they are refused rather than misread.
     #[cfg(CONFIG_COMPAT)]
     fn compat_ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if uapi::ioc_nr(cmd) < uapi::VE_DRV_NR_BASE {
+        if uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
             return Err(ENOTTY);
         }
         dispatch(&this.card, cmd, arg)
