@@ -415,6 +415,8 @@ impl TargetMm {
             got as isize
         };
         match got {
+            // A range that wraps around the end of the address space is not mapped.
+            g if g == -(bindings::EOVERFLOW as isize) => Err(EFAULT),
             g if g < 0 => Err(Error::from_errno(g as i32)),
             0 => Err(EFAULT),
             // GUP never returns more than asked; clamp anyway rather than trust it blindly.

@@ -35,6 +35,10 @@ pub fn errname(e: i32) -> String {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::ETIMEDOUT => "ETIMEDOUT",
         libc::EEXIST => "EEXIST",
+        libc::ESRCH => "ESRCH",
+        libc::ENOMEM => "ENOMEM",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ENOSPC => "ENOSPC",
         _ => return format!("errno {e}"),
     };
     name.to_string()

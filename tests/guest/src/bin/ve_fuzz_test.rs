@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_fuzz_test: every ioctl the driver accepts (NEC's and its own), with random and boundary
+//! values, NULL, unmapped, kernel, misaligned and overflowing addresses, random pids and list
+//! types, nonzero reserved fields, random command numbers; a second thread opens and closes the
+//! device all the while. A bounded number of iterations from a fixed seed (printed, for replay).
+//!
+//! It asserts that every failure is one of the errnos documented for that ioctl in
+//! `include/uapi/ve_drv.h`, that nothing stays pinned once the lists are released, and (through the
+//! harness) that the kernel logged no warning, bug or splat.
+//!
+//! ```text
+//! ve_fuzz_test [--seed N] [--iterations N] [--seconds S]
+//! ```
+
+use std::{
+    collections::BTreeMap,
+    os::fd::OwnedFd,
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+use ve_guest::{
+    ksft::{
+        ensure,
+        ensure_eq,
+        Tap, //
+    },
+    mem::{
+        Backing,
+        Buffer, //
+    },
+    nec::{
+        self,
+        pins_held, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    uapi::{
+        self,
+        VeDmaXfer,
+        VeDrvInfo,
+        VeDrvPing,
+        VeVp,
+        VeVpBlk,
+        VeVpBlkRelease,
+        VeVpRelease,
+        Vp,
+        VpBlk, //
+    },
+};
+
+const NODE: &str = "/dev/ve0";
+
+/// xorshift64*: small, deterministic, good enough to pick cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// Addresses worth trying: inside the scratch buffers (start, middle, last bytes), unaligned,
+/// NULL, unmapped, kernel, the top of the address space.
+fn address(r: &mut Rng, scratch: &[&Buffer]) -> u64 {
+    let b = scratch[r.below(scratch.len() as u64) as usize];
+    match r.below(10) {
+        0 => 0,
+        1 => 0x10,
+        2 => 0x1000_0000_0000,
+        3 => 0xffff_8880_0000_0000,
+        4 => u64::MAX - r.below(4096),
+        5 => b.addr() + b.len as u64 - 8,
+        6 => b.addr() + r.below(b.len as u64) | r.below(8),
+        _ => (b.addr() + r.below(b.len as u64)) & !7,
+    }
+}
+
+fn length(r: &mut Rng) -> u64 {
+    match r.below(8) {
+        0 => 0,
+        1 => r.below(16),
+        2 => u64::MAX - r.below(8),
+        3 => 1 << (r.below(40)),
+        4 => (64 << 20) + 8,
+        _ => (r.below(1 << 20) + 1) & !7,
+    }
+}
+
+fn pid(r: &mut Rng, child: i32) -> i32 {
+    r.pick(&[
+        0,
+        0,
+        0,
+        std::process::id() as i32,
+        child,
+        -1,
+        i32::MIN,
+        999_999,
+        1_000_000_000,
+    ])
+}
+
+fn list(r: &mut Rng) -> u32 {
+    r.pick(&[uapi::OS_LIST, uapi::TD_LIST, uapi::OS_LIST, 2, 3, u32::MAX])
+}
+
+/// One random call. Returns the command's name and what it returned.
+fn one(
+    r: &mut Rng,
+    fd: &OwnedFd,
+    scratch: &[&Buffer],
+    child: i32,
+) -> (&'static str, Result<i32, i32>) {
+    // Any pointer argument may itself be bad.
+    let bad_arg = |r: &mut Rng| r.below(16) == 0;
+    macro_rules! call {
+        ($name:literal, $cmd:expr, $arg:expr) => {{
+            let mut a = $arg;
+            let res = if bad_arg(r) {
+                sys::ioctl_raw(
+                    fd,
+                    $cmd,
+                    r.pick(&[0usize, 0x10, 0xffff_8880_0000_0000, usize::MAX - 7]),
+                )
+            } else {
+                sys::ioctl(fd, $cmd, &mut a)
+            };
+            ($name, res)
+        }};
+    }
+    match r.below(13) {
+        0 => call!("INFO", uapi::VE_DRV_IOC_INFO, {
+            let mut i = VeDrvInfo::default();
+            if r.below(3) == 0 {
+                i.flags = r.next() as u32;
+                i.reserved[r.below(5) as usize] = r.next();
+            }
+            i
+        }),
+        1 => call!(
+            "PING",
+            uapi::VE_DRV_IOC_PING,
+            VeDrvPing {
+                value: r.next(),
+                flags: if r.below(4) == 0 { r.next() as u32 } else { 0 },
+                reserved: if r.below(4) == 0 { r.next() as u32 } else { 0 },
+                ..Default::default()
+            }
+        ),
+        2 => {
+            let vh = address(r, scratch);
+            let flags = r.pick(&[uapi::VE_DMA_VH_TO_VE, uapi::VE_DMA_VE_TO_VH, 0, 3, 0x80]);
+            let mut len = length(r);
+            // The engine writes VH memory only inside a scratch buffer, never into the fuzzer's
+            // own heap or stack: VE -> VH ranges that start in a buffer end with it.
+            if flags != uapi::VE_DMA_VH_TO_VE {
+                if let Some(b) = scratch
+                    .iter()
+                    .find(|b| vh >= b.addr() && vh < b.addr() + b.len as u64)
+                {
+                    len = len.min(b.addr() + b.len as u64 - vh);
+                }
+            }
+            call!(
+                "XFER",
+                uapi::VE_DMA_IOC_XFER,
+                VeDmaXfer {
+                    vh_addr: vh,
+                    ve_addr: {
+                        let any = r.below(64 << 30) & !7;
+                        r.pick(&[0, 8, 4, 0x1000_0000, u64::MAX - 7, any])
+                    },
+                    len,
+                    pid: pid(r, child),
+                    flags,
+                    reserved: if r.below(8) == 0 {
+                        [r.next(), 0]
+                    } else {
+                        [0, 0]
+                    },
+                    ..Default::default()
+                }
+            )
+        }
+        3 | 4 => {
+            let pin = r.below(2) == 0;
+            let cmd = if pin {
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN
+            } else {
+                uapi::VEDRV_CMD_VHVA_TO_VSAA
+            };
+            call!(
+                "VHVA_TO_VSAA",
+                cmd,
+                VeVp {
+                    list: list(r),
+                    vp_info: Vp {
+                        pid: pid(r, child),
+                        write: r.pick(&[0, 1, -1]),
+                        virt: address(r, scratch),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }
+            )
+        }
+        5 | 6 => {
+            let pin = r.below(2) == 0;
+            let cmd = if pin {
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN
+            } else {
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK
+            };
+            let paddr = if r.below(6) == 0 {
+                address(r, scratch)
+            } else {
+                scratch[0].addr()
+            };
+            call!(
+                "VHVA_TO_VSAA_BLK",
+                cmd,
+                VeVpBlk {
+                    list: list(r),
+                    vp_info: VpBlk {
+                        pid: pid(r, child),
+                        write: r.pick(&[0, 1]),
+                        vaddr: address(r, &scratch[1..]),
+                        length: length(r),
+                        paddr,
+                        maxpages: r.pick(&[0, 1, 100, 101, u32::MAX]),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }
+            )
+        }
+        7 => call!(
+            "RELEASE_PD_PAGE",
+            uapi::VEDRV_CMD_RELEASE_PD_PAGE,
+            VeVpRelease {
+                list: list(r),
+                addr: r.next() & 0xffff_ffff_f000,
+                ..Default::default()
+            }
+        ),
+        8 => call!(
+            "RELEASE_PD_PAGE_BLK",
+            uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK,
+            VeVpBlkRelease {
+                list: list(r),
+                npages: {
+                    let any = r.below(100) as i32;
+                    r.pick(&[-1, 0, 1, 100, 101, i32::MIN, any])
+                },
+                addr: if r.below(3) == 0 {
+                    address(r, scratch)
+                } else {
+                    scratch[0].addr()
+                },
+            }
+        ),
+        9 => call!(
+            "RELEASE_PD_PAGE_ALL",
+            uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL,
+            VeVpRelease {
+                list: list(r),
+                ..Default::default()
+            }
+        ),
+        10 => call!(
+            "COUNT_PD_PAGE_ALL",
+            uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL,
+            VeVpRelease {
+                list: list(r),
+                ..Default::default()
+            }
+        ),
+        11 => call!(
+            "PIN_BENCH (test_ioctls off)",
+            uapi::VE_DRV_IOC_PIN_BENCH,
+            uapi::VeDrvPinBench {
+                addr: address(r, scratch),
+                len: length(r),
+                ..Default::default()
+            }
+        ),
+        _ => {
+            // A random command: magic 0xF5 or not, any number, size and direction.
+            let cmd = if r.below(2) == 0 {
+                (r.next() as u32 & 0xc0ff_00ff) | 0xf500
+            } else {
+                r.next() as u32
+            };
+            let known = [
+                uapi::VE_DRV_IOC_INFO,
+                uapi::VE_DRV_IOC_PING,
+                uapi::VE_DRV_IOC_PIN_BENCH,
+                uapi::VE_DMA_IOC_XFER,
+                uapi::VEDRV_CMD_VHVA_TO_VSAA,
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN,
+                uapi::VEDRV_CMD_RELEASE_PD_PAGE,
+                uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL,
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK,
+                uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN,
+                uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK,
+                uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL,
+            ];
+            if known.contains(&cmd) {
+                return ("COUNT_PD_PAGE_ALL", nec::count(fd, uapi::OS_LIST));
+            }
+            (
+                "unknown command",
+                sys::ioctl_raw(fd, cmd, scratch[0].addr() as usize),
+            )
+        }
+    }
+}
+
+/// The errnos `include/uapi/ve_drv.h` documents for each command.
+fn allowed(name: &str) -> &'static [i32] {
+    use libc::*;
+    match name {
+        "INFO" => &[EFAULT, EINVAL],
+        "PING" => &[EFAULT, EINVAL],
+        "XFER" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EIO, ETIMEDOUT],
+        "VHVA_TO_VSAA" | "VHVA_TO_VSAA_BLK" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EOPNOTSUPP],
+        "RELEASE_PD_PAGE" | "RELEASE_PD_PAGE_BLK" => &[EFAULT, EINVAL, ENOENT],
+        "RELEASE_PD_PAGE_ALL" | "COUNT_PD_PAGE_ALL" => &[EFAULT, EINVAL],
+        _ => &[ENOTTY],
+    }
+}
+
+fn main() {
+    let mut seed = 0x5eed_0001u64;
+    let mut iterations = 20_000u64;
+    let mut seconds = 30u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || {
+            args.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("a number")
+        };
+        match a.as_str() {
+            "--seed" => seed = val(),
+            "--iterations" => iterations = val(),
+            "--seconds" => seconds = val(),
+            _ => {
+                eprintln!("usage: ve_fuzz_test [--seed N] [--iterations N] [--seconds S]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let mut t = Tap::new("ve_fuzz_test", 3);
+    t.diag(&format!(
+        "seed {seed} (replay: ve_fuzz_test --seed {seed} --iterations {iterations})"
+    ));
+    let fd = match sys::open_rw(NODE) {
+        Ok(fd) => fd,
+        Err(e) => {
+            t.result("open /dev/ve0", Err(errname(e)));
+            std::process::exit(t.finish());
+        }
+    };
+    let baseline = pins_held();
+    let scratch: Vec<Buffer> = [Backing::Anon4k, Backing::Thp, Backing::Hugetlb2m]
+        .iter()
+        .map(|b| Buffer::new(*b, 4 << 20).expect("scratch buffer"))
+        .collect();
+    let scratch_refs: Vec<&Buffer> = scratch.iter().collect();
+    // A child whose memory may be pinned by pid; it waits until killed.
+    // SAFETY: the child only sleeps.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        loop {
+            // SAFETY: plain sleep.
+            unsafe { libc::pause() };
+        }
+    }
+
+    let stop = AtomicBool::new(false);
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut bad: Vec<String> = Vec::new();
+    let mut done = 0u64;
+    let opens = std::thread::scope(|s| {
+        // Concurrent opens and closes of the device while the fuzzer runs.
+        let h = s.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(f) = sys::open_rw(NODE) {
+                    let _ = nec::count(&f, uapi::TD_LIST);
+                    drop(f);
+                    n += 1;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            n
+        });
+        let mut r = Rng(seed | 1);
+        let end = Instant::now() + Duration::from_secs(seconds);
+        while done < iterations && Instant::now() < end {
+            let (name, res) = one(&mut r, &fd, &scratch_refs, child);
+            done += 1;
+            let key = match res {
+                Ok(_) => format!("{name}: ok"),
+                Err(e) => {
+                    if !allowed(name).contains(&e) && bad.len() < 20 {
+                        bad.push(format!(
+                            "iteration {done}: {name} failed with {}",
+                            errname(e)
+                        ));
+                    }
+                    format!("{name}: {}", errname(e))
+                }
+            };
+            *counts.entry(key).or_default() += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap_or(0)
+    });
+    for (k, v) in &counts {
+        t.diag(&format!("{v:>7}  {k}"));
+    }
+    t.diag(&format!(
+        "{done} iterations, {opens} concurrent open/close cycles"
+    ));
+    println!("# ve_test: fuzz iterations={done}");
+    t.result(
+        "every error is one the header documents",
+        ensure(bad.is_empty(), || bad.join("\n")),
+    );
+    // SAFETY: ends and reaps the child.
+    unsafe {
+        libc::kill(child, libc::SIGKILL);
+        libc::waitpid(child, std::ptr::null_mut(), 0);
+    }
+    t.result(
+        "the lists can be emptied",
+        (|| {
+            nec::release_all(&fd, uapi::OS_LIST).map_err(errname)?;
+            nec::release_all(&fd, uapi::TD_LIST).map_err(errname)?;
+            ensure_eq(
+                "COUNT OS",
+                nec::count(&fd, uapi::OS_LIST).map_err(errname)?,
+                0,
+            )?;
+            ensure_eq(
+                "COUNT TD",
+                nec::count(&fd, uapi::TD_LIST).map_err(errname)?,
+                0,
+            )
+        })(),
+    );
+    drop(scratch);
+    t.result(
+        "nothing left pinned",
+        ensure_eq("pins held", pins_held() - baseline, 0),
+    );
+    std::process::exit(t.finish());
+}
