@@ -8,9 +8,15 @@
 //!
 //! Needs `ve_drv` loaded with `emulator=1` (the suite script does it).
 
-use std::os::fd::{
-    AsRawFd,
-    OwnedFd, //
+use std::{
+    os::fd::{
+        AsRawFd,
+        OwnedFd, //
+    },
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
 };
 
 use ve_guest::{
@@ -118,6 +124,10 @@ struct Controls {
     map: *mut u64,
 }
 
+// SAFETY: the mapping is shared device memory accessed only with volatile reads and writes of
+// whole words; it stays mapped for the life of the program.
+unsafe impl Sync for Controls {}
+
 impl Controls {
     fn open() -> Result<Self, String> {
         let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
@@ -165,7 +175,7 @@ fn main() {
         Backing::Hugetlb2m,
         Backing::Hugetlb1g,
     ];
-    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 11);
+    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 12);
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
         Err(e) => {
@@ -383,6 +393,13 @@ fn main() {
         })(),
     );
     t.result(
+        "overlap and early unpin: the engine starts before the last batch is pinned; pins stay within the window",
+        (|| {
+            let c = ctl.as_ref().map_err(|e| e.clone())?;
+            overlap(&fd, c)
+        })(),
+    );
+    t.result(
         "4 threads and 2 processes at once, every byte verified",
         concurrent(&fd),
     );
@@ -553,4 +570,50 @@ fn concurrent(fd: &OwnedFd) -> R {
         || "the child process's transfers failed".into(),
     )?;
     ensure_eq("pins held", pins_held() - held, 0)
+}
+
+/// A 128 MiB transfer of 4 KiB pages with the engine throttled to 512 MiB/s, sampled from another
+/// thread: the engine must have started while part of the buffer was still unpinned, and the pages
+/// held at any time must stay within the driver's window (64 MiB) plus one batch.
+fn overlap(fd: &OwnedFd, c: &Controls) -> R {
+    const LEN: usize = 128 << 20;
+    const WINDOW_PAGES: i64 = (64 << 20) / 4096 + 512;
+    let b = Buffer::new(Backing::Anon4k, LEN)?;
+    let base = pins_held();
+    let started0 = c.get(emu::OFF_CNT_STARTED);
+    c.set(emu::OFF_CTL_BW_MIBS, 512);
+    let done = AtomicBool::new(false);
+    let (res, max_held, overlapped) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let (mut max_held, mut overlapped) = (0i64, false);
+            while !done.load(Ordering::Relaxed) {
+                let held = pins_held() - base;
+                max_held = max_held.max(held);
+                // The engine has started and not everything has been pinned at once.
+                if c.get(emu::OFF_CNT_STARTED) > started0 && held > 0 && held < (LEN / 4096) as i64
+                {
+                    overlapped = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            (max_held, overlapped)
+        });
+        let res = xfer(fd, true, b.addr(), 0x1_0000_0000, LEN as u64);
+        done.store(true, Ordering::Relaxed);
+        let (m, o) = sampler.join().unwrap_or((i64::MAX, false));
+        (res, m, o)
+    });
+    c.set(emu::OFF_CTL_BW_MIBS, 0);
+    res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
+    println!(
+        "# overlap: at most {max_held} pages pinned during a {} page transfer",
+        LEN / 4096
+    );
+    ensure(overlapped, || {
+        "never saw the engine running while pages were still to be pinned".into()
+    })?;
+    ensure(max_held <= WINDOW_PAGES, || {
+        format!("{max_held} pages pinned at once, window is {WINDOW_PAGES}")
+    })?;
+    ensure_eq("pins held after", pins_held() - base, 0)
 }
