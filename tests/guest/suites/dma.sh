@@ -4,7 +4,7 @@
 # compared, over 4 KiB, THP, hugetlb 2 MiB and 1 GiB buffers; errors; injected exception, hung
 # engine and dropped interrupts.
 # harness-emulator-args:
-# harness-timeout: 300
+# harness-timeout: 600
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1
 /bin/ve_dma_test
 rc=$?

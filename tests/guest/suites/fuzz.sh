@@ -3,7 +3,7 @@
 # Suite "fuzz": every ioctl with random and boundary arguments from a fixed seed, errnos checked
 # against the header, concurrent open/close, pins balanced at the end.
 # harness-emulator-args:
-# harness-timeout: 300
+# harness-timeout: 600
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1
 rc=0
 for seed in 1 2 3; do

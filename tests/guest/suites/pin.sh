@@ -4,7 +4,7 @@
 # shmem and a shared ext2 file mapping, checked against pagemap and the kernel's pin counters;
 # every documented errno.
 # harness-emulator-args:
-# harness-timeout: 300
+# harness-timeout: 600
 mke2fs -q /dev/ram0 || exit 1
 mkdir -p /mnt/ext2 && mount -t ext2 /dev/ram0 /mnt/ext2 || exit 1
 dd if=/dev/zero of=/mnt/ext2/file bs=4096 count=16 2>/dev/null || exit 1

@@ -457,7 +457,9 @@ fn main() {
                 let h = s.spawn(|| {
                     let fd = sys::open_rw(NODE).map_err(errname)?;
                     let mut last = Ok(0);
-                    for _ in 0..50 {
+                    // Transfer until the unbind stops us (bounded, should it never come).
+                    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                    while std::time::Instant::now() < end {
                         match xfer(&fd, false, addr, 0x5000_0000, 16 << 20) {
                             Ok(_) => last = Ok(0),
                             Err((e, _)) => {
