@@ -47,7 +47,7 @@ use crate::{
 /// 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in hand.
 pub(crate) const WINDOW: u64 = 64 << 20;
 /// Ring slots between completion interrupts.
-const IRQ_EVERY: usize = 32;
+const IRQ_EVERY: usize = 64;
 /// Pages pinned per GUP batch.
 const BATCH_PAGES: u64 = 512;
 /// Longest descriptor: runs are split at this virtual boundary.

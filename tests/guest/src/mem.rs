@@ -169,6 +169,53 @@ impl Buffer {
         Ok(b)
     }
 
+    /// 4 KiB anonymous memory that is physically fragmented on purpose: its pages are faulted in
+    /// alternately with those of a second buffer, which is then freed, so no two neighbouring
+    /// pages are physically adjacent (the layout of a long-running host's malloc memory).
+    pub fn new_fragmented(len: usize) -> Result<Self, String> {
+        let a = Buffer::new_untouched(len)?;
+        let b = Buffer::new_untouched(len)?;
+        for off in (0..len).step_by(4096) {
+            // SAFETY: both are mapped for `len` bytes.
+            unsafe {
+                a.ptr
+                    .add(off)
+                    .cast::<u64>()
+                    .write((off as u64) ^ 0x5a5a_5a5a);
+                b.ptr.add(off).cast::<u64>().write(0);
+            }
+        }
+        drop(b);
+        Ok(a)
+    }
+
+    /// 4 KiB anonymous memory, not faulted in.
+    fn new_untouched(len: usize) -> Result<Self, String> {
+        // SAFETY: a fresh anonymous mapping.
+        let m = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if m == libc::MAP_FAILED {
+            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: advice on our own mapping.
+        unsafe { libc::madvise(m, len, libc::MADV_NOHUGEPAGE) };
+        Ok(Buffer {
+            map: m.cast(),
+            map_len: len,
+            ptr: m.cast(),
+            len,
+            backing: Backing::Anon4k,
+        })
+    }
+
     /// Start address.
     pub fn addr(&self) -> u64 {
         self.ptr as u64
