@@ -73,7 +73,8 @@ use crate::{
     },
     sys::{
         MiscNode,
-        MsixIrq, //
+        MsixIrq,
+        RegisterWindow, //
     },
     uapi, //
 };
@@ -172,6 +173,8 @@ pub(crate) fn identify_emulator(bar2: &pci::Bar<'_>, bar0: &pci::Bar<'_>) -> Res
 struct Events {
     /// Privileged DMA interrupts handled.
     irq_count: u64,
+    /// `VEDRV_CMD_WAIT_INTR` bits caught and not yet reported: `[upper, lower]`.
+    pending: [u64; 2],
     /// The card was unbound: waiters must give up.
     removed: bool,
 }
@@ -179,6 +182,8 @@ struct Events {
 /// Fixed facts about a card, gathered at probe.
 pub(crate) struct CardFacts {
     pub(crate) chip: &'static Chip,
+    /// The system-common registers, for NEC's mmap (user_pdma=1).
+    pub(crate) scr_window: RegisterWindow,
     pub(crate) index: u32,
     pub(crate) vendor_id: u16,
     pub(crate) device_id: u16,
@@ -222,7 +227,7 @@ impl Card {
             facts,
             regs,
             doorbell,
-            events <- new_spinlock_irq!(Events { irq_count: 0, removed: false }, "ve_drv::Card::events"),
+            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
@@ -306,6 +311,45 @@ impl Card {
         }
     }
 
+    /// `VEDRV_CMD_WAIT_INTR`: waits up to `timeout` jiffies until one of the `want` bits
+    /// (`[upper, lower]`) is caught, then returns and clears the caught ones.
+    pub(crate) fn wait_intr(&self, want: [u64; 2], timeout: u64) -> Result<[u64; 2]> {
+        let mut events = self.events.lock();
+        let mut remaining = timeout;
+        loop {
+            if events.removed {
+                return Err(ENODEV);
+            }
+            let caught = [events.pending[0] & want[0], events.pending[1] & want[1]];
+            if caught != [0, 0] {
+                events.pending[0] &= !caught[0];
+                events.pending[1] &= !caught[1];
+                return Ok(caught);
+            }
+            if remaining == 0 {
+                return Err(ETIMEDOUT);
+            }
+            match self
+                .event_wait
+                .wait_interruptible_timeout(&mut events, remaining as _)
+            {
+                CondVarTimeoutResult::Timeout => remaining = 0,
+                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
+                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies as u64,
+            }
+        }
+    }
+
+    /// The card's variant.
+    pub(crate) fn facts_chip(&self) -> &'static Chip {
+        self.facts.chip
+    }
+
+    /// The system-common register window for NEC's mmap.
+    pub(crate) fn scr_window(&self) -> &RegisterWindow {
+        &self.facts.scr_window
+    }
+
     /// Size of the VE memory, where the card reports it (the emulator does).
     pub(crate) fn ve_mem_size(&self) -> Option<u64> {
         self.facts.emu.map(|e| e.ve_mem_size)
@@ -321,7 +365,11 @@ impl Card {
     fn handle_pdma_irq(&self) -> IrqReturn {
         // A failure here means the card is being removed; the count still moves so waiters wake.
         let _ = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector));
-        self.events.lock().irq_count += 1;
+        let (upper, bit) = self.facts.chip.wait_irq;
+        let mut events = self.events.lock();
+        events.irq_count += 1;
+        events.pending[usize::from(!upper)] |= 1 << bit;
+        drop(events);
         self.event_wait.notify_all();
         IrqReturn::Handled
     }

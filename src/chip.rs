@@ -49,6 +49,10 @@ pub(crate) struct Chip {
     pub(crate) pdma_vector: u32,
     /// How to make the engine look at its control registers.
     pub(crate) kick: Kick,
+    /// File offset at which NEC's driver lets VEOS mmap the system-common registers.
+    pub(crate) mmap_scr: u64,
+    /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
+    pub(crate) wait_irq: (bool, u32),
 }
 
 impl Chip {
@@ -70,6 +74,10 @@ pub(crate) static VE1: Chip = Chip {
     intvec: Some(hw::scr::INTVEC),
     pdma_vector: hw::ve1::PDMA_VECTOR,
     kick: Kick::None,
+    // NEC VE1: BAR2 at file offset 0x10000000, the SCR at +0x1000000 in it.
+    mmap_scr: 0x1000_0000 + hw::ve1::SCR_OFFSET as u64,
+    // libved's VE_INTR_P_DMA: bit 48 of the lower word.
+    wait_irq: (false, hw::ve1::PDMA_VECTOR),
 };
 
 /// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets; its
@@ -85,6 +93,10 @@ pub(crate) static VE3: Chip = Chip {
     intvec: None,
     pdma_vector: hw::ve3::PDMA_VECTOR,
     kick: Kick::None,
+    // NEC VE3: BAR4 at file offset 0, the SCR at +0x200000 in it.
+    mmap_scr: hw::ve3::SCR_OFFSET as u64,
+    // libved VE3: INTVEC bit 64, bit 0 of the upper word.
+    wait_irq: (true, 0),
 };
 
 /// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd.

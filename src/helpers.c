@@ -51,3 +51,22 @@ void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages)
 #if !defined(CONFIG_SPARSEMEM_VMEMMAP) && !defined(CONFIG_FLATMEM)
 #error "ve_drv needs CONFIG_SPARSEMEM_VMEMMAP or CONFIG_FLATMEM"
 #endif
+
+/* The file offset an mmap() asks for, in bytes. */
+unsigned long ve_vma_file_offset(struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff << PAGE_SHIFT;
+}
+
+/*
+ * Maps device registers at physical address @phys into @vma (being set up by mmap), uncached,
+ * as NEC's driver maps them for VEOS: no copy on fork, no growth, not dumped.
+ */
+int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys)
+{
+	unsigned long size = vma->vm_end - vma->vm_start;
+
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	return io_remap_pfn_range(vma, vma->vm_start, phys >> PAGE_SHIFT, size, vma->vm_page_prot);
+}

@@ -130,8 +130,15 @@ fn probe<'bound, 'core>(
         pdev.set_master();
         sys::set_dma_mask_64(pdev)?;
         let index = CardIndex::alloc()?;
+        let scr_window = sys::RegisterWindow::of_bar(
+            pdev,
+            chip.scr_bar,
+            chip.scr_offset as u64,
+            chip.scr_size as u64,
+        )?;
         let facts = CardFacts {
             chip,
+            scr_window,
             index: index.get(),
             vendor_id: pdev.vendor_id().as_raw(),
             device_id: pdev.device_id(),

@@ -186,6 +186,54 @@ pub const VEDRV_CMD_RELEASE_PD_PAGE_BLK: u32 = ior::<VeVpBlkRelease>(24);
 /// Number of entries held on a list, as the ioctl's return value.
 pub const VEDRV_CMD_COUNT_PD_PAGE_ALL: u32 = ior::<VeVpRelease>(25);
 
+/// NEC's `struct ve_wait_irq`: a 128-bit interrupt mask.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeWaitIrq {
+    /// Bits 127..64.
+    pub upper: u64,
+    /// Bits 63..0 (VE1's privileged DMA: bit 48).
+    pub lower: u64,
+}
+
+/// NEC's `struct ve_wait_irq_arg` (upstream): pointers to the mask and to a `struct timespec`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeWaitIrqArg {
+    /// In: user pointer to a [`VeWaitIrq`]: the bits to wait for; out: the bits caught.
+    pub bits: u64,
+    /// In: user pointer to a `struct timespec` (64-bit).
+    pub timeout: u64,
+}
+
+/// NEC's VE1 compat form: the mask inline, then the timeout pointer.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeWaitIrqArgVe1 {
+    /// In: the bits to wait for; out: the bits caught.
+    pub bits: VeWaitIrq,
+    /// In: user pointer to a `struct timespec` (64-bit).
+    pub timeout: u64,
+}
+
+/// A 64-bit `struct timespec`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds.
+    pub tv_nsec: i64,
+}
+
+/// Waits for VE interrupts (upstream form). This driver reports the privileged DMA interrupt.
+pub const VEDRV_CMD_WAIT_INTR: u32 = iowr::<VeWaitIrqArg>(1);
+/// The VE1 compat form of [`VEDRV_CMD_WAIT_INTR`].
+pub const VEDRV_CMD_COMPAT_VE1_WAIT_INTR: u32 = iowr::<VeWaitIrqArgVe1>(1);
+/// Emulator: rings the engine's doorbell after a user-space DMA manager wrote DMACTL through the
+/// register mapping (real cards see the write itself; there it does nothing). `_IO`, no argument.
+pub const VE_DRV_IOC_KICK: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 3, 0);
+
 /// What kind of card a `/dev/veN` is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[repr(u32)]

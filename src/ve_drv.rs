@@ -39,6 +39,10 @@ module! {
             default: false,
             description: "Also bind QEMU ivshmem-doorbell devices that carry the VE engine emulator (testing; off by default)",
         },
+        user_pdma: bool {
+            default: false,
+            description: "Hand the privileged DMA engine to user space (VEOS) through mmap of the system-common registers and WAIT_INTR, as NEC's driver does; the in-kernel DMA manager then answers EBUSY",
+        },
         test_ioctls: bool {
             default: false,
             description: "Enable test-only ioctls (the pin engine micro-benchmark); off by default",

@@ -74,6 +74,35 @@ struct ve_vp_release {
 /* Returns the number of entries held on the list as the ioctl's value. */
 #define VEDRV_CMD_COUNT_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 25, struct ve_vp_release)
 
+/*
+ * VEDRV_CMD_WAIT_INTR (both forms): waits until one of the requested interrupt bits is caught or
+ * the timeout passes; reports and clears the caught bits, returns 0. This driver reports the
+ * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of upper). CAP_SYS_ADMIN.
+ * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR, ENODEV.
+ *
+ * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
+ * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
+ * user_pdma=1, which hands the engine to user space: the in-kernel DMA manager then answers
+ * EBUSY. CAP_SYS_ADMIN. Errors: EPERM, EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long).
+ */
+struct ve_wait_irq {
+	uint64_t upper;
+	uint64_t lower;
+};
+
+struct ve_wait_irq_arg {		/* upstream form */
+	struct ve_wait_irq *bits;
+	struct timespec *timeout;
+};
+
+struct ve_wait_irq_arg_ve1 {		/* VE1 compat form */
+	struct ve_wait_irq bits;
+	struct timespec *timeout;
+};
+
+#define VEDRV_CMD_WAIT_INTR		_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg)
+#define VEDRV_CMD_COMPAT_VE1_WAIT_INTR	_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg_ve1)
+
 /* This driver's own ioctls. */
 #define VE_DRV_NR_BASE		0x80
 #define VE_DRV_ABI_VERSION	1
@@ -151,7 +180,8 @@ struct ve_drv_pin_bench {
  * length, overflow, nonzero reserved, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
  * EIO (the engine raised an exception: code in exception); ETIMEDOUT (no progress for 2 s: the
  * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way); ENODEV
- * (card removed). bytes_done tells how far it got.
+ * (card removed), EBUSY (user_pdma=1: user space owns the engine). bytes_done tells how far it
+ * got.
  */
 #define VE_DMA_NR_BASE		0x40
 #define VE_DMA_VH_TO_VE		1
@@ -174,5 +204,11 @@ struct ve_dma_xfer {
 #define VE_DRV_IOC_INFO		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 0, struct ve_drv_info)
 #define VE_DRV_IOC_PING		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 1, struct ve_drv_ping)
 #define VE_DRV_IOC_PIN_BENCH	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 2, struct ve_drv_pin_bench)
+/*
+ * VE_DRV_IOC_KICK: the emulator's doorbell, for a user-space DMA manager after it wrote DMACTL
+ * through the register mapping (the emulator traps nothing; real cards need no kick, and there
+ * it does nothing). CAP_SYS_ADMIN. Errors: EPERM, ENODEV.
+ */
+#define VE_DRV_IOC_KICK		_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 3)
 
 #endif /* _UAPI_VE_DRV_H */

@@ -11,6 +11,7 @@
 #else
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #endif
 
 /* Entries per block call: maxpages is clamped to this. */

@@ -13,6 +13,7 @@ use kernel::{
         MiscDevice,
         MiscDeviceRegistration, //
     },
+    mm::virt::VmaNew,
     prelude::*,
     sync::Arc,
     uaccess::UserSlice, //
@@ -52,6 +53,21 @@ impl MiscDevice for VeFile {
         dispatch(&this.card, cmd, arg)
     }
 
+    /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
+    /// `user_pdma=1`, only at the chip's NEC file offset, only for CAP_SYS_ADMIN.
+    fn mmap(this: &VeFile, _file: &File, vma: &VmaNew) -> Result {
+        if !crate::module_parameters::user_pdma.value() {
+            return Err(EOPNOTSUPP);
+        }
+        if !sys::capable_sys_admin() {
+            return Err(EPERM);
+        }
+        if sys::vma_file_offset(vma) != this.card.facts_chip().mmap_scr {
+            return Err(EINVAL);
+        }
+        sys::map_registers(vma, this.card.scr_window())
+    }
+
     /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
     /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
     /// they are refused rather than misread.
@@ -73,6 +89,9 @@ fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
             admin(|| pin_bench(arg))
         }
         uapi::VE_DMA_IOC_XFER => admin(|| dma_xfer(card, arg)),
+        uapi::VEDRV_CMD_WAIT_INTR => admin(|| wait_intr(card, arg, false)),
+        uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => admin(|| wait_intr(card, arg, true)),
+        uapi::VE_DRV_IOC_KICK => admin(|| card.kick().map(|()| 0)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
@@ -148,8 +167,53 @@ fn pin_bench(arg: usize) -> Result<isize> {
     Ok(0)
 }
 
+/// `VEDRV_CMD_WAIT_INTR`, upstream form (`inline == false`) or VE1 compat form.
+fn wait_intr(card: &Card, arg: usize, inline: bool) -> Result<isize> {
+    let (bits_ptr, timeout_ptr, inline_bits) = if inline {
+        let a: uapi::VeWaitIrqArgVe1 =
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeWaitIrqArgVe1>())
+                .reader()
+                .read()?;
+        (arg, a.timeout, Some(a.bits))
+    } else {
+        let a: uapi::VeWaitIrqArg =
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeWaitIrqArg>())
+                .reader()
+                .read()?;
+        (a.bits as usize, a.timeout, None)
+    };
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(bits_ptr), size_of::<uapi::VeWaitIrq>()).reader_writer();
+    let want = match inline_bits {
+        Some(b) => b,
+        None => reader.read::<uapi::VeWaitIrq>()?,
+    };
+    let ts: uapi::Timespec = UserSlice::new(
+        UserPtr::from_addr(timeout_ptr as usize),
+        size_of::<uapi::Timespec>(),
+    )
+    .reader()
+    .read()?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(EINVAL);
+    }
+    let ms = (ts.tv_sec as u64)
+        .saturating_mul(1000)
+        .saturating_add(ts.tv_nsec as u64 / 1_000_000);
+    let jiffies = kernel::time::msecs_to_jiffies(ms.min(u32::MAX as u64) as u32);
+    let caught = card.wait_intr([want.upper, want.lower], jiffies as u64)?;
+    writer.write(&uapi::VeWaitIrq {
+        upper: caught[0],
+        lower: caught[1],
+    })?;
+    Ok(0)
+}
+
 /// `VE_DMA_IOC_XFER`.
 fn dma_xfer(card: &Card, arg: usize) -> Result<isize> {
+    if crate::module_parameters::user_pdma.value() {
+        return Err(EBUSY);
+    }
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaXfer>()).reader_writer();
     let mut req: uapi::VeDmaXfer = reader.read()?;

@@ -12,6 +12,8 @@
 //! - [`capable_sys_admin`]: `capable(CAP_SYS_ADMIN)`, which has no Rust wrapper in 7.3.
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
 //! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
+//! - [`map_registers`]: NEC's mmap of the system-common registers for VEOS (no Rust wrapper for
+//!   `io_remap_pfn_range` or uncached protections in 7.3).
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
@@ -144,6 +146,70 @@ pub(crate) fn set_dma_mask_64(pdev: &pci::Device<kernel::device::Core<'_>>) -> R
     unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }
 }
 
+// src/helpers.c. The vma is declared `void *`: bindgen's `vm_area_struct` contains zero-sized
+// members that the FFI-safety lint rejects.
+extern "C" {
+    fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
+    fn ve_mmap_io(vma: *mut c_void, phys: u64) -> c_int;
+}
+
+/// The file offset an mmap of `vma` asks for, in bytes.
+pub(crate) fn vma_file_offset(vma: &kernel::mm::virt::VmaNew) -> u64 {
+    // SAFETY: `vma` is a valid vma being set up by this mmap call; reading its page offset has no
+    // side effects.
+    unsafe { ve_vma_file_offset(vma.as_ptr().cast()) as u64 }
+}
+
+/// A window of a PCI BAR that the driver may hand to user space by mmap.
+///
+/// # Invariants
+///
+/// `phys .. phys + len` lies inside BAR `bar` of a device this driver bound, and `phys` and `len`
+/// are page aligned.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct RegisterWindow {
+    phys: u64,
+    len: u64,
+}
+
+impl RegisterWindow {
+    /// `len` bytes at `offset` into BAR `bar` of `pdev`; `EINVAL` unless page aligned and inside.
+    pub(crate) fn of_bar(
+        pdev: &pci::Device<Bound>,
+        bar: u32,
+        offset: u64,
+        len: u64,
+    ) -> Result<Self> {
+        let start = pdev.resource_start(bar)?;
+        let size = pdev.resource_len(bar)?;
+        let page = kernel::page::PAGE_SIZE as u64;
+        if offset % page != 0
+            || len % page != 0
+            || len == 0
+            || offset.checked_add(len).is_none_or(|e| e > size)
+        {
+            return Err(EINVAL);
+        }
+        // INVARIANT: checked just above against the BAR's resource.
+        Ok(Self {
+            phys: start + offset,
+            len,
+        })
+    }
+}
+
+/// Maps `window` (or its start, if `vma` is shorter) into `vma`, uncached (`VM_IO | VM_PFNMAP`,
+/// not copied on fork, not grown, not dumped). `EINVAL` if `vma` is longer than the window.
+pub(crate) fn map_registers(vma: &kernel::mm::virt::VmaNew, window: &RegisterWindow) -> Result {
+    if (vma.end() - vma.start()) as u64 > window.len {
+        return Err(EINVAL);
+    }
+    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags and
+    // page protection may be changed and its range filled; by the `RegisterWindow` invariant and
+    // the length check above, only registers of a BAR this driver owns become reachable.
+    kernel::error::to_result(unsafe { ve_mmap_io(vma.as_ptr().cast(), window.phys) })
+}
+
 /// Whether the current task has `CAP_SYS_ADMIN` in the initial user namespace.
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` may be called from any process context with any capability number.
@@ -169,6 +235,10 @@ macro_rules! plain_abi_struct {
     )*};
 }
 plain_abi_struct!(
+    uapi::Timespec,
+    uapi::VeWaitIrq,
+    uapi::VeWaitIrqArg,
+    uapi::VeWaitIrqArgVe1,
     uapi::VeDmaXfer,
     uapi::VeDrvPing,
     uapi::VeDrvPinBench,

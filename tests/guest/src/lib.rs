@@ -14,3 +14,4 @@ pub mod ksft;
 pub mod mem;
 pub mod nec;
 pub mod sys;
+pub mod userdma;

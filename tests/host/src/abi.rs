@@ -118,6 +118,38 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         off!(VeDmaXfer, "ve_dma_xfer", exception),
         off!(VeDmaXfer, "ve_dma_xfer", descs),
         off!(VeDmaXfer, "ve_dma_xfer", reserved),
+        (
+            "VEDRV_CMD_WAIT_INTR",
+            "VEDRV_CMD_WAIT_INTR",
+            VEDRV_CMD_WAIT_INTR.into(),
+        ),
+        (
+            "VEDRV_CMD_COMPAT_VE1_WAIT_INTR",
+            "VEDRV_CMD_COMPAT_VE1_WAIT_INTR",
+            VEDRV_CMD_COMPAT_VE1_WAIT_INTR.into(),
+        ),
+        ("VE_DRV_IOC_KICK", "VE_DRV_IOC_KICK", VE_DRV_IOC_KICK.into()),
+        (
+            "sizeof ve_wait_irq",
+            "sizeof(struct ve_wait_irq)",
+            size_of::<VeWaitIrq>() as u64,
+        ),
+        off!(VeWaitIrq, "ve_wait_irq", upper),
+        off!(VeWaitIrq, "ve_wait_irq", lower),
+        (
+            "sizeof ve_wait_irq_arg",
+            "sizeof(struct ve_wait_irq_arg)",
+            size_of::<VeWaitIrqArg>() as u64,
+        ),
+        off!(VeWaitIrqArg, "ve_wait_irq_arg", bits),
+        off!(VeWaitIrqArg, "ve_wait_irq_arg", timeout),
+        (
+            "sizeof ve_wait_irq_arg_ve1",
+            "sizeof(struct ve_wait_irq_arg_ve1)",
+            size_of::<VeWaitIrqArgVe1>() as u64,
+        ),
+        off!(VeWaitIrqArgVe1, "ve_wait_irq_arg_ve1", bits),
+        off!(VeWaitIrqArgVe1, "ve_wait_irq_arg_ve1", timeout),
         ("OS_LIST", "OS_LIST", OS_LIST.into()),
         ("TD_LIST", "TD_LIST", TD_LIST.into()),
         ("NR_PD_LIST", "NR_PD_LIST", NR_PD_LIST.into()),
@@ -308,6 +340,9 @@ fn nec_numbers_and_sizes_as_nec_documents() {
     assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN, 0xc038_f517);
     assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE_BLK, 0x8010_f518);
     assert_eq!(VEDRV_CMD_COUNT_PD_PAGE_ALL, 0x8010_f519);
+    // WAIT_INTR: upstream 16-byte form and the VE1 compat 24-byte form (reference 1.3).
+    assert_eq!(VEDRV_CMD_WAIT_INTR, 0xc010_f501);
+    assert_eq!(VEDRV_CMD_COMPAT_VE1_WAIT_INTR, 0xc018_f501);
     assert_eq!(
         [
             size_of::<Vp>(),

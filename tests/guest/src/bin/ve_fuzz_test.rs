@@ -149,7 +149,50 @@ fn one(
             ($name, res)
         }};
     }
-    match r.below(13) {
+    match r.below(15) {
+        13 => (
+            "KICK",
+            sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, r.next() as usize),
+        ),
+        14 => {
+            // Timeouts stay tiny; the pointers and the bits are fair game.
+            let ts = uapi::Timespec {
+                tv_sec: r.pick(&[0, -1]),
+                tv_nsec: r.pick(&[0, 1_000_000, -5, 2_000_000_000]),
+            };
+            let mut bits = uapi::VeWaitIrq {
+                upper: r.next(),
+                lower: r.next(),
+            };
+            let ts_ptr = if bad_arg(r) {
+                0x10
+            } else {
+                &ts as *const uapi::Timespec as u64
+            };
+            if r.below(2) == 0 {
+                call!(
+                    "WAIT_INTR",
+                    uapi::VEDRV_CMD_WAIT_INTR,
+                    uapi::VeWaitIrqArg {
+                        bits: if bad_arg(r) {
+                            0
+                        } else {
+                            &mut bits as *mut uapi::VeWaitIrq as u64
+                        },
+                        timeout: ts_ptr,
+                    }
+                )
+            } else {
+                call!(
+                    "WAIT_INTR",
+                    uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR,
+                    uapi::VeWaitIrqArgVe1 {
+                        bits,
+                        timeout: ts_ptr
+                    }
+                )
+            }
+        }
         0 => call!("INFO", uapi::VE_DRV_IOC_INFO, {
             let mut i = VeDrvInfo::default();
             if r.below(3) == 0 {
@@ -313,6 +356,9 @@ fn one(
                 r.next() as u32
             };
             let known = [
+                uapi::VE_DRV_IOC_KICK,
+                uapi::VEDRV_CMD_WAIT_INTR,
+                uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR,
                 uapi::VE_DRV_IOC_INFO,
                 uapi::VE_DRV_IOC_PING,
                 uapi::VE_DRV_IOC_PIN_BENCH,
@@ -342,6 +388,8 @@ fn allowed(name: &str) -> &'static [i32] {
     use libc::*;
     match name {
         "INFO" => &[EFAULT, EINVAL],
+        "KICK" => &[],
+        "WAIT_INTR" => &[EFAULT, EINVAL, ETIMEDOUT],
         "PING" => &[EFAULT, EINVAL],
         "XFER" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EIO, ETIMEDOUT],
         "VHVA_TO_VSAA" | "VHVA_TO_VSAA_BLK" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EOPNOTSUPP],

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_userdma_test: NEC's user-space path, as VEOS uses it. With `user_pdma=1` the system-common
+//! registers are mapped from `/dev/ve0`; pages are pinned with NEC's block ioctl; descriptors
+//! are written through the mapping; the engine is started (DMACTL, plus the emulator's kick);
+//! completion comes through `VEDRV_CMD_WAIT_INTR`, in both argument forms. The data goes VH -> VE
+//! -> VH and is compared. Without the parameter the mapping is refused and the kernel manager
+//! works; with it the kernel manager answers EBUSY.
+//!
+//! ```text
+//! ve_userdma_test [--module PATH]
+//! ```
+//! Loads and unloads `ve_drv.ko` itself.
+
+use std::os::fd::OwnedFd;
+
+use ve_guest::{
+    hw::{
+        desc::{
+            self,
+            AddrSpace,
+            Desc, //
+        },
+        dmactl,
+        scr, //
+    },
+    ksft::{
+        ensure,
+        ensure_eq,
+        ensure_errno,
+        Tap, //
+    },
+    mem::{
+        Backing,
+        Buffer, //
+    },
+    nec::{
+        self,
+        pins_held, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    uapi::{
+        self,
+        VeDmaXfer, //
+    },
+    userdma::{
+        self,
+        map_raw,
+        UserEngine,
+        P_DMA,
+        SCR_MMAP_OFFSET, //
+    },
+};
+
+type R = Result<(), String>;
+const NODE: &str = "/dev/ve0";
+const LEN: usize = 64 << 10;
+
+/// Copies `len` bytes between `vh` (pinned with NEC's block ioctl) and VE address `ve` with the
+/// mapped engine, one descriptor per page, waiting with WAIT_INTR.
+fn user_copy(
+    fd: &OwnedFd,
+    eng: &UserEngine<'_>,
+    vh: u64,
+    ve: u64,
+    len: u64,
+    to_ve: bool,
+    compat: bool,
+) -> R {
+    let blk = nec::blk(fd, true, uapi::OS_LIST, 0, !to_ve, vh, len, 100)
+        .map_err(|e| format!("BLK_PIN_DOWN: {}", errname(e)))?;
+    ensure_eq("covered", blk.length, len)?;
+    let mut slot = (eng.ctl1() & dmactl::READPTR_MASK) as usize;
+    let first = slot;
+    let n = blk.paddr.len();
+    let mut off = 0u64;
+    for (i, &pa) in blk.paddr.iter().enumerate() {
+        // The first entry starts at `vh`'s offset in its page, the others at their page base.
+        let skip = if i == 0 { vh % blk.pgsz } else { 0 };
+        let phys = pa + skip;
+        let chunk = (blk.pgsz - skip).min(len - off);
+        let (src_space, src, dst_space, dst) = if to_ve {
+            (AddrSpace::Vhsaa, phys, AddrSpace::Vemaa, ve + off)
+        } else {
+            (AddrSpace::Vemaa, ve + off, AddrSpace::Vhsaa, phys)
+        };
+        let control = if i + 1 == n {
+            desc::CTL_INTR_COMPLETION | desc::CTL_SYNC
+        } else {
+            0
+        };
+        eng.post(
+            slot,
+            &Desc {
+                src_space,
+                src,
+                dst_space,
+                dst,
+                len: chunk as u32,
+                control,
+            },
+        );
+        slot = (slot + 1) % desc::NUM;
+        off += chunk;
+    }
+    eng.start().map_err(|e| format!("KICK: {}", errname(e)))?;
+    let caught = userdma::wait_intr(fd, P_DMA, 2000, compat)
+        .map_err(|e| format!("WAIT_INTR: {}", errname(e)))?;
+    ensure_eq("caught bits", caught, P_DMA)?;
+    ensure_eq(
+        "read pointer",
+        (eng.ctl1() & dmactl::READPTR_MASK) as usize,
+        slot,
+    )?;
+    for k in 0..n {
+        ensure_eq(
+            "status",
+            desc::status(eng.word0((first + k) % desc::NUM)),
+            desc::STATUS_COMPLETED,
+        )?;
+    }
+    nec::release_blk(fd, uapi::OS_LIST, &blk.paddr).map_err(|e| format!("release: {}", errname(e)))
+}
+
+fn main() {
+    let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--module" => module = args.next().expect("--module needs a path"),
+            _ => {
+                eprintln!("usage: ve_userdma_test [--module PATH]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let mut t = Tap::new("ve_userdma_test", 8);
+    let held = pins_held();
+
+    t.result(
+        "without user_pdma: the register mapping is refused (EOPNOTSUPP)",
+        (|| {
+            sys::insmod(&module, "emulator=1").map_err(|e| format!("insmod: {}", errname(e)))?;
+            let r = (|| {
+                let fd = sys::open_rw(NODE).map_err(errname)?;
+                ensure_errno(
+                    "mmap",
+                    map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+                    libc::EOPNOTSUPP,
+                )
+            })();
+            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+            r
+        })(),
+    );
+
+    if let Err(e) = sys::insmod(&module, "emulator=1 user_pdma=1") {
+        t.result("insmod emulator=1 user_pdma=1", Err(errname(e)));
+        std::process::exit(t.finish());
+    }
+    let fd = match sys::open_rw(NODE) {
+        Ok(fd) => fd,
+        Err(e) => {
+            t.result("open", Err(errname(e)));
+            std::process::exit(t.finish());
+        }
+    };
+    t.result(
+        "with user_pdma: the in-kernel manager answers EBUSY",
+        (|| {
+            let b = Buffer::new(Backing::Anon4k, 4096)?;
+            let mut a = VeDmaXfer {
+                vh_addr: b.addr(),
+                len: 8,
+                flags: uapi::VE_DMA_VH_TO_VE,
+                ..Default::default()
+            };
+            ensure_errno(
+                "XFER",
+                sys::ioctl(&fd, uapi::VE_DMA_IOC_XFER, &mut a),
+                libc::EBUSY,
+            )
+        })(),
+    );
+    t.result(
+        "mmap: EINVAL for another offset or more than the registers, EPERM without CAP_SYS_ADMIN",
+        (|| {
+            ensure_errno("offset 0", map_raw(&fd, 0, 4096).map(|_| ()), libc::EINVAL)?;
+            ensure_errno(
+                "4 MiB",
+                map_raw(&fd, SCR_MMAP_OFFSET, 4 << 20).map(|_| ()),
+                libc::EINVAL,
+            )?;
+            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .map_err(|e| format!("chmod: {e}"))?;
+            let code = sys::as_nobody(|| {
+                let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+                match map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) {
+                    Err(e) if e == libc::EPERM => 0,
+                    _ => 2,
+                }
+            })
+            .map_err(errname)?;
+            ensure_eq("child (1: open, 2: not EPERM)", code, 0)
+        })(),
+    );
+    let eng = match UserEngine::map(&fd) {
+        Ok(e) => e,
+        Err(e) => {
+            t.result("map the system-common registers", Err(errname(e)));
+            std::process::exit(t.finish());
+        }
+    };
+    t.result(
+        "the mapping shows the engine's registers (DMACTL halted or idle, no exception)",
+        (|| {
+            ensure_eq("exception bit", eng.ctl1() & dmactl::EXCEPTION, 0)?;
+            ensure(
+                eng.read(scr::PDMA_CTL0) & dmactl::STATUS_MASK <= dmactl::STATUS_HALT,
+                || "bad DMACTL".into(),
+            )
+        })(),
+    );
+    t.result(
+        "WAIT_INTR times out when nothing happens (ETIMEDOUT)",
+        ensure_errno(
+            "wait",
+            userdma::wait_intr(&fd, P_DMA, 100, false),
+            libc::ETIMEDOUT,
+        ),
+    );
+    let src = Buffer::new(Backing::Anon4k, LEN).expect("buffer");
+    let dst = Buffer::new(Backing::Anon4k, LEN).expect("buffer");
+    for k in (0..LEN).step_by(8) {
+        // SAFETY: both buffers are LEN bytes.
+        unsafe {
+            src.ptr
+                .add(k)
+                .cast::<u64>()
+                .write(0xfeed_0000_0000_0000 | k as u64);
+            dst.ptr.add(k).cast::<u64>().write(0);
+        }
+    }
+    t.result(
+        "VH -> VE through the mapped engine, WAIT_INTR (upstream form)",
+        user_copy(&fd, &eng, src.addr(), 0x200_0000, LEN as u64, true, false),
+    );
+    t.result(
+        "VE -> VH, WAIT_INTR (VE1 compat form), data compared",
+        (|| {
+            // 8-byte aligned but not page aligned: the first descriptor starts mid-page.
+            user_copy(
+                &fd,
+                &eng,
+                dst.addr() + 8,
+                0x200_0008,
+                LEN as u64 - 8,
+                false,
+                true,
+            )?;
+            // SAFETY: both buffers are LEN bytes.
+            let (a, b) = unsafe {
+                (
+                    std::slice::from_raw_parts(src.ptr.add(8), LEN - 8),
+                    std::slice::from_raw_parts(dst.ptr.add(8), LEN - 8),
+                )
+            };
+            ensure(a == b, || "data differs".into())
+        })(),
+    );
+    drop(eng);
+    drop(fd);
+    t.result(
+        "nothing left pinned; rmmod",
+        (|| {
+            ensure_eq("pins held", pins_held() - held, 0)?;
+            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))
+        })(),
+    );
+    std::process::exit(t.finish());
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A user-space privileged DMA manager, the way VEOS drives the engine with NEC's driver: the
+//! system-common registers mapped from `/dev/veN` (module parameter `user_pdma=1`), descriptors
+//! written there, completion by `VEDRV_CMD_WAIT_INTR`. For the tests and, later, NEC's algorithms
+//! in the benchmark.
+
+use std::os::fd::{
+    AsRawFd,
+    OwnedFd, //
+};
+
+use crate::{
+    hw::{
+        desc::{
+            self,
+            Desc, //
+        },
+        dmactl,
+        scr,
+        ve1, //
+    },
+    sys,
+    uapi::{
+        self,
+        Timespec,
+        VeWaitIrq,
+        VeWaitIrqArg,
+        VeWaitIrqArgVe1, //
+    },
+};
+
+/// NEC's VE1 file offset of the system-common registers.
+pub const SCR_MMAP_OFFSET: u64 = 0x1000_0000 + ve1::SCR_OFFSET as u64;
+
+/// The mapped system-common registers of one card.
+pub struct UserEngine<'a> {
+    fd: &'a OwnedFd,
+    scr: *mut u64,
+}
+
+impl<'a> UserEngine<'a> {
+    /// Maps the registers: `Err(errno)` as mmap reports it.
+    pub fn map(fd: &'a OwnedFd) -> Result<Self, i32> {
+        let p = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE)?;
+        Ok(Self { fd, scr: p.cast() })
+    }
+
+    fn reg(&self, off: usize) -> *mut u64 {
+        // SAFETY: callers pass offsets inside the 2 MiB mapping.
+        unsafe { self.scr.add(off / 8) }
+    }
+
+    /// Reads a 64-bit register.
+    pub fn read(&self, off: usize) -> u64 {
+        // SAFETY: an aligned register inside the mapping.
+        unsafe { self.reg(off).read_volatile() }
+    }
+
+    /// Writes a 64-bit register.
+    pub fn write(&self, off: usize, v: u64) {
+        // SAFETY: an aligned register inside the mapping.
+        unsafe { self.reg(off).write_volatile(v) }
+    }
+
+    /// The engine's read pointer and exception bit.
+    pub fn ctl1(&self) -> u64 {
+        self.read(scr::PDMA_CTL1)
+    }
+
+    /// Posts `d` at ring slot `slot` as VEOS does: words 1-3, then word 0.
+    pub fn post(&self, slot: usize, d: &Desc) {
+        let w = d.encode().expect("a valid descriptor");
+        let base = scr::PDMA_DESC + slot * desc::SIZE;
+        self.write(base + 8, w[1]);
+        self.write(base + 16, w[2]);
+        self.write(base + 24, w[3]);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        self.write(base, w[0]);
+    }
+
+    /// Word 0 of ring slot `slot`.
+    pub fn word0(&self, slot: usize) -> u64 {
+        self.read(scr::PDMA_DESC + slot * desc::SIZE)
+    }
+
+    /// Permits the engine and kicks it (the kick is the emulator's doorbell; on a real card the
+    /// DMACTL write itself is the signal).
+    pub fn start(&self) -> Result<(), i32> {
+        self.write(scr::PDMA_CTL0, dmactl::PERMIT);
+        sys::ioctl_raw(self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
+    }
+}
+
+impl Drop for UserEngine<'_> {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping made by `map`.
+        unsafe { libc::munmap(self.scr.cast(), scr::SIZE) };
+    }
+}
+
+/// `mmap(len, offset)` of `fd`; `Err(errno)`.
+pub fn map_raw(fd: &OwnedFd, offset: u64, len: usize) -> Result<*mut u8, i32> {
+    // SAFETY: a fresh shared mapping of the device at an offset the driver checks.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            offset as libc::off_t,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(sys::errno())
+    } else {
+        Ok(p.cast())
+    }
+}
+
+/// `VEDRV_CMD_WAIT_INTR` (upstream form, or the VE1 compat form): the bits caught.
+pub fn wait_intr(
+    fd: &OwnedFd,
+    want: VeWaitIrq,
+    timeout_ms: u64,
+    compat: bool,
+) -> Result<VeWaitIrq, i32> {
+    let ts = Timespec {
+        tv_sec: (timeout_ms / 1000) as i64,
+        tv_nsec: ((timeout_ms % 1000) * 1_000_000) as i64,
+    };
+    if compat {
+        let mut a = VeWaitIrqArgVe1 {
+            bits: want,
+            timeout: &ts as *const Timespec as u64,
+        };
+        sys::ioctl(fd, uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR, &mut a)?;
+        Ok(a.bits)
+    } else {
+        let mut bits = want;
+        let mut a = VeWaitIrqArg {
+            bits: &mut bits as *mut VeWaitIrq as u64,
+            timeout: &ts as *const Timespec as u64,
+        };
+        sys::ioctl(fd, uapi::VEDRV_CMD_WAIT_INTR, &mut a)?;
+        Ok(bits)
+    }
+}
+
+/// libved's `VE_INTR_P_DMA` on VE1: bit 48 of the lower word.
+pub const P_DMA: VeWaitIrq = VeWaitIrq {
+    upper: 0,
+    lower: 1 << 48,
+};
