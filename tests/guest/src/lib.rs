@@ -13,5 +13,6 @@ pub mod uapi;
 pub mod ksft;
 pub mod mem;
 pub mod nec;
+pub mod necdma;
 pub mod sys;
 pub mod userdma;
