@@ -38,6 +38,7 @@ use ve_guest::{
         self,
         pins_held, //
     },
+    necdma,
     sys::{
         self,
         errname, //
@@ -137,7 +138,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_userdma_test", 8);
+    let mut t = Tap::new("ve_userdma_test", 9);
     let held = pins_held();
 
     t.result(
@@ -269,6 +270,36 @@ fn main() {
                 )
             };
             ensure(a == b, || "data differs".into())
+        })(),
+    );
+    t.result(
+        "NEC's legacy and bulk managers (as the benchmark runs them) move the data intact, 4 KiB and 2 MiB pages",
+        (|| {
+            for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
+                let len = 4 << 20;
+                let a = Buffer::new(backing, len)?;
+                let b = Buffer::new(backing, len)?;
+                for k in (0..len).step_by(8) {
+                    // SAFETY: both buffers are `len` bytes.
+                    unsafe {
+                        a.ptr.add(k).cast::<u64>().write(!(k as u64));
+                        b.ptr.add(k).cast::<u64>().write(0);
+                    }
+                }
+                // Page-unaligned, 8-byte aligned: 0x1238 into the buffers.
+                let (off, n) = (0x1238u64, len as u64 - 0x2000);
+                necdma::legacy(&fd, &eng, a.addr() + off, 0x300_0000, n, true)?;
+                necdma::bulk(&fd, &eng, b.addr() + off, 0x300_0000, n, false)?;
+                // SAFETY: both ranges are inside the buffers.
+                let (x, y) = unsafe {
+                    (
+                        std::slice::from_raw_parts(a.ptr.add(off as usize), n as usize),
+                        std::slice::from_raw_parts(b.ptr.add(off as usize), n as usize),
+                    )
+                };
+                ensure(x == y, || format!("{}: data differs", backing.name()))?;
+            }
+            Ok(())
         })(),
     );
     drop(eng);
