@@ -22,17 +22,14 @@
 use std::{
     collections::BTreeMap,
     os::fd::{
-        AsRawFd,
         OwnedFd, //
     },
     time::Instant, //
 };
 
 use ve_guest::{
-    hw::{
-        emu,
-        pci_id, //
-    },
+    emubar::EmuBar,
+    hw::emu,
     ksft::Tap,
     mem::{
         Backing,
@@ -50,38 +47,6 @@ use ve_guest::{
     },
     userdma::UserEngine,
 };
-
-/// The emulator's counters, mapped from BAR2.
-struct Counters(*const u64);
-
-impl Counters {
-    fn open() -> Result<Self, String> {
-        let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-            .ok_or("no ivshmem device")?;
-        let f = std::fs::File::open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
-            .map_err(|e| format!("resource2: {e}"))?;
-        // SAFETY: maps the first page of BAR2 read-only.
-        let m = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if m == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
-        }
-        Ok(Self(m.cast()))
-    }
-
-    fn get(&self, off: usize) -> u64 {
-        // SAFETY: an aligned offset within the mapped page.
-        unsafe { self.0.add(off / 8).read_volatile() }
-    }
-}
 
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Mode {
@@ -102,7 +67,7 @@ fn run_once(
     mode: Mode,
     fd: &OwnedFd,
     eng: Option<&UserEngine<'_>>,
-    c: &Counters,
+    c: &EmuBar,
     to_ve: bool,
     vh: u64,
     len: u64,
@@ -186,7 +151,7 @@ fn main() {
         .iter()
         .map(|(_, a)| a((max_mib << 20) as usize))
         .collect();
-    let (buffers, c) = match (buffers, Counters::open()) {
+    let (buffers, c) = match (buffers, EmuBar::open()) {
         (Ok(b), Ok(c)) => (b, c),
         (b, c) => {
             t.result(

@@ -10,7 +10,6 @@
 
 use std::{
     os::fd::{
-        AsRawFd,
         OwnedFd, //
     },
     sync::atomic::{
@@ -20,6 +19,7 @@ use std::{
 };
 
 use ve_guest::{
+    emubar::EmuBar,
     hw::{
         desc,
         emu,
@@ -117,55 +117,6 @@ fn round_trip_data(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64
         .map_err(|(e, a)| format!("VE->VH: {} ({a:?})", errname(e)))?;
     ensure_eq("bytes_done VE->VH", b.bytes_done, len as u64)?;
     same(src, dst, len)
-}
-
-/// The emulator's identification block and test controls, mapped from BAR2 through sysfs.
-struct Controls {
-    map: *mut u64,
-}
-
-// SAFETY: the mapping is shared device memory accessed only with volatile reads and writes of
-// whole words; it stays mapped for the life of the program.
-unsafe impl Sync for Controls {}
-
-impl Controls {
-    fn open() -> Result<Self, String> {
-        let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-            .ok_or("no ivshmem device")?;
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
-            .map_err(|e| format!("resource2: {e}"))?;
-        // SAFETY: maps the first page of BAR2 (the identification block), shared.
-        let m = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if m == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap resource2: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(Self { map: m.cast() })
-    }
-
-    fn get(&self, off: usize) -> u64 {
-        // SAFETY: `off` is an 8-byte aligned offset within the mapped page.
-        unsafe { self.map.add(off / 8).read_volatile() }
-    }
-
-    fn set(&self, off: usize, v: u64) {
-        // SAFETY: as in `get`.
-        unsafe { self.map.add(off / 8).write_volatile(v) }
-    }
 }
 
 fn main() {
@@ -310,7 +261,7 @@ fn main() {
         })(),
     );
 
-    let ctl = Controls::open();
+    let ctl = EmuBar::open();
     t.result(
         "an injected exception fails the transfer with EIO and its code",
         (|| {
@@ -577,7 +528,7 @@ fn concurrent(fd: &OwnedFd) -> R {
 /// A 128 MiB transfer of 4 KiB pages with the engine throttled to 512 MiB/s, sampled from another
 /// thread: the engine must have started while part of the buffer was still unpinned, and the pages
 /// held at any time must stay within the driver's window (64 MiB) plus one batch.
-fn overlap(fd: &OwnedFd, c: &Controls) -> R {
+fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     const LEN: usize = 128 << 20;
     const WINDOW_PAGES: i64 = (64 << 20) / 4096 + 512;
     let b = Buffer::new(Backing::Anon4k, LEN)?;
