@@ -10,4 +10,18 @@ build_all
 phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
 phase "VM: DMA bandwidth, kernel manager against the engine" run_guest_suites --console tests dmabench
 phase "VM: pinning micro-benchmark" run_guest_suites --console tests pinbench
+# The tables, as Markdown, next to the logs: what the guest printed behind "# " in each suite.
+results=$VE_OUT/results
+mkdir -p "$results"
+for suite in info dmabench pinbench; do
+	log=$VE_OUT/guest/$suite/console.log
+	[ -f "$log" ] || continue
+	grep -E '^# ' "$log" | grep -v '^# ve_test:' | sed 's/^# //' >"$results/$suite.md"
+done
+# CSV of the DMA bandwidth rows: backing/direction, then the table's columns.
+awk -F'|' 'BEGIN {print "memory_direction,buff_kb,legacy_mibs,bulk_mibs,kernel_mibs,raw_mibs,kernel_raw,kernel_bulk,kernel_legacy,descriptors_legacy_bulk_kernel"}
+	/^# [a-z_0-9]+ (ve2vh|vh2ve):$/ {sub(/^# /, ""); sub(/:$/, ""); what = $0; next}
+	/^# \| [0-9]/ {line = what; for (i = 2; i < NF; i++) {gsub(/ /, "", $i); line = line "," $i}; print line}' \
+	"$VE_OUT/guest/dmabench/console.log" >"$results/dmabench.csv" 2>/dev/null || true
+log "results: $results/{info,dmabench,pinbench}.md, dmabench.csv"
 phase_report
