@@ -5,4 +5,6 @@
 # harness-role: job (run by scripts/run.sh, not by the test command)
 # harness-emulator-args:
 # harness-timeout: 1800
-exec /bin/ve_dma_bench --max-mib "${VE_BENCH_MAX_MIB:-256}"
+# The host passes the size cap on the kernel command line (scripts/run.sh: VE_BENCH_MAX_MIB).
+max=$(sed -n 's/.*ve_bench\.max_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+exec /bin/ve_dma_bench --max-mib "${max:-256}"

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
-//!            [--mem-mib 4096] [--console all|tests|none] SUITE...
+//!            [--mem-mib 4096] [--console all|tests|none] [--append KERNEL-ARGS] SUITE...
 //! ```
 //! `--console` chooses what of the guest console is echoed (every line is always kept in
 //! `OUT/SUITE/console.log`): `tests` (default) shows the tests' own lines and the kernel's lines
@@ -71,6 +71,7 @@ struct Opts {
     out: PathBuf,
     mem_mib: u64,
     console: Console,
+    append: String,
     names: Vec<String>,
 }
 
@@ -86,6 +87,7 @@ fn parse() -> Result<Opts, String> {
         // the boot-time 1 GiB hugetlb page finds no whole aligned gigabyte (seen with 3 GiB).
         mem_mib: 4096,
         console: Console::Tests,
+        append: String::new(),
         names: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -98,6 +100,7 @@ fn parse() -> Result<Opts, String> {
             "--suites" => o.suites = val()?.into(),
             "--out" => o.out = val()?.into(),
             "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
+            "--append" => o.append = val()?,
             "--console" => {
                 o.console = match val()?.as_str() {
                     "all" => Console::All,
@@ -206,7 +209,8 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
 
     let append = format!(
         "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=160 \
-         ve_test.suite={name} ve_test.nonce={nonce:#x}"
+         ve_test.suite={name} ve_test.nonce={nonce:#x} {}",
+        o.append
     );
     let mem = format!("{}M", o.mem_mib);
     let mut qemu = Reaper(Some(
