@@ -7,6 +7,15 @@
 #include <linux/capability.h>
 #include <linux/sched/signal.h>
 
+/* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
+unsigned long ve_page_to_pfn(struct page *page);
+void ve_cond_resched(void);
+bool ve_fatal_signal_pending(void);
+int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
+void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
+unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
+int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys);
+
 unsigned long ve_page_to_pfn(struct page *page)
 {
 	return page_to_pfn(page);
