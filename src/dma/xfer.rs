@@ -46,6 +46,9 @@ use crate::{
 /// Pinned but not yet completed bytes a transfer may hold: bounds what a 1 GiB transfer of
 /// 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in hand.
 pub(crate) const WINDOW: u64 = 64 << 20;
+/// An open tail block stops growing at this size and is posted: large enough that long physically
+/// contiguous runs take few descriptors, small enough that the engine starts early.
+const MERGE_MAX: u64 = 8 << 20;
 /// Ring slots between completion interrupts.
 const IRQ_EVERY: usize = 64;
 /// Pages pinned per GUP batch.
@@ -161,7 +164,8 @@ impl<'a> Transfer<'a> {
             if posted {
                 self.card.start_pdma()?;
             }
-            if self.unposted == self.blocks.len()
+            // Pin more once everything but the open tail block is posted.
+            if self.unposted + 1 >= self.blocks.len()
                 && self.next_va < self.end_va
                 && self.in_window < WINDOW
             {
@@ -209,6 +213,29 @@ impl<'a> Transfer<'a> {
             let phys = run.phys() + (start - va);
             let len = stop - start;
             va = run_end;
+            // The open tail block may continue into this run (same physical progression, VE
+            // side contiguous by construction, within one descriptor's length).
+            let mut run = run;
+            if let Some(tail) = self
+                .blocks
+                .get_mut(self.unposted..)
+                .and_then(|t| t.last_mut())
+            {
+                if tail.phys + tail.len == phys && tail.len + len <= MERGE_MAX {
+                    if let Some(tail_run) = tail.run.as_mut() {
+                        match tail_run.merge(run) {
+                            Ok(()) => {
+                                tail.len += len;
+                                self.next_ve += len;
+                                self.in_window += len;
+                                self.next_va = stop;
+                                continue;
+                            }
+                            Err(back) => run = back,
+                        }
+                    }
+                }
+            }
             // Capacity is reserved.
             let _ = self.blocks.push(
                 Block {
@@ -234,7 +261,18 @@ impl<'a> Transfer<'a> {
     /// Posts blocks while the ring has room. Returns whether anything was posted.
     fn post(&mut self, out: &mut Outcome) -> Result<bool> {
         let mut posted = false;
-        while self.unposted < self.blocks.len() && self.dma.ring.room() > 0 {
+        // While more is to be pinned, the last block stays open: the next batch may continue it
+        // physically, and one descriptor then covers both.
+        // (Unless it cannot grow: full length, or the window is full and must drain.)
+        let tail_open = self.next_va < self.end_va
+            && self.in_window < WINDOW
+            && self.blocks.last().is_some_and(|t| t.len < MERGE_MAX);
+        let postable = if tail_open {
+            self.blocks.len() - 1
+        } else {
+            self.blocks.len()
+        };
+        while self.unposted < postable && self.dma.ring.room() > 0 {
             let last = self.unposted + 1 == self.blocks.len() && self.next_va >= self.end_va;
             let last_now = self.unposted + 1 == self.blocks.len() || self.dma.ring.room() == 1;
             let b = &mut self.blocks[self.unposted];

@@ -87,6 +87,23 @@ impl PinnedRun {
     }
 }
 
+impl PinnedRun {
+    /// Takes over `other`'s pins if its pages continue this run physically (and are to be
+    /// dirtied alike); gives `other` back otherwise.
+    pub(crate) fn merge(&mut self, other: PinnedRun) -> Result<(), PinnedRun> {
+        if self.first.as_ptr().wrapping_add(self.npages) != other.first.as_ptr()
+            || self.dirty != other.dirty
+        {
+            return Err(other);
+        }
+        // INVARIANT: `other`'s pages follow ours (struct pages, so frames, are consecutive); its
+        // pins now belong to `self`, which releases them with its own.
+        self.npages += other.npages;
+        core::mem::forget(other);
+        Ok(())
+    }
+}
+
 impl Drop for PinnedRun {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the `npages` physically contiguous pages from `first`
