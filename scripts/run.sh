@@ -4,26 +4,33 @@
 # boot the test VM with the VE engine emulator, load ve_drv and print the card's info and the
 # transport round trip; run the DMA benchmark (NEC's legacy and bulk user-space managers, the
 # in-kernel manager and the engine's own time, side by side in one boot) and the pinning
-# micro-benchmark; leave the tables under out/results. VE_BENCH_MAX_MIB caps the sizes.
+# micro-benchmark; leave the tables, a CSV and SVG plots under out/results.
+# Options (environment): VE_BENCH_MAX_MIB caps the sizes (64 = the quick variant), VE_BENCH_REPS
+# repetitions per point, VE_BENCH_DIR ve2vh|vh2ve|both, VE_BENCH_MEMORY a comma-separated subset
+# of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m.
 source "$(dirname "$0")/lib.sh"
 cd "$VE_ROOT"
 build_all
 phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
 phase "VM: DMA bandwidth (legacy, bulk, kernel, raw)" run_guest_suites --console tests \
-	--append "ve_bench.max_mib=${VE_BENCH_MAX_MIB:-256}" dmabench
+	--append "ve_bench.max_mib=${VE_BENCH_MAX_MIB:-256} ve_bench.reps=${VE_BENCH_REPS:-3} \
+ve_bench.dir=${VE_BENCH_DIR:-both} ve_bench.memory=${VE_BENCH_MEMORY:-anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m}" \
+	dmabench
 phase "VM: pinning micro-benchmark" run_guest_suites --console tests pinbench
 # The tables, as Markdown, next to the logs: what the guest printed behind "# " in each suite.
 results=$VE_OUT/results
 mkdir -p "$results"
+rm -f "$results"/*.svg
 for suite in info dmabench pinbench; do
 	log=$VE_OUT/guest/$suite/console.log
 	[ -f "$log" ] || continue
 	grep -E '^# ' "$log" | grep -v '^# ve_test:' | sed 's/^# //' >"$results/$suite.md"
 done
 # CSV of the DMA bandwidth rows: backing/direction, then the table's columns.
-awk -F'|' 'BEGIN {print "memory_direction,buff_kb,legacy_mibs,bulk_mibs,kernel_mibs,raw_mibs,kernel_raw,kernel_bulk,kernel_legacy,descriptors_legacy_bulk_kernel"}
+awk -F'|' 'BEGIN {print "memory_direction,buff_kb,legacy_mibs,bulk_mibs,kernel_mibs,raw_mibs,kernel_raw,kernel_bulk,kernel_legacy,descriptors_legacy_bulk_kernel,cpu_ms_per_gib_legacy_bulk_kernel,legacy_model_measured,kernel_floor"}
 	/^# [a-z_0-9]+ (ve2vh|vh2ve):$/ {sub(/^# /, ""); sub(/:$/, ""); what = $0; next}
 	/^# \| [0-9]/ {line = what; for (i = 2; i < NF; i++) {gsub(/ /, "", $i); line = line "," $i}; print line}' \
 	"$VE_OUT/guest/dmabench/console.log" >"$results/dmabench.csv" 2>/dev/null || true
-log "results: $results/{info,dmabench,pinbench}.md, dmabench.csv"
+awk -F, -v outdir="$results" -f scripts/plot-bandwidth.awk "$results/dmabench.csv"
+log "results: $results/{info,dmabench,pinbench}.md, dmabench.csv, *.svg (bandwidth plots)"
 phase_report

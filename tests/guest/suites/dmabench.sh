@@ -5,6 +5,8 @@
 # harness-role: job (run by scripts/run.sh, not by the test command)
 # harness-emulator-args:
 # harness-timeout: 1800
-# The host passes the size cap on the kernel command line (scripts/run.sh: VE_BENCH_MAX_MIB).
-max=$(sed -n 's/.*ve_bench\.max_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
-exec /bin/ve_dma_bench --max-mib "${max:-256}"
+# The host passes its options on the kernel command line (scripts/run.sh: VE_BENCH_*).
+opt() { sed -n "s/.*ve_bench\.$1=\([a-z0-9_,]*\).*/\1/p" /proc/cmdline; }
+max=$(opt max_mib) reps=$(opt reps) dir=$(opt dir) memory=$(opt memory)
+exec /bin/ve_dma_bench --max-mib "${max:-256}" --reps "${reps:-3}" --dir "${dir:-both}" \
+	--memory "${memory:-anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m}"

@@ -55,12 +55,66 @@ enum Mode {
     Kernel,
 }
 
-/// One measurement: wall ns, engine busy ns, descriptors.
+/// One measurement: wall ns, engine busy ns, this process's CPU ns (user + system: the pin
+/// ioctls and descriptor posting all run in the caller's thread), descriptors.
 #[derive(Copy, Clone, Debug)]
 struct Sample {
     wall: f64,
     busy: f64,
+    cpu: f64,
     descs: u64,
+}
+
+/// CPU time of this process, ns.
+fn cpu_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// VE address every transfer uses.
+const VE: u64 = 0x1_0000_0000;
+
+/// The u64 at index `i` of the verification pattern `seed`.
+fn pattern(seed: u64, i: usize) -> u64 {
+    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seed
+}
+
+/// Data check of one mode on one buffer: the first `len` bytes go VH -> VE with a pattern,
+/// the buffer is overwritten, and they come back VE -> VH; every 8 bytes are compared.
+fn verify(
+    mode: Mode,
+    fd: &OwnedFd,
+    eng: Option<&UserEngine<'_>>,
+    c: &EmuBar,
+    b: &Buffer,
+    len: usize,
+    seed: u64,
+) -> Result<(), String> {
+    // SAFETY: the buffer maps at least `len` bytes, 2 MiB aligned; nothing else uses it now.
+    let words = unsafe { std::slice::from_raw_parts_mut(b.ptr.cast::<u64>(), len / 8) };
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = pattern(seed, i);
+    }
+    run_once(mode, fd, eng, c, true, b.addr(), len as u64)?;
+    words.fill(!0);
+    run_once(mode, fd, eng, c, false, b.addr(), len as u64)?;
+    match words
+        .iter()
+        .enumerate()
+        .find(|&(i, &w)| w != pattern(seed, i))
+    {
+        None => Ok(()),
+        Some((i, &w)) => Err(format!(
+            "byte {}: {w:#x}, expected {:#x}",
+            i * 8,
+            pattern(seed, i)
+        )),
+    }
 }
 
 fn run_once(
@@ -72,8 +126,8 @@ fn run_once(
     vh: u64,
     len: u64,
 ) -> Result<Sample, String> {
-    const VE: u64 = 0x1_0000_0000;
     let busy0 = c.get(emu::OFF_CNT_BUSY_NS);
+    let cpu0 = cpu_ns();
     let t = Instant::now();
     let descs = match mode {
         Mode::Kernel => {
@@ -96,10 +150,12 @@ fn run_once(
         Mode::Bulk => necdma::bulk(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
     };
     let wall = t.elapsed().as_nanos() as f64;
+    let cpu = cpu_ns() - cpu0;
     let busy = (c.get(emu::OFF_CNT_BUSY_NS) - busy0) as f64;
     Ok(Sample {
         wall,
         busy: busy.max(1.0),
+        cpu,
         descs,
     })
 }
@@ -110,26 +166,72 @@ fn mibs(bytes: u64, ns: f64) -> f64 {
 
 type Key = (usize, bool, u64, Mode);
 
+/// Median of `n` minimal transfers (8 bytes, one descriptor) through the kernel manager: the
+/// ioctl, one page pinned, the doorbell, the engine and the completion interrupt. The floor any
+/// small transfer stands on.
+fn floor_ns(fd: &OwnedFd, c: &EmuBar, b: &Buffer, n: usize) -> Result<f64, String> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(run_once(Mode::Kernel, fd, None, c, false, b.addr(), 8)?.wall);
+    }
+    v.sort_by(|x, y| x.total_cmp(y));
+    Ok(v[n / 2])
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: ve_dma_bench [--max-mib N] [--reps N] [--dir ve2vh|vh2ve|both] \
+         [--memory anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m] [--module PATH]"
+    );
+    std::process::exit(2);
+}
+
 fn main() {
+    type Alloc = fn(usize) -> Result<Buffer, String>;
+    // 4 KiB pages as a fresh guest hands them out (often physically contiguous), 4 KiB pages
+    // fragmented on purpose (one descriptor per page), transparent huge pages, hugetlb 2 MiB.
+    let all: [(&str, Alloc); 4] = [
+        ("anon_4k", |n| Buffer::new(Backing::Anon4k, n)),
+        ("anon_4k_fragmented", Buffer::new_fragmented),
+        ("thp_2m", |n| Buffer::new(Backing::Thp, n)),
+        ("hugetlb_2m", |n| Buffer::new(Backing::Hugetlb2m, n)),
+    ];
     let mut max_mib = 256u64;
     let mut reps = 3;
+    let mut dirs = vec![false, true];
+    let mut backings: Vec<(&str, Alloc)> = all.to_vec();
     let mut module = String::from("/lib/modules/ve_drv.ko");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {
-            "--max-mib" => {
-                max_mib = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--max-mib N")
+            "--max-mib" => max_mib = val().parse().unwrap_or_else(|_| usage()),
+            "--reps" => reps = val().parse().unwrap_or_else(|_| usage()),
+            "--module" => module = val(),
+            "--dir" => {
+                dirs = match val().as_str() {
+                    "ve2vh" => vec![false],
+                    "vh2ve" => vec![true],
+                    "both" => vec![false, true],
+                    _ => usage(),
+                }
             }
-            "--reps" => reps = args.next().and_then(|n| n.parse().ok()).expect("--reps N"),
-            "--module" => module = args.next().expect("--module PATH"),
-            _ => {
-                eprintln!("usage: ve_dma_bench [--max-mib N] [--reps N] [--module PATH]");
-                std::process::exit(2);
+            "--memory" => {
+                let names = val();
+                backings = all
+                    .iter()
+                    .filter(|(n, _)| names.split(',').any(|w| w == *n))
+                    .copied()
+                    .collect();
+                if backings.len() != names.split(',').count() {
+                    usage();
+                }
             }
+            _ => usage(),
         }
+    }
+    if max_mib == 0 || reps == 0 {
+        usage();
     }
     // NEC's scan: 32 KiB .. 512 KiB, then 1 MiB doubling.
     let mut sizes: Vec<u64> = [32u64, 64, 128, 256, 512].iter().map(|k| k << 10).collect();
@@ -138,19 +240,13 @@ fn main() {
         sizes.push(m << 20);
         m *= 2;
     }
-    // 4 KiB pages as a fresh guest hands them out (often physically contiguous), 4 KiB pages
-    // fragmented on purpose (one descriptor per page), hugetlb 2 MiB.
-    type Alloc = fn(usize) -> Result<Buffer, String>;
-    let backings: [(&str, Alloc); 3] = [
-        ("anon_4k", |n| Buffer::new(Backing::Anon4k, n)),
-        ("anon_4k_fragmented", Buffer::new_fragmented),
-        ("hugetlb_2m", |n| Buffer::new(Backing::Hugetlb2m, n)),
-    ];
-    let mut t = Tap::new("ve_dma_bench", 3);
-    let buffers: Result<Vec<Buffer>, String> = backings
-        .iter()
-        .map(|(_, a)| a((max_mib << 20) as usize))
-        .collect();
+    let max_len = *sizes.last().unwrap();
+    // Data is verified on up to 64 MiB of each buffer after each mode's scan.
+    let check_len = max_len.min(64 << 20) as usize;
+    let all_modes = [Mode::Legacy, Mode::Bulk, Mode::Kernel];
+    let mut t = Tap::new("ve_dma_bench", 4 + all_modes.len() * backings.len());
+    let buffers: Result<Vec<Buffer>, String> =
+        backings.iter().map(|(_, a)| a(max_len as usize)).collect();
     let (buffers, c) = match (buffers, EmuBar::open()) {
         (Ok(b), Ok(c)) => (b, c),
         (b, c) => {
@@ -163,6 +259,10 @@ fn main() {
     };
     let held = pins_held();
     let mut results: BTreeMap<Key, Sample> = BTreeMap::new();
+    let mut checks: BTreeMap<(Mode, usize), Result<(), String>> = BTreeMap::new();
+    let mut floor = Err(String::from("not measured"));
+    let total = all_modes.len() * buffers.len() * dirs.len() * sizes.len();
+    let mut done = 0usize;
     let mut ok = Ok(());
     for (params, modes) in [
         (
@@ -176,13 +276,14 @@ fn main() {
             let run = (|| {
                 let fd = sys::open_rw("/dev/ve0").map_err(|e| format!("open: {}", errname(e)))?;
                 let eng = if modes.contains(&Mode::Kernel) {
+                    floor = floor_ns(&fd, &c, &buffers[0], 64);
                     None
                 } else {
                     Some(UserEngine::map(&fd).map_err(|e| format!("mmap: {}", errname(e)))?)
                 };
                 for &mode in modes {
                     for (bi, b) in buffers.iter().enumerate() {
-                        for to_ve in [false, true] {
+                        for &to_ve in &dirs {
                             for &len in &sizes {
                                 let mut v = Vec::new();
                                 for _ in 0..reps {
@@ -198,11 +299,24 @@ fn main() {
                                 }
                                 v.sort_by(|x, y| x.wall.total_cmp(&y.wall));
                                 results.insert((bi, to_ve, len, mode), v[v.len() / 2]);
+                                done += 1;
+                                // The progress line (console, not the results).
+                                eprint!(
+                                    "\rve_dma_bench: {done}/{total} {mode:?} {} {} {} KiB    ",
+                                    backings[bi].0,
+                                    if to_ve { "vh2ve" } else { "ve2vh" },
+                                    len >> 10
+                                );
                             }
                         }
-                        eprintln!("ve_dma_bench: {mode:?} {} done", backings[bi].0);
+                        let seed = (mode as u64) << 32 | bi as u64;
+                        checks.insert(
+                            (mode, bi),
+                            verify(mode, &fd, eng.as_ref(), &c, b, check_len, seed),
+                        );
                     }
                 }
+                eprintln!();
                 Ok::<(), String>(())
             })();
             let rm = sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)));
@@ -213,15 +327,26 @@ fn main() {
             break;
         }
     }
-    t.diag("DMA bandwidth, MiB/s (median of the runs). TCG guest against a native emulator: not hardware numbers.");
-    t.diag("legacy and bulk are NEC's user-space managers run on this driver's pin ioctls (faster or slower than");
-    t.diag("NEC's vp.ko: see the pinning micro-benchmark); raw = the engine's busy time for the kernel manager's descriptors.");
+    t.diag("DMA bandwidth, MiB/s (median of the runs). TCG guest against a native emulator: not hardware numbers;");
+    t.diag("guest CPU work runs about 18x slower than on a real VH while the emulator copies natively.");
+    t.diag("legacy and bulk are NEC's user-space managers run on this driver's pin ioctls (for their speed against");
+    t.diag("NEC's vp.ko see the pinning micro-benchmark); raw = the engine's busy time for the kernel manager's descriptors.");
+    t.diag("CPU = this process's user + system time per GiB moved (pinning, posting, waiting's overhead).");
+    t.diag("legacy model = its CPU time + the engine's busy time, serial as VEOS 1.2.2 pins everything before posting.");
+    let floor_v = floor.as_ref().ok().copied();
+    match floor_v {
+        Some(f) => t.diag(&format!(
+            "small-transfer floor (8 bytes, one descriptor, ioctl to completion interrupt, median of 64): {:.1} us",
+            f / 1e3
+        )),
+        None => t.diag("small-transfer floor: not measured"),
+    }
     for (bi, (bname, _)) in backings.iter().enumerate() {
-        for to_ve in [false, true] {
+        for &to_ve in &dirs {
             let dir = if to_ve { "vh2ve" } else { "ve2vh" };
             t.diag(&format!("{bname} {dir}:"));
-            t.diag("| buff kb | legacy MiB/s | bulk MiB/s | kernel MiB/s | raw MiB/s | kernel/raw | kernel/bulk | kernel/legacy | descriptors legacy/bulk/kernel |");
-            t.diag("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            t.diag("| buff kb | legacy MiB/s | bulk MiB/s | kernel MiB/s | raw MiB/s | kernel/raw | kernel/bulk | kernel/legacy | descriptors legacy/bulk/kernel | CPU ms/GiB legacy/bulk/kernel | legacy model/measured | kernel/floor |");
+            t.diag("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for &len in &sizes {
                 let get = |m| results.get(&(bi, to_ve, len, m)).copied();
                 let (Some(l), Some(b), Some(k)) =
@@ -229,8 +354,9 @@ fn main() {
                 else {
                     continue;
                 };
+                let per_gib = |s: Sample| s.cpu / 1e6 * (1u64 << 30) as f64 / len as f64;
                 t.diag(&format!(
-                    "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{}/{} |",
+                    "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{}/{} | {:.0}/{:.0}/{:.0} | {:.2} | {} |",
                     len >> 10,
                     mibs(len, l.wall),
                     mibs(len, b.wall),
@@ -241,7 +367,12 @@ fn main() {
                     l.wall / k.wall,
                     l.descs,
                     b.descs,
-                    k.descs
+                    k.descs,
+                    per_gib(l),
+                    per_gib(b),
+                    per_gib(k),
+                    (l.cpu + l.busy) / l.wall,
+                    floor_v.map_or(String::from("-"), |f| format!("{:.2}", k.wall / f)),
                 ));
             }
         }
@@ -249,12 +380,26 @@ fn main() {
     t.result("every mode ran every transfer", ok);
     t.result(
         "results for every size",
-        if results.len() == 3 * 2 * sizes.len() * 3 {
+        if results.len() == total {
             Ok(())
         } else {
-            Err(format!("{} results", results.len()))
+            Err(format!("{} of {total} results", results.len()))
         },
     );
+    t.result("small-transfer floor measured", floor.map(|_| ()));
+    for mode in all_modes {
+        for (bi, (bname, _)) in backings.iter().enumerate() {
+            t.result(
+                &format!(
+                    "{mode:?} {bname}: {} MiB back and forth, every byte compared",
+                    check_len >> 20
+                ),
+                checks
+                    .remove(&(mode, bi))
+                    .unwrap_or_else(|| Err(String::from("not run"))),
+            );
+        }
+    }
     t.result(
         "nothing left pinned",
         if pins_held() == held {
