@@ -263,6 +263,8 @@ fn main() {
     let mut floor = Err(String::from("not measured"));
     let total = all_modes.len() * buffers.len() * dirs.len() * sizes.len();
     let mut done = 0usize;
+    // SAFETY: isatty only inspects the descriptor.
+    let tty = unsafe { libc::isatty(2) } == 1;
     let mut ok = Ok(());
     for (params, modes) in [
         (
@@ -300,12 +302,22 @@ fn main() {
                                 v.sort_by(|x, y| x.wall.total_cmp(&y.wall));
                                 results.insert((bi, to_ve, len, mode), v[v.len() / 2]);
                                 done += 1;
-                                // The progress line (console, not the results).
-                                eprint!(
-                                    "\rve_dma_bench: {done}/{total} {mode:?} {} {} {} KiB    ",
+                                // The progress line (stderr, not the results): rewritten in
+                                // place on a terminal, one line per scan on a serial log.
+                                if tty {
+                                    eprint!(
+                                        "\rve_dma_bench: {done}/{total} {mode:?} {} {} {} KiB    ",
+                                        backings[bi].0,
+                                        if to_ve { "vh2ve" } else { "ve2vh" },
+                                        len >> 10
+                                    );
+                                }
+                            }
+                            if !tty {
+                                eprintln!(
+                                    "ve_dma_bench: {done}/{total} {mode:?} {} {} done",
                                     backings[bi].0,
                                     if to_ve { "vh2ve" } else { "ve2vh" },
-                                    len >> 10
                                 );
                             }
                         }
@@ -316,7 +328,9 @@ fn main() {
                         );
                     }
                 }
-                eprintln!();
+                if tty {
+                    eprintln!();
+                }
                 Ok::<(), String>(())
             })();
             let rm = sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)));
