@@ -126,7 +126,7 @@ fn main() {
         Backing::Hugetlb2m,
         Backing::Hugetlb1g,
     ];
-    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 12);
+    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 13);
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
         Err(e) => {
@@ -355,6 +355,13 @@ fn main() {
         concurrent(&fd),
     );
     t.result(
+        "fork during a VE->VH transfer: the parent gets the data, the children's writes stay theirs",
+        (|| {
+            let c = ctl.as_ref().map_err(|e| e.clone())?;
+            fork_during_transfer(&fd, c)
+        })(),
+    );
+    t.result(
         "a process killed in the middle of a transfer: nothing stays pinned, the engine works",
         (|| {
             let c = ctl.as_ref().map_err(|e| e.clone())?;
@@ -569,4 +576,61 @@ fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
         format!("{max_held} pages pinned at once, window is {WINDOW_PAGES}")
     })?;
     ensure_eq("pins held after", pins_held() - base, 0)
+}
+
+/// Copy-on-write safety of the transfer's long-term pins: while the engine (throttled) writes a
+/// 16 MiB private buffer, the process forks 4 times and each child overwrites every page of its
+/// copy. The parent's buffer must end up with exactly the VE data (a pin on a page the parent
+/// loses to a COW break would leave the device's writes invisible to it), and nothing stays pinned.
+fn fork_during_transfer(fd: &OwnedFd, c: &EmuBar) -> R {
+    const LEN: usize = 16 << 20;
+    const VE: u64 = 0x1_0000_0000;
+    let held = pins_held();
+    let src = Buffer::new(Backing::Anon4k, LEN)?;
+    let dst = Buffer::new(Backing::Anon4k, LEN)?;
+    fill(src.ptr, LEN, 0xf0f0);
+    fill(dst.ptr, LEN, 0x0f0f);
+    xfer(fd, true, src.addr(), VE, LEN as u64)
+        .map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
+    // 16 MiB at 32 MiB/s: about 500 ms of engine time to fork into.
+    c.set(emu::OFF_CTL_BW_MIBS, 32);
+    let done = AtomicBool::new(false);
+    let addr = dst.addr();
+    let (res, forks_in_flight) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let r = xfer(fd, false, addr, VE, LEN as u64);
+            done.store(true, Ordering::SeqCst);
+            r
+        });
+        let mut in_flight = 0;
+        for _ in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(15));
+            let during = !done.load(Ordering::SeqCst);
+            // SAFETY: the child only writes its own copy of the buffer and leaves with _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                for off in (0..LEN).step_by(4096) {
+                    // SAFETY: the child's copy of `dst` is mapped for LEN bytes.
+                    unsafe { (addr as *mut u8).add(off).write_volatile(0xaa) };
+                }
+                // SAFETY: leave the child without running the parent's destructors.
+                unsafe { libc::_exit(0) };
+            }
+            let mut status = 0;
+            // SAFETY: reaps the child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if pid > 0 && during {
+                in_flight += 1;
+            }
+        }
+        (h.join(), in_flight)
+    });
+    c.set(emu::OFF_CTL_BW_MIBS, 0);
+    res.map_err(|_| "thread panicked".to_string())?
+        .map_err(|(e, _)| format!("VE->VH: {}", errname(e)))?;
+    ensure(forks_in_flight > 0, || {
+        "no fork happened while the transfer was in flight".into()
+    })?;
+    same(src.ptr, dst.ptr, LEN)?;
+    ensure_eq("pins held", pins_held() - held, 0)
 }
