@@ -95,7 +95,8 @@ fn verify(
     len: usize,
     seed: u64,
 ) -> Result<(), String> {
-    // SAFETY: the buffer maps at least `len` bytes, 2 MiB aligned; nothing else uses it now.
+    // SAFETY: the buffer maps at least `len` bytes from a page-aligned start (so u64-aligned);
+    // nothing else touches it while this slice lives.
     let words = unsafe { std::slice::from_raw_parts_mut(b.ptr.cast::<u64>(), len / 8) };
     for (i, w) in words.iter_mut().enumerate() {
         *w = pattern(seed, i);
