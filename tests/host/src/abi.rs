@@ -27,6 +27,15 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
             )
         };
     }
+    macro_rules! size {
+        ($ty:ty, $cty:literal) => {
+            (
+                concat!("sizeof ", $cty),
+                concat!("sizeof(struct ", $cty, ")"),
+                size_of::<$ty>() as u64,
+            )
+        };
+    }
     vec![
         ("VE_IOC_MAGIC", "VE_IOC_MAGIC", VE_IOC_MAGIC.into()),
         ("VE_DRV_NR_BASE", "VE_DRV_NR_BASE", VE_DRV_NR_BASE.into()),
@@ -52,11 +61,7 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         ),
         ("VE_DRV_IOC_INFO", "VE_DRV_IOC_INFO", VE_DRV_IOC_INFO.into()),
         ("VE_DRV_IOC_PING", "VE_DRV_IOC_PING", VE_DRV_IOC_PING.into()),
-        (
-            "sizeof ve_drv_info",
-            "sizeof(struct ve_drv_info)",
-            size_of::<VeDrvInfo>() as u64,
-        ),
+        size!(VeDrvInfo, "ve_drv_info"),
         off!(VeDrvInfo, "ve_drv_info", flags),
         off!(VeDrvInfo, "ve_drv_info", abi_version),
         off!(VeDrvInfo, "ve_drv_info", variant),
@@ -87,11 +92,7 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
             "VE_DRV_PIN_BENCH_LONGTERM",
             VE_DRV_PIN_BENCH_LONGTERM.into(),
         ),
-        (
-            "sizeof ve_drv_pin_bench",
-            "sizeof(struct ve_drv_pin_bench)",
-            size_of::<VeDrvPinBench>() as u64,
-        ),
+        size!(VeDrvPinBench, "ve_drv_pin_bench"),
         off!(VeDrvPinBench, "ve_drv_pin_bench", addr),
         off!(VeDrvPinBench, "ve_drv_pin_bench", len),
         off!(VeDrvPinBench, "ve_drv_pin_bench", flags),
@@ -104,11 +105,7 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         ("VE_DMA_VH_TO_VE", "VE_DMA_VH_TO_VE", VE_DMA_VH_TO_VE.into()),
         ("VE_DMA_VE_TO_VH", "VE_DMA_VE_TO_VH", VE_DMA_VE_TO_VH.into()),
         ("VE_DMA_IOC_XFER", "VE_DMA_IOC_XFER", VE_DMA_IOC_XFER.into()),
-        (
-            "sizeof ve_dma_xfer",
-            "sizeof(struct ve_dma_xfer)",
-            size_of::<VeDmaXfer>() as u64,
-        ),
+        size!(VeDmaXfer, "ve_dma_xfer"),
         off!(VeDmaXfer, "ve_dma_xfer", vh_addr),
         off!(VeDmaXfer, "ve_dma_xfer", ve_addr),
         off!(VeDmaXfer, "ve_dma_xfer", len),
@@ -129,25 +126,13 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
             VEDRV_CMD_COMPAT_VE1_WAIT_INTR.into(),
         ),
         ("VE_DRV_IOC_KICK", "VE_DRV_IOC_KICK", VE_DRV_IOC_KICK.into()),
-        (
-            "sizeof ve_wait_irq",
-            "sizeof(struct ve_wait_irq)",
-            size_of::<VeWaitIrq>() as u64,
-        ),
+        size!(VeWaitIrq, "ve_wait_irq"),
         off!(VeWaitIrq, "ve_wait_irq", upper),
         off!(VeWaitIrq, "ve_wait_irq", lower),
-        (
-            "sizeof ve_wait_irq_arg",
-            "sizeof(struct ve_wait_irq_arg)",
-            size_of::<VeWaitIrqArg>() as u64,
-        ),
+        size!(VeWaitIrqArg, "ve_wait_irq_arg"),
         off!(VeWaitIrqArg, "ve_wait_irq_arg", bits),
         off!(VeWaitIrqArg, "ve_wait_irq_arg", timeout),
-        (
-            "sizeof ve_wait_irq_arg_ve1",
-            "sizeof(struct ve_wait_irq_arg_ve1)",
-            size_of::<VeWaitIrqArgVe1>() as u64,
-        ),
+        size!(VeWaitIrqArgVe1, "ve_wait_irq_arg_ve1"),
         off!(VeWaitIrqArgVe1, "ve_wait_irq_arg_ve1", bits),
         off!(VeWaitIrqArgVe1, "ve_wait_irq_arg_ve1", timeout),
         ("OS_LIST", "OS_LIST", OS_LIST.into()),
@@ -194,28 +179,20 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
             "VEDRV_CMD_COUNT_PD_PAGE_ALL",
             VEDRV_CMD_COUNT_PD_PAGE_ALL.into(),
         ),
-        ("sizeof vp", "sizeof(struct vp)", size_of::<Vp>() as u64),
+        size!(Vp, "vp"),
         off!(Vp, "vp", pid),
         off!(Vp, "vp", write),
         off!(Vp, "vp", pfnmap),
         off!(Vp, "vp", virt),
         off!(Vp, "vp", phys),
-        (
-            "sizeof ve_vp",
-            "sizeof(struct ve_vp)",
-            size_of::<VeVp>() as u64,
-        ),
+        size!(VeVp, "ve_vp"),
         (
             "ve_vp.type",
             "offsetof(struct ve_vp, type)",
             offset_of!(VeVp, list) as u64,
         ),
         off!(VeVp, "ve_vp", vp_info),
-        (
-            "sizeof vp_blk",
-            "sizeof(struct vp_blk)",
-            size_of::<VpBlk>() as u64,
-        ),
+        size!(VpBlk, "vp_blk"),
         off!(VpBlk, "vp_blk", pid),
         off!(VpBlk, "vp_blk", write),
         off!(VpBlk, "vp_blk", vaddr),
@@ -225,22 +202,14 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         off!(VpBlk, "vp_blk", maxpages),
         off!(VpBlk, "vp_blk", pfnmap),
         off!(VpBlk, "vp_blk", pgsz),
-        (
-            "sizeof ve_vp_blk",
-            "sizeof(struct ve_vp_blk)",
-            size_of::<VeVpBlk>() as u64,
-        ),
+        size!(VeVpBlk, "ve_vp_blk"),
         (
             "ve_vp_blk.type",
             "offsetof(struct ve_vp_blk, type)",
             offset_of!(VeVpBlk, list) as u64,
         ),
         off!(VeVpBlk, "ve_vp_blk", vp_info),
-        (
-            "sizeof ve_vp_blk_release",
-            "sizeof(struct ve_vp_blk_release)",
-            size_of::<VeVpBlkRelease>() as u64,
-        ),
+        size!(VeVpBlkRelease, "ve_vp_blk_release"),
         (
             "ve_vp_blk_release.type",
             "offsetof(struct ve_vp_blk_release, type)",
@@ -248,22 +217,14 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         ),
         off!(VeVpBlkRelease, "ve_vp_blk_release", npages),
         off!(VeVpBlkRelease, "ve_vp_blk_release", addr),
-        (
-            "sizeof ve_vp_release",
-            "sizeof(struct ve_vp_release)",
-            size_of::<VeVpRelease>() as u64,
-        ),
+        size!(VeVpRelease, "ve_vp_release"),
         (
             "ve_vp_release.type",
             "offsetof(struct ve_vp_release, type)",
             offset_of!(VeVpRelease, list) as u64,
         ),
         off!(VeVpRelease, "ve_vp_release", addr),
-        (
-            "sizeof ve_drv_ping",
-            "sizeof(struct ve_drv_ping)",
-            size_of::<VeDrvPing>() as u64,
-        ),
+        size!(VeDrvPing, "ve_drv_ping"),
         off!(VeDrvPing, "ve_drv_ping", value),
         off!(VeDrvPing, "ve_drv_ping", response),
         off!(VeDrvPing, "ve_drv_ping", rtt_ns),

@@ -106,6 +106,14 @@ fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, see
     ensure_eq("pins held after the transfers", pins_held() - held, 0)
 }
 
+/// [`round_trip`] of 1 MiB between the halves of a fresh 2 MiB buffer of 4 KiB pages: the check
+/// that transfers work again after a fault.
+fn fresh_round_trip(fd: &OwnedFd, ve: u64, seed: u64) -> R {
+    let b = Buffer::new(Backing::Anon4k, 2 << 20)?;
+    // SAFETY: the second half of `b`, which maps 2 MiB.
+    round_trip(fd, b.ptr, unsafe { b.ptr.add(1 << 20) }, 1 << 20, ve, seed)
+}
+
 /// [`round_trip`] without the pin count (other threads pin at the same time).
 fn round_trip_data(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
     fill(src, len, seed);
@@ -282,18 +290,7 @@ fn main() {
     );
     t.result(
         "after the exception, transfers work again",
-        (|| {
-            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
-            // SAFETY: second half of b2.
-            round_trip(
-                &fd,
-                b2.ptr,
-                unsafe { b2.ptr.add(1 << 20) },
-                1 << 20,
-                0x4000_0000,
-                5,
-            )
-        })(),
+        fresh_round_trip(&fd, 0x4000_0000, 5),
     );
     t.result(
         "a hung engine: ETIMEDOUT, engine halted, pins released",
@@ -309,34 +306,14 @@ fn main() {
     );
     t.result(
         "after the timeout, transfers work again",
-        (|| {
-            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
-            // SAFETY: second half of b2.
-            round_trip(
-                &fd,
-                b2.ptr,
-                unsafe { b2.ptr.add(1 << 20) },
-                1 << 20,
-                0x4010_0000,
-                6,
-            )
-        })(),
+        fresh_round_trip(&fd, 0x4010_0000, 6),
     );
     t.result(
         "dropped interrupts: the transfer still completes",
         (|| {
             let c = ctl.as_ref().map_err(|e| e.clone())?;
             c.set(emu::OFF_CTL_IRQ_DROP, 1000);
-            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
-            // SAFETY: second half of b2.
-            let r = round_trip(
-                &fd,
-                b2.ptr,
-                unsafe { b2.ptr.add(1 << 20) },
-                1 << 20,
-                0x4020_0000,
-                7,
-            );
+            let r = fresh_round_trip(&fd, 0x4020_0000, 7);
             let dropped = 1000 - c.get(emu::OFF_CTL_IRQ_DROP);
             c.set(emu::OFF_CTL_IRQ_DROP, 0);
             r?;
@@ -412,16 +389,7 @@ fn main() {
                 "the child was not killed".into()
             })?;
             ensure_eq("pins held", pins_held() - held, 0)?;
-            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
-            // SAFETY: second half of b2.
-            round_trip(
-                &fd,
-                b2.ptr,
-                unsafe { b2.ptr.add(1 << 20) },
-                1 << 20,
-                0x4030_0000,
-                8,
-            )
+            fresh_round_trip(&fd, 0x4030_0000, 8)
         })(),
     );
     t.result(
@@ -467,16 +435,7 @@ fn main() {
                 "no /dev/ve0 after rebinding".into()
             })?;
             let fd2 = sys::open_rw(NODE).map_err(errname)?;
-            let b2 = Buffer::new(Backing::Anon4k, 2 << 20)?;
-            // SAFETY: second half of b2.
-            round_trip(
-                &fd2,
-                b2.ptr,
-                unsafe { b2.ptr.add(1 << 20) },
-                1 << 20,
-                0x4040_0000,
-                9,
-            )
+            fresh_round_trip(&fd2, 0x4040_0000, 9)
         })(),
     );
     t.result(
