@@ -8,8 +8,9 @@
 //! unbound, after which every register access fails with `ENODEV`.
 //!
 //! Lock order (outermost first):
-//! - `Card::dma` (mutex, held for a whole transfer) -> the target's mmap lock (GUP for another
-//!   pid) -> `Card::events` (spinlock, interrupts off; also taken in the hard IRQ handler);
+//! - `Card::dma` (mutex: the DMA manager; held for bookkeeping and register writes, never while
+//!   pinning, also taken by the threaded IRQ handler) -> `Card::events` (spinlock, interrupts
+//!   off; also taken in the hard IRQ handler);
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
@@ -23,7 +24,8 @@ use kernel::{
     },
     irq::{
         self,
-        IrqReturn, //
+        IrqReturn,
+        ThreadedIrqReturn, //
     },
     new_condvar,
     new_mutex,
@@ -42,11 +44,13 @@ use kernel::{
         CondVar,
         CondVarTimeoutResult,
         Mutex,
+        MutexGuard,
         SpinLockIrq, //
     },
     time::{
         msecs_to_jiffies,
         Delta,
+        Jiffies,
         Instant,
         Monotonic, //
     }, //
@@ -58,10 +62,7 @@ use crate::{
         Chip,
         Kick, //
     },
-    dma::{
-        ring::Ring,
-        DmaState, //
-    },
+    dma::DmaState,
     hw::{
         self,
         emu, //
@@ -207,9 +208,12 @@ pub(crate) struct Card {
     /// Serialises pings; holds the last ping sequence number.
     #[pin]
     ping: Mutex<u64>,
-    /// The privileged DMA engine's ring: held for the length of a transfer.
+    /// The privileged DMA manager: the ring and every request in flight.
     #[pin]
     dma: Mutex<DmaState>,
+    /// Notified (with `dma` released) when requests progress or finish.
+    #[pin]
+    dma_wait: CondVar,
     /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
     /// Dropped (and so unpinned) with the card.
     #[pin]
@@ -231,7 +235,8 @@ impl Card {
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
-            dma <- new_mutex!(DmaState { ring: Ring::new(0) }, "ve_drv::Card::dma"),
+            dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
+            dma_wait <- new_condvar!("ve_drv::Card::dma_wait"),
         })
     }
 
@@ -277,9 +282,23 @@ impl Card {
         &self.pins
     }
 
-    /// The DMA engine's ring.
+    /// The DMA manager.
     pub(crate) fn dma(&self) -> &Mutex<DmaState> {
         &self.dma
+    }
+
+    /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`.
+    pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Progress {
+        match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
+            CondVarTimeoutResult::Timeout => Progress::TimedOut,
+            CondVarTimeoutResult::Signal { .. } => Progress::Signal,
+            CondVarTimeoutResult::Woken { .. } => Progress::Woken,
+        }
+    }
+
+    /// Wakes everyone waiting on the DMA manager.
+    pub(crate) fn notify_dma(&self) {
+        self.dma_wait.notify_all();
     }
 
     /// Permits the privileged DMA engine to run what is posted: the real protocol (DMACTL word 0
@@ -287,28 +306,6 @@ impl Card {
     pub(crate) fn start_pdma(&self) -> Result {
         self.with_regs(|r| r.pdma_set_permit(true))?;
         self.kick()
-    }
-
-    /// Waits up to `ms` milliseconds for an interrupt after the `seen`-th.
-    pub(crate) fn wait_irq_after(&self, seen: u64, ms: u32) -> Progress {
-        let mut events = self.events.lock();
-        let mut remaining = msecs_to_jiffies(ms);
-        loop {
-            if events.removed {
-                return Progress::Removed;
-            }
-            if events.irq_count != seen {
-                return Progress::Interrupt;
-            }
-            match self
-                .event_wait
-                .wait_interruptible_timeout(&mut events, remaining)
-            {
-                CondVarTimeoutResult::Timeout => return Progress::TimedOut,
-                CondVarTimeoutResult::Signal { .. } => return Progress::Signal,
-                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
-            }
-        }
     }
 
     /// `VEDRV_CMD_WAIT_INTR`: waits up to `timeout` jiffies until one of the `want` bits
@@ -360,9 +357,10 @@ impl Card {
         self.events.lock().irq_count
     }
 
-    /// The hard IRQ handler's work: acknowledge INTVEC, count, wake waiters. Never counts on the
-    /// number of interrupts matching the number of events: waiters re-check the registers.
-    fn handle_pdma_irq(&self) -> IrqReturn {
+    /// The hard IRQ handler's work: acknowledge INTVEC, count, wake `VEDRV_CMD_WAIT_INTR` and
+    /// ping waiters; wake the thread if the kernel owns the engine. Never counts on the number of
+    /// interrupts matching the number of events: the thread and waiters re-read the registers.
+    fn handle_pdma_irq(&self) -> ThreadedIrqReturn {
         // A failure here means the card is being removed; the count still moves so waiters wake.
         let _ = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector));
         let (upper, bit) = self.facts.chip.wait_irq;
@@ -371,6 +369,19 @@ impl Card {
         events.pending[usize::from(!upper)] |= 1 << bit;
         drop(events);
         self.event_wait.notify_all();
+        if crate::module_parameters::user_pdma.value() {
+            ThreadedIrqReturn::Handled
+        } else {
+            ThreadedIrqReturn::WakeThread
+        }
+    }
+
+    /// The IRQ thread's work: reap what the engine finished (unpinning it), refill the ring, wake
+    /// the waiters.
+    fn handle_pdma_thread(&self) -> IrqReturn {
+        // An error means the card is going away; unbind fails every request.
+        let _ = self.dma.lock().service(self);
+        self.notify_dma();
         IrqReturn::Handled
     }
 
@@ -469,16 +480,14 @@ impl Card {
     }
 }
 
-/// What a wait for the engine ended with.
+/// What a wait on the DMA manager ended with.
 pub(crate) enum Progress {
-    /// An interrupt came.
-    Interrupt,
+    /// Notified: something progressed.
+    Woken,
     /// The time ran out.
     TimedOut,
     /// A signal is pending.
     Signal,
-    /// The card was unbound.
-    Removed,
 }
 
 /// The privileged DMA interrupt handler.
@@ -486,9 +495,13 @@ pub(crate) struct PdmaIrq {
     card: Arc<Card>,
 }
 
-impl irq::Handler for PdmaIrq {
-    fn handle(&self) -> IrqReturn {
+impl irq::ThreadedHandler for PdmaIrq {
+    fn handle(&self) -> ThreadedIrqReturn {
         self.card.handle_pdma_irq()
+    }
+
+    fn handle_threaded(&self) -> IrqReturn {
+        self.card.handle_pdma_thread()
     }
 }
 
@@ -522,7 +535,7 @@ impl<'bound> CardBinding<'bound> {
             card.halt_pdma()?;
             card.with_regs(|r| r.pdma_clear_descriptors())?;
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
-            card.dma().lock().ring.reset(readptr as usize);
+            card.dma().lock().reset(readptr as usize)?;
             let handler = PdmaIrq { card: card.clone() };
             Ok(try_pin_init!(Self {
                 irq <- MsixIrq::new(
@@ -539,16 +552,19 @@ impl<'bound> CardBinding<'bound> {
         })
     }
 
-    /// Called while the device is still bound, before the binding is dropped: every waiter gives
-    /// up with `ENODEV` and the engine is stopped.
+    /// Called while the device is still bound, before the binding is dropped: the engine is
+    /// halted, every request fails with `ENODEV` and its pages are unpinned; no request starts
+    /// again.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
-        // Waiters give up first: a running transfer abandons (halts the engine, unpins) and lets
-        // go of the engine, which is then taken here so that no transfer starts again.
+        let mut dma = self.card.dma().lock();
+        // Under `dma`: no request opens after this.
         self.card.mark_removed();
-        let _engine = self.card.dma().lock();
+        dma.fail_all(&self.card, ENODEV, false);
         if let Err(e) = self.card.halt_pdma() {
             dev_warn!(pdev, "privileged DMA engine did not halt: {:?}\n", e);
         }
+        drop(dma);
+        self.card.notify_dma();
     }
 }
 

@@ -61,6 +61,11 @@ pub const fn iowr<T>(nr: u32) -> u32 {
     )
 }
 
+/// `_IOW(type, nr, T)`.
+pub const fn iow<T>(nr: u32) -> u32 {
+    ioc(IOC_WRITE, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
+}
+
 /// `_IOR(type, nr, T)`: NEC uses it for commands that pass data *into* the kernel.
 pub const fn ior<T>(nr: u32) -> u32 {
     ioc(IOC_READ, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
@@ -401,6 +406,148 @@ impl VeDmaXfer {
 /// the engine was halted and the transfer abandoned); `EINTR` (a signal: the transfer was stopped
 /// the same way); `ENODEV` (card removed). `bytes_done` tells how far it got.
 pub const VE_DMA_IOC_XFER: u32 = iowr::<VeDmaXfer>(VE_DMA_NR_BASE);
+
+/// [`VeDmaSubmit::flags`]: the VE side is [`VeDmaSubmit::num_extents`] extents
+/// ([`VeDmaExtent`]) at user address [`VeDmaSubmit::ve_addr`], walked in order.
+pub const VE_DMA_VE_LIST: u32 = 4;
+/// Most extents one request may list.
+pub const VE_DMA_MAX_EXTENTS: u32 = 1024;
+/// Requests one open file may have submitted and not yet collected with [`VE_DMA_IOC_WAIT`].
+pub const VE_DMA_MAX_REQUESTS: u32 = 64;
+
+/// One range of VE memory (VEMAA) in a [`VE_DMA_VE_LIST`] request.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaExtent {
+    /// VE physical address; 8-byte aligned.
+    pub addr: u64,
+    /// Bytes; nonzero, a multiple of 8.
+    pub len: u64,
+}
+
+/// Argument of [`VE_DMA_IOC_SUBMIT`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaSubmit {
+    /// In: VH virtual address in process `pid`; 8-byte aligned.
+    pub vh_addr: u64,
+    /// In: VE physical address (VEMAA), 8-byte aligned; with [`VE_DMA_VE_LIST`], the user address
+    /// of `num_extents` [`VeDmaExtent`]s whose lengths add up to `len`.
+    pub ve_addr: u64,
+    /// In: bytes; nonzero, a multiple of 8.
+    pub len: u64,
+    /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
+    pub pid: i32,
+    /// In: one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], optionally with [`VE_DMA_VE_LIST`].
+    pub flags: u32,
+    /// In: extents at `ve_addr` with [`VE_DMA_VE_LIST`] (1..=[`VE_DMA_MAX_EXTENTS`]), else 0.
+    pub num_extents: u32,
+    /// In: must be 0.
+    pub reserved0: u32,
+    /// Out: the request's id, for [`VE_DMA_IOC_WAIT`] and [`VE_DMA_IOC_CANCEL`]; never 0.
+    pub id: u64,
+    /// In: must be 0.
+    pub reserved: [u64; 2],
+}
+
+impl VeDmaSubmit {
+    /// Whether the caller's input fields are acceptable (the VE side is checked with the card's
+    /// facts).
+    pub fn input_valid(&self) -> bool {
+        let dir = self.flags & !VE_DMA_VE_LIST;
+        let list = self.flags & VE_DMA_VE_LIST != 0;
+        (dir == VE_DMA_VH_TO_VE || dir == VE_DMA_VE_TO_VH)
+            && self.reserved0 == 0
+            && self.reserved == [0; 2]
+            && self.id == 0
+            && self.len != 0
+            && self.len % 8 == 0
+            && self.vh_addr % 8 == 0
+            && self.vh_addr.checked_add(self.len).is_some()
+            && if list {
+                (1..=VE_DMA_MAX_EXTENTS).contains(&self.num_extents)
+            } else {
+                self.num_extents == 0
+                    && self.ve_addr % 8 == 0
+                    && self.ve_addr.checked_add(self.len).is_some()
+            }
+    }
+}
+
+/// Starts a transfer and returns once its last descriptor is posted (or, for a long transfer of
+/// small pages, once what is left fits the pinned window), with the request's id; completion is
+/// collected with [`VE_DMA_IOC_WAIT`]. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`; `EFAULT`; `EINVAL`
+/// (flags, alignment to 8 bytes, zero length, overflow, nonzero reserved fields or `id`, a bad
+/// extent list or one whose lengths do not add up to `len`, a VE range beyond the card's VE
+/// memory); `ESRCH`; `ENOMEM`; `EAGAIN` ([`VE_DMA_MAX_REQUESTS`] not yet collected);
+/// `ETIMEDOUT` (no progress for 2 s while the window was full); `EINTR`; `ENODEV`; `EBUSY`
+/// (user space owns the engine). On an error nothing of the request remains.
+pub const VE_DMA_IOC_SUBMIT: u32 = iowr::<VeDmaSubmit>(VE_DMA_NR_BASE + 1);
+
+/// Argument of [`VE_DMA_IOC_WAIT`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaWait {
+    /// In: the request to wait for, or 0 for any of this file's; out: the request reported.
+    pub id: u64,
+    /// In: milliseconds to wait at most; 0 does not block.
+    pub timeout_ms: u32,
+    /// In: must be 0.
+    pub flags: u32,
+    /// Out: bytes transferred.
+    pub bytes_done: u64,
+    /// Out: 0, or the negative errno the request failed with: `-EIO` (engine exception, code in
+    /// `exception`), `-ECANCELED`, `-ENODEV` (card removed).
+    pub status: i32,
+    /// Out: the engine's exception code with `-EIO`, else 0.
+    pub exception: u32,
+    /// Out: descriptors the request used.
+    pub descs: u32,
+    /// In: must be 0.
+    pub reserved0: u32,
+    /// In: must be 0.
+    pub reserved: [u64; 2],
+}
+
+impl VeDmaWait {
+    /// Whether the caller's input fields are acceptable.
+    pub fn input_valid(&self) -> bool {
+        self.flags == 0 && self.reserved0 == 0 && self.reserved == [0; 2]
+    }
+}
+
+/// Waits until a request of this file finishes, reports it and forgets it (its id is then
+/// unknown). Needs `CAP_SYS_ADMIN`. Errors: `EPERM`; `EFAULT`; `EINVAL` (nonzero flags or reserved
+/// fields); `ENOENT` (no such request on this file: never submitted, already collected, or another
+/// file's); `ETIMEDOUT` (still running when `timeout_ms` ran out; it stays); `EINTR`.
+pub const VE_DMA_IOC_WAIT: u32 = iowr::<VeDmaWait>(VE_DMA_NR_BASE + 2);
+
+/// Argument of [`VE_DMA_IOC_CANCEL`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaCancel {
+    /// In: the request.
+    pub id: u64,
+    /// In: must be 0.
+    pub flags: u32,
+    /// In: must be 0.
+    pub reserved: u32,
+}
+
+impl VeDmaCancel {
+    /// Whether the caller's input fields are acceptable.
+    pub fn input_valid(&self) -> bool {
+        self.flags == 0 && self.reserved == 0
+    }
+}
+
+/// Stops a request of this file: the engine is halted, the request's descriptors are taken out
+/// of the ring, its pages unpinned, and the engine restarted for the other requests. A request
+/// that already finished is left as it is. Either way it is still collected with
+/// [`VE_DMA_IOC_WAIT`] (status `-ECANCELED` if this stopped it). Needs `CAP_SYS_ADMIN`. Errors:
+/// `EPERM`; `EFAULT`; `EINVAL`; `ENOENT`; `EIO` (the engine did not halt: the request's pages stay
+/// pinned).
+pub const VE_DMA_IOC_CANCEL: u32 = iow::<VeDmaCancel>(VE_DMA_NR_BASE + 3);
 
 impl VeDrvPinBench {
     /// Whether the caller's input fields are acceptable.

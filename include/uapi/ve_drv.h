@@ -201,6 +201,79 @@ struct ve_dma_xfer {
 
 #define VE_DMA_IOC_XFER		_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 0, struct ve_dma_xfer)
 
+/*
+ * Asynchronous transfers. Several requests may be in flight on a card at once (from one file or
+ * many); they share the engine's ring in submission order. A request belongs to the file that
+ * submitted it: only that file can wait for it or cancel it, and closing the file (or the death
+ * of its process) cancels what is still running.
+ *
+ * VE_DMA_IOC_SUBMIT: starts a transfer; returns once its last descriptor is handed to the
+ * engine (a long transfer of small pages blocks while 64 MiB are pinned and not yet copied), with
+ * the request id in id. The VE side is ve_addr (one range) or, with VE_DMA_VE_LIST, num_extents
+ * struct ve_dma_extent at user address ve_addr, walked in order, whose lengths add up to len.
+ * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
+ * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
+ * whose lengths do not add up to len, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
+ * EAGAIN (VE_DMA_MAX_REQUESTS submitted and not yet collected by this file); ETIMEDOUT (no
+ * engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY (user_pdma=1). On an
+ * error nothing of the request remains.
+ *
+ * VE_DMA_IOC_WAIT: waits up to timeout_ms (0: does not block) until request id (0: any of this
+ * file's) finishes, reports it and forgets it. status is 0 or the negative errno the request
+ * failed with: -EIO (engine exception, code in exception), -ECANCELED, -ENODEV (card removed).
+ * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (nonzero flags or reserved fields); ENOENT
+ * (no such request on this file: never submitted, already collected, or another file's);
+ * ETIMEDOUT (still running; it stays); EINTR.
+ *
+ * VE_DMA_IOC_CANCEL: stops request id if it is still running: the engine is halted, the
+ * request's descriptors taken out of the ring (the other requests' stay), its pages unpinned and
+ * the engine restarted. It is still collected by VE_DMA_IOC_WAIT, with status -ECANCELED if this
+ * stopped it. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL; ENOENT; EIO (the engine did
+ * not halt: the request's pages stay pinned for good).
+ */
+#define VE_DMA_VE_LIST		4	/* ve_addr points to num_extents struct ve_dma_extent */
+#define VE_DMA_MAX_EXTENTS	1024
+#define VE_DMA_MAX_REQUESTS	64
+
+struct ve_dma_extent {
+	__u64 addr;		/* VE physical address (VEMAA), 8-byte aligned */
+	__u64 len;		/* bytes, nonzero, a multiple of 8 */
+};
+
+struct ve_dma_submit {
+	__u64 vh_addr;		/* VH virtual address in process pid, 8-byte aligned */
+	__u64 ve_addr;		/* VEMAA, or with VE_DMA_VE_LIST the user address of the extents */
+	__u64 len;		/* bytes, nonzero, a multiple of 8 */
+	__s32 pid;		/* 0: the caller */
+	__u32 flags;		/* VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, | VE_DMA_VE_LIST */
+	__u32 num_extents;	/* with VE_DMA_VE_LIST: 1..VE_DMA_MAX_EXTENTS, else 0 */
+	__u32 reserved0;
+	__u64 id;		/* out: the request id (never 0); in: must be 0 */
+	__u64 reserved[2];
+};
+
+struct ve_dma_wait {
+	__u64 id;		/* in: request id or 0 (any of this file's); out: the one reported */
+	__u32 timeout_ms;	/* 0: do not block */
+	__u32 flags;		/* 0 */
+	__u64 bytes_done;	/* out */
+	__s32 status;		/* out: 0 or -errno */
+	__u32 exception;	/* out: engine exception code with -EIO */
+	__u32 descs;		/* out: descriptors used */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+struct ve_dma_cancel {
+	__u64 id;
+	__u32 flags;		/* 0 */
+	__u32 reserved;
+};
+
+#define VE_DMA_IOC_SUBMIT	_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 1, struct ve_dma_submit)
+#define VE_DMA_IOC_WAIT		_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 2, struct ve_dma_wait)
+#define VE_DMA_IOC_CANCEL	_IOW(VE_IOC_MAGIC, VE_DMA_NR_BASE + 3, struct ve_dma_cancel)
+
 #define VE_DRV_IOC_INFO		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 0, struct ve_drv_info)
 #define VE_DRV_IOC_PING		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 1, struct ve_drv_ping)
 #define VE_DRV_IOC_PIN_BENCH	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 2, struct ve_drv_pin_bench)

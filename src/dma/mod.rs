@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The in-kernel privileged DMA manager: ring bookkeeping (`ring`, `core` only) and transfers
-//! driven by the caller's thread (`xfer`).
+//! The in-kernel privileged DMA manager: ring bookkeeping (`ring`, `core` only), the VE side of a
+//! request (`velist`, `core` only), the card-wide manager of requests in flight (`manager`), and
+//! the ioctls' side: submit, wait, cancel (`submit`).
 
+pub(crate) mod manager;
 // Shared with the host tests (`core` only).
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod ring;
-pub(crate) mod xfer;
+pub(crate) mod submit;
+// Shared with the host tests (`core` only).
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod velist;
 
-/// The engine's state, owned by whoever holds `Card::dma`.
-pub(crate) struct DmaState {
-    /// Which ring slots are in flight.
-    pub(crate) ring: ring::Ring,
-}
+pub(crate) use manager::DmaState;

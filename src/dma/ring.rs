@@ -78,6 +78,29 @@ impl Ring {
         Some(done)
     }
 
+    /// Removes slots from the ring while the engine is halted: visits every slot in flight in
+    /// ring order, from the tail, with the place it would take if kept (`keep(from, to)`; `to` is
+    /// never ahead of `from`, so the caller can move descriptors in place and in this order).
+    /// `keep` returns whether the slot stays, and moves it if `from != to`. The kept slots end up
+    /// packed from the tail; returns the old head: the slots from the new [`head`](Self::head) up
+    /// to it are free and must be neutralised by the caller.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, usize) -> bool) -> usize {
+        let old_head = self.head;
+        let mut to = self.tail;
+        let mut kept = 0;
+        for k in 0..self.inflight {
+            let from = (self.tail + k) % NUM;
+            if keep(from, to) {
+                to = (to + 1) % NUM;
+                kept += 1;
+            }
+        }
+        // INVARIANT: `kept <= inflight` and `to == (tail + kept) % NUM`.
+        self.head = to;
+        self.inflight = kept;
+        old_head
+    }
+
     /// Forgets every slot in flight (after a halt, when the read pointer is set to `readptr`).
     pub fn reset(&mut self, readptr: usize) {
         *self = Self::new(readptr);

@@ -15,12 +15,26 @@ use kernel::{
     },
     mm::virt::VmaNew,
     prelude::*,
-    sync::Arc,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
     uaccess::UserSlice, //
 };
 
 use crate::{
     card::Card,
+    dma::{
+        submit::{
+            self,
+            Submission,
+            WaitEnd, //
+        },
+        velist, //
+    },
     sys::{
         self,
         MiscNode,
@@ -29,9 +43,23 @@ use crate::{
     uapi, //
 };
 
+/// Owner ids of open files, for the DMA manager's request table.
+static NEXT_OWNER: Atomic<u64> = Atomic::new(1);
+
 /// One open file of `/dev/veN`.
 pub(crate) struct VeFile {
     card: Arc<Card>,
+    /// Names this file's DMA requests: only it may wait for or cancel them.
+    owner: u64,
+}
+
+impl Drop for VeFile {
+    /// Requests still running when the file goes (closed, or its process died) are cancelled:
+    /// the engine stops touching their pages before they are unpinned.
+    fn drop(&mut self) {
+        self.card.dma().lock().release_owner(&self.card, self.owner);
+        self.card.notify_dma();
+    }
 }
 
 // SAFETY: `MiscDeviceRegistration::<VeFile>::register` is called only by `MiscNode::new`, which is
@@ -46,11 +74,12 @@ impl MiscDevice for VeFile {
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
         let card = MiscNode::<Self>::data_of(misc).clone();
-        Ok(KBox::new(VeFile { card }, GFP_KERNEL)?)
+        let owner = NEXT_OWNER.fetch_add(1, Relaxed);
+        Ok(KBox::new(VeFile { card, owner }, GFP_KERNEL)?)
     }
 
     fn ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        dispatch(&this.card, cmd, arg)
+        dispatch(this, cmd, arg)
     }
 
     /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
@@ -76,19 +105,23 @@ impl MiscDevice for VeFile {
         if uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
             return Err(ENOTTY);
         }
-        dispatch(&this.card, cmd, arg)
+        dispatch(this, cmd, arg)
     }
 }
 
 /// Routes one ioctl.
-fn dispatch(card: &Card, cmd: u32, arg: usize) -> Result<isize> {
+fn dispatch(file: &VeFile, cmd: u32, arg: usize) -> Result<isize> {
+    let card = &*file.card;
     match cmd {
         uapi::VE_DRV_IOC_INFO => info(card, arg),
         uapi::VE_DRV_IOC_PING => ping(card, arg),
         uapi::VE_DRV_IOC_PIN_BENCH if crate::module_parameters::test_ioctls.value() => {
             admin(|| pin_bench(arg))
         }
-        uapi::VE_DMA_IOC_XFER => admin(|| dma_xfer(card, arg)),
+        uapi::VE_DMA_IOC_XFER => admin(|| dma_xfer(file, arg)),
+        uapi::VE_DMA_IOC_SUBMIT => admin(|| dma_submit(file, arg)),
+        uapi::VE_DMA_IOC_WAIT => admin(|| dma_wait(file, arg)),
+        uapi::VE_DMA_IOC_CANCEL => admin(|| dma_cancel(file, arg)),
         uapi::VEDRV_CMD_WAIT_INTR => admin(|| wait_intr(card, arg, false)),
         uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => admin(|| wait_intr(card, arg, true)),
         uapi::VE_DRV_IOC_KICK => admin(|| card.kick().map(|()| 0)),
@@ -209,8 +242,34 @@ fn wait_intr(card: &Card, arg: usize, inline: bool) -> Result<isize> {
     Ok(0)
 }
 
-/// `VE_DMA_IOC_XFER`.
-fn dma_xfer(card: &Card, arg: usize) -> Result<isize> {
+/// The VE side of a request: `ve_addr` and `len`, or `num_extents` extents read from user
+/// address `ve_addr`; checked against the card's VE memory, and against `len`.
+fn ve_side(card: &Card, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVec<(u64, u64)>> {
+    let mut extents = KVec::new();
+    match list {
+        None => extents.push((ve_addr, len), GFP_KERNEL)?,
+        Some(n) => {
+            let n = n as usize;
+            let size = n
+                .checked_mul(size_of::<uapi::VeDmaExtent>())
+                .ok_or(EINVAL)?;
+            let mut reader = UserSlice::new(UserPtr::from_addr(ve_addr as usize), size).reader();
+            extents.reserve(n, GFP_KERNEL)?;
+            for _ in 0..n {
+                let e: uapi::VeDmaExtent = reader.read()?;
+                extents.push((e.addr, e.len), GFP_KERNEL)?;
+            }
+        }
+    }
+    match velist::check(&extents, card.ve_mem_size()) {
+        Some(total) if total == len => Ok(extents),
+        _ => Err(EINVAL),
+    }
+}
+
+/// `VE_DMA_IOC_XFER`: submit and wait.
+fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
+    let card = &*file.card;
     if crate::module_parameters::user_pdma.value() {
         return Err(EBUSY);
     }
@@ -220,16 +279,83 @@ fn dma_xfer(card: &Card, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    if card
-        .ve_mem_size()
-        .is_some_and(|size| req.ve_addr + req.len > size)
-    {
-        return Err(EINVAL);
-    }
-    let (out, res) = crate::dma::xfer::transfer(card, &req);
+    let sub = Submission {
+        to_ve: req.flags == uapi::VE_DMA_VH_TO_VE,
+        vh_addr: req.vh_addr,
+        len: req.len,
+        pid: req.pid,
+        extents: ve_side(card, req.ve_addr, req.len, None)?,
+    };
+    let (out, res) = submit::transfer(card, file.owner, &sub);
     req.bytes_done = out.bytes_done;
     req.descs = out.descs;
     req.exception = out.exception;
     writer.write(&req)?;
     res.map(|()| 0)
+}
+
+/// `VE_DMA_IOC_SUBMIT`.
+fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
+    let card = &*file.card;
+    if crate::module_parameters::user_pdma.value() {
+        return Err(EBUSY);
+    }
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaSubmit>()).reader_writer();
+    let mut req: uapi::VeDmaSubmit = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let list = (req.flags & uapi::VE_DMA_VE_LIST != 0).then_some(req.num_extents);
+    let sub = Submission {
+        to_ve: req.flags & !uapi::VE_DMA_VE_LIST == uapi::VE_DMA_VH_TO_VE,
+        vh_addr: req.vh_addr,
+        len: req.len,
+        pid: req.pid,
+        extents: ve_side(card, req.ve_addr, req.len, list)?,
+    };
+    req.id = submit::submit(card, file.owner, &sub).map_err(|(e, _)| e)?;
+    if let Err(e) = writer.write(&req) {
+        // The caller cannot learn the id: stop the request rather than leave it unreachable
+        // until close.
+        let _ = submit::cancel(card, file.owner, req.id);
+        let _ = submit::wait(card, file.owner, req.id, WaitEnd::After(0));
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// `VE_DMA_IOC_WAIT`.
+fn dma_wait(file: &VeFile, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaWait>()).reader_writer();
+    let mut req: uapi::VeDmaWait = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let c = submit::wait(&file.card, file.owner, req.id, WaitEnd::After(req.timeout_ms))?;
+    req.id = c.id;
+    req.bytes_done = c.out.bytes_done;
+    req.descs = c.out.descs;
+    req.exception = c.out.exception;
+    req.status = match c.result {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    };
+    // The request is collected: if this write fails, its report is lost with it.
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `VE_DMA_IOC_CANCEL`.
+fn dma_cancel(file: &VeFile, arg: usize) -> Result<isize> {
+    let req: uapi::VeDmaCancel =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaCancel>())
+            .reader()
+            .read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    submit::cancel(&file.card, file.owner, req.id)?;
+    Ok(0)
 }

@@ -4,7 +4,7 @@
 //! crate does not (yet) wrap, each with a safe API. The rest of the driver is safe Rust.
 //!
 //! What lives here, and why:
-//! - [`MsixIrq`]: an MSI-X vector allocation together with the IRQ handler registered on one of its
+//! - [`MsixIrq`]: an MSI-X vector allocation together with the threaded IRQ handler registered on one of its
 //!   vectors. 7.3's `pci::IrqVectorRegistration` lends its vectors by reference, so keeping both in
 //!   one driver-data struct is a self-reference; this type owns both and orders their drops.
 //! - [`MiscNode`]: a misc device registration carrying driver data that `open` can reach. 7.3's
@@ -48,14 +48,15 @@ pub(crate) mod gup;
 ///   declaration order is drop order), so `free_irq()` always runs before `pci_free_irq_vectors()`.
 /// - `vectors` lives at a pinned address for as long as `registration` exists.
 #[pin_data]
-pub(crate) struct MsixIrq<'bound, T: irq::Handler + 'bound> {
+pub(crate) struct MsixIrq<'bound, T: irq::ThreadedHandler + 'bound> {
     #[pin]
-    registration: irq::Registration<'bound, T>,
+    registration: irq::ThreadedRegistration<'bound, T>,
     vectors: pci::IrqVectorRegistration<'bound>,
 }
 
-impl<'bound, T: irq::Handler + 'bound> MsixIrq<'bound, T> {
-    /// Allocates exactly `count` MSI-X vectors and registers `handler` on entry `index`.
+impl<'bound, T: irq::ThreadedHandler + 'bound> MsixIrq<'bound, T> {
+    /// Allocates exactly `count` MSI-X vectors and registers the threaded `handler` on entry
+    /// `index`.
     pub(crate) fn new(
         pdev: &'bound pci::Device<Bound>,
         count: u32,
@@ -78,7 +79,14 @@ impl<'bound, T: irq::Handler + 'bound> MsixIrq<'bound, T> {
                 let request: irq::IrqRequest<'bound> = vectors.index(index as usize)?.into();
                 // SAFETY: the registration is a pinned field of `Self` and is dropped with it;
                 // nothing here `mem::forget`s it.
-                unsafe { irq::Registration::new(request, irq::Flags::TRIGGER_NONE, name, handler) }
+                unsafe {
+                    irq::ThreadedRegistration::new(
+                        request,
+                        irq::Flags::TRIGGER_NONE,
+                        name,
+                        handler,
+                    )
+                }
             },
         })
     }
@@ -240,6 +248,10 @@ plain_abi_struct!(
     uapi::VeWaitIrqArg,
     uapi::VeWaitIrqArgVe1,
     uapi::VeDmaXfer,
+    uapi::VeDmaExtent,
+    uapi::VeDmaSubmit,
+    uapi::VeDmaWait,
+    uapi::VeDmaCancel,
     uapi::VeDrvPing,
     uapi::VeDrvPinBench,
     uapi::VeVp,

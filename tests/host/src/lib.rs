@@ -9,6 +9,8 @@ pub mod extent;
 pub mod hw;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
+#[path = "../../../src/dma/velist.rs"]
+pub mod velist;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
 
@@ -22,3 +24,6 @@ mod hw_golden;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;
+#[cfg(test)]
+#[path = "velist.rs"]
+mod velist_tests;

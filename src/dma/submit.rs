@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Submitting a transfer, waiting for it, cancelling it: the ioctls' side of the DMA manager.
+//!
+//! The submitter's own thread pins the VH buffer in batches of at most 512 pages (GUP-fast for
+//! its own memory, `pin_user_pages_remote` for another pid) into physically contiguous blocks,
+//! cuts each block where the VE side jumps (extent lists) into [`Piece`]s of one descriptor each
+//! and hands them to the manager ([`DmaState`]), which posts them as ring slots allow; the engine
+//! copies batch N while batch N+1 is pinned. The submitter blocks only while the request holds
+//! [`WINDOW`] bytes pinned and not completed, and returns once its last piece is handed over:
+//! completion is collected by [`wait`]. The first block is small so that the engine starts early;
+//! later blocks grow up to [`MERGE_MAX`] so that long contiguous runs take few descriptors.
+//!
+//! Waits are interruptible and sliced: every [`WAIT_SLICE_MS`] the waiter reaps the ring itself,
+//! so a lost or coalesced interrupt costs at most a slice.
+
+use kernel::{
+    prelude::*,
+    time::msecs_to_jiffies, //
+};
+
+use crate::{
+    card::{
+        Card,
+        Progress, //
+    },
+    dma::{
+        manager::{
+            Collected,
+            DmaState,
+            Outcome,
+            Piece, //
+        },
+        velist::VeCursor,
+    },
+    pin::extent::{
+        pages_spanned,
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
+    sys::gup::{
+        yield_between_batches,
+        PinnedRun,
+        TargetMm, //
+    },
+};
+
+/// Pinned but not yet completed bytes a request may hold: bounds what a 1 GiB transfer of
+/// 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in hand.
+pub(crate) const WINDOW: u64 = 64 << 20;
+/// The first block of a request stops growing at this size: the engine starts after little
+/// pinning. Each later block may be twice as long as the one before, up to [`MERGE_MAX`].
+const MERGE_FIRST: u64 = 2 << 20;
+/// Longest block: long enough that contiguous memory takes few descriptors, short enough that
+/// several fit the window (the engine copies one while the next is pinned).
+const MERGE_MAX: u64 = WINDOW / 4;
+/// Pages pinned per GUP batch.
+const BATCH_PAGES: u64 = 512;
+/// No progress for this long while a request waits for the engine: it is abandoned with
+/// `ETIMEDOUT` (`VE_DMA_IOC_XFER`, and a `VE_DMA_IOC_SUBMIT` waiting for its window).
+///
+/// TIMEOUT: one 64 MiB descriptor takes the emulator about 30 ms at the host's copy rate and a
+/// real VE less; interrupts under TCG arrive within milliseconds. Two seconds without a single
+/// descriptor completing means the engine is stuck.
+const STALL_TIMEOUT_MS: u32 = 2000;
+/// Slice of a wait: the read pointer is re-read at least this often.
+pub(crate) const WAIT_SLICE_MS: u32 = 20;
+
+/// A transfer to submit (validated by the caller).
+pub(crate) struct Submission {
+    pub(crate) to_ve: bool,
+    pub(crate) vh_addr: u64,
+    pub(crate) len: u64,
+    pub(crate) pid: i32,
+    /// The VE side, `(addr, len)` in order; the lengths add up to `len`.
+    pub(crate) extents: KVec<(u64, u64)>,
+}
+
+/// The block being grown from physically contiguous runs.
+struct Block {
+    run: PinnedRun,
+    /// Physical address of the first byte transferred.
+    phys: u64,
+    /// Bytes transferred from it.
+    len: u64,
+}
+
+/// Starts `sub` on `card` for the open file `owner`; returns the request id once its last
+/// piece is handed over. On an error nothing of the request remains, and what it did is returned.
+pub(crate) fn submit(card: &Card, owner: u64, sub: &Submission) -> Result<u64, (Error, Outcome)> {
+    let fail = |e| (e, Outcome::default());
+    let target = TargetMm::by_pid(sub.pid).map_err(fail)?;
+    let id = {
+        let mut dma = card.dma().lock();
+        if card.is_removed() {
+            return Err(fail(ENODEV));
+        }
+        dma.open(owner, sub.to_ve).map_err(fail)?
+    };
+    let mut s = Submitter {
+        card,
+        target: &target,
+        id,
+        to_ve: sub.to_ve,
+        next_va: sub.vh_addr,
+        end_va: sub.vh_addr + sub.len,
+        ve: VeCursor::new(&sub.extents),
+        open: None,
+        merge_max: MERGE_FIRST,
+        pieces: KVVec::new(),
+    };
+    match s.run() {
+        Ok(()) => Ok(id),
+        Err(e) => {
+            // Drop what was pinned but never handed over first (nothing can reach it).
+            s.open = None;
+            s.pieces.clear();
+            let mut dma = card.dma().lock();
+            let _ = dma.fail(card, id, e, 0);
+            let out = match dma.collect(owner, id) {
+                Ok(Some(c)) => c.out,
+                _ => Outcome::default(),
+            };
+            drop(dma);
+            card.notify_dma();
+            Err((e, out))
+        }
+    }
+}
+
+struct Submitter<'a> {
+    card: &'a Card,
+    target: &'a TargetMm,
+    id: u64,
+    to_ve: bool,
+    /// Next VH address to pin, and the end.
+    next_va: u64,
+    end_va: u64,
+    ve: VeCursor<'a>,
+    /// The tail block, still open to physically contiguous runs of the next batch.
+    open: Option<Block>,
+    merge_max: u64,
+    /// Pieces cut and not yet handed over.
+    pieces: KVVec<Piece>,
+}
+
+impl Submitter<'_> {
+    fn run(&mut self) -> Result {
+        let mut first = true;
+        while self.next_va < self.end_va {
+            if !self.wait_for_window()? {
+                // Failed or cancelled meanwhile: WAIT reports it.
+                return Ok(());
+            }
+            if !first {
+                yield_between_batches()?;
+            }
+            first = false;
+            self.pin_batch()?;
+            let last = self.next_va >= self.end_va;
+            if last || self.open.as_ref().is_some_and(|b| b.len >= self.merge_max) {
+                self.close()?;
+            }
+            if !self.hand_over(last)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the cut pieces to the manager and lets it post them. Returns whether the request
+    /// is still running.
+    fn hand_over(&mut self, last: bool) -> Result<bool> {
+        if self.pieces.is_empty() && !last {
+            return Ok(true);
+        }
+        let mut dma = self.card.dma().lock();
+        let running = dma.add(self.id, &mut self.pieces, last)?;
+        dma.fill(self.card)?;
+        Ok(running)
+    }
+
+    /// Blocks until the request's pinned window has room for another batch. Returns `false` if
+    /// the request finished meanwhile (an exception, a cancel, the card's removal).
+    fn wait_for_window(&mut self) -> Result<bool> {
+        let open_len = self.open.as_ref().map_or(0, |b| b.len);
+        {
+            let dma = self.card.dma().lock();
+            if dma.in_window(self.id) + open_len < WINDOW {
+                return Ok(dma.running(self.id) == Some(true));
+            }
+        }
+        // Full: the open block must go to the engine, or nothing would free the window.
+        self.close()?;
+        if !self.hand_over(false)? {
+            return Ok(false);
+        }
+        let mut dma = self.card.dma().lock();
+        let mut idle_ms = 0;
+        loop {
+            if dma.running(self.id) != Some(true) {
+                return Ok(false);
+            }
+            if dma.in_window(self.id) < WINDOW {
+                return Ok(true);
+            }
+            let seen = dma.progress();
+            slice(self.card, &mut dma, WAIT_SLICE_MS)?;
+            if dma.progress() == seen {
+                idle_ms += WAIT_SLICE_MS;
+                if idle_ms >= STALL_TIMEOUT_MS {
+                    return Err(ETIMEDOUT);
+                }
+            } else {
+                idle_ms = 0;
+            }
+        }
+    }
+
+    /// Pins the next batch of pages, growing the open block or starting new ones.
+    fn pin_batch(&mut self) -> Result {
+        let first = self.next_va & !(PAGE_SIZE - 1);
+        let pages = pages_spanned(self.next_va, self.end_va - self.next_va).min(BATCH_PAGES);
+        let mut runs = KVec::new();
+        // The device writes the VH pages when copying VE -> VH. Runs are cut at the block size
+        // so that the first blocks stay short.
+        let got = self.target.pin_runs(
+            first,
+            pages as usize,
+            !self.to_ve,
+            false,
+            self.merge_max,
+            &mut runs,
+        )?;
+        let mut va = first;
+        for run in runs {
+            let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
+            let start = va.max(self.next_va);
+            let stop = run_end.min(self.end_va);
+            let phys = run.phys() + (start - va);
+            let len = stop - start;
+            va = run_end;
+            self.next_va = stop;
+            let run = match self.open.as_mut() {
+                Some(b) if b.phys + b.len == phys && b.len + len <= self.merge_max => {
+                    match b.run.merge(run) {
+                        Ok(()) => {
+                            b.len += len;
+                            continue;
+                        }
+                        Err(back) => back,
+                    }
+                }
+                _ => run,
+            };
+            self.close()?;
+            self.open = Some(Block { run, phys, len });
+        }
+        if got < pages as usize && self.next_va < self.end_va {
+            // GUP stopped early: the rest of the buffer is not mapped.
+            return Err(EFAULT);
+        }
+        Ok(())
+    }
+
+    /// Closes the open block: cuts it where the VE side jumps into pieces; the last piece carries
+    /// the run. The next block may be longer.
+    fn close(&mut self) -> Result {
+        let Some(b) = self.open.take() else {
+            return Ok(());
+        };
+        self.merge_max = (self.merge_max * 2).min(MERGE_MAX);
+        let mut run = Some(b.run);
+        let mut phys = b.phys;
+        let mut left = b.len;
+        while left > 0 {
+            // The extent lengths add up to the VH length (checked at submit).
+            let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
+            left -= len;
+            self.pieces.push(
+                Piece {
+                    phys,
+                    ve,
+                    len,
+                    run: if left == 0 { run.take() } else { None },
+                },
+                GFP_KERNEL,
+            )?;
+            phys += len;
+        }
+        Ok(())
+    }
+}
+
+/// Waits up to `ms` on the card's DMA wait queue, then services the ring (reaps what the engine
+/// finished, in case the interrupt was lost or coalesced). `EINTR` on a signal.
+fn slice(
+    card: &Card,
+    dma: &mut kernel::sync::MutexGuard<'_, DmaState>,
+    ms: u32,
+) -> Result {
+    let p = card.wait_dma(dma, msecs_to_jiffies(ms));
+    // A failure here means the card is going away: unbind fails every request.
+    let _ = dma.service(card);
+    match p {
+        Progress::Signal => Err(EINTR),
+        _ => Ok(()),
+    }
+}
+
+/// How [`wait`] treats a request that is still running when the wait ends.
+pub(crate) enum WaitEnd {
+    /// Leave it; `ETIMEDOUT` after this many ms (`VE_DMA_IOC_WAIT`).
+    After(u32),
+    /// Stop it when the engine makes no progress for [`STALL_TIMEOUT_MS`] (`ETIMEDOUT`) or on a
+    /// signal (`EINTR`), and report it (`VE_DMA_IOC_XFER`).
+    Stall,
+}
+
+/// Waits for request `id` (0: any) of `owner` to finish and collects it.
+pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Collected> {
+    let mut dma = card.dma().lock();
+    let mut waited_ms = 0u32;
+    let mut idle_ms = 0u32;
+    loop {
+        let _ = dma.service(card);
+        if let Some(c) = dma.collect(owner, id)? {
+            drop(dma);
+            card.notify_dma();
+            return Ok(c);
+        }
+        let seen = dma.progress();
+        let stop = match end {
+            WaitEnd::After(ms) => {
+                if waited_ms >= ms {
+                    return Err(ETIMEDOUT);
+                }
+                let step = WAIT_SLICE_MS.min(ms - waited_ms);
+                waited_ms += step;
+                slice(card, &mut dma, step).err()
+            }
+            WaitEnd::Stall => match slice(card, &mut dma, WAIT_SLICE_MS) {
+                Err(e) => Some(e),
+                Ok(()) if dma.progress() == seen => {
+                    idle_ms += WAIT_SLICE_MS;
+                    (idle_ms >= STALL_TIMEOUT_MS).then_some(ETIMEDOUT)
+                }
+                Ok(()) => {
+                    idle_ms = 0;
+                    None
+                }
+            },
+        };
+        if let Some(e) = stop {
+            if let WaitEnd::After(_) = end {
+                return Err(e);
+            }
+            // XFER: stop the request and report it (with this error, unless it finished or
+            // failed otherwise just before).
+            let _ = dma.fail(card, id, e, 0);
+            let c = dma.collect(owner, id)?;
+            drop(dma);
+            card.notify_dma();
+            return c.ok_or(e);
+        }
+    }
+}
+
+/// `VE_DMA_IOC_XFER`: submit and wait, stopping the request on a stall or a signal.
+pub(crate) fn transfer(card: &Card, owner: u64, sub: &Submission) -> (Outcome, Result) {
+    let id = match submit(card, owner, sub) {
+        Ok(id) => id,
+        Err((e, out)) => return (out, Err(e)),
+    };
+    match wait(card, owner, id, WaitEnd::Stall) {
+        Ok(c) => (c.out, c.result),
+        Err(e) => (Outcome::default(), Err(e)),
+    }
+}
+
+/// `VE_DMA_IOC_CANCEL`: stops request `id` of `owner` if it is still running.
+pub(crate) fn cancel(card: &Card, owner: u64, id: u64) -> Result {
+    let mut dma = card.dma().lock();
+    if !dma.owns(owner, id) {
+        return Err(ENOENT);
+    }
+    let r = dma.fail(card, id, ECANCELED, 0);
+    drop(dma);
+    card.notify_dma();
+    r
+}
