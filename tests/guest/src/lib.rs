@@ -10,6 +10,7 @@ pub mod hw;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
 
+pub mod dma;
 pub mod emubar;
 pub mod ksft;
 pub mod mem;

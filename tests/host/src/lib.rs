@@ -9,10 +9,10 @@ pub mod extent;
 pub mod hw;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
-#[path = "../../../src/dma/velist.rs"]
-pub mod velist;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
+#[path = "../../../src/dma/velist.rs"]
+pub mod velist;
 
 #[cfg(test)]
 mod abi;

@@ -87,10 +87,13 @@ fn retain_all_or_nothing() {
         r.post();
     }
     let before = r;
-    assert_eq!(r.retain(|from, to| {
-        assert_eq!(from, to);
-        true
-    }), 17);
+    assert_eq!(
+        r.retain(|from, to| {
+            assert_eq!(from, to);
+            true
+        }),
+        17
+    );
     assert_eq!(r, before);
     assert_eq!(r.retain(|_, _| false), 17);
     assert_eq!((r.tail(), r.head(), r.inflight()), (10, 10, 0));

@@ -19,6 +19,11 @@ use std::{
 };
 
 use ve_guest::{
+    dma::{
+        fill,
+        same,
+        xfer, //
+    },
     emubar::EmuBar,
     hw::{
         desc,
@@ -40,64 +45,11 @@ use ve_guest::{
         self,
         errname, //
     },
-    uapi::{
-        self,
-        VeDmaXfer, //
-    },
+    uapi,
 };
 
 type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
-
-/// One transfer. On failure: the errno and what the driver reported.
-fn xfer(
-    fd: &OwnedFd,
-    to_ve: bool,
-    vh: u64,
-    ve: u64,
-    len: u64,
-) -> Result<VeDmaXfer, (i32, VeDmaXfer)> {
-    let mut a = VeDmaXfer {
-        vh_addr: vh,
-        ve_addr: ve,
-        len,
-        flags: if to_ve {
-            uapi::VE_DMA_VH_TO_VE
-        } else {
-            uapi::VE_DMA_VE_TO_VH
-        },
-        ..Default::default()
-    };
-    match sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a) {
-        Ok(_) => Ok(a),
-        Err(e) => Err((e, a)),
-    }
-}
-
-fn fill(p: *mut u8, len: usize, seed: u64) {
-    for k in (0..len).step_by(8) {
-        // SAFETY: callers pass a mapped buffer of `len` bytes (a multiple of 8).
-        unsafe {
-            p.add(k)
-                .cast::<u64>()
-                .write_unaligned(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        };
-    }
-}
-
-fn same(a: *const u8, b: *const u8, len: usize) -> R {
-    // SAFETY: both are mapped buffers of `len` bytes.
-    let (x, y) = unsafe {
-        (
-            std::slice::from_raw_parts(a, len),
-            std::slice::from_raw_parts(b, len),
-        )
-    };
-    match x.iter().zip(y).position(|(p, q)| p != q) {
-        None => Ok(()),
-        Some(i) => Err(format!("data differs at byte {i} of {len}")),
-    }
-}
 
 /// VH `src` -> VE `ve` -> VH `dst`, then compare; nothing may stay pinned.
 fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
@@ -216,7 +168,7 @@ fn main() {
                 xfer(&fd, true, a, ve_size - 8, 16).map_err(|e| e.0),
                 libc::EINVAL,
             )?;
-            let mut x = VeDmaXfer {
+            let mut x = uapi::VeDmaXfer {
                 vh_addr: a,
                 len: 8,
                 flags: 3,
@@ -227,7 +179,7 @@ fn main() {
                 sys::ioctl(&fd, uapi::VE_DMA_IOC_XFER, &mut x),
                 libc::EINVAL,
             )?;
-            let mut x = VeDmaXfer {
+            let mut x = uapi::VeDmaXfer {
                 vh_addr: a,
                 len: 8,
                 flags: uapi::VE_DMA_VH_TO_VE,
