@@ -190,6 +190,8 @@ pub(crate) struct CardFacts {
     pub(crate) device_id: u16,
     pub(crate) scr_bar_size: u64,
     pub(crate) emu: Option<EmuIdent>,
+    /// Probe checked that DMA addresses of this device are physical addresses.
+    pub(crate) dma_is_phys: bool,
 }
 
 /// One card, shared by its binding, its IRQ handler and its open files.
@@ -409,6 +411,7 @@ impl Card {
             msix_vectors: f.chip.msix_vectors(),
             scr_bar_size: f.scr_bar_size,
             irq_count: self.irq_count(),
+            dma_is_phys: f.dma_is_phys.into(),
             ..Default::default()
         };
         if let Some(e) = f.emu {

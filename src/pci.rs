@@ -129,6 +129,16 @@ fn probe<'bound, 'core>(
 
         pdev.set_master();
         sys::set_dma_mask_64(pdev)?;
+        // The engine is given physical addresses of pinned pages (as NEC's driver does): that is
+        // only right where the DMA API maps to them one to one.
+        if !sys::dma_addresses_are_physical(pdev.as_ref())? {
+            dev_err!(
+                pdev,
+                "DMA addresses are not physical addresses (a translating IOMMU?): not binding; \
+                 boot with iommu=pt or the IOMMU off for this device\n"
+            );
+            return Err(ENODEV);
+        }
         let index = CardIndex::alloc()?;
         let scr_window = sys::RegisterWindow::of_bar(
             pdev,
@@ -144,6 +154,7 @@ fn probe<'bound, 'core>(
             device_id: pdev.device_id(),
             scr_bar_size,
             emu,
+            dma_is_phys: true,
         };
         dev_info!(
             pdev,

@@ -286,8 +286,11 @@ pub struct VeDrvInfo {
     pub emu_nonce: u64,
     /// Emulator only: interrupts the emulator says it raised.
     pub emu_irqs_raised: u64,
+    /// 1: probe mapped a page for DMA through this device and its DMA address was its physical
+    /// address (the engine is given physical addresses). In: must be 0.
+    pub dma_is_phys: u64,
     /// In: must be 0. Out: 0.
-    pub reserved: [u64; 5],
+    pub reserved: [u64; 4],
 }
 
 /// Argument of [`VE_DRV_IOC_PING`]: one round trip through the emulator's ping mailbox.
@@ -562,7 +565,7 @@ impl VeDrvPinBench {
 impl VeDrvInfo {
     /// Whether the caller's input fields are acceptable.
     pub fn input_valid(&self) -> bool {
-        self.flags == 0 && self.reserved.iter().all(|&r| r == 0)
+        self.flags == 0 && self.dma_is_phys == 0 && self.reserved.iter().all(|&r| r == 0)
     }
 }
 

@@ -132,7 +132,8 @@ struct ve_drv_info {
 	__u64 ve_mem_size;	/* emulator only: emulated VE memory */
 	__u64 emu_nonce;	/* emulator only: the emulator's start-up nonce */
 	__u64 emu_irqs_raised;	/* emulator only: interrupts the emulator raised */
-	__u64 reserved[5];
+	__u64 dma_is_phys;	/* 1: DMA address of a page mapped for this device == its physical address */
+	__u64 reserved[4];
 };
 
 /*

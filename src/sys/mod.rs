@@ -154,6 +154,28 @@ pub(crate) fn set_dma_mask_64(pdev: &pci::Device<kernel::device::Core<'_>>) -> R
     unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }
 }
 
+/// Whether the DMA API gives this device physical addresses: maps one vmalloc'ed page for DMA
+/// through the device (an own scatter-gather table, `dma_map_sgtable`) and compares the DMA
+/// address with the page's physical address. The engine is given physical addresses, as NEC's
+/// driver does; with a translating IOMMU they would be wrong, and probe refuses the card.
+pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) -> Result<bool> {
+    use kernel::{
+        dma::DataDirection,
+        page::PAGE_SIZE,
+        scatterlist::SGTable, //
+    };
+    let buf = VVec::<u8>::with_capacity(PAGE_SIZE, GFP_KERNEL)?;
+    // SAFETY: `buf` owns a vmalloc allocation of at least one page starting at this address.
+    let pfn = unsafe { kernel::bindings::vmalloc_to_pfn(buf.as_ptr().cast()) };
+    let phys = (pfn as u64) << kernel::page::PAGE_SHIFT;
+    let sgt = KBox::pin_init(
+        SGTable::new(dev, buf, DataDirection::Bidirectional, GFP_KERNEL),
+        GFP_KERNEL,
+    )?;
+    let dma = sgt.iter().next().map(|e| e.dma_address());
+    Ok(dma == Some(phys))
+}
+
 // src/helpers.c. The vma is declared `void *`: bindgen's `vm_area_struct` contains zero-sized
 // members that the FFI-safety lint rejects.
 extern "C" {

@@ -76,6 +76,7 @@ fn facts() -> Vec<(&'static str, &'static str, u64)> {
         off!(VeDrvInfo, "ve_drv_info", ve_mem_size),
         off!(VeDrvInfo, "ve_drv_info", emu_nonce),
         off!(VeDrvInfo, "ve_drv_info", emu_irqs_raised),
+        off!(VeDrvInfo, "ve_drv_info", dma_is_phys),
         off!(VeDrvInfo, "ve_drv_info", reserved),
         (
             "VE_DRV_IOC_PIN_BENCH",

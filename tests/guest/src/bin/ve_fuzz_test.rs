@@ -149,7 +149,89 @@ fn one(
             ($name, res)
         }};
     }
-    match r.below(15) {
+    match r.below(18) {
+        15 => {
+            let vh = address(r, scratch);
+            let dir = r.pick(&[uapi::VE_DMA_VH_TO_VE, uapi::VE_DMA_VE_TO_VH, 0, 3]);
+            let list = r.below(2) == 0;
+            let mut len = length(r);
+            // As for XFER: VE -> VH writes stay inside a scratch buffer.
+            if dir != uapi::VE_DMA_VH_TO_VE {
+                if let Some(b) = scratch
+                    .iter()
+                    .find(|b| vh >= b.addr() && vh < b.addr() + b.len as u64)
+                {
+                    len = len.min(b.addr() + b.len as u64 - vh);
+                }
+            }
+            let n = r.below(5) as usize;
+            let extents: Vec<uapi::VeDmaExtent> = (0..n)
+                .map(|_| uapi::VeDmaExtent {
+                    addr: {
+                        let any = r.below(64 << 30) & !7;
+                        r.pick(&[0, 8, 4, u64::MAX - 7, any])
+                    },
+                    len: if r.below(2) == 0 { len / n as u64 } else { length(r) },
+                })
+                .collect();
+            call!(
+                "SUBMIT",
+                uapi::VE_DMA_IOC_SUBMIT,
+                uapi::VeDmaSubmit {
+                    vh_addr: vh,
+                    ve_addr: if list {
+                        if bad_arg(r) {
+                            address(r, scratch)
+                        } else {
+                            extents.as_ptr() as u64
+                        }
+                    } else {
+                        let any = r.below(64 << 30) & !7;
+                        r.pick(&[0, 8, 4, 0x1000_0000, u64::MAX - 7, any])
+                    },
+                    len,
+                    pid: pid(r, child),
+                    flags: dir
+                        | if list { uapi::VE_DMA_VE_LIST } else { 0 }
+                        | r.pick(&[0, 0, 0, 8, 0x8000_0000]),
+                    num_extents: if list || r.below(8) == 0 {
+                        r.pick(&[n as u32, n as u32, 0, uapi::VE_DMA_MAX_EXTENTS + 1, u32::MAX])
+                    } else {
+                        0
+                    },
+                    reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                    id: if r.below(8) == 0 { r.next() } else { 0 },
+                    reserved: if r.below(8) == 0 { [0, r.next()] } else { [0, 0] },
+                }
+            )
+        }
+        16 => call!(
+            "WAIT",
+            uapi::VE_DMA_IOC_WAIT,
+            uapi::VeDmaWait {
+                id: {
+                    let near = r.below(4000);
+                    r.pick(&[0, near, u64::MAX])
+                },
+                timeout_ms: r.pick(&[0, 0, 1, 2]),
+                flags: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                reserved: if r.below(8) == 0 { [r.next(), 0] } else { [0, 0] },
+                ..Default::default()
+            }
+        ),
+        17 => call!(
+            "CANCEL",
+            uapi::VE_DMA_IOC_CANCEL,
+            uapi::VeDmaCancel {
+                id: {
+                    let near = r.below(4000);
+                    r.pick(&[0, near, u64::MAX])
+                },
+                flags: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                reserved: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+            }
+        ),
         13 => (
             "KICK",
             sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, r.next() as usize),
@@ -197,7 +279,7 @@ fn one(
             let mut i = VeDrvInfo::default();
             if r.below(3) == 0 {
                 i.flags = r.next() as u32;
-                i.reserved[r.below(5) as usize] = r.next();
+                i.reserved[r.below(4) as usize] = r.next();
             }
             i
         }),
@@ -363,6 +445,9 @@ fn one(
                 uapi::VE_DRV_IOC_PING,
                 uapi::VE_DRV_IOC_PIN_BENCH,
                 uapi::VE_DMA_IOC_XFER,
+                uapi::VE_DMA_IOC_SUBMIT,
+                uapi::VE_DMA_IOC_WAIT,
+                uapi::VE_DMA_IOC_CANCEL,
                 uapi::VEDRV_CMD_VHVA_TO_VSAA,
                 uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN,
                 uapi::VEDRV_CMD_RELEASE_PD_PAGE,
@@ -392,6 +477,9 @@ fn allowed(name: &str) -> &'static [i32] {
         "WAIT_INTR" => &[EFAULT, EINVAL, ETIMEDOUT],
         "PING" => &[EFAULT, EINVAL],
         "XFER" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EIO, ETIMEDOUT],
+        "SUBMIT" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EAGAIN],
+        "WAIT" => &[EFAULT, EINVAL, ENOENT, ETIMEDOUT],
+        "CANCEL" => &[EFAULT, EINVAL, ENOENT],
         "VHVA_TO_VSAA" | "VHVA_TO_VSAA_BLK" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EOPNOTSUPP],
         "RELEASE_PD_PAGE" | "RELEASE_PD_PAGE_BLK" => &[EFAULT, EINVAL, ENOENT],
         "RELEASE_PD_PAGE_ALL" | "COUNT_PD_PAGE_ALL" => &[EFAULT, EINVAL],
