@@ -4,7 +4,7 @@
 # boot the test VM with the VE engine emulator, load ve_drv and print the card's info and the
 # transport round trip; run the DMA benchmark (NEC's legacy and bulk user-space managers, the
 # in-kernel manager and the engine's own time, side by side in one boot) and the pinning
-# micro-benchmark; leave the tables, a CSV and SVG plots under out/results.
+# micro-benchmark; leave the tables, CSV and JSON of the DMA rows and SVG plots under out/results.
 # Options (environment): VE_BENCH_MAX_MIB caps the sizes (64 = the quick variant), VE_BENCH_REPS
 # repetitions per point, VE_BENCH_DIR ve2vh|vh2ve|both, VE_BENCH_MEMORY a comma-separated subset
 # of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m.
@@ -31,6 +31,7 @@ awk -F'|' 'BEGIN {print "memory_direction,buff_kb,legacy_mibs,bulk_mibs,kernel_m
 	/^# [a-z_0-9]+ (ve2vh|vh2ve):$/ {sub(/^# /, ""); sub(/:$/, ""); what = $0; next}
 	/^# \| [0-9]/ {line = what; for (i = 2; i < NF; i++) {gsub(/ /, "", $i); line = line "," $i}; print line}' \
 	"$VE_OUT/guest/dmabench/console.log" >"$results/dmabench.csv" 2>/dev/null || true
+awk -F, -f scripts/csv-to-json.awk "$results/dmabench.csv" >"$results/dmabench.json"
 awk -F, -v outdir="$results" -f scripts/plot-bandwidth.awk "$results/dmabench.csv"
-log "results: $results/{info,dmabench,pinbench}.md, dmabench.csv, *.svg (bandwidth plots)"
+log "results: $results/{info,dmabench,pinbench}.md, dmabench.{csv,json}, *.svg (bandwidth plots)"
 phase_report

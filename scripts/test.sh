@@ -69,6 +69,19 @@ guest_suites test
 build_for_kernel debug
 guest_suites debug
 
+# The figures the tests measured on their way (lines '# figure: ...' of the guest programs).
+figures() {
+	local config
+	for config in test debug; do
+		echo "Figures ($config kernel):"
+		for log in "$VE_OUT/guest-$config"/*/console.log; do
+			sed -n "s|^# figure: |  $(basename "$(dirname "$log")"): |p" "$log"
+		done
+	done
+}
+
+echo
+figures
 echo
 phase_report
 echo "host: $host_passed passed, $host_failed failed; guest (TAP + KUnit): $guest_passed passed, $guest_failed failed"

@@ -356,6 +356,8 @@ pub mod emu {
     pub const OFF_CNT_EXCEPTIONS: usize = 0x140;
     /// Interrupts the test controls suppressed.
     pub const OFF_CNT_IRQS_DROPPED: usize = 0x148;
+    /// Spurious interrupts raised by [`OFF_CTL_IRQ_STORM`] (not in [`OFF_CNT_IRQS`]).
+    pub const OFF_CNT_IRQS_SPURIOUS: usize = 0x150;
 
     /// Test controls, all u64, written by tests (through the driver or a mapping of BAR2), read by
     /// the engine before every descriptor. 0 means off.
@@ -372,6 +374,12 @@ pub mod emu {
     pub const OFF_CTL_IRQ_COALESCE: usize = 0x1a0;
     /// Suppress this many completion interrupts (counted down).
     pub const OFF_CTL_IRQ_DROP: usize = 0x1a8;
+    /// At the next doorbell, raise this many spurious privileged DMA interrupts (INTVEC bit not
+    /// set, nothing completed), [`STORM_GAP_US`] apart, then clear the control.
+    pub const OFF_CTL_IRQ_STORM: usize = 0x1b0;
+    /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
+    /// its own (eventfd signals that pile up are delivered as one).
+    pub const STORM_GAP_US: u64 = 20;
 
     /// Ping mailbox: the transport self-test. The driver writes [`OFF_PING_VALUE`] and
     /// [`OFF_PING_CHECK`] = [`ping_check`]`(nonce, seq, value)`, then [`OFF_PING_SEQ`] = seq (last),

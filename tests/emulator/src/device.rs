@@ -138,8 +138,30 @@ impl Device {
     /// Doorbells coalesce, so this must not assume one request per wake-up.
     pub fn service(&mut self) -> io::Result<()> {
         self.bar.add64(emu::OFF_CNT_WAKEUPS, 1);
+        self.service_storm()?;
         self.service_engine()?;
         self.service_ping()
+    }
+
+    /// A requested interrupt storm: spurious interrupts on the privileged DMA vector, without its
+    /// INTVEC bit and without anything completed.
+    fn service_storm(&mut self) -> io::Result<()> {
+        let n = self.bar.load64(emu::OFF_CTL_IRQ_STORM);
+        if n == 0 {
+            return Ok(());
+        }
+        self.bar.store64(emu::OFF_CTL_IRQ_STORM, 0);
+        let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
+        let fd = peers
+            .guest_irqs
+            .get(hw::ve1::PDMA_VECTOR as usize)
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        for _ in 0..n {
+            ivshmem::eventfd_signal(fd)?;
+            self.bar.add64(emu::OFF_CNT_IRQS_SPURIOUS, 1);
+            std::thread::sleep(std::time::Duration::from_micros(emu::STORM_GAP_US));
+        }
+        Ok(())
     }
 
     /// Runs the DMA engine on whatever the guest has posted or changed in DMACTL.

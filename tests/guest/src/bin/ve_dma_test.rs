@@ -500,7 +500,7 @@ fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     c.set(emu::OFF_CTL_BW_MIBS, 0);
     res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
     println!(
-        "# overlap: at most {max_held} pages pinned during a {} page transfer",
+        "# figure: overlap: at most {max_held} pages pinned during a {} page transfer",
         LEN / 4096
     );
     ensure(overlapped, || {

@@ -582,6 +582,10 @@ fn main() {
         "{done} iterations, {opens} concurrent open/close cycles"
     ));
     println!("# ve_test: fuzz iterations={done}");
+    println!(
+        "# figure: fuzz seed {seed}: {done} calls, {} unexpected errnos",
+        bad.len()
+    );
     t.result(
         "every error is one the header documents",
         ensure(bad.is_empty(), || bad.join("\n")),

@@ -240,7 +240,7 @@ fn transport_suite(module: &str) -> i32 {
     rtts.sort_unstable();
     if !rtts.is_empty() {
         println!(
-            "# ping round trip (doorbell to MSI-X): median {} us, max {} us",
+            "# figure: ping round trip (doorbell to MSI-X): median {} us, max {} us",
             rtts[rtts.len() / 2] / 1000,
             rtts[rtts.len() - 1] / 1000
         );
