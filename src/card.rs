@@ -73,6 +73,7 @@ use crate::{
         Regs, //
     },
     sys::{
+        MappedSpace,
         MiscNode,
         MsixIrq,
         RegisterWindow, //
@@ -360,7 +361,7 @@ impl Card {
     }
 
     /// The hard IRQ handler's work: acknowledge INTVEC, count, wake `VEDRV_CMD_WAIT_INTR` and
-    /// ping waiters; wake the thread if the kernel owns the engine. Never counts on the number of
+    /// ping waiters, wake the thread. Never counts on the number of
     /// interrupts matching the number of events: the thread and waiters re-read the registers.
     fn handle_pdma_irq(&self) -> ThreadedIrqReturn {
         // A failure here means the card is being removed; the count still moves so waiters wake.
@@ -371,11 +372,8 @@ impl Card {
         events.pending[usize::from(!upper)] |= 1 << bit;
         drop(events);
         self.event_wait.notify_all();
-        if crate::module_parameters::user_pdma.value() {
-            ThreadedIrqReturn::Handled
-        } else {
-            ThreadedIrqReturn::WakeThread
-        }
+        // The thread does nothing while user space owns the engine.
+        ThreadedIrqReturn::WakeThread
     }
 
     /// The IRQ thread's work: reap what the engine finished (unpinning it), refill the ring, wake
@@ -480,6 +478,51 @@ impl Card {
             return Err(EIO);
         }
         Ok((response, rtt_ns))
+    }
+}
+
+/// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
+/// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
+/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`]).
+pub(crate) struct ScrGrant {
+    card: Arc<Card>,
+    /// The grant's generation in the DMA manager.
+    grant: u64,
+}
+
+impl Drop for ScrGrant {
+    fn drop(&mut self) {
+        let card = &self.card;
+        card.dma.lock().take_back(card, Some(self.grant));
+        card.notify_dma();
+    }
+}
+
+/// Lends `card`'s engine to the user-space manager mapping its registers at `space`; `EBUSY`
+/// while the kernel manager has requests or another mapping holds the engine.
+pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
+    let grant = card.dma.lock().lend(card, space)?;
+    // On failure the grant is dropped and gives the engine back.
+    Arc::new(
+        ScrGrant {
+            card: card.clone(),
+            grant,
+        },
+        GFP_KERNEL,
+    )
+    .inspect_err(|_| {
+        card.dma.lock().take_back(card, Some(grant));
+    })
+    .map_err(Into::into)
+}
+
+impl Card {
+    /// `VE_DRV_IOC_RECLAIM`: takes the engine back from user space, zapping its register
+    /// mapping. Returns whether it was lent.
+    pub(crate) fn reclaim_engine(&self) -> bool {
+        let was = self.dma.lock().take_back(self, None);
+        self.notify_dma();
+        was
     }
 }
 

@@ -3,6 +3,7 @@
  * C helpers for kernel interfaces that are macros or static inlines, which an out-of-tree Rust
  * module cannot reach through the kernel crate's bindings. Only src/sys/ calls them.
  */
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/capability.h>
 #include <linux/sched/signal.h>
@@ -14,7 +15,13 @@ bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
 unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
-int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys);
+int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant);
+struct address_space *ve_vma_address_space(struct vm_area_struct *vma);
+void ve_zap_address_space(struct address_space *mapping);
+
+/* In Rust (src/sys/mod.rs): a VMA of a register mapping was duplicated / is going away. */
+void ve_scr_vma_open(void *grant);
+void ve_scr_vma_close(void *grant);
 
 unsigned long ve_page_to_pfn(struct page *page)
 {
@@ -67,15 +74,56 @@ unsigned long ve_vma_file_offset(struct vm_area_struct *vma)
 	return vma->vm_pgoff << PAGE_SHIFT;
 }
 
+static void ve_scr_open(struct vm_area_struct *vma)
+{
+	ve_scr_vma_open(vma->vm_private_data);
+}
+
+static void ve_scr_close(struct vm_area_struct *vma)
+{
+	ve_scr_vma_close(vma->vm_private_data);
+}
+
+/* A register mapping is one piece: its VMA count is the grant's reference count. */
+static int ve_scr_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct ve_scr_vm_ops = {
+	.open = ve_scr_open,
+	.close = ve_scr_close,
+	.may_split = ve_scr_may_split,
+};
+
 /*
  * Maps device registers at physical address @phys into @vma (being set up by mmap), uncached,
- * as NEC's driver maps them for VEOS: no copy on fork, no growth, not dumped.
+ * as NEC's driver maps them for VEOS: no copy on fork, no growth, not dumped, not split. On
+ * success the VMA holds @grant (one reference, dropped by close; open takes another).
  */
-int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys)
+int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant)
 {
 	unsigned long size = vma->vm_end - vma->vm_start;
+	int ret;
 
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
-	return io_remap_pfn_range(vma, vma->vm_start, phys >> PAGE_SHIFT, size, vma->vm_page_prot);
+	ret = io_remap_pfn_range(vma, vma->vm_start, phys >> PAGE_SHIFT, size, vma->vm_page_prot);
+	if (ret)
+		return ret;
+	vma->vm_private_data = grant;
+	vma->vm_ops = &ve_scr_vm_ops;
+	return 0;
+}
+
+/* The address space of the file @vma maps: where to zap its mappings. */
+struct address_space *ve_vma_address_space(struct vm_area_struct *vma)
+{
+	return vma->vm_file->f_mapping;
+}
+
+/* Removes every page table entry of every mapping of @mapping: the next access faults (SIGBUS). */
+void ve_zap_address_space(struct address_space *mapping)
+{
+	unmap_mapping_range(mapping, 0, 0, 1);
 }

@@ -354,6 +354,12 @@ pub const VE_DRV_PIN_BENCH_LONGTERM: u32 = 2;
 /// `EFAULT`, `EINVAL` (zero length, overflow, unknown flags, nonzero `reserved`), GUP's errors.
 pub const VE_DRV_IOC_PIN_BENCH: u32 = iowr::<VeDrvPinBench>(VE_DRV_NR_BASE + 2);
 
+/// Takes the privileged DMA engine back from a user-space manager (NEC's register mapping):
+/// every such mapping is zapped (a later access faults with SIGBUS), the engine is halted and its
+/// ring cleared, and the in-kernel manager owns it again. Returns 1 if the engine was lent, 0 if
+/// the kernel had it. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`.
+pub const VE_DRV_IOC_RECLAIM: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 4, 0);
+
 /// [`VeDmaXfer::flags`]: copy from the VH buffer to VE memory.
 pub const VE_DMA_VH_TO_VE: u32 = 1;
 /// [`VeDmaXfer::flags`]: copy from VE memory to the VH buffer.
@@ -407,7 +413,8 @@ impl VeDmaXfer {
 /// overflow, nonzero `reserved`, a VE range beyond the card's VE memory); `ESRCH`; `ENOMEM`;
 /// `EIO` (the engine raised an exception: code in `exception`); `ETIMEDOUT` (no progress for 2 s:
 /// the engine was halted and the transfer abandoned); `EINTR` (a signal: the transfer was stopped
-/// the same way); `ENODEV` (card removed). `bytes_done` tells how far it got.
+/// the same way); `ENODEV` (card removed); `EBUSY` (a user-space manager's register mapping has
+/// the engine). `bytes_done` tells how far it got.
 pub const VE_DMA_IOC_XFER: u32 = iowr::<VeDmaXfer>(VE_DMA_NR_BASE);
 
 /// [`VeDmaSubmit::flags`]: the VE side is [`VeDmaSubmit::num_extents`] extents
@@ -483,8 +490,9 @@ impl VeDmaSubmit {
 /// (flags, alignment to 8 bytes, zero length, overflow, nonzero reserved fields or `id`, a bad
 /// extent list or one whose lengths do not add up to `len`, a VE range beyond the card's VE
 /// memory); `ESRCH`; `ENOMEM`; `EAGAIN` ([`VE_DMA_MAX_REQUESTS`] not yet collected);
-/// `ETIMEDOUT` (no progress for 2 s while the window was full); `EINTR`; `ENODEV`; `EBUSY`
-/// (user space owns the engine). On an error nothing of the request remains.
+/// `ETIMEDOUT` (no progress for 2 s while the window was full); `EINTR`; `ENODEV`; `EBUSY` (a
+/// user-space manager's register mapping has the engine). On an error nothing of the request
+/// remains.
 pub const VE_DMA_IOC_SUBMIT: u32 = iowr::<VeDmaSubmit>(VE_DMA_NR_BASE + 1);
 
 /// Argument of [`VE_DMA_IOC_WAIT`].

@@ -41,7 +41,7 @@ module! {
         },
         user_pdma: bool {
             default: false,
-            description: "Hand the privileged DMA engine to user space (VEOS) through mmap of the system-common registers and WAIT_INTR, as NEC's driver does; the in-kernel DMA manager then answers EBUSY",
+            description: "Let a user-space DMA manager (VEOS) take the privileged DMA engine by mapping the system-common registers, as with NEC's driver; the in-kernel manager answers EBUSY while the mapping exists (or until VE_DRV_IOC_RECLAIM)",
         },
         test_ioctls: bool {
             default: false,

@@ -82,8 +82,12 @@ struct ve_vp_release {
  *
  * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
  * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
- * user_pdma=1, which hands the engine to user space: the in-kernel DMA manager then answers
- * EBUSY. CAP_SYS_ADMIN. Errors: EPERM, EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long).
+ * user_pdma=1. The mapping takes the privileged DMA engine from the in-kernel manager (which
+ * answers EBUSY until then) for as long as it exists: unmapping it (or the death of its process)
+ * gives the engine back, and VE_DRV_IOC_RECLAIM takes it back at once, zapping the mapping (a
+ * later access through it faults with SIGBUS). One mapping at a time; it cannot be split.
+ * CAP_SYS_ADMIN. Errors: EPERM, EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long),
+ * EBUSY (the in-kernel manager has requests, or another mapping has the engine).
  */
 struct ve_wait_irq {
 	uint64_t upper;
@@ -181,7 +185,7 @@ struct ve_drv_pin_bench {
  * length, overflow, nonzero reserved, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
  * EIO (the engine raised an exception: code in exception); ETIMEDOUT (no progress for 2 s: the
  * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way); ENODEV
- * (card removed), EBUSY (user_pdma=1: user space owns the engine). bytes_done tells how far it
+ * (card removed), EBUSY (a user-space manager's register mapping has the engine). bytes_done tells how far it
  * got.
  */
 #define VE_DMA_NR_BASE		0x40
@@ -216,7 +220,7 @@ struct ve_dma_xfer {
  * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
  * whose lengths do not add up to len, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
  * EAGAIN (VE_DMA_MAX_REQUESTS submitted and not yet collected by this file); ETIMEDOUT (no
- * engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY (user_pdma=1). On an
+ * engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY (a register mapping has the engine). On an
  * error nothing of the request remains.
  *
  * VE_DMA_IOC_WAIT: waits up to timeout_ms (0: does not block) until request id (0: any of this
@@ -284,5 +288,12 @@ struct ve_dma_cancel {
  * it does nothing). CAP_SYS_ADMIN. Errors: EPERM, ENODEV.
  */
 #define VE_DRV_IOC_KICK		_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 3)
+/*
+ * VE_DRV_IOC_RECLAIM: takes the privileged DMA engine back from a user-space manager: its register
+ * mapping is zapped (a later access faults with SIGBUS), the engine halted and its ring cleared,
+ * and the in-kernel manager owns it again. Returns 1 if the engine was lent, 0 if the kernel had
+ * it. CAP_SYS_ADMIN. Errors: EPERM.
+ */
+#define VE_DRV_IOC_RECLAIM	_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 4)
 
 #endif /* _UAPI_VE_DRV_H */

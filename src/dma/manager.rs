@@ -32,7 +32,10 @@ use crate::{
             Desc, //
         },
     },
-    sys::gup::PinnedRun,
+    sys::{
+        gup::PinnedRun,
+        MappedSpace, //
+    },
     uapi, //
 };
 
@@ -129,6 +132,17 @@ pub(crate) struct DmaState {
     next_id: u64,
     /// Descriptors completed since probe: waiters watch it for progress.
     completed: u64,
+    /// The engine is lent to a user-space manager (NEC's register mapping), and which grant.
+    user: Option<UserOwner>,
+    next_grant: u64,
+}
+
+/// A user-space manager drives the engine through a register mapping.
+struct UserOwner {
+    /// Generation of the grant: a stale grant's end does not end a newer one.
+    grant: u64,
+    /// Where the mapping is, to zap it when the kernel takes the engine back.
+    space: MappedSpace,
 }
 
 /// A finished request, taken out of the table.
@@ -147,6 +161,8 @@ impl DmaState {
             reqs: KVec::new(),
             next_id: 1,
             completed: 0,
+            user: None,
+            next_grant: 1,
         }
     }
 
@@ -172,6 +188,9 @@ impl DmaState {
     /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
     /// not yet collected.
     pub(crate) fn open(&mut self, owner: u64, to_ve: bool) -> Result<u64> {
+        if self.user.is_some() {
+            return Err(EBUSY);
+        }
         let mine = self.reqs.iter().filter(|r| r.owner == owner).count();
         if mine >= uapi::VE_DMA_MAX_REQUESTS as usize {
             return Err(EAGAIN);
@@ -329,6 +348,10 @@ impl DmaState {
     /// Reaps completions, fails the request whose descriptor raised an exception, and refills
     /// the ring.
     pub(crate) fn service(&mut self, card: &Card) -> Result {
+        if self.user.is_some() {
+            // User space owns the engine: its interrupts are for WAIT_INTR, not for us.
+            return Ok(());
+        }
         let ctl1 = match self.take_completed(card) {
             Ok(c) => c,
             Err(e) if e == EIO => {
@@ -512,6 +535,56 @@ impl DmaState {
                 i += 1;
             }
         }
+    }
+}
+
+impl DmaState {
+    /// Lends the engine to a user-space manager whose register mapping is in `space`: only while
+    /// no request exists (`EBUSY`), and only to one mapping at a time (`EBUSY`). The engine is
+    /// halted first. Returns the grant's generation.
+    pub(crate) fn lend(&mut self, card: &Card, space: MappedSpace) -> Result<u64> {
+        if self.user.is_some() || !self.reqs.is_empty() {
+            return Err(EBUSY);
+        }
+        card.halt_pdma()?;
+        let grant = self.next_grant;
+        self.next_grant += 1;
+        self.user = Some(UserOwner { grant, space });
+        Ok(grant)
+    }
+
+    /// Takes the engine back from user space: from grant `grant` only (its mapping went away), or
+    /// from whoever holds it (`None`), then zapping the mapping so that a stale one faults
+    /// instead of writing descriptors. The engine is halted, the ring cleared and restarted from
+    /// the read pointer user space left. Returns whether the engine was lent.
+    pub(crate) fn take_back(&mut self, card: &Card, grant: Option<u64>) -> bool {
+        let Some(u) = self.user.as_ref() else {
+            return false;
+        };
+        if grant.is_some_and(|g| g != u.grant) {
+            return false;
+        }
+        if grant.is_none() {
+            // SAFETY: the grant is still current, so it is alive, and with it either a VMA of the
+            // mapping or the mmap call creating it: the file and its address space are alive.
+            unsafe { u.space.zap() };
+        }
+        self.user = None;
+        if card.is_removed() {
+            // Unbind halted the engine; its registers are gone.
+            return true;
+        }
+        if let Err(e) = card.halt_pdma() {
+            pr_err!("privileged DMA engine did not halt when taken back from user space: {e:?}\n");
+        }
+        let _ = card.with_regs(|r| r.pdma_clear_descriptors());
+        let readptr = card
+            .with_regs(|r| r.pdma_ctl1())
+            .map_or(0, |c| (c & hw::dmactl::READPTR_MASK) as usize);
+        // No request exists while user space owns the engine: no slot is in use.
+        self.ring.reset(readptr);
+        let _ = card.with_regs(|r| r.pdma_set_readptr(readptr));
+        true
     }
 }
 

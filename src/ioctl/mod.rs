@@ -26,7 +26,10 @@ use kernel::{
 };
 
 use crate::{
-    card::Card,
+    card::{
+        self,
+        Card, //
+    },
     dma::{
         submit::{
             self,
@@ -37,6 +40,7 @@ use crate::{
     },
     sys::{
         self,
+        MappedSpace,
         MiscNode,
         NodeDevice, //
     },
@@ -83,7 +87,9 @@ impl MiscDevice for VeFile {
     }
 
     /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
-    /// `user_pdma=1`, only at the chip's NEC file offset, only for CAP_SYS_ADMIN.
+    /// `user_pdma=1`, only at the chip's NEC file offset, only for CAP_SYS_ADMIN. The mapping
+    /// takes the engine from the kernel manager (`EBUSY` while it has requests, or while another
+    /// mapping has it) until it is unmapped or `VE_DRV_IOC_RECLAIM` takes it back.
     fn mmap(this: &VeFile, _file: &File, vma: &VmaNew) -> Result {
         if !crate::module_parameters::user_pdma.value() {
             return Err(EOPNOTSUPP);
@@ -94,7 +100,11 @@ impl MiscDevice for VeFile {
         if sys::vma_file_offset(vma) != this.card.facts_chip().mmap_scr {
             return Err(EINVAL);
         }
-        sys::map_registers(vma, this.card.scr_window())
+        if (vma.end() - vma.start()) as u64 > this.card.scr_window().len() {
+            return Err(EINVAL);
+        }
+        let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
+        sys::map_registers(vma, this.card.scr_window(), grant)
     }
 
     /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
@@ -125,6 +135,7 @@ fn dispatch(file: &VeFile, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_WAIT_INTR => admin(|| wait_intr(card, arg, false)),
         uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => admin(|| wait_intr(card, arg, true)),
         uapi::VE_DRV_IOC_KICK => admin(|| card.kick().map(|()| 0)),
+        uapi::VE_DRV_IOC_RECLAIM => admin(|| Ok(card.reclaim_engine().into())),
         uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
         uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
@@ -270,9 +281,6 @@ fn ve_side(card: &Card, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVe
 /// `VE_DMA_IOC_XFER`: submit and wait.
 fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
     let card = &*file.card;
-    if crate::module_parameters::user_pdma.value() {
-        return Err(EBUSY);
-    }
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaXfer>()).reader_writer();
     let mut req: uapi::VeDmaXfer = reader.read()?;
@@ -297,9 +305,6 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
 /// `VE_DMA_IOC_SUBMIT`.
 fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
     let card = &*file.card;
-    if crate::module_parameters::user_pdma.value() {
-        return Err(EBUSY);
-    }
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaSubmit>()).reader_writer();
     let mut req: uapi::VeDmaSubmit = reader.read()?;

@@ -13,12 +13,17 @@
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
 //! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
 //! - [`map_registers`]: NEC's mmap of the system-common registers for VEOS (no Rust wrapper for
-//!   `io_remap_pfn_range` or uncached protections in 7.3).
+//!   `io_remap_pfn_range`, uncached protections or VMA operations in 7.3), each VMA holding a
+//!   reference to the [`ScrGrant`] that lends the engine; [`MappedSpace`] zaps such mappings
+//!   (`unmap_mapping_range`) when the kernel takes the engine back.
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
 
-use core::ptr::addr_of;
+use core::ptr::{
+    addr_of,
+    NonNull, //
+};
 
 use kernel::{
     device::Bound,
@@ -30,13 +35,17 @@ use kernel::{
     },
     pci,
     prelude::*,
+    sync::Arc,
     transmute::{
         AsBytes,
         FromBytes, //
     }, //
 };
 
-use crate::uapi;
+use crate::{
+    card::ScrGrant,
+    uapi, //
+};
 
 pub(crate) mod gup;
 
@@ -180,7 +189,9 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
 // members that the FFI-safety lint rejects.
 extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
-    fn ve_mmap_io(vma: *mut c_void, phys: u64) -> c_int;
+    fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
+    fn ve_vma_address_space(vma: *mut c_void) -> *mut c_void;
+    fn ve_zap_address_space(mapping: *mut c_void);
 }
 
 /// The file offset an mmap of `vma` asks for, in bytes.
@@ -203,6 +214,11 @@ pub(crate) struct RegisterWindow {
 }
 
 impl RegisterWindow {
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// `len` bytes at `offset` into BAR `bar` of `pdev`; `EINVAL` unless page aligned and inside.
     pub(crate) fn of_bar(
         pdev: &pci::Device<Bound>,
@@ -229,15 +245,84 @@ impl RegisterWindow {
 }
 
 /// Maps `window` (or its start, if `vma` is shorter) into `vma`, uncached (`VM_IO | VM_PFNMAP`,
-/// not copied on fork, not grown, not dumped). `EINVAL` if `vma` is longer than the window.
-pub(crate) fn map_registers(vma: &kernel::mm::virt::VmaNew, window: &RegisterWindow) -> Result {
+/// not copied on fork, not grown, not dumped, not split). `EINVAL` if `vma` is longer than the
+/// window. Every VMA of the mapping holds a reference to `grant` (a split or move duplicates it,
+/// an unmap drops it): the mapping's lifetime is the grant's.
+pub(crate) fn map_registers(
+    vma: &kernel::mm::virt::VmaNew,
+    window: &RegisterWindow,
+    grant: Arc<ScrGrant>,
+) -> Result {
     if (vma.end() - vma.start()) as u64 > window.len {
         return Err(EINVAL);
     }
-    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags and
-    // page protection may be changed and its range filled; by the `RegisterWindow` invariant and
-    // the length check above, only registers of a BAR this driver owns become reachable.
-    kernel::error::to_result(unsafe { ve_mmap_io(vma.as_ptr().cast(), window.phys) })
+    let raw = grant.into_raw();
+    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags,
+    // page protection, operations and private data may be set and its range filled; by the
+    // `RegisterWindow` invariant and the length check above, only registers of a BAR this driver
+    // owns become reachable. On success the VMA owns the reference `raw` (released by
+    // `ve_scr_vma_close`).
+    let r = kernel::error::to_result(unsafe {
+        ve_mmap_io(vma.as_ptr().cast(), window.phys, raw.cast_mut().cast())
+    });
+    if r.is_err() {
+        // SAFETY: on failure `ve_mmap_io` did not store `raw`: the reference is still ours.
+        drop(unsafe { Arc::from_raw(raw) });
+    }
+    r
+}
+
+/// A VMA of a register mapping was duplicated (moved): the new one takes a reference.
+#[no_mangle]
+extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
+    // SAFETY: `grant` is the private data of a register mapping's VMA, which owns one reference
+    // (from `map_registers` or an earlier open): the `ScrGrant` is alive.
+    let this = core::mem::ManuallyDrop::new(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+    // The duplicate's own reference, stored in its (copied) private data by the kernel.
+    let _ = Arc::clone(&this).into_raw();
+}
+
+/// A VMA of a register mapping is going away: its reference goes with it.
+#[no_mangle]
+extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
+    // SAFETY: as for `ve_scr_vma_open`; this VMA's reference is released exactly once, here.
+    drop(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+}
+
+/// The address space of the file a register mapping maps, to zap its page table entries when
+/// the engine is taken back.
+///
+/// # Invariants
+///
+/// Points to the `address_space` of a file that was being mapped when this was made.
+pub(crate) struct MappedSpace(NonNull<c_void>);
+
+// SAFETY: an `address_space` is a kernel object usable from any thread.
+unsafe impl Send for MappedSpace {}
+// SAFETY: see `Send`; `&MappedSpace` allows nothing but `zap`, which the kernel serialises.
+unsafe impl Sync for MappedSpace {}
+
+impl MappedSpace {
+    /// The address space `vma` (being set up by mmap) maps.
+    pub(crate) fn of(vma: &kernel::mm::virt::VmaNew) -> Result<Self> {
+        // SAFETY: `vma` is being set up by mmap of a file: `vm_file` is set and holds a
+        // reference to the file.
+        let p = unsafe { ve_vma_address_space(vma.as_ptr().cast()) };
+        // INVARIANT: the file's address space, taken while the file is being mapped.
+        NonNull::new(p).map(Self).ok_or(EINVAL)
+    }
+
+    /// Removes every page table entry of every mapping of this address space: a later access
+    /// through one of them faults (SIGBUS) instead of reaching the registers.
+    ///
+    /// # Safety
+    ///
+    /// The file must still be referenced (a VMA of the mapping, or the mmap call that made this
+    /// value, still holds it), so that the address space is alive.
+    pub(crate) unsafe fn zap(&self) {
+        // SAFETY: the address space is alive (the caller's guarantee and the type invariant).
+        unsafe { ve_zap_address_space(self.0.as_ptr()) }
+    }
 }
 
 /// Whether the current task has `CAP_SYS_ADMIN` in the initial user namespace.

@@ -171,7 +171,11 @@ fn one(
                         let any = r.below(64 << 30) & !7;
                         r.pick(&[0, 8, 4, u64::MAX - 7, any])
                     },
-                    len: if r.below(2) == 0 { len / n as u64 } else { length(r) },
+                    len: if r.below(2) == 0 {
+                        len / n as u64
+                    } else {
+                        length(r)
+                    },
                 })
                 .collect();
             call!(
@@ -195,13 +199,23 @@ fn one(
                         | if list { uapi::VE_DMA_VE_LIST } else { 0 }
                         | r.pick(&[0, 0, 0, 8, 0x8000_0000]),
                     num_extents: if list || r.below(8) == 0 {
-                        r.pick(&[n as u32, n as u32, 0, uapi::VE_DMA_MAX_EXTENTS + 1, u32::MAX])
+                        r.pick(&[
+                            n as u32,
+                            n as u32,
+                            0,
+                            uapi::VE_DMA_MAX_EXTENTS + 1,
+                            u32::MAX,
+                        ])
                     } else {
                         0
                     },
                     reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
                     id: if r.below(8) == 0 { r.next() } else { 0 },
-                    reserved: if r.below(8) == 0 { [0, r.next()] } else { [0, 0] },
+                    reserved: if r.below(8) == 0 {
+                        [0, r.next()]
+                    } else {
+                        [0, 0]
+                    },
                 }
             )
         }
@@ -216,7 +230,11 @@ fn one(
                 timeout_ms: r.pick(&[0, 0, 1, 2]),
                 flags: if r.below(8) == 0 { r.next() as u32 } else { 0 },
                 reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
-                reserved: if r.below(8) == 0 { [r.next(), 0] } else { [0, 0] },
+                reserved: if r.below(8) == 0 {
+                    [r.next(), 0]
+                } else {
+                    [0, 0]
+                },
                 ..Default::default()
             }
         ),

@@ -73,8 +73,10 @@ impl Rng {
 fn round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u64, seed: u64) -> R {
     fill(src.ptr, len, seed);
     fill(dst.ptr, len, !seed);
-    xfer(fd, true, src.addr(), ve, len as u64).map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
-    xfer(fd, false, dst.addr(), ve, len as u64).map_err(|(e, _)| format!("VE->VH: {}", errname(e)))?;
+    xfer(fd, true, src.addr(), ve, len as u64)
+        .map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
+    xfer(fd, false, dst.addr(), ve, len as u64)
+        .map_err(|(e, _)| format!("VE->VH: {}", errname(e)))?;
     same(src.ptr, dst.ptr, len)
 }
 
@@ -89,7 +91,11 @@ fn main() {
     let mut requests = 400u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut val = || args.next().and_then(|v| v.parse::<u64>().ok()).expect("a number");
+        let mut val = || {
+            args.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("a number")
+        };
         match a.as_str() {
             "--seed" => seed = val(),
             "--requests" => requests = val(),
@@ -100,23 +106,39 @@ fn main() {
         }
     }
     let mut t = Tap::new("ve_stress_test", 4);
-    t.diag(&format!("seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"));
+    t.diag(&format!(
+        "seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"
+    ));
     let baseline = pins_held();
     let (fd, c) = match (sys::open_rw(NODE), EmuBar::open()) {
         (Ok(fd), Ok(c)) => (fd, c),
         (fd, c) => {
-            t.result("open /dev/ve0 and the emulator's controls", Err(format!("{:?} {:?}", fd.err(), c.err())));
+            t.result(
+                "open /dev/ve0 and the emulator's controls",
+                Err(format!("{:?} {:?}", fd.err(), c.err())),
+            );
             std::process::exit(t.finish());
         }
     };
 
-    t.result("an interrupt storm (spurious MSI-X) during transfers", storm(&fd, &c));
-    t.result("transfers while memory compaction runs in a loop", compaction(&fd));
     t.result(
-        &format!("{requests} random requests, two in flight, exceptions injected at random descriptors"),
+        "an interrupt storm (spurious MSI-X) during transfers",
+        storm(&fd, &c),
+    );
+    t.result(
+        "transfers while memory compaction runs in a loop",
+        compaction(&fd),
+    );
+    t.result(
+        &format!(
+            "{requests} random requests, two in flight, exceptions injected at random descriptors"
+        ),
         random_exceptions(&fd, &c, seed, requests),
     );
-    t.result("nothing left pinned", ensure_eq("pins held", pins_held() - baseline, 0));
+    t.result(
+        "nothing left pinned",
+        ensure_eq("pins held", pins_held() - baseline, 0),
+    );
     std::process::exit(t.finish());
 }
 
@@ -136,14 +158,18 @@ fn storm(fd: &OwnedFd, c: &EmuBar) -> R {
     let handled = irq_count(fd)? - irqs0;
     println!("# figure: interrupt storm: {raised} spurious interrupts raised, {handled} handled by the driver during 20 round trips");
     ensure_eq("spurious interrupts raised", raised, STORM)?;
-    ensure(handled >= 100, || format!("the driver handled only {handled} interrupts"))?;
+    ensure(handled >= 100, || {
+        format!("the driver handled only {handled} interrupts")
+    })?;
     ensure_eq("pins held", pins_held() - held, 0)
 }
 
 /// Round trips over fresh THP and 4 KiB buffers while another thread compacts memory.
 fn compaction(fd: &OwnedFd) -> R {
     const PATH: &str = "/proc/sys/vm/compact_memory";
-    ensure(sys::exists(PATH), || format!("{PATH} missing: the kernel lacks CONFIG_COMPACTION"))?;
+    ensure(sys::exists(PATH), || {
+        format!("{PATH} missing: the kernel lacks CONFIG_COMPACTION")
+    })?;
     let held = pins_held();
     let migrated0 = sys::vmstat("pgmigrate_success").unwrap_or(0);
     let stop = AtomicBool::new(false);
@@ -158,7 +184,11 @@ fn compaction(fd: &OwnedFd) -> R {
             n
         });
         let r = (0..24u64).try_for_each(|k| {
-            let backing = if k % 2 == 0 { Backing::Thp } else { Backing::Anon4k };
+            let backing = if k % 2 == 0 {
+                Backing::Thp
+            } else {
+                Backing::Anon4k
+            };
             let src = Buffer::new(backing, 4 * MIB)?;
             let dst = Buffer::new(backing, 4 * MIB)?;
             round_trip(fd, &src, &dst, 4 * MIB, 0x800_0000 + (k << 22), 500 + k)
@@ -177,9 +207,15 @@ fn compaction(fd: &OwnedFd) -> R {
 fn buffers() -> Result<Vec<(Buffer, Buffer)>, String> {
     let mut v = Vec::new();
     for backing in [Backing::Anon4k, Backing::Thp, Backing::Hugetlb2m] {
-        v.push((Buffer::new(backing, 4 * MIB)?, Buffer::new(backing, 4 * MIB)?));
+        v.push((
+            Buffer::new(backing, 4 * MIB)?,
+            Buffer::new(backing, 4 * MIB)?,
+        ));
     }
-    v.push((Buffer::new_fragmented(4 * MIB)?, Buffer::new_fragmented(4 * MIB)?));
+    v.push((
+        Buffer::new_fragmented(4 * MIB)?,
+        Buffer::new_fragmented(4 * MIB)?,
+    ));
     Ok(v)
 }
 
@@ -196,28 +232,46 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
             .map(|k| {
                 let b = rng.below(bufs.len() as u64) as usize;
                 let off = 8 * rng.below(512) as usize;
-                (b, off, 0x1000_0000 + ((2 * i + k) % 64 << 23) + 8 * rng.below(1000))
+                (
+                    b,
+                    off,
+                    0x1000_0000 + ((2 * i + k) % 64 << 23) + 8 * rng.below(1000),
+                )
             })
             .collect();
-        let lens: Vec<usize> = (0..2).map(|_| 8 * (1 + rng.below((2 * MIB / 8) as u64)) as usize).collect();
+        let lens: Vec<usize> = (0..2)
+            .map(|_| 8 * (1 + rng.below((2 * MIB / 8) as u64)) as usize)
+            .collect();
         // Distinct buffers for the two requests.
         let picks = if picks[0].0 == picks[1].0 {
-            vec![picks[0], ((picks[1].0 + 1) % bufs.len(), picks[1].1, picks[1].2)]
+            vec![
+                picks[0],
+                ((picks[1].0 + 1) % bufs.len(), picks[1].1, picks[1].2),
+            ]
         } else {
             picks
         };
         for (k, &(b, off, _)) in picks.iter().enumerate() {
             // SAFETY: off + len < 4 MiB, inside the source buffer.
-            fill(unsafe { bufs[b].0.ptr.add(off) }, lens[k], seed ^ i ^ k as u64);
+            fill(
+                unsafe { bufs[b].0.ptr.add(off) },
+                lens[k],
+                seed ^ i ^ k as u64,
+            );
         }
         let inject = rng.below(3) == 0;
         if inject {
-            c.set(emu::OFF_CTL_EXC_AT, c.get(emu::OFF_CNT_STARTED) + 1 + rng.below(6));
+            c.set(
+                emu::OFF_CTL_EXC_AT,
+                c.get(emu::OFF_CNT_STARTED) + 1 + rng.below(6),
+            );
         }
         let ids: Vec<Result<u64, i32>> = picks
             .iter()
             .enumerate()
-            .map(|(k, &(b, off, ve))| submit(fd, true, bufs[b].0.addr() + off as u64, ve, lens[k] as u64))
+            .map(|(k, &(b, off, ve))| {
+                submit(fd, true, bufs[b].0.addr() + off as u64, ve, lens[k] as u64)
+            })
             .collect();
         let mut outcome = Vec::new();
         for id in &ids {
@@ -236,12 +290,20 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
                     xfer(fd, false, dst.addr() + off as u64, ve, lens[k] as u64)
                         .map_err(|(e, _)| format!("pair {i}: read back: {}", errname(e)))?;
                     // SAFETY: the same range of both buffers.
-                    same(unsafe { bufs[b].0.ptr.add(off) }, unsafe { dst.ptr.add(off) }, lens[k])
-                        .map_err(|m| format!("pair {i} request {k} ({}): {m}", bufs[b].0.backing.name()))?;
+                    same(
+                        unsafe { bufs[b].0.ptr.add(off) },
+                        unsafe { dst.ptr.add(off) },
+                        lens[k],
+                    )
+                    .map_err(|m| {
+                        format!("pair {i} request {k} ({}): {m}", bufs[b].0.backing.name())
+                    })?;
                     ok += 1;
                 }
                 s if s == -libc::EIO => {
-                    ensure(inject, || format!("pair {i}: EIO without an injected exception"))?;
+                    ensure(inject, || {
+                        format!("pair {i}: EIO without an injected exception")
+                    })?;
                     ensure_eq("exception code", w.exception, desc::EXC_INJECTED as u32)?;
                     failed += 1;
                 }
@@ -256,6 +318,8 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
         }
     }
     println!("# figure: random run: {ok} requests completed and verified, {failed} failed by injected exceptions");
-    ensure(ok > 0 && failed > 0, || format!("{ok} completed, {failed} failed: the run proves nothing"))?;
+    ensure(ok > 0 && failed > 0, || {
+        format!("{ok} completed, {failed} failed: the run proves nothing")
+    })?;
     ensure_eq("pins held", pins_held() - held, 0)
 }

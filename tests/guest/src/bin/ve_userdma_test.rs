@@ -15,6 +15,7 @@
 use std::os::fd::OwnedFd;
 
 use ve_guest::{
+    emubar::EmuBar,
     hw::{
         desc::{
             self,
@@ -22,6 +23,7 @@ use ve_guest::{
             Desc, //
         },
         dmactl,
+        emu,
         scr, //
     },
     ksft::{
@@ -43,10 +45,7 @@ use ve_guest::{
         self,
         errname, //
     },
-    uapi::{
-        self,
-        VeDmaXfer, //
-    },
+    uapi,
     userdma::{
         self,
         map_raw,
@@ -126,6 +125,92 @@ fn user_copy(
     nec::release_blk(fd, uapi::OS_LIST, &blk.paddr).map_err(|e| format!("release: {}", errname(e)))
 }
 
+/// An 8-byte XFER through the in-kernel manager.
+fn kernel_xfer(fd: &OwnedFd) -> Result<(), String> {
+    let b = Buffer::new(Backing::Anon4k, 4096)?;
+    ve_guest::dma::xfer(fd, true, b.addr(), 0x10_0000, 8)
+        .map(|_| ())
+        .map_err(|(e, _)| format!("XFER: {}", errname(e)))
+}
+
+/// The errno of an 8-byte XFER (0 if it worked).
+fn busy_errno(fd: &OwnedFd) -> i32 {
+    let b = Buffer::new(Backing::Anon4k, 4096).expect("buffer");
+    ve_guest::dma::xfer(fd, true, b.addr(), 0x10_0000, 8).map_or_else(|(e, _)| e, |_| 0)
+}
+
+/// A child maps the registers; the parent reclaims the engine; the child's next access to its
+/// (stale) mapping must kill it with SIGBUS.
+fn reclaim(fd: &OwnedFd) -> Result<(), String> {
+    let mut pipe = [0i32; 2];
+    // SAFETY: a pipe for the child to say it has mapped, and for the parent to say go.
+    if unsafe { libc::pipe(pipe.as_mut_ptr()) } != 0 {
+        return Err("pipe".into());
+    }
+    let mut back = [0i32; 2];
+    // SAFETY: as above.
+    if unsafe { libc::pipe(back.as_mut_ptr()) } != 0 {
+        return Err("pipe".into());
+    }
+    // SAFETY: the child maps, reports, waits, touches the mapping and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = (|| {
+            let fd = sys::open_rw(NODE).ok()?;
+            let eng = UserEngine::map(&fd).ok()?;
+            let mut b = [1u8];
+            // SAFETY: tell the parent, then wait for its go.
+            unsafe {
+                libc::write(pipe[1], b.as_ptr().cast(), 1);
+                libc::read(back[0], b.as_mut_ptr().cast(), 1);
+            }
+            // The engine was taken back: this must fault.
+            eng.write(scr::PDMA_DESC, 0x1234);
+            let _ = eng.read(scr::PDMA_CTL0);
+            Some(0)
+        })()
+        .unwrap_or(3);
+        // SAFETY: leave the child (reaching here means no SIGBUS).
+        unsafe { libc::_exit(code) };
+    }
+    let mut b = [0u8];
+    // SAFETY: reads the child's byte.
+    let n = unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) };
+    let reclaimed = sys::ioctl_raw(fd, uapi::VE_DRV_IOC_RECLAIM, 0);
+    let descs0 = EmuBar::open().map(|c| c.get(emu::OFF_CNT_DESCS));
+    // SAFETY: let the child go, then reap it.
+    let mut status = 0;
+    unsafe {
+        libc::write(back[1], b.as_ptr().cast(), 1);
+        libc::waitpid(pid, &mut status, 0);
+        for p in pipe.iter().chain(back.iter()) {
+            libc::close(*p);
+        }
+    }
+    ensure_eq("child mapped", n, 1)?;
+    ensure_eq(
+        "RECLAIM (1: the engine was lent)",
+        reclaimed.map_err(errname)?,
+        1,
+    )?;
+    ensure(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS,
+        || format!("child status {status:#x}, want death by SIGBUS"),
+    )?;
+    // The descriptor slot the child aimed at still holds nothing the engine would run.
+    let c = EmuBar::open()?;
+    ensure_eq(
+        "engine descriptors run",
+        Ok(c.get(emu::OFF_CNT_DESCS)),
+        descs0,
+    )?;
+    ensure_eq(
+        "RECLAIM again (0: the kernel has it)",
+        sys::ioctl_raw(fd, uapi::VE_DRV_IOC_RECLAIM, 0).map_err(errname)?,
+        0,
+    )
+}
+
 fn main() {
     let mut module = String::from("/lib/modules/ve_drv.ko");
     let mut args = std::env::args().skip(1);
@@ -138,7 +223,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_userdma_test", 9);
+    let mut t = Tap::new("ve_userdma_test", 14);
     let held = pins_held();
 
     t.result(
@@ -170,21 +255,8 @@ fn main() {
         }
     };
     t.result(
-        "with user_pdma: the in-kernel manager answers EBUSY",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 4096)?;
-            let mut a = VeDmaXfer {
-                vh_addr: b.addr(),
-                len: 8,
-                flags: uapi::VE_DMA_VH_TO_VE,
-                ..Default::default()
-            };
-            ensure_errno(
-                "XFER",
-                sys::ioctl(&fd, uapi::VE_DMA_IOC_XFER, &mut a),
-                libc::EBUSY,
-            )
-        })(),
+        "with user_pdma, before any mapping: the in-kernel manager owns the engine (XFER works)",
+        kernel_xfer(&fd),
     );
     t.result(
         "mmap: EINVAL for another offset or more than the registers, EPERM without CAP_SYS_ADMIN",
@@ -215,6 +287,27 @@ fn main() {
             std::process::exit(t.finish());
         }
     };
+    t.result(
+        "while mapped: XFER and SUBMIT answer EBUSY, a second mapping EBUSY",
+        (|| {
+            ensure_errno(
+                "XFER",
+                kernel_xfer(&fd).map_err(|_| busy_errno(&fd)),
+                libc::EBUSY,
+            )?;
+            let b = Buffer::new(Backing::Anon4k, 4096)?;
+            ensure_errno(
+                "SUBMIT",
+                ve_guest::dma::submit(&fd, true, b.addr(), 0, 8).map(|_| ()),
+                libc::EBUSY,
+            )?;
+            ensure_errno(
+                "second mapping",
+                map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+                libc::EBUSY,
+            )
+        })(),
+    );
     t.result(
         "the mapping shows the engine's registers (DMACTL halted or idle, no exception)",
         (|| {
@@ -303,6 +396,46 @@ fn main() {
         })(),
     );
     drop(eng);
+    t.result(
+        "munmap gives the engine back to the kernel: XFER works",
+        kernel_xfer(&fd),
+    );
+    t.result(
+        "RECLAIM takes the engine back: a stale mapping faults (SIGBUS) instead of writing descriptors",
+        reclaim(&fd),
+    );
+    t.result(
+        "after RECLAIM the kernel manager works, and a new mapping takes the engine again",
+        (|| {
+            kernel_xfer(&fd)?;
+            let eng = UserEngine::map(&fd).map_err(|e| format!("map: {}", errname(e)))?;
+            ensure_errno(
+                "XFER",
+                kernel_xfer(&fd).map_err(|_| busy_errno(&fd)),
+                libc::EBUSY,
+            )?;
+            drop(eng);
+            kernel_xfer(&fd)
+        })(),
+    );
+    t.result(
+        "mmap while the kernel manager has a request: EBUSY",
+        (|| {
+            let c = EmuBar::open()?;
+            let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
+            c.set(emu::OFF_CTL_STALL, 1);
+            let id = ve_guest::dma::submit(&fd, true, b.addr(), 0, 1 << 20);
+            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|p| {
+                // SAFETY: unmaps what map_raw mapped, should the test fail.
+                unsafe { libc::munmap(p.cast(), scr::SIZE) };
+            });
+            c.set(emu::OFF_CTL_STALL, 0);
+            let id = id.map_err(errname)?;
+            let _ = sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_KICK, 0);
+            ve_guest::dma::wait_ok(&fd, id)?;
+            ensure_errno("mmap", m, libc::EBUSY)
+        })(),
+    );
     drop(fd);
     t.result(
         "nothing left pinned; rmmod",
