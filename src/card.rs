@@ -29,6 +29,7 @@ use kernel::{
     },
     new_condvar,
     new_mutex,
+    new_poll_condvar,
     new_spinlock_irq,
     pci::{
         self,
@@ -40,6 +41,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        poll::PollCondVar,
         Arc,
         CondVar,
         CondVarTimeoutResult,
@@ -214,9 +216,9 @@ pub(crate) struct Card {
     /// The privileged DMA manager: the ring and every request in flight.
     #[pin]
     dma: Mutex<DmaState>,
-    /// Notified (with `dma` released) when requests progress or finish.
+    /// Notified (with `dma` released) when requests progress or finish; pollers wait on it too.
     #[pin]
-    dma_wait: CondVar,
+    dma_wait: PollCondVar,
     /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
     /// Dropped (and so unpinned) with the card.
     #[pin]
@@ -239,7 +241,7 @@ impl Card {
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
             dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
-            dma_wait <- new_condvar!("ve_drv::Card::dma_wait"),
+            dma_wait <- new_poll_condvar!("ve_drv::Card::dma_wait"),
         })
     }
 
@@ -297,6 +299,11 @@ impl Card {
             CondVarTimeoutResult::Signal { .. } => Progress::Signal,
             CondVarTimeoutResult::Woken { .. } => Progress::Woken,
         }
+    }
+
+    /// What pollers of the card's files wait on.
+    pub(crate) fn dma_poll(&self) -> &PollCondVar {
+        &self.dma_wait
     }
 
     /// Wakes everyone waiting on the DMA manager.
@@ -556,7 +563,7 @@ impl irq::ThreadedHandler for PdmaIrq {
 #[pin_data]
 pub(crate) struct CardBinding<'bound> {
     #[pin]
-    node: MiscNode<crate::ioctl::VeFile>,
+    node: MiscNode,
     #[pin]
     irq: MsixIrq<'bound, PdmaIrq>,
     card: Arc<Card>,

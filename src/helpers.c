@@ -4,7 +4,10 @@
  * module cannot reach through the kernel crate's bindings. Only src/sys/ calls them.
  */
 #include <linux/fs.h>
+#include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/capability.h>
 #include <linux/sched/signal.h>
 
@@ -18,6 +21,16 @@ unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
 int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant);
 struct address_space *ve_vma_address_space(struct vm_area_struct *vma);
 void ve_zap_address_space(struct address_space *mapping);
+
+int ve_misc_register(struct miscdevice *misc, const char *name);
+
+/* In Rust (src/sys/mod.rs): the file operations of /dev/veN. */
+int ve_fop_open(struct inode *inode, struct file *file);
+int ve_fop_release(struct inode *inode, struct file *file);
+long ve_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long ve_fop_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int ve_fop_mmap(struct file *file, struct vm_area_struct *vma);
+__poll_t ve_fop_poll(struct file *file, struct poll_table_struct *wait);
 
 /* In Rust (src/sys/mod.rs): a VMA of a register mapping was duplicated / is going away. */
 void ve_scr_vma_open(void *grant);
@@ -126,4 +139,28 @@ struct address_space *ve_vma_address_space(struct vm_area_struct *vma)
 void ve_zap_address_space(struct address_space *mapping)
 {
 	unmap_mapping_range(mapping, 0, 0, 1);
+}
+
+/*
+ * The file operations of /dev/veN, built by hand (as Rust binder does) because 7.3's Rust
+ * MiscDevice has no poll. Every entry is a Rust function in src/sys/mod.rs.
+ */
+static const struct file_operations ve_fops = {
+	.owner = THIS_MODULE,
+	.open = ve_fop_open,
+	.release = ve_fop_release,
+	.unlocked_ioctl = ve_fop_ioctl,
+	.compat_ioctl = ve_fop_compat_ioctl,
+	.mmap = ve_fop_mmap,
+	.poll = ve_fop_poll,
+	.llseek = noop_llseek,
+};
+
+/* Registers @misc (zeroed by the caller) as /dev/@name with those file operations. */
+int ve_misc_register(struct miscdevice *misc, const char *name)
+{
+	misc->minor = MISC_DYNAMIC_MINOR;
+	misc->name = name;
+	misc->fops = &ve_fops;
+	return misc_register(misc);
 }

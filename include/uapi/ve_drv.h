@@ -230,6 +230,9 @@ struct ve_dma_xfer {
  * (no such request on this file: never submitted, already collected, or another file's);
  * ETIMEDOUT (still running; it stays); EINTR.
  *
+ * poll()/select()/epoll on the file: readable (POLLIN) while a request of this file has finished
+ * and waits to be collected by VE_DMA_IOC_WAIT; POLLHUP | POLLERR once the card is gone.
+ *
  * VE_DMA_IOC_CANCEL: stops request id if it is still running: the engine is halted, the
  * request's descriptors taken out of the ring (the other requests' stay), its pages unpinned and
  * the engine restarted. It is still collected by VE_DMA_IOC_WAIT, with status -ECANCELED if this

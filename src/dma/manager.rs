@@ -517,6 +517,13 @@ impl DmaState {
         }))
     }
 
+    /// Whether a request of `owner` has finished and waits to be collected.
+    pub(crate) fn has_finished(&self, owner: u64) -> bool {
+        self.reqs
+            .iter()
+            .any(|r| r.owner == owner && r.result.is_some())
+    }
+
     /// Whether `owner` has request `id`.
     pub(crate) fn owns(&self, owner: u64, id: u64) -> bool {
         self.reqs.iter().any(|r| r.owner == owner && r.id == id)

@@ -9,10 +9,6 @@ mod nec;
 
 use kernel::{
     fs::File,
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceRegistration, //
-    },
     mm::virt::VmaNew,
     prelude::*,
     sync::{
@@ -20,6 +16,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        poll::PollTable,
         Arc, //
     },
     uaccess::UserSlice, //
@@ -41,8 +38,7 @@ use crate::{
     sys::{
         self,
         MappedSpace,
-        MiscNode,
-        NodeDevice, //
+        NodeFile, //
     },
     uapi, //
 };
@@ -66,56 +62,71 @@ impl Drop for VeFile {
     }
 }
 
-// SAFETY: `MiscDeviceRegistration::<VeFile>::register` is called only by `MiscNode::new`, which is
-// how `CardBinding` creates every `/dev/veN`.
-unsafe impl NodeDevice for VeFile {
+/// `poll` readiness bits (`include/uapi/linux/eventpoll.h`).
+const EPOLLIN: u32 = 0x001;
+const EPOLLERR: u32 = 0x008;
+const EPOLLHUP: u32 = 0x010;
+const EPOLLRDNORM: u32 = 0x040;
+
+impl NodeFile for VeFile {
     type Data = Arc<Card>;
-}
 
-#[vtable]
-impl MiscDevice for VeFile {
-    type Ptr = KBox<Self>;
-
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        let card = MiscNode::<Self>::data_of(misc).clone();
+    fn open(card: &Arc<Card>) -> Result<KBox<Self>> {
         let owner = NEXT_OWNER.fetch_add(1, Relaxed);
-        Ok(KBox::new(VeFile { card, owner }, GFP_KERNEL)?)
+        Ok(KBox::new(
+            VeFile {
+                card: card.clone(),
+                owner,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
-    fn ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        dispatch(this, cmd, arg)
+    /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
+    /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
+    /// they are refused to 32-bit callers rather than misread.
+    fn ioctl(&self, cmd: u32, arg: usize, compat: bool) -> Result<isize> {
+        if compat && uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
+            return Err(ENOTTY);
+        }
+        dispatch(self, cmd, arg)
     }
 
     /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
     /// `user_pdma=1`, only at the chip's NEC file offset, only for CAP_SYS_ADMIN. The mapping
     /// takes the engine from the kernel manager (`EBUSY` while it has requests, or while another
     /// mapping has it) until it is unmapped or `VE_DRV_IOC_RECLAIM` takes it back.
-    fn mmap(this: &VeFile, _file: &File, vma: &VmaNew) -> Result {
+    fn mmap(&self, vma: &VmaNew) -> Result {
         if !crate::module_parameters::user_pdma.value() {
             return Err(EOPNOTSUPP);
         }
         if !sys::capable_sys_admin() {
             return Err(EPERM);
         }
-        if sys::vma_file_offset(vma) != this.card.facts_chip().mmap_scr {
+        if sys::vma_file_offset(vma) != self.card.facts_chip().mmap_scr {
             return Err(EINVAL);
         }
-        if (vma.end() - vma.start()) as u64 > this.card.scr_window().len() {
+        if (vma.end() - vma.start()) as u64 > self.card.scr_window().len() {
             return Err(EINVAL);
         }
-        let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
-        sys::map_registers(vma, this.card.scr_window(), grant)
+        let grant = card::lend_engine(&self.card, MappedSpace::of(vma)?)?;
+        sys::map_registers(vma, self.card.scr_window(), grant)
     }
 
-    /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
-    /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
-    /// they are refused rather than misread.
-    #[cfg(CONFIG_COMPAT)]
-    fn compat_ioctl(this: &VeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
-            return Err(ENOTTY);
+    /// Readable (`EPOLLIN`) when a request of this file has finished and waits to be collected
+    /// with `VE_DMA_IOC_WAIT`; `EPOLLHUP | EPOLLERR` once the card is gone. Readiness follows the
+    /// interrupt thread's notifications (a poller sleeps through lost interrupts, a WAIT does
+    /// not).
+    fn poll(&self, file: &File, table: PollTable<'_>) -> u32 {
+        table.register_wait(file, self.card.dma_poll());
+        let mut mask = 0;
+        if self.card.dma().lock().has_finished(self.owner) {
+            mask |= EPOLLIN | EPOLLRDNORM;
         }
-        dispatch(this, cmd, arg)
+        if self.card.is_removed() {
+            mask |= EPOLLHUP | EPOLLERR;
+        }
+        mask
     }
 }
 

@@ -7,8 +7,9 @@
 //! - [`MsixIrq`]: an MSI-X vector allocation together with the threaded IRQ handler registered on one of its
 //!   vectors. 7.3's `pci::IrqVectorRegistration` lends its vectors by reference, so keeping both in
 //!   one driver-data struct is a self-reference; this type owns both and orders their drops.
-//! - [`MiscNode`]: a misc device registration carrying driver data that `open` can reach. 7.3's
-//!   `MiscDeviceRegistration` has no per-registration data field.
+//! - [`MiscNode`]: a misc device with hand-built file operations (`src/helpers.c`, calling the
+//!   `ve_fop_*` functions here) and driver data that `open` can reach: 7.3's `MiscDevice` has no
+//!   `poll` and its registration no per-registration data field.
 //! - [`capable_sys_admin`]: `capable(CAP_SYS_ADMIN)`, which has no Rust wrapper in 7.3.
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
 //! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
@@ -26,16 +27,17 @@ use core::ptr::{
 };
 
 use kernel::{
+    bindings,
     device::Bound,
+    fs::File,
     irq,
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
     pci,
     prelude::*,
-    sync::Arc,
+    sync::{
+        poll::PollTable,
+        Arc, //
+    },
+    types::Opaque,
     transmute::{
         AsBytes,
         FromBytes, //
@@ -101,47 +103,162 @@ impl<'bound, T: irq::ThreadedHandler + 'bound> MsixIrq<'bound, T> {
     }
 }
 
-/// A misc device whose registrations are all made through [`MiscNode`].
-///
-/// # Safety
-///
-/// Implementors promise that every `MiscDeviceRegistration<Self>` in the kernel is the `reg`
-/// field of a `MiscNode<Self>`: the crate never calls `MiscDeviceRegistration::<Self>::register`
-/// anywhere but in [`MiscNode::new`].
-pub(crate) unsafe trait NodeDevice: MiscDevice {
-    /// Driver data that `open` reaches through [`MiscNode::data_of`].
+/// What the files of a [`MiscNode`] do: the safe side of its hand-built file operations.
+pub(crate) trait NodeFile: Sized + Send + Sync {
+    /// The node's data, handed to `open`.
     type Data: Send + Sync;
+    /// A file is opened on the node.
+    fn open(data: &Self::Data) -> Result<KBox<Self>>;
+    /// An ioctl (`compat` for a 32-bit caller).
+    fn ioctl(&self, cmd: u32, arg: usize, compat: bool) -> Result<isize>;
+    /// An mmap; `vma` is being set up.
+    fn mmap(&self, vma: &kernel::mm::virt::VmaNew) -> Result;
+    /// `poll`: registers on what will signal readiness, returns the `EPOLL*` mask now.
+    fn poll(&self, file: &File, table: PollTable<'_>) -> u32;
 }
 
-/// A misc device registration with driver data next to it.
+/// The file type of `/dev/veN`, whose file operations `src/helpers.c` builds from the
+/// `ve_fop_*` functions below.
+type Node = crate::ioctl::VeFile;
+
+/// A misc device (`/dev/<name>`) with hand-built file operations (7.3's `MiscDevice` has no
+/// `poll`) and driver data that `open` reaches.
 ///
 /// # Invariants
 ///
-/// `data` is initialised before `reg` is registered and dropped after `reg` is deregistered, so
-/// an `open` (which runs while the registration exists) always finds it.
-#[pin_data]
-pub(crate) struct MiscNode<T: NodeDevice> {
+/// `misc` is registered with the `ve_fop_*` file operations from `new` until `drop`; `data` is
+/// initialised before and dropped after, so an `open` (which runs while the registration exists)
+/// always finds it.
+#[pin_data(PinnedDrop)]
+pub(crate) struct MiscNode {
+    data: <Node as NodeFile>::Data,
     #[pin]
-    reg: MiscDeviceRegistration<T>,
-    data: T::Data,
+    misc: Opaque<bindings::miscdevice>,
 }
 
-impl<T: NodeDevice> MiscNode<T> {
-    /// Registers a misc device named `name` whose `open` will find `data`.
-    pub(crate) fn new(name: &'static CStr, data: T::Data) -> impl PinInit<Self, Error> {
+// SAFETY: once registered, the `miscdevice` is read only by the misc core (under its own lock) and
+// deregistered by `drop`; nothing else touches it. `data` is `Send + Sync` (`NodeFile::Data`).
+unsafe impl Send for MiscNode {}
+// SAFETY: see `Send`; `&MiscNode` gives access to nothing but `data`.
+unsafe impl Sync for MiscNode {}
+
+impl MiscNode {
+    /// Registers `/dev/<name>` whose `open` will find `data`.
+    pub(crate) fn new(
+        name: &'static CStr,
+        data: <Node as NodeFile>::Data,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             data,
-            reg <- MiscDeviceRegistration::register(MiscDeviceOptions { name }),
+            // SAFETY: `slot` is pinned memory for a `miscdevice`, zeroed here (a valid state for
+            // registration) and registered; `PinnedDrop` deregisters it before it goes away.
+            misc <- Opaque::try_ffi_init(|slot: *mut bindings::miscdevice| {
+                unsafe { core::ptr::write_bytes(slot, 0, 1) };
+                // SAFETY: `slot` is zeroed and pinned; `name` is static.
+                kernel::error::to_result(unsafe {
+                    ve_misc_register(slot.cast(), name.as_char_ptr())
+                })
+            }),
         })
     }
+}
 
-    /// The data of the node that `reg` belongs to.
-    pub(crate) fn data_of(reg: &MiscDeviceRegistration<T>) -> &T::Data {
-        let reg: *const MiscDeviceRegistration<T> = reg;
-        // SAFETY: by the safety contract of `NodeDevice`, `reg` is the `reg` field of a live
-        // `MiscNode<T>`, so stepping back to the container stays inside that allocation and the
-        // result is valid for as long as `reg` is borrowed.
-        unsafe { &(*kernel::container_of!(reg, Self, reg)).data }
+#[pinned_drop]
+impl PinnedDrop for MiscNode {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered by `new` (type invariant); deregistered once, here.
+        unsafe { bindings::misc_deregister(self.misc.get()) };
+    }
+}
+
+/// The file's `Node`, stored in its private data by `ve_fop_open`.
+///
+/// # Safety
+///
+/// `file` must be a `/dev/veN` file that `ve_fop_open` opened and `ve_fop_release` has not
+/// released.
+unsafe fn node_of<'a>(file: *mut c_void) -> &'a Node {
+    // SAFETY: by the caller's guarantee the private data is the `KBox<Node>` `ve_fop_open` leaked,
+    // which lives until `ve_fop_release`.
+    unsafe { &*(*file.cast::<bindings::file>()).private_data.cast::<Node>() }
+}
+
+/// `open` of `/dev/veN`.
+#[no_mangle]
+extern "C" fn ve_fop_open(inode: *mut c_void, file: *mut c_void) -> c_int {
+    let file = file.cast::<bindings::file>();
+    // SAFETY: a file being opened, with its inode.
+    let ret = unsafe { bindings::generic_file_open(inode.cast(), file) };
+    if ret != 0 {
+        return ret;
+    }
+    // SAFETY: `misc_open` set the private data to the `miscdevice` being opened, which is the
+    // `misc` field of a live `MiscNode` (the only registrations with these file operations), and
+    // keeps it registered during this call.
+    let node = unsafe {
+        let misc = (*file).private_data.cast::<Opaque<bindings::miscdevice>>();
+        &*kernel::container_of!(misc, MiscNode, misc)
+    };
+    match Node::open(&node.data) {
+        Ok(f) => {
+            // SAFETY: the open call owns the private data; from here on it is the `KBox<Node>`,
+            // reclaimed by `ve_fop_release`.
+            unsafe { (*file).private_data = KBox::into_raw(f).cast() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `release` of `/dev/veN`: the last reference to the file is gone.
+#[no_mangle]
+extern "C" fn ve_fop_release(_inode: *mut c_void, file: *mut c_void) -> c_int {
+    // SAFETY: the file was opened by `ve_fop_open` (release follows only a successful open), whose
+    // `KBox<Node>` is reclaimed exactly once, here.
+    drop(unsafe { KBox::from_raw((*file.cast::<bindings::file>()).private_data.cast::<Node>()) });
+    0
+}
+
+fn ioctl_ret(r: Result<isize>) -> c_long {
+    match r {
+        Ok(v) => v as c_long,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `unlocked_ioctl` of `/dev/veN`.
+#[no_mangle]
+extern "C" fn ve_fop_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: an open `/dev/veN` file (the VFS holds a reference during the call).
+    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, false))
+}
+
+/// `compat_ioctl` of `/dev/veN`.
+#[no_mangle]
+extern "C" fn ve_fop_compat_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: as for `ve_fop_ioctl`.
+    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, true))
+}
+
+/// `mmap` of `/dev/veN`.
+#[no_mangle]
+extern "C" fn ve_fop_mmap(file: *mut c_void, vma: *mut c_void) -> c_int {
+    // SAFETY: an open `/dev/veN` file, and a VMA being set up by this mmap call.
+    let r = unsafe { node_of(file).mmap(kernel::mm::virt::VmaNew::from_raw(vma.cast())) };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `poll` of `/dev/veN`.
+#[no_mangle]
+extern "C" fn ve_fop_poll(file: *mut c_void, table: *mut c_void) -> c_uint {
+    // SAFETY: an open `/dev/veN` file with a reference held by the VFS for the call, and a poll
+    // table (or null) valid for the call.
+    unsafe {
+        let f = File::from_raw_file(file.cast());
+        node_of(file).poll(f, PollTable::from_raw(table.cast()))
     }
 }
 
@@ -190,6 +307,7 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
 extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
     fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
+    fn ve_misc_register(misc: *mut c_void, name: *const c_char) -> c_int;
     fn ve_vma_address_space(vma: *mut c_void) -> *mut c_void;
     fn ve_zap_address_space(mapping: *mut c_void);
 }

@@ -90,7 +90,7 @@ fn submit_round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u
 }
 
 fn main() {
-    let mut t = Tap::new("ve_async_test", 18);
+    let mut t = Tap::new("ve_async_test", 19);
     let baseline = pins_held();
     let fd = match sys::open_rw(NODE) {
         Ok(fd) => fd,
@@ -244,6 +244,27 @@ fn main() {
     t.result(
         "every bad argument gets its documented errno",
         balanced(|| bad_arguments(&fd)),
+    );
+
+    t.result(
+        "poll: readable once a request of this file finished, not before, not for another file's",
+        balanced(|| {
+            let other = sys::open_rw(NODE).map_err(errname)?;
+            let b = Buffer::new(Backing::Anon4k, 2 * MIB)?;
+            stall(c);
+            let mine = submit(&fd, true, b.addr(), 0, MIB as u64);
+            let before = poll_in(&fd, 0);
+            let theirs = submit(&other, true, b.addr() + MIB as u64, 1 << 24, MIB as u64);
+            unstall(c, &fd)?;
+            let (mine, theirs) = (mine.map_err(errname)?, theirs.map_err(errname)?);
+            ensure_eq("revents while stalled", before?, 0)?;
+            ensure_eq("revents once done", poll_in(&fd, 5000)?, libc::POLLIN)?;
+            wait_ok(&fd, mine)?;
+            // The other file's request finished too, but it is not this file's to collect.
+            ensure_eq("other file readable", poll_in(&other, 5000)?, libc::POLLIN)?;
+            ensure_eq("revents after collecting", poll_in(&fd, 0)?, 0)?;
+            wait_ok(&other, theirs).map(|_| ())
+        }),
     );
 
     t.result(
@@ -464,6 +485,20 @@ fn main() {
         ensure_eq("pins held", pins_held() - baseline, 0),
     );
     std::process::exit(t.finish());
+}
+
+/// `poll(POLLIN)` on `fd` for up to `ms`: the returned events.
+fn poll_in(fd: &OwnedFd, ms: i32) -> Result<i16, String> {
+    let mut p = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(fd),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    match unsafe { libc::poll(&mut p, 1, ms) } {
+        n if n < 0 => Err(format!("poll: {}", errname(sys::errno()))),
+        _ => Ok(p.revents),
+    }
 }
 
 /// A 1 MiB round trip through fresh 4 KiB-page buffers.
