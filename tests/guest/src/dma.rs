@@ -118,6 +118,33 @@ pub fn cancel(fd: &OwnedFd, id: u64) -> Result<(), i32> {
     sys::ioctl(fd, uapi::VE_DMA_IOC_CANCEL, &mut a).map(|_| ())
 }
 
+/// VH `src` -> VE `ve` -> VH `dst` by `VE_DMA_IOC_XFER`, `len` bytes of a pattern of `seed`, then
+/// compared; each transfer must report all bytes done.
+pub fn xfer_round_trip(
+    fd: &OwnedFd,
+    src: *mut u8,
+    dst: *mut u8,
+    len: usize,
+    ve: u64,
+    seed: u64,
+) -> Result<(), String> {
+    fill(src, len, seed);
+    fill(dst, len, !seed);
+    for (to_ve, vh) in [(true, src), (false, dst)] {
+        let x = xfer(fd, to_ve, vh as u64, ve, len as u64).map_err(|(e, a)| {
+            format!(
+                "{}: {} ({a:?})",
+                if to_ve { "VH->VE" } else { "VE->VH" },
+                sys::errname(e)
+            )
+        })?;
+        if x.bytes_done != len as u64 {
+            return Err(format!("bytes_done {} of {len}", x.bytes_done));
+        }
+    }
+    same(src, dst, len)
+}
+
 /// Fills `len` bytes (a multiple of 8) at `p` with a pattern of `seed`.
 pub fn fill(p: *mut u8, len: usize, seed: u64) {
     for k in (0..len).step_by(8) {

@@ -126,3 +126,44 @@ pub fn ensure_errno<T: std::fmt::Debug>(
         )),
     }
 }
+
+/// xorshift64*: the tests' reproducible randomness (the seed is printed for a replay).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// One of `v`.
+    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// Parses `--name N` options into `opts` (name without dashes, value); anything else prints
+/// `usage` and exits with 2.
+pub fn numeric_args(usage: &str, opts: &mut [(&str, &mut u64)]) {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let slot = a
+            .strip_prefix("--")
+            .and_then(|name| opts.iter_mut().find(|(n, _)| *n == name));
+        match (slot, args.next().and_then(|v| v.parse::<u64>().ok())) {
+            (Some((_, v)), Some(n)) => **v = n,
+            _ => {
+                eprintln!("usage: {usage}");
+                std::process::exit(2);
+            }
+        }
+    }
+}

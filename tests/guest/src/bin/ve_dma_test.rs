@@ -22,7 +22,8 @@ use ve_guest::{
     dma::{
         fill,
         same,
-        xfer, //
+        xfer,
+        xfer_round_trip, //
     },
     emubar::EmuBar,
     hw::{
@@ -54,7 +55,7 @@ const NODE: &str = "/dev/ve0";
 /// VH `src` -> VE `ve` -> VH `dst`, then compare; nothing may stay pinned.
 fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
     let held = pins_held();
-    round_trip_data(fd, src, dst, len, ve, seed)?;
+    xfer_round_trip(fd, src, dst, len, ve, seed)?;
     ensure_eq("pins held after the transfers", pins_held() - held, 0)
 }
 
@@ -64,19 +65,6 @@ fn fresh_round_trip(fd: &OwnedFd, ve: u64, seed: u64) -> R {
     let b = Buffer::new(Backing::Anon4k, 2 << 20)?;
     // SAFETY: the second half of `b`, which maps 2 MiB.
     round_trip(fd, b.ptr, unsafe { b.ptr.add(1 << 20) }, 1 << 20, ve, seed)
-}
-
-/// [`round_trip`] without the pin count (other threads pin at the same time).
-fn round_trip_data(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
-    fill(src, len, seed);
-    fill(dst, len, !seed);
-    let a = xfer(fd, true, src as u64, ve, len as u64)
-        .map_err(|(e, a)| format!("VH->VE: {} ({a:?})", errname(e)))?;
-    ensure_eq("bytes_done VH->VE", a.bytes_done, len as u64)?;
-    let b = xfer(fd, false, dst as u64, ve, len as u64)
-        .map_err(|(e, a)| format!("VE->VH: {} ({a:?})", errname(e)))?;
-    ensure_eq("bytes_done VE->VH", b.bytes_done, len as u64)?;
-    same(src, dst, len)
 }
 
 fn main() {
@@ -408,7 +396,7 @@ fn concurrent(fd: &OwnedFd) -> R {
         let ok = (0..8).all(|k| {
             let b = Buffer::new(Backing::Anon4k, 2 << 20).expect("buffer");
             // SAFETY: second half of b.
-            round_trip_data(
+            xfer_round_trip(
                 &fd,
                 b.ptr,
                 unsafe { b.ptr.add(1 << 20) },
@@ -435,7 +423,7 @@ fn concurrent(fd: &OwnedFd) -> R {
                         let len = (1 << 20) + 8 * (th * 4 + k) as usize;
                         let ve = 0x7000_0000 + ((th * 4 + k) << 22);
                         // SAFETY: second half of b.
-                        round_trip_data(
+                        xfer_round_trip(
                             fd,
                             b.ptr,
                             unsafe { b.ptr.add(2 << 20) },

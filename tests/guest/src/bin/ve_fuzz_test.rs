@@ -30,6 +30,8 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
+        numeric_args,
+        Rng,
         Tap, //
     },
     mem::{
@@ -59,26 +61,6 @@ use ve_guest::{
 };
 
 const NODE: &str = "/dev/ve0";
-
-/// xorshift64*: small, deterministic, good enough to pick cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
 
 /// Addresses worth trying: inside the scratch buffers (start, middle, last bytes), unaligned,
 /// NULL, unmapped, kernel, the top of the address space.
@@ -509,23 +491,14 @@ fn main() {
     let mut seed = 0x5eed_0001u64;
     let mut iterations = 20_000u64;
     let mut seconds = 30u64;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .expect("a number")
-        };
-        match a.as_str() {
-            "--seed" => seed = val(),
-            "--iterations" => iterations = val(),
-            "--seconds" => seconds = val(),
-            _ => {
-                eprintln!("usage: ve_fuzz_test [--seed N] [--iterations N] [--seconds S]");
-                std::process::exit(2);
-            }
-        }
-    }
+    numeric_args(
+        "ve_fuzz_test [--seed N] [--iterations N] [--seconds S]",
+        &mut [
+            ("seed", &mut seed),
+            ("iterations", &mut iterations),
+            ("seconds", &mut seconds),
+        ],
+    );
     let mut t = Tap::new("ve_fuzz_test", 3);
     t.diag(&format!(
         "seed {seed} (replay: ve_fuzz_test --seed {seed} --iterations {iterations})"

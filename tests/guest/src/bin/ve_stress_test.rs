@@ -25,7 +25,8 @@ use ve_guest::{
         same,
         submit,
         wait,
-        xfer, //
+        xfer,
+        xfer_round_trip, //
     },
     emubar::EmuBar,
     hw::{
@@ -35,6 +36,8 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
+        numeric_args,
+        Rng,
         Tap, //
     },
     mem::{
@@ -53,31 +56,9 @@ type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 const MIB: usize = 1 << 20;
 
-/// xorshift64*: reproducible from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// VH `src` -> VE -> VH `dst` with XFER, compared.
 fn round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u64, seed: u64) -> R {
-    fill(src.ptr, len, seed);
-    fill(dst.ptr, len, !seed);
-    xfer(fd, true, src.addr(), ve, len as u64)
-        .map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
-    xfer(fd, false, dst.addr(), ve, len as u64)
-        .map_err(|(e, _)| format!("VE->VH: {}", errname(e)))?;
-    same(src.ptr, dst.ptr, len)
+    xfer_round_trip(fd, src.ptr, dst.ptr, len, ve, seed)
 }
 
 fn irq_count(fd: &OwnedFd) -> Result<u64, String> {
@@ -89,22 +70,10 @@ fn irq_count(fd: &OwnedFd) -> Result<u64, String> {
 fn main() {
     let mut seed = 0x5eed_5e55u64;
     let mut requests = 400u64;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .expect("a number")
-        };
-        match a.as_str() {
-            "--seed" => seed = val(),
-            "--requests" => requests = val(),
-            _ => {
-                eprintln!("usage: ve_stress_test [--seed N] [--requests N]");
-                std::process::exit(2);
-            }
-        }
-    }
+    numeric_args(
+        "ve_stress_test [--seed N] [--requests N]",
+        &mut [("seed", &mut seed), ("requests", &mut requests)],
+    );
     let mut t = Tap::new("ve_stress_test", 4);
     t.diag(&format!(
         "seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"
