@@ -509,6 +509,8 @@ impl Drop for ScrGrant {
 /// while the kernel manager has requests or another mapping holds the engine.
 pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
     let grant = card.dma.lock().lend(card, space)?;
+    // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
+    card.events.lock().pending = [0; 2];
     // On failure the grant is dropped and gives the engine back.
     Arc::new(
         ScrGrant {

@@ -374,8 +374,9 @@ pub mod emu {
     pub const OFF_CTL_IRQ_COALESCE: usize = 0x1a0;
     /// Suppress this many completion interrupts (counted down).
     pub const OFF_CTL_IRQ_DROP: usize = 0x1a8;
-    /// At the next doorbell, raise this many spurious privileged DMA interrupts (INTVEC bit not
-    /// set, nothing completed), [`STORM_GAP_US`] apart, then clear the control.
+    /// At the next doorbell, start raising this many spurious privileged DMA interrupts (INTVEC
+    /// bit not set, nothing completed), [`STORM_GAP_US`] apart, from a thread of their own; the
+    /// control is cleared and [`OFF_CNT_IRQS_SPURIOUS`] counts them at the start.
     pub const OFF_CTL_IRQ_STORM: usize = 0x1b0;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).

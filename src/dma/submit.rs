@@ -16,7 +16,11 @@
 
 use kernel::{
     prelude::*,
-    time::msecs_to_jiffies, //
+    time::{
+        msecs_to_jiffies,
+        Instant,
+        Monotonic, //
+    },
 };
 
 use crate::{
@@ -65,6 +69,32 @@ const BATCH_PAGES: u64 = 512;
 const STALL_TIMEOUT_MS: u32 = 2000;
 /// Slice of a wait: the read pointer is re-read at least this often.
 pub(crate) const WAIT_SLICE_MS: u32 = 20;
+
+/// Watches the manager's progress counter: stuck once it has not moved for
+/// [`STALL_TIMEOUT_MS`] of wall time (wake-ups do not count: an interrupt storm wakes waiters
+/// often without anything completing).
+struct Stall {
+    seen: u64,
+    since: Instant<Monotonic>,
+}
+
+impl Stall {
+    fn new(progress: u64) -> Self {
+        Self {
+            seen: progress,
+            since: Instant::now(),
+        }
+    }
+
+    /// Whether nothing completed for the stall timeout, given the counter now.
+    fn stuck(&mut self, progress: u64) -> bool {
+        if progress != self.seen {
+            *self = Self::new(progress);
+            return false;
+        }
+        self.since.elapsed().as_millis() >= i64::from(STALL_TIMEOUT_MS)
+    }
+}
 
 /// A transfer to submit (validated by the caller).
 pub(crate) struct Submission {
@@ -196,7 +226,7 @@ impl Submitter<'_> {
             return Ok(false);
         }
         let mut dma = self.card.dma().lock();
-        let mut idle_ms = 0;
+        let mut stall = Stall::new(dma.progress());
         loop {
             if dma.running(self.id) != Some(true) {
                 return Ok(false);
@@ -204,15 +234,9 @@ impl Submitter<'_> {
             if dma.in_window(self.id) < WINDOW {
                 return Ok(true);
             }
-            let seen = dma.progress();
             slice(self.card, &mut dma, WAIT_SLICE_MS)?;
-            if dma.progress() == seen {
-                idle_ms += WAIT_SLICE_MS;
-                if idle_ms >= STALL_TIMEOUT_MS {
-                    return Err(ETIMEDOUT);
-                }
-            } else {
-                idle_ms = 0;
+            if stall.stuck(dma.progress()) {
+                return Err(ETIMEDOUT);
             }
         }
     }
@@ -320,8 +344,8 @@ pub(crate) enum WaitEnd {
 /// Waits for request `id` (0: any) of `owner` to finish and collects it.
 pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Collected> {
     let mut dma = card.dma().lock();
-    let mut waited_ms = 0u32;
-    let mut idle_ms = 0u32;
+    let start = Instant::<Monotonic>::now();
+    let mut stall = Stall::new(dma.progress());
     loop {
         let _ = dma.service(card);
         if let Some(c) = dma.collect(owner, id)? {
@@ -329,26 +353,17 @@ pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Col
             card.notify_dma();
             return Ok(c);
         }
-        let seen = dma.progress();
         let stop = match end {
             WaitEnd::After(ms) => {
-                if waited_ms >= ms {
+                let waited = start.elapsed().as_millis().clamp(0, ms.into()) as u32;
+                if waited >= ms {
                     return Err(ETIMEDOUT);
                 }
-                let step = WAIT_SLICE_MS.min(ms - waited_ms);
-                waited_ms += step;
-                slice(card, &mut dma, step).err()
+                slice(card, &mut dma, WAIT_SLICE_MS.min(ms - waited)).err()
             }
             WaitEnd::Stall => match slice(card, &mut dma, WAIT_SLICE_MS) {
                 Err(e) => Some(e),
-                Ok(()) if dma.progress() == seen => {
-                    idle_ms += WAIT_SLICE_MS;
-                    (idle_ms >= STALL_TIMEOUT_MS).then_some(ETIMEDOUT)
-                }
-                Ok(()) => {
-                    idle_ms = 0;
-                    None
-                }
+                Ok(()) => stall.stuck(dma.progress()).then_some(ETIMEDOUT),
             },
         };
         if let Some(e) = stop {

@@ -243,3 +243,19 @@ pub fn phys_of(pid: &str, va: u64) -> Option<u64> {
     }
     Some((e & ((1 << 55) - 1)) << 12)
 }
+
+/// Page frame numbers of the caller's `npages` pages from `va` (page aligned), from
+/// `/proc/self/pagemap` in one read; `None` for a page not present.
+pub fn frames_of(va: u64, npages: usize) -> Result<Vec<Option<u64>>, String> {
+    let mut f = File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"))?;
+    f.seek(SeekFrom::Start((va / 4096) * 8))
+        .map_err(|e| format!("pagemap: {e}"))?;
+    let mut b = vec![0u8; npages * 8];
+    f.read_exact(&mut b).map_err(|e| format!("pagemap: {e}"))?;
+    Ok(b.chunks_exact(8)
+        .map(|c| {
+            let e = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            (e & (1 << 63) != 0).then_some(e & ((1 << 55) - 1))
+        })
+        .collect())
+}

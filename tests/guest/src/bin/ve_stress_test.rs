@@ -41,6 +41,7 @@ use ve_guest::{
         Tap, //
     },
     mem::{
+        frames_of,
         Backing,
         Buffer, //
     },
@@ -95,8 +96,8 @@ fn main() {
         storm(&fd, &c),
     );
     t.result(
-        "transfers while memory compaction runs in a loop",
-        compaction(&fd),
+        "transfers while memory is compacted and collapsed into huge pages around them",
+        compaction(&fd, &c),
     );
     t.result(
         &format!(
@@ -123,6 +124,8 @@ fn storm(fd: &OwnedFd, c: &EmuBar) -> R {
     let r = (0..20u64).try_for_each(|k| round_trip(fd, &src, &dst, MIB, 0x100_0000 + (k << 20), k));
     c.set(emu::OFF_CTL_IRQ_STORM, 0);
     r?;
+    // The storm may outlast the transfers: let it end (3000 x 20 us and more) before counting.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let raised = c.get(emu::OFF_CNT_IRQS_SPURIOUS) - spurious0;
     let handled = irq_count(fd)? - irqs0;
     println!("# figure: interrupt storm: {raised} spurious interrupts raised, {handled} handled by the driver during 20 round trips");
@@ -133,42 +136,125 @@ fn storm(fd: &OwnedFd, c: &EmuBar) -> R {
     ensure_eq("pins held", pins_held() - held, 0)
 }
 
-/// Round trips over fresh THP and 4 KiB buffers while another thread compacts memory.
-fn compaction(fd: &OwnedFd) -> R {
+/// `MADV_COLLAPSE` (Linux 6.1): collapse the range into huge pages now, migrating its pages.
+const MADV_COLLAPSE: i32 = 25;
+
+/// A 2 MiB-aligned anonymous mapping with no THP advice: 4 KiB pages at fault, collapsible.
+struct Plain {
+    map: *mut u8,
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain process memory; the threads sharing a `Plain` only pass its
+// address to system calls or touch it through the DMA under test.
+unsafe impl Sync for Plain {}
+
+impl Plain {
+    fn new(len: usize) -> Result<Self, String> {
+        // SAFETY: a fresh anonymous mapping with 2 MiB of slack for the alignment.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len + 2 * MIB,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err("mmap".into());
+        }
+        let ptr = ((map as usize + 2 * MIB - 1) & !(2 * MIB - 1)) as *mut u8;
+        fill(ptr, len, 0x77); // fault in as 4 KiB pages
+        Ok(Self {
+            map: map.cast(),
+            ptr,
+            len,
+        })
+    }
+
+    fn addr(&self) -> u64 {
+        self.ptr as u64
+    }
+
+    /// Collapses it into huge pages; how many of its 4 KiB pages moved.
+    fn collapse(&self) -> Result<usize, String> {
+        let before = frames_of(self.addr(), self.len / 4096)?;
+        // SAFETY: advice on our own mapping; the result only tells whether it collapsed.
+        unsafe { libc::madvise(self.ptr.cast(), self.len, MADV_COLLAPSE) };
+        let after = frames_of(self.addr(), self.len / 4096)?;
+        Ok(before
+            .iter()
+            .zip(&after)
+            .filter(|(a, b)| a.is_some() && a != b)
+            .count())
+    }
+}
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        // SAFETY: unmaps what `new` mapped.
+        unsafe { libc::munmap(self.map.cast(), self.len + 2 * MIB) };
+    }
+}
+
+/// Pages that move under a transfer: one thread compacts memory and collapses fresh 4 KiB
+/// regions into huge pages (migrating their pages) in a loop, while round trips run on 4 KiB
+/// buffers that another thread tries to collapse in the middle of each transfer (the engine
+/// slowed down so that the collapse meets pinned pages). The data must arrive intact: a pinned
+/// page is never migrated away from under the device.
+fn compaction(fd: &OwnedFd, c: &EmuBar) -> R {
     const PATH: &str = "/proc/sys/vm/compact_memory";
     ensure(sys::exists(PATH), || {
         format!("{PATH} missing: the kernel lacks CONFIG_COMPACTION")
     })?;
     let held = pins_held();
-    let migrated0 = sys::vmstat("pgmigrate_success").unwrap_or(0);
     let stop = AtomicBool::new(false);
-    let (r, compactions) = std::thread::scope(|s| {
+    let (r, (compactions, moved)) = std::thread::scope(|s| {
         let h = s.spawn(|| {
-            let mut n = 0u64;
+            let (mut n, mut moved) = (0u64, 0usize);
             while !stop.load(Ordering::Relaxed) {
                 if sys::write_file(PATH, "1").is_ok() {
                     n += 1;
                 }
+                if let Ok(p) = Plain::new(2 * MIB) {
+                    moved += p.collapse().unwrap_or(0);
+                }
             }
-            n
+            (n, moved)
         });
-        let r = (0..24u64).try_for_each(|k| {
-            let backing = if k % 2 == 0 {
-                Backing::Thp
-            } else {
-                Backing::Anon4k
-            };
-            let src = Buffer::new(backing, 4 * MIB)?;
-            let dst = Buffer::new(backing, 4 * MIB)?;
-            round_trip(fd, &src, &dst, 4 * MIB, 0x800_0000 + (k << 22), 500 + k)
+        // 8 MiB per round trip at 256 MiB/s: about 30 ms of engine time to collapse into.
+        c.set(emu::OFF_CTL_BW_MIBS, 256);
+        let r = (0..12u64).try_for_each(|k| {
+            let src = Plain::new(4 * MIB)?;
+            let dst = Plain::new(4 * MIB)?;
+            std::thread::scope(|s2| {
+                s2.spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(3));
+                    let _ = src.collapse();
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    let _ = dst.collapse();
+                });
+                xfer_round_trip(
+                    fd,
+                    src.ptr,
+                    dst.ptr,
+                    4 * MIB,
+                    0x800_0000 + (k << 22),
+                    500 + k,
+                )
+            })
         });
+        c.set(emu::OFF_CTL_BW_MIBS, 0);
         stop.store(true, Ordering::Relaxed);
-        (r, h.join().unwrap_or(0))
+        (r, h.join().unwrap_or((0, 0)))
     });
     r?;
-    let migrated = sys::vmstat("pgmigrate_success").unwrap_or(0) - migrated0;
-    println!("# figure: compaction: {compactions} compaction runs, {migrated} pages migrated during 24 round trips of 4 MiB");
+    println!("# figure: compaction: {compactions} compaction runs, {moved} pages moved by collapses during 12 round trips of 4 MiB");
     ensure(compactions > 0, || "no compaction ran".into())?;
+    ensure(moved > 0, || "no page moved: no pressure".into())?;
     ensure_eq("pins held", pins_held() - held, 0)
 }
 
