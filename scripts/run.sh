@@ -12,8 +12,12 @@ source "$(dirname "$0")/lib.sh"
 cd "$VE_ROOT"
 build_all
 phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
+max_mib=${VE_BENCH_MAX_MIB:-1024}
+# Four buffers of the largest size (one per memory type) and as much hugetlb memory: guest RAM
+# grows past the usual 4 GiB for scans beyond 256 MiB.
+mem_mib=$((4096 + (max_mib > 256 ? 4 * max_mib : 0)))
 phase "VM: DMA bandwidth (legacy, bulk, kernel, raw)" run_guest_suites --console tests \
-	--append "ve_bench.max_mib=${VE_BENCH_MAX_MIB:-256} ve_bench.reps=${VE_BENCH_REPS:-3} \
+	--mem-mib "$mem_mib" --append "ve_bench.max_mib=$max_mib ve_bench.reps=${VE_BENCH_REPS:-3} \
 ve_bench.dir=${VE_BENCH_DIR:-both} ve_bench.memory=${VE_BENCH_MEMORY:-anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m}" \
 	dmabench
 phase "VM: pinning micro-benchmark" run_guest_suites --console tests pinbench
