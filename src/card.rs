@@ -8,9 +8,10 @@
 //! unbound, after which every register access fails with `ENODEV`.
 //!
 //! Lock order (outermost first):
-//! - `Card::dma` (mutex: the DMA manager; held for bookkeeping and register writes, never while
-//!   pinning, also taken by the threaded IRQ handler) -> `Card::events` (spinlock, interrupts
-//!   off; also taken in the hard IRQ handler);
+//! - `mmap_lock` (mmap and munmap of the register mapping) -> `Card::dma` (mutex: the DMA
+//!   manager; held for bookkeeping and register writes, never while pinning, also taken by the
+//!   threaded IRQ handler) -> `i_mmap_rwsem` (zapping the register mapping) and -> `Card::events`
+//!   (spinlock, interrupts off; also taken in the hard IRQ handler);
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
