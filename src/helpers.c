@@ -19,8 +19,8 @@ int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
 unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
 int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant);
-struct address_space *ve_vma_address_space(struct vm_area_struct *vma);
-void ve_zap_address_space(struct address_space *mapping);
+struct file *ve_vma_file(struct vm_area_struct *vma);
+void ve_zap_file_mappings(struct file *file);
 
 int ve_misc_register(struct miscdevice *misc, const char *name);
 
@@ -129,16 +129,19 @@ int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant)
 	return 0;
 }
 
-/* The address space of the file @vma maps: where to zap its mappings. */
-struct address_space *ve_vma_address_space(struct vm_area_struct *vma)
+/* The file @vma (being set up by mmap) maps. */
+struct file *ve_vma_file(struct vm_area_struct *vma)
 {
-	return vma->vm_file->f_mapping;
+	return vma->vm_file;
 }
 
-/* Removes every page table entry of every mapping of @mapping: the next access faults (SIGBUS). */
-void ve_zap_address_space(struct address_space *mapping)
+/*
+ * Removes every page table entry of every mapping of @file's address space: the next access
+ * through one of them faults (SIGBUS).
+ */
+void ve_zap_file_mappings(struct file *file)
 {
-	unmap_mapping_range(mapping, 0, 0, 1);
+	unmap_mapping_range(file->f_mapping, 0, 0, 1);
 }
 
 /*

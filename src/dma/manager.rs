@@ -572,9 +572,7 @@ impl DmaState {
             return false;
         }
         if grant.is_none() {
-            // SAFETY: the grant is still current, so it is alive, and with it either a VMA of the
-            // mapping or the mmap call creating it: the file and its address space are alive.
-            unsafe { u.space.zap() };
+            u.space.zap();
         }
         self.user = None;
         if card.is_removed() {

@@ -21,10 +21,7 @@
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
 
-use core::ptr::{
-    addr_of,
-    NonNull, //
-};
+use core::ptr::addr_of;
 
 use kernel::{
     bindings,
@@ -34,6 +31,7 @@ use kernel::{
     pci,
     prelude::*,
     sync::{
+        aref::ARef,
         poll::PollTable,
         Arc, //
     },
@@ -308,8 +306,8 @@ extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
     fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
     fn ve_misc_register(misc: *mut c_void, name: *const c_char) -> c_int;
-    fn ve_vma_address_space(vma: *mut c_void) -> *mut c_void;
-    fn ve_zap_address_space(mapping: *mut c_void);
+    fn ve_vma_file(vma: *mut c_void) -> *mut c_void;
+    fn ve_zap_file_mappings(file: *mut c_void);
 }
 
 /// The file offset an mmap of `vma` asks for, in bytes.
@@ -407,39 +405,28 @@ extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
     drop(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
 }
 
-/// The address space of the file a register mapping maps, to zap its page table entries when
-/// the engine is taken back.
-///
-/// # Invariants
-///
-/// Points to the `address_space` of a file that was being mapped when this was made.
-pub(crate) struct MappedSpace(NonNull<c_void>);
-
-// SAFETY: an `address_space` is a kernel object usable from any thread.
-unsafe impl Send for MappedSpace {}
-// SAFETY: see `Send`; `&MappedSpace` allows nothing but `zap`, which the kernel serialises.
-unsafe impl Sync for MappedSpace {}
+/// The file a register mapping maps, held so that its mappings can be zapped when the engine is
+/// taken back.
+pub(crate) struct MappedSpace(ARef<File>);
 
 impl MappedSpace {
-    /// The address space `vma` (being set up by mmap) maps.
+    /// The file `vma` (being set up by mmap) maps; takes a reference to it.
     pub(crate) fn of(vma: &kernel::mm::virt::VmaNew) -> Result<Self> {
-        // SAFETY: `vma` is being set up by mmap of a file: `vm_file` is set and holds a
-        // reference to the file.
-        let p = unsafe { ve_vma_address_space(vma.as_ptr().cast()) };
-        // INVARIANT: the file's address space, taken while the file is being mapped.
-        NonNull::new(p).map(Self).ok_or(EINVAL)
+        // SAFETY: `vma` is being set up by mmap of a file: `vm_file` is set and referenced by the
+        // mmap call for its duration.
+        let f = unsafe { ve_vma_file(vma.as_ptr().cast()) };
+        if f.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `f` is a live file (above); the new `ARef` takes a reference of its own.
+        Ok(Self(ARef::from(unsafe { File::from_raw_file(f.cast()) })))
     }
 
-    /// Removes every page table entry of every mapping of this address space: a later access
-    /// through one of them faults (SIGBUS) instead of reaching the registers.
-    ///
-    /// # Safety
-    ///
-    /// The file must still be referenced (a VMA of the mapping, or the mmap call that made this
-    /// value, still holds it), so that the address space is alive.
-    pub(crate) unsafe fn zap(&self) {
-        // SAFETY: the address space is alive (the caller's guarantee and the type invariant).
-        unsafe { ve_zap_address_space(self.0.as_ptr()) }
+    /// Removes every page table entry of every mapping of the file's address space: a later
+    /// access through one of them faults (SIGBUS) instead of reaching the registers.
+    pub(crate) fn zap(&self) {
+        // SAFETY: the file (and so its address space) is alive: we hold a reference.
+        unsafe { ve_zap_file_mappings(self.0.as_ptr().cast()) }
     }
 }
 
