@@ -77,6 +77,13 @@ figures() {
 		for log in "$VE_OUT/guest-$config"/*/console.log; do
 			sed -n "s|^# figure: |  $(basename "$(dirname "$log")"): |p" "$log"
 		done
+		# Each suite ends by checking the kernel's pin counters; the harness fails a suite on any
+		# kernel splat, and these are the lines it would have failed on.
+		local pinned splats
+		pinned=$(cat "$VE_OUT/guest-$config"/*/console.log | grep -c '^ok [0-9]* nothing left pinned' || true)
+		splats=$(cat "$VE_OUT/guest-$config"/*/console.log |
+			grep -cE 'WARNING:|BUG:|Oops|KASAN|possible circular|unreferenced object|hung_task' || true)
+		echo "  all: $pinned end-of-suite pin checks passed (nothing left pinned); $splats kernel splat lines"
 	done
 }
 
