@@ -378,6 +378,9 @@ pub mod emu {
     /// bit not set, nothing completed), [`STORM_GAP_US`] apart, from a thread of their own; the
     /// control is cleared and [`OFF_CNT_IRQS_SPURIOUS`] counts them at the start.
     pub const OFF_CTL_IRQ_STORM: usize = 0x1b0;
+    /// Nonzero: at the next doorbell the emulator writes its counters and exits without looking at
+    /// anything (its death, as a test: QEMU cannot reconnect it).
+    pub const OFF_CTL_DIE: usize = 0x1b8;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;

@@ -492,7 +492,9 @@ impl DmaState {
                 }
             }
         }
-        pr_err!("privileged DMA engine did not halt; keeping {kept} pages pinned\n");
+        if kept > 0 {
+            pr_err!("privileged DMA engine did not halt; keeping {kept} pages pinned\n");
+        }
     }
 
     /// Takes out a finished request of `owner`: `id`, or any (the oldest) if `id == 0`.

@@ -127,6 +127,10 @@ fn run(args: Args) -> io::Result<()> {
             return Err(e);
         }
         if fds[1].revents & libc::POLLIN != 0 && ivshmem::eventfd_take(&doorbell)? > 0 {
+            if dev.bar().load64(emu::OFF_CTL_DIE) != 0 {
+                eprintln!("ve-emu: dying on request (test control)");
+                break;
+            }
             dev.service()?;
         }
         if fds[0].revents != 0 {

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_emudeath_test: the engine emulator dies (a test control makes it exit at the next doorbell;
+//! QEMU cannot reconnect it). Every pending request must fail with ETIMEDOUT or EIO, the driver
+//! must keep the pages of requests it could not stop pinned (a device that does not answer may
+//! still write them) and say so, and rmmod must work. Run last in its own boot: the card is dead
+//! afterwards.
+//!
+//! Needs `ve_drv` loaded with `emulator=1` (the suite script does it); unloads it.
+
+use ve_guest::{
+    dma::{
+        cancel,
+        submit,
+        wait,
+        xfer, //
+    },
+    emubar::EmuBar,
+    hw::emu,
+    ksft::{
+        ensure,
+        ensure_errno,
+        Tap, //
+    },
+    mem::{
+        Backing,
+        Buffer, //
+    },
+    nec::pins_held,
+    sys::{
+        self,
+        errname, //
+    },
+};
+
+const NODE: &str = "/dev/ve0";
+const MIB: usize = 1 << 20;
+
+fn main() {
+    let mut t = Tap::new("ve_emudeath_test", 4);
+    let held = pins_held();
+    let (fd, c) = match (sys::open_rw(NODE), EmuBar::open()) {
+        (Ok(fd), Ok(c)) => (fd, c),
+        (fd, c) => {
+            t.result("open", Err(format!("{:?} {:?}", fd.err(), c.err())));
+            std::process::exit(t.finish());
+        }
+    };
+    let a = Buffer::new(Backing::Anon4k, MIB).expect("buffer");
+    let b = Buffer::new(Backing::Anon4k, MIB).expect("buffer");
+    // A transfer that works first: the card is alive.
+    let alive = xfer(&fd, true, a.addr(), 0, MIB as u64).map(|_| ());
+    t.result(
+        "a transfer before the emulator dies",
+        alive.map_err(|(e, _)| errname(e)),
+    );
+    c.set(emu::OFF_CTL_DIE, 1);
+    let start = std::time::Instant::now();
+    // Its doorbell kills the emulator: nothing completes.
+    let r = xfer(&fd, true, a.addr(), 0, MIB as u64).map(|_| ());
+    let took = start.elapsed();
+    t.result(
+        "the transfer in flight when it dies fails with ETIMEDOUT within seconds",
+        ensure_errno("XFER", r.map_err(|(e, _)| e), libc::ETIMEDOUT)
+            .and_then(|()| ensure(took.as_secs() < 10, || format!("took {took:?}"))),
+    );
+    t.result(
+        "a request submitted afterwards: WAIT times out, CANCEL stops it (EIO if it reached the ring: the engine does not halt)",
+        (|| {
+            let id = submit(&fd, false, b.addr(), 0, MIB as u64).map_err(errname)?;
+            ensure_errno("WAIT", wait(&fd, id, 500).map(|_| ()), libc::ETIMEDOUT)?;
+            // With fragmented memory the dead request may hold all 127 slots, and this one never
+            // reaches the ring: then cancelling it needs no halt and succeeds.
+            match cancel(&fd, id) {
+                Ok(()) => println!("# the request never reached the ring (the dead one fills it)"),
+                r => ensure_errno("CANCEL", r, libc::EIO)?,
+            }
+            let w = wait(&fd, id, 0).map_err(errname)?;
+            ensure(w.status == -libc::ECANCELED, || format!("status {}", w.status))
+        })(),
+    );
+    drop(fd);
+    let kept = pins_held() - held;
+    println!(
+        "# figure: emulator death: 2 requests failed (ETIMEDOUT, then WAIT timed out and CANCEL), {kept} pages kept pinned by design"
+    );
+    t.result(
+        "rmmod works; the pages of the requests the dead engine might still write stay pinned",
+        (|| {
+            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+            ensure(kept > 0 && kept <= 2 * 256, || {
+                format!("{kept} pages pinned, want 1..=512 (the two requests' pages)")
+            })
+        })(),
+    );
+    std::process::exit(t.finish());
+}
