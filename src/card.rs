@@ -293,12 +293,12 @@ impl Card {
         &self.dma
     }
 
-    /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`.
-    pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Progress {
+    /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`. Waiters
+    /// re-read the engine whatever woke them; only a pending signal (`EINTR`) is told apart.
+    pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {
         match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
-            CondVarTimeoutResult::Timeout => Progress::TimedOut,
-            CondVarTimeoutResult::Signal { .. } => Progress::Signal,
-            CondVarTimeoutResult::Woken { .. } => Progress::Woken,
+            CondVarTimeoutResult::Signal { .. } => Err(EINTR),
+            CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Woken { .. } => Ok(()),
         }
     }
 
@@ -534,16 +534,6 @@ impl Card {
         self.notify_dma();
         was
     }
-}
-
-/// What a wait on the DMA manager ended with.
-pub(crate) enum Progress {
-    /// Notified: something progressed.
-    Woken,
-    /// The time ran out.
-    TimedOut,
-    /// A signal is pending.
-    Signal,
 }
 
 /// The privileged DMA interrupt handler.

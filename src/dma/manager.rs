@@ -237,10 +237,7 @@ impl DmaState {
             pieces.clear();
             return Ok(false);
         }
-        if r.pending_head == r.pending.len() {
-            r.pending.clear();
-            r.pending_head = 0;
-        }
+        compact(r);
         r.pending.reserve(pieces.len(), GFP_KERNEL)?;
         for p in pieces.drain_all() {
             r.in_window += p.len;

@@ -24,10 +24,7 @@ use kernel::{
 };
 
 use crate::{
-    card::{
-        Card,
-        Progress, //
-    },
+    card::Card,
     dma::{
         manager::{
             Collected,
@@ -323,13 +320,10 @@ fn slice(
     dma: &mut kernel::sync::MutexGuard<'_, DmaState>,
     ms: u32,
 ) -> Result {
-    let p = card.wait_dma(dma, msecs_to_jiffies(ms));
+    let r = card.wait_dma(dma, msecs_to_jiffies(ms));
     // A failure here means the card is going away: unbind fails every request.
     let _ = dma.service(card);
-    match p {
-        Progress::Signal => Err(EINTR),
-        _ => Ok(()),
-    }
+    r
 }
 
 /// How [`wait`] treats a request that is still running when the wait ends.

@@ -6,6 +6,7 @@
 use std::os::fd::OwnedFd;
 
 use crate::{
+    emubar::EmuBar,
     sys,
     uapi::{
         self,
@@ -16,6 +17,12 @@ use crate::{
         VeDmaXfer, //
     },
 };
+
+/// Opens `/dev/ve0` and maps the emulator's controls, which the DMA tests need both of.
+pub fn open_card() -> Result<(OwnedFd, EmuBar), String> {
+    let fd = sys::open_rw("/dev/ve0").map_err(|e| format!("open /dev/ve0: {}", sys::errname(e)))?;
+    Ok((fd, EmuBar::open()?))
+}
 
 /// The direction flag.
 pub fn dir(to_ve: bool) -> u32 {

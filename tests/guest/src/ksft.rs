@@ -66,6 +66,13 @@ impl Tap {
         println!("# {msg}");
     }
 
+    /// Records `name` as failed with `why` (a set-up step the rest depends on), prints the totals
+    /// and exits with the kselftest exit code.
+    pub fn bail(mut self, name: &str, why: String) -> ! {
+        self.result(name, Err(why));
+        std::process::exit(self.finish())
+    }
+
     /// Prints the totals and returns the kselftest exit code. Tests that were planned but never
     /// reported count as failures.
     pub fn finish(mut self) -> i32 {

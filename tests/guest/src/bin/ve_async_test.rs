@@ -16,6 +16,7 @@ use ve_guest::{
         self,
         cancel,
         fill,
+        open_card,
         same,
         submit,
         submit_list,
@@ -92,21 +93,11 @@ fn submit_round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u
 fn main() {
     let mut t = Tap::new("ve_async_test", 19);
     let baseline = pins_held();
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(e) => {
-            t.result("open /dev/ve0", Err(errname(e)));
-            std::process::exit(t.finish());
-        }
+    let (fd, c) = match open_card() {
+        Ok(x) => x,
+        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
     };
-    let ctl = EmuBar::open();
-    let c = match &ctl {
-        Ok(c) => c,
-        Err(e) => {
-            t.result("map the emulator's controls", Err(e.clone()));
-            std::process::exit(t.finish());
-        }
-    };
+    let c = &c;
 
     for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
         t.result(

@@ -11,11 +11,11 @@
 use ve_guest::{
     dma::{
         cancel,
+        open_card,
         submit,
         wait,
         xfer, //
     },
-    emubar::EmuBar,
     hw::emu,
     ksft::{
         ensure,
@@ -33,18 +33,14 @@ use ve_guest::{
     },
 };
 
-const NODE: &str = "/dev/ve0";
 const MIB: usize = 1 << 20;
 
 fn main() {
     let mut t = Tap::new("ve_emudeath_test", 4);
     let held = pins_held();
-    let (fd, c) = match (sys::open_rw(NODE), EmuBar::open()) {
-        (Ok(fd), Ok(c)) => (fd, c),
-        (fd, c) => {
-            t.result("open", Err(format!("{:?} {:?}", fd.err(), c.err())));
-            std::process::exit(t.finish());
-        }
+    let (fd, c) = match open_card() {
+        Ok(x) => x,
+        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
     };
     let a = Buffer::new(Backing::Anon4k, MIB).expect("buffer");
     let b = Buffer::new(Backing::Anon4k, MIB).expect("buffer");

@@ -22,6 +22,7 @@ use std::{
 use ve_guest::{
     dma::{
         fill,
+        open_card,
         same,
         submit,
         wait,
@@ -54,7 +55,6 @@ use ve_guest::{
 };
 
 type R = Result<(), String>;
-const NODE: &str = "/dev/ve0";
 const MIB: usize = 1 << 20;
 
 /// VH `src` -> VE -> VH `dst` with XFER, compared.
@@ -80,15 +80,9 @@ fn main() {
         "seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"
     ));
     let baseline = pins_held();
-    let (fd, c) = match (sys::open_rw(NODE), EmuBar::open()) {
-        (Ok(fd), Ok(c)) => (fd, c),
-        (fd, c) => {
-            t.result(
-                "open /dev/ve0 and the emulator's controls",
-                Err(format!("{:?} {:?}", fd.err(), c.err())),
-            );
-            std::process::exit(t.finish());
-        }
+    let (fd, c) = match open_card() {
+        Ok(x) => x,
+        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
     };
 
     t.result(
