@@ -38,6 +38,7 @@ use kernel::{
     },
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
@@ -65,7 +66,14 @@ use crate::{
         Chip,
         Kick, //
     },
-    dma::DmaState,
+    dma::{
+        engine::{
+            self,
+            HaltOutcome,
+            Status, //
+        },
+        DmaState, //
+    },
     hw::{
         self,
         emu, //
@@ -196,6 +204,8 @@ pub(crate) struct CardFacts {
     pub(crate) emu: Option<EmuIdent>,
     /// Probe checked that DMA addresses of this device are physical addresses.
     pub(crate) dma_is_phys: bool,
+    /// The PCI device, for messages.
+    pub(crate) dev: ARef<kernel::device::Device>,
 }
 
 /// One card, shared by its binding, its IRQ handler and its open files.
@@ -268,19 +278,32 @@ impl Card {
     }
 
     /// Stops the privileged DMA engine and waits until it reports HALT, as NEC's driver does on
-    /// remove and VEOS does before it takes over the engine.
-    pub(crate) fn halt_pdma(&self) -> Result {
-        self.with_regs(|r| r.pdma_set_permit(false))?;
-        self.kick()?;
+    /// remove and VEOS does before it takes over the engine. Only the DMA manager's state
+    /// machine ([`crate::dma::engine`]) decides what an outcome other than `Halted` means.
+    pub(crate) fn halt_pdma(&self) -> HaltOutcome {
+        if self.with_regs(|r| r.pdma_set_permit(false)).is_err() || self.kick().is_err() {
+            // The registers are gone (unbound).
+            return HaltOutcome::Gone;
+        }
         // TIMEOUT: NEC's ve_drv allows 40 ms for the engine to halt after the permit bit is
         // cleared; the emulator answers a doorbell within milliseconds even under TCG.
-        read_poll_timeout(
-            || self.with_regs(|r| r.pdma_status()),
-            |status| *status & hw::dmactl::STATUS_HALT != 0,
+        let status = read_poll_timeout(
+            || self.with_regs(|r| r.pdma_ctl0()).map(engine::classify_status),
+            |status| *status != Status::Running,
             Delta::from_micros(100),
             Delta::from_millis(40),
-        )?;
-        Ok(())
+        );
+        match status {
+            Ok(Status::Halted) => HaltOutcome::Halted,
+            Ok(_) => HaltOutcome::Gone,
+            Err(e) if e == ETIMEDOUT => HaltOutcome::TimedOut,
+            Err(_) => HaltOutcome::Gone,
+        }
+    }
+
+    /// The card's device, for messages.
+    pub(crate) fn dev(&self) -> &kernel::device::Device {
+        &self.facts.dev
     }
 
     /// NEC's pin lists.
@@ -294,10 +317,11 @@ impl Card {
     }
 
     /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`. Waiters
-    /// re-read the engine whatever woke them; only a pending signal (`EINTR`) is told apart.
+    /// re-read the engine whatever woke them; only a pending signal (`ERESTARTSYS`) is told
+    /// apart.
     pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {
         match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
-            CondVarTimeoutResult::Signal { .. } => Err(EINTR),
+            CondVarTimeoutResult::Signal { .. } => Err(ERESTARTSYS),
             CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Woken { .. } => Ok(()),
         }
     }
@@ -342,7 +366,9 @@ impl Card {
                 .wait_interruptible_timeout(&mut events, remaining as _)
             {
                 CondVarTimeoutResult::Timeout => remaining = 0,
-                CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
+                // Restarted with the same arguments after a handler with SA_RESTART (the
+                // timeout starts again), EINTR otherwise.
+                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
                 CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies as u64,
             }
         }
@@ -358,9 +384,11 @@ impl Card {
         &self.facts.scr_window
     }
 
-    /// Size of the VE memory, where the card reports it (the emulator does).
-    pub(crate) fn ve_mem_size(&self) -> Option<u64> {
-        self.facts.emu.map(|e| e.ve_mem_size)
+    /// Where VE memory ends for the engine: the size the card reports (the emulator does),
+    /// never past the engine's address width.
+    pub(crate) fn ve_mem_limit(&self) -> u64 {
+        let bound = self.facts.chip.ve_addr_limit;
+        self.facts.emu.map_or(bound, |e| e.ve_mem_size.min(bound))
     }
 
     /// Interrupts handled so far.
@@ -578,7 +606,10 @@ impl<'bound> CardBinding<'bound> {
             let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
             // Whatever ran the engine before (firmware, a previous driver) is stopped first, and
             // no stale descriptor is left PREPARED.
-            card.halt_pdma()?;
+            if card.halt_pdma() != HaltOutcome::Halted {
+                dev_err!(pdev, "the privileged DMA engine does not halt: not binding\n");
+                return Err(EIO);
+            }
             card.with_regs(|r| r.pdma_clear_descriptors())?;
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
             card.dma().lock().reset(readptr as usize)?;
@@ -599,15 +630,16 @@ impl<'bound> CardBinding<'bound> {
     }
 
     /// Called while the device is still bound, before the binding is dropped: the engine is
-    /// halted, every request fails with `ENODEV` and its pages are unpinned; no request starts
-    /// again.
+    /// taken back from a user-space manager (its mapping zapped), halted, every request fails
+    /// with `ENODEV` and its pages are unpinned (kept, if the engine will not halt); no request
+    /// starts again.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
         let mut dma = self.card.dma().lock();
-        // Under `dma`: no request opens after this.
+        // Under `dma`: no request opens and no mapping lends the engine after this.
         self.card.mark_removed();
-        dma.fail_all(&self.card, ENODEV, false);
-        if let Err(e) = self.card.halt_pdma() {
-            dev_warn!(pdev, "privileged DMA engine did not halt: {:?}\n", e);
+        dma.shut_down(&self.card);
+        if dma.engine().is_dead() {
+            dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }
         drop(dma);
         self.card.notify_dma();

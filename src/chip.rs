@@ -53,6 +53,9 @@ pub(crate) struct Chip {
     pub(crate) mmap_scr: u64,
     /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
     pub(crate) wait_irq: (bool, u32),
+    /// End of the VE addresses the engine can reach: a VE range must end at or below it. The
+    /// engine's address fields are 48 bits wide; the card's memory is smaller, where known.
+    pub(crate) ve_addr_limit: u64,
 }
 
 impl Chip {
@@ -78,10 +81,14 @@ pub(crate) static VE1: Chip = Chip {
     mmap_scr: 0x1000_0000 + hw::ve1::SCR_OFFSET as u64,
     // libved's VE_INTR_P_DMA: bit 48 of the lower word.
     wait_irq: (false, hw::ve1::PDMA_VECTOR),
+    ve_addr_limit: hw::desc::ADDR_MASK + 1,
 };
 
-/// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets; its
-/// interrupt vector register differs (bit 64 for PDMA) and is not described yet.
+/// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets. Its
+/// privileged DMA interrupt (MSI-X 32) is not acknowledged through an interrupt vector register:
+/// NEC's VE3 handler (`ve3_pdma_intr_cb`) only records it for `VEDRV_CMD_WAIT_INTR` (bit 64),
+/// while INTVEC0/1 are written only for core and PCI access exception interrupts. So no INTVEC
+/// here either.
 pub(crate) static VE3: Chip = Chip {
     variant: Variant::Ve3,
     name: "VE3",
@@ -97,6 +104,7 @@ pub(crate) static VE3: Chip = Chip {
     mmap_scr: hw::ve3::SCR_OFFSET as u64,
     // libved VE3: INTVEC bit 64, bit 0 of the upper word.
     wait_irq: (true, 0),
+    ve_addr_limit: hw::desc::ADDR_MASK + 1,
 };
 
 /// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd.

@@ -358,6 +358,8 @@ pub mod emu {
     pub const OFF_CNT_IRQS_DROPPED: usize = 0x148;
     /// Spurious interrupts raised by [`OFF_CTL_IRQ_STORM`] (not in [`OFF_CNT_IRQS`]).
     pub const OFF_CNT_IRQS_SPURIOUS: usize = 0x150;
+    /// Halts: times the engine reported HALT after its permit bit was cleared.
+    pub const OFF_CNT_HALTS: usize = 0x158;
 
     /// Test controls, all u64, written by tests (through the driver or a mapping of BAR2), read by
     /// the engine before every descriptor. 0 means off.
@@ -381,6 +383,9 @@ pub mod emu {
     /// Nonzero: at the next doorbell the emulator writes its counters and exits without looking at
     /// anything (its death, as a test: QEMU cannot reconnect it).
     pub const OFF_CTL_DIE: usize = 0x1b8;
+    /// Microseconds the engine takes to report HALT once its permit bit is cleared (as a card
+    /// finishing the descriptor it is on); `u64::MAX`: it never halts (a wedged engine).
+    pub const OFF_CTL_HALT_DELAY_US: usize = 0x1c0;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;

@@ -128,7 +128,7 @@ fn probe<'bound, 'core>(
         };
 
         pdev.set_master();
-        sys::set_dma_mask_64(pdev)?;
+        sys::set_dma_mask_48(pdev)?;
         // The engine is given physical addresses of pinned pages (as NEC's driver does): that is
         // only right where the DMA API maps to them one to one.
         if !sys::dma_addresses_are_physical(pdev.as_ref())? {
@@ -155,6 +155,7 @@ fn probe<'bound, 'core>(
             scr_bar_size,
             emu,
             dma_is_phys: true,
+            dev: pdev.as_ref().into(),
         };
         dev_info!(
             pdev,

@@ -66,9 +66,9 @@ impl<'a> Regs<'a> {
         self.bar.try_write64(value, self.chip.scr_offset + off)
     }
 
-    /// Reads DMACTL word 0 (status).
-    pub(crate) fn pdma_status(&self) -> Result<u64> {
-        Ok(self.scr_read64(self.chip.pdma_ctl)? & hw::dmactl::STATUS_MASK)
+    /// Reads DMACTL word 0 as it is (status bits; all ones if the device is gone).
+    pub(crate) fn pdma_ctl0(&self) -> Result<u64> {
+        self.scr_read64(self.chip.pdma_ctl)
     }
 
     /// Zeroes word 0 of every privileged DMA descriptor (no status: nothing the engine would run),

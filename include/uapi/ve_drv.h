@@ -78,7 +78,8 @@ struct ve_vp_release {
  * VEDRV_CMD_WAIT_INTR (both forms): waits until one of the requested interrupt bits is caught or
  * the timeout passes; reports and clears the caught bits, returns 0. This driver reports the
  * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of upper). CAP_SYS_ADMIN.
- * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR, ENODEV.
+ * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR (a signal; the call is
+ * restarted, with its whole timeout, after a handler installed with SA_RESTART), ENODEV.
  *
  * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
  * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
@@ -181,12 +182,16 @@ struct ve_drv_pin_bench {
  *
  * VE_DMA_IOC_XFER: one transfer between a process's memory and VE memory (VEMAA), done by the
  * kernel: it pins the VH buffer in batches while the engine copies, and unpins as descriptors
- * complete. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero
- * length, overflow, nonzero reserved, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
- * EIO (the engine raised an exception: code in exception); ETIMEDOUT (no progress for 2 s: the
- * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way); ENODEV
- * (card removed), EBUSY (a user-space manager's register mapping has the engine). bytes_done tells how far it
- * got.
+ * complete. The pins are long-term (FOLL_LONGTERM) and charged to the pinned process's locked
+ * memory (VmPin, pinned_vm) while they are held, against the caller's RLIMIT_MEMLOCK unless the
+ * caller has CAP_IPC_LOCK. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment
+ * to 8 bytes, zero length, overflow, nonzero reserved, a VE range beyond the card's VE memory or
+ * the engine's 48-bit reach); ESRCH; ENOMEM (also: over RLIMIT_MEMLOCK without CAP_IPC_LOCK);
+ * EIO (the engine raised an exception: code in exception; or the engine is out of service
+ * because it once did not halt, until the card is unbound); ETIMEDOUT (no progress for 2 s: the
+ * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way, not
+ * restarted); ENODEV (card removed), EBUSY (a user-space manager's register mapping has the
+ * engine). bytes_done tells how far it got.
  */
 #define VE_DMA_NR_BASE		0x40
 #define VE_DMA_VH_TO_VE		1
@@ -218,17 +223,19 @@ struct ve_dma_xfer {
  * struct ve_dma_extent at user address ve_addr, walked in order, whose lengths add up to len.
  * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
  * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
- * whose lengths do not add up to len, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
- * EAGAIN (VE_DMA_MAX_REQUESTS submitted and not yet collected by this file); ETIMEDOUT (no
- * engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY (a register mapping has the engine). On an
- * error nothing of the request remains.
+ * whose lengths do not add up to len, a VE range beyond the card's VE memory or the engine's
+ * 48-bit reach); ESRCH; ENOMEM (as for VE_DMA_IOC_XFER); EAGAIN (VE_DMA_MAX_REQUESTS submitted
+ * and not yet collected by this file); EIO (the engine is out of service: it once did not
+ * halt); ETIMEDOUT (no engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY
+ * (a register mapping has the engine). On an error nothing of the request remains.
  *
  * VE_DMA_IOC_WAIT: waits up to timeout_ms (0: does not block) until request id (0: any of this
  * file's) finishes, reports it and forgets it. status is 0 or the negative errno the request
  * failed with: -EIO (engine exception, code in exception), -ECANCELED, -ENODEV (card removed).
  * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (nonzero flags or reserved fields); ENOENT
  * (no such request on this file: never submitted, already collected, or another file's);
- * ETIMEDOUT (still running; it stays); EINTR.
+ * ETIMEDOUT (still running; it stays); EINTR (a signal; restarted, with the whole timeout,
+ * after a handler installed with SA_RESTART).
  *
  * poll()/select()/epoll on the file: readable (POLLIN) while a request of this file has finished
  * and waits to be collected by VE_DMA_IOC_WAIT; POLLHUP | POLLERR once the card is gone.
@@ -237,7 +244,8 @@ struct ve_dma_xfer {
  * request's descriptors taken out of the ring (the other requests' stay), its pages unpinned and
  * the engine restarted. It is still collected by VE_DMA_IOC_WAIT, with status -ECANCELED if this
  * stopped it. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL; ENOENT; EIO (the engine did
- * not halt: the request's pages stay pinned for good).
+ * not halt: every page its ring can reach stays pinned for good, every request fails with EIO
+ * and the card takes no new one until it is unbound).
  */
 #define VE_DMA_VE_LIST		4	/* ve_addr points to num_extents struct ve_dma_extent */
 #define VE_DMA_MAX_EXTENTS	1024

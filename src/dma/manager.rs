@@ -3,27 +3,50 @@
 //! The card's privileged DMA manager: one ring shared by every request in flight.
 //!
 //! A request is a transfer submitted by `VE_DMA_IOC_SUBMIT` (or `VE_DMA_IOC_XFER`). Its submitter
-//! pins the VH buffer and hands [`Piece`]s (one descriptor each) to the manager; the manager posts
-//! pending pieces of all requests in submission order while the ring has room, reaps what the
-//! engine finished (trusting only the read pointer and the exception bit, never the number of
-//! interrupts), unpins each run as soon as the descriptor that ends it completes, and refills the
-//! ring. It runs under `Card::dma` from the threaded interrupt handler, from submitters and from
-//! waiters (which also cover lost or coalesced interrupts by looking every wait slice).
+//! pins the VH buffer and hands over [`Piece`]s (one descriptor each) together with the pinned
+//! blocks they address; the manager posts pending pieces of all requests in submission order
+//! while the ring has room, reaps what the engine finished (trusting only the read pointer and
+//! the exception bit, never the number of interrupts), and refills the ring. It runs under
+//! `Card::dma` from the threaded interrupt handler, from submitters and from waiters (which also
+//! cover lost or coalesced interrupts by looking every wait slice).
+//!
+//! # The pin-release rule
+//!
+//! A pinned page is released only after every descriptor that can reach it has completed, or
+//! after the engine was proven halted with that descriptor taken out of the ring. If the engine
+//! will not halt it is [`EngineState::Dead`], and every page that a posted descriptor can reach
+//! stays pinned for good. Pieces do not own pages: a request owns its blocks ([`HeldPins`]),
+//! each released by [`Request::release_unreachable`] under [`engine::may_release`] and by nothing
+//! else (a block dropped any other way stays pinned, see [`HeldPins`]).
 //!
 //! Failing one request (an exception on its descriptor, `CANCEL`, a signal, a stall, the close of
-//! its file) halts the engine, takes that request's descriptors out of the ring by packing the
-//! others towards the read pointer ([`Ring::retain`]), neutralises the freed slots, writes the
-//! read pointer (which clears an exception) and restarts the engine: the other requests go on.
-//! Pages are unpinned only once the engine is halted or past them; if it will not halt, they
-//! stay pinned for good rather than be reused under a running DMA.
+//! its file) stops it from posting, halts the engine, takes that request's descriptors out of the
+//! ring by packing the others towards the read pointer ([`Ring::retain`]), neutralises the freed
+//! slots, writes the read pointer (which clears an exception) and restarts the engine: the other
+//! requests go on. What a failed halt means is decided in one place, [`DmaState::halt`].
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
+};
 
 use crate::{
     card::Card,
-    dma::ring::{
-        self,
-        Ring, //
+    dma::{
+        engine::{
+            self,
+            EngineState,
+            HaltOutcome,
+            Reach,
+            Refusal, //
+        },
+        ring::{
+            self,
+            Ring, //
+        },
     },
     hw::{
         self,
@@ -33,7 +56,7 @@ use crate::{
         },
     },
     sys::{
-        gup::PinnedRun,
+        gup::LockedRun,
         MappedSpace, //
     },
     uapi, //
@@ -42,19 +65,137 @@ use crate::{
 /// Ring slots between completion interrupts: the ring is refilled from the interrupt thread well
 /// before it runs dry.
 const IRQ_EVERY: usize = 32;
-/// Pending pieces consumed from the front of a request's queue before the queue is compacted.
+/// Pending pieces (or held blocks) consumed from the front of a request's queue before the queue
+/// is compacted.
 const COMPACT_AFTER: usize = 1024;
+/// Device errors that waiters may hit every wait slice are reported at most this often.
+const REPORT_EVERY_MS: i64 = 5000;
 
-/// One descriptor's worth of a request.
+/// One descriptor's worth of a request, checked: its descriptor encodes (addresses within the
+/// engine's 48 bits, length within [`hw::desc::LEN_MAX`], 8-byte aligned).
 pub(crate) struct Piece {
     /// VH physical address (VHSAA).
-    pub(crate) phys: u64,
+    phys: u64,
     /// VE physical address (VEMAA).
-    pub(crate) ve: u64,
-    /// Bytes; at most [`hw::desc::LEN_MAX`].
-    pub(crate) len: u64,
-    /// The pinned run this descriptor is the last user of: unpinned when it completes.
-    pub(crate) run: Option<PinnedRun>,
+    ve: u64,
+    /// Bytes.
+    len: u32,
+}
+
+impl Piece {
+    /// A piece copying `len` bytes between VH physical address `phys` and VE address `ve`;
+    /// `EINVAL` if the engine could not take it as one descriptor.
+    pub(crate) fn new(phys: u64, ve: u64, len: u64, to_ve: bool) -> Result<Self> {
+        let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
+        let p = Self {
+            phys,
+            ve,
+            len: len32,
+        };
+        p.desc(to_ve, 0).validate().map_err(|_| EINVAL)?;
+        Ok(p)
+    }
+
+    /// Its descriptor, with `control` bits.
+    fn desc(&self, to_ve: bool, control: u8) -> Desc {
+        let (src_space, src, dst_space, dst) = if to_ve {
+            (AddrSpace::Vhsaa, self.phys, AddrSpace::Vemaa, self.ve)
+        } else {
+            (AddrSpace::Vemaa, self.ve, AddrSpace::Vhsaa, self.phys)
+        };
+        Desc {
+            src_space,
+            src,
+            dst_space,
+            dst,
+            len: self.len,
+            control,
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.len.into()
+    }
+}
+
+/// A pinned block handed to the manager with its pieces: it may be released once the request's
+/// first `until` pieces cannot reach it any more ([`engine::may_release`]).
+pub(crate) struct HeldBlock {
+    pub(crate) until: u64,
+    pub(crate) run: LockedRun,
+}
+
+/// The pinned blocks of one request, oldest first.
+///
+/// # Invariants
+///
+/// `blocks[head..]` are held (`Some`), every entry before `head` is `None`; the `until` values
+/// increase. A block is unpinned only by [`HeldPins::release_while`]; whatever is still held
+/// when the value is dropped stays pinned for good (a request dropped while the engine may
+/// still reach its pages: a dead engine).
+struct HeldPins {
+    blocks: KVVec<(u64, Option<LockedRun>)>,
+    head: usize,
+}
+
+impl HeldPins {
+    const fn new() -> Self {
+        Self {
+            blocks: KVVec::new(),
+            head: 0,
+        }
+    }
+
+    /// Takes over `b` (its `until` is not below the last block's). The caller reserved room
+    /// and queues `b`'s pieces only afterwards: were there no room, `b` would be dropped
+    /// (unpinned) before any descriptor could reach it.
+    fn push_reserved(&mut self, b: HeldBlock) {
+        let _ = self.blocks.push_within_capacity((b.until, Some(b.run)));
+    }
+
+    /// Unpins the oldest blocks while `may(until)` says so.
+    fn release_while(&mut self, mut may: impl FnMut(u64) -> bool) {
+        while let Some((until, run)) = self.blocks.get_mut(self.head) {
+            if !may(*until) {
+                break;
+            }
+            // Dropping the run unpins it.
+            drop(run.take());
+            self.head += 1;
+        }
+        if self.head == self.blocks.len() {
+            self.blocks.clear();
+            self.head = 0;
+        } else if self.head >= COMPACT_AFTER && self.head * 2 >= self.blocks.len() {
+            let mut seen = 0;
+            let head = self.head;
+            self.blocks.retain(|_| {
+                seen += 1;
+                seen > head
+            });
+            self.head = 0;
+        }
+    }
+
+    /// Pages held.
+    fn pages(&self) -> usize {
+        self.blocks[self.head..]
+            .iter()
+            .filter_map(|(_, run)| run.as_ref())
+            .map(|r| r.npages())
+            .sum()
+    }
+}
+
+impl Drop for HeldPins {
+    fn drop(&mut self) {
+        // The engine may still reach what is held: those pages are never unpinned.
+        for (_, run) in self.blocks.iter_mut() {
+            if let Some(run) = run.take() {
+                run.keep_pinned_forever();
+            }
+        }
+    }
 }
 
 /// What a request did, reported when it is collected.
@@ -71,17 +212,21 @@ struct Request {
     /// The open file that submitted it.
     owner: u64,
     to_ve: bool,
-    /// Pinned pieces not yet posted: `pending[pending_head..]`, oldest first.
+    /// Pieces handed over and not yet posted: `pending[pending_head..]`, oldest first.
     pending: KVVec<Piece>,
     pending_head: usize,
     /// The submitter may still hand over pieces.
     submitting: bool,
+    /// Pieces the engine completed: the first `done` of the request (they complete in order).
+    done: u64,
     /// Slots of this request in the ring.
     posted: usize,
-    /// Bytes pinned and not completed (pending and posted).
+    /// The pinned blocks its pieces address.
+    pins: HeldPins,
+    /// Bytes handed over and not completed (pending and posted).
     in_window: u64,
     out: Outcome,
-    /// The result, once finished.
+    /// The result, once finished. A finished request posts nothing more.
     result: Option<Result>,
 }
 
@@ -98,13 +243,21 @@ impl Request {
         }
     }
 
-    /// Unpins what was never posted.
+    /// Forgets the pieces never posted (they reach nothing: their pages are the blocks').
     fn drop_pending(&mut self) {
         for p in &self.pending[self.pending_head..] {
-            self.in_window -= p.len;
+            self.in_window -= p.bytes();
         }
         self.pending.clear();
         self.pending_head = 0;
+    }
+
+    /// Unpins what no descriptor can reach any more. The only place a request's pages are
+    /// released (the pin-release rule, above).
+    fn release_unreachable(&mut self) {
+        let (done, stopped, in_ring) = (self.done, self.result.is_some(), self.posted);
+        self.pins
+            .release_while(|until| engine::may_release(until, done, stopped, in_ring));
     }
 }
 
@@ -115,7 +268,6 @@ struct Slot {
     /// The descriptor as posted (to move it when the ring is packed).
     words: [u64; 4],
     len: u64,
-    run: Option<PinnedRun>,
 }
 
 /// The engine's state, owned by whoever holds `Card::dma`.
@@ -123,7 +275,7 @@ struct Slot {
 /// # Invariants
 ///
 /// `slots[i]` is `Some` exactly for the slots `i` in flight in `ring`; every request's `posted`
-/// counts its slots there.
+/// counts its slots there. Descriptors are posted only while `engine.kernel_owns()`.
 pub(crate) struct DmaState {
     ring: Ring,
     slots: KVec<Option<Slot>>,
@@ -132,17 +284,13 @@ pub(crate) struct DmaState {
     next_id: u64,
     /// Descriptors completed since probe: waiters watch it for progress.
     completed: u64,
-    /// The engine is lent to a user-space manager (NEC's register mapping), and which grant.
-    user: Option<UserOwner>,
+    engine: EngineState,
+    /// The register mapping of the user-space manager the engine is lent to, to zap it when the
+    /// kernel takes the engine back.
+    user_space: Option<MappedSpace>,
     next_grant: u64,
-}
-
-/// A user-space manager drives the engine through a register mapping.
-struct UserOwner {
-    /// Generation of the grant: a stale grant's end does not end a newer one.
-    grant: u64,
-    /// Where the mapping is, to zap it when the kernel takes the engine back.
-    space: MappedSpace,
+    /// When a device error was last reported (rate limit).
+    reported: Option<Instant<Monotonic>>,
 }
 
 /// A finished request, taken out of the table.
@@ -150,6 +298,15 @@ pub(crate) struct Collected {
     pub(crate) id: u64,
     pub(crate) out: Outcome,
     pub(crate) result: Result,
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Error {
+        match r {
+            Refusal::Busy => EBUSY,
+            Refusal::Dead => EIO,
+        }
+    }
 }
 
 impl DmaState {
@@ -161,19 +318,31 @@ impl DmaState {
             reqs: KVec::new(),
             next_id: 1,
             completed: 0,
-            user: None,
+            engine: EngineState::Halted,
+            user_space: None,
             next_grant: 1,
+            reported: None,
         }
     }
 
     /// At probe, with the engine halted and its descriptors cleared: the ring starts at `readptr`.
     pub(crate) fn reset(&mut self, readptr: usize) -> Result {
-        self.ring.reset(readptr);
         self.slots.clear();
         for _ in 0..ring::NUM {
             self.slots.push(None, GFP_KERNEL)?;
         }
+        self.reset_ring(readptr);
+        self.engine = EngineState::Halted;
         Ok(())
+    }
+
+    /// An empty ring from `readptr`. Only with no slot in flight, or with the engine halted and
+    /// every slot's request stopped.
+    fn reset_ring(&mut self, readptr: usize) {
+        self.ring.reset(readptr);
+        for s in self.slots.iter_mut() {
+            *s = None;
+        }
     }
 
     /// Descriptors completed so far.
@@ -181,16 +350,32 @@ impl DmaState {
         self.completed
     }
 
+    /// The engine's state.
+    pub(crate) fn engine(&self) -> EngineState {
+        self.engine
+    }
+
     fn index(&self, id: u64) -> Option<usize> {
         self.reqs.iter().position(|r| r.id == id)
     }
 
-    /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
-    /// not yet collected.
-    pub(crate) fn open(&mut self, owner: u64, to_ve: bool) -> Result<u64> {
-        if self.user.is_some() {
-            return Err(EBUSY);
+    /// Reports a device error, at most once per [`REPORT_EVERY_MS`] (waiters may hit the same
+    /// one every wait slice).
+    fn report(&mut self, card: &Card, what: &str) {
+        if self
+            .reported
+            .is_some_and(|t| t.elapsed().as_millis() < REPORT_EVERY_MS)
+        {
+            return;
         }
+        self.reported = Some(Instant::now());
+        dev_err!(card.dev(), "privileged DMA: {}\n", what);
+    }
+
+    /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
+    /// not yet collected, `EBUSY` while user space has the engine, `EIO` once it is dead.
+    pub(crate) fn open(&mut self, owner: u64, to_ve: bool) -> Result<u64> {
+        self.engine.accept_request()?;
         let mine = self.reqs.iter().filter(|r| r.owner == owner).count();
         if mine >= uapi::VE_DMA_MAX_REQUESTS as usize {
             return Err(EAGAIN);
@@ -204,7 +389,9 @@ impl DmaState {
                 pending: KVVec::new(),
                 pending_head: 0,
                 submitting: true,
+                done: 0,
                 posted: 0,
+                pins: HeldPins::new(),
                 in_window: 0,
                 out: Outcome::default(),
                 result: None,
@@ -225,35 +412,49 @@ impl DmaState {
         self.index(id).map_or(0, |i| self.reqs[i].in_window)
     }
 
-    /// The submitter hands over `pieces` (emptied); `last` when it has nothing more. Returns
-    /// whether the request is still running; if not, the pieces are dropped (unpinned).
-    pub(crate) fn add(&mut self, id: u64, pieces: &mut KVVec<Piece>, last: bool) -> Result<bool> {
+    /// The submitter hands over `pieces` and the `blocks` they address (both emptied; a block's
+    /// `until` counts the request's pieces from its first); `last` when it has nothing more.
+    /// Returns whether the request is still running; if not, nothing was handed over and the
+    /// caller's pieces and blocks are dropped (no descriptor ever reached them).
+    pub(crate) fn add(
+        &mut self,
+        id: u64,
+        pieces: &mut KVVec<Piece>,
+        blocks: &mut KVVec<HeldBlock>,
+        last: bool,
+    ) -> Result<bool> {
         let Some(i) = self.index(id) else {
-            pieces.clear();
             return Ok(false);
         };
         let r = &mut self.reqs[i];
         if r.result.is_some() {
-            pieces.clear();
             return Ok(false);
         }
         compact(r);
         r.pending.reserve(pieces.len(), GFP_KERNEL)?;
+        r.pins.blocks.reserve(blocks.len(), GFP_KERNEL)?;
+        for b in blocks.drain_all() {
+            r.pins.push_reserved(b);
+        }
         for p in pieces.drain_all() {
-            r.in_window += p.len;
+            r.in_window += p.bytes();
             // Capacity is reserved.
             let _ = r.pending.push_within_capacity(p);
         }
         if last {
             r.submitting = false;
             r.settle();
+            r.release_unreachable();
         }
         Ok(true)
     }
 
-    /// Posts pending pieces while the ring has room, oldest request first, and starts the engine
-    /// if anything was posted.
+    /// Posts pending pieces while the ring has room, oldest request first, and permits the
+    /// engine if anything was posted. Nothing while the kernel does not own the engine.
     pub(crate) fn fill(&mut self, card: &Card) -> Result {
+        if !self.engine.kernel_owns() {
+            return Ok(());
+        }
         let mut waiting: usize = self
             .reqs
             .iter()
@@ -261,17 +462,14 @@ impl DmaState {
             .map(|r| r.pending_len())
             .sum();
         let mut posted = false;
+        let mut res = Ok(());
+        let mut bad = None;
         for r in self.reqs.iter_mut() {
             while r.result.is_none() && r.pending_len() > 0 && self.ring.room() > 0 {
                 let slot = self.ring.head();
                 let final_piece = !r.submitting && r.pending_len() == 1;
-                let p = &mut r.pending[r.pending_head];
+                let p = &r.pending[r.pending_head];
                 waiting -= 1;
-                let (src_space, src, dst_space, dst) = if r.to_ve {
-                    (AddrSpace::Vhsaa, p.phys, AddrSpace::Vemaa, p.ve)
-                } else {
-                    (AddrSpace::Vemaa, p.ve, AddrSpace::Vhsaa, p.phys)
-                };
                 // An interrupt where the driver must hear of progress: every IRQ_EVERY slots,
                 // so the ring is refilled before it runs dry, and on the last one posted now.
                 let mut control = 0;
@@ -281,23 +479,21 @@ impl DmaState {
                 if final_piece {
                     control |= hw::desc::CTL_SYNC | hw::desc::CTL_INTR_COMPLETION;
                 }
-                let words = Desc {
-                    src_space,
-                    src,
-                    dst_space,
-                    dst,
-                    len: p.len as u32,
-                    control,
+                // `Piece::new` checked that it encodes: control bits cannot change that.
+                let Ok(words) = p.desc(r.to_ve, control).encode() else {
+                    bad = Some(r.id);
+                    break;
+                };
+                if let Err(e) = card.with_regs(|regs| regs.pdma_post(slot, words)) {
+                    res = Err(e);
+                    break;
                 }
-                .encode()
-                .map_err(|_| EINVAL)?;
-                card.with_regs(|regs| regs.pdma_post(slot, words))?;
                 let _ = self.ring.post();
+                let len = p.bytes();
                 self.slots[slot] = Some(Slot {
                     id: r.id,
                     words,
-                    len: p.len,
-                    run: p.run.take(),
+                    len,
                 });
                 r.pending_head += 1;
                 r.posted += 1;
@@ -307,15 +503,67 @@ impl DmaState {
             compact(r);
         }
         if posted {
-            card.start_pdma()?;
+            self.start(card)?;
         }
-        Ok(())
+        if let Some(id) = bad {
+            // Only that request fails.
+            self.fail(card, id, EINVAL, 0)?;
+        }
+        res
+    }
+
+    /// Permits the engine to run what is posted.
+    fn start(&mut self, card: &Card) -> Result {
+        self.engine.permitted();
+        card.start_pdma()
+    }
+
+    /// Halts the engine: the one place that decides what a failed halt means. If the engine
+    /// does not report HALT (or reads as gone), it is dead: every request fails with `EIO` and
+    /// every page its ring can reach stays pinned for good.
+    fn halt(&mut self, card: &Card) -> Reach {
+        if !self.engine.halt_requested() {
+            return Reach::MayRun;
+        }
+        let outcome = card.halt_pdma();
+        let reach = self.engine.halt_done(outcome);
+        if reach == Reach::MayRun {
+            self.die(card, outcome);
+        }
+        reach
+    }
+
+    /// The engine is dead: fails every request, releases what no descriptor can reach, keeps
+    /// the rest pinned.
+    fn die(&mut self, card: &Card, outcome: HaltOutcome) {
+        let mut kept = 0;
+        for r in self.reqs.iter_mut() {
+            if r.result.is_none() {
+                r.result = Some(Err(EIO));
+            }
+            r.drop_pending();
+            r.release_unreachable();
+            kept += r.pins.pages();
+        }
+        if !card.is_removed() {
+            dev_err!(
+                card.dev(),
+                "privileged DMA engine did not halt ({:?}): it is out of service until the card \
+                 is unbound; keeping {} pages pinned that it may still write\n",
+                outcome,
+                kept
+            );
+        }
     }
 
     /// Takes the slots the engine finished, up to its read pointer: counts them to their
-    /// requests and unpins their runs. Returns DMACTL word 1 as read.
+    /// requests and releases what they no longer reach. Returns DMACTL word 1 as read.
     fn take_completed(&mut self, card: &Card) -> Result<u64> {
         let ctl1 = card.with_regs(|r| r.pdma_ctl1())?;
+        if ctl1 == u64::MAX {
+            // All ones: the device is gone; nothing it reports can be trusted.
+            return Err(ENODEV);
+        }
         let readptr = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
         let tail = self.ring.tail();
         let n = self.ring.complete_to(readptr).ok_or(EIO)?;
@@ -325,10 +573,13 @@ impl DmaState {
             }
         }
         self.completed += n as u64;
+        if n > 0 {
+            self.release_all_unreachable();
+        }
         Ok(ctl1)
     }
 
-    /// A slot leaves the ring: `done` if the engine completed it. Its run is unpinned here.
+    /// A slot leaves the ring: `done` if the engine completed it.
     fn retire(&mut self, s: Slot, done: bool) {
         if let Some(i) = self.index(s.id) {
             let r = &mut self.reqs[i];
@@ -336,25 +587,30 @@ impl DmaState {
             r.in_window -= s.len;
             if done {
                 r.out.bytes_done += s.len;
+                r.done += 1;
             }
             r.settle();
         }
-        drop(s.run);
+    }
+
+    fn release_all_unreachable(&mut self) {
+        for r in self.reqs.iter_mut() {
+            r.release_unreachable();
+        }
     }
 
     /// Reaps completions, fails the request whose descriptor raised an exception, and refills
-    /// the ring.
+    /// the ring. Nothing while the kernel does not own the engine.
     pub(crate) fn service(&mut self, card: &Card) -> Result {
-        if self.user.is_some() {
-            // User space owns the engine: its interrupts are for WAIT_INTR, not for us.
+        if !self.engine.kernel_owns() {
+            // User space owns the engine (its interrupts are for WAIT_INTR), or it is dead.
             return Ok(());
         }
         let ctl1 = match self.take_completed(card) {
             Ok(c) => c,
             Err(e) if e == EIO => {
-                // A read pointer the driver never gave the engine.
-                pr_err!("privileged DMA read pointer outside the posted slots\n");
-                self.fail_all(card, EIO, true);
+                self.report(card, "read pointer outside the posted slots");
+                self.fail_all(card, EIO);
                 return Err(EIO);
             }
             Err(e) => return Err(e),
@@ -363,42 +619,55 @@ impl DmaState {
             let at = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
             let code = card.with_regs(|r| r.pdma_word0(at)).map_or(0, |w0| hw::desc::exception(w0));
             match self.slots[at].as_ref().map(|s| s.id) {
+                // Also when that request already finished: its slots go, which clears the
+                // exception.
                 Some(id) => {
                     let _ = self.fail(card, id, EIO, code.into());
                 }
-                None => self.fail_all(card, EIO, true),
+                None => self.fail_all(card, EIO),
             }
         }
         self.fill(card)
     }
 
-    /// Stops request `id` with `err` (and the engine's exception code): its unposted pieces are
-    /// dropped, its descriptors taken out of the ring while the engine is halted, and the engine
-    /// restarted for the others. Nothing if it already finished. `EIO` if the engine would not
-    /// halt (the request's pages then stay pinned for good).
+    /// Stops request `id` with `err` (and the engine's exception code) unless it already
+    /// finished: its unposted pieces are forgotten, its descriptors taken out of the ring while
+    /// the engine is halted, and the engine restarted for the others. `EIO` if the engine would
+    /// not halt (it is dead: the pages stay pinned for good).
     pub(crate) fn fail(&mut self, card: &Card, id: u64, err: Error, exception: u32) -> Result {
-        let Some(i) = self.index(id) else {
-            return Ok(());
+        let posted = match self.index(id) {
+            Some(i) => {
+                let r = &mut self.reqs[i];
+                if r.result.is_none() {
+                    r.result = Some(Err(err));
+                    r.out.exception = exception;
+                }
+                r.drop_pending();
+                r.release_unreachable();
+                r.posted
+            }
+            // Collected or forgotten: only its slots may be left (a dead engine's).
+            None => self.slots.iter().flatten().filter(|s| s.id == id).count(),
         };
-        let r = &mut self.reqs[i];
-        if r.result.is_some() {
+        if posted == 0 {
             return Ok(());
         }
-        r.result = Some(Err(err));
-        r.out.exception = exception;
-        r.drop_pending();
-        if r.posted == 0 {
-            return Ok(());
-        }
-        if card.halt_pdma().is_err() {
-            self.abandon_slots(Some(id));
+        self.evict(card, id)
+    }
+
+    /// Takes request `id`'s slots out of the ring (the request is stopped): halts the engine,
+    /// reaps what completed before the halt, packs the other slots towards the read pointer,
+    /// neutralises the freed slots, writes the read pointer (clearing an exception) and
+    /// restarts the engine if anything is left. `EIO` if the engine would not halt.
+    fn evict(&mut self, card: &Card, id: u64) -> Result {
+        if self.halt(card) == Reach::MayRun {
             return Err(EIO);
         }
         // Whatever finished before the halt counts.
         let ctl1 = match self.take_completed(card) {
             Ok(c) => c,
             Err(_) => {
-                self.fail_all(card, EIO, true);
+                self.fail_all(card, EIO);
                 return Ok(());
             }
         };
@@ -410,12 +679,11 @@ impl DmaState {
             if !keep {
                 if let Some(s) = slots[from].take() {
                     if let Some(r) = reqs.iter_mut().find(|r| r.id == s.id) {
+                        // The engine is halted and this descriptor is about to be overwritten
+                        // or neutralised.
                         r.posted -= 1;
                         r.in_window -= s.len;
                     }
-                    // The engine is halted and this descriptor is about to be overwritten or
-                    // neutralised: the run may go.
-                    drop(s.run);
                 }
             } else if from != to {
                 let s = slots[from].take();
@@ -433,64 +701,50 @@ impl DmaState {
         }
         // Clears the exception, if that is why the engine stopped.
         let _ = card.with_regs(|regs| regs.pdma_set_readptr(readptr));
+        self.release_all_unreachable();
         if self.ring.inflight() > 0 {
-            let _ = card.start_pdma();
+            let _ = self.start(card);
         }
         Ok(())
     }
 
-    /// Fails every running request with `err`: halts the engine, unpins everything, empties the
-    /// ring; restarts the engine if `restart` (not on removal).
-    pub(crate) fn fail_all(&mut self, card: &Card, err: Error, restart: bool) {
+    /// Fails every running request with `err`: halts the engine, takes every slot out of the
+    /// ring and releases the pages (or keeps them for good if the engine will not halt).
+    pub(crate) fn fail_all(&mut self, card: &Card, err: Error) {
         for r in self.reqs.iter_mut() {
             if r.result.is_none() {
                 r.result = Some(Err(err));
             }
             r.drop_pending();
         }
-        if self.ring.inflight() == 0 {
-            return;
-        }
-        if card.halt_pdma().is_err() {
-            self.abandon_slots(None);
-            return;
-        }
-        let readptr = card
-            .with_regs(|r| r.pdma_ctl1())
-            .map_or(self.ring.head(), |c| (c & hw::dmactl::READPTR_MASK) as usize);
-        let head = self.ring.head();
-        let mut slot = self.ring.tail();
-        while slot != head {
-            if let Some(s) = self.slots[slot].take() {
-                let done = (slot + ring::NUM - self.ring.tail()) % ring::NUM
-                    < (readptr + ring::NUM - self.ring.tail()) % ring::NUM;
-                self.retire(s, done);
+        if self.ring.inflight() > 0 {
+            if self.halt(card) == Reach::MayRun {
+                return;
             }
-            let _ = card.with_regs(|r| r.pdma_neutralise(slot));
-            slot = (slot + 1) % ring::NUM;
+            // What completed before the halt counts; the rest is taken out.
+            let _ = self.take_completed(card);
+            let head = self.ring.head();
+            let mut slot = self.ring.tail();
+            while slot != head {
+                if let Some(s) = self.slots[slot].take() {
+                    self.retire(s, false);
+                }
+                let _ = card.with_regs(|r| r.pdma_neutralise(slot));
+                slot = (slot + 1) % ring::NUM;
+            }
+            self.reset_ring(head);
+            let _ = card.with_regs(|r| r.pdma_set_readptr(head));
         }
-        self.ring.reset(head);
-        let _ = card.with_regs(|r| r.pdma_set_readptr(head));
-        if restart {
-            let _ = card.start_pdma();
-        }
+        self.release_all_unreachable();
     }
 
-    /// The engine would not halt: it may still reach the pinned pages of these slots (of request
-    /// `id`, or all). Keep them pinned for good rather than let the device write into freed
-    /// memory.
-    fn abandon_slots(&mut self, id: Option<u64>) {
-        let mut kept = 0;
-        for s in self.slots.iter_mut().flatten() {
-            if id.is_none_or(|id| s.id == id) {
-                if let Some(run) = s.run.take() {
-                    kept += run.npages();
-                    core::mem::forget(run);
-                }
-            }
-        }
-        if kept > 0 {
-            pr_err!("privileged DMA engine did not halt; keeping {kept} pages pinned\n");
+    /// The card is being unbound: takes the engine back from user space (zapping the mapping),
+    /// fails every request with `ENODEV` and leaves the engine halted (or dead).
+    pub(crate) fn shut_down(&mut self, card: &Card) {
+        self.take_back(card, None);
+        self.fail_all(card, ENODEV);
+        if self.engine.kernel_owns() {
+            let _ = self.halt(card);
         }
     }
 
@@ -508,6 +762,8 @@ impl DmaState {
         else {
             return Ok(None);
         };
+        // A finished request holds no pages unless the engine died with its descriptors in the
+        // ring: those stay pinned when it goes (`HeldPins`).
         let r = self.reqs.remove(i).map_err(|_| EINVAL)?;
         Ok(Some(Collected {
             id: r.id,
@@ -546,48 +802,49 @@ impl DmaState {
 
 impl DmaState {
     /// Lends the engine to a user-space manager whose register mapping is in `space`: only while
-    /// no request exists (`EBUSY`), and only to one mapping at a time (`EBUSY`). The engine is
-    /// halted first. Returns the grant's generation.
+    /// no request exists (`EBUSY`), to one mapping at a time (`EBUSY`), never once the engine
+    /// is dead (`EIO`) or the card unbound (`ENODEV`). The engine is halted first. Returns the grant's generation.
     pub(crate) fn lend(&mut self, card: &Card, space: MappedSpace) -> Result<u64> {
-        if self.user.is_some() || !self.reqs.is_empty() {
+        if card.is_removed() {
+            return Err(ENODEV);
+        }
+        self.engine.accept_request()?;
+        if !self.reqs.is_empty() || self.ring.inflight() > 0 {
             return Err(EBUSY);
         }
-        card.halt_pdma()?;
+        if self.halt(card) == Reach::MayRun {
+            return Err(EIO);
+        }
         let grant = self.next_grant;
+        self.engine.lend(grant)?;
         self.next_grant += 1;
-        self.user = Some(UserOwner { grant, space });
+        self.user_space = Some(space);
         Ok(grant)
     }
 
     /// Takes the engine back from user space: from grant `grant` only (its mapping went away), or
     /// from whoever holds it (`None`), then zapping the mapping so that a stale one faults
-    /// instead of writing descriptors. The engine is halted, the ring cleared and restarted from
-    /// the read pointer user space left. Returns whether the engine was lent.
+    /// instead of writing descriptors. The engine is halted, its descriptors cleared and the
+    /// ring restarted from the read pointer user space left; if it will not halt it is dead and
+    /// the kernel never uses it. Returns whether the engine was lent.
     pub(crate) fn take_back(&mut self, card: &Card, grant: Option<u64>) -> bool {
-        let Some(u) = self.user.as_ref() else {
-            return false;
-        };
-        if grant.is_some_and(|g| g != u.grant) {
+        if !self.engine.lent_to(grant) {
             return false;
         }
-        if grant.is_none() {
-            u.space.zap();
+        if let Some(space) = self.user_space.take() {
+            if grant.is_none() {
+                space.zap();
+            }
         }
-        self.user = None;
-        if card.is_removed() {
-            // Unbind halted the engine; its registers are gone.
-            return true;
-        }
-        if let Err(e) = card.halt_pdma() {
-            pr_err!("privileged DMA engine did not halt when taken back from user space: {e:?}\n");
-        }
-        let _ = card.with_regs(|r| r.pdma_clear_descriptors());
-        let readptr = card
-            .with_regs(|r| r.pdma_ctl1())
-            .map_or(0, |c| (c & hw::dmactl::READPTR_MASK) as usize);
         // No request exists while user space owns the engine: no slot is in use.
-        self.ring.reset(readptr);
-        let _ = card.with_regs(|r| r.pdma_set_readptr(readptr));
+        if self.halt(card) == Reach::Stopped {
+            let _ = card.with_regs(|r| r.pdma_clear_descriptors());
+            let readptr = card
+                .with_regs(|r| r.pdma_ctl1())
+                .map_or(0, |c| (c & hw::dmactl::READPTR_MASK) as usize);
+            self.reset_ring(readptr);
+            let _ = card.with_regs(|r| r.pdma_set_readptr(readptr));
+        }
         true
     }
 }

@@ -29,6 +29,7 @@ use crate::{
         manager::{
             Collected,
             DmaState,
+            HeldBlock,
             Outcome,
             Piece, //
         },
@@ -41,7 +42,7 @@ use crate::{
     },
     sys::gup::{
         yield_between_batches,
-        PinnedRun,
+        LockedRun,
         TargetMm, //
     },
 };
@@ -105,7 +106,7 @@ pub(crate) struct Submission {
 
 /// The block being grown from physically contiguous runs.
 struct Block {
-    run: PinnedRun,
+    run: LockedRun,
     /// Physical address of the first byte transferred.
     phys: u64,
     /// Bytes transferred from it.
@@ -135,13 +136,18 @@ pub(crate) fn submit(card: &Card, owner: u64, sub: &Submission) -> Result<u64, (
         open: None,
         merge_max: MERGE_FIRST,
         pieces: KVVec::new(),
+        blocks: KVVec::new(),
+        cut: 0,
     };
     match s.run() {
         Ok(()) => Ok(id),
         Err(e) => {
+            // A signal stopped it: the call is not restarted (it would be another request).
+            let e = if e == ERESTARTSYS { EINTR } else { e };
             // Drop what was pinned but never handed over first (nothing can reach it).
             s.open = None;
             s.pieces.clear();
+            s.blocks.clear();
             let mut dma = card.dma().lock();
             let _ = dma.fail(card, id, e, 0);
             let out = match dma.collect(owner, id) {
@@ -169,6 +175,10 @@ struct Submitter<'a> {
     merge_max: u64,
     /// Pieces cut and not yet handed over.
     pieces: KVVec<Piece>,
+    /// Blocks cut into `pieces` and not yet handed over.
+    blocks: KVVec<HeldBlock>,
+    /// Pieces cut so far.
+    cut: u64,
 }
 
 impl Submitter<'_> {
@@ -202,7 +212,7 @@ impl Submitter<'_> {
             return Ok(true);
         }
         let mut dma = self.card.dma().lock();
-        let running = dma.add(self.id, &mut self.pieces, last)?;
+        let running = dma.add(self.id, &mut self.pieces, &mut self.blocks, last)?;
         dma.fill(self.card)?;
         Ok(running)
     }
@@ -238,7 +248,9 @@ impl Submitter<'_> {
         }
     }
 
-    /// Pins the next batch of pages, growing the open block or starting new ones.
+    /// Pins the next batch of pages, growing the open block or starting new ones. The pins are
+    /// long-term (FOLL_LONGTERM: a request may outlive the call) and charged to the target's
+    /// pinned memory against the caller's RLIMIT_MEMLOCK (`ENOMEM` over it).
     fn pin_batch(&mut self) -> Result {
         let first = self.next_va & !(PAGE_SIZE - 1);
         let pages = pages_spanned(self.next_va, self.end_va - self.next_va).min(BATCH_PAGES);
@@ -249,12 +261,13 @@ impl Submitter<'_> {
             first,
             pages as usize,
             !self.to_ve,
-            false,
+            true,
             self.merge_max,
             &mut runs,
         )?;
         let mut va = first;
-        for run in runs {
+        let mut runs = runs.drain_all();
+        while let Some(run) = runs.next() {
             let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
             let start = va.max(self.next_va);
             let stop = run_end.min(self.end_va);
@@ -262,6 +275,8 @@ impl Submitter<'_> {
             let len = stop - start;
             va = run_end;
             self.next_va = stop;
+            // The rest of `runs` is unpinned when it drops, on this error too.
+            let run = self.target.charge_one(run)?;
             let run = match self.open.as_mut() {
                 Some(b) if b.phys + b.len == phys && b.len + len <= self.merge_max => {
                     match b.run.merge(run) {
@@ -284,37 +299,38 @@ impl Submitter<'_> {
         Ok(())
     }
 
-    /// Closes the open block: cuts it where the VE side jumps into pieces; the last piece carries
-    /// the run. The next block may be longer.
+    /// Closes the open block: cuts it where the VE side jumps into pieces, each checked to be one
+    /// descriptor the engine takes (`EINVAL` otherwise). The block is held by the manager until
+    /// every piece is done (the pin-release rule). The next block may be longer.
     fn close(&mut self) -> Result {
         let Some(b) = self.open.take() else {
             return Ok(());
         };
         self.merge_max = (self.merge_max * 2).min(MERGE_MAX);
-        let mut run = Some(b.run);
         let mut phys = b.phys;
         let mut left = b.len;
+        // Room first: a block goes with all of its pieces or not at all.
+        self.blocks.reserve(1, GFP_KERNEL)?;
         while left > 0 {
             // The extent lengths add up to the VH length (checked at submit).
             let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
+            self.pieces
+                .push(Piece::new(phys, ve, len, self.to_ve)?, GFP_KERNEL)?;
+            self.cut += 1;
             left -= len;
-            self.pieces.push(
-                Piece {
-                    phys,
-                    ve,
-                    len,
-                    run: if left == 0 { run.take() } else { None },
-                },
-                GFP_KERNEL,
-            )?;
             phys += len;
         }
+        // Reserved above.
+        let _ = self.blocks.push_within_capacity(HeldBlock {
+            until: self.cut,
+            run: b.run,
+        });
         Ok(())
     }
 }
 
 /// Waits up to `ms` on the card's DMA wait queue, then services the ring (reaps what the engine
-/// finished, in case the interrupt was lost or coalesced). `EINTR` on a signal.
+/// finished, in case the interrupt was lost or coalesced). `ERESTARTSYS` on a signal.
 fn slice(
     card: &Card,
     dma: &mut kernel::sync::MutexGuard<'_, DmaState>,
@@ -328,10 +344,12 @@ fn slice(
 
 /// How [`wait`] treats a request that is still running when the wait ends.
 pub(crate) enum WaitEnd {
-    /// Leave it; `ETIMEDOUT` after this many ms (`VE_DMA_IOC_WAIT`).
+    /// Leave it; `ETIMEDOUT` after this many ms (`VE_DMA_IOC_WAIT`); a signal restarts the
+    /// call (`ERESTARTSYS`) with the same arguments, so the timeout starts again.
     After(u32),
     /// Stop it when the engine makes no progress for [`STALL_TIMEOUT_MS`] (`ETIMEDOUT`) or on a
-    /// signal (`EINTR`), and report it (`VE_DMA_IOC_XFER`).
+    /// signal (`EINTR`: the request is gone, so the call is not restarted), and report it
+    /// (`VE_DMA_IOC_XFER`).
     Stall,
 }
 
@@ -356,6 +374,8 @@ pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Col
                 slice(card, &mut dma, WAIT_SLICE_MS.min(ms - waited)).err()
             }
             WaitEnd::Stall => match slice(card, &mut dma, WAIT_SLICE_MS) {
+                // The request is stopped: restarting the call would start another.
+                Err(e) if e == ERESTARTSYS => Some(EINTR),
                 Err(e) => Some(e),
                 Ok(()) => stall.stuck(dma.progress()).then_some(ETIMEDOUT),
             },

@@ -283,7 +283,7 @@ fn ve_side(card: &Card, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVe
             }
         }
     }
-    match velist::check(&extents, card.ve_mem_size()) {
+    match velist::check(&extents, Some(card.ve_mem_limit())) {
         Some(total) if total == len => Ok(extents),
         _ => Err(EINVAL),
     }

@@ -118,22 +118,69 @@ impl Drop for PinnedRun {
     }
 }
 
-/// A pinned run charged to the pinned memory of the address space it came from.
+/// Pages charged to the pinned memory (`mm->pinned_vm`) of an address space.
 ///
 /// # Invariants
 ///
-/// `run.npages()` pages are charged to `mm->pinned_vm` on behalf of this value; `mm` is held
+/// `npages` pages are charged to `mm->pinned_vm` on behalf of this value; `mm` is held
 /// (`mmgrab`) so the charge can be returned even after the process has exited.
-pub(crate) struct LockedRun {
-    run: PinnedRun,
+struct PinCharge {
     mm: ARef<Mm>,
+    npages: usize,
 }
 
-impl Drop for LockedRun {
+impl PinCharge {
+    /// Takes over `other`'s charge (on the same mm).
+    fn absorb(&mut self, other: PinCharge) {
+        // INVARIANT: `other`'s pages were charged to the same mm; they are ours now.
+        self.npages += other.npages;
+        core::mem::forget(other);
+    }
+}
+
+impl Drop for PinCharge {
     fn drop(&mut self) {
         // SAFETY: by the type invariant this value's pages are charged to the grabbed `mm`.
-        unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), self.run.npages as c_ulong) };
-        // `run` drops next and unpins.
+        unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), self.npages as c_ulong) };
+    }
+}
+
+/// A pinned run charged to the pinned memory of the address space it came from. Dropping it
+/// returns the charge and unpins.
+pub(crate) struct LockedRun {
+    run: PinnedRun,
+    charge: PinCharge,
+}
+
+impl LockedRun {
+    /// Number of pages.
+    pub(crate) fn npages(&self) -> usize {
+        self.run.npages
+    }
+
+    /// Takes over `other`'s pins and charge if its pages continue this run physically, are
+    /// dirtied alike and charged to the same address space; gives `other` back otherwise.
+    pub(crate) fn merge(&mut self, other: LockedRun) -> Result<(), LockedRun> {
+        if self.charge.mm.as_raw() != other.charge.mm.as_raw() {
+            return Err(other);
+        }
+        let LockedRun { run, charge } = other;
+        match self.run.merge(run) {
+            Ok(()) => {
+                self.charge.absorb(charge);
+                Ok(())
+            }
+            Err(run) => Err(LockedRun { run, charge }),
+        }
+    }
+
+    /// The device may still reach these pages (an engine that would not halt): they stay
+    /// pinned for good. The charge is returned, so that the address space can go.
+    pub(crate) fn keep_pinned_forever(self) {
+        let LockedRun { run, charge } = self;
+        drop(charge);
+        // INVARIANT: the pins are deliberately never released.
+        core::mem::forget(run);
     }
 }
 
@@ -236,12 +283,16 @@ impl TargetMm {
         for (key, run) in entries {
             // INVARIANT: `total` covered this run's pages; the LockedRun takes over its share.
             // Capacity is reserved: the push cannot fail.
+            let npages = run.npages;
             let _ = out.push(
                 (
                     key,
                     LockedRun {
                         run,
-                        mm: ARef::from(mm),
+                        charge: PinCharge {
+                            mm: ARef::from(mm),
+                            npages,
+                        },
                     },
                 ),
                 GFP_KERNEL,
@@ -255,10 +306,14 @@ impl TargetMm {
         // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
         to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), run.npages as c_ulong) })?;
         let mm: &Mm = &self.mm;
+        let npages = run.npages;
         // INVARIANT: the run's pages were just charged to `mm`.
         Ok(LockedRun {
             run,
-            mm: ARef::from(mm),
+            charge: PinCharge {
+                mm: ARef::from(mm),
+                npages,
+            },
         })
     }
 

@@ -12,7 +12,7 @@
 //!   `poll` and its registration no per-registration data field.
 //! - [`capable_sys_admin`]: `capable(CAP_SYS_ADMIN)`, which has no Rust wrapper in 7.3.
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
-//! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
+//! - [`set_dma_mask_48`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
 //! - [`map_registers`]: NEC's mmap of the system-common registers for VEOS (no Rust wrapper for
 //!   `io_remap_pfn_range`, uncached protections or VMA operations in 7.3), each VMA holding a
 //!   reference to the [`ScrGrant`] that lends the engine; [`MappedSpace`] zaps such mappings
@@ -269,13 +269,13 @@ pub(crate) const fn pci_vendor(id: u16) -> pci::Vendor {
     unsafe { core::mem::transmute::<u16, pci::Vendor>(id) }
 }
 
-/// Sets a 64-bit streaming and coherent DMA mask, as NEC's driver does: the privileged DMA engine
-/// takes 48-bit host physical addresses.
-pub(crate) fn set_dma_mask_64(pdev: &pci::Device<kernel::device::Core<'_>>) -> Result {
+/// Sets the streaming and coherent DMA mask to the privileged DMA engine's address width: its
+/// descriptors carry 48-bit host addresses.
+pub(crate) fn set_dma_mask_48(pdev: &pci::Device<kernel::device::Core<'_>>) -> Result {
     use kernel::dma::Device as _;
     // SAFETY: called from probe before the driver allocates or maps any DMA memory for this
     // device, so nothing can race with the mask change.
-    unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }
+    unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<48>()) }
 }
 
 /// Whether the DMA API gives this device physical addresses: maps one vmalloc'ed page for DMA

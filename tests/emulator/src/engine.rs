@@ -114,7 +114,7 @@ impl Engine {
             let ctl0 = bar.load64(CTL0);
             if ctl0 & dmactl::PERMIT == 0 {
                 if ctl0 & dmactl::STATUS_MASK != dmactl::STATUS_HALT {
-                    bar.store64(CTL0, dmactl::STATUS_HALT);
+                    self.halt(bar);
                 }
                 return Ok(result);
             }
@@ -127,6 +127,25 @@ impl Engine {
                 return Ok(result);
             }
             self.execute(bar, mem, i, &mut result);
+        }
+    }
+
+    /// The permit bit is clear: reports HALT, after the halt delay of the test controls (or
+    /// never, for a wedged engine). The driver may permit the engine again meanwhile.
+    fn halt(&mut self, bar: &Bar2) {
+        let delay = bar.load64(emu::OFF_CTL_HALT_DELAY_US);
+        if delay == u64::MAX {
+            return;
+        }
+        if delay > 0 {
+            std::thread::sleep(Duration::from_micros(delay));
+        }
+        // A 64-bit compare-and-swap would be exact; the driver does not write DMACTL word 0
+        // while it waits for HALT, so a plain re-check suffices.
+        if bar.load64(CTL0) & dmactl::PERMIT == 0 {
+            // Counted first: whoever sees HALT also sees the count.
+            bar.add64(emu::OFF_CNT_HALTS, 1);
+            bar.store64(CTL0, dmactl::STATUS_HALT);
         }
     }
 
@@ -388,6 +407,31 @@ mod tests {
         r.permit(false);
         r.run();
         assert_eq!(r.bar.load64(CTL0), dmactl::STATUS_HALT);
+    }
+
+    /// The halt controls: HALT reported after the delay (and counted), or never.
+    #[test]
+    fn halt_delay_and_wedged_engine() {
+        let mut r = Rig::new();
+        r.bar.store64(emu::OFF_CTL_HALT_DELAY_US, 30_000);
+        r.permit(true);
+        r.run();
+        r.permit(false);
+        let t = Instant::now();
+        r.run();
+        assert!(t.elapsed() >= Duration::from_millis(30), "{:?}", t.elapsed());
+        assert_eq!(r.bar.load64(CTL0), dmactl::STATUS_HALT);
+        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
+        r.run();
+        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1, "a halted engine is not halted again");
+
+        r.bar.store64(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+        r.permit(true);
+        r.run();
+        r.permit(false);
+        r.run();
+        assert_eq!(r.bar.load64(CTL0), dmactl::DISABLE, "a wedged engine never reports HALT");
+        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
     }
 
     #[test]

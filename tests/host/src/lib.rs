@@ -3,6 +3,8 @@
 //! Host tests of the kernel module's `core`-only files, compiled here exactly as they are
 //! compiled into the module (`#[path]` includes, no copies).
 
+#[path = "../../../src/dma/engine.rs"]
+pub mod engine;
 #[path = "../../../src/pin/extent.rs"]
 pub mod extent;
 #[path = "../../../src/hw.rs"]
@@ -16,6 +18,9 @@ pub mod velist;
 
 #[cfg(test)]
 mod abi;
+#[cfg(test)]
+#[path = "engine.rs"]
+mod engine_tests;
 #[cfg(test)]
 #[path = "extent.rs"]
 mod extent_tests;

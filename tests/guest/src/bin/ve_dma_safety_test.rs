@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_dma_safety_test: the in-kernel DMA manager's safety rules, against the engine emulator.
+//!
+//! - The pin-release rule: a request whose one 2 MiB block is cut into 512 pieces by a VE extent
+//!   list, with the ring full in the middle of the block (the engine stalled), is stopped by
+//!   CANCEL, by closing its file and by killing its process, while the engine takes 25 ms to
+//!   report HALT. A watcher thread reads the kernel's pin release counter against the emulator's
+//!   halt counter: no page of the block may be unpinned before the engine reported HALT.
+//! - The VE side's bound: with the card claiming more VE memory than the engine's 48-bit address
+//!   fields reach, a range crossing 2^48 is refused at SUBMIT (EINVAL) instead of wedging the
+//!   ring for the requests behind it; a range the engine rejects fails alone.
+//! - DMA pins are long-term and charged to the pinned process (VmPin) against RLIMIT_MEMLOCK
+//!   (ENOMEM without CAP_IPC_LOCK over the limit, nothing pinned).
+//!
+//! With `--dead-engine` (its own boot, run last): the engine will not halt. Cancelling such a
+//! request fails with EIO and every page a posted descriptor can reach stays pinned; the card
+//! refuses new requests until it is unbound; rebinding a working engine brings it back.
+//!
+//! Needs `ve_drv` loaded with `emulator=1` (the suite scripts do it).
+
+use std::{
+    os::fd::OwnedFd,
+    sync::atomic::{
+        AtomicBool,
+        AtomicU64,
+        Ordering::SeqCst, //
+    },
+    time::Duration,
+};
+
+use ve_guest::{
+    dma::{
+        cancel,
+        fill,
+        open_card,
+        same,
+        submit,
+        submit_list,
+        wait,
+        wait_ok,
+        xfer,
+        xfer_round_trip, //
+    },
+    emubar::EmuBar,
+    hw::{
+        emu,
+        pci_id, //
+    },
+    ksft::{
+        ensure,
+        ensure_eq,
+        ensure_errno,
+        Tap, //
+    },
+    mem::{
+        Backing,
+        Buffer, //
+    },
+    nec::pins_held,
+    sys::{
+        self,
+        errname, //
+    },
+    uapi::{
+        self,
+        VeDmaExtent, //
+    },
+};
+
+type R = Result<(), String>;
+const NODE: &str = "/dev/ve0";
+const MIB: usize = 1 << 20;
+const PAGE: u64 = 4096;
+/// Pages of the hugetlb block that the ring-spanning request pins.
+const BLOCK_PAGES: u64 = 512;
+/// How long the emulated engine takes to report HALT: within the driver's 40 ms halt timeout.
+const HALT_DELAY_US: u64 = 25_000;
+
+fn main() {
+    let dead_engine = std::env::args().any(|a| a == "--dead-engine");
+    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 5 } else { 8 });
+    let baseline = pins_held();
+    let (fd, c) = match open_card() {
+        Ok(x) => x,
+        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
+    };
+    if dead_engine {
+        dead_engine_tests(t, fd, &c, baseline);
+    }
+
+    for (name, how) in [
+        ("CANCEL", Stop::Cancel),
+        ("closing its file", Stop::Close),
+        ("SIGKILL of its process", Stop::Kill),
+    ] {
+        t.result(
+            &format!(
+                "a block cut across the ring boundary, stopped by {name}: no page unpinned before the engine reports HALT"
+            ),
+            stop_ring_spanning_request(&fd, &c, how),
+        );
+    }
+    t.result(
+        "DMA pins are charged to the pinned process while the request holds them (VmPin)",
+        charged_while_held(&fd, &c),
+    );
+    t.result(
+        "RLIMIT_MEMLOCK without CAP_IPC_LOCK: a transfer over it fails with ENOMEM, nothing pinned; within it works",
+        memlock_limit(),
+    );
+    // Rebinds the card: the file opened above is dead afterwards.
+    drop(fd);
+    t.result(
+        "a VE range crossing 2^48 is refused at SUBMIT and the requests behind it run",
+        ve_bound(&c),
+    );
+    t.result(
+        "transfers work after all of it",
+        sys::open_rw(NODE)
+            .map_err(errname)
+            .and_then(|fd| fresh(&fd, 0x1000_0000)),
+    );
+    t.result(
+        "nothing left pinned",
+        ensure_eq("pins held", pins_held() - baseline, 0),
+    );
+    std::process::exit(t.finish());
+}
+
+/// VH -> VE -> VH of 1 MiB through `VE_DMA_IOC_XFER`, compared.
+fn fresh(fd: &OwnedFd, ve: u64) -> R {
+    let a = Buffer::new(Backing::Anon4k, MIB)?;
+    let b = Buffer::new(Backing::Anon4k, MIB)?;
+    xfer_round_trip(fd, a.ptr, b.ptr, MIB, ve, ve ^ 0x5a)
+}
+
+/// 512 VE extents of one page each, not adjacent (reverse order, a page apart), from `ve`: every
+/// page of a VH block becomes a descriptor of its own.
+fn scattered_extents(ve: u64) -> Vec<VeDmaExtent> {
+    (0..BLOCK_PAGES)
+        .map(|k| VeDmaExtent {
+            addr: ve + (BLOCK_PAGES - 1 - k) * 2 * PAGE,
+            len: PAGE,
+        })
+        .collect()
+}
+
+/// Submits VE -> VH of a hugetlb 2 MiB page (one physically contiguous block) with
+/// [`scattered_extents`], the engine stalled: 127 pieces fill the ring, the other 385 wait, and
+/// the block is held for all of them. Returns the request id.
+fn submit_ring_spanning(fd: &OwnedFd, c: &EmuBar, b: &Buffer, ve: u64) -> Result<u64, String> {
+    c.set(emu::OFF_CTL_STALL, 1);
+    let held = pins_held();
+    let id = submit_list(fd, false, b.addr(), &scattered_extents(ve))
+        .map_err(|e| format!("SUBMIT: {}", errname(e)))?;
+    ensure_eq(
+        "pages pinned by the request",
+        pins_held() - held,
+        BLOCK_PAGES as i64,
+    )?;
+    Ok(id)
+}
+
+/// Lets a stalled engine run again and rings its doorbell.
+fn unstall(c: &EmuBar, fd: &OwnedFd) -> R {
+    c.set(emu::OFF_CTL_STALL, 0);
+    sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, 0)
+        .map(|_| ())
+        .map_err(|e| format!("kick: {}", errname(e)))
+}
+
+#[derive(Copy, Clone)]
+enum Stop {
+    Cancel,
+    Close,
+    Kill,
+}
+
+/// Watches, while `stop` runs, whether the kernel releases `pages` pins before the emulator
+/// counts a halt. `/proc/vmstat` is read without folding the per-CPU counters: an unpin of
+/// hundreds of pages goes over the per-CPU threshold and reaches the global counter at once.
+fn watch_release(c: &EmuBar, pages: u64, stop: impl FnOnce() -> R) -> R {
+    let released = || sys::vmstat("nr_foll_pin_released").unwrap_or(0);
+    let halts0 = c.get(emu::OFF_CNT_HALTS);
+    let r0 = released();
+    let (stopping, done) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (early, looked) = (AtomicU64::new(0), AtomicU64::new(0));
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(SeqCst) {
+                let during = stopping.load(SeqCst);
+                let r = released();
+                // Read after the pins: a halt counted now may have come after the release.
+                let halted = c.get(emu::OFF_CNT_HALTS) != halts0;
+                if !halted {
+                    if during {
+                        looked.fetch_add(1, SeqCst);
+                    }
+                    if r - r0 >= pages {
+                        early.fetch_add(1, SeqCst);
+                    }
+                }
+            }
+        });
+        // Let the watcher start looking.
+        std::thread::sleep(Duration::from_millis(20));
+        stopping.store(true, SeqCst);
+        let outcome = stop();
+        // The release must come; give it time (a killed process's file closes after it died).
+        sys::wait_for(5000, || released() - r0 >= pages);
+        done.store(true, SeqCst);
+        outcome
+    });
+    outcome?;
+    // Judge once the engine halted (or surely never will).
+    sys::wait_for(1000, || c.get(emu::OFF_CNT_HALTS) != halts0);
+    ensure_eq(
+        "looks at the pin counters that found the block unpinned before HALT",
+        early.load(SeqCst),
+        0,
+    )?;
+    ensure(c.get(emu::OFF_CNT_HALTS) != halts0, || {
+        "the engine was never halted".into()
+    })?;
+    // The watcher must have looked while the engine was halting, or it proves nothing.
+    let looked = looked.load(SeqCst);
+    println!("# {looked} looks at the pin counters between the stop and HALT");
+    ensure(looked >= 3, || {
+        format!("the watcher looked only {looked} times between the stop and HALT")
+    })?;
+    ensure(released() - r0 >= pages, || "the block was never released".into())
+}
+
+fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
+    let held = pins_held();
+    let b = Buffer::new(Backing::Hugetlb2m, 2 * MIB)?;
+    c.set(emu::OFF_CTL_HALT_DELAY_US, HALT_DELAY_US);
+    let r = (|| match how {
+        Stop::Cancel => {
+            let id = submit_ring_spanning(fd, c, &b, 0x100_0000)?;
+            watch_release(c, BLOCK_PAGES, || {
+                cancel(fd, id).map_err(|e| format!("CANCEL: {}", errname(e)))
+            })?;
+            let w = wait(fd, id, 1000).map_err(errname)?;
+            ensure_eq("status", w.status, -libc::ECANCELED)
+        }
+        Stop::Close => {
+            let other = sys::open_rw(NODE).map_err(errname)?;
+            submit_ring_spanning(&other, c, &b, 0x100_0000)?;
+            watch_release(c, BLOCK_PAGES, || {
+                drop(other);
+                Ok(())
+            })
+        }
+        Stop::Kill => {
+            let (rd, wr) = pipe()?;
+            // SAFETY: the child submits, reports, and waits to be killed.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let code = (|| {
+                    let fd = sys::open_rw(NODE).ok()?;
+                    let b = Buffer::new(Backing::Hugetlb2m, 2 * MIB).ok()?;
+                    submit_ring_spanning(&fd, c, &b, 0x100_0000).ok()?;
+                    // SAFETY: writes one byte to the pipe.
+                    unsafe { libc::write(wr, [1u8].as_ptr().cast(), 1) };
+                    loop {
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                })();
+                let _: Option<()> = code;
+                // SAFETY: leave the child.
+                unsafe { libc::_exit(1) };
+            }
+            let mut byte = 0u8;
+            // SAFETY: reads one byte from the pipe (0 if the child exited first).
+            let n = unsafe { libc::read(rd, (&mut byte as *mut u8).cast(), 1) };
+            // SAFETY: closes our pipe ends.
+            unsafe {
+                libc::close(rd);
+                libc::close(wr);
+            }
+            let killed = watch_release(c, BLOCK_PAGES, || {
+                ensure_eq("the child submitted", n, 1)?;
+                // SAFETY: kills our child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                Ok(())
+            });
+            let mut status = 0;
+            // SAFETY: reaps our child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            killed?;
+            ensure(libc::WIFSIGNALED(status), || "the child was not killed".into())
+        }
+    })();
+    c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
+    let u = unstall(c, fd);
+    r?;
+    u?;
+    drop(b);
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    fresh(fd, 0x200_0000)
+}
+
+fn pipe() -> Result<(i32, i32), String> {
+    let mut p = [0i32; 2];
+    // SAFETY: `p` has room for the two descriptors.
+    if unsafe { libc::pipe(p.as_mut_ptr()) } != 0 {
+        return Err(format!("pipe: {}", errname(sys::errno())));
+    }
+    Ok((p[0], p[1]))
+}
+
+/// The emulator's PCI address, for unbinding and binding the card.
+fn card_bdf() -> Result<String, String> {
+    sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+        .ok_or_else(|| "no ivshmem device".into())
+}
+
+/// Unbinds and binds the card again (probe reads the identification block afresh); waits for
+/// the node.
+fn rebind() -> R {
+    let bdf = card_bdf()?;
+    sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/unbind", &bdf)
+        .map_err(|e| format!("unbind: {}", errname(e)))?;
+    sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/bind", &bdf)
+        .map_err(|e| format!("bind: {}", errname(e)))?;
+    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+        "no /dev/ve0 after rebinding".into()
+    })
+}
+
+/// The card claims 2^50 bytes of VE memory (the identification block rewritten before a
+/// rebind), more than the engine's 48-bit address fields reach: the driver must bound the VE side
+/// by the engine's width. A range crossing 2^48 behind a full ring used to pass SUBMIT and then
+/// stop every request behind it.
+fn ve_bound(c: &EmuBar) -> R {
+    let real = c.get(emu::OFF_VE_MEM_SIZE);
+    c.set(emu::OFF_VE_MEM_SIZE, 1 << 50);
+    let r = rebind().and_then(|()| {
+        let fd = sys::open_rw(NODE).map_err(errname)?;
+        let held = pins_held();
+        let a = Buffer::new(Backing::Hugetlb2m, 2 * MIB)?;
+        let cbuf = Buffer::new(Backing::Anon4k, MIB)?;
+        fill(cbuf.ptr, MIB, 77);
+        let r = (|| {
+            let first = submit_ring_spanning(&fd, c, &a, 0x100_0000)?;
+            let top = 1u64 << 48;
+            let bad = [VeDmaExtent {
+                addr: top - PAGE,
+                len: 2 * PAGE,
+            }];
+            ensure_errno(
+                "SUBMIT across 2^48",
+                submit_list(&fd, false, a.addr(), &bad),
+                libc::EINVAL,
+            )?;
+            ensure_errno(
+                "SUBMIT at 2^48",
+                submit(&fd, true, cbuf.addr(), top, PAGE),
+                libc::EINVAL,
+            )?;
+            let behind = submit(&fd, true, cbuf.addr(), 0x300_0000, MIB as u64)
+                .map_err(|e| format!("SUBMIT behind: {}", errname(e)))?;
+            unstall(c, &fd)?;
+            ensure_eq("bytes of the ring-spanning request", wait_ok(&fd, first)?, 2 * MIB as u64)?;
+            ensure_eq("bytes of the request behind", wait_ok(&fd, behind)?, MIB as u64)?;
+            let back = Buffer::new(Backing::Anon4k, MIB)?;
+            xfer(&fd, false, back.addr(), 0x300_0000, MIB as u64)
+                .map_err(|(e, _)| format!("XFER back: {}", errname(e)))?;
+            same(cbuf.ptr, back.ptr, MIB)
+        })();
+        c.set(emu::OFF_CTL_STALL, 0);
+        r?;
+        drop((a, cbuf));
+        ensure_eq("pins held", pins_held() - held, 0)
+    });
+    c.set(emu::OFF_VE_MEM_SIZE, real);
+    let again = rebind();
+    r?;
+    again
+}
+
+/// VmPin of this process, in kB.
+fn vm_pin_kb() -> Result<u64, String> {
+    let s = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmPin:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmPin in /proc/self/status".into())
+}
+
+fn charged_while_held(fd: &OwnedFd, c: &EmuBar) -> R {
+    let b = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    let before = vm_pin_kb()?;
+    c.set(emu::OFF_CTL_STALL, 1);
+    let id = submit(fd, false, b.addr(), 0x600_0000, (4 * MIB) as u64);
+    let during = vm_pin_kb();
+    let u = unstall(c, fd);
+    let id = id.map_err(errname)?;
+    u?;
+    ensure_eq("bytes", wait_ok(fd, id)?, (4 * MIB) as u64)?;
+    let during = during?;
+    ensure_eq("VmPin while the request held the buffer (kB)", during - before, 4096)?;
+    ensure_eq("VmPin after (kB)", vm_pin_kb()? - before, 0)
+}
+
+/// In a child: RLIMIT_MEMLOCK 1 MiB, CAP_IPC_LOCK dropped, CAP_SYS_ADMIN kept.
+fn memlock_limit() -> R {
+    let held = pins_held();
+    let code = sys::in_child_with_memlock(1 << 20, || {
+        let Ok(fd) = sys::open_rw(NODE) else {
+            return 10;
+        };
+        let Ok(b) = Buffer::new(Backing::Anon4k, 4 * MIB) else {
+            return 11;
+        };
+        match xfer(&fd, true, b.addr(), 0x700_0000, (4 * MIB) as u64) {
+            Err((e, _)) if e == libc::ENOMEM => {}
+            _ => return 12,
+        }
+        match xfer(&fd, true, b.addr(), 0x700_0000, (512 << 10) as u64) {
+            Ok(x) if x.bytes_done == 512 << 10 => 0,
+            _ => 13,
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq(
+        "child (1-3: set-up, 10-11: open/buffer, 12: not ENOMEM over the limit, 13: failed within it)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)
+}
+
+/// The engine will not halt (a wedged card): every page a posted descriptor can reach stays
+/// pinned; the card is out of service until it is unbound; a rebind with a working engine brings
+/// it back. Exits.
+fn dead_engine_tests(mut t: Tap, fd: OwnedFd, c: &EmuBar, baseline: i64) -> ! {
+    let b = Buffer::new(Backing::Hugetlb2m, 2 * MIB);
+    let held = pins_held();
+    t.result(
+        "CANCEL of a ring-spanning request on an engine that will not halt: EIO, the whole block stays pinned",
+        (|| {
+            let b = b.as_ref().map_err(|e| e.clone())?;
+            let id = submit_ring_spanning(&fd, c, b, 0x100_0000)?;
+            c.set(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+            ensure_errno("CANCEL", cancel(&fd, id), libc::EIO)?;
+            ensure_eq("pages kept pinned", pins_held() - held, BLOCK_PAGES as i64)?;
+            let w = wait(&fd, id, 0).map_err(errname)?;
+            ensure_eq("status", w.status, -libc::ECANCELED)
+        })(),
+    );
+    t.result(
+        "the dead engine takes no request: SUBMIT and XFER fail with EIO, nothing more pinned",
+        (|| {
+            let a = Buffer::new(Backing::Anon4k, MIB)?;
+            ensure_errno("SUBMIT", submit(&fd, true, a.addr(), 0, MIB as u64), libc::EIO)?;
+            ensure_errno(
+                "XFER",
+                xfer(&fd, true, a.addr(), 0, MIB as u64).map_err(|(e, _)| e),
+                libc::EIO,
+            )?;
+            ensure_eq("pages pinned", pins_held() - held, BLOCK_PAGES as i64)
+        })(),
+    );
+    drop(fd);
+    // Unmapping the buffer does not free pages the dead engine may write.
+    drop(b);
+    t.result(
+        "closing the file and unmapping the buffer keep the block pinned",
+        ensure_eq("pages pinned", pins_held() - held, BLOCK_PAGES as i64),
+    );
+    t.result(
+        "unbound and bound again with an engine that halts: the card works",
+        (|| {
+            c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
+            c.set(emu::OFF_CTL_STALL, 0);
+            rebind()?;
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            fresh(&fd, 0x800_0000)
+        })(),
+    );
+    let kept = pins_held() - baseline;
+    println!("# figure: dead engine: {kept} pages kept pinned by design (one 2 MiB block)");
+    t.result(
+        "rmmod works; only the dead engine's block stays pinned",
+        (|| {
+            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+            ensure_eq("pages pinned", pins_held() - baseline, BLOCK_PAGES as i64)
+        })(),
+    );
+    std::process::exit(t.finish());
+}
