@@ -143,10 +143,19 @@ pub fn vmstat(key: &str) -> Option<u64> {
 /// /proc/vmstat lags by up to a second's worth of per-CPU batches.
 pub fn pin_counters() -> Option<(u64, u64)> {
     let _ = fs::write("/proc/sys/vm/stat_refresh", "1");
-    Some((
-        vmstat("nr_foll_pin_acquired")?,
-        vmstat("nr_foll_pin_released")?,
-    ))
+    parse_pin_counters(&fs::read_to_string("/proc/vmstat").ok()?)
+}
+
+/// `(nr_foll_pin_acquired, nr_foll_pin_released)` from the text of `/proc/vmstat`; `None` unless
+/// both are there.
+pub fn parse_pin_counters(vmstat: &str) -> Option<(u64, u64)> {
+    let field = |key: &str| {
+        vmstat.lines().find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == key).then(|| v.trim().parse().ok())?
+        })
+    };
+    Some((field("nr_foll_pin_acquired")?, field("nr_foll_pin_released")?))
 }
 
 /// The value of `key=` on the kernel command line.
@@ -256,4 +265,24 @@ pub fn in_child_with_memlock(limit: u64, f: impl FnOnce() -> i32) -> Result<i32,
     } else {
         128
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_pin_counters;
+
+    /// Pin checks must not pass without looking: missing or garbled counters are `None`
+    /// (`nec::pins_held` then fails the test program).
+    #[test]
+    fn pin_counters_need_both_fields() {
+        let both = "nr_free_pages 5\nnr_foll_pin_acquired 12\nnr_foll_pin_released 7\n";
+        assert_eq!(parse_pin_counters(both), Some((12, 7)));
+        assert_eq!(parse_pin_counters("nr_foll_pin_acquired 12\n"), None);
+        assert_eq!(parse_pin_counters("nr_foll_pin_released 7\n"), None);
+        assert_eq!(parse_pin_counters(""), None);
+        assert_eq!(
+            parse_pin_counters("nr_foll_pin_acquired x\nnr_foll_pin_released 7\n"),
+            None
+        );
+    }
 }

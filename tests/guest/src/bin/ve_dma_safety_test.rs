@@ -79,7 +79,7 @@ const HALT_DELAY_US: u64 = 25_000;
 
 fn main() {
     let dead_engine = std::env::args().any(|a| a == "--dead-engine");
-    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 5 } else { 8 });
+    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 5 } else { 10 });
     let baseline = pins_held();
     let (fd, c) = match open_card() {
         Ok(x) => x,
@@ -99,6 +99,16 @@ fn main() {
                 "a block cut across the ring boundary, stopped by {name}: no page unpinned before the engine reports HALT"
             ),
             stop_ring_spanning_request(&fd, &c, how),
+        );
+    }
+    for restart in [true, false] {
+        t.result(
+            &format!(
+                "WAIT and WAIT_INTR interrupted by a signal handled {}: {}",
+                if restart { "with SA_RESTART" } else { "without SA_RESTART" },
+                if restart { "restarted, they time out" } else { "EINTR" }
+            ),
+            signal_restart(&fd, &c, restart),
         );
     }
     t.result(
@@ -379,6 +389,79 @@ fn ve_bound(c: &EmuBar) -> R {
     let again = rebind();
     r?;
     again
+}
+
+extern "C" fn on_sigusr1(_: libc::c_int) {}
+
+/// Sets the SIGUSR1 handler, with or without SA_RESTART.
+fn handle_sigusr1(restart: bool) -> R {
+    // SAFETY: a zeroed sigaction with a handler that does nothing is valid.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = on_sigusr1 as extern "C" fn(libc::c_int) as usize;
+    sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
+    // SAFETY: installs the handler above for SIGUSR1.
+    if unsafe { libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()) } != 0 {
+        return Err(format!("sigaction: {}", errname(sys::errno())));
+    }
+    Ok(())
+}
+
+/// Runs `call` in a thread, signals that thread (SIGUSR1) after 200 ms; returns what `call`
+/// returned and how long it took.
+fn interrupted<T: Send>(call: impl FnOnce() -> T + Send) -> (T, Duration) {
+    let me = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            // SAFETY: no preconditions.
+            me.store(unsafe { libc::pthread_self() } as u64, SeqCst);
+            let start = std::time::Instant::now();
+            let r = call();
+            (r, start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: the thread stored its id and is alive until joined below (the call blocks
+        // for a second at least).
+        unsafe { libc::pthread_kill(me.load(SeqCst) as libc::pthread_t, libc::SIGUSR1) };
+        h.join().expect("waiter thread")
+    })
+}
+
+/// WAIT (1 s) for a request on a stalled engine, and WAIT_INTR (1 s) with nothing to come, both
+/// signalled after 200 ms: with SA_RESTART the kernel restarts them (with the whole timeout) and
+/// they end with ETIMEDOUT after more than a second; without it they fail with EINTR at once.
+fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
+    handle_sigusr1(restart)?;
+    let b = Buffer::new(Backing::Anon4k, MIB)?;
+    c.set(emu::OFF_CTL_STALL, 1);
+    let id = submit(fd, true, b.addr(), 0x900_0000, MIB as u64);
+    let r = (|| -> R {
+        let id = id.map_err(errname)?;
+        let (w, took) = interrupted(|| wait(fd, id, 1000).map(|_| ()));
+        // Forget interrupts caught before (earlier transfers'): WAIT_INTR reports those at once.
+        let _ = ve_guest::userdma::wait_intr(fd, ve_guest::userdma::P_DMA, 0, false);
+        let (i, took_intr) = interrupted(|| {
+            ve_guest::userdma::wait_intr(fd, ve_guest::userdma::P_DMA, 1000, false).map(|_| ())
+        });
+        let want = if restart { libc::ETIMEDOUT } else { libc::EINTR };
+        ensure_errno("WAIT", w, want)?;
+        ensure_errno("WAIT_INTR", i, want)?;
+        for (what, t) in [("WAIT", took), ("WAIT_INTR", took_intr)] {
+            if restart {
+                ensure(t >= Duration::from_millis(1150), || {
+                    format!("{what} ended after {t:?}: not restarted with its timeout")
+                })?;
+            } else {
+                ensure(t < Duration::from_millis(900), || format!("{what} took {t:?}"))?;
+            }
+        }
+        Ok(())
+    })();
+    let u = unstall(c, fd);
+    if let Ok(id) = id {
+        wait_ok(fd, id)?;
+    }
+    r?;
+    u
 }
 
 /// VmPin of this process, in kB.
