@@ -198,6 +198,11 @@ fn watch_release(c: &EmuBar, pages: u64, stop: impl FnOnce() -> R) -> R {
     let (early, looked) = (AtomicU64::new(0), AtomicU64::new(0));
     let outcome = std::thread::scope(|s| {
         s.spawn(|| {
+            // Real-time, so that the watcher keeps looking while the stopping task (another
+            // process, when it is killed) halts the engine on the other CPU.
+            let prio = libc::sched_param { sched_priority: 1 };
+            // SAFETY: changes this thread's policy only.
+            unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &prio) };
             while !done.load(SeqCst) {
                 let during = stopping.load(SeqCst);
                 let r = released();
