@@ -163,18 +163,7 @@ impl HeldPins {
             drop(run.take());
             self.head += 1;
         }
-        if self.head == self.blocks.len() {
-            self.blocks.clear();
-            self.head = 0;
-        } else if self.head >= COMPACT_AFTER && self.head * 2 >= self.blocks.len() {
-            let mut seen = 0;
-            let head = self.head;
-            self.blocks.retain(|_| {
-                seen += 1;
-                seen > head
-            });
-            self.head = 0;
-        }
+        drop_consumed(&mut self.blocks, &mut self.head);
     }
 
     /// Pages held.
@@ -852,16 +841,22 @@ impl DmaState {
 /// Drops the consumed front of a request's pending queue once it is long, so that a long
 /// transfer keeps memory for its window, not for everything it has posted.
 fn compact(r: &mut Request) {
-    if r.pending_head == r.pending.len() {
-        r.pending.clear();
-        r.pending_head = 0;
-    } else if r.pending_head >= COMPACT_AFTER && r.pending_head * 2 >= r.pending.len() {
+    drop_consumed(&mut r.pending, &mut r.pending_head);
+}
+
+/// A queue consumed from the front: `v[*head..]` is live. Empties it when all is consumed, and
+/// drops the consumed front once it is long and at least half the queue.
+fn drop_consumed<T>(v: &mut KVVec<T>, head: &mut usize) {
+    if *head == v.len() {
+        v.clear();
+        *head = 0;
+    } else if *head >= COMPACT_AFTER && *head * 2 >= v.len() {
         let mut seen = 0;
-        let head = r.pending_head;
-        r.pending.retain(|_| {
+        let consumed = *head;
+        v.retain(|_| {
             seen += 1;
-            seen > head
+            seen > consumed
         });
-        r.pending_head = 0;
+        *head = 0;
     }
 }

@@ -184,8 +184,8 @@ pub fn wait_for(ms: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Runs `f` in a child process with uid/gid 65534 (nobody) and returns its exit code.
-pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
+/// Runs `f` in a child process and returns its exit code (128 if it did not exit).
+pub fn in_child(f: impl FnOnce() -> i32) -> Result<i32, i32> {
     // SAFETY: the child only calls async-signal-safe-enough code in this single-threaded test
     // program and exits with `_exit`.
     let pid = unsafe { libc::fork() };
@@ -193,14 +193,7 @@ pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
         return Err(errno());
     }
     if pid == 0 {
-        // SAFETY: plain syscalls in the child.
-        let code = unsafe {
-            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                100
-            } else {
-                f()
-            }
-        };
+        let code = f();
         // SAFETY: leave the child without running the parent's destructors.
         unsafe { libc::_exit(code) };
     }
@@ -216,6 +209,19 @@ pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
     })
 }
 
+/// Runs `f` in a child process with uid/gid 65534 (nobody) and returns its exit code.
+pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    in_child(|| {
+        // SAFETY: plain syscalls in the child.
+        unsafe {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return 100;
+            }
+        }
+        f()
+    })
+}
+
 /// `CAP_IPC_LOCK` (include/uapi/linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
 
@@ -223,47 +229,28 @@ const CAP_IPC_LOCK: u32 = 14;
 /// capabilities lack CAP_IPC_LOCK (CAP_SYS_ADMIN stays), and returns its exit code: 1-3 if that
 /// set-up failed, else what `f` returned.
 pub fn in_child_with_memlock(limit: u64, f: impl FnOnce() -> i32) -> Result<i32, i32> {
-    // SAFETY: the child only changes its own limits and capabilities, runs `f` and `_exit`s.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(errno());
-    }
-    if pid == 0 {
-        let code = (|| {
-            let lim = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            // SAFETY: plain syscalls on our own process.
-            unsafe {
-                if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
-                    return 1;
-                }
-                // capget/capset, version 3: two 32-bit words of effective/permitted/inheritable.
-                let mut hdr = [0x2008_0522u32, 0];
-                let mut data = [0u32; 6];
-                if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
-                    return 2;
-                }
-                data[0] &= !(1 << CAP_IPC_LOCK);
-                if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
-                    return 3;
-                }
+    in_child(|| {
+        let lim = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: limit,
+        };
+        // SAFETY: plain syscalls on our own process.
+        unsafe {
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
+                return 1;
             }
-            f()
-        })();
-        // SAFETY: leave the child without running the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child we forked.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
-        return Err(errno());
-    }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128
+            // capget/capset, version 3: two 32-bit words of effective/permitted/inheritable.
+            let mut hdr = [0x2008_0522u32, 0];
+            let mut data = [0u32; 6];
+            if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
+                return 2;
+            }
+            data[0] &= !(1 << CAP_IPC_LOCK);
+            if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
+                return 3;
+            }
+        }
+        f()
     })
 }
 
