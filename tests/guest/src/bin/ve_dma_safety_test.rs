@@ -15,7 +15,9 @@
 //!
 //! With `--dead-engine` (its own boot, run last): the engine will not halt. Cancelling such a
 //! request fails with EIO and every page a posted descriptor can reach stays pinned; the card
-//! refuses new requests until it is unbound; rebinding a working engine brings it back.
+//! refuses new requests until it is unbound; rebinding a working engine brings it back. An
+//! engine taken back from a register mapping (`user_pdma=1`) that will not halt is dead too,
+//! never handed to the kernel manager.
 //!
 //! Needs `ve_drv` loaded with `emulator=1` (the suite scripts do it).
 
@@ -79,7 +81,7 @@ const HALT_DELAY_US: u64 = 25_000;
 
 fn main() {
     let dead_engine = std::env::args().any(|a| a == "--dead-engine");
-    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 5 } else { 10 });
+    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 6 } else { 10 });
     let baseline = pins_held();
     let (fd, c) = match open_card() {
         Ok(x) => x,
@@ -567,6 +569,29 @@ fn dead_engine_tests(mut t: Tap, fd: OwnedFd, c: &EmuBar, baseline: i64) -> ! {
             rebind()?;
             let fd = sys::open_rw(NODE).map_err(errname)?;
             fresh(&fd, 0x800_0000)
+        })(),
+    );
+    t.result(
+        "a register mapping unmapped while the engine will not halt: the engine is dead, not given to the kernel manager (EIO)",
+        (|| {
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            let m = ve_guest::userdma::UserEngine::map(&fd)
+                .map_err(|e| format!("mmap: {}", errname(e)))?;
+            c.set(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+            // The last unmap gives the engine back: only if it halts.
+            drop(m);
+            let a = Buffer::new(Backing::Anon4k, MIB)?;
+            let r = ensure_errno(
+                "SUBMIT after the mapping went",
+                submit(&fd, true, a.addr(), 0, MIB as u64),
+                libc::EIO,
+            );
+            c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
+            r?;
+            drop(fd);
+            rebind()?;
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            fresh(&fd, 0x900_0000)
         })(),
     );
     let kept = pins_held() - baseline;
