@@ -92,6 +92,9 @@ use crate::{
     uapi, //
 };
 
+/// How long the privileged DMA engine may take to report HALT (see [`Card::halt_pdma`]).
+pub(crate) const HALT_TIMEOUT_MS: i64 = 200;
+
 /// Cards one host may carry (NEC supports 8 VEs per VH).
 pub(crate) const MAX_CARDS: usize = 16;
 
@@ -285,13 +288,16 @@ impl Card {
             // The registers are gone (unbound).
             return HaltOutcome::Gone;
         }
-        // TIMEOUT: NEC's ve_drv allows 40 ms for the engine to halt after the permit bit is
-        // cleared; the emulator answers a doorbell within milliseconds even under TCG.
+        // TIMEOUT: the engine halts once the descriptor it is on is done: a 64 MiB descriptor
+        // takes about 6 ms at PCIe 3.0 x16 speed, and the emulator answers a doorbell within
+        // milliseconds even under TCG. NEC's ve_drv gives up after 40 ms; here giving up
+        // declares the engine dead (its pages pinned for good, the card out of service), so it
+        // waits longer before concluding that. Only failure paths wait here.
         let status = read_poll_timeout(
             || self.with_regs(|r| r.pdma_ctl0()).map(engine::classify_status),
             |status| *status != Status::Running,
             Delta::from_micros(100),
-            Delta::from_millis(40),
+            Delta::from_millis(HALT_TIMEOUT_MS),
         );
         match status {
             Ok(Status::Halted) => HaltOutcome::Halted,

@@ -4,7 +4,7 @@
 //!
 //! - The pin-release rule: a request whose one 2 MiB block is cut into 512 pieces by a VE extent
 //!   list, with the ring full in the middle of the block (the engine stalled), is stopped by
-//!   CANCEL, by closing its file and by killing its process, while the engine takes 25 ms to
+//!   CANCEL, by closing its file and by killing its process, while the engine takes 120 ms to
 //!   report HALT. A watcher thread reads the kernel's pin release counter against the emulator's
 //!   halt counter: no page of the block may be unpinned before the engine reported HALT.
 //! - The VE side's bound: with the card claiming more VE memory than the engine's 48-bit address
@@ -76,8 +76,9 @@ const MIB: usize = 1 << 20;
 const PAGE: u64 = 4096;
 /// Pages of the hugetlb block that the ring-spanning request pins.
 const BLOCK_PAGES: u64 = 512;
-/// How long the emulated engine takes to report HALT: within the driver's 40 ms halt timeout.
-const HALT_DELAY_US: u64 = 25_000;
+/// How long the emulated engine takes to report HALT: within the driver's 200 ms halt timeout,
+/// long enough for the watcher to look many times even on the debug kernel.
+const HALT_DELAY_US: u64 = 120_000;
 
 fn main() {
     let dead_engine = std::env::args().any(|a| a == "--dead-engine");
