@@ -3,8 +3,9 @@
 //! Pinning user memory: the only code that calls GUP and the only code that unpins.
 //!
 //! - [`TargetMm`] is the address space being pinned: the caller's own (GUP-fast) or another
-//!   process's, found by pid in the caller's pid namespace (`pin_user_pages_remote` under the mmap
-//!   read lock, with the mm held by `mmget`).
+//!   process's, found by pid in the caller's pid namespace and only if the caller may ptrace it
+//!   (`mm_access(PTRACE_MODE_ATTACH_REALCREDS)`, as process_vm_writev checks), then pinned with
+//!   `pin_user_pages_remote` under the mmap read lock, with the mm held by `mmget`.
 //! - [`TargetMm::pin_runs`] pins a range in batches of at most [`BATCH`] page pointers and hands
 //!   the pages out as [`PinnedRun`]s: physically contiguous runs, each owning its pins.
 //! - Dropping a [`PinnedRun`] unpins it with one `unpin_user_page_range_dirty_lock` call, marking
@@ -45,6 +46,7 @@ extern "C" {
     fn ve_fatal_signal_pending() -> bool;
     fn ve_pinned_vm_charge(mm: *mut c_void, npages: c_ulong) -> c_int;
     fn ve_pinned_vm_uncharge(mm: *mut c_void, npages: c_ulong);
+    fn ve_mm_access(task: *mut c_void, mm: *mut *mut c_void) -> c_int;
 }
 
 /// Page pointers per GUP call: one page of pointers, as RDMA and VFIO batch.
@@ -166,7 +168,11 @@ pub(crate) struct TargetMm {
 
 impl TargetMm {
     /// The process `pid` in the caller's pid namespace, 0 for the caller itself: `ESRCH` if
-    /// there is none or it has no address space left.
+    /// there is none or it has no address space left, `EPERM` if the caller may not ptrace it
+    /// (`PTRACE_MODE_ATTACH_REALCREDS`: the same real uid and gid as the target's, or
+    /// CAP_SYS_PTRACE; and a target that is dumpable, or CAP_SYS_PTRACE), as process_vm_writev
+    /// decides. The caller's own process needs no check. VEOS, root with every capability,
+    /// passes for the processes it serves.
     pub(crate) fn by_pid(pid: i32) -> Result<Self> {
         if pid < 0 {
             return Err(ESRCH);
@@ -192,14 +198,17 @@ impl TargetMm {
         if task.is_null() {
             return Err(ESRCH);
         }
-        // SAFETY: `task` is a valid referenced task; `get_task_mm` returns its mm with `mm_users`
-        // raised, or NULL (kernel thread, exiting process).
-        let mm = unsafe { bindings::get_task_mm(task) };
+        let mut mm: *mut c_void = core::ptr::null_mut();
+        // SAFETY: `task` is a valid referenced task; on success the helper stores its mm with
+        // `mm_users` raised in `mm`, a valid local, and stores nothing otherwise.
+        let err = unsafe { ve_mm_access(task.cast(), &mut mm) };
         // SAFETY: drops the reference taken by `get_pid_task`.
         unsafe { bindings::put_task_struct(task) };
+        // -ESRCH (no mm), -EPERM (no ptrace access), -EINTR (killed while an exec ran).
+        to_result(err)?;
         let mm = NonNull::new(mm).ok_or(ESRCH)?;
-        // SAFETY: `get_task_mm` raised `mm_users` for us: that reference now belongs to the ARef,
-        // whose drop is `mmput`. `MmWithUser` is a transparent wrapper of `mm_struct`.
+        // SAFETY: `ve_mm_access` raised `mm_users` for us: that reference now belongs to the
+        // ARef, whose drop is `mmput`. `MmWithUser` is a transparent wrapper of `mm_struct`.
         let mm: ARef<MmWithUser> = unsafe { ARef::from_raw(mm.cast()) };
         let is_current = kernel::current!()
             .mm()

@@ -185,7 +185,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 15);
+    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 18);
     let baseline = pins_held();
     if let Err(x) = sys::insmod(&module, "emulator=1") {
         t.result("insmod emulator=1", Err(errname(x)));
@@ -312,6 +312,19 @@ fn main() {
             )?;
             ensure_eq("pins", pins_held() - held, 0)
         })(),
+    );
+
+    t.result(
+        "ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check",
+        ptrace_root_without_cap(&fd),
+    );
+    t.result(
+        "ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM",
+        ptrace_other_uid(&fd),
+    );
+    t.result(
+        "ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid",
+        ptrace_root_allowed(&fd),
     );
 
     t.result(
@@ -658,4 +671,291 @@ fn shared_file(fd: &OwnedFd, path: &str) -> R {
     // SAFETY: unmaps the mapping above.
     unsafe { libc::munmap(m, len) };
     r
+}
+
+// ---- Issue 10: the ptrace check for another process.
+
+/// Capability numbers (linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_PTRACE: u32 = 19;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Sets the calling process's effective capabilities (the low 32: all this test needs) with
+/// `edit(effective, permitted)`; 0 on success.
+fn set_effective(edit: impl FnOnce(u32, u32) -> u32) -> i32 {
+    // capget/capset, version 3: [effective, permitted, inheritable] for bits 0-31, then 32-63.
+    let mut hdr = [0x2008_0522u32, 0];
+    let mut data = [0u32; 6];
+    // SAFETY: capget/capset on our own process with correctly sized buffers.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
+            return -1;
+        }
+        data[0] = edit(data[0], data[1]) & data[1];
+        if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
+            return -2;
+        }
+    }
+    0
+}
+
+/// Runs `f` in a forked child and returns its exit code (128 + signal if it died).
+fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
+    // SAFETY: the child runs `f` (plain syscalls and ioctls in this single-threaded program) and
+    // leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", errname(sys::errno())));
+    }
+    if pid == 0 {
+        let code = f();
+        // SAFETY: leave the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+/// A child process holding 4 pages of anonymous memory until [`Target::finish`]; `setup` runs in
+/// it first (change uid, dumpability).
+struct Target {
+    pid: i32,
+    addr: u64,
+    /// Physical addresses of its pages, from its pagemap (read by the parent, as root).
+    phys: Vec<u64>,
+    go: i32,
+}
+
+impl Target {
+    fn spawn(setup: fn() -> bool) -> Result<Self, String> {
+        let mut up = [0i32; 2];
+        let mut go = [0i32; 2];
+        // SAFETY: plain syscalls creating pipes we own.
+        unsafe {
+            libc::pipe(up.as_mut_ptr());
+            libc::pipe(go.as_mut_ptr());
+        }
+        // SAFETY: the child only sets itself up, maps its buffer, talks through the pipes and
+        // `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let addr = if setup() {
+                Buffer::new(Backing::Anon4k, 4 * PAGE as usize)
+                    .map(|b| {
+                        let a = b.addr();
+                        std::mem::forget(b);
+                        a
+                    })
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            // SAFETY: reports the address and blocks until the parent is done.
+            unsafe {
+                libc::write(up[1], (&addr as *const u64).cast(), 8);
+                let mut x = 0u8;
+                libc::read(go[0], (&mut x as *mut u8).cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        let mut addr = 0u64;
+        // SAFETY: reads the child's report.
+        unsafe { libc::read(up[0], (&mut addr as *mut u64).cast(), 8) };
+        let mut t = Target {
+            pid,
+            addr,
+            phys: Vec::new(),
+            go: go[1],
+        };
+        if addr == 0 {
+            t.finish();
+            return Err("target set-up failed".into());
+        }
+        for i in 0..4 {
+            let p = phys_of(&pid.to_string(), addr + i * PAGE);
+            t.phys.push(p.ok_or("no pagemap entry for the target")?);
+        }
+        Ok(t)
+    }
+
+    fn finish(&mut self) {
+        if self.pid > 0 {
+            let mut status = 0;
+            // SAFETY: lets the child exit and reaps it.
+            unsafe {
+                libc::write(self.go, [1u8].as_ptr().cast(), 1);
+                libc::waitpid(self.pid, &mut status, 0);
+            }
+            self.pid = 0;
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Target set-up: user nobody, then not dumpable.
+fn nobody_not_dumpable() -> bool {
+    // SAFETY: plain syscalls on our own process.
+    unsafe {
+        libc::setgid(65534) == 0
+            && libc::setuid(65534) == 0
+            && libc::prctl(libc::PR_SET_DUMPABLE, 0) == 0
+    }
+}
+
+/// Target set-up: none (root, dumpable).
+fn as_is() -> bool {
+    true
+}
+
+/// Whether a block pin was refused with EPERM; what it pinned otherwise is released.
+fn refused(fd: &OwnedFd, r: Result<nec::BlkOut, i32>) -> bool {
+    match r {
+        Ok(out) => {
+            let _ = nec::release_blk(fd, OS, &out.paddr);
+            false
+        }
+        Err(x) => x == libc::EPERM,
+    }
+}
+
+/// Whether a one-page pin was refused with EPERM; what it pinned otherwise is released.
+fn refused_page(fd: &OwnedFd, r: Result<u64, i32>) -> bool {
+    match r {
+        Ok(p) => {
+            let _ = nec::release_page(fd, OS, p);
+            false
+        }
+        Err(x) => x == libc::EPERM,
+    }
+}
+
+/// (a) A non-dumpable target of another uid; the caller is root with CAP_SYS_ADMIN (and
+/// CAP_IPC_LOCK) but not CAP_SYS_PTRACE: EPERM for every way in, nothing pinned. The caller's
+/// own pid still needs no check, even when it is not dumpable itself.
+fn ptrace_root_without_cap(fd: &OwnedFd) -> R {
+    let t = Target::spawn(nobody_not_dumpable)?;
+    let (pid, addr) = (t.pid, t.addr);
+    let held = pins_held();
+    let code = in_child(|| {
+        if set_effective(|e, _| e & !(1 << CAP_SYS_PTRACE)) != 0 {
+            return 1;
+        }
+        if !refused(fd, nec::blk(fd, true, OS, pid, false, addr, 4 * PAGE, 100)) {
+            return 2;
+        }
+        if nec::blk(fd, false, OS, pid, false, addr, 4 * PAGE, 100).err() != Some(libc::EPERM) {
+            return 3;
+        }
+        if !refused_page(fd, nec::page(fd, true, OS, pid, true, addr)) {
+            return 4;
+        }
+        if nec::page(fd, false, OS, pid, false, addr).err() != Some(libc::EPERM) {
+            return 5;
+        }
+        // Its own memory, by its own pid, while not dumpable: no check.
+        let Ok(b) = Buffer::new(Backing::Anon4k, 4 * PAGE as usize) else {
+            return 6;
+        };
+        // SAFETY: plain prctl on our own process.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) } != 0 {
+            return 6;
+        }
+        let me = std::process::id() as i32;
+        match nec::blk(fd, true, OS, me, false, b.addr(), 4 * PAGE, 100) {
+            Ok(out) if out.paddr.len() == 4 => {
+                if nec::release_blk(fd, OS, &out.paddr).is_err() {
+                    return 8;
+                }
+            }
+            _ => return 7,
+        }
+        0
+    })?;
+    ensure_eq(
+        "child (1: capset, 2-5: not EPERM for BLK_PIN_DOWN/BLK/PIN_DOWN/VHVA_TO_VSAA, 6-8: own pid)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+/// (b) A caller of another uid (nobody) with CAP_SYS_ADMIN and CAP_IPC_LOCK but not
+/// CAP_SYS_PTRACE, against a dumpable root process (this test program): EPERM. The capability
+/// check is not what refuses it: its own memory pins.
+fn ptrace_other_uid(fd: &OwnedFd) -> R {
+    let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+    let (parent, addr) = (my_pid(), b.addr());
+    let held = pins_held();
+    let code = in_child(|| {
+        // SAFETY: plain syscalls on our own process: keep the permitted capabilities across
+        // the uid change.
+        unsafe {
+            if libc::prctl(libc::PR_SET_KEEPCAPS, 1) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return 1;
+            }
+        }
+        if set_effective(|_, _| (1 << CAP_SYS_ADMIN) | (1 << CAP_IPC_LOCK)) != 0 {
+            return 2;
+        }
+        if !refused(
+            fd,
+            nec::blk(fd, true, OS, parent, false, addr, 4 * PAGE, 100),
+        ) {
+            return 3;
+        }
+        if nec::page(fd, false, OS, parent, false, addr).err() != Some(libc::EPERM) {
+            return 4;
+        }
+        let Ok(own) = Buffer::new(Backing::Anon4k, 4 * PAGE as usize) else {
+            return 5;
+        };
+        match nec::blk(fd, true, OS, ME, true, own.addr(), 4 * PAGE, 100) {
+            Ok(out) if out.paddr.len() == 4 && nec::release_blk(fd, OS, &out.paddr).is_ok() => 0,
+            _ => 6,
+        }
+    })?;
+    ensure_eq(
+        "child (1-2: set-up, 3-4: not EPERM for BLK_PIN_DOWN/VHVA_TO_VSAA, 5-6: own memory failed)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+/// (c) Root with every capability (VEOS) pins a dumpable child, and a non-dumpable child of
+/// another uid (CAP_SYS_PTRACE overrides both rules), at the addresses their pagemaps show.
+fn ptrace_root_allowed(fd: &OwnedFd) -> R {
+    for (what, setup) in [
+        ("dumpable root child", as_is as fn() -> bool),
+        ("non-dumpable child of nobody", nobody_not_dumpable),
+    ] {
+        let t = Target::spawn(setup)?;
+        let held = pins_held();
+        let out = nec::blk(fd, true, OS, t.pid, true, t.addr, 4 * PAGE, 100)
+            .map_err(|x| format!("{what}: BLK_PIN_DOWN: {}", errname(x)))?;
+        ensure_eq(&format!("{what}: paddr"), &out.paddr, &t.phys)?;
+        ensure_eq(&format!("{what}: pinned"), pins_held() - held, 4)?;
+        let p = nec::page(fd, false, OS, t.pid, false, t.addr + PAGE + 8)
+            .map_err(|x| format!("{what}: VHVA_TO_VSAA: {}", errname(x)))?;
+        ensure_eq(&format!("{what}: phys"), p, t.phys[1] + 8)?;
+        nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+        ensure_eq(&format!("{what}: pins held"), pins_held() - held, 0)?;
+    }
+    Ok(())
 }
