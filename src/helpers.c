@@ -36,13 +36,15 @@ __poll_t ve_fop_poll(struct file *file, struct poll_table_struct *wait);
 void ve_scr_vma_open(void *grant);
 void ve_scr_vma_close(void *grant);
 
-/* Issue 10 (src/sys/gup.rs): the ptrace check for pinning another process. */
+/* Issue 10 (src/sys/gup.rs): the ptrace check for pinning another process, the folio of a page. */
 #include <linux/cred.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/exec_state.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
+unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn);
+void ve_put_page_range(struct page *page, unsigned long npages);
 
 unsigned long ve_page_to_pfn(struct page *page)
 {
@@ -246,4 +248,28 @@ int ve_mm_access(struct task_struct *task, struct mm_struct **mmp)
 	if (!err)
 		*mmp = mm;
 	return err;
+}
+
+/*
+ * The folio that holds @page (pinned by the caller, so the folio can be neither split nor freed):
+ * its number of pages, and its first page frame in *@first_pfn.
+ */
+unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn)
+{
+	struct folio *folio = page_folio(page);
+
+	*first_pfn = folio_pfn(folio);
+	return folio_nr_pages(folio);
+}
+
+/*
+ * Drops the reference (FOLL_GET) held on each of the @npages physically contiguous pages from
+ * @page (consecutive struct pages: see the memory model check above).
+ */
+void ve_put_page_range(struct page *page, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		put_page(page + i);
 }

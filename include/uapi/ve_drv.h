@@ -24,7 +24,15 @@
  * Pins are kept per card and per pd_list; they outlive the file and the target process until
  * released by physical address, by block or all at once. A pinned entry is one page of the
  * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
- * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run.
+ * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
+ * lies in one folio of at least 2 MiB (so the pins hold the whole unit; a split THP or adjacent
+ * small pages give 4 KiB entries).
+ *
+ * The translation-only calls (VHVA_TO_VSAA, VHVA_TO_VSAA_BLK) hold the pages by plain reference
+ * for the call only, never with FOLL_WRITE or a pin, even with write set: they neither break nor
+ * unshare copy-on-write and do not dirty the page, and answer with the page mapped now (EFAULT if
+ * write is set and the mapping is not writable). The _PIN_DOWN calls with write break COW first,
+ * as the device will write.
  *
  * Another process (pid not the caller's) may only be translated or pinned if the caller may
  * ptrace it, as for process_vm_writev(): the caller's real uid and gid equal the target's, or it
