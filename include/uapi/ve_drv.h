@@ -26,7 +26,9 @@
  * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
  * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
  * lies in one folio of at least 2 MiB (so the pins hold the whole unit; a split THP or adjacent
- * small pages give 4 KiB entries).
+ * small pages give 4 KiB entries). A release by address takes the entry that answered that
+ * address: an address on a 2 MiB boundary releases a 2 MiB entry of that unit if one is held,
+ * else a 4 KiB entry of that page; any other address a 4 KiB entry of its page.
  *
  * The translation-only calls (VHVA_TO_VSAA, VHVA_TO_VSAA_BLK) hold the pages by plain reference
  * for the call only, never with FOLL_WRITE or a pin, even with write set: they neither break nor

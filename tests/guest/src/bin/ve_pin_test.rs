@@ -186,7 +186,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 20);
+    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 21);
     let baseline = pins_held();
     if let Err(x) = sys::insmod(&module, "emulator=1") {
         t.result("insmod emulator=1", Err(errname(x)));
@@ -342,6 +342,10 @@ fn main() {
             );
         }
     }
+    t.result(
+        "a 2 MiB and a 4 KiB entry of the same frame: release by address releases the right one",
+        same_frame_entries(&fd),
+    );
     t.result(
         "VHVA_TO_VSAA write=1 translation does not break COW; PIN_DOWN write=1 does",
         translate_write_keeps_cow(&fd),
@@ -1151,6 +1155,72 @@ fn split_thp_blk(fd: &OwnedFd) -> Result<Option<String>, String> {
     })?;
     ensure_eq("pins held", pins_held() - held, 0)?;
     Ok(None)
+}
+
+/// A 2 MiB entry (unit base U, 16 pages pinned) and a 4 KiB entry of the unit's first page (U + 8,
+/// 1 page pinned) on one list, in both orders: a release by each address releases its own entry.
+fn same_frame_entries(fd: &OwnedFd) -> R {
+    let h = Buffer::new(Backing::Hugetlb2m, 2 << 20)?;
+    let u = phys_of("self", h.addr()).ok_or("no pagemap entry")?;
+    for huge_first in [false, true] {
+        let held = pins_held();
+        let pin_huge = || -> Result<u64, String> {
+            let out = nec::blk(fd, true, OS, ME, true, h.addr() + PAGE, 16 * PAGE, 100)
+                .map_err(e("BLK_PIN_DOWN"))?;
+            ensure_eq("pgsz", out.pgsz, 2 << 20)?;
+            ensure_eq("paddr", &out.paddr, &vec![u])?;
+            Ok(out.paddr[0])
+        };
+        let pin_small = || -> Result<u64, String> {
+            let p = nec::page(fd, true, OS, ME, true, h.addr() + 8).map_err(e("PIN_DOWN"))?;
+            ensure_eq("phys", p, u + 8)?;
+            Ok(p)
+        };
+        let (big, small) = if huge_first {
+            let big = pin_huge()?;
+            (big, pin_small()?)
+        } else {
+            let small = pin_small()?;
+            (pin_huge()?, small)
+        };
+        let order = if huge_first {
+            "2 MiB first"
+        } else {
+            "4 KiB first"
+        };
+        ensure_eq(&format!("{order}: pinned"), pins_held() - held, 17)?;
+        ensure_eq(
+            &format!("{order}: COUNT"),
+            nec::count(fd, OS).map_err(e("COUNT"))?,
+            2,
+        )?;
+        if huge_first {
+            // The newer entry is the 4 KiB one; the block release of U means the 2 MiB entry.
+            nec::release_blk(fd, OS, &[big]).map_err(e("RELEASE_PD_PAGE_BLK of U"))?;
+            ensure_eq(
+                &format!("{order}: pins after releasing U (the 2 MiB entry's 16 pages)"),
+                pins_held() - held,
+                1,
+            )?;
+            nec::release_page(fd, OS, small).map_err(e("RELEASE_PD_PAGE of U + 8"))?;
+        } else {
+            // The newer entry is the 2 MiB one; U + 8 means the 4 KiB entry.
+            nec::release_page(fd, OS, small).map_err(e("RELEASE_PD_PAGE of U + 8"))?;
+            ensure_eq(
+                &format!("{order}: pins after releasing U + 8 (the 4 KiB entry's page)"),
+                pins_held() - held,
+                16,
+            )?;
+            nec::release_blk(fd, OS, &[big]).map_err(e("RELEASE_PD_PAGE_BLK of U"))?;
+        }
+        ensure_eq(&format!("{order}: pins held"), pins_held() - held, 0)?;
+        ensure_eq(
+            &format!("{order}: COUNT"),
+            nec::count(fd, OS).map_err(e("COUNT"))?,
+            0,
+        )?;
+    }
+    Ok(())
 }
 
 /// VHVA_TO_VSAA (and the block translation) with write=1 on a private page shared copy-on-write
