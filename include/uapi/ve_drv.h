@@ -40,17 +40,18 @@
  * ptrace it, as for process_vm_writev(): the caller's real uid and gid equal the target's, or it
  * has CAP_SYS_PTRACE; and the target is dumpable, or the caller has CAP_SYS_PTRACE. Otherwise
  * EPERM (where the kernel's mm_access() says EACCES, this driver, like process_vm_writev(), says
- * EPERM). This also holds for the DMA manager's pid (VE_DMA_IOC_XFER, VE_DMA_IOC_SUBMIT).
+ * EPERM). This also holds for the DMA manager's pid (VE_DMA_IOC_XFER, VE_DMA_IOC_SUBMIT): their
+ * EPERM covers it too.
  *
  * Errors common to all: EPERM (no CAP_SYS_ADMIN), EFAULT (bad argument pointer), EINVAL (bad
- * pd_list type). Translation: ESRCH (no such pid), EPERM (the caller may not ptrace the target
- * pid, above), EINTR (a fatal signal while the target was in an exec), EFAULT (address not mapped, a kernel address,
- * a write to a read-only mapping, or a long-term write pin (the _PIN_DOWN variants) of a shared
- * mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses it, where
- * NEC's page references accepted it), EINVAL (length or maxpages 0, address + length overflows),
- * EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not supported
- * here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0 means
- * the caller (an extension: NEC needs a real pid).
+ * pd_list type). Translation: ESRCH (no such pid), EPERM (the caller may not ptrace the target pid,
+ * above), EINTR (a fatal signal while the target was in an exec), EFAULT (address not mapped, a
+ * kernel address, a write to a read-only mapping, or a long-term write pin (the _PIN_DOWN variants)
+ * of a shared mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses
+ * it, where NEC's page references accepted it), EINVAL (length or maxpages 0, address + length
+ * overflows), EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not
+ * supported here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0
+ * means the caller (an extension: NEC needs a real pid).
  * Release: EINVAL (npages < 0 or > VP_MAXBULK), ENOENT (an address that is not pinned on that
  * list; the entries before it are released).
  */
@@ -198,8 +199,7 @@ struct ve_drv_pin_bench {
  *
  * VE_DMA_IOC_XFER: one transfer between a process's memory and VE memory (VEMAA), done by the
  * kernel: it pins the VH buffer in batches while the engine copies, and unpins as descriptors
- * complete. Needs CAP_SYS_ADMIN. Errors: EPERM (also: the caller may not ptrace pid, as for the
- * translation ioctls above); EFAULT; EINVAL (flags, alignment to 8 bytes, zero
+ * complete. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero
  * length, overflow, nonzero reserved, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
  * EIO (the engine raised an exception: code in exception); ETIMEDOUT (no progress for 2 s: the
  * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way); ENODEV
@@ -234,8 +234,8 @@ struct ve_dma_xfer {
  * engine (a long transfer of small pages blocks while 64 MiB are pinned and not yet copied), with
  * the request id in id. The VE side is ve_addr (one range) or, with VE_DMA_VE_LIST, num_extents
  * struct ve_dma_extent at user address ve_addr, walked in order, whose lengths add up to len.
- * Needs CAP_SYS_ADMIN. Errors: EPERM (also: the caller may not ptrace pid); EFAULT; EINVAL (flags,
- * alignment to 8 bytes, zero length, overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
+ * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
+ * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
  * whose lengths do not add up to len, a VE range beyond the card's VE memory); ESRCH; ENOMEM;
  * EAGAIN (VE_DMA_MAX_REQUESTS submitted and not yet collected by this file); ETIMEDOUT (no
  * engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY (a register mapping has the engine). On an
