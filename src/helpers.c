@@ -36,6 +36,16 @@ __poll_t ve_fop_poll(struct file *file, struct poll_table_struct *wait);
 void ve_scr_vma_open(void *grant);
 void ve_scr_vma_close(void *grant);
 
+/* Issue 10 (src/sys/gup.rs): the ptrace check for pinning another process, the folio of a page. */
+#include <linux/cred.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/exec_state.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
+unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn);
+void ve_put_page_range(struct page *page, unsigned long npages);
+
 unsigned long ve_page_to_pfn(struct page *page)
 {
 	return page_to_pfn(page);
@@ -166,4 +176,100 @@ int ve_misc_register(struct miscdevice *misc, const char *name)
 	misc->name = name;
 	misc->fops = &ve_fops;
 	return misc_register(misc);
+}
+
+/*
+ * May the caller attach to @task as ptrace would (PTRACE_MODE_ATTACH_REALCREDS)? The rules of
+ * __ptrace_may_access() (kernel/ptrace.c): the same thread group; or the caller's real uid and
+ * gid equal every uid and gid of the target, or CAP_SYS_PTRACE in the target's user namespace;
+ * then the target must be dumpable by its owner (not prctl(PR_SET_DUMPABLE, 0), not set-id), or
+ * the caller needs CAP_SYS_PTRACE in the namespace of its exec state. Called with the target's
+ * exec_update_lock held for reading, as mm_access() calls ptrace_may_access().
+ */
+static bool ve_may_attach(struct task_struct *task)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	const struct task_exec_state *es;
+	bool ok;
+
+	if (same_thread_group(task, current))
+		return true;
+	task_lock(task);
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	ok = (uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
+	      uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
+	      gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid)) ||
+	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (ok) {
+		/* Dumpability after the credentials: pairs with commit_creds(), as in ptrace.c. */
+		smp_rmb();
+		rcu_read_lock();
+		es = rcu_dereference(task->exec_state);
+		ok = READ_ONCE(es->dumpable) == TASK_DUMPABLE_OWNER ||
+		     ns_capable(es->user_ns, CAP_SYS_PTRACE);
+		rcu_read_unlock();
+	}
+	task_unlock(task);
+	return ok;
+}
+
+/*
+ * mm_access(@task, PTRACE_MODE_ATTACH_REALCREDS), the check process_vm_writev() makes before it
+ * touches another process's memory: on success *@mmp is @task's mm with mm_users raised (the
+ * caller mmput()s it). Errors: -ESRCH (no mm: a kernel thread or an exiting task), -EINTR (fatal
+ * signal while waiting for an exec in progress), -EPERM (the caller may not ptrace @task;
+ * mm_access() says -EACCES there and process_vm_writev() turns it into EPERM, as here).
+ *
+ * Neither mm_access() nor ptrace_may_access() is exported to modules in 7.3, and neither is the
+ * LSM hook security_ptrace_access_check(). So this is mm_access() built from exported and inline
+ * pieces (down_read_killable() on exec_update_lock, get_task_mm(), ns_capable()) with the
+ * credential and dumpability rules of __ptrace_may_access() in ve_may_attach(); what it cannot do
+ * is ask the LSMs (Yama ptrace_scope, SELinux/AppArmor ptrace rules), which an in-tree driver
+ * would get by calling mm_access() itself. The caller's own mm needs no check, as in mm_access().
+ */
+int ve_mm_access(struct task_struct *task, struct mm_struct **mmp)
+{
+	struct mm_struct *mm;
+	int err;
+
+	err = down_read_killable(&task->signal->exec_update_lock);
+	if (err)
+		return err;
+	mm = get_task_mm(task);
+	if (!mm) {
+		err = -ESRCH;
+	} else if (mm != current->mm && !ve_may_attach(task)) {
+		mmput(mm);
+		err = -EPERM;
+	}
+	up_read(&task->signal->exec_update_lock);
+	if (!err)
+		*mmp = mm;
+	return err;
+}
+
+/*
+ * The folio that holds @page (pinned by the caller, so the folio can be neither split nor freed):
+ * its number of pages, and its first page frame in *@first_pfn.
+ */
+unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn)
+{
+	struct folio *folio = page_folio(page);
+
+	*first_pfn = folio_pfn(folio);
+	return folio_nr_pages(folio);
+}
+
+/*
+ * Drops the reference (FOLL_GET) held on each of the @npages physically contiguous pages from
+ * @page (consecutive struct pages: see the memory model check above).
+ */
+void ve_put_page_range(struct page *page, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		put_page(page + i);
 }

@@ -24,16 +24,34 @@
  * Pins are kept per card and per pd_list; they outlive the file and the target process until
  * released by physical address, by block or all at once. A pinned entry is one page of the
  * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
- * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run.
+ * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
+ * lies in one folio of at least 2 MiB (so the pins hold the whole unit; a split THP or adjacent
+ * small pages give 4 KiB entries). A release by address takes the entry that answered that
+ * address: an address on a 2 MiB boundary releases a 2 MiB entry of that unit if one is held,
+ * else a 4 KiB entry of that page; any other address a 4 KiB entry of its page.
+ *
+ * The translation-only calls (VHVA_TO_VSAA, VHVA_TO_VSAA_BLK) hold the pages by plain reference
+ * for the call only, never with FOLL_WRITE or a pin, even with write set: they neither break nor
+ * unshare copy-on-write and do not dirty the page, and answer with the page mapped now (EFAULT if
+ * write is set and the mapping is not writable). The _PIN_DOWN calls with write break COW first,
+ * as the device will write.
+ *
+ * Another process (pid not the caller's) may only be translated or pinned if the caller may
+ * ptrace it, as for process_vm_writev(): the caller's real uid and gid equal the target's, or it
+ * has CAP_SYS_PTRACE; and the target is dumpable, or the caller has CAP_SYS_PTRACE. Otherwise
+ * EPERM (where the kernel's mm_access() says EACCES, this driver, like process_vm_writev(), says
+ * EPERM). This also holds for the DMA manager's pid (VE_DMA_IOC_XFER, VE_DMA_IOC_SUBMIT): their
+ * EPERM covers it too.
  *
  * Errors common to all: EPERM (no CAP_SYS_ADMIN), EFAULT (bad argument pointer), EINVAL (bad
- * pd_list type). Translation: ESRCH (no such pid), EFAULT (address not mapped, a kernel address,
- * a write to a read-only mapping, or a long-term write pin (the _PIN_DOWN variants) of a shared
- * mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses it, where
- * NEC's page references accepted it), EINVAL (length or maxpages 0, address + length overflows),
- * EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not supported
- * here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0 means
- * the caller (an extension: NEC needs a real pid).
+ * pd_list type). Translation: ESRCH (no such pid), EPERM (the caller may not ptrace the target pid,
+ * above), EINTR (a fatal signal while the target was in an exec), EFAULT (address not mapped, a
+ * kernel address, a write to a read-only mapping, or a long-term write pin (the _PIN_DOWN variants)
+ * of a shared mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses
+ * it, where NEC's page references accepted it), EINVAL (length or maxpages 0, address + length
+ * overflows), EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not
+ * supported here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0
+ * means the caller (an extension: NEC needs a real pid).
  * Release: EINVAL (npages < 0 or > VP_MAXBULK), ENOENT (an address that is not pinned on that
  * list; the entries before it are released).
  */

@@ -19,7 +19,8 @@
 
 /* One page: 32 bytes. */
 struct vp {
-	pid_t pid;	/* in: target process, in the caller's pid namespace; 0: the caller */
+	pid_t pid;	/* in: target process, in the caller's pid namespace; 0: the caller;
+			 * another process only if the caller may ptrace it (else EPERM) */
 	int write;	/* in: nonzero if the device will write the page */
 	int pfnmap;	/* out: 1 for a VM_PFNMAP page (translated, not pinned) */
 	uint64_t virt;	/* in: virtual address */

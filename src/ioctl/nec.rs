@@ -12,10 +12,13 @@ use crate::{
     card::Card,
     pin::{
         extent::{
-            PAGE_SHIFT,
+            PAGE_SIZE,
             VP_MAXBULK, //
         },
-        lists::ListId,
+        lists::{
+            EntryKey,
+            ListId, //
+        },
         translate,
     },
     sys::gup::{
@@ -27,7 +30,7 @@ use crate::{
 };
 
 /// Puts pinned, charged entries on a list; on failure they are unpinned outside the lock.
-fn keep(card: &Card, list: ListId, entries: KVec<(u64, LockedRun)>) -> Result {
+fn keep(card: &Card, list: ListId, entries: KVec<(EntryKey, LockedRun)>) -> Result {
     let res = card.pins().lock().insert_all(list, entries);
     // The guard is gone: dropping what came back unpins without the list lock held.
     res.map_err(|back| {
@@ -36,16 +39,19 @@ fn keep(card: &Card, list: ListId, entries: KVec<(u64, LockedRun)>) -> Result {
     })
 }
 
-/// Charges pinned entries, given with their physical addresses, to the target; keyed for the pin
-/// list by page frame (`addr >> 12`: the key release computes from the same address).
+/// Charges pinned entries of `pgsz` bytes, given with their physical addresses, to the target;
+/// keyed for the pin list by the address and the size (release finds them by the same address).
 fn charge(
     target: &TargetMm,
-    mut entries: KVec<(u64, PinnedRun)>,
-) -> Result<KVec<(u64, LockedRun)>> {
-    for (addr, _) in entries.iter_mut() {
-        *addr >>= PAGE_SHIFT;
+    entries: KVec<(u64, PinnedRun)>,
+    pgsz: u64,
+) -> Result<KVec<(EntryKey, LockedRun)>> {
+    let mut keyed = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
+    for (addr, run) in entries {
+        // Capacity is reserved.
+        let _ = keyed.push((EntryKey::new(addr, pgsz), run), GFP_KERNEL);
     }
-    target.charge(entries)
+    target.charge(keyed)
 }
 
 /// `VEDRV_CMD_VHVA_TO_VSAA` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN`.
@@ -74,7 +80,7 @@ pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> 
     let res = card
         .pins()
         .lock()
-        .insert_one(list, phys >> PAGE_SHIFT, locked);
+        .insert_one(list, EntryKey::new(phys, PAGE_SIZE), locked);
     // The guard is gone: an entry that came back is unpinned without the list lock held.
     res.map_err(|_| ENOMEM)?;
     Ok(0)
@@ -100,7 +106,7 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
         let _ = paddrs.push(*p, GFP_KERNEL);
     }
     let entries = match list {
-        Some(list) => Some((list, charge(&target, block.entries)?)),
+        Some(list) => Some((list, charge(&target, block.entries, block.pgsz)?)),
         // Translation only: the pins end here, as NEC drops its page references.
         None => {
             drop(block.entries);
@@ -131,7 +137,7 @@ pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
             .reader()
             .read()?;
     let list = ListId::new(req.list)?;
-    let entry = card.pins().lock().pop(list, req.addr >> PAGE_SHIFT);
+    let entry = card.pins().lock().pop(list, req.addr);
     // Unpinned here, without the list lock.
     entry.map(|_| 0).ok_or(ENOENT)
 }
@@ -159,7 +165,7 @@ pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     {
         let mut pins = card.pins().lock();
         for a in addrs.iter() {
-            match pins.pop(list, a >> PAGE_SHIFT) {
+            match pins.pop(list, *a) {
                 Some(e) => {
                     let _ = released.push(e, GFP_KERNEL);
                 }

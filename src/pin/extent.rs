@@ -31,17 +31,24 @@ pub const fn pages_to_boundary(va: u64, split: u64) -> u64 {
 }
 
 /// Length of the physically contiguous run at the start of `frames`: how many leading entries
-/// continue `frames[0]` in steps of `step` (1 for page frame numbers, the size of a `struct page`
-/// for the kernel's page pointers, which are contiguous for contiguous frames). At most `limit`;
-/// at least 1 unless `frames` is empty.
-pub fn contiguous_prefix(frames: &[usize], step: usize, limit: usize) -> usize {
-    let Some(&first) = frames.first() else {
+/// continue the first in steps of `step` (1 for page frame numbers, the size of a `struct page`
+/// for the addresses of the kernel's page pointers, which are contiguous for contiguous frames).
+/// At most `limit`; at least 1 unless `frames` is empty.
+pub fn contiguous_prefix(
+    frames: impl IntoIterator<Item = usize>,
+    step: usize,
+    limit: usize,
+) -> usize {
+    let mut it = frames.into_iter();
+    let Some(first) = it.next() else {
         return 0;
     };
-    let n = frames.len().min(limit);
     let mut k = 1;
-    while k < n && frames[k] == first.wrapping_add(k.wrapping_mul(step)) {
-        k += 1;
+    while k < limit {
+        match it.next() {
+            Some(f) if f == first.wrapping_add(k.wrapping_mul(step)) => k += 1,
+            _ => break,
+        }
     }
     k
 }
@@ -63,14 +70,36 @@ pub const fn plan(vaddr: u64, length: u64, maxpages: u32, pgsz: u64) -> (u32, u6
     }
 }
 
+/// The folio a page belongs to: its first page frame and its size in pages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Folio {
+    /// First page frame.
+    pub pfn: u64,
+    /// Pages (a power of two).
+    pub pages: u64,
+}
+
+impl Folio {
+    /// Whether the whole 2 MiB unit of frames `unit_pfn..unit_pfn + 512` belongs to this folio:
+    /// then a pin on any page of the folio keeps the whole unit allocated and in place.
+    pub const fn holds_unit(&self, unit_pfn: u64) -> bool {
+        self.pages >= PAGES_PER_HPAGE
+            && self.pfn <= unit_pfn
+            && unit_pfn - self.pfn <= self.pages - PAGES_PER_HPAGE
+    }
+}
+
 /// Checks, page by page, that pinned pages are laid out as 2 MiB pages: within each 2 MiB unit of
-/// virtual addresses, the pages are physically contiguous and the unit starts on a 2 MiB physical
+/// virtual addresses, the pages are physically contiguous, the unit starts on a 2 MiB physical
 /// boundary (a page's pfn is congruent to its virtual page index modulo 512, and it continues the
-/// previous page of its unit).
+/// previous page of its unit), and the whole physical unit is one folio of at least 2 MiB
+/// (hugetlb 2 MiB or 1 GiB, a THP, a large folio). Physically contiguous memory that is not one
+/// folio (a split THP, order-0 pages that happen to be adjacent) fails: the rest of its unit is
+/// other memory that the pins do not hold.
 ///
-/// Only pages actually pinned are checked: the part of the first unit before the start address
-/// and of the last unit after the end is never touched by a transfer, so it does not matter what
-/// backs it.
+/// Only pages actually pinned are checked against the mapping: the part of the first unit before
+/// the start address and of the last unit after the end is never touched by a transfer. The folio
+/// check covers it anyway: it is the same folio, held by the pins on the others.
 #[derive(Debug, Default)]
 pub struct HugeScan {
     /// Virtual unit index and the pfn its pages must continue from.
@@ -91,14 +120,15 @@ impl HugeScan {
         }
     }
 
-    /// Feeds the page at virtual address `va` (page aligned), in increasing order. Returns
-    /// `false` once a unit has failed (nothing after it counts).
-    pub fn push(&mut self, va: u64, pfn: u64) -> bool {
+    /// Feeds the page at virtual address `va` (page aligned), frame `pfn`, part of `folio`, in
+    /// increasing order. Returns `false` once a unit has failed (nothing after it counts).
+    pub fn push(&mut self, va: u64, pfn: u64, folio: Folio) -> bool {
         if self.failed {
             return false;
         }
         let unit = va >> HPAGE_SHIFT;
-        let aligned = pfn % PAGES_PER_HPAGE == (va >> PAGE_SHIFT) % PAGES_PER_HPAGE;
+        let offset = (va >> PAGE_SHIFT) % PAGES_PER_HPAGE;
+        let aligned = pfn % PAGES_PER_HPAGE == offset;
         match self.cur {
             Some((u, next)) if u == unit => {
                 if pfn != next {
@@ -109,7 +139,7 @@ impl HugeScan {
             Some(_) => self.good_units += 1,
             None => {}
         }
-        if !aligned {
+        if !aligned || !folio.holds_unit(pfn - offset) {
             self.failed = true;
             return false;
         }
@@ -118,9 +148,9 @@ impl HugeScan {
     }
 
     /// Feeds `npages` physically contiguous pages from `va` (page aligned) that lie within one
-    /// 2 MiB unit: the same as feeding them one by one.
-    pub fn push_run(&mut self, va: u64, pfn: u64, npages: u64) -> bool {
-        if npages == 0 || !self.push(va, pfn) {
+    /// 2 MiB unit, the first of them part of `folio`: the same as feeding them one by one.
+    pub fn push_run(&mut self, va: u64, pfn: u64, npages: u64, folio: Folio) -> bool {
+        if npages == 0 || !self.push(va, pfn, folio) {
             return npages == 0 && !self.failed;
         }
         if let Some((unit, _)) = self.cur {

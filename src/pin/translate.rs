@@ -4,15 +4,26 @@
 //!
 //! A block call covers `[vaddr, vaddr + length)`, cut at the end of the mapping and at
 //! `maxpages` (at most [`VP_MAXBULK`]) entries. Entries are 2 MiB units when every unit the range
-//! touches is backed by one 2 MiB-aligned physically contiguous run (hugetlb 2 MiB or 1 GiB, THP,
-//! any large folio), otherwise 4 KiB pages. `paddr[i]` is the physical base of entry `i`; the
-//! caller adds `vaddr % pgsz` itself, as with NEC.
+//! touches is one 2 MiB-aligned physically contiguous run inside one folio of at least 2 MiB
+//! (hugetlb 2 MiB or 1 GiB, THP, any large folio), otherwise 4 KiB pages. `paddr[i]` is the
+//! physical base of entry `i`; the caller adds `vaddr % pgsz` itself, as with NEC. A 2 MiB entry
+//! pins only the pages the range touches, but those pins hold the folio, so the whole unit stays
+//! allocated and in place: a consumer may map it at 2 MiB granularity.
 //!
 //! How the page size is found without wasting pins on 4 KiB memory: the call first pins what a
 //! 4 KiB answer needs (at most 100 pages) and checks those pages against 2 MiB geometry. Only if
-//! they fit does it pin the (up to 100) units and check each one; the entries end before the
-//! first unit that does not fit. Only the pages the range touches are pinned and checked: the
-//! part of a unit outside the range is never addressed through the entry.
+//! they fit does it pin the units, one at a time, checking each before pinning the next; the
+//! entries end before the first unit that does not fit, so at most one unit is pinned in vain.
+//!
+//! Pins kept on a list (`keep`) are FOLL_LONGTERM and, for `write`, FOLL_WRITE (which breaks COW
+//! first, as the device will write). A translation that keeps nothing holds the pages by plain
+//! reference only ([`Hold::Ref`]: no FOLL_WRITE, no FOLL_PIN) even for `write`, after checking
+//! that the mapping is writable (else `EFAULT`, as GUP with FOLL_WRITE would say). So it neither
+//! breaks COW nor dirties the page just to answer; a read-only FOLL_PIN would not do either,
+//! as GUP unshares (copies) a COW-shared anonymous page it pins (`gup_must_unshare`). The
+//! answer is the page mapped now, which for a COW-shared or never-written page is the shared one
+//! (the zero page for a never-touched anonymous page). Like any translation that keeps no pin it
+//! is a snapshot; a caller that will write through it must pin (`_PIN_DOWN`).
 
 use kernel::prelude::*;
 
@@ -28,6 +39,8 @@ use crate::{
         VP_MAXBULK, //
     },
     sys::gup::{
+        yield_between_batches,
+        Hold,
         PinnedRun,
         TargetMm, //
     },
@@ -41,6 +54,19 @@ pub(crate) struct Block {
     pub(crate) pgsz: u64,
     /// Pinned entries: the `paddr` value (page or unit base) and the pages behind it.
     pub(crate) entries: KVec<(u64, PinnedRun)>,
+}
+
+/// How the pages are held: pinned long-term (for writing if `write`) to be kept on a list, or by
+/// reference only for the translation.
+fn hold(write: bool, keep: bool) -> Hold {
+    if keep {
+        Hold::Pin {
+            write,
+            longterm: true,
+        }
+    } else {
+        Hold::Ref
+    }
 }
 
 fn page_base(va: u64) -> u64 {
@@ -60,53 +86,40 @@ struct Pinned {
     got: usize,
     /// The 2 MiB geometry check over the runs, up to the first that failed.
     scan: HugeScan,
-    /// Runs that passed the check.
-    good_runs: usize,
 }
 
 /// Pins the pages of `[vaddr, vaddr + len)` in runs that never cross a multiple of `split`, and
 /// checks them against 2 MiB geometry.
-fn pin_scanned(
-    target: &TargetMm,
-    vaddr: u64,
-    len: u64,
-    split: u64,
-    write: bool,
-    longterm: bool,
-) -> Result<Pinned> {
+fn pin_scanned(target: &TargetMm, vaddr: u64, len: u64, split: u64, how: Hold) -> Result<Pinned> {
     let mut runs = KVec::new();
     let want = pages_spanned(vaddr, len);
-    let got = target.pin_runs(page_base(vaddr), want, write, longterm, split, &mut runs)?;
+    let got = target.hold_runs(page_base(vaddr), want, how, split, &mut runs)?;
     let mut scan = HugeScan::new();
     let mut va = page_base(vaddr);
-    let mut good_runs = 0;
     for r in runs.iter() {
-        if !scan.push_run(va, r.pfn(), r.npages() as u64) {
+        if !scan.push_run(va, r.pfn(), r.npages() as u64, r.folio()) {
             break;
         }
         va += (r.npages() as u64) << PAGE_SHIFT;
-        good_runs += 1;
     }
-    Ok(Pinned {
-        runs,
-        got,
-        scan,
-        good_runs,
-    })
+    Ok(Pinned { runs, got, scan })
 }
 
 /// Translates (and pins: the caller decides whether to keep the pins) a block.
 ///
-/// `longterm` asks for FOLL_LONGTERM, as pins kept on NEC's lists are. Errors: `EINVAL` (zero
-/// length or maxpages, overflow), `EFAULT` (not mapped), `EOPNOTSUPP` (a `VM_PFNMAP`/`VM_IO`
-/// mapping), and whatever GUP reports; nothing stays pinned on an error.
+/// `keep` asks for pins fit to be kept on NEC's lists (FOLL_LONGTERM, FOLL_WRITE for `write`);
+/// without it the pages are only referenced for the translation (see the module documentation).
+/// Errors:
+/// `EINVAL` (zero length or maxpages, overflow), `EFAULT` (not mapped, or `write` to a read-only
+/// mapping), `EOPNOTSUPP` (a `VM_PFNMAP`/`VM_IO` mapping), and whatever GUP reports; nothing
+/// stays pinned on an error.
 pub(crate) fn block(
     target: &TargetMm,
     vaddr: u64,
     length: u64,
     maxpages: u32,
     write: bool,
-    longterm: bool,
+    keep: bool,
 ) -> Result<Block> {
     if length == 0 || maxpages == 0 {
         return Err(EINVAL);
@@ -117,18 +130,22 @@ pub(crate) fn block(
     if vma.pfnmap {
         return Err(EOPNOTSUPP);
     }
+    if write && !vma.writable {
+        return Err(EFAULT);
+    }
+    let how = hold(write, keep);
     let len = length.min(vma.end - vaddr);
 
     // What a 4 KiB answer needs; its pages also tell whether 2 MiB units are worth trying.
     let (_, len_small) = plan(vaddr, len, maxpages, PAGE_SIZE);
-    let probe = pin_scanned(target, vaddr, len_small, PAGE_SIZE, write, longterm)?;
+    let probe = pin_scanned(target, vaddr, len_small, PAGE_SIZE, how)?;
     if probe.got == pages_spanned(vaddr, len_small) && !probe.scan.failed() {
         drop(probe);
-        if let Some(b) = huge_block(target, vaddr, len, maxpages, write, longterm)? {
+        if let Some(b) = huge_block(target, vaddr, len, maxpages, how)? {
             return Ok(b);
         }
-        // The units beyond the first pages did not fit: answer in 4 KiB pages after all.
-        let again = pin_scanned(target, vaddr, len_small, PAGE_SIZE, write, longterm)?;
+        // The first unit did not fit after all: answer in 4 KiB pages.
+        let again = pin_scanned(target, vaddr, len_small, PAGE_SIZE, how)?;
         return small_entries(vaddr, len_small, again.got, again.runs);
     }
     small_entries(vaddr, len_small, probe.got, probe.runs)
@@ -155,37 +172,50 @@ fn small_entries(vaddr: u64, len: u64, got: usize, runs: KVec<PinnedRun>) -> Res
 }
 
 /// A 2 MiB answer, or `None` if the first unit does not fit after all.
+///
+/// Unit by unit: each unit's pages in the range are pinned (one GUP call: at most 512 pages) and
+/// checked before the next is pinned; the first unit that does not fit is unpinned at once and
+/// ends the answer. So a translation never holds more than one unfit unit, and never pins (or,
+/// long-term, migrates) hundreds of megabytes before it knows the answer.
 fn huge_block(
     target: &TargetMm,
     vaddr: u64,
     len: u64,
     maxpages: u32,
-    write: bool,
-    longterm: bool,
+    how: Hold,
 ) -> Result<Option<Block>> {
     let (units, len_huge) = plan(vaddr, len, maxpages, HPAGE_SIZE);
-    // Runs never cross a unit (split at 2 MiB): a good unit is exactly one run.
-    let p = pin_scanned(target, vaddr, len_huge, HPAGE_SIZE, write, longterm)?;
-    let good = (p.scan.good_units() as usize)
-        .min(p.good_runs)
-        .min(units as usize);
-    if good == 0 {
-        return Ok(None);
-    }
-    let unit0 = vaddr & !(HPAGE_SIZE - 1);
-    let pinned_end = page_base(vaddr) + ((p.got as u64) << PAGE_SHIFT);
-    let end = (vaddr + len_huge)
-        .min(unit0 + (good as u64) * HPAGE_SIZE)
-        .min(pinned_end);
-
-    let mut entries = KVec::with_capacity(good, GFP_KERNEL)?;
+    let range_end = vaddr + len_huge;
+    let mut entries = KVec::with_capacity(units as usize, GFP_KERNEL)?;
     let mut va = page_base(vaddr);
-    for r in p.runs.into_iter().take(good) {
+    let mut end = vaddr;
+    while entries.len() < units as usize && va < range_end {
+        if !entries.is_empty() {
+            yield_between_batches()?;
+        }
+        let unit_end = (va | (HPAGE_SIZE - 1)) + 1;
+        let chunk_end = unit_end.min(range_end);
+        // Runs never cross a unit (split at 2 MiB): a good unit is exactly one run.
+        let mut p = pin_scanned(target, va, chunk_end - va, HPAGE_SIZE, how)?;
+        if p.scan.failed() || p.runs.len() != 1 {
+            // `p` drops here: the unfit unit is unpinned before anything else is pinned.
+            break;
+        }
+        let Some(r) = p.runs.pop() else { break };
         let unit_offset_pages = (va >> PAGE_SHIFT) % PAGES_PER_HPAGE;
         let base = (r.pfn() - unit_offset_pages) << PAGE_SHIFT;
-        va += (r.npages() as u64) << PAGE_SHIFT;
-        // Capacity for `good` entries is reserved.
+        // Capacity for `units` entries is reserved.
         let _ = entries.push((base, r), GFP_KERNEL);
+        let pinned_end = va + ((p.got as u64) << PAGE_SHIFT);
+        end = chunk_end.min(pinned_end);
+        if pinned_end < chunk_end {
+            // GUP stopped early: the answer ends with what was pinned.
+            break;
+        }
+        va = unit_end;
+    }
+    if entries.is_empty() {
+        return Ok(None);
     }
     Ok(Some(Block {
         length: end - vaddr,
@@ -196,16 +226,28 @@ fn huge_block(
 
 /// NEC's one-page translation: the page of `virt`, pinned, and `phys` of `virt`.
 ///
-/// GUP first: the mapping is only looked up to explain a failure (`EOPNOTSUPP` for
-/// `VM_PFNMAP`/`VM_IO`), which keeps the mmap lock out of NEC's hot one-page path.
+/// `keep` and `write` as for [`block`]. For a pin that is kept, GUP comes first: the mapping is
+/// only looked up to explain a failure (`EOPNOTSUPP` for `VM_PFNMAP`/`VM_IO`), which keeps the
+/// mmap lock out of NEC's hot one-page path. A translation for writing that keeps nothing looks
+/// the mapping up first, as it does not ask GUP for FOLL_WRITE: `EFAULT` if it is not writable.
 pub(crate) fn page(
     target: &TargetMm,
     virt: u64,
     write: bool,
-    longterm: bool,
+    keep: bool,
 ) -> Result<(u64, PinnedRun)> {
+    let how = hold(write, keep);
+    if write && !keep {
+        let vma = target.vma_at(virt)?;
+        if vma.pfnmap {
+            return Err(EOPNOTSUPP);
+        }
+        if !vma.writable {
+            return Err(EFAULT);
+        }
+    }
     let run = target
-        .pin_one(page_base(virt), write, longterm)
+        .hold_one(page_base(virt), how)
         .map_err(|e| match target.vma_at(virt) {
             Ok(vma) if vma.pfnmap => EOPNOTSUPP,
             _ => e,

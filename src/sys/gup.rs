@@ -3,13 +3,18 @@
 //! Pinning user memory: the only code that calls GUP and the only code that unpins.
 //!
 //! - [`TargetMm`] is the address space being pinned: the caller's own (GUP-fast) or another
-//!   process's, found by pid in the caller's pid namespace (`pin_user_pages_remote` under the mmap
-//!   read lock, with the mm held by `mmget`).
+//!   process's, found by pid in the caller's pid namespace and only if the caller may ptrace it
+//!   (`mm_access(PTRACE_MODE_ATTACH_REALCREDS)`, as process_vm_writev checks), then pinned with
+//!   `pin_user_pages_remote` under the mmap read lock, with the mm held by `mmget`.
 //! - [`TargetMm::pin_runs`] pins a range in batches of at most [`BATCH`] page pointers and hands
 //!   the pages out as [`PinnedRun`]s: physically contiguous runs, each owning its pins.
 //! - Dropping a [`PinnedRun`] unpins it with one `unpin_user_page_range_dirty_lock` call, marking
 //!   the pages dirty when the device may have written them. There is no other way to unpin, so
 //!   nothing can be unpinned twice or leaked on an error path.
+//! - A translation that keeps nothing holds its pages by plain reference instead
+//!   ([`Hold::Ref`], FOLL_GET, read-only): a read-only FOLL_PIN of an anonymous page shared
+//!   copy-on-write would unshare (copy) it (`gup_must_unshare`), and FOLL_WRITE would break COW
+//!   and dirty it, just to answer a question. Such runs drop their references the same way.
 //!
 //! Locking: `pin_user_pages_remote` runs under the target's mmap read lock, taken and released
 //! around each batch; nothing else is held while pinning.
@@ -33,6 +38,7 @@ use kernel::{
 
 use crate::pin::extent::{
     self,
+    Folio,
     PAGE_SHIFT,
     PAGE_SIZE, //
 };
@@ -45,6 +51,40 @@ extern "C" {
     fn ve_fatal_signal_pending() -> bool;
     fn ve_pinned_vm_charge(mm: *mut c_void, npages: c_ulong) -> c_int;
     fn ve_pinned_vm_uncharge(mm: *mut c_void, npages: c_ulong);
+    fn ve_mm_access(task: *mut c_void, mm: *mut *mut c_void) -> c_int;
+    fn ve_page_folio_span(page: *mut c_void, first_pfn: *mut c_ulong) -> c_ulong;
+    fn ve_put_page_range(page: *mut c_void, npages: c_ulong);
+}
+
+/// How GUP holds the pages it returns.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// FOLL_PIN: `write` adds FOLL_WRITE (COW broken first, pages dirtied when unpinned),
+    /// `longterm` FOLL_LONGTERM.
+    Pin { write: bool, longterm: bool },
+    /// A plain reference (FOLL_GET), read-only, short-term: for a translation that keeps nothing.
+    /// Neither breaks nor unshares COW, dirties nothing, counts in no pin statistics.
+    Ref,
+}
+
+impl Hold {
+    fn gup_flags(self) -> u32 {
+        match self {
+            Hold::Pin { write, longterm } => {
+                (if write { bindings::FOLL_WRITE } else { 0 })
+                    | (if longterm { bindings::FOLL_LONGTERM } else { 0 })
+            }
+            Hold::Ref => 0,
+        }
+    }
+
+    fn pinned(self) -> bool {
+        matches!(self, Hold::Pin { .. })
+    }
+
+    fn dirty(self) -> bool {
+        matches!(self, Hold::Pin { write: true, .. })
+    }
 }
 
 /// Page pointers per GUP call: one page of pointers, as RDMA and VFIO batch.
@@ -52,17 +92,20 @@ pub(crate) const BATCH: usize = 512;
 /// Calls for at most this many pages use a batch on the stack.
 const SMALL_BATCH: usize = 16;
 
-/// Physically contiguous pinned pages, owning one pin on each.
+/// Physically contiguous pinned pages, owning one pin on each (or, for [`Hold::Ref`], one
+/// reference).
 ///
 /// # Invariants
 ///
 /// `first` points to the `struct page` of pfn `pfn`; pages `pfn..pfn + npages` are physically
-/// contiguous, each pinned once (FOLL_PIN) on behalf of this value and unpinned only by its `Drop`.
+/// contiguous, each pinned once (FOLL_PIN; FOLL_GET if `!pinned`) on behalf of this value and
+/// released only by its `Drop`. `dirty` implies `pinned`.
 pub(crate) struct PinnedRun {
     first: NonNull<bindings::page>,
     pfn: u64,
     npages: usize,
     dirty: bool,
+    pinned: bool,
 }
 
 // SAFETY: a `struct page` is a global kernel object; pins may be dropped from any thread.
@@ -85,6 +128,19 @@ impl PinnedRun {
     pub(crate) fn phys(&self) -> u64 {
         self.pfn << PAGE_SHIFT
     }
+
+    /// The folio of the first page. Stable while the run exists: a folio with a pin or a
+    /// reference on one of its pages can be neither split nor freed.
+    pub(crate) fn folio(&self) -> Folio {
+        let mut pfn: c_ulong = 0;
+        // SAFETY: `first` is a page this run holds (type invariant); the helper only reads its
+        // folio and writes `pfn`, a valid local.
+        let pages = unsafe { ve_page_folio_span(self.first.as_ptr().cast(), &mut pfn) };
+        Folio {
+            pfn: pfn as u64,
+            pages: pages as u64,
+        }
+    }
 }
 
 impl PinnedRun {
@@ -93,6 +149,7 @@ impl PinnedRun {
     pub(crate) fn merge(&mut self, other: PinnedRun) -> Result<(), PinnedRun> {
         if self.first.as_ptr().wrapping_add(self.npages) != other.first.as_ptr()
             || self.dirty != other.dirty
+            || self.pinned != other.pinned
         {
             return Err(other);
         }
@@ -106,6 +163,12 @@ impl PinnedRun {
 
 impl Drop for PinnedRun {
     fn drop(&mut self) {
+        if !self.pinned {
+            // SAFETY: by the type invariant the `npages` physically contiguous pages from
+            // `first` hold one reference each that belongs to `self`, released nowhere else.
+            unsafe { ve_put_page_range(self.first.as_ptr().cast(), self.npages as c_ulong) };
+            return;
+        }
         // SAFETY: by the type invariant the `npages` physically contiguous pages from `first`
         // hold one pin each that belongs to `self`, and nothing else releases them.
         unsafe {
@@ -203,6 +266,8 @@ pub(crate) struct VmaInfo {
     pub(crate) end: u64,
     /// `VM_PFNMAP` or `VM_IO`: no `struct page` behind it.
     pub(crate) pfnmap: bool,
+    /// `VM_WRITE`: GUP would pin it for writing.
+    pub(crate) writable: bool,
 }
 
 /// The address space whose pages are pinned.
@@ -213,7 +278,11 @@ pub(crate) struct TargetMm {
 
 impl TargetMm {
     /// The process `pid` in the caller's pid namespace, 0 for the caller itself: `ESRCH` if
-    /// there is none or it has no address space left.
+    /// there is none or it has no address space left, `EPERM` if the caller may not ptrace it
+    /// (`PTRACE_MODE_ATTACH_REALCREDS`: the same real uid and gid as the target's, or
+    /// CAP_SYS_PTRACE; and a target that is dumpable, or CAP_SYS_PTRACE), as process_vm_writev
+    /// decides. The caller's own process needs no check. VEOS, root with every capability,
+    /// passes for the processes it serves.
     pub(crate) fn by_pid(pid: i32) -> Result<Self> {
         if pid < 0 {
             return Err(ESRCH);
@@ -239,14 +308,17 @@ impl TargetMm {
         if task.is_null() {
             return Err(ESRCH);
         }
-        // SAFETY: `task` is a valid referenced task; `get_task_mm` returns its mm with `mm_users`
-        // raised, or NULL (kernel thread, exiting process).
-        let mm = unsafe { bindings::get_task_mm(task) };
+        let mut mm: *mut c_void = core::ptr::null_mut();
+        // SAFETY: `task` is a valid referenced task; on success the helper stores its mm with
+        // `mm_users` raised in `mm`, a valid local, and stores nothing otherwise.
+        let err = unsafe { ve_mm_access(task.cast(), &mut mm) };
         // SAFETY: drops the reference taken by `get_pid_task`.
         unsafe { bindings::put_task_struct(task) };
+        // -ESRCH (no mm), -EPERM (no ptrace access), -EINTR (killed while an exec ran).
+        to_result(err)?;
         let mm = NonNull::new(mm).ok_or(ESRCH)?;
-        // SAFETY: `get_task_mm` raised `mm_users` for us: that reference now belongs to the ARef,
-        // whose drop is `mmput`. `MmWithUser` is a transparent wrapper of `mm_struct`.
+        // SAFETY: `ve_mm_access` raised `mm_users` for us: that reference now belongs to the
+        // ARef, whose drop is `mmput`. `MmWithUser` is a transparent wrapper of `mm_struct`.
         let mm: ARef<MmWithUser> = unsafe { ARef::from_raw(mm.cast()) };
         let is_current = kernel::current!()
             .mm()
@@ -263,6 +335,7 @@ impl TargetMm {
         Ok(VmaInfo {
             end: vma.end() as u64,
             pfnmap: flags & (kernel::mm::virt::flags::PFNMAP | kernel::mm::virt::flags::IO) != 0,
+            writable: flags & kernel::mm::virt::flags::WRITE != 0,
         })
     }
 
@@ -317,26 +390,20 @@ impl TargetMm {
         })
     }
 
-    /// Pins the one page at `va` (page aligned), without allocating.
-    pub(crate) fn pin_one(&self, va: u64, write: bool, longterm: bool) -> Result<PinnedRun> {
-        let mut flags = 0;
-        if write {
-            flags |= bindings::FOLL_WRITE;
-        }
-        if longterm {
-            flags |= bindings::FOLL_LONGTERM;
-        }
+    /// Holds the one page at `va` (page aligned) as `hold` says, without allocating.
+    pub(crate) fn hold_one(&self, va: u64, hold: Hold) -> Result<PinnedRun> {
         let mut page: *mut bindings::page = core::ptr::null_mut();
-        self.gup(va, 1, flags, &mut page)?;
+        self.gup(va, 1, hold, &mut page)?;
         let first = NonNull::new(page).ok_or(EFAULT)?;
         // SAFETY: `page` was returned pinned by GUP above.
         let pfn = unsafe { ve_page_to_pfn(page.cast()) } as u64;
-        // INVARIANT: GUP pinned this one page once; the run is its only owner.
+        // INVARIANT: GUP pinned this one page once (as `hold` says); the run is its only owner.
         Ok(PinnedRun {
             first,
             pfn,
             npages: 1,
-            dirty: write,
+            dirty: hold.dirty(),
+            pinned: hold.pinned(),
         })
     }
 
@@ -357,15 +424,20 @@ impl TargetMm {
         split: u64,
         out: &mut Vec<PinnedRun, A>,
     ) -> Result<usize> {
+        self.hold_runs(va, npages, Hold::Pin { write, longterm }, split, out)
+    }
+
+    /// [`TargetMm::pin_runs`] with the pages held as `hold` says.
+    pub(crate) fn hold_runs<A: Allocator>(
+        &self,
+        va: u64,
+        npages: usize,
+        hold: Hold,
+        split: u64,
+        out: &mut Vec<PinnedRun, A>,
+    ) -> Result<usize> {
         if !split.is_power_of_two() || split < PAGE_SIZE {
             return Err(EINVAL);
-        }
-        let mut flags = 0;
-        if write {
-            flags |= bindings::FOLL_WRITE;
-        }
-        if longterm {
-            flags |= bindings::FOLL_LONGTERM;
         }
         // Page pointers for GUP to fill: on the stack for short calls (NEC's one-page ioctls),
         // else one page of them. Never zeroed: GUP writes the entries it returns, and only those
@@ -392,12 +464,12 @@ impl TargetMm {
             }
             let want = (npages - done).min(cap);
             let start = va + (done as u64) * PAGE_SIZE;
-            let got = self.gup(start, want, flags, buf)?;
+            let got = self.gup(start, want, hold, buf)?;
             // SAFETY: GUP initialised the first `got <= cap` entries of `buf`.
             let pages: &[*mut bindings::page] = unsafe { core::slice::from_raw_parts(buf, got) };
             // Reserve first, so that wrapping the pages into runs cannot fail half way.
             if out.reserve(got, GFP_KERNEL).is_err() {
-                Self::unpin_raw(pages, write);
+                Self::unpin_raw(pages, hold);
                 return Err(ENOMEM);
             }
             let mut i = 0;
@@ -420,13 +492,11 @@ impl TargetMm {
                 }
                 // The run may not leave the split window of its first page.
                 let window = extent::pages_to_boundary(va_i, split) as usize;
-                // SAFETY: a raw pointer and `usize` have the same size and layout; the addresses
-                // are only compared, never turned back into pointers.
-                let frames: &[usize] =
-                    unsafe { core::slice::from_raw_parts(pages[i..].as_ptr().cast(), got - i) };
+                // The addresses of the page pointers are only compared, never used as pointers.
+                let frames = pages[i..].iter().map(|p| p.addr());
                 let n = extent::contiguous_prefix(frames, size_of::<bindings::page>(), window);
                 let Some(first) = NonNull::new(page) else {
-                    Self::unpin_raw(&pages[i + 1..], write);
+                    Self::unpin_raw(&pages[i + 1..], hold);
                     return Err(EFAULT);
                 };
                 // SAFETY: `page` was returned pinned by GUP above.
@@ -437,12 +507,13 @@ impl TargetMm {
                     first,
                     pfn,
                     npages: n,
-                    dirty: write,
+                    dirty: hold.dirty(),
+                    pinned: hold.pinned(),
                 };
                 if out.push(run, GFP_KERNEL).is_err() {
                     // Cannot happen after the reserve above. `push` dropped the run, which
                     // unpinned its pages; the rest are unpinned here.
-                    Self::unpin_raw(&pages[i + n..], write);
+                    Self::unpin_raw(&pages[i + n..], hold);
                     return Err(ENOMEM);
                 }
                 i += n;
@@ -460,29 +531,46 @@ impl TargetMm {
         &self,
         start: u64,
         n: usize,
-        flags: u32,
+        hold: Hold,
         pages: *mut *mut bindings::page,
     ) -> Result<usize> {
+        let flags = hold.gup_flags();
         let got: isize = if self.is_current {
             // SAFETY: `pages` has room for `n <= BATCH` pointers (the caller's batch); GUP-fast
             // works on the current mm, which is `self.mm`.
             let got = unsafe {
-                bindings::pin_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
+                if hold.pinned() {
+                    bindings::pin_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
+                } else {
+                    bindings::get_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
+                }
             };
             got as isize
         } else {
             let _lock = self.mm.mmap_read_lock();
+            let (mm, start, n) = (self.mm.as_raw(), start as c_ulong, n as c_ulong);
             // SAFETY: we hold `mm_users` on `self.mm` and its mmap read lock (`locked == NULL`
             // means GUP keeps it held); `pages` has room for `n` pointers.
             let got = unsafe {
-                bindings::pin_user_pages_remote(
-                    self.mm.as_raw(),
-                    start as c_ulong,
-                    n as c_ulong,
-                    flags,
-                    pages,
-                    core::ptr::null_mut(),
-                )
+                if hold.pinned() {
+                    bindings::pin_user_pages_remote(
+                        mm,
+                        start,
+                        n,
+                        flags,
+                        pages,
+                        core::ptr::null_mut(),
+                    )
+                } else {
+                    bindings::get_user_pages_remote(
+                        mm,
+                        start,
+                        n,
+                        flags,
+                        pages,
+                        core::ptr::null_mut(),
+                    )
+                }
             };
             got as isize
         };
@@ -496,11 +584,17 @@ impl TargetMm {
         }
     }
 
-    /// Unpins raw GUP results that never became runs (allocation failure).
-    fn unpin_raw(pages: &[*mut bindings::page], dirty: bool) {
+    /// Releases raw GUP results that never became runs (allocation failure).
+    fn unpin_raw(pages: &[*mut bindings::page], hold: Hold) {
         for &p in pages {
-            // SAFETY: each pointer was returned pinned by GUP and is owned by nobody else.
-            unsafe { bindings::unpin_user_page_range_dirty_lock(p, 1, dirty) };
+            if hold.pinned() {
+                // SAFETY: each pointer was returned pinned by GUP and is owned by nobody else.
+                unsafe { bindings::unpin_user_page_range_dirty_lock(p, 1, hold.dirty()) };
+            } else {
+                // SAFETY: each pointer was returned referenced by GUP and is owned by nobody
+                // else.
+                unsafe { ve_put_page_range(p.cast(), 1) };
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use std::os::fd::OwnedFd;
 
 use ve_guest::{
     ksft::{
+        ensure,
         ensure_eq,
         ensure_errno,
         Tap, //
@@ -185,7 +186,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 15);
+    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 21);
     let baseline = pins_held();
     if let Err(x) = sys::insmod(&module, "emulator=1") {
         t.result("insmod emulator=1", Err(errname(x)));
@@ -312,6 +313,42 @@ fn main() {
             )?;
             ensure_eq("pins", pins_held() - held, 0)
         })(),
+    );
+
+    t.result(
+        "ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check",
+        ptrace_root_without_cap(&fd),
+    );
+    t.result(
+        "ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM",
+        ptrace_other_uid(&fd),
+    );
+    t.result(
+        "ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid",
+        ptrace_root_allowed(&fd),
+    );
+    let split = split_thp_blk(&fd);
+    // SAFETY: plain prctl on our own process: undoes the test's PR_SET_THP_DISABLE.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
+    match split {
+        Ok(Some(why)) => t.skip(
+            "split THP: 4 KiB entries; intact THP and hugetlb 2 MiB",
+            &why,
+        ),
+        r => {
+            t.result(
+                "split THP: 4 KiB entries; intact THP and hugetlb 2 MiB; units pinned one at a time",
+                r.map(|_| ()),
+            );
+        }
+    }
+    t.result(
+        "a 2 MiB and a 4 KiB entry of the same frame: release by address releases the right one",
+        same_frame_entries(&fd),
+    );
+    t.result(
+        "VHVA_TO_VSAA write=1 translation does not break COW; PIN_DOWN write=1 does",
+        translate_write_keeps_cow(&fd),
     );
 
     t.result(
@@ -657,5 +694,627 @@ fn shared_file(fd: &OwnedFd, path: &str) -> R {
     })();
     // SAFETY: unmaps the mapping above.
     unsafe { libc::munmap(m, len) };
+    r
+}
+
+// ---- Issue 10: the ptrace check for another process, 2 MiB entries only for one folio, list
+// keys by entry size, translation without COW break.
+
+/// Capability numbers (linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_PTRACE: u32 = 19;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Sets the calling process's effective capabilities (the low 32: all this test needs) with
+/// `edit(effective, permitted)`; 0 on success.
+fn set_effective(edit: impl FnOnce(u32, u32) -> u32) -> i32 {
+    // capget/capset, version 3: [effective, permitted, inheritable] for bits 0-31, then 32-63.
+    let mut hdr = [0x2008_0522u32, 0];
+    let mut data = [0u32; 6];
+    // SAFETY: capget/capset on our own process with correctly sized buffers.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
+            return -1;
+        }
+        data[0] = edit(data[0], data[1]) & data[1];
+        if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
+            return -2;
+        }
+    }
+    0
+}
+
+/// Runs `f` in a forked child and returns its exit code (128 + signal if it died).
+fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
+    // SAFETY: the child runs `f` (plain syscalls and ioctls in this single-threaded program) and
+    // leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", errname(sys::errno())));
+    }
+    if pid == 0 {
+        let code = f();
+        // SAFETY: leave the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+/// A child process holding 4 pages of anonymous memory until [`Target::finish`]; `setup` runs in
+/// it first (change uid, dumpability).
+struct Target {
+    pid: i32,
+    addr: u64,
+    /// Physical addresses of its pages, from its pagemap (read by the parent, as root).
+    phys: Vec<u64>,
+    go: i32,
+}
+
+impl Target {
+    fn spawn(setup: fn() -> bool) -> Result<Self, String> {
+        let mut up = [0i32; 2];
+        let mut go = [0i32; 2];
+        // SAFETY: plain syscalls creating pipes we own.
+        unsafe {
+            libc::pipe(up.as_mut_ptr());
+            libc::pipe(go.as_mut_ptr());
+        }
+        // SAFETY: the child only sets itself up, maps its buffer, talks through the pipes and
+        // `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let addr = if setup() {
+                Buffer::new(Backing::Anon4k, 4 * PAGE as usize)
+                    .map(|b| {
+                        let a = b.addr();
+                        std::mem::forget(b);
+                        a
+                    })
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            // SAFETY: reports the address and blocks until the parent is done.
+            unsafe {
+                libc::write(up[1], (&addr as *const u64).cast(), 8);
+                let mut x = 0u8;
+                libc::read(go[0], (&mut x as *mut u8).cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        let mut addr = 0u64;
+        // SAFETY: reads the child's report.
+        unsafe { libc::read(up[0], (&mut addr as *mut u64).cast(), 8) };
+        let mut t = Target {
+            pid,
+            addr,
+            phys: Vec::new(),
+            go: go[1],
+        };
+        if addr == 0 {
+            t.finish();
+            return Err("target set-up failed".into());
+        }
+        for i in 0..4 {
+            let p = phys_of(&pid.to_string(), addr + i * PAGE);
+            t.phys.push(p.ok_or("no pagemap entry for the target")?);
+        }
+        Ok(t)
+    }
+
+    fn finish(&mut self) {
+        if self.pid > 0 {
+            let mut status = 0;
+            // SAFETY: lets the child exit and reaps it.
+            unsafe {
+                libc::write(self.go, [1u8].as_ptr().cast(), 1);
+                libc::waitpid(self.pid, &mut status, 0);
+            }
+            self.pid = 0;
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Target set-up: user nobody, then not dumpable.
+fn nobody_not_dumpable() -> bool {
+    // SAFETY: plain syscalls on our own process.
+    unsafe {
+        libc::setgid(65534) == 0
+            && libc::setuid(65534) == 0
+            && libc::prctl(libc::PR_SET_DUMPABLE, 0) == 0
+    }
+}
+
+/// Target set-up: none (root, dumpable).
+fn as_is() -> bool {
+    true
+}
+
+/// Whether a block pin was refused with EPERM; what it pinned otherwise is released.
+fn refused(fd: &OwnedFd, r: Result<nec::BlkOut, i32>) -> bool {
+    match r {
+        Ok(out) => {
+            let _ = nec::release_blk(fd, OS, &out.paddr);
+            false
+        }
+        Err(x) => x == libc::EPERM,
+    }
+}
+
+/// Whether a one-page pin was refused with EPERM; what it pinned otherwise is released.
+fn refused_page(fd: &OwnedFd, r: Result<u64, i32>) -> bool {
+    match r {
+        Ok(p) => {
+            let _ = nec::release_page(fd, OS, p);
+            false
+        }
+        Err(x) => x == libc::EPERM,
+    }
+}
+
+/// (a) A non-dumpable target of another uid; the caller is root with CAP_SYS_ADMIN (and
+/// CAP_IPC_LOCK) but not CAP_SYS_PTRACE: EPERM for every way in, nothing pinned. The caller's
+/// own pid still needs no check, even when it is not dumpable itself.
+fn ptrace_root_without_cap(fd: &OwnedFd) -> R {
+    let t = Target::spawn(nobody_not_dumpable)?;
+    let (pid, addr) = (t.pid, t.addr);
+    let held = pins_held();
+    let code = in_child(|| {
+        if set_effective(|e, _| e & !(1 << CAP_SYS_PTRACE)) != 0 {
+            return 1;
+        }
+        if !refused(fd, nec::blk(fd, true, OS, pid, false, addr, 4 * PAGE, 100)) {
+            return 2;
+        }
+        if nec::blk(fd, false, OS, pid, false, addr, 4 * PAGE, 100).err() != Some(libc::EPERM) {
+            return 3;
+        }
+        if !refused_page(fd, nec::page(fd, true, OS, pid, true, addr)) {
+            return 4;
+        }
+        if nec::page(fd, false, OS, pid, false, addr).err() != Some(libc::EPERM) {
+            return 5;
+        }
+        // Its own memory, by its own pid, while not dumpable: no check.
+        let Ok(b) = Buffer::new(Backing::Anon4k, 4 * PAGE as usize) else {
+            return 6;
+        };
+        // SAFETY: plain prctl on our own process.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) } != 0 {
+            return 6;
+        }
+        let me = std::process::id() as i32;
+        match nec::blk(fd, true, OS, me, false, b.addr(), 4 * PAGE, 100) {
+            Ok(out) if out.paddr.len() == 4 => {
+                if nec::release_blk(fd, OS, &out.paddr).is_err() {
+                    return 8;
+                }
+            }
+            _ => return 7,
+        }
+        0
+    })?;
+    ensure_eq(
+        "child (1: capset, 2-5: not EPERM for BLK_PIN_DOWN/BLK/PIN_DOWN/VHVA_TO_VSAA, 6-8: own pid)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+/// (b) A caller of another uid (nobody) with CAP_SYS_ADMIN and CAP_IPC_LOCK but not
+/// CAP_SYS_PTRACE, against a dumpable root process (this test program): EPERM. The capability
+/// check is not what refuses it: its own memory pins.
+fn ptrace_other_uid(fd: &OwnedFd) -> R {
+    let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+    let (parent, addr) = (my_pid(), b.addr());
+    let held = pins_held();
+    let code = in_child(|| {
+        // SAFETY: plain syscalls on our own process: keep the permitted capabilities across
+        // the uid change.
+        unsafe {
+            if libc::prctl(libc::PR_SET_KEEPCAPS, 1) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return 1;
+            }
+        }
+        if set_effective(|_, _| (1 << CAP_SYS_ADMIN) | (1 << CAP_IPC_LOCK)) != 0 {
+            return 2;
+        }
+        if !refused(
+            fd,
+            nec::blk(fd, true, OS, parent, false, addr, 4 * PAGE, 100),
+        ) {
+            return 3;
+        }
+        if nec::page(fd, false, OS, parent, false, addr).err() != Some(libc::EPERM) {
+            return 4;
+        }
+        let Ok(own) = Buffer::new(Backing::Anon4k, 4 * PAGE as usize) else {
+            return 5;
+        };
+        match nec::blk(fd, true, OS, ME, true, own.addr(), 4 * PAGE, 100) {
+            Ok(out) if out.paddr.len() == 4 && nec::release_blk(fd, OS, &out.paddr).is_ok() => 0,
+            _ => 6,
+        }
+    })?;
+    ensure_eq(
+        "child (1-2: set-up, 3-4: not EPERM for BLK_PIN_DOWN/VHVA_TO_VSAA, 5-6: own memory failed)",
+        code,
+        0,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+/// (c) Root with every capability (VEOS) pins a dumpable child, and a non-dumpable child of
+/// another uid (CAP_SYS_PTRACE overrides both rules), at the addresses their pagemaps show.
+fn ptrace_root_allowed(fd: &OwnedFd) -> R {
+    for (what, setup) in [
+        ("dumpable root child", as_is as fn() -> bool),
+        ("non-dumpable child of nobody", nobody_not_dumpable),
+    ] {
+        let t = Target::spawn(setup)?;
+        let held = pins_held();
+        let out = nec::blk(fd, true, OS, t.pid, true, t.addr, 4 * PAGE, 100)
+            .map_err(|x| format!("{what}: BLK_PIN_DOWN: {}", errname(x)))?;
+        ensure_eq(&format!("{what}: paddr"), &out.paddr, &t.phys)?;
+        ensure_eq(&format!("{what}: pinned"), pins_held() - held, 4)?;
+        let p = nec::page(fd, false, OS, t.pid, false, t.addr + PAGE + 8)
+            .map_err(|x| format!("{what}: VHVA_TO_VSAA: {}", errname(x)))?;
+        ensure_eq(&format!("{what}: phys"), p, t.phys[1] + 8)?;
+        nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+        ensure_eq(&format!("{what}: pins held"), pins_held() - held, 0)?;
+    }
+    Ok(())
+}
+
+/// `/proc/kpageflags` of frame `pfn`.
+fn kpageflags(pfn: u64) -> Result<u64, String> {
+    use std::io::{
+        Read,
+        Seek,
+        SeekFrom, //
+    };
+    let mut f = std::fs::File::open("/proc/kpageflags").map_err(|x| format!("kpageflags: {x}"))?;
+    f.seek(SeekFrom::Start(pfn * 8))
+        .map_err(|x| format!("kpageflags: {x}"))?;
+    let mut b = [0u8; 8];
+    f.read_exact(&mut b)
+        .map_err(|x| format!("kpageflags: {x}"))?;
+    Ok(u64::from_le_bytes(b))
+}
+
+const KPF_COMPOUND_HEAD: u64 = 1 << 15;
+const KPF_COMPOUND_TAIL: u64 = 1 << 16;
+const KPF_THP: u64 = 1 << 22;
+
+/// Whether the 2 MiB unit at `va` (2 MiB aligned) of this process is one THP folio: mapped at
+/// contiguous frames, the first a compound head, the others tails, all THP.
+fn unit_is_thp(va: u64) -> Result<bool, String> {
+    let frames = ve_guest::mem::frames_of(va, 512)?;
+    let Some(Some(f0)) = frames.first().copied() else {
+        return Ok(false);
+    };
+    for (i, f) in frames.iter().enumerate() {
+        if *f != Some(f0 + i as u64) {
+            return Ok(false);
+        }
+        let flags = kpageflags(f0 + i as u64)?;
+        let part = if i == 0 {
+            KPF_COMPOUND_HEAD
+        } else {
+            KPF_COMPOUND_TAIL
+        };
+        if flags & part == 0 || flags & KPF_THP == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the unit at `va` is 512 order-0 pages at contiguous frames on a 2 MiB boundary: what
+/// the old 2 MiB rule mistook for a huge page.
+fn unit_is_split_contiguous(va: u64) -> Result<bool, String> {
+    let frames = ve_guest::mem::frames_of(va, 512)?;
+    let Some(Some(f0)) = frames.first().copied() else {
+        return Ok(false);
+    };
+    if f0 % 512 != 0 {
+        return Ok(false);
+    }
+    for (i, f) in frames.iter().enumerate() {
+        if *f != Some(f0 + i as u64) {
+            return Ok(false);
+        }
+        if kpageflags(f0 + i as u64)? & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL | KPF_THP) != 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Splits the THPs mapped in `[va, va + len)` of this process into order-0 pages in place
+/// (debugfs `split_huge_pages`), mounting debugfs if needed.
+fn split_thp(va: u64, len: u64) -> Result<(), String> {
+    const CTL: &str = "/sys/kernel/debug/split_huge_pages";
+    if !sys::exists(CTL) {
+        let _ = std::fs::create_dir_all("/sys/kernel/debug");
+        // SAFETY: mounts debugfs with constant, NUL-terminated arguments.
+        unsafe {
+            libc::mount(
+                c"debugfs".as_ptr(),
+                c"/sys/kernel/debug".as_ptr(),
+                c"debugfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+    }
+    sys::write_file(CTL, &format!("{},{:#x},{:#x}", my_pid(), va, va + len))
+        .map_err(|x| format!("{CTL}: {}", errname(x)))
+}
+
+/// 2 MiB entries only for one folio: a THP split into order-0 pages (still physically contiguous
+/// and 2 MiB aligned) is answered in 4 KiB entries, the intact THP next to it and hugetlb in
+/// 2 MiB ones; a block over intact, split and intact units stops after the first, having pinned
+/// no more than the probe, the good unit and the one unfit unit. Skipped without THP.
+fn split_thp_blk(fd: &OwnedFd) -> Result<Option<String>, String> {
+    let b = Buffer::new(Backing::Thp, 6 << 20)?;
+    let units = [b.addr(), b.addr() + (2 << 20), b.addr() + (4 << 20)];
+    for u in units {
+        if !unit_is_thp(u)? {
+            return Ok(Some(format!(
+                "no THP at {u:#x} (THP not available: transparent_hugepage=never?)"
+            )));
+        }
+    }
+    split_thp(units[1], 2 << 20)?;
+    // khugepaged must not collapse it again while we look (a madvise would split the mapping).
+    // SAFETY: plain prctl on our own process; undone by the caller.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    ensure(unit_is_split_contiguous(units[1])?, || {
+        "after split_huge_pages the unit is not 512 contiguous, aligned order-0 pages".into()
+    })?;
+    ensure(unit_is_thp(units[0])? && unit_is_thp(units[2])?, || {
+        "the neighbouring units were split too".into()
+    })?;
+    let held = pins_held();
+    // The split unit: 4 KiB entries, as pagemap shows.
+    let out = nec::blk(fd, false, OS, ME, false, units[1], 2 << 20, 100).map_err(e("BLK split"))?;
+    ensure_eq("split unit: pgsz", out.pgsz, PAGE)?;
+    ensure_eq("split unit: npages", out.paddr.len(), 100)?;
+    ensure_eq("split unit: length", out.length, 100 * PAGE)?;
+    ensure_eq(
+        "split unit: paddr",
+        &out.paddr,
+        &expected_paddrs("self", units[1], 100, PAGE)?,
+    )?;
+    // Pinned and kept: 4 KiB entries too, holding exactly their pages.
+    let out = nec::blk(fd, true, OS, ME, true, units[1] + 0x1000, 8 * PAGE, 100)
+        .map_err(e("BLK_PIN_DOWN split"))?;
+    ensure_eq("split unit kept: pgsz", out.pgsz, PAGE)?;
+    ensure_eq("split unit kept: pinned", pins_held() - held, 8)?;
+    nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+    // The intact THP units: 2 MiB.
+    for u in [units[0], units[2]] {
+        let out = nec::blk(fd, false, OS, ME, false, u, 2 << 20, 100).map_err(e("BLK THP"))?;
+        ensure_eq("intact THP: pgsz", out.pgsz, 2 << 20)?;
+        ensure_eq(
+            "intact THP: paddr",
+            &out.paddr,
+            &expected_paddrs("self", u, 1, 2 << 20)?,
+        )?;
+    }
+    // hugetlb 2 MiB: 2 MiB.
+    let h = Buffer::new(Backing::Hugetlb2m, 4 << 20)?;
+    let out =
+        nec::blk(fd, false, OS, ME, false, h.addr(), 4 << 20, 100).map_err(e("BLK hugetlb"))?;
+    ensure_eq("hugetlb: pgsz", out.pgsz, 2 << 20)?;
+    ensure_eq(
+        "hugetlb: paddr",
+        &out.paddr,
+        &expected_paddrs("self", h.addr(), 2, 2 << 20)?,
+    )?;
+    // Intact, split, intact, pinned: one 2 MiB entry, and the split unit was the last one pinned.
+    let (acq0, _) = sys::pin_counters().ok_or("nr_foll_pin_* unreadable")?;
+    let out =
+        nec::blk(fd, true, OS, ME, false, units[0], 6 << 20, 100).map_err(e("BLK_PIN_DOWN all"))?;
+    let (acq1, _) = sys::pin_counters().ok_or("nr_foll_pin_* unreadable")?;
+    let kept = pins_held() - held;
+    nec::release_blk(fd, OS, &out.paddr).map_err(e("release"))?;
+    ensure_eq("intact+split+intact: pgsz", out.pgsz, 2 << 20)?;
+    ensure_eq("intact+split+intact: npages", out.paddr.len(), 1)?;
+    ensure_eq("intact+split+intact: length", out.length, 2 << 20)?;
+    ensure_eq("intact+split+intact: pages kept", kept, 512)?;
+    ensure(acq1 - acq0 <= 100 + 2 * 512, || {
+        format!(
+            "pins taken for the answer: {} (at most 100 to probe + 512 good + 512 unfit; the \
+             third unit must not be pinned)",
+            acq1 - acq0
+        )
+    })?;
+    ensure(unit_is_split_contiguous(units[1])?, || {
+        "the split unit changed during the test (khugepaged?)".into()
+    })?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    Ok(None)
+}
+
+/// A 2 MiB entry (unit base U, 16 pages pinned) and a 4 KiB entry of the unit's first page (U + 8,
+/// 1 page pinned) on one list, in both orders: a release by each address releases its own entry.
+fn same_frame_entries(fd: &OwnedFd) -> R {
+    let h = Buffer::new(Backing::Hugetlb2m, 2 << 20)?;
+    let u = phys_of("self", h.addr()).ok_or("no pagemap entry")?;
+    for huge_first in [false, true] {
+        let held = pins_held();
+        let pin_huge = || -> Result<u64, String> {
+            let out = nec::blk(fd, true, OS, ME, true, h.addr() + PAGE, 16 * PAGE, 100)
+                .map_err(e("BLK_PIN_DOWN"))?;
+            ensure_eq("pgsz", out.pgsz, 2 << 20)?;
+            ensure_eq("paddr", &out.paddr, &vec![u])?;
+            Ok(out.paddr[0])
+        };
+        let pin_small = || -> Result<u64, String> {
+            let p = nec::page(fd, true, OS, ME, true, h.addr() + 8).map_err(e("PIN_DOWN"))?;
+            ensure_eq("phys", p, u + 8)?;
+            Ok(p)
+        };
+        let (big, small) = if huge_first {
+            let big = pin_huge()?;
+            (big, pin_small()?)
+        } else {
+            let small = pin_small()?;
+            (pin_huge()?, small)
+        };
+        let order = if huge_first {
+            "2 MiB first"
+        } else {
+            "4 KiB first"
+        };
+        ensure_eq(&format!("{order}: pinned"), pins_held() - held, 17)?;
+        ensure_eq(
+            &format!("{order}: COUNT"),
+            nec::count(fd, OS).map_err(e("COUNT"))?,
+            2,
+        )?;
+        if huge_first {
+            // The newer entry is the 4 KiB one; the block release of U means the 2 MiB entry.
+            nec::release_blk(fd, OS, &[big]).map_err(e("RELEASE_PD_PAGE_BLK of U"))?;
+            ensure_eq(
+                &format!("{order}: pins after releasing U (the 2 MiB entry's 16 pages)"),
+                pins_held() - held,
+                1,
+            )?;
+            nec::release_page(fd, OS, small).map_err(e("RELEASE_PD_PAGE of U + 8"))?;
+        } else {
+            // The newer entry is the 2 MiB one; U + 8 means the 4 KiB entry.
+            nec::release_page(fd, OS, small).map_err(e("RELEASE_PD_PAGE of U + 8"))?;
+            ensure_eq(
+                &format!("{order}: pins after releasing U + 8 (the 4 KiB entry's page)"),
+                pins_held() - held,
+                16,
+            )?;
+            nec::release_blk(fd, OS, &[big]).map_err(e("RELEASE_PD_PAGE_BLK of U"))?;
+        }
+        ensure_eq(&format!("{order}: pins held"), pins_held() - held, 0)?;
+        ensure_eq(
+            &format!("{order}: COUNT"),
+            nec::count(fd, OS).map_err(e("COUNT"))?,
+            0,
+        )?;
+    }
+    Ok(())
+}
+
+/// VHVA_TO_VSAA (and the block translation) with write=1 on a private page shared copy-on-write
+/// with a forked child: the answer is the shared page, COW is not broken (both pagemaps keep the
+/// frame), nothing stays pinned; a write translation of a read-only mapping is still EFAULT.
+/// PIN_DOWN with write=1 does break COW, as it must before the device writes.
+fn translate_write_keeps_cow(fd: &OwnedFd) -> R {
+    let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+    let va = b.addr();
+    let mut go = [0i32; 2];
+    // SAFETY: a pipe we own.
+    unsafe { libc::pipe(go.as_mut_ptr()) };
+    // SAFETY: the child only waits on the pipe and `_exit`s, touching nothing.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: blocks until the parent is done, then leaves.
+        unsafe {
+            let mut x = 0u8;
+            libc::read(go[0], (&mut x as *mut u8).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    let r = (|| {
+        let cpid = child.to_string();
+        let f0 = phys_of("self", va).ok_or("no pagemap entry")?;
+        ensure_eq(
+            "the child maps the same frame (COW-shared)",
+            phys_of(&cpid, va),
+            Some(f0),
+        )?;
+        let held = pins_held();
+        let p = nec::page(fd, false, OS, ME, true, va + 8).map_err(e("VHVA_TO_VSAA write"))?;
+        ensure_eq("phys (the shared page)", p, f0 + 8)?;
+        let out = nec::blk(fd, false, OS, ME, true, va, 2 * PAGE, 100)
+            .map_err(e("VHVA_TO_VSAA_BLK write"))?;
+        ensure_eq("BLK paddr[0]", out.paddr[0], f0)?;
+        ensure_eq(
+            "parent's frame after the translations",
+            phys_of("self", va),
+            Some(f0),
+        )?;
+        ensure_eq(
+            "child's frame after the translations",
+            phys_of(&cpid, va),
+            Some(f0),
+        )?;
+        ensure_eq("pins held", pins_held() - held, 0)?;
+        // SAFETY: reads our own mapped buffer.
+        let v = unsafe { b.ptr.cast::<u64>().read() };
+        ensure_eq("data", v, 0x5a5a_5a5a)?;
+        // Pinning for the device to write breaks COW first: the parent gets its own copy.
+        let p = nec::page(fd, true, OS, ME, true, va).map_err(e("PIN_DOWN write"))?;
+        let f1 = phys_of("self", va).ok_or("no pagemap entry")?;
+        ensure(p == f1 && f1 != f0, || {
+            format!("PIN_DOWN write=1: phys {p:#x}, parent now {f1:#x}, shared {f0:#x}")
+        })?;
+        ensure_eq("child's frame after PIN_DOWN", phys_of(&cpid, va), Some(f0))?;
+        nec::release_page(fd, OS, p).map_err(e("release"))?;
+        ensure_eq("pins held after release", pins_held() - held, 0)?;
+        // A read-only mapping: a write translation is refused as before.
+        // SAFETY: a fresh read-only mapping, unmapped below.
+        let m = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE as usize,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                -1,
+                0,
+            )
+        };
+        let r1 = nec::page(fd, false, OS, ME, true, m as u64);
+        let r2 = nec::blk(fd, false, OS, ME, true, m as u64, PAGE, 100);
+        let r3 = nec::page(fd, false, OS, ME, false, m as u64);
+        // SAFETY: unmaps the mapping above.
+        unsafe { libc::munmap(m, PAGE as usize) };
+        ensure_errno(
+            "VHVA_TO_VSAA write of a read-only mapping",
+            r1,
+            libc::EFAULT,
+        )?;
+        ensure_errno(
+            "VHVA_TO_VSAA_BLK write of a read-only mapping",
+            r2,
+            libc::EFAULT,
+        )?;
+        r3.map_err(e("VHVA_TO_VSAA read of a read-only mapping"))?;
+        ensure_eq("pins held at the end", pins_held() - held, 0)
+    })();
+    let mut status = 0;
+    // SAFETY: lets the child go and reaps it.
+    unsafe {
+        libc::write(go[1], [1u8].as_ptr().cast(), 1);
+        libc::waitpid(child, &mut status, 0);
+    }
     r
 }
