@@ -592,51 +592,18 @@ fn memlock_limit(fd: &OwnedFd) -> R {
     let b = Buffer::new(Backing::Anon4k, 100 * PAGE as usize)?;
     let addr = b.addr();
     let held = pins_held();
-    // SAFETY: the child only changes its own limits and capabilities, then `_exit`s.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let code = (|| {
-            let lim = libc::rlimit {
-                rlim_cur: 64 << 10,
-                rlim_max: 64 << 10,
-            };
-            // SAFETY: plain syscalls on our own process.
-            unsafe {
-                if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
-                    return 1;
-                }
-                // capget/capset, version 3: two 32-bit words of effective/permitted/inheritable.
-                let mut hdr = [0x2008_0522u32, 0];
-                let mut data = [0u32; 6];
-                if libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()) != 0 {
-                    return 2;
-                }
-                data[0] &= !(1 << 14); // effective: CAP_IPC_LOCK
-                if libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()) != 0 {
-                    return 3;
-                }
-            }
-            match nec::blk(fd, true, OS, ME, false, addr, 100 * PAGE, 100) {
-                Err(x) if x == libc::ENOMEM => {}
-                _ => return 4,
-            }
-            // Within the limit it works.
-            match nec::blk(fd, true, OS, ME, false, addr, 8 * PAGE, 100) {
-                Ok(out) if nec::release_blk(fd, OS, &out.paddr).is_ok() => 0,
-                _ => 5,
-            }
-        })();
-        // SAFETY: leave the child.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: reaps the child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        99
-    };
+    let code = sys::in_child_with_memlock(64 << 10, || {
+        match nec::blk(fd, true, OS, ME, false, addr, 100 * PAGE, 100) {
+            Err(x) if x == libc::ENOMEM => {}
+            _ => return 4,
+        }
+        // Within the limit it works.
+        match nec::blk(fd, true, OS, ME, false, addr, 8 * PAGE, 100) {
+            Ok(out) if nec::release_blk(fd, OS, &out.paddr).is_ok() => 0,
+            _ => 5,
+        }
+    })
+    .map_err(errname)?;
     ensure_eq(
         "child (1-3: set-up, 4: not ENOMEM over the limit, 5: failed within it)",
         code,
