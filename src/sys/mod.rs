@@ -169,24 +169,35 @@ impl PinnedDrop for MiscNode {
     }
 }
 
+// The `ve_fop_*` entries below are called by the VFS through `ve_fops` (src/helpers.c), an
+// indirect call. They are typed with the bindings' `inode`, `file`, `vm_area_struct` and
+// `poll_table_struct`, as Rust binder types its own file operations: under kCFI
+// (`CONFIG_CFI`) the type hash checked at an indirect call is computed from the callee's
+// signature, and rustc encodes `*mut bindings::file` as C encodes `struct file *` (a `*mut c_void`
+// would hash as `void *`, and the VFS's call would trap).
+
 /// The file's `Node`, stored in its private data by `ve_fop_open`.
 ///
 /// # Safety
 ///
 /// `file` must be a `/dev/veN` file that `ve_fop_open` opened and `ve_fop_release` has not
 /// released.
-unsafe fn node_of<'a>(file: *mut c_void) -> &'a Node {
+unsafe fn node_of<'a>(file: *mut bindings::file) -> &'a Node {
     // SAFETY: by the caller's guarantee the private data is the `KBox<Node>` `ve_fop_open` leaked,
     // which lives until `ve_fop_release`.
-    unsafe { &*(*file.cast::<bindings::file>()).private_data.cast::<Node>() }
+    unsafe { &*(*file).private_data.cast::<Node>() }
 }
 
 /// `open` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.open`): `inode` and `file` are a `/dev/veN` file being opened
+/// by `misc_open`.
 #[no_mangle]
-extern "C" fn ve_fop_open(inode: *mut c_void, file: *mut c_void) -> c_int {
-    let file = file.cast::<bindings::file>();
+unsafe extern "C" fn ve_fop_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: a file being opened, with its inode.
-    let ret = unsafe { bindings::generic_file_open(inode.cast(), file) };
+    let ret = unsafe { bindings::generic_file_open(inode, file) };
     if ret != 0 {
         return ret;
     }
@@ -209,11 +220,18 @@ extern "C" fn ve_fop_open(inode: *mut c_void, file: *mut c_void) -> c_int {
 }
 
 /// `release` of `/dev/veN`: the last reference to the file is gone.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.release`), once, for a file `ve_fop_open` opened.
 #[no_mangle]
-extern "C" fn ve_fop_release(_inode: *mut c_void, file: *mut c_void) -> c_int {
+unsafe extern "C" fn ve_fop_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: the file was opened by `ve_fop_open` (release follows only a successful open), whose
     // `KBox<Node>` is reclaimed exactly once, here.
-    drop(unsafe { KBox::from_raw((*file.cast::<bindings::file>()).private_data.cast::<Node>()) });
+    drop(unsafe { KBox::from_raw((*file).private_data.cast::<Node>()) });
     0
 }
 
@@ -225,24 +243,44 @@ fn ioctl_ret(r: Result<isize>) -> c_long {
 }
 
 /// `unlocked_ioctl` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.unlocked_ioctl`) on an open `/dev/veN` file.
 #[no_mangle]
-extern "C" fn ve_fop_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+unsafe extern "C" fn ve_fop_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: an open `/dev/veN` file (the VFS holds a reference during the call).
     ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, false))
 }
 
 /// `compat_ioctl` of `/dev/veN`.
+///
+/// # Safety
+///
+/// As for `ve_fop_ioctl` (`ve_fops.compat_ioctl`).
 #[no_mangle]
-extern "C" fn ve_fop_compat_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+unsafe extern "C" fn ve_fop_compat_ioctl(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
     // SAFETY: as for `ve_fop_ioctl`.
     ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, true))
 }
 
 /// `mmap` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.mmap`) on an open `/dev/veN` file, with a VMA being set up by
+/// this mmap call.
 #[no_mangle]
-extern "C" fn ve_fop_mmap(file: *mut c_void, vma: *mut c_void) -> c_int {
+unsafe extern "C" fn ve_fop_mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
     // SAFETY: an open `/dev/veN` file, and a VMA being set up by this mmap call.
-    let r = unsafe { node_of(file).mmap(kernel::mm::virt::VmaNew::from_raw(vma.cast())) };
+    let r = unsafe { node_of(file).mmap(kernel::mm::virt::VmaNew::from_raw(vma)) };
     match r {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -250,13 +288,21 @@ extern "C" fn ve_fop_mmap(file: *mut c_void, vma: *mut c_void) -> c_int {
 }
 
 /// `poll` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.poll`) on an open `/dev/veN` file, with a poll table (or null)
+/// valid for the call.
 #[no_mangle]
-extern "C" fn ve_fop_poll(file: *mut c_void, table: *mut c_void) -> c_uint {
+unsafe extern "C" fn ve_fop_poll(
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
     // SAFETY: an open `/dev/veN` file with a reference held by the VFS for the call, and a poll
     // table (or null) valid for the call.
     unsafe {
-        let f = File::from_raw_file(file.cast());
-        node_of(file).poll(f, PollTable::from_raw(table.cast()))
+        let f = File::from_raw_file(file);
+        node_of(file).poll(f, PollTable::from_raw(table))
     }
 }
 
@@ -300,8 +346,10 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
     Ok(dma == Some(phys))
 }
 
-// src/helpers.c. The vma is declared `void *`: bindgen's `vm_area_struct` contains zero-sized
-// members that the FFI-safety lint rejects.
+// src/helpers.c. VMAs are declared `void *` here: bindgen's `vm_area_struct` contains zero-sized
+// members that the FFI-safety lint (`improper_ctypes`) rejects in declarations of C functions.
+// These are direct calls from Rust into C, which kCFI does not check; the entries C calls
+// indirectly are typed (above).
 extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
     fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
