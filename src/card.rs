@@ -76,10 +76,13 @@ use crate::{
         Regs, //
     },
     sys::{
+        self,
         MappedSpace,
         MiscNode,
         MsixIrq,
-        RegisterWindow, //
+        RegisterFault,
+        RegisterWindow,
+        VmFault, //
     },
     uapi, //
 };
@@ -217,6 +220,10 @@ pub(crate) struct Card {
     /// The privileged DMA manager: the ring and every request in flight.
     #[pin]
     dma: Mutex<DmaState>,
+    /// The generation of the grant that has the engine (0: none, the kernel manager has it): the
+    /// same as `DmaState`'s lent grant, read and written only with `dma` held (see
+    /// [`Card::take_back_locked`]). The register mapping's fault handler maps pages only for it.
+    lent: Atomic<u64>,
     /// Notified (with `dma` released) when requests progress or finish; pollers wait on it too.
     #[pin]
     dma_wait: PollCondVar,
@@ -242,6 +249,7 @@ impl Card {
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
             dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
+            lent: Atomic::new(0),
             dma_wait <- new_poll_condvar!("ve_drv::Card::dma_wait"),
         })
     }
@@ -491,7 +499,7 @@ impl Card {
 
 /// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
 /// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
-/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`]).
+/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`], unbind).
 pub(crate) struct ScrGrant {
     card: Arc<Card>,
     /// The grant's generation in the DMA manager.
@@ -501,15 +509,39 @@ pub(crate) struct ScrGrant {
 impl Drop for ScrGrant {
     fn drop(&mut self) {
         let card = &self.card;
-        card.dma.lock().take_back(card, Some(self.grant));
+        card.take_back_locked(&mut card.dma.lock(), Some(self.grant));
         card.notify_dma();
     }
 }
 
+impl ScrGrant {
+    /// A fault in the grant's register mapping: the page is mapped only while this grant still
+    /// has the engine and the card is bound (its register BAR not yet released: unbind marks the
+    /// card removed under `dma`, and the BAR is revoked after unbind returns). Otherwise
+    /// `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps under `dma`)
+    /// either comes first, and this maps nothing, or comes after and removes what this mapped.
+    pub(crate) fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
+        let card = &self.card;
+        let _dma = card.dma.lock();
+        if card.lent.load(Relaxed) != self.grant || card.is_removed() {
+            return VmFault::SIGBUS;
+        }
+        fault.insert(card.scr_window())
+    }
+}
+
 /// Lends `card`'s engine to the user-space manager mapping its registers at `space`; `EBUSY`
-/// while the kernel manager has requests or another mapping holds the engine.
+/// while the kernel manager has requests or another mapping holds the engine, `ENODEV` once the
+/// card is unbound.
 pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
-    let grant = card.dma.lock().lend(card, space)?;
+    let mut dma = card.dma.lock();
+    // Under `dma`, where unbind marks it: no engine is lent after unbind took it back.
+    if card.is_removed() {
+        return Err(ENODEV);
+    }
+    let grant = dma.lend(card, space)?;
+    card.lent.store(grant, Relaxed);
+    drop(dma);
     // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
     card.events.lock().pending = [0; 2];
     // On failure the grant is dropped and gives the engine back.
@@ -521,7 +553,7 @@ pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<Sc
         GFP_KERNEL,
     )
     .inspect_err(|_| {
-        card.dma.lock().take_back(card, Some(grant));
+        card.take_back_locked(&mut card.dma.lock(), Some(grant));
     })
     .map_err(Into::into)
 }
@@ -530,8 +562,18 @@ impl Card {
     /// `VE_DRV_IOC_RECLAIM`: takes the engine back from user space, zapping its register
     /// mapping. Returns whether it was lent.
     pub(crate) fn reclaim_engine(&self) -> bool {
-        let was = self.dma.lock().take_back(self, None);
+        let was = self.take_back_locked(&mut self.dma.lock(), None);
         self.notify_dma();
+        was
+    }
+
+    /// [`DmaState::take_back`] (`dma` is the card's locked manager), keeping [`Card::lent`] in
+    /// step: once it returns, no fault maps a page for the grant taken back.
+    fn take_back_locked(&self, dma: &mut DmaState, grant: Option<u64>) -> bool {
+        let was = dma.take_back(self, grant);
+        if was {
+            self.lent.store(0, Relaxed);
+        }
         was
     }
 }
@@ -576,8 +618,8 @@ impl<'bound> CardBinding<'bound> {
             let chip = facts.chip;
             let name = NODE_NAMES[index.get() as usize];
             let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
-            // Whatever ran the engine before (firmware, a previous driver) is stopped first, and
-            // no stale descriptor is left PREPARED.
+            // Probe halted the engine before it enabled bus mastering
+            // (`halt_before_master`); halted again, and the ring read, through the card.
             card.halt_pdma()?;
             card.with_regs(|r| r.pdma_clear_descriptors())?;
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
@@ -599,19 +641,46 @@ impl<'bound> CardBinding<'bound> {
     }
 
     /// Called while the device is still bound, before the binding is dropped: the engine is
-    /// halted, every request fails with `ENODEV` and its pages are unpinned; no request starts
-    /// again.
+    /// taken back from a user-space manager (its register mapping zapped: a later access gets
+    /// SIGBUS), halted, every request fails with `ENODEV` and its pages are unpinned; no request
+    /// starts and no mapping gets the engine again; bus mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
         let mut dma = self.card.dma().lock();
-        // Under `dma`: no request opens after this.
+        // Under `dma`: no request opens, no engine is lent and no register page is mapped after
+        // this.
         self.card.mark_removed();
+        self.card.take_back_locked(&mut dma, None);
         dma.fail_all(&self.card, ENODEV, false);
         if let Err(e) = self.card.halt_pdma() {
             dev_warn!(pdev, "privileged DMA engine did not halt: {:?}\n", e);
         }
         drop(dma);
+        sys::clear_master(pdev);
         self.card.notify_dma();
     }
+}
+
+/// Probe, before bus mastering is enabled: stops whatever ran the engine before (firmware,
+/// a kernel before kexec, a driver that crashed) as [`Card::halt_pdma`] does, and clears its
+/// descriptors, so that no stale descriptor can reach host memory once the device may master
+/// the bus. Works on the BARs directly (`doorbell`: the emulator's, `emu_peer` its peer id).
+pub(crate) fn halt_before_master(
+    chip: &'static Chip,
+    bar: &pci::Bar<'_>,
+    doorbell: Option<&pci::Bar<'_>>,
+    emu_peer: u32,
+) -> Result {
+    let r = Regs::new(bar, chip);
+    r.pdma_set_permit(false)?;
+    regs::kick(chip, doorbell, emu_peer)?;
+    // TIMEOUT: as in `Card::halt_pdma`.
+    read_poll_timeout(
+        || r.pdma_status(),
+        |status| *status & hw::dmactl::STATUS_HALT != 0,
+        Delta::from_micros(100),
+        Delta::from_millis(40),
+    )?;
+    r.pdma_clear_descriptors()
 }
 
 /// Whether a chip rings a doorbell (the emulator), for probe.

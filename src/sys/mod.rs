@@ -14,9 +14,11 @@
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
 //! - [`set_dma_mask_64`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
 //! - [`map_registers`]: NEC's mmap of the system-common registers for VEOS (no Rust wrapper for
-//!   `io_remap_pfn_range`, uncached protections or VMA operations in 7.3), each VMA holding a
-//!   reference to the [`ScrGrant`] that lends the engine; [`MappedSpace`] zaps such mappings
+//!   PFN mappings, uncached protections or VMA operations in 7.3), each VMA holding a reference
+//!   to the [`ScrGrant`] that lends the engine and mapping pages only on fault
+//!   ([`RegisterFault`], when the grant allows it); [`MappedSpace`] zaps such mappings
 //!   (`unmap_mapping_range`) when the kernel takes the engine back.
+//! - [`clear_master`]: `pci_clear_master`, which 7.3's `pci::Device` lacks.
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
@@ -346,13 +348,15 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
     Ok(dma == Some(phys))
 }
 
-// src/helpers.c. VMAs are declared `void *` here: bindgen's `vm_area_struct` contains zero-sized
-// members that the FFI-safety lint (`improper_ctypes`) rejects in declarations of C functions.
-// These are direct calls from Rust into C, which kCFI does not check; the entries C calls
-// indirectly are typed (above).
+// src/helpers.c. VMAs and faults are declared `void *` here: bindgen's `vm_area_struct` and
+// `vm_fault` contain zero-sized members that the FFI-safety lint (`improper_ctypes`) rejects in
+// declarations of C functions. These are direct calls from Rust into C, which kCFI does not
+// check; the entries C calls indirectly are typed (above).
 extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
-    fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
+    fn ve_scr_mmap(vma: *mut c_void, grant: *mut c_void);
+    fn ve_scr_fault_page(vmf: *mut c_void) -> c_ulong;
+    fn ve_scr_fault_insert(vmf: *mut c_void, pfn: c_ulong) -> bindings::vm_fault_t;
     fn ve_misc_register(misc: *mut c_void, name: *const c_char) -> c_int;
     fn ve_vma_file(vma: *mut c_void) -> *mut c_void;
     fn ve_zap_file_mappings(file: *mut c_void);
@@ -378,11 +382,6 @@ pub(crate) struct RegisterWindow {
 }
 
 impl RegisterWindow {
-    /// Length in bytes.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
     /// `len` bytes at `offset` into BAR `bar` of `pdev`; `EINVAL` unless page aligned and inside.
     pub(crate) fn of_bar(
         pdev: &pci::Device<Bound>,
@@ -408,37 +407,91 @@ impl RegisterWindow {
     }
 }
 
-/// Maps `window` (or its start, if `vma` is shorter) into `vma`, uncached (`VM_IO | VM_PFNMAP`,
-/// not copied on fork, not grown, not dumped, not split). `EINVAL` if `vma` is longer than the
-/// window. Every VMA of the mapping holds a reference to `grant` (a split or move duplicates it,
-/// an unmap drops it): the mapping's lifetime is the grant's.
+/// Sets `vma` up as a mapping of `window` (or its start, if `vma` is shorter), uncached
+/// (`VM_IO | VM_PFNMAP`, not copied on fork, not grown, not dumped, not split).
+/// No page table entry is installed here: the VMA's fault handler maps a page when it is first
+/// touched, and only if [`ScrGrant::fault`] allows it (the grant is still the card's current one
+/// and the card is bound), so a zap of the mapping is final. `EINVAL` if `vma` is longer than the
+/// window, or is not a shared mapping (`MAP_PRIVATE`: a private PFN mapping would be a COW mapping
+/// of device memory). Every VMA of the mapping holds a reference to `grant`
+/// (a move duplicates it, an unmap drops it): the mapping's lifetime is the grant's.
 pub(crate) fn map_registers(
     vma: &kernel::mm::virt::VmaNew,
     window: &RegisterWindow,
     grant: Arc<ScrGrant>,
 ) -> Result {
+    check_register_vma(vma, window)?;
+    let raw = grant.into_raw();
+    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags,
+    // page protection, operations and private data may be set. The VMA now owns the reference
+    // `raw` (duplicated by `ve_scr_vma_open`, released by `ve_scr_vma_close`); the fault handler
+    // maps only pages of `window` (`RegisterFault::insert`).
+    unsafe { ve_scr_mmap(vma.as_ptr().cast(), raw.cast_mut().cast()) };
+    Ok(())
+}
+
+/// The checks of [`map_registers`] that come before the engine is lent: `EINVAL` for a VMA longer
+/// than `window` or a private mapping.
+pub(crate) fn check_register_vma(
+    vma: &kernel::mm::virt::VmaNew,
+    window: &RegisterWindow,
+) -> Result {
+    use kernel::mm::virt::flags;
     if (vma.end() - vma.start()) as u64 > window.len {
         return Err(EINVAL);
     }
-    let raw = grant.into_raw();
-    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags,
-    // page protection, operations and private data may be set and its range filled; by the
-    // `RegisterWindow` invariant and the length check above, only registers of a BAR this driver
-    // owns become reachable. On success the VMA owns the reference `raw` (released by
-    // `ve_scr_vma_close`).
-    let r = kernel::error::to_result(unsafe {
-        ve_mmap_io(vma.as_ptr().cast(), window.phys, raw.cast_mut().cast())
-    });
-    if r.is_err() {
-        // SAFETY: on failure `ve_mmap_io` did not store `raw`: the reference is still ours.
-        drop(unsafe { Arc::from_raw(raw) });
+    if vma.flags() & flags::SHARED == 0 {
+        return Err(EINVAL);
     }
-    r
+    Ok(())
 }
 
-/// A VMA of a register mapping was duplicated (moved): the new one takes a reference.
+/// What a fault handler returns (`vm_fault_t`).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct VmFault(bindings::vm_fault_t);
+
+impl VmFault {
+    /// The access fails: the process gets SIGBUS.
+    pub(crate) const SIGBUS: Self = Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS);
+}
+
+/// A page fault in a register mapping set up by [`map_registers`], being handled.
+///
+/// # Invariants
+///
+/// `vmf` is the `struct vm_fault` of a fault being handled on such a VMA, valid for `'a`.
+pub(crate) struct RegisterFault<'a> {
+    vmf: *mut bindings::vm_fault,
+    _fault: core::marker::PhantomData<&'a mut bindings::vm_fault>,
+}
+
+impl RegisterFault<'_> {
+    /// Maps the page of `window` at the faulting page's offset into the mapping, uncached (the
+    /// VMA's protections). `SIGBUS` for a page beyond the window. The caller decides whether the
+    /// page may be mapped at all, and must keep that decision valid until this returns (the
+    /// grant's lock), so that a zap that follows removes what this installed.
+    pub(crate) fn insert(&self, window: &RegisterWindow) -> VmFault {
+        // SAFETY: by the type invariant `vmf` is a fault being handled on a register mapping.
+        let page = unsafe { ve_scr_fault_page(self.vmf.cast()) } as u64;
+        let page_size = kernel::page::PAGE_SIZE as u64;
+        if page >= window.len / page_size {
+            return VmFault::SIGBUS;
+        }
+        let pfn = (window.phys / page_size + page) as c_ulong;
+        // SAFETY: as above; `pfn` is a page of `window`, inside a BAR of a device this driver
+        // has bound (the `RegisterWindow` invariant), and the VMA is `VM_PFNMAP` and shared.
+        VmFault(unsafe { ve_scr_fault_insert(self.vmf.cast(), pfn) })
+    }
+}
+
+/// A VMA of a register mapping was duplicated (moved): the new one takes a reference. Called
+/// directly from C (`ve_scr_open` in `src/helpers.c`), not through a pointer.
+///
+/// # Safety
+///
+/// `grant` is the private data of a register mapping's VMA, set by [`map_registers`].
 #[no_mangle]
-extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
+unsafe extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
     // SAFETY: `grant` is the private data of a register mapping's VMA, which owns one reference
     // (from `map_registers` or an earlier open): the `ScrGrant` is alive.
     let this = core::mem::ManuallyDrop::new(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
@@ -446,11 +499,38 @@ extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
     let _ = Arc::clone(&this).into_raw();
 }
 
-/// A VMA of a register mapping is going away: its reference goes with it.
+/// A VMA of a register mapping is going away: its reference goes with it. Called directly from C
+/// (`ve_scr_close`).
+///
+/// # Safety
+///
+/// As for `ve_scr_vma_open`; called once per VMA.
 #[no_mangle]
-extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
+unsafe extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
     // SAFETY: as for `ve_scr_vma_open`; this VMA's reference is released exactly once, here.
     drop(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+}
+
+/// A page fault in a register mapping (`ve_scr_fault` in `src/helpers.c`, called directly).
+///
+/// # Safety
+///
+/// `grant` is the private data of the faulting register mapping's VMA, and `vmf` the fault being
+/// handled on it.
+#[no_mangle]
+unsafe extern "C" fn ve_scr_vma_fault(
+    grant: *mut c_void,
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: the faulting VMA owns a reference (see `ve_scr_vma_open`) and cannot go away during
+    // its fault: the `ScrGrant` is alive. Borrowed, not released.
+    let grant = core::mem::ManuallyDrop::new(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+    // INVARIANT: the caller passes a fault being handled on a register mapping.
+    let fault = RegisterFault {
+        vmf,
+        _fault: core::marker::PhantomData,
+    };
+    grant.fault(&fault).0
 }
 
 /// The file a register mapping maps, held so that its mappings can be zapped when the engine is
@@ -482,6 +562,19 @@ impl MappedSpace {
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` may be called from any process context with any capability number.
     unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as c_int) }
+}
+
+/// Turns bus mastering of `pdev` off: after unbind the device must not reach host memory, and a
+/// user-space manager might have left descriptors behind (NEC's remove does the same). 7.3's
+/// `pci::Device` has `set_master` but no `clear_master`.
+pub(crate) fn clear_master(pdev: &pci::Device<Bound>) {
+    let raw = core::ptr::from_ref(pdev)
+        .cast::<bindings::pci_dev>()
+        .cast_mut();
+    // SAFETY: `pci::Device` is `#[repr(transparent)]` over `Opaque<bindings::pci_dev>`, so `raw`
+    // is the bound device's `struct pci_dev`, valid for the call; `pci_clear_master()` only
+    // writes its command register and flag.
+    unsafe { bindings::pci_clear_master(raw) };
 }
 
 // SAFETY: `VeDrvInfo` is `repr(C)` with only integer fields laid out without padding (24 bytes of
