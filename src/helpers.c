@@ -10,6 +10,7 @@
 #include <linux/poll.h>
 #include <linux/capability.h>
 #include <linux/sched/signal.h>
+#include <linux/security.h>
 
 /* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
 unsigned long ve_page_to_pfn(struct page *page);
@@ -23,6 +24,7 @@ unsigned long ve_scr_fault_page(struct vm_fault *vmf);
 vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn);
 struct file *ve_vma_file(struct vm_area_struct *vma);
 void ve_zap_file_mappings(struct file *file);
+int ve_locked_down(void);
 
 int ve_misc_register(struct miscdevice *misc, const char *name);
 
@@ -128,7 +130,7 @@ static const struct vm_operations_struct ve_scr_vm_ops = {
 };
 
 /*
- * Sets up @vma (being set up by mmap, shared: checked in Rust) as a mapping of
+ * Sets up @vma (being set up by mmap, shared, not executable: checked in Rust) as a mapping of
  * device registers, uncached, as NEC's driver maps them for VEOS: no copy on fork, no growth, not
  * dumped, not split. The flags and protections are those io_remap_pfn_range() would set (as
  * vfio-pci's fault-driven BAR mappings do); no page is mapped here. The VMA holds @grant (one
@@ -153,6 +155,18 @@ unsigned long ve_scr_fault_page(struct vm_fault *vmf)
 vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn)
 {
 	return vmf_insert_pfn(vmf->vma, vmf->address & PAGE_MASK, pfn);
+}
+
+/*
+ * 0, or -EPERM when kernel lockdown forbids raw memory access (as /dev/mem: LOCKDOWN_DEV_MEM) or
+ * direct PCI device access (as sysfs resourceN mmap: LOCKDOWN_PCI_ACCESS); a user-space DMA
+ * manager does both.
+ */
+int ve_locked_down(void)
+{
+	int ret = security_locked_down(LOCKDOWN_DEV_MEM);
+
+	return ret ? ret : security_locked_down(LOCKDOWN_PCI_ACCESS);
 }
 
 /* The file @vma (being set up by mmap) maps. */

@@ -18,7 +18,8 @@
 //!   to the [`ScrGrant`] that lends the engine and mapping pages only on fault
 //!   ([`RegisterFault`], when the grant allows it); [`MappedSpace`] zaps such mappings
 //!   (`unmap_mapping_range`) when the kernel takes the engine back.
-//! - [`clear_master`]: `pci_clear_master`, which 7.3's `pci::Device` lacks.
+//! - [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`]: the gates of that mapping;
+//!   [`clear_master`]: `pci_clear_master`, which 7.3's `pci::Device` lacks.
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
@@ -360,6 +361,7 @@ extern "C" {
     fn ve_misc_register(misc: *mut c_void, name: *const c_char) -> c_int;
     fn ve_vma_file(vma: *mut c_void) -> *mut c_void;
     fn ve_zap_file_mappings(file: *mut c_void);
+    fn ve_locked_down() -> c_int;
 }
 
 /// The file offset an mmap of `vma` asks for, in bytes.
@@ -408,12 +410,12 @@ impl RegisterWindow {
 }
 
 /// Sets `vma` up as a mapping of `window` (or its start, if `vma` is shorter), uncached
-/// (`VM_IO | VM_PFNMAP`, not copied on fork, not grown, not dumped, not split).
+/// (`VM_IO | VM_PFNMAP`, not copied on fork, not grown, not dumped, not split, never executable).
 /// No page table entry is installed here: the VMA's fault handler maps a page when it is first
 /// touched, and only if [`ScrGrant::fault`] allows it (the grant is still the card's current one
 /// and the card is bound), so a zap of the mapping is final. `EINVAL` if `vma` is longer than the
-/// window, or is not a shared mapping (`MAP_PRIVATE`: a private PFN mapping would be a COW mapping
-/// of device memory). Every VMA of the mapping holds a reference to `grant`
+/// window, is not a shared mapping (`MAP_PRIVATE`: a private PFN mapping would be a COW mapping of
+/// device memory), or asks for `PROT_EXEC`. Every VMA of the mapping holds a reference to `grant`
 /// (a move duplicates it, an unmap drops it): the mapping's lifetime is the grant's.
 pub(crate) fn map_registers(
     vma: &kernel::mm::virt::VmaNew,
@@ -431,7 +433,8 @@ pub(crate) fn map_registers(
 }
 
 /// The checks of [`map_registers`] that come before the engine is lent: `EINVAL` for a VMA longer
-/// than `window` or a private mapping.
+/// than `window`, a private mapping or `PROT_EXEC`. Clears `VM_MAYEXEC` (no later `mprotect`
+/// to executable).
 pub(crate) fn check_register_vma(
     vma: &kernel::mm::virt::VmaNew,
     window: &RegisterWindow,
@@ -443,7 +446,7 @@ pub(crate) fn check_register_vma(
     if vma.flags() & flags::SHARED == 0 {
         return Err(EINVAL);
     }
-    Ok(())
+    vma.try_clear_mayexec()
 }
 
 /// What a fault handler returns (`vm_fault_t`).
@@ -562,6 +565,47 @@ impl MappedSpace {
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` may be called from any process context with any capability number.
     unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as c_int) }
+}
+
+/// Whether the current task has `CAP_SYS_RAWIO` in the initial user namespace (what `/dev/mem`
+/// and vfio's no-IOMMU mode ask for).
+pub(crate) fn capable_sys_rawio() -> bool {
+    // SAFETY: as for `capable_sys_admin`.
+    unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_RAWIO as c_int) }
+}
+
+/// `EPERM` when kernel lockdown forbids what a user-space DMA manager does: raw access to memory
+/// (`LOCKDOWN_DEV_MEM`, as `/dev/mem`) through a PCI device (`LOCKDOWN_PCI_ACCESS`, as sysfs
+/// `resourceN` mmap). Lockdown logs the refusal itself.
+pub(crate) fn check_lockdown() -> Result {
+    // SAFETY: `security_locked_down()` may be called from any process context.
+    kernel::error::to_result(unsafe { ve_locked_down() })
+}
+
+/// Taints the kernel (`TAINT_USER`, 'U', as vfio's no-IOMMU mode does) the first time a
+/// user-space DMA manager is given the engine after the module was loaded, with a warning naming
+/// the card: from then on user space can make a device write any host memory.
+pub(crate) fn taint_user_dma(card_index: u32) {
+    use kernel::sync::atomic::{
+        Atomic,
+        Relaxed, //
+    };
+    static TAINTED: Atomic<bool> = Atomic::new(false);
+    if TAINTED.xchg(true, Relaxed) {
+        return;
+    }
+    pr_warn!(
+        "ve{}: user-space DMA manager mapped the engine registers (user_pdma=1): it can write \
+         any host memory; adding kernel taint\n",
+        card_index
+    );
+    // SAFETY: `add_taint()` may be called from any context; the taint does not affect lockdep.
+    unsafe {
+        kernel::bindings::add_taint(
+            kernel::bindings::TAINT_USER,
+            kernel::bindings::lockdep_ok_LOCKDEP_STILL_OK,
+        )
+    };
 }
 
 /// Turns bus mastering of `pdev` off: after unbind the device must not reach host memory, and a
