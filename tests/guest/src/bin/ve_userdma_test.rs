@@ -139,40 +139,35 @@ fn died_of_sigbus(status: i32) -> bool {
     libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS
 }
 
+/// Maps the registers with `prot` and `flags`; a mapping that should not have been made is
+/// unmapped at once (giving the engine back), so that one failed check does not fail the rest.
+fn map_or_unmap(fd: &OwnedFd, prot: i32, flags: i32) -> Result<(), i32> {
+    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(|p| {
+        // SAFETY: unmaps what map_with mapped.
+        unsafe { libc::munmap(p.cast(), scr::SIZE) };
+    })
+}
+
 /// The mapping's gates that come before the engine is lent: a private mapping and an executable
 /// one are refused (EINVAL), a caller without CAP_SYS_RAWIO gets EPERM; none lends the engine
 /// (the kernel manager still works) or taints the kernel.
 fn mmap_gates(fd: &OwnedFd) -> R {
     ensure_errno(
         "MAP_PRIVATE",
-        map_with(
-            fd,
-            SCR_MMAP_OFFSET,
-            scr::SIZE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE,
-        )
-        .map(|_| ()),
+        map_or_unmap(fd, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE),
         libc::EINVAL,
     )?;
     ensure_errno(
         "PROT_EXEC",
-        map_with(
-            fd,
-            SCR_MMAP_OFFSET,
-            scr::SIZE,
-            libc::PROT_READ | libc::PROT_EXEC,
-            libc::MAP_SHARED,
-        )
-        .map(|_| ()),
+        map_or_unmap(fd, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED),
         libc::EINVAL,
     )?;
     let code = without_cap(CAP_SYS_RAWIO, || {
         let Ok(fd) = sys::open_rw(NODE) else { return 1 };
-        match map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) {
+        match map_or_unmap(&fd, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED) {
             Err(e) if e == libc::EPERM => 0,
             Err(_) => 2,
-            Ok(_) => 3,
+            Ok(()) => 3,
         }
     })
     .map_err(errname)?;
