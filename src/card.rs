@@ -84,10 +84,13 @@ use crate::{
         Regs, //
     },
     sys::{
+        self,
         MappedSpace,
         MiscNode,
         MsixIrq,
-        RegisterWindow, //
+        RegisterFault,
+        RegisterWindow,
+        VmFault, //
     },
     uapi, //
 };
@@ -385,6 +388,11 @@ impl Card {
         self.facts.chip
     }
 
+    /// The card's index (`/dev/ve<index>`).
+    pub(crate) fn index(&self) -> u32 {
+        self.facts.index
+    }
+
     /// The system-common register window for NEC's mmap.
     pub(crate) fn scr_window(&self) -> &RegisterWindow {
         &self.facts.scr_window
@@ -525,7 +533,7 @@ impl Card {
 
 /// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
 /// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
-/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`]).
+/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`], unbind).
 pub(crate) struct ScrGrant {
     card: Arc<Card>,
     /// The grant's generation in the DMA manager.
@@ -540,10 +548,34 @@ impl Drop for ScrGrant {
     }
 }
 
+impl ScrGrant {
+    /// A fault in the grant's register mapping: the page is mapped only while this grant still
+    /// has the engine and the card is bound (its register BAR not yet released: unbind marks the
+    /// card removed under `dma`, and the BAR is revoked after unbind returns). Otherwise
+    /// `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps under `dma`)
+    /// either comes first, and this maps nothing, or comes after and removes what this mapped.
+    pub(crate) fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
+        let card = &self.card;
+        // Held until the page is inserted.
+        let dma = card.dma.lock();
+        if !dma.engine().lent_to(Some(self.grant)) || card.is_removed() {
+            return VmFault::SIGBUS;
+        }
+        fault.insert(card.scr_window())
+    }
+}
+
 /// Lends `card`'s engine to the user-space manager mapping its registers at `space`; `EBUSY`
-/// while the kernel manager has requests or another mapping holds the engine.
+/// while the kernel manager has requests or another mapping holds the engine, `ENODEV` once the
+/// card is unbound.
 pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
-    let grant = card.dma.lock().lend(card, space)?;
+    let mut dma = card.dma.lock();
+    // Under `dma`, where unbind marks it: no engine is lent after unbind took it back.
+    if card.is_removed() {
+        return Err(ENODEV);
+    }
+    let grant = dma.lend(card, space)?;
+    drop(dma);
     // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
     card.events.lock().pending = [0; 2];
     // On failure the grant is dropped and gives the engine back.
@@ -610,8 +642,8 @@ impl<'bound> CardBinding<'bound> {
             let chip = facts.chip;
             let name = NODE_NAMES[index.get() as usize];
             let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
-            // Whatever ran the engine before (firmware, a previous driver) is stopped first, and
-            // no stale descriptor is left PREPARED.
+            // Probe halted the engine before it enabled bus mastering (`halt_before_master`);
+            // halted again through the card, whose state machine starts from here.
             if card.halt_pdma() != HaltOutcome::Halted {
                 dev_err!(pdev, "the privileged DMA engine does not halt: not binding\n");
                 return Err(EIO);
@@ -636,20 +668,49 @@ impl<'bound> CardBinding<'bound> {
     }
 
     /// Called while the device is still bound, before the binding is dropped: the engine is
-    /// taken back from a user-space manager (its mapping zapped), halted, every request fails
-    /// with `ENODEV` and its pages are unpinned (kept, if the engine will not halt); no request
-    /// starts again.
+    /// taken back from a user-space manager (its register mapping zapped: a later access gets
+    /// SIGBUS), halted, every request fails with `ENODEV` and its pages are unpinned (kept, if
+    /// the engine will not halt); no request starts and no mapping gets the engine again; bus
+    /// mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
         let mut dma = self.card.dma().lock();
-        // Under `dma`: no request opens and no mapping lends the engine after this.
+        // Under `dma`: no request opens, no engine is lent and no register page is mapped after
+        // this.
         self.card.mark_removed();
         dma.shut_down(&self.card);
         if dma.engine().is_dead() {
             dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }
         drop(dma);
+        sys::clear_master(pdev);
         self.card.notify_dma();
     }
+}
+
+/// Probe, before bus mastering is enabled: stops whatever ran the engine before (firmware,
+/// a kernel before kexec, a driver that crashed) as [`Card::halt_pdma`] does, and clears its
+/// descriptors, so that no stale descriptor can reach host memory once the device may master
+/// the bus. Works on the BARs directly (`doorbell`: the emulator's, `emu_peer` its peer id).
+pub(crate) fn halt_before_master(
+    chip: &'static Chip,
+    bar: &pci::Bar<'_>,
+    doorbell: Option<&pci::Bar<'_>>,
+    emu_peer: u32,
+) -> Result {
+    let r = Regs::new(bar, chip);
+    r.pdma_set_permit(false)?;
+    regs::kick(chip, doorbell, emu_peer)?;
+    // TIMEOUT: as in `Card::halt_pdma`.
+    let status = read_poll_timeout(
+        || r.pdma_ctl0().map(engine::classify_status),
+        |status| *status != Status::Running,
+        Delta::from_micros(100),
+        Delta::from_millis(HALT_TIMEOUT_MS),
+    )?;
+    if status != Status::Halted {
+        return Err(ENODEV);
+    }
+    r.pdma_clear_descriptors()
 }
 
 /// Whether a chip rings a doorbell (the emulator), for probe.

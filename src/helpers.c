@@ -10,6 +10,7 @@
 #include <linux/poll.h>
 #include <linux/capability.h>
 #include <linux/sched/signal.h>
+#include <linux/security.h>
 
 /* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
 unsigned long ve_page_to_pfn(struct page *page);
@@ -18,9 +19,12 @@ bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
 unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
-int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant);
+void ve_scr_mmap(struct vm_area_struct *vma, void *grant);
+unsigned long ve_scr_fault_page(struct vm_fault *vmf);
+vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn);
 struct file *ve_vma_file(struct vm_area_struct *vma);
 void ve_zap_file_mappings(struct file *file);
+int ve_locked_down(void);
 
 int ve_misc_register(struct miscdevice *misc, const char *name);
 
@@ -32,9 +36,13 @@ long ve_fop_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 int ve_fop_mmap(struct file *file, struct vm_area_struct *vma);
 __poll_t ve_fop_poll(struct file *file, struct poll_table_struct *wait);
 
-/* In Rust (src/sys/mod.rs): a VMA of a register mapping was duplicated / is going away. */
+/*
+ * In Rust (src/sys/mod.rs): a VMA of a register mapping was duplicated / is going away / faults.
+ * Called directly (not through a pointer) from the vm_operations below.
+ */
 void ve_scr_vma_open(void *grant);
 void ve_scr_vma_close(void *grant);
+vm_fault_t ve_scr_vma_fault(void *grant, struct vm_fault *vmf);
 
 /* Issue 10 (src/sys/gup.rs): the ptrace check for pinning another process, the folio of a page. */
 #include <linux/cred.h>
@@ -107,6 +115,17 @@ static void ve_scr_close(struct vm_area_struct *vma)
 	ve_scr_vma_close(vma->vm_private_data);
 }
 
+/*
+ * A register mapping has no page table entries until it is touched: the fault asks Rust
+ * (ve_scr_vma_fault, under the card's DMA lock) whether the VMA's grant is still the card's current
+ * one and the card still bound; only then is the page inserted. A zap (RECLAIM, unbind) is
+ * therefore final, and an mmap that lost a race with RECLAIM maps nothing.
+ */
+static vm_fault_t ve_scr_fault(struct vm_fault *vmf)
+{
+	return ve_scr_vma_fault(vmf->vma->vm_private_data, vmf);
+}
+
 /* A register mapping is one piece: its VMA count is the grant's reference count. */
 static int ve_scr_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
@@ -116,27 +135,48 @@ static int ve_scr_may_split(struct vm_area_struct *vma, unsigned long addr)
 static const struct vm_operations_struct ve_scr_vm_ops = {
 	.open = ve_scr_open,
 	.close = ve_scr_close,
+	.fault = ve_scr_fault,
 	.may_split = ve_scr_may_split,
 };
 
 /*
- * Maps device registers at physical address @phys into @vma (being set up by mmap), uncached,
- * as NEC's driver maps them for VEOS: no copy on fork, no growth, not dumped, not split. On
- * success the VMA holds @grant (one reference, dropped by close; open takes another).
+ * Sets up @vma (being set up by mmap, shared, not executable: checked in Rust) as a mapping of
+ * device registers, uncached, as NEC's driver maps them for VEOS: no copy on fork, no growth, not
+ * dumped, not split. The flags and protections are those io_remap_pfn_range() would set (as
+ * vfio-pci's fault-driven BAR mappings do); no page is mapped here. The VMA holds @grant (one
+ * reference, dropped by close; open takes another).
  */
-int ve_mmap_io(struct vm_area_struct *vma, phys_addr_t phys, void *grant)
+void ve_scr_mmap(struct vm_area_struct *vma, void *grant)
 {
-	unsigned long size = vma->vm_end - vma->vm_start;
-	int ret;
-
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
-	ret = io_remap_pfn_range(vma, vma->vm_start, phys >> PAGE_SHIFT, size, vma->vm_page_prot);
-	if (ret)
-		return ret;
 	vma->vm_private_data = grant;
 	vma->vm_ops = &ve_scr_vm_ops;
-	return 0;
+}
+
+/* The page index of the faulting address inside its register mapping. */
+unsigned long ve_scr_fault_page(struct vm_fault *vmf)
+{
+	return (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
+}
+
+/* Maps page frame @pfn (a register page Rust checked) at the faulting address. */
+vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn)
+{
+	return vmf_insert_pfn(vmf->vma, vmf->address & PAGE_MASK, pfn);
+}
+
+/*
+ * 0, or -EPERM when kernel lockdown forbids raw memory access (as /dev/mem: LOCKDOWN_DEV_MEM) or
+ * direct PCI device access (as sysfs resourceN mmap: LOCKDOWN_PCI_ACCESS); a user-space DMA
+ * manager does both.
+ */
+int ve_locked_down(void)
+{
+	int ret = security_locked_down(LOCKDOWN_DEV_MEM);
+
+	return ret ? ret : security_locked_down(LOCKDOWN_PCI_ACCESS);
 }
 
 /* The file @vma (being set up by mmap) maps. */

@@ -92,8 +92,9 @@ static EMU_PCI_TABLE: IdArray<pci::DeviceId, &'static Chip, 1> = IdArray::new([(
 
 ve_pci_driver!(VeEmuDriver, EMU_PCI_TABLE);
 
-/// Probe of every variant: enable, bus master, map the register BAR (and, on the emulator, check
-/// its identity first), 64-bit DMA, then the interrupt and `/dev/veN` ([`CardBinding::new`]).
+/// Probe of every variant: enable, map the register BAR (and, on the emulator, check its identity
+/// first), halt the engine, bus master, 64-bit DMA, then the interrupt and `/dev/veN`
+/// ([`CardBinding::new`]).
 fn probe<'bound, 'core>(
     pdev: &'bound pci::Device<Core<'core>>,
     chip: Option<&'static Chip>,
@@ -127,6 +128,14 @@ fn probe<'bound, 'core>(
             (None, None)
         };
 
+        // The engine is stopped (and its descriptors cleared) before the device may master the
+        // bus.
+        card::halt_before_master(
+            chip,
+            &regs,
+            doorbell.as_ref(),
+            emu.map_or(0, |e| e.emu_peer),
+        )?;
         pdev.set_master();
         sys::set_dma_mask_48(pdev)?;
         // The engine is given physical addresses of pinned pages (as NEC's driver does): that is

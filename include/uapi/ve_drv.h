@@ -103,10 +103,14 @@ struct ve_vp_release {
  * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
  * user_pdma=1. The mapping takes the privileged DMA engine from the in-kernel manager (which
  * answers EBUSY until then) for as long as it exists: unmapping it (or the death of its process)
- * gives the engine back, and VE_DRV_IOC_RECLAIM takes it back at once, zapping the mapping (a
- * later access through it faults with SIGBUS). One mapping at a time; it cannot be split.
- * CAP_SYS_ADMIN. Errors: EPERM, EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long),
- * EBUSY (the in-kernel manager has requests, or another mapping has the engine).
+ * gives the engine back, and VE_DRV_IOC_RECLAIM or unbinding the card takes it back at once,
+ * zapping the mapping (a later access through it faults with SIGBUS, for good). One mapping at a
+ * time; it must be MAP_SHARED, is never executable, and cannot be split. Such a manager can make
+ * the device write any host memory: CAP_SYS_ADMIN and CAP_SYS_RAWIO, refused under kernel lockdown,
+ * and the first mapping taints the kernel (TAINT_USER, 'U'). Errors: EPERM (a capability missing,
+ * or lockdown), EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long, MAP_PRIVATE,
+ * PROT_EXEC), EBUSY (the in-kernel manager has requests, or another mapping has the engine),
+ * ENODEV (the card was unbound).
  */
 struct ve_wait_irq {
 	uint64_t upper;

@@ -93,23 +93,27 @@ impl NodeFile for VeFile {
     }
 
     /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
-    /// `user_pdma=1`, only at the chip's NEC file offset, only for CAP_SYS_ADMIN. The mapping
-    /// takes the engine from the kernel manager (`EBUSY` while it has requests, or while another
-    /// mapping has it) until it is unmapped or `VE_DRV_IOC_RECLAIM` takes it back.
+    /// `user_pdma=1` (`EOPNOTSUPP`), only for CAP_SYS_ADMIN with CAP_SYS_RAWIO (`EPERM`), never
+    /// under kernel lockdown (`EPERM`), only shared and not executable (`EINVAL`), only at the
+    /// chip's NEC file offset and at most the register block (`EINVAL`). The mapping takes the
+    /// engine from the kernel manager (`EBUSY` while it has requests, or while another mapping
+    /// has it; `ENODEV` once the card is unbound) until it is unmapped, `VE_DRV_IOC_RECLAIM` takes
+    /// it back or the card is unbound. The first such mapping taints the kernel (`U`): user space
+    /// can now make the device write any host memory, as with vfio's no-IOMMU mode.
     fn mmap(&self, vma: &VmaNew) -> Result {
         if !crate::module_parameters::user_pdma.value() {
             return Err(EOPNOTSUPP);
         }
-        if !sys::capable_sys_admin() {
+        if !sys::capable_sys_admin() || !sys::capable_sys_rawio() {
             return Err(EPERM);
         }
+        sys::check_lockdown()?;
         if sys::vma_file_offset(vma) != self.card.facts_chip().mmap_scr {
             return Err(EINVAL);
         }
-        if (vma.end() - vma.start()) as u64 > self.card.scr_window().len() {
-            return Err(EINVAL);
-        }
+        sys::check_register_vma(vma, self.card.scr_window())?;
         let grant = card::lend_engine(&self.card, MappedSpace::of(vma)?)?;
+        sys::taint_user_dma(self.card.index());
         sys::map_registers(vma, self.card.scr_window(), grant)
     }
 

@@ -14,9 +14,12 @@
 //! - [`pci_vendor`]: a `pci::Vendor` for NEC's 0x1bcf, which the kernel's vendor list lacks.
 //! - [`set_dma_mask_48`]: the DMA mask setter is `unsafe` in 7.3 (it must not race with mappings).
 //! - [`map_registers`]: NEC's mmap of the system-common registers for VEOS (no Rust wrapper for
-//!   `io_remap_pfn_range`, uncached protections or VMA operations in 7.3), each VMA holding a
-//!   reference to the [`ScrGrant`] that lends the engine; [`MappedSpace`] zaps such mappings
+//!   PFN mappings, uncached protections or VMA operations in 7.3), each VMA holding a reference
+//!   to the [`ScrGrant`] that lends the engine and mapping pages only on fault
+//!   ([`RegisterFault`], when the grant allows it); [`MappedSpace`] zaps such mappings
 //!   (`unmap_mapping_range`) when the kernel takes the engine back.
+//! - [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`]: the gates of that mapping;
+//!   [`clear_master`]: `pci_clear_master`, which 7.3's `pci::Device` lacks.
 //! - `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
@@ -169,24 +172,35 @@ impl PinnedDrop for MiscNode {
     }
 }
 
+// The `ve_fop_*` entries below are called by the VFS through `ve_fops` (src/helpers.c), an
+// indirect call. They are typed with the bindings' `inode`, `file`, `vm_area_struct` and
+// `poll_table_struct`, as Rust binder types its own file operations: under kCFI
+// (`CONFIG_CFI`) the type hash checked at an indirect call is computed from the callee's
+// signature, and rustc encodes `*mut bindings::file` as C encodes `struct file *` (a `*mut c_void`
+// would hash as `void *`, and the VFS's call would trap).
+
 /// The file's `Node`, stored in its private data by `ve_fop_open`.
 ///
 /// # Safety
 ///
 /// `file` must be a `/dev/veN` file that `ve_fop_open` opened and `ve_fop_release` has not
 /// released.
-unsafe fn node_of<'a>(file: *mut c_void) -> &'a Node {
+unsafe fn node_of<'a>(file: *mut bindings::file) -> &'a Node {
     // SAFETY: by the caller's guarantee the private data is the `KBox<Node>` `ve_fop_open` leaked,
     // which lives until `ve_fop_release`.
-    unsafe { &*(*file.cast::<bindings::file>()).private_data.cast::<Node>() }
+    unsafe { &*(*file).private_data.cast::<Node>() }
 }
 
 /// `open` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.open`): `inode` and `file` are a `/dev/veN` file being opened
+/// by `misc_open`.
 #[no_mangle]
-extern "C" fn ve_fop_open(inode: *mut c_void, file: *mut c_void) -> c_int {
-    let file = file.cast::<bindings::file>();
+unsafe extern "C" fn ve_fop_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: a file being opened, with its inode.
-    let ret = unsafe { bindings::generic_file_open(inode.cast(), file) };
+    let ret = unsafe { bindings::generic_file_open(inode, file) };
     if ret != 0 {
         return ret;
     }
@@ -209,11 +223,18 @@ extern "C" fn ve_fop_open(inode: *mut c_void, file: *mut c_void) -> c_int {
 }
 
 /// `release` of `/dev/veN`: the last reference to the file is gone.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.release`), once, for a file `ve_fop_open` opened.
 #[no_mangle]
-extern "C" fn ve_fop_release(_inode: *mut c_void, file: *mut c_void) -> c_int {
+unsafe extern "C" fn ve_fop_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: the file was opened by `ve_fop_open` (release follows only a successful open), whose
     // `KBox<Node>` is reclaimed exactly once, here.
-    drop(unsafe { KBox::from_raw((*file.cast::<bindings::file>()).private_data.cast::<Node>()) });
+    drop(unsafe { KBox::from_raw((*file).private_data.cast::<Node>()) });
     0
 }
 
@@ -225,24 +246,47 @@ fn ioctl_ret(r: Result<isize>) -> c_long {
 }
 
 /// `unlocked_ioctl` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.unlocked_ioctl`) on an open `/dev/veN` file.
 #[no_mangle]
-extern "C" fn ve_fop_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+unsafe extern "C" fn ve_fop_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: an open `/dev/veN` file (the VFS holds a reference during the call).
     ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, false))
 }
 
 /// `compat_ioctl` of `/dev/veN`.
+///
+/// # Safety
+///
+/// As for `ve_fop_ioctl` (`ve_fops.compat_ioctl`).
 #[no_mangle]
-extern "C" fn ve_fop_compat_ioctl(file: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+unsafe extern "C" fn ve_fop_compat_ioctl(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // A 32-bit caller's pointer is the low 32 bits (`compat_ptr()`, which is not reachable from
+    // Rust: on x86-64 it zero-extends `compat_uptr_t`).
+    let arg = arg as u32 as usize;
     // SAFETY: as for `ve_fop_ioctl`.
-    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, true))
+    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg, true))
 }
 
 /// `mmap` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.mmap`) on an open `/dev/veN` file, with a VMA being set up by
+/// this mmap call.
 #[no_mangle]
-extern "C" fn ve_fop_mmap(file: *mut c_void, vma: *mut c_void) -> c_int {
+unsafe extern "C" fn ve_fop_mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
     // SAFETY: an open `/dev/veN` file, and a VMA being set up by this mmap call.
-    let r = unsafe { node_of(file).mmap(kernel::mm::virt::VmaNew::from_raw(vma.cast())) };
+    let r = unsafe { node_of(file).mmap(kernel::mm::virt::VmaNew::from_raw(vma)) };
     match r {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -250,13 +294,21 @@ extern "C" fn ve_fop_mmap(file: *mut c_void, vma: *mut c_void) -> c_int {
 }
 
 /// `poll` of `/dev/veN`.
+///
+/// # Safety
+///
+/// Called by the VFS only (`ve_fops.poll`) on an open `/dev/veN` file, with a poll table (or null)
+/// valid for the call.
 #[no_mangle]
-extern "C" fn ve_fop_poll(file: *mut c_void, table: *mut c_void) -> c_uint {
+unsafe extern "C" fn ve_fop_poll(
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
     // SAFETY: an open `/dev/veN` file with a reference held by the VFS for the call, and a poll
     // table (or null) valid for the call.
     unsafe {
-        let f = File::from_raw_file(file.cast());
-        node_of(file).poll(f, PollTable::from_raw(table.cast()))
+        let f = File::from_raw_file(file);
+        node_of(file).poll(f, PollTable::from_raw(table))
     }
 }
 
@@ -300,14 +352,19 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
     Ok(dma == Some(phys))
 }
 
-// src/helpers.c. The vma is declared `void *`: bindgen's `vm_area_struct` contains zero-sized
-// members that the FFI-safety lint rejects.
+// src/helpers.c. VMAs and faults are declared `void *` here: bindgen's `vm_area_struct` and
+// `vm_fault` contain zero-sized members that the FFI-safety lint (`improper_ctypes`) rejects in
+// declarations of C functions. These are direct calls from Rust into C, which kCFI does not
+// check; the entries C calls indirectly are typed (above).
 extern "C" {
     fn ve_vma_file_offset(vma: *mut c_void) -> c_ulong;
-    fn ve_mmap_io(vma: *mut c_void, phys: u64, grant: *mut c_void) -> c_int;
+    fn ve_scr_mmap(vma: *mut c_void, grant: *mut c_void);
+    fn ve_scr_fault_page(vmf: *mut c_void) -> c_ulong;
+    fn ve_scr_fault_insert(vmf: *mut c_void, pfn: c_ulong) -> bindings::vm_fault_t;
     fn ve_misc_register(misc: *mut c_void, name: *const c_char) -> c_int;
     fn ve_vma_file(vma: *mut c_void) -> *mut c_void;
     fn ve_zap_file_mappings(file: *mut c_void);
+    fn ve_locked_down() -> c_int;
 }
 
 /// The file offset an mmap of `vma` asks for, in bytes.
@@ -330,11 +387,6 @@ pub(crate) struct RegisterWindow {
 }
 
 impl RegisterWindow {
-    /// Length in bytes.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
     /// `len` bytes at `offset` into BAR `bar` of `pdev`; `EINVAL` unless page aligned and inside.
     pub(crate) fn of_bar(
         pdev: &pci::Device<Bound>,
@@ -360,37 +412,92 @@ impl RegisterWindow {
     }
 }
 
-/// Maps `window` (or its start, if `vma` is shorter) into `vma`, uncached (`VM_IO | VM_PFNMAP`,
-/// not copied on fork, not grown, not dumped, not split). `EINVAL` if `vma` is longer than the
-/// window. Every VMA of the mapping holds a reference to `grant` (a split or move duplicates it,
-/// an unmap drops it): the mapping's lifetime is the grant's.
+/// Sets `vma` up as a mapping of `window` (or its start, if `vma` is shorter), uncached
+/// (`VM_IO | VM_PFNMAP`, not copied on fork, not grown, not dumped, not split, never executable).
+/// No page table entry is installed here: the VMA's fault handler maps a page when it is first
+/// touched, and only if [`ScrGrant::fault`] allows it (the grant is still the card's current one
+/// and the card is bound), so a zap of the mapping is final. `EINVAL` if `vma` is longer than the
+/// window, is not a shared mapping (`MAP_PRIVATE`: a private PFN mapping would be a COW mapping of
+/// device memory), or asks for `PROT_EXEC`. Every VMA of the mapping holds a reference to `grant`
+/// (a move duplicates it, an unmap drops it): the mapping's lifetime is the grant's.
 pub(crate) fn map_registers(
     vma: &kernel::mm::virt::VmaNew,
     window: &RegisterWindow,
     grant: Arc<ScrGrant>,
 ) -> Result {
+    check_register_vma(vma, window)?;
+    let raw = grant.into_raw();
+    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags,
+    // page protection, operations and private data may be set. The VMA now owns the reference
+    // `raw` (duplicated by `ve_scr_vma_open`, released by `ve_scr_vma_close`); the fault handler
+    // maps only pages of `window` (`RegisterFault::insert`).
+    unsafe { ve_scr_mmap(vma.as_ptr().cast(), raw.cast_mut().cast()) };
+    Ok(())
+}
+
+/// The checks of [`map_registers`] that come before the engine is lent: `EINVAL` for a VMA longer
+/// than `window`, a private mapping or `PROT_EXEC`. Clears `VM_MAYEXEC` (no later `mprotect`
+/// to executable).
+pub(crate) fn check_register_vma(
+    vma: &kernel::mm::virt::VmaNew,
+    window: &RegisterWindow,
+) -> Result {
+    use kernel::mm::virt::flags;
     if (vma.end() - vma.start()) as u64 > window.len {
         return Err(EINVAL);
     }
-    let raw = grant.into_raw();
-    // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant), so its flags,
-    // page protection, operations and private data may be set and its range filled; by the
-    // `RegisterWindow` invariant and the length check above, only registers of a BAR this driver
-    // owns become reachable. On success the VMA owns the reference `raw` (released by
-    // `ve_scr_vma_close`).
-    let r = kernel::error::to_result(unsafe {
-        ve_mmap_io(vma.as_ptr().cast(), window.phys, raw.cast_mut().cast())
-    });
-    if r.is_err() {
-        // SAFETY: on failure `ve_mmap_io` did not store `raw`: the reference is still ours.
-        drop(unsafe { Arc::from_raw(raw) });
+    if vma.flags() & flags::SHARED == 0 {
+        return Err(EINVAL);
     }
-    r
+    vma.try_clear_mayexec()
 }
 
-/// A VMA of a register mapping was duplicated (moved): the new one takes a reference.
+/// What a fault handler returns (`vm_fault_t`).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct VmFault(bindings::vm_fault_t);
+
+impl VmFault {
+    /// The access fails: the process gets SIGBUS.
+    pub(crate) const SIGBUS: Self = Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS);
+}
+
+/// A page fault in a register mapping set up by [`map_registers`], being handled.
+///
+/// # Invariants
+///
+/// `vmf` is the `struct vm_fault` of a fault being handled on such a VMA, valid for `'a`.
+pub(crate) struct RegisterFault<'a> {
+    vmf: *mut bindings::vm_fault,
+    _fault: core::marker::PhantomData<&'a mut bindings::vm_fault>,
+}
+
+impl RegisterFault<'_> {
+    /// Maps the page of `window` at the faulting page's offset into the mapping, uncached (the
+    /// VMA's protections). `SIGBUS` for a page beyond the window. The caller decides whether the
+    /// page may be mapped at all, and must keep that decision valid until this returns (the
+    /// grant's lock), so that a zap that follows removes what this installed.
+    pub(crate) fn insert(&self, window: &RegisterWindow) -> VmFault {
+        // SAFETY: by the type invariant `vmf` is a fault being handled on a register mapping.
+        let page = unsafe { ve_scr_fault_page(self.vmf.cast()) } as u64;
+        let page_size = kernel::page::PAGE_SIZE as u64;
+        if page >= window.len / page_size {
+            return VmFault::SIGBUS;
+        }
+        let pfn = (window.phys / page_size + page) as c_ulong;
+        // SAFETY: as above; `pfn` is a page of `window`, inside a BAR of a device this driver
+        // has bound (the `RegisterWindow` invariant), and the VMA is `VM_PFNMAP` and shared.
+        VmFault(unsafe { ve_scr_fault_insert(self.vmf.cast(), pfn) })
+    }
+}
+
+/// A VMA of a register mapping was duplicated (moved): the new one takes a reference. Called
+/// directly from C (`ve_scr_open` in `src/helpers.c`), not through a pointer.
+///
+/// # Safety
+///
+/// `grant` is the private data of a register mapping's VMA, set by [`map_registers`].
 #[no_mangle]
-extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
+unsafe extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
     // SAFETY: `grant` is the private data of a register mapping's VMA, which owns one reference
     // (from `map_registers` or an earlier open): the `ScrGrant` is alive.
     let this = core::mem::ManuallyDrop::new(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
@@ -398,11 +505,38 @@ extern "C" fn ve_scr_vma_open(grant: *mut c_void) {
     let _ = Arc::clone(&this).into_raw();
 }
 
-/// A VMA of a register mapping is going away: its reference goes with it.
+/// A VMA of a register mapping is going away: its reference goes with it. Called directly from C
+/// (`ve_scr_close`).
+///
+/// # Safety
+///
+/// As for `ve_scr_vma_open`; called once per VMA.
 #[no_mangle]
-extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
+unsafe extern "C" fn ve_scr_vma_close(grant: *mut c_void) {
     // SAFETY: as for `ve_scr_vma_open`; this VMA's reference is released exactly once, here.
     drop(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+}
+
+/// A page fault in a register mapping (`ve_scr_fault` in `src/helpers.c`, called directly).
+///
+/// # Safety
+///
+/// `grant` is the private data of the faulting register mapping's VMA, and `vmf` the fault being
+/// handled on it.
+#[no_mangle]
+unsafe extern "C" fn ve_scr_vma_fault(
+    grant: *mut c_void,
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: the faulting VMA owns a reference (see `ve_scr_vma_open`) and cannot go away during
+    // its fault: the `ScrGrant` is alive. Borrowed, not released.
+    let grant = core::mem::ManuallyDrop::new(unsafe { Arc::<ScrGrant>::from_raw(grant.cast()) });
+    // INVARIANT: the caller passes a fault being handled on a register mapping.
+    let fault = RegisterFault {
+        vmf,
+        _fault: core::marker::PhantomData,
+    };
+    grant.fault(&fault).0
 }
 
 /// The file a register mapping maps, held so that its mappings can be zapped when the engine is
@@ -434,6 +568,60 @@ impl MappedSpace {
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` may be called from any process context with any capability number.
     unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_ADMIN as c_int) }
+}
+
+/// Whether the current task has `CAP_SYS_RAWIO` in the initial user namespace (what `/dev/mem`
+/// and vfio's no-IOMMU mode ask for).
+pub(crate) fn capable_sys_rawio() -> bool {
+    // SAFETY: as for `capable_sys_admin`.
+    unsafe { kernel::bindings::capable(kernel::bindings::CAP_SYS_RAWIO as c_int) }
+}
+
+/// `EPERM` when kernel lockdown forbids what a user-space DMA manager does: raw access to memory
+/// (`LOCKDOWN_DEV_MEM`, as `/dev/mem`) through a PCI device (`LOCKDOWN_PCI_ACCESS`, as sysfs
+/// `resourceN` mmap). Lockdown logs the refusal itself.
+pub(crate) fn check_lockdown() -> Result {
+    // SAFETY: `security_locked_down()` may be called from any process context.
+    kernel::error::to_result(unsafe { ve_locked_down() })
+}
+
+/// Taints the kernel (`TAINT_USER`, 'U', as vfio's no-IOMMU mode does) the first time a
+/// user-space DMA manager is given the engine after the module was loaded, with a warning naming
+/// the card: from then on user space can make a device write any host memory.
+pub(crate) fn taint_user_dma(card_index: u32) {
+    use kernel::sync::atomic::{
+        Atomic,
+        Relaxed, //
+    };
+    static TAINTED: Atomic<bool> = Atomic::new(false);
+    if TAINTED.xchg(true, Relaxed) {
+        return;
+    }
+    pr_warn!(
+        "ve{}: user-space DMA manager mapped the engine registers (user_pdma=1): it can write \
+         any host memory; adding kernel taint\n",
+        card_index
+    );
+    // SAFETY: `add_taint()` may be called from any context; the taint does not affect lockdep.
+    unsafe {
+        kernel::bindings::add_taint(
+            kernel::bindings::TAINT_USER,
+            kernel::bindings::lockdep_ok_LOCKDEP_STILL_OK,
+        )
+    };
+}
+
+/// Turns bus mastering of `pdev` off: after unbind the device must not reach host memory, and a
+/// user-space manager might have left descriptors behind (NEC's remove does the same). 7.3's
+/// `pci::Device` has `set_master` but no `clear_master`.
+pub(crate) fn clear_master(pdev: &pci::Device<Bound>) {
+    let raw = core::ptr::from_ref(pdev)
+        .cast::<bindings::pci_dev>()
+        .cast_mut();
+    // SAFETY: `pci::Device` is `#[repr(transparent)]` over `Opaque<bindings::pci_dev>`, so `raw`
+    // is the bound device's `struct pci_dev`, valid for the call; `pci_clear_master()` only
+    // writes its command register and flag.
+    unsafe { bindings::pci_clear_master(raw) };
 }
 
 // SAFETY: `VeDrvInfo` is `repr(C)` with only integer fields laid out without padding (24 bytes of

@@ -46,6 +46,11 @@ impl<'a> UserEngine<'a> {
         Ok(Self { fd, scr: p.cast() })
     }
 
+    /// The start of the mapping.
+    pub fn base(&self) -> *mut u8 {
+        self.scr.cast()
+    }
+
     fn reg(&self, off: usize) -> *mut u64 {
         // SAFETY: callers pass offsets inside the 2 MiB mapping.
         unsafe { self.scr.add(off / 8) }
@@ -99,15 +104,32 @@ impl Drop for UserEngine<'_> {
     }
 }
 
-/// `mmap(len, offset)` of `fd`; `Err(errno)`.
+/// `mmap(len, offset)` of `fd`, shared, read-write; `Err(errno)`.
 pub fn map_raw(fd: &OwnedFd, offset: u64, len: usize) -> Result<*mut u8, i32> {
-    // SAFETY: a fresh shared mapping of the device at an offset the driver checks.
+    map_with(
+        fd,
+        offset,
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_SHARED,
+    )
+}
+
+/// `mmap(len, offset)` of `fd` with protections `prot` and flags `flags`; `Err(errno)`.
+pub fn map_with(
+    fd: &OwnedFd,
+    offset: u64,
+    len: usize,
+    prot: i32,
+    flags: i32,
+) -> Result<*mut u8, i32> {
+    // SAFETY: a fresh mapping of the device at an offset the driver checks.
     let p = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
+            prot,
+            flags,
             fd.as_raw_fd(),
             offset as libc::off_t,
         )

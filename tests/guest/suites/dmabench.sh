@@ -4,6 +4,7 @@
 # manager and the engine's own time, side by side in one boot on the same buffers, NEC's sizes.
 # harness-role: job (run by scripts/run.sh, not by the test command)
 # harness-emulator-args:
+# harness-allowed-taint: U
 # harness-timeout: 1800
 # The host passes its options on the kernel command line (scripts/run.sh: VE_BENCH_*).
 opt() { sed -n "s/.*ve_bench\.$1=\([a-z0-9_,]*\).*/\1/p" /proc/cmdline; }

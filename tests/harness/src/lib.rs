@@ -12,6 +12,23 @@ pub const ALLOWED_SKIPS: &[&str] = &[];
 /// 1 << 18).
 pub const ALLOWED_TAINT: u64 = (1 << 12) | (1 << 18);
 
+/// The kernel's taint letters, in bit order (`taint_flags` in kernel/panic.c): bit `i` of
+/// `/proc/sys/kernel/tainted` is letter `i`.
+pub const TAINT_LETTERS: &str = "PFSRMBUDAWCIOELKXTNJ";
+
+/// The taint bits of `letters` (a suite's `# harness-allowed-taint: U` header: letters, spaces
+/// ignored); an unknown letter is an error.
+pub fn taint_bits(letters: &str) -> Result<u64, String> {
+    let mut bits = 0;
+    for c in letters.chars().filter(|c| !c.is_whitespace()) {
+        let i = TAINT_LETTERS
+            .find(c)
+            .ok_or_else(|| format!("unknown taint letter {c:?}"))?;
+        bits |= 1 << i;
+    }
+    Ok(bits)
+}
+
 /// Substrings of kernel log lines that mean a kernel problem, whatever the tests say.
 pub const SPLATS: &[&str] = &[
     "WARNING:",
@@ -92,6 +109,12 @@ fn parse_kunit_totals(text: &str) -> Option<(usize, usize)> {
 
 /// Judges a console log. `suite_exit` lines and the end marker come from the guest's /init.
 pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
+    judge_allowing(log, expected_nonce, 0)
+}
+
+/// [`judge`], with the taint bits `extra_taint` allowed on top of [`ALLOWED_TAINT`] (a suite
+/// whose subject taints the kernel by design, such as `U` for the user-space DMA manager).
+pub fn judge_allowing(log: &str, expected_nonce: u64, extra_taint: u64) -> Verdict {
     let mut v = Verdict::default();
     let mut ended = false;
     let mut taint = None;
@@ -139,7 +162,7 @@ pub fn judge(log: &str, expected_nonce: u64) -> Verdict {
             .push("the guest never reached the end marker (crash, hang or timeout)".into());
     }
     match taint {
-        Some(t) if t & !ALLOWED_TAINT != 0 => {
+        Some(t) if t & !(ALLOWED_TAINT | extra_taint) != 0 => {
             v.problems.push(format!("unexpected kernel taint {t:#x}"))
         }
         Some(_) => {}
@@ -235,10 +258,37 @@ ve_test: end
     }
 
     #[test]
+    fn taint_letters() {
+        assert_eq!(taint_bits("O"), Ok(1 << 12));
+        assert_eq!(taint_bits("N"), Ok(1 << 18));
+        assert_eq!(taint_bits("U"), Ok(1 << 6));
+        assert_eq!(taint_bits("W"), Ok(1 << 9));
+        assert_eq!(taint_bits(" U O "), Ok((1 << 6) | (1 << 12)));
+        assert_eq!(taint_bits(""), Ok(0));
+        assert!(taint_bits("Z").is_err());
+        assert_eq!(taint_bits("ON"), Ok(ALLOWED_TAINT));
+    }
+
+    #[test]
+    fn allowed_taint_per_suite() {
+        // O + N + U (user taint, 1 << 6): fails by default, passes where the suite allows U.
+        let tainted = CLEAN.replace("taint=266240", &format!("taint={}", 266240 + 64));
+        assert!(!judge(&tainted, 0xff).ok());
+        assert!(judge_allowing(&tainted, 0xff, taint_bits("U").unwrap()).ok());
+        // Allowing U does not allow anything else (W, 1 << 9).
+        let warned = CLEAN.replace("taint=266240", &format!("taint={}", 266240 + 64 + 512));
+        assert!(!judge_allowing(&warned, 0xff, taint_bits("U").unwrap()).ok());
+        // The clean run stays a pass with or without the extra bits.
+        assert!(judge_allowing(CLEAN, 0xff, taint_bits("U").unwrap()).ok());
+    }
+
+    #[test]
     fn header_lines() {
-        let s = "#!/bin/sh\n# harness-emulator-args: --bad-magic\n# harness-timeout: 120\n";
+        let s = "#!/bin/sh\n# harness-emulator-args: --bad-magic\n# harness-timeout: 120\n\
+                 # harness-allowed-taint: U\n";
         assert_eq!(suite_header(s, "emulator-args"), Some("--bad-magic"));
         assert_eq!(suite_header(s, "timeout"), Some("120"));
+        assert_eq!(suite_header(s, "allowed-taint"), Some("U"));
         assert_eq!(suite_header(s, "nothing"), None);
     }
 }

@@ -49,6 +49,7 @@ use ve_guest::{
     userdma::{
         self,
         map_raw,
+        map_with,
         UserEngine,
         P_DMA,
         SCR_MMAP_OFFSET, //
@@ -58,6 +59,361 @@ use ve_guest::{
 type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 const LEN: usize = 64 << 10;
+const EMU_DRIVER: &str = "ve_drv_emu";
+/// `CAP_SYS_RAWIO` (include/uapi/linux/capability.h).
+const CAP_SYS_RAWIO: u32 = 17;
+/// `TAINT_USER` ('U'), bit 6 of /proc/sys/kernel/tainted.
+const TAINT_USER: u64 = 1 << 6;
+
+/// The kernel's taint bits.
+fn tainted() -> Result<u64, String> {
+    std::fs::read_to_string("/proc/sys/kernel/tainted")
+        .map_err(|e| format!("tainted: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|e| format!("tainted: {e}"))
+}
+
+/// `capget`/`capset` header and data (version 3: two 32-bit words per set).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Runs `f` in a child process (root) that dropped capability `cap` from its effective and
+/// permitted sets; returns its exit code (101: capget/capset failed).
+fn without_cap(cap: u32, f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    // SAFETY: the child makes plain syscalls and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(sys::errno());
+    }
+    if pid == 0 {
+        let mut hdr = CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let mut data = [CapData::default(); 2];
+        // SAFETY: capget/capset with a version-3 header and two data words.
+        let ok = unsafe {
+            libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) == 0 && {
+                let (w, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+                data[w].effective &= !bit;
+                data[w].permitted &= !bit;
+                libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) == 0
+            }
+        };
+        let code = if ok { f() } else { 101 };
+        // SAFETY: leave the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    wait_child(pid).map(|st| {
+        if libc::WIFEXITED(st) {
+            libc::WEXITSTATUS(st)
+        } else {
+            128
+        }
+    })
+}
+
+/// Waits for child `pid`; its wait status.
+fn wait_child(pid: i32) -> Result<i32, i32> {
+    let mut status = 0;
+    // SAFETY: waits for a child we forked.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err(sys::errno());
+    }
+    Ok(status)
+}
+
+/// Whether a wait status is death by SIGBUS.
+fn died_of_sigbus(status: i32) -> bool {
+    libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS
+}
+
+/// Maps the registers with `prot` and `flags`; a mapping that should not have been made is
+/// unmapped at once (giving the engine back), so that one failed check does not fail the rest.
+fn map_or_unmap(fd: &OwnedFd, prot: i32, flags: i32) -> Result<(), i32> {
+    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(|p| {
+        // SAFETY: unmaps what map_with mapped.
+        unsafe { libc::munmap(p.cast(), scr::SIZE) };
+    })
+}
+
+/// The mapping's gates that come before the engine is lent: a private mapping and an executable
+/// one are refused (EINVAL), a caller without CAP_SYS_RAWIO gets EPERM; none lends the engine
+/// (the kernel manager still works) or taints the kernel.
+fn mmap_gates(fd: &OwnedFd) -> R {
+    ensure_errno(
+        "MAP_PRIVATE",
+        map_or_unmap(fd, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "PROT_EXEC",
+        map_or_unmap(fd, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED),
+        libc::EINVAL,
+    )?;
+    let code = without_cap(CAP_SYS_RAWIO, || {
+        let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+        match map_or_unmap(&fd, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED) {
+            Err(e) if e == libc::EPERM => 0,
+            Err(_) => 2,
+            Ok(()) => 3,
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq(
+        "child without CAP_SYS_RAWIO (0: EPERM, 1: open, 2: other errno, 3: mapped)",
+        code,
+        0,
+    )?;
+    kernel_xfer(fd)?;
+    ensure_eq("taint U", tainted()? & TAINT_USER, 0)
+}
+
+/// A live mapping can never be made executable (VM_MAYEXEC cleared: mprotect EACCES).
+fn no_exec_later(eng_addr: *mut u8) -> R {
+    // SAFETY: changes the protections of the live register mapping; refused.
+    let r = unsafe {
+        libc::mprotect(
+            eng_addr.cast(),
+            scr::SIZE,
+            libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+        )
+    };
+    ensure_errno(
+        "mprotect PROT_EXEC",
+        if r == 0 { Ok(()) } else { Err(sys::errno()) },
+        libc::EACCES,
+    )
+}
+
+/// RECLAIM racing mmap, `rounds` times, each in a child process with two threads. Per round the
+/// child reports (through a pipe) whether its mmap worked, what RECLAIM answered, and, when
+/// RECLAIM took the engine from that mapping, whether a kernel XFER works while the stale
+/// mapping exists; then it touches the mapping. Where RECLAIM won, the touch must kill it with
+/// SIGBUS and no descriptor may run; where the mapping won, the touch works and XFER answers
+/// EBUSY. Returns (rounds RECLAIM won, rounds the mapping won).
+fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
+    let emu = EmuBar::open()?;
+    let (mut reclaim_won, mut map_won) = (0, 0);
+    for round in 0..rounds {
+        let mut pipe = [0i32; 2];
+        // SAFETY: a pipe for the child's report.
+        if unsafe { libc::pipe(pipe.as_mut_ptr()) } != 0 {
+            return Err("pipe".into());
+        }
+        let descs0 = emu.get(emu::OFF_CNT_DESCS);
+        // SAFETY: the child races, reports, touches and exits with `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let report = |b: [u8; 3]| {
+                // SAFETY: writes the report to the parent.
+                unsafe { libc::write(pipe[1], b.as_ptr().cast(), 3) };
+            };
+            let Ok(fd) = sys::open_rw(NODE) else {
+                report([9, 0, 0]);
+                // SAFETY: leave the child.
+                unsafe { libc::_exit(1) };
+            };
+            let fd = std::sync::Arc::new(fd);
+            let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let (fd2, go2) = (fd.clone(), go.clone());
+            let reclaimer = std::thread::spawn(move || {
+                go2.wait();
+                // A few cycles of delay, varied per round, to sweep the window.
+                for _ in 0..(round % 16) * 64 {
+                    std::hint::spin_loop();
+                }
+                sys::ioctl_raw(&fd2, uapi::VE_DRV_IOC_RECLAIM, 0)
+            });
+            go.wait();
+            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE);
+            let reclaimed = reclaimer.join().unwrap_or(Err(-1));
+            let code = match (m, reclaimed) {
+                // RECLAIM took the engine from this mapping: the kernel has it, the mapping is
+                // dead.
+                (Ok(p), Ok(1)) => {
+                    let x = u8::from(busy_errno(&fd) == 0);
+                    report([1, 1, x]);
+                    // SAFETY: a stale register mapping: this must raise SIGBUS.
+                    unsafe {
+                        p.cast::<u64>()
+                            .add(scr::PDMA_DESC / 8)
+                            .write_volatile(0x1234);
+                        p.cast::<u64>()
+                            .add(scr::PDMA_CTL0 / 8)
+                            .write_volatile(dmactl::PERMIT);
+                    }
+                    0
+                }
+                // RECLAIM came first: the mapping is live and has the engine.
+                (Ok(p), Ok(0)) => {
+                    let x = u8::from(busy_errno(&fd) == libc::EBUSY);
+                    report([1, 0, x]);
+                    // SAFETY: a live register mapping: reading DMACTL works.
+                    let _ = unsafe { p.cast::<u64>().add(scr::PDMA_CTL0 / 8).read_volatile() };
+                    // SAFETY: unmaps what map_raw mapped.
+                    unsafe { libc::munmap(p.cast(), scr::SIZE) };
+                    0
+                }
+                (Err(_), r) => {
+                    report([0, r.map_or(2, |v| v as u8), 0]);
+                    0
+                }
+                (Ok(_), _) => {
+                    report([1, 2, 0]);
+                    0
+                }
+            };
+            // SAFETY: leave the child.
+            unsafe { libc::_exit(code) };
+        }
+        let mut b = [0u8; 3];
+        // SAFETY: reads the child's report, then closes the pipe.
+        let n = unsafe {
+            libc::close(pipe[1]);
+            let n = libc::read(pipe[0], b.as_mut_ptr().cast(), 3);
+            libc::close(pipe[0]);
+            n
+        };
+        let status = wait_child(pid).map_err(errname)?;
+        let what = format!("round {round}: report {b:?}, status {status:#x}");
+        ensure_eq(&format!("{what}: report length"), n, 3)?;
+        match b {
+            [1, 1, xfer_ok] => {
+                reclaim_won += 1;
+                ensure_eq(
+                    &format!("{what}: kernel XFER after RECLAIM worked"),
+                    xfer_ok,
+                    1,
+                )?;
+                ensure(died_of_sigbus(status), || {
+                    format!("{what}: the stale mapping did not fault (SIGBUS)")
+                })?;
+                ensure_eq(
+                    &format!("{what}: descriptors run"),
+                    emu.get(emu::OFF_CNT_DESCS),
+                    descs0 + 1,
+                )?;
+            }
+            [1, 0, busy] => {
+                map_won += 1;
+                ensure_eq(&format!("{what}: XFER EBUSY while mapped"), busy, 1)?;
+                ensure_eq(&format!("{what}: exit"), status, 0)?;
+            }
+            _ => return Err(format!("{what}: unexpected outcome")),
+        }
+    }
+    Ok((reclaim_won, map_won))
+}
+
+/// Unbind with a live register mapping (touched, so its pages are mapped): the mapping is
+/// zapped and faults (SIGBUS in the child) instead of reaching the engine, no descriptor runs,
+/// a new mapping on the old file gets ENODEV; binding again gives a card whose kernel manager
+/// works and whose registers can be mapped again.
+fn unbind_with_mapping(bdf: &str) -> R {
+    let emu = EmuBar::open()?;
+    let mut pipe = [0i32; 2];
+    let mut back = [0i32; 2];
+    // SAFETY: two pipes: the child says it has mapped, the parent says go.
+    if unsafe { libc::pipe(pipe.as_mut_ptr()) != 0 || libc::pipe(back.as_mut_ptr()) != 0 } {
+        return Err("pipe".into());
+    }
+    // SAFETY: the child maps, touches, reports, waits, touches again and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = (|| {
+            let fd = sys::open_rw(NODE).ok()?;
+            let eng = UserEngine::map(&fd).ok()?;
+            // Touch: the fault handler maps the pages now.
+            let _ = eng.ctl1();
+            let mut b = [1u8];
+            // SAFETY: tell the parent, then wait for its go.
+            unsafe {
+                libc::write(pipe[1], b.as_ptr().cast(), 1);
+                libc::read(back[0], b.as_mut_ptr().cast(), 1);
+            }
+            // The card is unbound: the mapping is gone, this must fault before any descriptor
+            // reaches the engine.
+            let slot = (eng.ctl1() & dmactl::READPTR_MASK) as usize;
+            eng.post(
+                slot,
+                &Desc {
+                    src_space: AddrSpace::Vemaa,
+                    src: 0,
+                    dst_space: AddrSpace::Vemaa,
+                    dst: 0x1000,
+                    len: 8,
+                    control: desc::CTL_SYNC,
+                },
+            );
+            let _ = eng.start();
+            Some(0)
+        })()
+        .unwrap_or(3);
+        // SAFETY: leave the child (reaching here means no SIGBUS).
+        unsafe { libc::_exit(code) };
+    }
+    let mut b = [0u8];
+    // SAFETY: reads the child's byte.
+    let n = unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) };
+    let old = sys::open_rw(NODE).map_err(errname)?;
+    let unbound = sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), bdf);
+    let descs0 = emu.get(emu::OFF_CNT_DESCS);
+    let status;
+    // SAFETY: let the child go, then reap it and close the pipes.
+    unsafe {
+        libc::write(back[1], b.as_ptr().cast(), 1);
+        status = wait_child(pid);
+        for p in pipe.iter().chain(back.iter()) {
+            libc::close(*p);
+        }
+    }
+    let status = status.map_err(errname)?;
+    ensure_eq("child mapped", n, 1)?;
+    unbound.map_err(|e| format!("unbind: {}", errname(e)))?;
+    ensure(died_of_sigbus(status), || {
+        format!("child status {status:#x}, want death by SIGBUS")
+    })?;
+    // Give an engine that was wrongly left running a moment to show it.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    ensure_eq(
+        "descriptors run after unbind",
+        emu.get(emu::OFF_CNT_DESCS),
+        descs0,
+    )?;
+    ensure_errno(
+        "mmap on the unbound card's file",
+        map_raw(&old, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        libc::ENODEV,
+    )?;
+    drop(old);
+    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), bdf)
+        .map_err(|e| format!("bind: {}", errname(e)))?;
+    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+        format!("{NODE} missing after bind")
+    })?;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    kernel_xfer(&fd)?;
+    let eng = UserEngine::map(&fd).map_err(|e| format!("map after rebind: {}", errname(e)))?;
+    ensure_eq(
+        "exception bit after rebind",
+        eng.ctl1() & dmactl::EXCEPTION,
+        0,
+    )?;
+    drop(eng);
+    kernel_xfer(&fd)
+}
 
 /// Copies `len` bytes between `vh` (pinned with NEC's block ioctl) and VE address `ve` with the
 /// mapped engine, one descriptor per page, waiting with WAIT_INTR.
@@ -223,7 +579,7 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_userdma_test", 14);
+    let mut t = Tap::new("ve_userdma_test", 18);
     let held = pins_held();
 
     t.result(
@@ -280,6 +636,10 @@ fn main() {
             ensure_eq("child (1: open, 2: not EPERM)", code, 0)
         })(),
     );
+    t.result(
+        "mmap: EINVAL for MAP_PRIVATE and PROT_EXEC, EPERM without CAP_SYS_RAWIO; none lends the engine or taints",
+        mmap_gates(&fd),
+    );
     let eng = match UserEngine::map(&fd) {
         Ok(e) => e,
         Err(e) => {
@@ -287,6 +647,13 @@ fn main() {
             std::process::exit(t.finish());
         }
     };
+    t.result(
+        "the first mapping taints the kernel (U); the mapping cannot be made executable",
+        (|| {
+            ensure_eq("taint U", tainted()? & TAINT_USER, TAINT_USER)?;
+            no_exec_later(eng.base())
+        })(),
+    );
     t.result(
         "while mapped: XFER and SUBMIT answer EBUSY, a second mapping EBUSY",
         (|| {
@@ -436,7 +803,31 @@ fn main() {
             ensure_errno("mmap", m, libc::EBUSY)
         })(),
     );
+    let race = reclaim_mmap_race(64);
+    if let Ok((r, m)) = race {
+        t.diag(&format!(
+            "RECLAIM vs mmap: RECLAIM won {r} rounds, the mapping {m}"
+        ));
+    }
+    t.result(
+        "RECLAIM racing mmap (64 rounds): where RECLAIM won, the mapping faults (SIGBUS) and the kernel manager works",
+        (|| {
+            // Without a round that RECLAIM won the test would show nothing.
+            let (r, _) = race?;
+            ensure(r > 0, || "RECLAIM never took the engine from a mapping".into())?;
+            kernel_xfer(&fd)
+        })(),
+    );
     drop(fd);
+    let bdf = sys::find_pci(
+        ve_guest::hw::pci_id::VENDOR_REDHAT_QUMRANET,
+        ve_guest::hw::pci_id::DEVICE_IVSHMEM,
+    )
+    .unwrap_or_default();
+    t.result(
+        "unbind with a live mapping: the mapping faults (SIGBUS), no descriptor runs, mmap on the old file ENODEV; rebind works",
+        unbind_with_mapping(&bdf),
+    );
     t.result(
         "nothing left pinned; rmmod",
         (|| {
