@@ -9,7 +9,12 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/exec_state.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/security.h>
 
 /* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
@@ -44,12 +49,7 @@ void ve_scr_vma_open(void *grant);
 void ve_scr_vma_close(void *grant);
 vm_fault_t ve_scr_vma_fault(void *grant, struct vm_fault *vmf);
 
-/* Issue 10 (src/sys/gup.rs): the ptrace check for pinning another process, the folio of a page. */
-#include <linux/cred.h>
-#include <linux/sched/coredump.h>
-#include <linux/sched/exec_state.h>
-#include <linux/sched/mm.h>
-#include <linux/sched/task.h>
+/* For src/sys/gup.rs: the ptrace check for pinning another process, the folio of a page. */
 int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
 unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn);
 void ve_put_page_range(struct page *page, unsigned long npages);
