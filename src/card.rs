@@ -531,6 +531,50 @@ impl Card {
     }
 }
 
+/// The card is the engine the DMA manager drives: its privileged DMA registers, the start and
+/// the halt, and its device for messages.
+impl crate::dma::Engine for Card {
+    fn post(&self, slot: usize, words: [u64; 4]) -> Result {
+        self.with_regs(|r| r.pdma_post(slot, words))
+    }
+
+    fn neutralise(&self, slot: usize) -> Result {
+        self.with_regs(|r| r.pdma_neutralise(slot))
+    }
+
+    fn clear_descriptors(&self) -> Result {
+        self.with_regs(|r| r.pdma_clear_descriptors())
+    }
+
+    fn ctl1(&self) -> Result<u64> {
+        self.with_regs(|r| r.pdma_ctl1())
+    }
+
+    fn word0(&self, slot: usize) -> Result<u64> {
+        self.with_regs(|r| r.pdma_word0(slot))
+    }
+
+    fn set_readptr(&self, slot: usize) -> Result {
+        self.with_regs(|r| r.pdma_set_readptr(slot))
+    }
+
+    fn start(&self) -> Result {
+        self.start_pdma()
+    }
+
+    fn halt(&self) -> HaltOutcome {
+        self.halt_pdma()
+    }
+
+    fn removed(&self) -> bool {
+        self.is_removed()
+    }
+
+    fn report(&self, what: core::fmt::Arguments<'_>) {
+        dev_err!(self.dev(), "privileged DMA: {}\n", what);
+    }
+}
+
 /// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
 /// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
 /// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`], unbind).
@@ -543,7 +587,7 @@ pub(crate) struct ScrGrant {
 impl Drop for ScrGrant {
     fn drop(&mut self) {
         let card = &self.card;
-        card.dma.lock().take_back(card, Some(self.grant));
+        card.dma.lock().take_back(&**card, Some(self.grant));
         card.notify_dma();
     }
 }
@@ -574,7 +618,7 @@ pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<Sc
     if card.is_removed() {
         return Err(ENODEV);
     }
-    let grant = dma.lend(card, space)?;
+    let grant = dma.lend(&**card, space)?;
     drop(dma);
     // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
     card.events.lock().pending = [0; 2];
@@ -587,7 +631,7 @@ pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<Sc
         GFP_KERNEL,
     )
     .inspect_err(|_| {
-        card.dma.lock().take_back(card, Some(grant));
+        card.dma.lock().take_back(&**card, Some(grant));
     })
     .map_err(Into::into)
 }
@@ -677,7 +721,7 @@ impl<'bound> CardBinding<'bound> {
         // Under `dma`: no request opens, no engine is lent and no register page is mapped after
         // this.
         self.card.mark_removed();
-        dma.shut_down(&self.card);
+        dma.shut_down(&*self.card);
         if dma.engine().is_dead() {
             dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }

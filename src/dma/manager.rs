@@ -34,8 +34,9 @@ use kernel::{
 };
 
 use crate::{
-    card::Card,
     dma::{
+        Engine,
+        Pinned,
         engine::{
             self,
             EngineState,
@@ -120,9 +121,9 @@ impl Piece {
 
 /// A pinned block handed to the manager with its pieces: it may be released once the request's
 /// first `until` pieces cannot reach it any more ([`engine::may_release`]).
-pub(crate) struct HeldBlock {
+pub(crate) struct HeldBlock<R: Pinned = LockedRun> {
     pub(crate) until: u64,
-    pub(crate) run: LockedRun,
+    pub(crate) run: R,
 }
 
 /// The pinned blocks of one request, oldest first.
@@ -133,12 +134,12 @@ pub(crate) struct HeldBlock {
 /// increase. A block is unpinned only by [`HeldPins::release_while`]; whatever is still held
 /// when the value is dropped stays pinned for good (a request dropped while the engine may
 /// still reach its pages: a dead engine).
-struct HeldPins {
-    blocks: KVVec<(u64, Option<LockedRun>)>,
+struct HeldPins<R: Pinned> {
+    blocks: KVVec<(u64, Option<R>)>,
     head: usize,
 }
 
-impl HeldPins {
+impl<R: Pinned> HeldPins<R> {
     const fn new() -> Self {
         Self {
             blocks: KVVec::new(),
@@ -149,7 +150,7 @@ impl HeldPins {
     /// Takes over `b` (its `until` is not below the last block's). The caller reserved room
     /// and queues `b`'s pieces only afterwards: were there no room, `b` would be dropped
     /// (unpinned) before any descriptor could reach it.
-    fn push_reserved(&mut self, b: HeldBlock) {
+    fn push_reserved(&mut self, b: HeldBlock<R>) {
         let _ = self.blocks.push_within_capacity((b.until, Some(b.run)));
     }
 
@@ -176,7 +177,7 @@ impl HeldPins {
     }
 }
 
-impl Drop for HeldPins {
+impl<R: Pinned> Drop for HeldPins<R> {
     fn drop(&mut self) {
         // The engine may still reach what is held: those pages are never unpinned.
         for (_, run) in self.blocks.iter_mut() {
@@ -196,7 +197,7 @@ pub(crate) struct Outcome {
 }
 
 /// One request.
-struct Request {
+struct Request<R: Pinned> {
     id: u64,
     /// The open file that submitted it.
     owner: u64,
@@ -211,7 +212,7 @@ struct Request {
     /// Slots of this request in the ring.
     posted: usize,
     /// The pinned blocks its pieces address.
-    pins: HeldPins,
+    pins: HeldPins<R>,
     /// Bytes handed over and not completed (pending and posted).
     in_window: u64,
     out: Outcome,
@@ -219,7 +220,7 @@ struct Request {
     result: Option<Result>,
 }
 
-impl Request {
+impl<R: Pinned> Request<R> {
     fn pending_len(&self) -> usize {
         self.pending.len() - self.pending_head
     }
@@ -265,11 +266,11 @@ struct Slot {
 ///
 /// `slots[i]` is `Some` exactly for the slots `i` in flight in `ring`; every request's `posted`
 /// counts its slots there. Descriptors are posted only while `engine.kernel_owns()`.
-pub(crate) struct DmaState {
+pub(crate) struct DmaState<R: Pinned = LockedRun> {
     ring: Ring,
     slots: KVec<Option<Slot>>,
     /// Requests, in submission order.
-    reqs: KVec<Request>,
+    reqs: KVec<Request<R>>,
     next_id: u64,
     /// Descriptors completed since probe: waiters watch it for progress.
     completed: u64,
@@ -298,7 +299,7 @@ impl From<Refusal> for Error {
     }
 }
 
-impl DmaState {
+impl<R: Pinned> DmaState<R> {
     /// An empty manager; [`DmaState::reset`] must run before the first request.
     pub(crate) const fn new() -> Self {
         Self {
@@ -350,7 +351,7 @@ impl DmaState {
 
     /// Reports a device error, at most once per [`REPORT_EVERY_MS`] (waiters may hit the same
     /// one every wait slice).
-    fn report(&mut self, card: &Card, what: &str) {
+    fn report(&mut self, eng: &impl Engine, what: &str) {
         if self
             .reported
             .is_some_and(|t| t.elapsed().as_millis() < REPORT_EVERY_MS)
@@ -358,7 +359,7 @@ impl DmaState {
             return;
         }
         self.reported = Some(Instant::now());
-        dev_err!(card.dev(), "privileged DMA: {}\n", what);
+        eng.report(format_args!("{what}"));
     }
 
     /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
@@ -409,7 +410,7 @@ impl DmaState {
         &mut self,
         id: u64,
         pieces: &mut KVVec<Piece>,
-        blocks: &mut KVVec<HeldBlock>,
+        blocks: &mut KVVec<HeldBlock<R>>,
         last: bool,
     ) -> Result<bool> {
         let Some(i) = self.index(id) else {
@@ -440,7 +441,7 @@ impl DmaState {
 
     /// Posts pending pieces while the ring has room, oldest request first, and permits the
     /// engine if anything was posted. Nothing while the kernel does not own the engine.
-    pub(crate) fn fill(&mut self, card: &Card) -> Result {
+    pub(crate) fn fill(&mut self, eng: &impl Engine) -> Result {
         if !self.engine.kernel_owns() {
             return Ok(());
         }
@@ -473,7 +474,7 @@ impl DmaState {
                     bad = Some(r.id);
                     break;
                 };
-                if let Err(e) = card.with_regs(|regs| regs.pdma_post(slot, words)) {
+                if let Err(e) = eng.post(slot, words) {
                     res = Err(e);
                     break;
                 }
@@ -492,39 +493,39 @@ impl DmaState {
             compact(r);
         }
         if posted {
-            self.start(card)?;
+            self.start(eng)?;
         }
         if let Some(id) = bad {
             // Only that request fails.
-            self.fail(card, id, EINVAL, 0)?;
+            self.fail(eng, id, EINVAL, 0)?;
         }
         res
     }
 
     /// Permits the engine to run what is posted.
-    fn start(&mut self, card: &Card) -> Result {
+    fn start(&mut self, eng: &impl Engine) -> Result {
         self.engine.permitted();
-        card.start_pdma()
+        eng.start()
     }
 
     /// Halts the engine: the one place that decides what a failed halt means. If the engine
     /// does not report HALT (or reads as gone), it is dead: every request fails with `EIO` and
     /// every page its ring can reach stays pinned for good.
-    fn halt(&mut self, card: &Card) -> Reach {
+    fn halt(&mut self, eng: &impl Engine) -> Reach {
         if !self.engine.halt_requested() {
             return Reach::MayRun;
         }
-        let outcome = card.halt_pdma();
+        let outcome = eng.halt();
         let reach = self.engine.halt_done(outcome);
         if reach == Reach::MayRun {
-            self.die(card, outcome);
+            self.die(eng, outcome);
         }
         reach
     }
 
     /// The engine is dead: fails every request, releases what no descriptor can reach, keeps
     /// the rest pinned.
-    fn die(&mut self, card: &Card, outcome: HaltOutcome) {
+    fn die(&mut self, eng: &impl Engine, outcome: HaltOutcome) {
         let mut kept = 0;
         for r in self.reqs.iter_mut() {
             if r.result.is_none() {
@@ -534,21 +535,18 @@ impl DmaState {
             r.release_unreachable();
             kept += r.pins.pages();
         }
-        if !card.is_removed() {
-            dev_err!(
-                card.dev(),
-                "privileged DMA engine did not halt ({:?}): it is out of service until the card \
-                 is unbound; keeping {} pages pinned that it may still write\n",
-                outcome,
-                kept
-            );
+        if !eng.removed() {
+            eng.report(format_args!(
+                "engine did not halt ({outcome:?}): it is out of service until the card is \
+                 unbound; keeping {kept} pages pinned that it may still write"
+            ));
         }
     }
 
     /// Takes the slots the engine finished, up to its read pointer: counts them to their
     /// requests and releases what they no longer reach. Returns DMACTL word 1 as read.
-    fn take_completed(&mut self, card: &Card) -> Result<u64> {
-        let ctl1 = card.with_regs(|r| r.pdma_ctl1())?;
+    fn take_completed(&mut self, eng: &impl Engine) -> Result<u64> {
+        let ctl1 = eng.ctl1()?;
         if ctl1 == u64::MAX {
             // All ones: the device is gone; nothing it reports can be trusted.
             return Err(ENODEV);
@@ -590,40 +588,40 @@ impl DmaState {
 
     /// Reaps completions, fails the request whose descriptor raised an exception, and refills
     /// the ring. Nothing while the kernel does not own the engine.
-    pub(crate) fn service(&mut self, card: &Card) -> Result {
+    pub(crate) fn service(&mut self, eng: &impl Engine) -> Result {
         if !self.engine.kernel_owns() {
             // User space owns the engine (its interrupts are for WAIT_INTR), or it is dead.
             return Ok(());
         }
-        let ctl1 = match self.take_completed(card) {
+        let ctl1 = match self.take_completed(eng) {
             Ok(c) => c,
             Err(e) if e == EIO => {
-                self.report(card, "read pointer outside the posted slots");
-                self.fail_all(card, EIO);
+                self.report(eng, "read pointer outside the posted slots");
+                self.fail_all(eng, EIO);
                 return Err(EIO);
             }
             Err(e) => return Err(e),
         };
         if ctl1 & hw::dmactl::EXCEPTION != 0 {
             let at = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
-            let code = card.with_regs(|r| r.pdma_word0(at)).map_or(0, |w0| hw::desc::exception(w0));
+            let code = eng.word0(at).map_or(0, |w0| hw::desc::exception(w0));
             match self.slots[at].as_ref().map(|s| s.id) {
                 // Also when that request already finished: its slots go, which clears the
                 // exception.
                 Some(id) => {
-                    let _ = self.fail(card, id, EIO, code.into());
+                    let _ = self.fail(eng, id, EIO, code.into());
                 }
-                None => self.fail_all(card, EIO),
+                None => self.fail_all(eng, EIO),
             }
         }
-        self.fill(card)
+        self.fill(eng)
     }
 
     /// Stops request `id` with `err` (and the engine's exception code) unless it already
     /// finished: its unposted pieces are forgotten, its descriptors taken out of the ring while
     /// the engine is halted, and the engine restarted for the others. `EIO` if the engine would
     /// not halt (it is dead: the pages stay pinned for good).
-    pub(crate) fn fail(&mut self, card: &Card, id: u64, err: Error, exception: u32) -> Result {
+    pub(crate) fn fail(&mut self, eng: &impl Engine, id: u64, err: Error, exception: u32) -> Result {
         let posted = match self.index(id) {
             Some(i) => {
                 let r = &mut self.reqs[i];
@@ -641,22 +639,22 @@ impl DmaState {
         if posted == 0 {
             return Ok(());
         }
-        self.evict(card, id)
+        self.evict(eng, id)
     }
 
     /// Takes request `id`'s slots out of the ring (the request is stopped): halts the engine,
     /// reaps what completed before the halt, packs the other slots towards the read pointer,
     /// neutralises the freed slots, writes the read pointer (clearing an exception) and
     /// restarts the engine if anything is left. `EIO` if the engine would not halt.
-    fn evict(&mut self, card: &Card, id: u64) -> Result {
-        if self.halt(card) == Reach::MayRun {
+    fn evict(&mut self, eng: &impl Engine, id: u64) -> Result {
+        if self.halt(eng) == Reach::MayRun {
             return Err(EIO);
         }
         // Whatever finished before the halt counts.
-        let ctl1 = match self.take_completed(card) {
+        let ctl1 = match self.take_completed(eng) {
             Ok(c) => c,
             Err(_) => {
-                self.fail_all(card, EIO);
+                self.fail_all(eng, EIO);
                 return Ok(());
             }
         };
@@ -677,7 +675,7 @@ impl DmaState {
             } else if from != to {
                 let s = slots[from].take();
                 if let Some(s) = &s {
-                    let _ = card.with_regs(|regs| regs.pdma_post(to, s.words));
+                    let _ = eng.post(to, s.words);
                 }
                 slots[to] = s;
             }
@@ -685,21 +683,21 @@ impl DmaState {
         });
         let mut slot = self.ring.head();
         while slot != old_head {
-            let _ = card.with_regs(|regs| regs.pdma_neutralise(slot));
+            let _ = eng.neutralise(slot);
             slot = (slot + 1) % ring::NUM;
         }
         // Clears the exception, if that is why the engine stopped.
-        let _ = card.with_regs(|regs| regs.pdma_set_readptr(readptr));
+        let _ = eng.set_readptr(readptr);
         self.release_all_unreachable();
         if self.ring.inflight() > 0 {
-            let _ = self.start(card);
+            let _ = self.start(eng);
         }
         Ok(())
     }
 
     /// Fails every running request with `err`: halts the engine, takes every slot out of the
     /// ring and releases the pages (or keeps them for good if the engine will not halt).
-    pub(crate) fn fail_all(&mut self, card: &Card, err: Error) {
+    pub(crate) fn fail_all(&mut self, eng: &impl Engine, err: Error) {
         for r in self.reqs.iter_mut() {
             if r.result.is_none() {
                 r.result = Some(Err(err));
@@ -707,40 +705,40 @@ impl DmaState {
             r.drop_pending();
         }
         if self.ring.inflight() > 0 {
-            if self.halt(card) == Reach::MayRun {
+            if self.halt(eng) == Reach::MayRun {
                 return;
             }
             // What completed before the halt counts; the rest is taken out.
-            let _ = self.take_completed(card);
+            let _ = self.take_completed(eng);
             let head = self.ring.head();
             let mut slot = self.ring.tail();
             while slot != head {
                 if let Some(s) = self.slots[slot].take() {
                     self.retire(s, false);
                 }
-                let _ = card.with_regs(|r| r.pdma_neutralise(slot));
+                let _ = eng.neutralise(slot);
                 slot = (slot + 1) % ring::NUM;
             }
             self.reset_ring(head);
-            let _ = card.with_regs(|r| r.pdma_set_readptr(head));
+            let _ = eng.set_readptr(head);
         }
         self.release_all_unreachable();
     }
 
     /// The card is being unbound: takes the engine back from user space (zapping the mapping),
     /// fails every request with `ENODEV` and leaves the engine halted (or dead).
-    pub(crate) fn shut_down(&mut self, card: &Card) {
-        self.take_back(card, None);
-        self.fail_all(card, ENODEV);
+    pub(crate) fn shut_down(&mut self, eng: &impl Engine) {
+        self.take_back(eng, None);
+        self.fail_all(eng, ENODEV);
         if self.engine.kernel_owns() {
-            let _ = self.halt(card);
+            let _ = self.halt(eng);
         }
     }
 
     /// Takes out a finished request of `owner`: `id`, or any (the oldest) if `id == 0`.
     /// `Ok(None)` if it is still running; `ENOENT` if there is no such request.
     pub(crate) fn collect(&mut self, owner: u64, id: u64) -> Result<Option<Collected>> {
-        let mine = |r: &Request| r.owner == owner && (id == 0 || r.id == id);
+        let mine = |r: &Request<R>| r.owner == owner && (id == 0 || r.id == id);
         if !self.reqs.iter().any(mine) {
             return Err(ENOENT);
         }
@@ -775,12 +773,12 @@ impl DmaState {
 
     /// The file `owner` is closed: its running requests are cancelled (bounded waits only: the
     /// closing process may be dying), then all of them forgotten.
-    pub(crate) fn release_owner(&mut self, card: &Card, owner: u64) {
+    pub(crate) fn release_owner(&mut self, eng: &impl Engine, owner: u64) {
         let mut i = 0;
         while let Some(r) = self.reqs.get(i) {
             if r.owner == owner {
                 let id = r.id;
-                let _ = self.fail(card, id, ECANCELED, 0);
+                let _ = self.fail(eng, id, ECANCELED, 0);
                 let _ = self.reqs.remove(i);
             } else {
                 i += 1;
@@ -789,19 +787,20 @@ impl DmaState {
     }
 }
 
-impl DmaState {
+impl<R: Pinned> DmaState<R> {
     /// Lends the engine to a user-space manager whose register mapping is in `space`: only while
     /// no request exists (`EBUSY`), to one mapping at a time (`EBUSY`), never once the engine
-    /// is dead (`EIO`) or the card unbound (`ENODEV`). The engine is halted first. Returns the grant's generation.
-    pub(crate) fn lend(&mut self, card: &Card, space: MappedSpace) -> Result<u64> {
-        if card.is_removed() {
+    /// is dead (`EIO`) or the card unbound (`ENODEV`). The engine is halted first. Returns the
+    /// grant's generation.
+    pub(crate) fn lend(&mut self, eng: &impl Engine, space: MappedSpace) -> Result<u64> {
+        if eng.removed() {
             return Err(ENODEV);
         }
         self.engine.accept_request()?;
         if !self.reqs.is_empty() || self.ring.inflight() > 0 {
             return Err(EBUSY);
         }
-        if self.halt(card) == Reach::MayRun {
+        if self.halt(eng) == Reach::MayRun {
             return Err(EIO);
         }
         let grant = self.next_grant;
@@ -816,7 +815,7 @@ impl DmaState {
     /// instead of writing descriptors. The engine is halted, its descriptors cleared and the
     /// ring restarted from the read pointer user space left; if it will not halt it is dead and
     /// the kernel never uses it. Returns whether the engine was lent.
-    pub(crate) fn take_back(&mut self, card: &Card, grant: Option<u64>) -> bool {
+    pub(crate) fn take_back(&mut self, eng: &impl Engine, grant: Option<u64>) -> bool {
         if !self.engine.lent_to(grant) {
             return false;
         }
@@ -826,13 +825,13 @@ impl DmaState {
             }
         }
         // No request exists while user space owns the engine: no slot is in use.
-        if self.halt(card) == Reach::Stopped {
-            let _ = card.with_regs(|r| r.pdma_clear_descriptors());
-            let readptr = card
-                .with_regs(|r| r.pdma_ctl1())
+        if self.halt(eng) == Reach::Stopped {
+            let _ = eng.clear_descriptors();
+            let readptr = eng
+                .ctl1()
                 .map_or(0, |c| (c & hw::dmactl::READPTR_MASK) as usize);
             self.reset_ring(readptr);
-            let _ = card.with_regs(|r| r.pdma_set_readptr(readptr));
+            let _ = eng.set_readptr(readptr);
         }
         true
     }
@@ -840,7 +839,7 @@ impl DmaState {
 
 /// Drops the consumed front of a request's pending queue once it is long, so that a long
 /// transfer keeps memory for its window, not for everything it has posted.
-fn compact(r: &mut Request) {
+fn compact<R: Pinned>(r: &mut Request<R>) {
     drop_consumed(&mut r.pending, &mut r.pending_head);
 }
 
@@ -858,5 +857,319 @@ fn drop_consumed<T>(v: &mut KVVec<T>, head: &mut usize) {
             seen > consumed
         });
         *head = 0;
+    }
+}
+
+#[kunit_tests(ve_drv_dma_manager)]
+mod tests {
+    //! The manager against a fake engine: what it posts, halts and releases, in which order.
+
+    use super::*;
+    use core::cell::{
+        Cell,
+        RefCell, //
+    };
+
+    /// What the fake saw, in order.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    enum Event {
+        /// A halt was asked for.
+        Halt,
+        /// The engine reported HALT.
+        Halted,
+        /// Block `.0` was unpinned.
+        Released(u32),
+        /// Block `.0` is kept pinned for good.
+        Kept(u32),
+    }
+
+    /// An engine that runs nothing by itself: the test moves its read pointer.
+    struct Fake {
+        words: RefCell<[[u64; 4]; ring::NUM]>,
+        ctl1: Cell<u64>,
+        permit: Cell<bool>,
+        /// Whether a halt succeeds.
+        halts: Cell<bool>,
+        log: RefCell<KVec<Event>>,
+    }
+
+    impl Fake {
+        fn new() -> Self {
+            Self {
+                words: RefCell::new([[0; 4]; ring::NUM]),
+                ctl1: Cell::new(0),
+                permit: Cell::new(false),
+                halts: Cell::new(true),
+                log: RefCell::new(KVec::new()),
+            }
+        }
+
+        fn log(&self, e: Event) {
+            let _ = self.log.borrow_mut().push(e, GFP_KERNEL);
+        }
+
+        fn events(&self) -> KVec<Event> {
+            let mut v = KVec::new();
+            for e in self.log.borrow().iter() {
+                let _ = v.push(*e, GFP_KERNEL);
+            }
+            v
+        }
+
+        /// The engine completes the next `n` descriptors.
+        fn complete(&self, n: usize) {
+            let rp = (self.ctl1.get() & hw::dmactl::READPTR_MASK) as usize;
+            for k in 0..n {
+                self.words.borrow_mut()[(rp + k) % ring::NUM][0] = hw::desc::STATUS_COMPLETED;
+            }
+            self.ctl1.set(((rp + n) % ring::NUM) as u64);
+        }
+
+        /// Descriptors the engine would still run (PREPARED).
+        fn live(&self) -> usize {
+            self.words
+                .borrow()
+                .iter()
+                .filter(|w| hw::desc::status(w[0]) == hw::desc::STATUS_PREPARED)
+                .count()
+        }
+    }
+
+    impl Engine for Fake {
+        fn post(&self, slot: usize, words: [u64; 4]) -> Result {
+            self.words.borrow_mut()[slot] = words;
+            Ok(())
+        }
+
+        fn neutralise(&self, slot: usize) -> Result {
+            self.words.borrow_mut()[slot][0] = 0;
+            Ok(())
+        }
+
+        fn clear_descriptors(&self) -> Result {
+            *self.words.borrow_mut() = [[0; 4]; ring::NUM];
+            Ok(())
+        }
+
+        fn ctl1(&self) -> Result<u64> {
+            Ok(self.ctl1.get())
+        }
+
+        fn word0(&self, slot: usize) -> Result<u64> {
+            Ok(self.words.borrow()[slot][0])
+        }
+
+        fn set_readptr(&self, slot: usize) -> Result {
+            self.ctl1.set(slot as u64);
+            Ok(())
+        }
+
+        fn start(&self) -> Result {
+            self.permit.set(true);
+            Ok(())
+        }
+
+        fn halt(&self) -> HaltOutcome {
+            self.log(Event::Halt);
+            if !self.halts.get() {
+                return HaltOutcome::TimedOut;
+            }
+            self.permit.set(false);
+            self.log(Event::Halted);
+            HaltOutcome::Halted
+        }
+
+        fn removed(&self) -> bool {
+            false
+        }
+
+        fn report(&self, _what: core::fmt::Arguments<'_>) {}
+    }
+
+    /// A pinned block that logs what becomes of it.
+    struct Run<'a> {
+        id: u32,
+        fake: &'a Fake,
+    }
+
+    impl Drop for Run<'_> {
+        fn drop(&mut self) {
+            self.fake.log(Event::Released(self.id));
+        }
+    }
+
+    impl Pinned for Run<'_> {
+        fn npages(&self) -> usize {
+            1
+        }
+
+        fn keep_pinned_forever(self) {
+            self.fake.log(Event::Kept(self.id));
+            core::mem::forget(self);
+        }
+    }
+
+    /// Hands over `pieces` one-page pieces (VE -> VH, VE side a page apart so none joins) and
+    /// `blocks` (`(until, id)`), then fills the ring.
+    fn hand_over<'a>(
+        dma: &mut DmaState<Run<'a>>,
+        fake: &'a Fake,
+        id: u64,
+        first: u64,
+        pieces: u64,
+        blocks: &[(u64, u32)],
+    ) -> Result {
+        let mut p = KVVec::new();
+        for k in first..first + pieces {
+            p.push(
+                Piece::new(0x1000_0000 + k * 4096, 0x2000_0000 + k * 8192, 4096, false)?,
+                GFP_KERNEL,
+            )?;
+        }
+        let mut b = KVVec::new();
+        for &(until, bid) in blocks {
+            b.push(
+                HeldBlock {
+                    until,
+                    run: Run { id: bid, fake },
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        if !dma.add(id, &mut p, &mut b, true)? {
+            return Err(EINVAL);
+        }
+        dma.fill(fake)
+    }
+
+    /// Whether the fake saw exactly `want` (asserted by the tests: KUnit's assertions work in
+    /// test functions only).
+    fn saw(fake: &Fake, want: &[Event]) -> bool {
+        &fake.events()[..] == want
+    }
+
+    /// The review's scenario: one block cut into 200 pieces, 127 in the ring, the rest pending;
+    /// the request is cancelled. The block goes only after the engine reported HALT.
+    #[test]
+    fn block_across_the_ring_boundary_goes_after_the_halt() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let id = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, id, 0, 200, &[(200, 1)])?;
+        assert_eq!(fake.live(), ring::MAX_IN_FLIGHT);
+        assert!(fake.permit.get());
+        assert!(saw(&fake, &[]));
+        dma.fail(&fake, id, ECANCELED, 0)?;
+        assert!(saw(&fake, &[Event::Halt, Event::Halted, Event::Released(1)]));
+        // Every slot of the request neutralised.
+        assert_eq!(fake.live(), 0);
+        let c = dma.collect(1, id)?.ok_or(EINVAL)?;
+        assert_eq!(c.result, Err(ECANCELED));
+        assert_eq!(c.out.descs, ring::MAX_IN_FLIGHT as u32);
+        Ok(())
+    }
+
+    /// An engine that will not halt is dead: nothing its ring can reach is released, ever, and
+    /// no request opens.
+    #[test]
+    fn a_failed_halt_keeps_the_pages_and_kills_the_engine() -> Result {
+        let fake = Fake::new();
+        fake.halts.set(false);
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let id = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, id, 0, 200, &[(100, 1), (200, 2)])?;
+        assert_eq!(dma.fail(&fake, id, ECANCELED, 0), Err(EIO));
+        assert!(saw(&fake, &[Event::Halt]));
+        assert!(dma.engine().is_dead());
+        assert_eq!(dma.open(2, false), Err(EIO));
+        // Collected or not, the request's blocks are never unpinned.
+        assert!(dma.collect(1, id)?.is_some());
+        assert!(saw(&fake, &[Event::Halt, Event::Kept(1), Event::Kept(2)]));
+        Ok(())
+    }
+
+    /// Blocks go as their last piece completes, in order, and not before.
+    #[test]
+    fn completion_releases_each_block_after_its_last_piece() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let id = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, id, 0, 4, &[(2, 1), (4, 2)])?;
+        fake.complete(1);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[]));
+        fake.complete(1);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[Event::Released(1)]));
+        fake.complete(2);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[Event::Released(1), Event::Released(2)]));
+        let c = dma.collect(1, id)?.ok_or(EINVAL)?;
+        assert_eq!(c.result, Ok(()));
+        assert_eq!(c.out.bytes_done, 4 * 4096);
+        Ok(())
+    }
+
+    /// An exception on one request's descriptor fails it alone: after the halt its slots leave
+    /// the ring, the other request's descriptors move up to the read pointer, the exception is
+    /// cleared and the engine restarted; the other request completes.
+    #[test]
+    fn an_exception_fails_only_its_request() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let a = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, a, 0, 3, &[(3, 1)])?;
+        let b = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, b, 3, 3, &[(3, 2)])?;
+        let b_first = fake.words.borrow()[3];
+        // A's first descriptor completes, its second raises an exception.
+        fake.complete(1);
+        fake.ctl1.set(fake.ctl1.get() | hw::dmactl::EXCEPTION);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[Event::Halt, Event::Halted, Event::Released(1)]));
+        // Read pointer written, exception cleared.
+        assert_eq!(fake.ctl1.get(), 1);
+        // B's first descriptor moved up.
+        assert_eq!(fake.words.borrow()[1], b_first);
+        // B's three descriptors, nothing else.
+        assert_eq!(fake.live(), 3);
+        // Restarted for B.
+        assert!(fake.permit.get());
+        let c = dma.collect(1, a)?.ok_or(EINVAL)?;
+        assert_eq!(c.result, Err(EIO));
+        assert_eq!(c.out.bytes_done, 4096);
+        fake.complete(3);
+        dma.service(&fake)?;
+        assert!(saw(
+            &fake,
+            &[Event::Halt, Event::Halted, Event::Released(1), Event::Released(2)]
+        ));
+        assert_eq!(dma.collect(1, b)?.ok_or(EINVAL)?.result, Ok(()));
+        Ok(())
+    }
+
+    /// A request that never reached the ring is stopped without a halt: nothing can reach its
+    /// pages.
+    #[test]
+    fn a_request_never_posted_goes_without_a_halt() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let a = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, a, 0, 200, &[(200, 1)])?;
+        let b = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, b, 200, 4, &[(4, 2)])?;
+        dma.fail(&fake, b, ECANCELED, 0)?;
+        assert!(saw(&fake, &[Event::Released(2)]));
+        dma.fail(&fake, a, ECANCELED, 0)?;
+        assert!(saw(
+            &fake,
+            &[Event::Released(2), Event::Halt, Event::Halted, Event::Released(1)]
+        ));
+        Ok(())
     }
 }

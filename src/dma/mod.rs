@@ -18,3 +18,52 @@ pub(crate) mod submit;
 pub(crate) mod velist;
 
 pub(crate) use manager::DmaState;
+
+use kernel::prelude::*;
+
+use crate::sys::gup::LockedRun;
+
+/// The privileged DMA engine as the manager drives it: its descriptor ring and control registers,
+/// the start and the halt, and where to report. The manager sees nothing else of the card
+/// ([`crate::card::Card`] implements it; the manager's KUnit tests use a fake).
+pub(crate) trait Engine {
+    /// Posts descriptor `slot`: words 1, 2, 3, then word 0 (PREPARED) last.
+    fn post(&self, slot: usize, words: [u64; 4]) -> Result;
+    /// Neutralises descriptor `slot` (no status: the engine never runs it).
+    fn neutralise(&self, slot: usize) -> Result;
+    /// Clears every descriptor (only while the engine is halted).
+    fn clear_descriptors(&self) -> Result;
+    /// DMACTL word 1: exception bit and read pointer.
+    fn ctl1(&self) -> Result<u64>;
+    /// Word 0 of descriptor `slot` (status, exception code).
+    fn word0(&self, slot: usize) -> Result<u64>;
+    /// Writes the read pointer, which clears an exception (only while halted).
+    fn set_readptr(&self, slot: usize) -> Result;
+    /// Permits the engine to run what is posted.
+    fn start(&self) -> Result;
+    /// Clears the permit bit and waits for HALT.
+    fn halt(&self) -> engine::HaltOutcome;
+    /// Whether the card has been unbound.
+    fn removed(&self) -> bool;
+    /// Reports a device error (the card's device names it).
+    fn report(&self, what: core::fmt::Arguments<'_>);
+}
+
+/// Pinned pages the manager holds for a request's descriptors: unpinned when dropped, unless
+/// kept for good.
+pub(crate) trait Pinned {
+    /// Pages held.
+    fn npages(&self) -> usize;
+    /// The device may still reach these pages: they stay pinned for good.
+    fn keep_pinned_forever(self);
+}
+
+impl Pinned for LockedRun {
+    fn npages(&self) -> usize {
+        LockedRun::npages(self)
+    }
+
+    fn keep_pinned_forever(self) {
+        LockedRun::keep_pinned_forever(self)
+    }
+}

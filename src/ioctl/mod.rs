@@ -57,7 +57,7 @@ impl Drop for VeFile {
     /// Requests still running when the file goes (closed, or its process died) are cancelled:
     /// the engine stops touching their pages before they are unpinned.
     fn drop(&mut self) {
-        self.card.dma().lock().release_owner(&self.card, self.owner);
+        self.card.dma().lock().release_owner(&*self.card, self.owner);
         self.card.notify_dma();
     }
 }
