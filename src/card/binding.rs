@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The PCI binding of one card: its index and device node, its interrupt, the halt before bus
+//! mastering at probe, and unbind.
+
+use kernel::{
+    device::Bound,
+    io::poll::read_poll_timeout,
+    pci::{
+        self,
+        DevresBar, //
+    },
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
+    time::Delta, //
+};
+
+use super::{
+    pdma::{
+        PdmaIrq,
+        HALT_TIMEOUT_MS, //
+    },
+    Card,
+    CardFacts, //
+};
+use crate::{
+    chip::{
+        Chip,
+        Kick, //
+    },
+    dma::engine::{
+        self,
+        HaltOutcome,
+        Status, //
+    },
+    hw,
+    regs::{
+        self,
+        Regs, //
+    },
+    sys::{
+        self,
+        MiscNode,
+        MsixIrq, //
+    },
+};
+
+/// Cards one host may carry (NEC supports 8 VEs per VH).
+pub(crate) const MAX_CARDS: usize = 16;
+
+/// Device node names, `/dev/ve0` .. `/dev/ve15`.
+const NODE_NAMES: [&CStr; MAX_CARDS] = [
+    c"ve0", c"ve1", c"ve2", c"ve3", c"ve4", c"ve5", c"ve6", c"ve7", c"ve8", c"ve9", c"ve10",
+    c"ve11", c"ve12", c"ve13", c"ve14", c"ve15",
+];
+
+/// Bitmap of card indices in use.
+static CARD_INDICES: Atomic<u64> = Atomic::new(0);
+
+/// A card index, reserved until dropped.
+///
+/// # Invariants
+///
+/// `self.0 < MAX_CARDS` and bit `self.0` of [`CARD_INDICES`] is set and owned by this value.
+pub(crate) struct CardIndex(u32);
+
+impl CardIndex {
+    /// Reserves the lowest free index, or fails with `ENOSPC`.
+    pub(crate) fn alloc() -> Result<Self> {
+        let mut cur = CARD_INDICES.load(Relaxed);
+        loop {
+            let free = (!cur).trailing_zeros() as usize;
+            if free >= MAX_CARDS {
+                return Err(ENOSPC);
+            }
+            match CARD_INDICES.cmpxchg(cur, cur | (1 << free), kernel::sync::atomic::Full) {
+                // INVARIANT: the bit was clear and this cmpxchg set it.
+                Ok(_) => return Ok(Self(free as u32)),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// The index.
+    pub(crate) fn get(&self) -> u32 {
+        self.0
+    }
+}
+
+impl Drop for CardIndex {    fn drop(&mut self) {
+        let bit = 1u64 << self.0;
+        let mut cur = CARD_INDICES.load(Relaxed);
+        while let Err(now) = CARD_INDICES.cmpxchg(cur, cur & !bit, kernel::sync::atomic::Full) {
+            cur = now;
+        }
+    }
+}
+
+/// What the PCI binding of one card owns. Fields drop in declaration order: the device node goes
+/// first (no new opens), then the interrupt (no handler runs after `free_irq`), then the rest.
+#[pin_data]
+pub(crate) struct CardBinding<'bound> {
+    #[pin]
+    node: MiscNode,
+    #[pin]
+    irq: MsixIrq<'bound, PdmaIrq>,
+    card: Arc<Card>,
+    _index: CardIndex,
+}
+
+impl<'bound> CardBinding<'bound> {
+    /// Brings up a probed card: its interrupt, then its device node `/dev/veN`.
+    pub(crate) fn new(
+        pdev: &'bound pci::Device<Bound>,
+        facts: CardFacts,
+        index: CardIndex,
+        regs: DevresBar,
+        doorbell: Option<DevresBar>,
+    ) -> impl PinInit<Self, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            let chip = facts.chip;
+            let name = NODE_NAMES[index.get() as usize];
+            let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
+            // Probe halted the engine before it enabled bus mastering (`halt_before_master`);
+            // halted again through the card, whose state machine starts from here.
+            if card.halt_pdma() != HaltOutcome::Halted {
+                dev_err!(pdev, "the privileged DMA engine does not halt: not binding\n");
+                return Err(EIO);
+            }
+            card.with_regs(|r| r.pdma_clear_descriptors())?;
+            let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
+            card.dma().lock().reset(readptr as usize)?;
+            let handler = PdmaIrq { card: card.clone() };
+            Ok(try_pin_init!(Self {
+                irq <- MsixIrq::new(
+                    pdev,
+                    chip.msix_vectors(),
+                    chip.pdma_vector,
+                    c"ve_drv-pdma",
+                    Ok::<_, Error>(handler),
+                ),
+                node <- MiscNode::new(name, card.clone()),
+                card,
+                _index: index,
+            }))
+        })
+    }
+
+    /// Called while the device is still bound, before the binding is dropped: the engine is
+    /// taken back from a user-space manager (its register mapping zapped: a later access gets
+    /// SIGBUS), halted, every request fails with `ENODEV` and its pages are unpinned (kept, if
+    /// the engine will not halt); no request starts and no mapping gets the engine again; bus
+    /// mastering is turned off.
+    pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
+        let mut dma = self.card.dma().lock();
+        // Under `dma`: no request opens, no engine is lent and no register page is mapped after
+        // this.
+        self.card.mark_removed();
+        dma.shut_down(&*self.card);
+        if dma.engine().is_dead() {
+            dev_warn!(pdev, "privileged DMA engine did not halt\n");
+        }
+        drop(dma);
+        sys::clear_master(pdev);
+        self.card.notify_dma();
+    }
+}
+
+/// Probe, before bus mastering is enabled: stops whatever ran the engine before (firmware,
+/// a kernel before kexec, a driver that crashed) as [`Card::halt_pdma`] does, and clears its
+/// descriptors, so that no stale descriptor can reach host memory once the device may master
+/// the bus. Works on the BARs directly (`doorbell`: the emulator's, `emu_peer` its peer id).
+pub(crate) fn halt_before_master(
+    chip: &'static Chip,
+    bar: &pci::Bar<'_>,
+    doorbell: Option<&pci::Bar<'_>>,
+    emu_peer: u32,
+) -> Result {
+    let r = Regs::new(bar, chip);
+    r.pdma_set_permit(false)?;
+    regs::kick(chip, doorbell, emu_peer)?;
+    // TIMEOUT: as in `Card::halt_pdma`.
+    let status = read_poll_timeout(
+        || r.pdma_ctl0().map(engine::classify_status),
+        |status| *status != Status::Running,
+        Delta::from_micros(100),
+        Delta::from_millis(HALT_TIMEOUT_MS),
+    )?;
+    if status != Status::Halted {
+        return Err(ENODEV);
+    }
+    r.pdma_clear_descriptors()
+}
+
+/// Whether a chip rings a doorbell (the emulator), for probe.
+pub(crate) fn needs_doorbell(chip: &Chip) -> bool {
+    chip.kick == Kick::IvshmemDoorbell
+}
+
+/// Whether `len`, the size of the register BAR, covers the chip's system-common block.
+pub(crate) fn scr_bar_fits(chip: &Chip, len: u64) -> bool {
+    (chip.scr_offset + chip.scr_size) as u64 <= len
+}
+
+#[kunit_tests(ve_drv_card)]
+mod tests {
+    use super::*;
+    use crate::chip;
+
+    /// Indices are handed out lowest-free-first, never twice, and come back when dropped. Cards
+    /// bound while the test runs (the emulator at insmod) keep theirs: the test only assumes that
+    /// nothing is probed concurrently.
+    #[test]
+    fn card_index_alloc_release() -> Result {
+        let a = CardIndex::alloc()?;
+        let b = CardIndex::alloc()?;
+        assert_ne!(a.get(), b.get());
+        assert!((a.get() as usize) < MAX_CARDS && (b.get() as usize) < MAX_CARDS);
+        let freed = a.get();
+        drop(a);
+        let c = CardIndex::alloc()?;
+        assert_eq!(c.get(), freed);
+
+        let mut held = KVec::new();
+        loop {
+            match CardIndex::alloc() {
+                Ok(i) => held.push(i, GFP_KERNEL)?,
+                Err(e) => {
+                    assert_eq!(e, ENOSPC);
+                    break;
+                }
+            }
+        }
+        assert!(held.len() + 2 <= MAX_CARDS);
+        let mut seen = 0u64;
+        for i in Iterator::chain(held.iter(), [&b, &c]) {
+            assert_eq!(seen & (1 << i.get()), 0);
+            seen |= 1 << i.get();
+        }
+        drop(held);
+        assert!(CardIndex::alloc().is_ok());
+        Ok(())
+    }
+
+    /// Every node name is `ve<index>`.
+    #[test]
+    fn node_names_match_indices() -> Result {
+        for (i, name) in NODE_NAMES.iter().enumerate() {
+            let want = kernel::str::CString::try_from_fmt(fmt!("ve{i}"))?;
+            assert_eq!(name.to_bytes(), want.to_bytes());
+        }
+        Ok(())
+    }
+
+    /// The variant table is self-consistent: the PDMA vector is allocated, the register block
+    /// fits in the BAR size probe demands, and the emulator mirrors VE1's layout.
+    #[test]
+    fn chip_table() {
+        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
+            assert!(chip.msix_vectors() > chip.pdma_vector);
+            assert!(chip.pdma_desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma_ctl);
+            assert!(chip.pdma_ctl + 16 <= chip.scr_size);
+            assert!(scr_bar_fits(chip, (chip.scr_offset + chip.scr_size) as u64));
+            assert!(!scr_bar_fits(
+                chip,
+                (chip.scr_offset + chip.scr_size - 1) as u64
+            ));
+        }
+        assert!(scr_bar_fits(&chip::EMULATOR, hw::emu::BAR2_SIZE as u64));
+        assert_eq!(chip::EMULATOR.scr_offset, chip::VE1.scr_offset);
+        assert_eq!(chip::EMULATOR.pdma_vector, chip::VE1.pdma_vector);
+        assert_eq!(chip::EMULATOR.msix_vectors(), hw::emu::VECTORS);
+        assert!(needs_doorbell(&chip::EMULATOR) && !needs_doorbell(&chip::VE1));
+    }
+}

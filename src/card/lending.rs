@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine lent to a user-space DMA manager (NEC's register mapping for VEOS): the grant each
+//! VMA of the mapping holds, its page faults, and taking the engine back.
+
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+use super::Card;
+use crate::sys::{
+    MappedSpace,
+    RegisterFault,
+    VmFault, //
+};
+
+/// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
+/// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
+/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`], unbind).
+pub(crate) struct ScrGrant {
+    card: Arc<Card>,
+    /// The grant's generation in the DMA manager.
+    grant: u64,
+}
+
+impl Drop for ScrGrant {
+    fn drop(&mut self) {
+        let card = &self.card;
+        card.dma.lock().take_back(&**card, Some(self.grant));
+        card.notify_dma();
+    }
+}
+
+impl ScrGrant {
+    /// A fault in the grant's register mapping: the page is mapped only while this grant still
+    /// has the engine and the card is bound (its register BAR not yet released: unbind marks the
+    /// card removed under `dma`, and the BAR is revoked after unbind returns). Otherwise
+    /// `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps under `dma`)
+    /// either comes first, and this maps nothing, or comes after and removes what this mapped.
+    pub(crate) fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
+        let card = &self.card;
+        // Held until the page is inserted.
+        let dma = card.dma.lock();
+        if !dma.engine().lent_to(Some(self.grant)) || card.is_removed() {
+            return VmFault::SIGBUS;
+        }
+        fault.insert(card.scr_window())
+    }
+}
+
+/// Lends `card`'s engine to the user-space manager mapping its registers at `space`; `EBUSY`
+/// while the kernel manager has requests or another mapping holds the engine, `ENODEV` once the
+/// card is unbound.
+pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
+    let mut dma = card.dma.lock();
+    // Under `dma`, where unbind marks it: no engine is lent after unbind took it back.
+    if card.is_removed() {
+        return Err(ENODEV);
+    }
+    let grant = dma.lend(&**card, space)?;
+    drop(dma);
+    // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
+    card.events.lock().pending = [0; 2];
+    // On failure the grant is dropped and gives the engine back.
+    Arc::new(
+        ScrGrant {
+            card: card.clone(),
+            grant,
+        },
+        GFP_KERNEL,
+    )
+    .inspect_err(|_| {
+        card.dma.lock().take_back(&**card, Some(grant));
+    })
+    .map_err(Into::into)
+}
+
+impl Card {
+    /// `VE_DRV_IOC_RECLAIM`: takes the engine back from user space, zapping its register
+    /// mapping. Returns whether it was lent.
+    pub(crate) fn reclaim_engine(&self) -> bool {
+        let was = self.dma.lock().take_back(self, None);
+        self.notify_dma();
+        was
+    }
+}
+

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One card: the state shared by its open files and its interrupt handler ([`Card`]), and what
+//! the PCI binding owns ([`CardBinding`]). Split by concern:
+//! - [`binding`]: probe's binding of a card (index, device node, interrupt) and unbind;
+//! - [`pdma`]: the privileged DMA engine (halt, start, kick), its interrupt and
+//!   `VEDRV_CMD_WAIT_INTR`, and the engine the DMA manager drives;
+//! - [`lending`]: the engine lent to a user-space DMA manager through a register mapping;
+//! - [`emulator`]: the engine emulator's identification block and ping.
+//!
+//! Lifetimes: a `Card` lives in an `Arc` held by the binding, the IRQ handler and every open file,
+//! so a file may outlive the binding. Its register BARs are `Devres`: revoked when the device is
+//! unbound, after which every register access fails with `ENODEV`.
+//!
+//! Lock order (outermost first), the driver's only statement of it:
+//! - `mmap_lock` (mmap, munmap and faults of the register mapping) -> `Card::dma` (mutex: the DMA
+//!   manager; held for bookkeeping and register writes, never while pinning, also taken by the
+//!   threaded IRQ handler) -> `i_mmap_rwsem` (zapping the register mapping) and -> `Card::events`
+//!   (spinlock, interrupts off; also taken in the hard IRQ handler);
+//! - `Card::ping` (mutex) -> `Card::events`;
+//! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
+//!   unpinned after it is released.
+//! Register accesses run under the `Devres` RCU read lock and never sleep.
+
+mod binding;
+mod emulator;
+mod lending;
+mod pdma;
+
+pub(crate) use binding::{
+    halt_before_master,
+    needs_doorbell,
+    scr_bar_fits,
+    CardBinding,
+    CardIndex, //
+};
+pub(crate) use emulator::{
+    identify_emulator,
+    EmuIdent, //
+};
+pub(crate) use lending::{
+    lend_engine,
+    ScrGrant, //
+};
+
+use kernel::{
+    new_condvar,
+    new_mutex,
+    new_poll_condvar,
+    new_spinlock_irq,
+    pci::DevresBar,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        poll::PollCondVar,
+        CondVar,
+        CondVarTimeoutResult,
+        Mutex,
+        MutexGuard,
+        SpinLockIrq, //
+    },
+    time::Jiffies, //
+};
+
+use crate::{
+    chip::Chip,
+    dma::DmaState,
+    hw::emu,
+    pin::lists::PinLists,
+    regs::Regs,
+    sys::RegisterWindow,
+    uapi, //
+};
+
+/// Interrupt bookkeeping, protected by [`Card::events`].
+struct Events {
+    /// Privileged DMA interrupts handled.
+    irq_count: u64,
+    /// `VEDRV_CMD_WAIT_INTR` bits caught and not yet reported: `[upper, lower]`.
+    pending: [u64; 2],
+    /// The card was unbound: waiters must give up.
+    removed: bool,
+}
+
+/// Fixed facts about a card, gathered at probe.
+pub(crate) struct CardFacts {
+    pub(crate) chip: &'static Chip,
+    /// The system-common registers, for NEC's mmap (user_pdma=1).
+    pub(crate) scr_window: RegisterWindow,
+    pub(crate) index: u32,
+    pub(crate) vendor_id: u16,
+    pub(crate) device_id: u16,
+    pub(crate) scr_bar_size: u64,
+    pub(crate) emu: Option<EmuIdent>,
+    /// Probe checked that DMA addresses of this device are physical addresses.
+    pub(crate) dma_is_phys: bool,
+    /// The PCI device, for messages.
+    pub(crate) dev: ARef<kernel::device::Device>,
+}
+
+/// One card, shared by its binding, its IRQ handler and its open files.
+#[pin_data]
+pub(crate) struct Card {
+    facts: CardFacts,
+    /// The BAR with the system-common registers (and, on the emulator, its identification block).
+    regs: DevresBar,
+    /// The ivshmem register BAR (emulator only).
+    doorbell: Option<DevresBar>,
+    #[pin]
+    events: SpinLockIrq<Events>,
+    /// Notified by the IRQ handler and on removal.
+    #[pin]
+    event_wait: CondVar,
+    /// Serialises pings; holds the last ping sequence number.
+    #[pin]
+    ping: Mutex<u64>,
+    /// The privileged DMA manager: the ring and every request in flight.
+    #[pin]
+    dma: Mutex<DmaState>,
+    /// Notified (with `dma` released) when requests progress or finish; pollers wait on it too.
+    #[pin]
+    dma_wait: PollCondVar,
+    /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
+    /// Dropped (and so unpinned) with the card.
+    #[pin]
+    pins: Mutex<PinLists>,
+}
+
+impl Card {
+    /// A card whose registers are `regs` (and `doorbell` on the emulator).
+    pub(crate) fn new(
+        facts: CardFacts,
+        regs: DevresBar,
+        doorbell: Option<DevresBar>,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            facts,
+            regs,
+            doorbell,
+            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false }, "ve_drv::Card::events"),
+            event_wait <- new_condvar!("ve_drv::Card::event_wait"),
+            ping <- new_mutex!(0, "ve_drv::Card::ping"),
+            pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
+            dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
+            dma_wait <- new_poll_condvar!("ve_drv::Card::dma_wait"),
+        })
+    }
+
+    /// Runs `f` with the card's registers, or fails with `ENODEV` once the card is gone.
+    /// `f` runs under an RCU read lock: it must not sleep.
+    pub(crate) fn with_regs<R>(&self, f: impl FnOnce(&Regs<'_>) -> Result<R>) -> Result<R> {
+        let chip = self.facts.chip;
+        self.regs
+            .try_access_with(|bar| f(&Regs::new(bar, chip)))
+            .ok_or(ENODEV)?
+    }
+
+    /// The card's device, for messages.
+    pub(crate) fn dev(&self) -> &kernel::device::Device {
+        &self.facts.dev
+    }
+
+    /// NEC's pin lists.
+    pub(crate) fn pins(&self) -> &Mutex<PinLists> {
+        &self.pins
+    }
+
+    /// The DMA manager.
+    pub(crate) fn dma(&self) -> &Mutex<DmaState> {
+        &self.dma
+    }
+
+    /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`. Waiters
+    /// re-read the engine whatever woke them; only a pending signal (`ERESTARTSYS`) is told
+    /// apart.
+    pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {
+        match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
+            CondVarTimeoutResult::Signal { .. } => Err(ERESTARTSYS),
+            CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Woken { .. } => Ok(()),
+        }
+    }
+
+    /// What pollers of the card's files wait on.
+    pub(crate) fn dma_poll(&self) -> &PollCondVar {
+        &self.dma_wait
+    }
+
+    /// Wakes everyone waiting on the DMA manager.
+    pub(crate) fn notify_dma(&self) {
+        self.dma_wait.notify_all();
+    }
+
+    /// The card's variant.
+    pub(crate) fn facts_chip(&self) -> &'static Chip {
+        self.facts.chip
+    }
+
+    /// The card's index (`/dev/ve<index>`).
+    pub(crate) fn index(&self) -> u32 {
+        self.facts.index
+    }
+
+    /// The system-common register window for NEC's mmap.
+    pub(crate) fn scr_window(&self) -> &RegisterWindow {
+        &self.facts.scr_window
+    }
+
+    /// Where VE memory ends for the engine: the size the card reports (the emulator does),
+    /// never past the engine's address width.
+    pub(crate) fn ve_mem_limit(&self) -> u64 {
+        let bound = self.facts.chip.ve_addr_limit;
+        self.facts.emu.map_or(bound, |e| e.ve_mem_size.min(bound))
+    }
+
+    /// Interrupts handled so far.
+    pub(crate) fn irq_count(&self) -> u64 {
+        self.events.lock().irq_count
+    }
+
+    /// Whether the card has been unbound.
+    pub(crate) fn is_removed(&self) -> bool {
+        self.events.lock().removed
+    }
+
+    /// Marks the card removed and wakes every waiter: they return `ENODEV`.
+    fn mark_removed(&self) {
+        self.events.lock().removed = true;
+        self.event_wait.notify_all();
+    }
+
+    /// Fills `VE_DRV_IOC_INFO`.
+    pub(crate) fn info(&self) -> Result<uapi::VeDrvInfo> {
+        let f = &self.facts;
+        let mut info = uapi::VeDrvInfo {
+            abi_version: uapi::VE_DRV_ABI_VERSION,
+            variant: f.chip.variant as u32,
+            card_index: f.index,
+            vendor_id: f.vendor_id,
+            device_id: f.device_id,
+            pdma_vector: f.chip.pdma_vector,
+            msix_vectors: f.chip.msix_vectors(),
+            scr_bar_size: f.scr_bar_size,
+            irq_count: self.irq_count(),
+            dma_is_phys: f.dma_is_phys.into(),
+            ..Default::default()
+        };
+        if let Some(e) = f.emu {
+            info.emu_abi_version = e.abi_version;
+            info.ve_mem_size = e.ve_mem_size;
+            info.emu_nonce = e.nonce;
+            info.emu_irqs_raised = self.with_regs(|r| r.emu_read64(emu::OFF_CNT_IRQS))?;
+        }
+        Ok(info)
+    }
+}
