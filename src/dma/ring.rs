@@ -7,10 +7,12 @@
 //! between `tail` (inclusive) and `head` (exclusive) is in flight. At most
 //! [`MAX_IN_FLIGHT`] slots are in flight, so `head == tail` always means "empty".
 
-/// Slots in the ring.
-pub const NUM: usize = 128;
-/// Slots that may be in flight at once (one stays free, as in VEOS).
-pub const MAX_IN_FLIGHT: usize = NUM - 1;
+/// Slots in the ring, and how many may be in flight at once (one stays free, as in VEOS): the
+/// hardware's numbers.
+pub use crate::hw::desc::{
+    MAX_IN_FLIGHT,
+    NUM, //
+};
 
 /// Ring positions.
 ///

@@ -8,7 +8,7 @@
 //! extents that happen to be adjacent are walked as one.
 
 /// Alignment the engine demands of addresses and lengths (NEC's 8-byte rule).
-pub const ALIGN: u64 = 8;
+pub use crate::hw::desc::ALIGN;
 
 /// Checks an extent list: at least one extent, each nonzero, 8-byte aligned in address and
 /// length, not wrapping, inside the first `ve_mem` bytes of VE memory when the size is known.

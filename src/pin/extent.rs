@@ -16,8 +16,8 @@ pub const HPAGE_SHIFT: u32 = 21;
 pub const HPAGE_SIZE: u64 = 1 << HPAGE_SHIFT;
 /// Base pages per 2 MiB unit.
 pub const PAGES_PER_HPAGE: u64 = HPAGE_SIZE / PAGE_SIZE;
-/// NEC's limit on entries per block call (`VP_MAXBULK`).
-pub const VP_MAXBULK: u32 = 100;
+/// NEC's limit on entries per block call (`VP_MAXBULK`), from the ABI.
+pub use crate::uapi::VP_MAXBULK;
 
 /// Pages from the page of `va` to the page of `va + len - 1` (`len > 0`, no overflow).
 pub const fn pages_spanned(va: u64, len: u64) -> u64 {
