@@ -12,12 +12,15 @@ source "$(dirname "$0")/lib.sh"
 PINNED=(
 	rustc-web=1.96.0+dfsg1-1~deb12u2
 	rust-web-src=1.96.0+dfsg1-1~deb12u2
+	rust-web-clippy=1.96.0+dfsg1-1~deb12u2
+	rustfmt-web=1.96.0+dfsg1-1~deb12u2
 	clang-22=1:22.1.8-1~deb12u1
 	lld-22=1:22.1.8-1~deb12u1
 	llvm-22=1:22.1.8-1~deb12u1
 	libclang-22-dev=1:22.1.8-1~deb12u1
 	qemu-system-x86=1:7.2+dfsg-7+deb12u18+b3
 	busybox-static=1:1.35.0-4+deb12u1+b1
+	shellcheck=0.9.0-1
 )
 UNPINNED=(build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils zstd python3 dwarves file)
 
