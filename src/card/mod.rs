@@ -20,6 +20,7 @@
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
+//!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 
 mod binding;

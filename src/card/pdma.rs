@@ -15,7 +15,10 @@ use kernel::{
         Arc,
         CondVarTimeoutResult, //
     },
-    time::Delta, //
+    time::{
+        Delta,
+        Jiffies, //
+    },
 };
 
 use super::Card;
@@ -98,7 +101,7 @@ impl Card {
             }
             match self
                 .event_wait
-                .wait_interruptible_timeout(&mut events, remaining as _)
+                .wait_interruptible_timeout(&mut events, remaining as Jiffies)
             {
                 CondVarTimeoutResult::Timeout => remaining = 0,
                 // Restarted with the same arguments after a handler with SA_RESTART (the

@@ -604,7 +604,7 @@ impl<R: Pinned> DmaState<R> {
         };
         if ctl1 & hw::dmactl::EXCEPTION != 0 {
             let at = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
-            let code = eng.word0(at).map_or(0, |w0| hw::desc::exception(w0));
+            let code = eng.word0(at).map_or(0, hw::desc::exception);
             match self.slots[at].as_ref().map(|s| s.id) {
                 // Also when that request already finished: its slots go, which clears the
                 // exception.

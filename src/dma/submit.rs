@@ -266,8 +266,7 @@ impl Submitter<'_> {
             &mut runs,
         )?;
         let mut va = first;
-        let mut runs = runs.drain_all();
-        while let Some(run) = runs.next() {
+        for run in runs.drain_all() {
             let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
             let start = va.max(self.next_va);
             let stop = run_end.min(self.end_va);

@@ -259,7 +259,7 @@ fn wait_intr(card: &Card, arg: usize, inline: bool) -> Result<isize> {
     let ms = (ts.tv_sec as u64)
         .saturating_mul(1000)
         .saturating_add(ts.tv_nsec as u64 / 1_000_000);
-    let jiffies = kernel::time::msecs_to_jiffies(ms.min(u32::MAX as u64) as u32);
+    let jiffies = kernel::time::msecs_to_jiffies(ms.min(u64::from(u32::MAX)) as u32);
     let caught = card.wait_intr([want.upper, want.lower], jiffies as u64)?;
     writer.write(&uapi::VeWaitIrq {
         upper: caught[0],

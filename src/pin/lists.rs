@@ -206,6 +206,6 @@ impl PinLists {
     /// Takes every entry of `list`.
     pub(crate) fn take_all(&mut self, list: ListId) -> RBTree<Key, LockedRun> {
         self.held[list.0] = 0;
-        core::mem::replace(&mut self.lists[list.0], RBTree::new())
+        core::mem::take(&mut self.lists[list.0])
     }
 }

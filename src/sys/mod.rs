@@ -151,9 +151,12 @@ impl MiscNode {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             data,
-            // SAFETY: `slot` is pinned memory for a `miscdevice`, zeroed here (a valid state for
+            // `slot` is pinned memory for a `miscdevice`, zeroed here (a valid state for
             // registration) and registered; `PinnedDrop` deregisters it before it goes away.
             misc <- Opaque::try_ffi_init(|slot: *mut bindings::miscdevice| {
+                // SAFETY: `try_ffi_init` passes the `Opaque`'s memory, valid for writing one
+                // `miscdevice`; all zeroes is a valid `miscdevice` (a C struct of pointers and
+                // integers).
                 unsafe { core::ptr::write_bytes(slot, 0, 1) };
                 // SAFETY: `slot` is zeroed and pinned; `name` is static.
                 kernel::error::to_result(unsafe {
@@ -253,7 +256,7 @@ fn ioctl_ret(r: Result<isize>) -> c_long {
 #[no_mangle]
 unsafe extern "C" fn ve_fop_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: an open `/dev/veN` file (the VFS holds a reference during the call).
-    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg as usize, false))
+    ioctl_ret(unsafe { node_of(file) }.ioctl(cmd, arg, false))
 }
 
 /// `compat_ioctl` of `/dev/veN`.
