@@ -6,15 +6,25 @@
 //! the ioctls' side: submit, wait, cancel (`submit`).
 
 // Shared with the host tests (`core` only).
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file"
+)]
 pub(crate) mod engine;
 pub(crate) mod manager;
 // Shared with the host tests (`core` only).
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file"
+)]
 pub(crate) mod ring;
 pub(crate) mod submit;
 // Shared with the host tests (`core` only).
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; part of it is theirs only"
+)]
 pub(crate) mod velist;
 
 pub(crate) use manager::DmaState;

@@ -5,7 +5,11 @@
 //! `crate::sys::gup`.
 
 // Shared with the host tests (`core` only); the extent coalescer is for the DMA manager.
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; the coalescer is for the manager"
+)]
 pub(crate) mod extent;
 pub(crate) mod lists;
 pub(crate) mod translate;
