@@ -4,6 +4,7 @@
 # directory per (kernel version, fragments, toolchain) key under $VE_CACHE/build/, all from the
 # one source tree. A finished build is reused.
 # Usage: scripts/build-kernel.sh [test|debug]   (prints the build directory on stdout)
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 config=${1:-test}

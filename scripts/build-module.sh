@@ -3,6 +3,7 @@
 # Build ve_drv.ko for one cached kernel configuration (default: test), with the same make
 # arguments as that kernel, into $VE_OUT/module/<config>/ve_drv.ko (prints the path).
 # Usage: scripts/build-module.sh [test|debug]
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 config=${1:-test}

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Checks ve_drv.ko's metadata with modinfo (TAP): what an operator and modprobe see.
 # Usage: scripts/check-module.sh [ve_drv.ko]
+# Each check is a command line in single quotes that check() evaluates, so that it prints as written.
+# shellcheck disable=SC2016
 set -uo pipefail
 ko=${1:-$(dirname "$0")/../out/module/test/ve_drv.ko}
 n=0
@@ -10,6 +12,7 @@ check() {
 	n=$((n + 1))
 	if eval "$2"; then echo "ok $n $1"; else echo "not ok $n $1"; fails=$((fails + 1)); fi
 }
+# shellcheck disable=SC2317 # called from the checks, through eval
 field() { modinfo -F "$1" "$ko"; }
 echo "TAP version 13"
 echo "1..6"

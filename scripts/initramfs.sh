@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the test initramfs: busybox-static, ve_drv.ko, the static guest test binaries, the suite
 # scripts and /init. Usage: scripts/initramfs.sh OUT.cpio.gz GUEST_BIN_DIR VE_DRV_KO
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 out=${1:?output file}
@@ -17,7 +18,7 @@ file "$stage/bin/busybox" | grep -q 'statically linked' || die "/bin/busybox is 
 cp "$ko" "$stage/lib/modules/ve_drv.ko"
 for b in "$bindir"/ve_*; do
 	case "$b" in *.d) continue ;; esac
-	[ -f "$b" ] && [ -x "$b" ] || continue
+	if [ ! -f "$b" ] || [ ! -x "$b" ]; then continue; fi
 	cp "$b" "$stage/bin/"
 done
 cp "$VE_ROOT"/tests/guest/suites/*.sh "$stage/suites/"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared settings for the project's scripts: sourced, never run.
 #
 # Everything built outside the repository lives under $VE_CACHE, keyed so that a second run reuses it:
@@ -14,7 +15,9 @@ VE_CACHE=${VE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ve_drv}
 VE_OUT=${VE_OUT:-$VE_ROOT/out}
 
 # Pinned toolchain (DEVELOPERS.md, shared/docs/toolchain.md).
+# shellcheck disable=SC2034 # setup.sh's
 LINUX_SRC_PKG=linux-source-7.3
+# shellcheck disable=SC2034 # setup.sh's
 LINUX_SRC_VERSION_PREFERRED=7.3.4-1~bpo13+1
 BINDGEN_VERSION=0.72.1
 LLVM_MAJOR=22
@@ -23,7 +26,8 @@ export LIBCLANG_PATH
 BINDGEN=$VE_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
 
 # Identical make arguments for the kernel and the module (toolchain.md: they must match).
-KMAKE_ARGS=(LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
+# shellcheck disable=SC2034 # build-kernel.sh's and build-module.sh's
+KMAKE_ARGS=("LLVM=-$LLVM_MAJOR" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -48,8 +52,8 @@ kernel_fragments() {
 
 # Cache key of a kernel build: kernel package version, the merged config fragments, toolchain versions.
 kernel_build_key() {
-	local config=$1 ksrc v
-	ksrc=$(kernel_src_dir)
+	local config=$1 v
+	kernel_src_dir >/dev/null # dies with a remedy when setup.sh has not run
 	v=$(cat "$VE_CACHE/src/CURRENT")
 	{
 		echo "$v"

@@ -8,8 +8,9 @@
 # Options (environment): VE_BENCH_MAX_MIB caps the sizes (64 = the quick variant), VE_BENCH_REPS
 # repetitions per point, VE_BENCH_DIR ve2vh|vh2ve|both, VE_BENCH_MEMORY a comma-separated subset
 # of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$VE_ROOT"
+cd "$VE_ROOT" || exit
 build_all
 phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
 max_mib=${VE_BENCH_MAX_MIB:-1024}

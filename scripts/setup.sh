@@ -6,6 +6,7 @@
 #  - the Linux 7.3 source from Debian's linux-source-7.3 (trixie-backports), fetched through a private
 #    apt configuration whose URI is read from /etc/apt/sources.list.d/debian.sources. Nothing from
 #    trixie is installed: the .deb is only unpacked.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # name=version; the version is what apt must still offer, or setup stops naming the package.
@@ -119,5 +120,5 @@ mkdir -p "$VE_CACHE/src"
 install_packages
 install_bindgen
 fetch_kernel_source
-log "toolchain: $(/usr/bin/rustc --version); $("$BINDGEN" --version); $(clang-$LLVM_MAJOR --version | head -n 1)"
+log "toolchain: $(/usr/bin/rustc --version); $("$BINDGEN" --version); $("clang-$LLVM_MAJOR" --version | head -n 1)"
 log "kernel source: $LINUX_SRC_PKG $(cat "$VE_CACHE/src/CURRENT") at $(kernel_src_dir)"

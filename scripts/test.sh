@@ -8,9 +8,10 @@
 #   - guest: every suite in tests/guest/suites, one VM boot each, KUnit included, on the test
 #     kernel and again on the debug kernel (lockdep, KASAN, kmemleak, DEBUG_VM).
 # Ends with the phase budget and a line `N passed, N failed` over all of them.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 export VE_WERROR=1
-cd "$VE_ROOT"
+cd "$VE_ROOT" || exit
 
 build_all
 
@@ -51,7 +52,7 @@ guest_suites() {
 		# shellcheck disable=SC2086
 		GUEST_OUT=$VE_OUT/guest-$config run_guest_suites --console none $suites | tee "$log"
 	}
-	phase "guest suites on $config kernel ($(echo $suites | tr ' ' ','))" guest_run || rc=$?
+	phase "guest suites on $config kernel ($(paste -sd, <<<"$suites"))" guest_run || rc=$?
 	read -r p f < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log")
 	p=${p:-0}
 	f=${f:-1}

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # SPDX-License-Identifier: GPL-2.0
 # /init of the test initramfs: mount the pseudo file systems, run the suite named by
 # ve_test.suite= on the kernel command line (/suites/<name>.sh), report, power off.
