@@ -127,7 +127,12 @@ pub fn cancel(fd: &OwnedFd, id: u64) -> Result<(), i32> {
 
 /// VH `src` -> VE `ve` -> VH `dst` by `VE_DMA_IOC_XFER`, `len` bytes of a pattern of `seed`, then
 /// compared; each transfer must report all bytes done.
-pub fn xfer_round_trip(
+///
+/// # Safety
+///
+/// `src` and `dst` must each point to `len` bytes of mapped, writable memory, `len` a multiple
+/// of 8, that nothing else accesses during the call.
+pub unsafe fn xfer_round_trip(
     fd: &OwnedFd,
     src: *mut u8,
     dst: *mut u8,
@@ -135,8 +140,12 @@ pub fn xfer_round_trip(
     ve: u64,
     seed: u64,
 ) -> Result<(), String> {
-    fill(src, len, seed);
-    fill(dst, len, !seed);
+    // SAFETY: `src` and `dst` are `len` writable bytes each, `len` a multiple of 8 (the
+    // caller's contract).
+    unsafe {
+        fill(src, len, seed);
+        fill(dst, len, !seed);
+    }
     for (to_ve, vh) in [(true, src), (false, dst)] {
         let x = xfer(fd, to_ve, vh as u64, ve, len as u64).map_err(|(e, a)| {
             format!(
@@ -149,13 +158,18 @@ pub fn xfer_round_trip(
             return Err(format!("bytes_done {} of {len}", x.bytes_done));
         }
     }
-    same(src, dst, len)
+    // SAFETY: `src` and `dst` are `len` mapped bytes each (the caller's contract).
+    unsafe { same(src, dst, len) }
 }
 
 /// Fills `len` bytes (a multiple of 8) at `p` with a pattern of `seed`.
-pub fn fill(p: *mut u8, len: usize, seed: u64) {
+///
+/// # Safety
+///
+/// `p` must point to `len` bytes of mapped, writable memory, `len` a multiple of 8.
+pub unsafe fn fill(p: *mut u8, len: usize, seed: u64) {
     for k in (0..len).step_by(8) {
-        // SAFETY: callers pass a mapped buffer of `len` bytes (a multiple of 8).
+        // SAFETY: `k + 8 <= len` (`len` is a multiple of 8), within the caller's `len` bytes.
         unsafe {
             p.add(k)
                 .cast::<u64>()
@@ -165,8 +179,13 @@ pub fn fill(p: *mut u8, len: usize, seed: u64) {
 }
 
 /// Whether `len` bytes at `a` and `b` are equal; the first difference otherwise.
-pub fn same(a: *const u8, b: *const u8, len: usize) -> Result<(), String> {
-    // SAFETY: both are mapped buffers of `len` bytes.
+///
+/// # Safety
+///
+/// `a` and `b` must each point to `len` bytes of mapped memory that nothing writes during the
+/// call (no transfer in flight into them).
+pub unsafe fn same(a: *const u8, b: *const u8, len: usize) -> Result<(), String> {
+    // SAFETY: both are `len` mapped bytes, not written meanwhile (the caller's contract).
     let (x, y) = unsafe {
         (
             std::slice::from_raw_parts(a, len),

@@ -81,13 +81,20 @@ fn balanced(f: impl FnOnce() -> R) -> R {
 /// Copies `len` bytes VH `src` -> VE `ve` (XFER) and back into `dst` with SUBMIT + WAIT, and
 /// compares.
 fn submit_round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u64) -> R {
-    fill(src.ptr, len, ve ^ 0x55);
-    fill(dst.ptr, len, !ve);
+    ensure(len <= src.len && len <= dst.len && len % 8 == 0, || {
+        format!("round trip of {len} bytes")
+    })?;
+    // SAFETY: `len` bytes (a multiple of 8) of each buffer, checked above; no transfer in flight.
+    unsafe {
+        fill(src.ptr, len, ve ^ 0x55);
+        fill(dst.ptr, len, !ve);
+    }
     let id = submit(fd, true, src.addr(), ve, len as u64).map_err(errname)?;
     ensure_eq("bytes VH->VE", wait_ok(fd, id)?, len as u64)?;
     let id = submit(fd, false, dst.addr(), ve, len as u64).map_err(errname)?;
     ensure_eq("bytes VE->VH", wait_ok(fd, id)?, len as u64)?;
-    same(src.ptr, dst.ptr, len)
+    // SAFETY: `len` bytes of each buffer, checked above; both transfers finished.
+    unsafe { same(src.ptr, dst.ptr, len) }
 }
 
 fn main() {
@@ -112,8 +119,8 @@ fn main() {
                 let id =
                     submit(&fd, true, src.addr() + 8, 0x1000_0000, len as u64).map_err(errname)?;
                 ensure(id != 0, || "id 0".into())?;
-                // SAFETY: 8 bytes into buffers of 8 MiB, len < 8 MiB - 8.
-                fill(unsafe { src.ptr.add(8) }, len, 3);
+                // SAFETY: 8 bytes into buffers of 8 MiB, len < 8 MiB - 8, a multiple of 8.
+                unsafe { fill(src.ptr.add(8), len, 3) };
                 // The fill came after the submit: wait, then copy again to compare what the
                 // engine saw at a known time.
                 wait_ok(&fd, id)?;
@@ -123,8 +130,9 @@ fn main() {
                 let id = submit(&fd, false, dst.addr() + 16, 0x1000_0000, len as u64)
                     .map_err(errname)?;
                 ensure_eq("bytes back", wait_ok(&fd, id)?, len as u64)?;
-                // SAFETY: offsets within the buffers.
-                same(unsafe { src.ptr.add(8) }, unsafe { dst.ptr.add(16) }, len)
+                // SAFETY: `len` bytes at 8 and 16 bytes into buffers of 8 MiB (len < 8 MiB - 16);
+                // both transfers finished.
+                unsafe { same(src.ptr.add(8), dst.ptr.add(16), len) }
             }),
         );
     }
@@ -136,7 +144,8 @@ fn main() {
                 .map(|_| Buffer::new(Backing::Anon4k, 2 * MIB))
                 .collect::<Result<_, _>>()?;
             for (k, b) in bufs.iter().enumerate() {
-                fill(b.ptr, 2 * MIB, 40 + k as u64);
+                // SAFETY: each buffer maps 2 MiB; no transfer in flight.
+                unsafe { fill(b.ptr, 2 * MIB, 40 + k as u64) };
             }
             // 16 MiB at 64 MiB/s: about 250 ms of engine time.
             c.set(emu::OFF_CTL_BW_MIBS, 64);
@@ -170,7 +179,8 @@ fn main() {
             for (k, b) in bufs.iter().enumerate() {
                 xfer(&fd, false, back.addr(), 0x2000_0000 + (k as u64) * (4 << 20), (2 * MIB) as u64)
                     .map_err(|(e, _)| errname(e))?;
-                same(b.ptr, back.ptr, 2 * MIB)?;
+                // SAFETY: two 2 MiB buffers, their transfers finished.
+                unsafe { same(b.ptr, back.ptr, 2 * MIB) }?;
             }
             Ok(())
         }),
@@ -198,7 +208,8 @@ fn main() {
                             };
                             let src = Buffer::new(backing, 4 * MIB)?;
                             let dst = Buffer::new(backing, 4 * MIB)?;
-                            fill(src.ptr, 4 * MIB, th);
+                            // SAFETY: a fresh 4 MiB buffer of this thread.
+                            unsafe { fill(src.ptr, 4 * MIB, th) };
                             let ve = |k: u64| 0x3000_0000 + th * (16 << 20) + k * (4 << 20);
                             let ids: Vec<u64> = (0..4u64)
                                 .map(|k| {
@@ -222,7 +233,8 @@ fn main() {
                                 .map_err(errname)?;
                                 wait_ok(f, id)?;
                             }
-                            same(src.ptr, dst.ptr, 4 * MIB)
+                            // SAFETY: two 4 MiB buffers of this thread, transfers finished.
+                            unsafe { same(src.ptr, dst.ptr, 4 * MIB) }
                         })
                     })
                     .collect();
@@ -347,7 +359,8 @@ fn main() {
             let a = Buffer::new(Backing::Anon4k, 4 * MIB)?;
             let b = Buffer::new(Backing::Hugetlb2m, 4 * MIB)?;
             let back = Buffer::new(Backing::Anon4k, 4 * MIB)?;
-            fill(b.ptr, 4 * MIB, 77);
+            // SAFETY: a fresh 4 MiB buffer.
+            unsafe { fill(b.ptr, 4 * MIB, 77) };
             stall(c);
             let ia = submit(&fd, true, a.addr(), 0x400_0000, (4 * MIB) as u64);
             let ib = submit(&fd, true, b.addr(), 0x800_0000, (4 * MIB) as u64);
@@ -360,7 +373,8 @@ fn main() {
             wait_ok(&fd, ib)?;
             xfer(&fd, false, back.addr(), 0x800_0000, (4 * MIB) as u64)
                 .map_err(|(e, _)| errname(e))?;
-            same(b.ptr, back.ptr, 4 * MIB)
+            // SAFETY: two 4 MiB buffers, their transfers finished.
+            unsafe { same(b.ptr, back.ptr, 4 * MIB) }
         }),
     );
 
@@ -519,9 +533,11 @@ fn extent_list(fd: &OwnedFd) -> R {
     let dst = Buffer::new(Backing::Anon4k, 4 * MIB)?;
     let one = Buffer::new(Backing::Anon4k, 4 * MIB)?;
     let off = 24u64; // 8-byte aligned, not page aligned
-                     // SAFETY: within src (total + off < 4 MiB).
-    fill(unsafe { src.ptr.add(off as usize) }, total as usize, 0xe47);
-    fill(dst.ptr, 4 * MIB, 1);
+                     // SAFETY: within the 4 MiB buffers (total + off < 4 MiB; both multiples of 8).
+    unsafe {
+        fill(src.ptr.add(off as usize), total as usize, 0xe47);
+        fill(dst.ptr, 4 * MIB, 1);
+    }
     let id = submit_list(fd, true, src.addr() + off, &list).map_err(errname)?;
     let w = wait(fd, id, 10_000).map_err(errname)?;
     ensure_eq("status", w.status, 0)?;
@@ -533,20 +549,16 @@ fn extent_list(fd: &OwnedFd) -> R {
     let mut at = off;
     for e in &list {
         xfer(fd, false, one.addr(), e.addr, e.len).map_err(|(e, _)| errname(e))?;
-        // SAFETY: `at + e.len` stays within src.
-        same(unsafe { src.ptr.add(at as usize) }, one.ptr, e.len as usize)
+        // SAFETY: `at + e.len` stays within `src`, `e.len` within `one`; transfers finished.
+        unsafe { same(src.ptr.add(at as usize), one.ptr, e.len as usize) }
             .map_err(|m| format!("extent at VE {:#x}: {m}", e.addr))?;
         at += e.len;
     }
     // And back through the list in one request.
     let id = submit_list(fd, false, dst.addr() + 8, &list).map_err(errname)?;
     ensure_eq("bytes back", wait_ok(fd, id)?, total)?;
-    // SAFETY: within both buffers.
-    same(
-        unsafe { src.ptr.add(off as usize) },
-        unsafe { dst.ptr.add(8) },
-        total as usize,
-    )
+    // SAFETY: `total` bytes at `off` and 8 stay within both 4 MiB buffers; transfers finished.
+    unsafe { same(src.ptr.add(off as usize), dst.ptr.add(8), total as usize) }
 }
 
 /// Three requests posted behind a stalled engine; an exception injected at the second
@@ -558,7 +570,8 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
         .map(|_| Buffer::new_fragmented(MIB))
         .collect::<Result<_, _>>()?;
     for (k, b) in bufs.iter().enumerate() {
-        fill(b.ptr, MIB, 900 + k as u64);
+        // SAFETY: each buffer maps 1 MiB; no transfer in flight.
+        unsafe { fill(b.ptr, MIB, 900 + k as u64) };
     }
     stall(c);
     let started = c.get(emu::OFF_CNT_STARTED);
@@ -604,7 +617,8 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
             MIB as u64,
         )
         .map_err(|(e, _)| errname(e))?;
-        same(bufs[k].ptr, back.ptr, MIB).map_err(|m| format!("request {k}: {m}"))?;
+        // SAFETY: two 1 MiB buffers, their transfers finished.
+        unsafe { same(bufs[k].ptr, back.ptr, MIB) }.map_err(|m| format!("request {k}: {m}"))?;
     }
     Ok(())
 }

@@ -145,7 +145,8 @@ fn main() {
 fn fresh(fd: &OwnedFd, ve: u64) -> R {
     let a = Buffer::new(Backing::Anon4k, MIB)?;
     let b = Buffer::new(Backing::Anon4k, MIB)?;
-    xfer_round_trip(fd, a.ptr, b.ptr, MIB, ve, ve ^ 0x5a)
+    // SAFETY: two fresh 1 MiB buffers of this thread.
+    unsafe { xfer_round_trip(fd, a.ptr, b.ptr, MIB, ve, ve ^ 0x5a) }
 }
 
 /// 512 VE extents of one page each, not adjacent (reverse order, a page apart), from `ve`: every
@@ -360,7 +361,8 @@ fn ve_bound(c: &EmuBar) -> R {
         let held = pins_held();
         let a = Buffer::new(Backing::Hugetlb2m, 2 * MIB)?;
         let cbuf = Buffer::new(Backing::Anon4k, MIB)?;
-        fill(cbuf.ptr, MIB, 77);
+        // SAFETY: `cbuf` is a fresh 1 MiB buffer.
+        unsafe { fill(cbuf.ptr, MIB, 77) };
         let r = (|| {
             let first = submit_ring_spanning(&fd, c, &a, 0x100_0000)?;
             let top = 1u64 << 48;
@@ -386,7 +388,8 @@ fn ve_bound(c: &EmuBar) -> R {
             let back = Buffer::new(Backing::Anon4k, MIB)?;
             xfer(&fd, false, back.addr(), 0x300_0000, MIB as u64)
                 .map_err(|(e, _)| format!("XFER back: {}", errname(e)))?;
-            same(cbuf.ptr, back.ptr, MIB)
+            // SAFETY: two 1 MiB buffers, their transfers finished.
+            unsafe { same(cbuf.ptr, back.ptr, MIB) }
         })();
         c.set(emu::OFF_CTL_STALL, 0);
         r?;

@@ -53,9 +53,21 @@ type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 
 /// VH `src` -> VE `ve` -> VH `dst`, then compare; nothing may stay pinned.
-fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, seed: u64) -> R {
+///
+/// # Safety
+///
+/// As [`xfer_round_trip`].
+unsafe fn round_trip(
+    fd: &OwnedFd,
+    src: *mut u8,
+    dst: *mut u8,
+    len: usize,
+    ve: u64,
+    seed: u64,
+) -> R {
     let held = pins_held();
-    xfer_round_trip(fd, src, dst, len, ve, seed)?;
+    // SAFETY: the caller's contract, passed on.
+    unsafe { xfer_round_trip(fd, src, dst, len, ve, seed) }?;
     ensure_eq("pins held after the transfers", pins_held() - held, 0)
 }
 
@@ -63,8 +75,8 @@ fn round_trip(fd: &OwnedFd, src: *mut u8, dst: *mut u8, len: usize, ve: u64, see
 /// that transfers work again after a fault.
 fn fresh_round_trip(fd: &OwnedFd, ve: u64, seed: u64) -> R {
     let b = Buffer::new(Backing::Anon4k, 2 << 20)?;
-    // SAFETY: the second half of `b`, which maps 2 MiB.
-    round_trip(fd, b.ptr, unsafe { b.ptr.add(1 << 20) }, 1 << 20, ve, seed)
+    // SAFETY: the two halves of `b`, which maps 2 MiB.
+    unsafe { round_trip(fd, b.ptr, b.ptr.add(1 << 20), 1 << 20, ve, seed) }
 }
 
 fn main() {
@@ -110,13 +122,17 @@ fn main() {
                         "{name}: {} MiB VH -> VE -> VH, every byte compared",
                         half >> 20
                     ),
-                    round_trip(&fd, src, dst, half, 0x100_0000, 1),
+                    // SAFETY: the two halves of `b`, `half` bytes each at least.
+                    unsafe { round_trip(&fd, src, dst, half, 0x100_0000, 1) },
                 );
                 t.result(&format!("{name}: small and page-unaligned transfers (8 B, 4 KiB + 8 at +8, 1 MiB + 0x1238)"), (|| {
-                    // SAFETY (all): offsets stay inside the halves.
-                    round_trip(&fd, src, dst, 8, 0x2000_0000, 2)?;
-                    round_trip(&fd, unsafe { src.add(8) }, unsafe { dst.add(8) }, 4096 + 8, 0x2000_1008, 3)?;
-                    round_trip(&fd, unsafe { src.add(0x1238) }, unsafe { dst.add(0x3338) }, (1 << 20) + 0x1238, 0x3000_0000, 4)
+                    // SAFETY: offset plus length stays within each half of `b` (1 MiB + 0x3338 at
+                    // most, of `half` bytes).
+                    unsafe {
+                        round_trip(&fd, src, dst, 8, 0x2000_0000, 2)?;
+                        round_trip(&fd, src.add(8), dst.add(8), 4096 + 8, 0x2000_1008, 3)?;
+                        round_trip(&fd, src.add(0x1238), dst.add(0x3338), (1 << 20) + 0x1238, 0x3000_0000, 4)
+                    }
                 })());
             }
             Err(why) => {
@@ -269,15 +285,8 @@ fn main() {
             let b = Buffer::new_fragmented(16 << 20)?;
             let irqs = c.get(emu::OFF_CNT_IRQS);
             c.set(emu::OFF_CTL_IRQ_COALESCE, 1_000_000);
-            // SAFETY: second half of b.
-            let r = round_trip(
-                &fd,
-                b.ptr,
-                unsafe { b.ptr.add(8 << 20) },
-                8 << 20,
-                0x4400_0000,
-                8,
-            );
+            // SAFETY: the two 8 MiB halves of `b`.
+            let r = unsafe { round_trip(&fd, b.ptr, b.ptr.add(8 << 20), 8 << 20, 0x4400_0000, 8) };
             c.set(emu::OFF_CTL_IRQ_COALESCE, 0);
             r?;
             ensure_eq("interrupts raised", c.get(emu::OFF_CNT_IRQS) - irqs, 0)
@@ -395,15 +404,17 @@ fn concurrent(fd: &OwnedFd) -> R {
         let fd = sys::open_rw(NODE).expect("open");
         let ok = (0..8).all(|k| {
             let b = Buffer::new(Backing::Anon4k, 2 << 20).expect("buffer");
-            // SAFETY: second half of b.
-            xfer_round_trip(
-                &fd,
-                b.ptr,
-                unsafe { b.ptr.add(1 << 20) },
-                1 << 20,
-                0x6000_0000 + (k << 21),
-                100 + k,
-            )
+            // SAFETY: the two 1 MiB halves of `b`.
+            unsafe {
+                xfer_round_trip(
+                    &fd,
+                    b.ptr,
+                    b.ptr.add(1 << 20),
+                    1 << 20,
+                    0x6000_0000 + (k << 21),
+                    100 + k,
+                )
+            }
             .is_ok()
         });
         // SAFETY: leave the child.
@@ -422,15 +433,11 @@ fn concurrent(fd: &OwnedFd) -> R {
                         let b = Buffer::new(backing, 4 << 20)?;
                         let len = (1 << 20) + 8 * (th * 4 + k) as usize;
                         let ve = 0x7000_0000 + ((th * 4 + k) << 22);
-                        // SAFETY: second half of b.
-                        xfer_round_trip(
-                            fd,
-                            b.ptr,
-                            unsafe { b.ptr.add(2 << 20) },
-                            len,
-                            ve,
-                            th * 10 + k,
-                        )?;
+                        // SAFETY: `len` < 2 MiB at the start and in the second half of `b`
+                        // (4 MiB), which only this thread uses.
+                        unsafe {
+                            xfer_round_trip(fd, b.ptr, b.ptr.add(2 << 20), len, ve, th * 10 + k)
+                        }?;
                     }
                     Ok(())
                 })
@@ -510,8 +517,11 @@ fn fork_during_transfer(fd: &OwnedFd, c: &EmuBar) -> R {
     let held = pins_held();
     let src = Buffer::new(Backing::Anon4k, LEN)?;
     let dst = Buffer::new(Backing::Anon4k, LEN)?;
-    fill(src.ptr, LEN, 0xf0f0);
-    fill(dst.ptr, LEN, 0x0f0f);
+    // SAFETY: two fresh buffers of `LEN` bytes.
+    unsafe {
+        fill(src.ptr, LEN, 0xf0f0);
+        fill(dst.ptr, LEN, 0x0f0f);
+    }
     xfer(fd, true, src.addr(), VE, LEN as u64)
         .map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
     // 16 MiB at 32 MiB/s: about 500 ms of engine time to fork into.
@@ -553,6 +563,7 @@ fn fork_during_transfer(fd: &OwnedFd, c: &EmuBar) -> R {
     ensure(forks_in_flight > 0, || {
         "no fork happened while the transfer was in flight".into()
     })?;
-    same(src.ptr, dst.ptr, LEN)?;
+    // SAFETY: two buffers of `LEN` bytes, their transfers finished.
+    unsafe { same(src.ptr, dst.ptr, LEN) }?;
     ensure_eq("pins held", pins_held() - held, 0)
 }

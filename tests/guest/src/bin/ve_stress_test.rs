@@ -59,7 +59,12 @@ const MIB: usize = 1 << 20;
 
 /// VH `src` -> VE -> VH `dst` with XFER, compared.
 fn round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u64, seed: u64) -> R {
-    xfer_round_trip(fd, src.ptr, dst.ptr, len, ve, seed)
+    ensure(len <= src.len && len <= dst.len && len % 8 == 0, || {
+        format!("round trip of {len} bytes")
+    })?;
+    // SAFETY: both buffers are mapped for at least `len` bytes, a multiple of 8, and this thread
+    // is the only user of them during the call.
+    unsafe { xfer_round_trip(fd, src.ptr, dst.ptr, len, ve, seed) }
 }
 
 fn irq_count(fd: &OwnedFd) -> Result<u64, String> {
@@ -161,7 +166,9 @@ impl Plain {
             return Err("mmap".into());
         }
         let ptr = ((map as usize + 2 * MIB - 1) & !(2 * MIB - 1)) as *mut u8;
-        fill(ptr, len, 0x77); // fault in as 4 KiB pages
+        // SAFETY: `ptr` is 2 MiB-aligned within the fresh mapping of `len + 2 MiB` bytes; the
+        // callers' `len` are multiples of 8.
+        unsafe { fill(ptr, len, 0x77) }; // fault in as 4 KiB pages
         Ok(Self {
             map: map.cast(),
             ptr,
@@ -231,14 +238,18 @@ fn compaction(fd: &OwnedFd, c: &EmuBar) -> R {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                     let _ = dst.collapse();
                 });
-                xfer_round_trip(
-                    fd,
-                    src.ptr,
-                    dst.ptr,
-                    4 * MIB,
-                    0x800_0000 + (k << 22),
-                    500 + k,
-                )
+                // SAFETY: two 4 MiB mappings; the other thread only asks the kernel to collapse
+                // them (MADV_COLLAPSE moves pages, not bytes).
+                unsafe {
+                    xfer_round_trip(
+                        fd,
+                        src.ptr,
+                        dst.ptr,
+                        4 * MIB,
+                        0x800_0000 + (k << 22),
+                        500 + k,
+                    )
+                }
             })
         });
         c.set(emu::OFF_CTL_BW_MIBS, 0);
@@ -301,12 +312,8 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
             picks
         };
         for (k, &(b, off, _)) in picks.iter().enumerate() {
-            // SAFETY: off + len < 4 MiB, inside the source buffer.
-            fill(
-                unsafe { bufs[b].0.ptr.add(off) },
-                lens[k],
-                seed ^ i ^ k as u64,
-            );
+            // SAFETY: off + len < 4 MiB, inside the source buffer; the lengths are multiples of 8.
+            unsafe { fill(bufs[b].0.ptr.add(off), lens[k], seed ^ i ^ k as u64) };
         }
         let inject = rng.below(3) == 0;
         if inject {
@@ -335,18 +342,15 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
                 0 => {
                     ensure_eq("bytes", w.bytes_done, lens[k] as u64)?;
                     let dst = &bufs[b].1;
-                    fill(dst.ptr, 4 * MIB, !i);
+                    // SAFETY: `dst` is a 4 MiB buffer, idle (its transfer finished).
+                    unsafe { fill(dst.ptr, 4 * MIB, !i) };
                     xfer(fd, false, dst.addr() + off as u64, ve, lens[k] as u64)
                         .map_err(|(e, _)| format!("pair {i}: read back: {}", errname(e)))?;
-                    // SAFETY: the same range of both buffers.
-                    same(
-                        unsafe { bufs[b].0.ptr.add(off) },
-                        unsafe { dst.ptr.add(off) },
-                        lens[k],
-                    )
-                    .map_err(|m| {
-                        format!("pair {i} request {k} ({}): {m}", bufs[b].0.backing.name())
-                    })?;
+                    // SAFETY: the same range of both 4 MiB buffers (off + len < 4 MiB), whose
+                    // transfers have finished.
+                    unsafe { same(bufs[b].0.ptr.add(off), dst.ptr.add(off), lens[k]) }.map_err(
+                        |m| format!("pair {i} request {k} ({}): {m}", bufs[b].0.backing.name()),
+                    )?;
                     ok += 1;
                 }
                 s if s == -libc::EIO => {
