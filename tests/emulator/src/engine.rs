@@ -66,11 +66,14 @@ impl Memories<'_> {
         let inside = |size: usize| addr.checked_add(len).is_some_and(|end| end <= size as u64);
         match space {
             AddrSpace::Vhsaa => self.ram.host_ptr(addr, len),
-            // SAFETY (both): `inside` keeps `[addr, addr + len)` within the mapping or slice.
-            AddrSpace::Vemaa => inside(self.ve_mem.len())
-                .then(|| unsafe { self.ve_mem.as_ptr().add(addr as usize) }),
-            AddrSpace::Veraa => inside(self.ve_regs.len())
-                .then(|| unsafe { self.ve_regs.as_mut_ptr().add(addr as usize) }),
+            AddrSpace::Vemaa => inside(self.ve_mem.len()).then(|| {
+                // SAFETY: `inside` keeps `[addr, addr + len)` within the mapping.
+                unsafe { self.ve_mem.as_ptr().add(addr as usize) }
+            }),
+            AddrSpace::Veraa => inside(self.ve_regs.len()).then(|| {
+                // SAFETY: `inside` keeps `[addr, addr + len)` within the slice.
+                unsafe { self.ve_regs.as_mut_ptr().add(addr as usize) }
+            }),
         }
     }
 }
@@ -215,7 +218,7 @@ impl Engine {
 
     /// Checks a descriptor and copies. Returns the bytes copied or the exception code.
     fn copy(mem: &mut Memories<'_>, d: &Desc) -> Result<u64, u16> {
-        let len = d.len as u64;
+        let len = u64::from(d.len);
         if len % desc::ALIGN != 0 || d.src % desc::ALIGN != 0 || d.dst % desc::ALIGN != 0 {
             return Err(desc::EXC_MISALIGNED);
         }
@@ -454,8 +457,8 @@ mod tests {
         let w = d(AddrSpace::Vhsaa, 0, AddrSpace::Vemaa, 0, 8)
             .encode()
             .unwrap();
-        for k in 1..4 {
-            r.bar.store64(desc_word(0, k), w[k]);
+        for (k, &word) in w.iter().enumerate().skip(1) {
+            r.bar.store64(desc_word(0, k), word);
         }
         r.permit(true);
         assert_eq!(r.run().completed, 0);
@@ -600,7 +603,7 @@ mod tests {
         let mut irqs = 0;
         for i in 0..8 {
             r.post(i, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
-            irqs += r.run().irq as u32;
+            irqs += u32::from(r.run().irq);
         }
         assert_eq!(irqs, 2, "one interrupt per four completions");
         r.bar.store64(emu::OFF_CTL_IRQ_COALESCE, 0);

@@ -118,7 +118,7 @@ pub fn handshake(
 pub fn eventfd_take(fd: &OwnedFd) -> io::Result<u64> {
     let mut v = 0u64;
     // SAFETY: reads 8 bytes into `v`.
-    let n = unsafe { libc::read(fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+    let n = unsafe { libc::read(fd.as_raw_fd(), std::ptr::from_mut(&mut v).cast(), 8) };
     if n == 8 {
         Ok(v)
     } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock {
@@ -132,6 +132,6 @@ pub fn eventfd_take(fd: &OwnedFd) -> io::Result<u64> {
 pub fn eventfd_signal(fd: &OwnedFd) -> io::Result<()> {
     let v = 1u64;
     // SAFETY: writes 8 bytes from `v`.
-    let n = unsafe { libc::write(fd.as_raw_fd(), (&v as *const u64).cast(), 8) };
+    let n = unsafe { libc::write(fd.as_raw_fd(), std::ptr::from_ref(&v).cast(), 8) };
     cvt(if n == 8 { 0 } else { -1 }).map(|_| ())
 }

@@ -111,7 +111,7 @@ impl Buffer {
                 if unsafe { libc::madvise(aligned.cast(), len, advice) } != 0 {
                     return Err(format!("madvise: {}", std::io::Error::last_os_error()));
                 }
-                (m as *mut u8, map_len, aligned)
+                (m.cast::<u8>(), map_len, aligned)
             }
             Backing::Hugetlb2m | Backing::Hugetlb1g => {
                 let huge = if backing == Backing::Hugetlb2m {
@@ -128,7 +128,7 @@ impl Buffer {
                 if m == libc::MAP_FAILED {
                     return Err(format!("hugetlb mmap: {}", std::io::Error::last_os_error()));
                 }
-                (m as *mut u8, len, m as *mut u8)
+                (m.cast::<u8>(), len, m.cast::<u8>())
             }
             Backing::Shmem => {
                 // SAFETY: creates an fd we own.
@@ -146,7 +146,7 @@ impl Buffer {
                 if m == libc::MAP_FAILED {
                     return Err(format!("memfd mmap: {}", std::io::Error::last_os_error()));
                 }
-                (m as *mut u8, len, m as *mut u8)
+                (m.cast::<u8>(), len, m.cast::<u8>())
             }
         };
         let b = Buffer {

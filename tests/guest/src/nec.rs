@@ -26,6 +26,10 @@ pub struct BlkOut {
 }
 
 /// `VEDRV_CMD_VHVA_TO_VSAA_BLK[_PIN_DOWN]` with room for `maxpages` entries.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per field of NEC's ioctl argument, as its callers read"
+)]
 pub fn blk(
     fd: &OwnedFd,
     pin: bool,
@@ -41,7 +45,7 @@ pub fn blk(
         list,
         vp_info: VpBlk {
             pid,
-            write: write as i32,
+            write: i32::from(write),
             vaddr,
             length,
             paddr: paddr.as_mut_ptr() as u64,
@@ -89,7 +93,7 @@ pub fn page(
         list,
         vp_info: Vp {
             pid,
-            write: write as i32,
+            write: i32::from(write),
             virt,
             pfnmap: -1,
             ..Default::default()

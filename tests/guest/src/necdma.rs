@@ -9,6 +9,7 @@
 //! - `bulk` (NEC >= 2.1): `VHVA_TO_VSAA_BLK_PIN_DOWN` of at most 100 entries (4 KiB or 2 MiB),
 //!   descriptors posted every 64 page steps so that translation overlaps the transfer, one
 //!   `RELEASE_PD_PAGE_BLK` per block when the request is done.
+//!
 //! Both need `user_pdma=1` and drive the engine through [`UserEngine`].
 
 use std::os::fd::OwnedFd;

@@ -47,7 +47,7 @@ pub fn errname(e: i32) -> String {
 /// `ioctl(fd, cmd, arg)`; `Err(errno)` on failure.
 pub fn ioctl_raw(fd: &OwnedFd, cmd: u32, arg: usize) -> Result<i32, i32> {
     // SAFETY: the kernel validates `arg`; a bad pointer gives EFAULT, not memory unsafety here.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), cmd as libc::c_ulong, arg) };
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::c_ulong::from(cmd), arg) };
     if r < 0 {
         Err(errno())
     } else {
@@ -57,7 +57,7 @@ pub fn ioctl_raw(fd: &OwnedFd, cmd: u32, arg: usize) -> Result<i32, i32> {
 
 /// `ioctl(fd, cmd, &mut arg)`.
 pub fn ioctl<T>(fd: &OwnedFd, cmd: u32, arg: &mut T) -> Result<i32, i32> {
-    ioctl_raw(fd, cmd, arg as *mut T as usize)
+    ioctl_raw(fd, cmd, std::ptr::from_mut(arg) as usize)
 }
 
 /// Opens `path` read-write.

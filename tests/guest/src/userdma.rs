@@ -155,15 +155,15 @@ pub fn wait_intr(
     if compat {
         let mut a = VeWaitIrqArgVe1 {
             bits: want,
-            timeout: &ts as *const Timespec as u64,
+            timeout: std::ptr::from_ref(&ts) as u64,
         };
         sys::ioctl(fd, uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR, &mut a)?;
         Ok(a.bits)
     } else {
         let mut bits = want;
         let mut a = VeWaitIrqArg {
-            bits: &mut bits as *mut VeWaitIrq as u64,
-            timeout: &ts as *const Timespec as u64,
+            bits: std::ptr::from_mut(&mut bits) as u64,
+            timeout: std::ptr::from_ref(&ts) as u64,
         };
         sys::ioctl(fd, uapi::VEDRV_CMD_WAIT_INTR, &mut a)?;
         Ok(bits)

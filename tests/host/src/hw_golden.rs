@@ -182,7 +182,7 @@ fn register_offsets_in_ve1_bar2() {
         "the table fills 0x40000-0x40fff"
     );
     assert_eq!(ve1::PDMA_VECTOR, 48);
-    assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::BAR2_SIZE);
+    const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::BAR2_SIZE) };
     assert!(
         emu::BAR2_SIZE.is_power_of_two(),
         "ivshmem BAR2 must be a power of two"
@@ -209,10 +209,10 @@ fn emulator_identification_block() {
     assert_eq!(emu::MAGIC, 0x0000_3155_4d45_4556);
     assert_eq!(emu::VECTORS, 49);
     // The counters, test controls and mailbox stay clear of each other and of the SCR.
-    assert!(emu::OFF_NONCE + 8 <= emu::OFF_CNT_WAKEUPS);
-    assert!(emu::OFF_CNT_IRQS_DROPPED + 8 <= emu::OFF_CTL_EXC_AT);
-    assert!(emu::OFF_CTL_IRQ_DROP + 8 <= emu::OFF_PING_SEQ);
-    assert!(emu::OFF_PING_STATUS + 8 <= ve1::SCR_OFFSET);
+    const { assert!(emu::OFF_NONCE + 8 <= emu::OFF_CNT_WAKEUPS) };
+    const { assert!(emu::OFF_CNT_IRQS_DROPPED + 8 <= emu::OFF_CTL_EXC_AT) };
+    const { assert!(emu::OFF_CTL_IRQ_DROP + 8 <= emu::OFF_PING_SEQ) };
+    const { assert!(emu::OFF_PING_STATUS + 8 <= ve1::SCR_OFFSET) };
 }
 
 #[test]

@@ -213,7 +213,7 @@ fn main() {
                             let ve = |k: u64| 0x3000_0000 + th * (16 << 20) + k * (4 << 20);
                             let ids: Vec<u64> = (0..4u64)
                                 .map(|k| {
-                                    // SAFETY: quarter k of src.
+                                    // Quarter k of src.
                                     let a = src.addr() + k * MIB as u64;
                                     submit(f, true, a, ve(k), MIB as u64)
                                 })
@@ -299,7 +299,7 @@ fn main() {
             stall(c);
             let mut ids = Vec::new();
             let mut err = None;
-            for k in 0..=uapi::VE_DMA_MAX_REQUESTS as u64 {
+            for k in 0..=u64::from(uapi::VE_DMA_MAX_REQUESTS) {
                 match submit(&fd, true, b.addr(), k * 4096, 4096) {
                     Ok(id) => ids.push(id),
                     Err(e) => {
@@ -601,7 +601,7 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
     ensure_eq(
         "middle exception",
         ws[1].exception,
-        desc::EXC_INJECTED as u32,
+        u32::from(desc::EXC_INJECTED),
     )?;
     ensure(ws[1].bytes_done < MIB as u64, || {
         "the failed request reports all bytes done".into()

@@ -9,6 +9,7 @@
 //! - `kernel`: this driver's in-kernel manager, one `VE_DMA_IOC_XFER` per transfer;
 //! - `raw`: the engine's own busy time for the kernel manager's descriptors (the limit here: the
 //!   host's copy rate).
+//!
 //! It loads the module itself, once with `user_pdma=1` (legacy, bulk) and once without (kernel).
 //! Buffers are unregistered and pinned on the fly, as in NEC's benchmark. The guest runs under TCG:
 //! guest CPU work is about 18x slower than on hardware while the emulator copies natively, so
@@ -145,7 +146,7 @@ fn run_once(
             };
             sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a)
                 .map_err(|e| format!("XFER: {}", errname(e)))?;
-            a.descs as u64
+            u64::from(a.descs)
         }
         Mode::Legacy => necdma::legacy(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
         Mode::Bulk => necdma::bulk(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,

@@ -293,7 +293,7 @@ fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
             }
             let mut byte = 0u8;
             // SAFETY: reads one byte from the pipe (0 if the child exited first).
-            let n = unsafe { libc::read(rd, (&mut byte as *mut u8).cast(), 1) };
+            let n = unsafe { libc::read(rd, std::ptr::from_mut::<u8>(&mut byte).cast(), 1) };
             // SAFETY: closes our pipe ends.
             unsafe {
                 libc::close(rd);

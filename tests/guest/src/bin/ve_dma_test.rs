@@ -236,7 +236,7 @@ fn main() {
             c.set(emu::OFF_CTL_EXC_AT, 0);
             match r {
                 Err((e, x)) if e == libc::EIO => {
-                    ensure_eq("exception code", x.exception, desc::EXC_INJECTED as u32)?;
+                    ensure_eq("exception code", x.exception, u32::from(desc::EXC_INJECTED))?;
                     ensure_eq("bytes_done", x.bytes_done, 0)?;
                 }
                 other => return Err(format!("want EIO, got {other:?}")),

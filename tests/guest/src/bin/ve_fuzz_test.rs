@@ -73,7 +73,7 @@ fn address(r: &mut Rng, scratch: &[&Buffer]) -> u64 {
         3 => 0xffff_8880_0000_0000,
         4 => u64::MAX - r.below(4096),
         5 => b.addr() + b.len as u64 - 8,
-        6 => b.addr() + r.below(b.len as u64) | r.below(8),
+        6 => (b.addr() + r.below(b.len as u64)) | r.below(8),
         _ => (b.addr() + r.below(b.len as u64)) & !7,
     }
 }
@@ -191,10 +191,14 @@ fn one(
                     } else {
                         0
                     },
-                    reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
-                    id: if r.below(8) == 0 { r.next() } else { 0 },
+                    reserved0: if r.below(8) == 0 {
+                        r.next_u64() as u32
+                    } else {
+                        0
+                    },
+                    id: if r.below(8) == 0 { r.next_u64() } else { 0 },
                     reserved: if r.below(8) == 0 {
-                        [0, r.next()]
+                        [0, r.next_u64()]
                     } else {
                         [0, 0]
                     },
@@ -210,10 +214,18 @@ fn one(
                     r.pick(&[0, near, u64::MAX])
                 },
                 timeout_ms: r.pick(&[0, 0, 1, 2]),
-                flags: if r.below(8) == 0 { r.next() as u32 } else { 0 },
-                reserved0: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                flags: if r.below(8) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
+                reserved0: if r.below(8) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
                 reserved: if r.below(8) == 0 {
-                    [r.next(), 0]
+                    [r.next_u64(), 0]
                 } else {
                     [0, 0]
                 },
@@ -228,13 +240,21 @@ fn one(
                     let near = r.below(4000);
                     r.pick(&[0, near, u64::MAX])
                 },
-                flags: if r.below(8) == 0 { r.next() as u32 } else { 0 },
-                reserved: if r.below(8) == 0 { r.next() as u32 } else { 0 },
+                flags: if r.below(8) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
+                reserved: if r.below(8) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
             }
         ),
         13 => (
             "KICK",
-            sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, r.next() as usize),
+            sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, r.next_u64() as usize),
         ),
         14 => {
             // Timeouts stay tiny; the pointers and the bits are fair game.
@@ -243,13 +263,13 @@ fn one(
                 tv_nsec: r.pick(&[0, 1_000_000, -5, 2_000_000_000]),
             };
             let mut bits = uapi::VeWaitIrq {
-                upper: r.next(),
-                lower: r.next(),
+                upper: r.next_u64(),
+                lower: r.next_u64(),
             };
             let ts_ptr = if bad_arg(r) {
                 0x10
             } else {
-                &ts as *const uapi::Timespec as u64
+                std::ptr::from_ref::<uapi::Timespec>(&ts) as u64
             };
             if r.below(2) == 0 {
                 call!(
@@ -259,7 +279,7 @@ fn one(
                         bits: if bad_arg(r) {
                             0
                         } else {
-                            &mut bits as *mut uapi::VeWaitIrq as u64
+                            std::ptr::from_mut::<uapi::VeWaitIrq>(&mut bits) as u64
                         },
                         timeout: ts_ptr,
                     }
@@ -278,8 +298,8 @@ fn one(
         0 => call!("INFO", uapi::VE_DRV_IOC_INFO, {
             let mut i = VeDrvInfo::default();
             if r.below(3) == 0 {
-                i.flags = r.next() as u32;
-                i.reserved[r.below(4) as usize] = r.next();
+                i.flags = r.next_u64() as u32;
+                i.reserved[r.below(4) as usize] = r.next_u64();
             }
             i
         }),
@@ -287,9 +307,17 @@ fn one(
             "PING",
             uapi::VE_DRV_IOC_PING,
             VeDrvPing {
-                value: r.next(),
-                flags: if r.below(4) == 0 { r.next() as u32 } else { 0 },
-                reserved: if r.below(4) == 0 { r.next() as u32 } else { 0 },
+                value: r.next_u64(),
+                flags: if r.below(4) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
+                reserved: if r.below(4) == 0 {
+                    r.next_u64() as u32
+                } else {
+                    0
+                },
                 ..Default::default()
             }
         ),
@@ -320,7 +348,7 @@ fn one(
                     pid: pid(r, child),
                     flags,
                     reserved: if r.below(8) == 0 {
-                        [r.next(), 0]
+                        [r.next_u64(), 0]
                     } else {
                         [0, 0]
                     },
@@ -385,7 +413,7 @@ fn one(
             uapi::VEDRV_CMD_RELEASE_PD_PAGE,
             VeVpRelease {
                 list: list(r),
-                addr: r.next() & 0xffff_ffff_f000,
+                addr: r.next_u64() & 0xffff_ffff_f000,
                 ..Default::default()
             }
         ),
@@ -433,9 +461,9 @@ fn one(
         _ => {
             // A random command: magic 0xF5 or not, any number, size and direction.
             let cmd = if r.below(2) == 0 {
-                (r.next() as u32 & 0xc0ff_00ff) | 0xf500
+                (r.next_u64() as u32 & 0xc0ff_00ff) | 0xf500
             } else {
-                r.next() as u32
+                r.next_u64() as u32
             };
             let known = [
                 uapi::VE_DRV_IOC_KICK,

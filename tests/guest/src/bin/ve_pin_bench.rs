@@ -5,8 +5,9 @@
 //! - the kernel's own `pin_user_pages_fast` in batches of 512 (`gup_test -a -n 512`, debugfs),
 //! - this driver's pin engine (test-only ioctl; `test_ioctls=1`), short-term and long-term,
 //! - NEC's bulk ioctls (`VHVA_TO_VSAA_BLK_PIN_DOWN` <= 100 entries + `RELEASE_PD_PAGE_BLK`),
-//! - NEC's one-page ioctls (`VHVA_TO_VSAA_PIN_DOWN` + `RELEASE_PD_PAGE` per 4 KiB page),
-//! over 64 and 256 MiB of 4 KiB and 2 MiB (hugetlb) pages. A benchmark, not a test: it asserts
+//! - NEC's one-page ioctls (`VHVA_TO_VSAA_PIN_DOWN` + `RELEASE_PD_PAGE` per 4 KiB page).
+//!
+//! Each over 64 and 256 MiB of 4 KiB and 2 MiB (hugetlb) pages. A benchmark, not a test: it asserts
 //! only that every mode ran and released everything.
 //!
 //! ```text

@@ -558,7 +558,7 @@ fn other_process(fd: &OwnedFd) -> R {
         unsafe {
             libc::write(to_parent[1], msg.as_ptr().cast(), msg.len() * 8);
             let mut x = 0u8;
-            libc::read(to_child[0], (&mut x as *mut u8).cast(), 1);
+            libc::read(to_child[0], std::ptr::from_mut::<u8>(&mut x).cast(), 1);
             libc::_exit(0);
         }
     }
@@ -639,7 +639,7 @@ fn shared_file(fd: &OwnedFd, path: &str) -> R {
     }
     for off in (0..len).step_by(PAGE as usize) {
         // SAFETY: in bounds of the mapping.
-        unsafe { (m as *mut u8).add(off).write(1) };
+        unsafe { m.cast::<u8>().add(off).write(1) };
     }
     let a = m as u64;
     let held = pins_held();
@@ -750,15 +750,15 @@ impl Target {
             };
             // SAFETY: reports the address and blocks until the parent is done.
             unsafe {
-                libc::write(up[1], (&addr as *const u64).cast(), 8);
+                libc::write(up[1], std::ptr::from_ref::<u64>(&addr).cast(), 8);
                 let mut x = 0u8;
-                libc::read(go[0], (&mut x as *mut u8).cast(), 1);
+                libc::read(go[0], std::ptr::from_mut::<u8>(&mut x).cast(), 1);
                 libc::_exit(0);
             }
         }
         let mut addr = 0u64;
         // SAFETY: reads the child's report.
-        unsafe { libc::read(up[0], (&mut addr as *mut u64).cast(), 8) };
+        unsafe { libc::read(up[0], std::ptr::from_mut::<u64>(&mut addr).cast(), 8) };
         let mut t = Target {
             pid,
             addr,
@@ -1206,7 +1206,7 @@ fn translate_write_keeps_cow(fd: &OwnedFd) -> R {
         // SAFETY: blocks until the parent is done, then leaves.
         unsafe {
             let mut x = 0u8;
-            libc::read(go[0], (&mut x as *mut u8).cast(), 1);
+            libc::read(go[0], std::ptr::from_mut::<u8>(&mut x).cast(), 1);
             libc::_exit(0);
         }
     }

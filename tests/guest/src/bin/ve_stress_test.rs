@@ -295,7 +295,7 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
                 (
                     b,
                     off,
-                    0x1000_0000 + ((2 * i + k) % 64 << 23) + 8 * rng.below(1000),
+                    0x1000_0000 + (((2 * i + k) % 64) << 23) + 8 * rng.below(1000),
                 )
             })
             .collect();
@@ -357,7 +357,7 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
                     ensure(inject, || {
                         format!("pair {i}: EIO without an injected exception")
                     })?;
-                    ensure_eq("exception code", w.exception, desc::EXC_INJECTED as u32)?;
+                    ensure_eq("exception code", w.exception, u32::from(desc::EXC_INJECTED))?;
                     failed += 1;
                 }
                 s => return Err(format!("pair {i} request {k}: status {s}")),

@@ -534,8 +534,8 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
     let n = unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) };
     let reclaimed = sys::ioctl_raw(fd, uapi::VE_DRV_IOC_RECLAIM, 0);
     let descs0 = EmuBar::open().map(|c| c.get(emu::OFF_CNT_DESCS));
-    // SAFETY: let the child go, then reap it.
     let mut status = 0;
+    // SAFETY: let the child go (one byte from `b`), then reap it and close our pipe ends.
     unsafe {
         libc::write(back[1], b.as_ptr().cast(), 1);
         libc::waitpid(pid, &mut status, 0);
