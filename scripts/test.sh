@@ -5,6 +5,8 @@
 # runs every test:
 #   - host: `cargo test` over the workspace (core-only module files, ABI against the C header,
 #     emulator, harness) and the module's modinfo metadata;
+#   - checks (scripts/checks.sh): rustfmt, clippy with the kernel's lint set (module) and the
+#     workspace lints (user-space crates), shellcheck; any drift fails the run;
 #   - guest: every suite in tests/guest/suites, one VM boot each, KUnit included, on the test
 #     kernel and again on the debug kernel (lockdep, KASAN, kmemleak, DEBUG_VM).
 # Ends with the phase budget and a line `N passed, N failed` over all of them.
@@ -38,6 +40,22 @@ mod_failed=$(grep -c '^not ok ' "$VE_OUT/module-checks.log" || true)
 host_passed=$((host_passed + mod_passed))
 host_failed=$((host_failed + mod_failed))
 [ "$mod_rc" = 0 ] || host_rc=$mod_rc
+
+# The kernel's own checks: formatting, clippy, shellcheck (one TAP line each).
+style_checks() {
+	set -o pipefail
+	"$VE_ROOT/scripts/checks.sh" test | tee "$VE_OUT/checks.log"
+}
+chk_rc=0
+phase "checks (rustfmt, clippy, shellcheck)" style_checks || chk_rc=$?
+chk_passed=$(grep -c '^ok ' "$VE_OUT/checks.log" || true)
+chk_failed=$(grep -c '^not ok ' "$VE_OUT/checks.log" || true)
+if [ "$chk_rc" != 0 ] && [ "$chk_failed" = 0 ]; then
+	chk_failed=1 # the script failed without a check failing
+fi
+host_passed=$((host_passed + chk_passed))
+host_failed=$((host_failed + chk_failed))
+[ "$chk_rc" = 0 ] || host_rc=$chk_rc
 
 # Every suite but the main job's (marked "harness-role: job").
 suites=$(cd tests/guest/suites && grep -L '^# harness-role: job' -- *.sh | sed 's/\.sh$//' | sort)
