@@ -93,7 +93,8 @@ impl CardIndex {
     }
 }
 
-impl Drop for CardIndex {    fn drop(&mut self) {
+impl Drop for CardIndex {
+    fn drop(&mut self) {
         let bit = 1u64 << self.0;
         let mut cur = CARD_INDICES.load(Relaxed);
         while let Err(now) = CARD_INDICES.cmpxchg(cur, cur & !bit, kernel::sync::atomic::Full) {
@@ -130,7 +131,10 @@ impl<'bound> CardBinding<'bound> {
             // Probe halted the engine before it enabled bus mastering (`halt_before_master`);
             // halted again through the card, whose state machine starts from here.
             if card.halt_pdma() != HaltOutcome::Halted {
-                dev_err!(pdev, "the privileged DMA engine does not halt: not binding\n");
+                dev_err!(
+                    pdev,
+                    "the privileged DMA engine does not halt: not binding\n"
+                );
                 return Err(EIO);
             }
             card.with_regs(|r| r.pdma_clear_descriptors())?;

@@ -85,4 +85,3 @@ impl Card {
         was
     }
 }
-

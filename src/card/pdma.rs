@@ -61,7 +61,10 @@ impl Card {
         // declares the engine dead (its pages pinned for good, the card out of service), so it
         // waits longer before concluding that. Only failure paths wait here.
         let status = read_poll_timeout(
-            || self.with_regs(|r| r.pdma_ctl0()).map(engine::classify_status),
+            || {
+                self.with_regs(|r| r.pdma_ctl0())
+                    .map(engine::classify_status)
+            },
             |status| *status != Status::Running,
             Delta::from_micros(100),
             Delta::from_millis(HALT_TIMEOUT_MS),
@@ -195,4 +198,3 @@ impl irq::ThreadedHandler for PdmaIrq {
         self.card.handle_pdma_thread()
     }
 }
-

@@ -35,8 +35,6 @@ use kernel::{
 
 use crate::{
     dma::{
-        Engine,
-        Pinned,
         engine::{
             self,
             EngineState,
@@ -48,6 +46,7 @@ use crate::{
             self,
             Ring, //
         },
+        Engine, Pinned,
     },
     hw::{
         self,
@@ -621,7 +620,13 @@ impl<R: Pinned> DmaState<R> {
     /// finished: its unposted pieces are forgotten, its descriptors taken out of the ring while
     /// the engine is halted, and the engine restarted for the others. `EIO` if the engine would
     /// not halt (it is dead: the pages stay pinned for good).
-    pub(crate) fn fail(&mut self, eng: &impl Engine, id: u64, err: Error, exception: u32) -> Result {
+    pub(crate) fn fail(
+        &mut self,
+        eng: &impl Engine,
+        id: u64,
+        err: Error,
+        exception: u32,
+    ) -> Result {
         let posted = match self.index(id) {
             Some(i) => {
                 let r = &mut self.reqs[i];
@@ -742,11 +747,7 @@ impl<R: Pinned> DmaState<R> {
         if !self.reqs.iter().any(mine) {
             return Err(ENOENT);
         }
-        let Some(i) = self
-            .reqs
-            .iter()
-            .position(|r| mine(r) && r.result.is_some())
-        else {
+        let Some(i) = self.reqs.iter().position(|r| mine(r) && r.result.is_some()) else {
             return Ok(None);
         };
         // A finished request holds no pages unless the engine died with its descriptors in the
@@ -1061,7 +1062,10 @@ mod tests {
         assert!(fake.permit.get());
         assert!(saw(&fake, &[]));
         dma.fail(&fake, id, ECANCELED, 0)?;
-        assert!(saw(&fake, &[Event::Halt, Event::Halted, Event::Released(1)]));
+        assert!(saw(
+            &fake,
+            &[Event::Halt, Event::Halted, Event::Released(1)]
+        ));
         // Every slot of the request neutralised.
         assert_eq!(fake.live(), 0);
         let c = dma.collect(1, id)?.ok_or(EINVAL)?;
@@ -1130,7 +1134,10 @@ mod tests {
         fake.complete(1);
         fake.ctl1.set(fake.ctl1.get() | hw::dmactl::EXCEPTION);
         dma.service(&fake)?;
-        assert!(saw(&fake, &[Event::Halt, Event::Halted, Event::Released(1)]));
+        assert!(saw(
+            &fake,
+            &[Event::Halt, Event::Halted, Event::Released(1)]
+        ));
         // Read pointer written, exception cleared.
         assert_eq!(fake.ctl1.get(), 1);
         // B's first descriptor moved up.
@@ -1146,7 +1153,12 @@ mod tests {
         dma.service(&fake)?;
         assert!(saw(
             &fake,
-            &[Event::Halt, Event::Halted, Event::Released(1), Event::Released(2)]
+            &[
+                Event::Halt,
+                Event::Halted,
+                Event::Released(1),
+                Event::Released(2)
+            ]
         ));
         assert_eq!(dma.collect(1, b)?.ok_or(EINVAL)?.result, Ok(()));
         Ok(())
@@ -1168,7 +1180,12 @@ mod tests {
         dma.fail(&fake, a, ECANCELED, 0)?;
         assert!(saw(
             &fake,
-            &[Event::Released(2), Event::Halt, Event::Halted, Event::Released(1)]
+            &[
+                Event::Released(2),
+                Event::Halt,
+                Event::Halted,
+                Event::Released(1)
+            ]
         ));
         Ok(())
     }

@@ -330,11 +330,7 @@ impl Submitter<'_> {
 
 /// Waits up to `ms` on the card's DMA wait queue, then services the ring (reaps what the engine
 /// finished, in case the interrupt was lost or coalesced). `ERESTARTSYS` on a signal.
-fn slice(
-    card: &Card,
-    dma: &mut kernel::sync::MutexGuard<'_, DmaState>,
-    ms: u32,
-) -> Result {
+fn slice(card: &Card, dma: &mut kernel::sync::MutexGuard<'_, DmaState>, ms: u32) -> Result {
     let r = card.wait_dma(dma, msecs_to_jiffies(ms));
     // A failure here means the card is going away: unbind fails every request.
     let _ = dma.service(card);

@@ -57,7 +57,10 @@ impl Drop for VeFile {
     /// Requests still running when the file goes (closed, or its process died) are cancelled:
     /// the engine stops touching their pages before they are unpinned.
     fn drop(&mut self) {
-        self.card.dma().lock().release_owner(&*self.card, self.owner);
+        self.card
+            .dma()
+            .lock()
+            .release_owner(&*self.card, self.owner);
         self.card.notify_dma();
     }
 }
@@ -353,7 +356,12 @@ fn dma_wait(file: &VeFile, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    let c = submit::wait(&file.card, file.owner, req.id, WaitEnd::After(req.timeout_ms))?;
+    let c = submit::wait(
+        &file.card,
+        file.owner,
+        req.id,
+        WaitEnd::After(req.timeout_ms),
+    )?;
     req.id = c.id;
     req.bytes_done = c.out.bytes_done;
     req.descs = c.out.descs;

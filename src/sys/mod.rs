@@ -38,11 +38,11 @@ use kernel::{
         poll::PollTable,
         Arc, //
     },
-    types::Opaque,
     transmute::{
         AsBytes,
         FromBytes, //
     }, //
+    types::Opaque,
 };
 
 use crate::{

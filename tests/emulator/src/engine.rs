@@ -422,18 +422,30 @@ mod tests {
         r.permit(false);
         let t = Instant::now();
         r.run();
-        assert!(t.elapsed() >= Duration::from_millis(30), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(30),
+            "{:?}",
+            t.elapsed()
+        );
         assert_eq!(r.bar.load64(CTL0), dmactl::STATUS_HALT);
         assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
         r.run();
-        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1, "a halted engine is not halted again");
+        assert_eq!(
+            r.bar.load64(emu::OFF_CNT_HALTS),
+            1,
+            "a halted engine is not halted again"
+        );
 
         r.bar.store64(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
         r.permit(true);
         r.run();
         r.permit(false);
         r.run();
-        assert_eq!(r.bar.load64(CTL0), dmactl::DISABLE, "a wedged engine never reports HALT");
+        assert_eq!(
+            r.bar.load64(CTL0),
+            dmactl::DISABLE,
+            "a wedged engine never reports HALT"
+        );
         assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
     }
 

@@ -155,7 +155,10 @@ pub fn parse_pin_counters(vmstat: &str) -> Option<(u64, u64)> {
             (k == key).then(|| v.trim().parse().ok())?
         })
     };
-    Some((field("nr_foll_pin_acquired")?, field("nr_foll_pin_released")?))
+    Some((
+        field("nr_foll_pin_acquired")?,
+        field("nr_foll_pin_released")?,
+    ))
 }
 
 /// The value of `key=` on the kernel command line.

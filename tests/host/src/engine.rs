@@ -15,9 +15,17 @@ fn halt(s: &mut EngineState, outcome: HaltOutcome) -> Reach {
 
 #[test]
 fn a_reported_halt_stops_the_engine() {
-    for from in [EngineState::Halted, EngineState::Running, EngineState::Lent(3)] {
+    for from in [
+        EngineState::Halted,
+        EngineState::Running,
+        EngineState::Lent(3),
+    ] {
         let mut s = from;
-        assert_eq!(halt(&mut s, HaltOutcome::Halted), Reach::Stopped, "from {from:?}");
+        assert_eq!(
+            halt(&mut s, HaltOutcome::Halted),
+            Reach::Stopped,
+            "from {from:?}"
+        );
         assert_eq!(s, EngineState::Halted);
         assert!(s.kernel_owns());
         assert_eq!(s.accept_request(), Ok(()));
@@ -28,7 +36,11 @@ fn a_reported_halt_stops_the_engine() {
 #[test]
 fn a_failed_halt_kills_the_engine_for_good() {
     for outcome in [HaltOutcome::TimedOut, HaltOutcome::Gone] {
-        for from in [EngineState::Halted, EngineState::Running, EngineState::Lent(1)] {
+        for from in [
+            EngineState::Halted,
+            EngineState::Running,
+            EngineState::Lent(1),
+        ] {
             let mut s = from;
             assert_eq!(halt(&mut s, outcome), Reach::MayRun, "{from:?} {outcome:?}");
             assert_eq!(s, EngineState::Dead);
@@ -36,7 +48,11 @@ fn a_failed_halt_kills_the_engine_for_good() {
             assert_eq!(s.accept_request(), Err(Refusal::Dead));
             assert_eq!(s.lend(7), Err(Refusal::Dead));
             s.permitted();
-            assert_eq!(s, EngineState::Dead, "permitting a dead engine changes nothing");
+            assert_eq!(
+                s,
+                EngineState::Dead,
+                "permitting a dead engine changes nothing"
+            );
             // A dead engine is not asked again, and a later "halted" does not revive it.
             assert!(!s.halt_requested());
             assert_eq!(s.halt_done(HaltOutcome::Halted), Reach::MayRun);
@@ -50,7 +66,11 @@ fn a_failed_halt_kills_the_engine_for_good() {
 #[test]
 fn lending_and_taking_back() {
     let mut s = EngineState::Running;
-    assert_eq!(s.lend(1), Err(Refusal::Busy), "only a halted engine is lent");
+    assert_eq!(
+        s.lend(1),
+        Err(Refusal::Busy),
+        "only a halted engine is lent"
+    );
     assert_eq!(halt(&mut s, HaltOutcome::Halted), Reach::Stopped);
     assert_eq!(s.lend(1), Ok(()));
     assert_eq!(s, EngineState::Lent(1));
@@ -59,7 +79,11 @@ fn lending_and_taking_back() {
     assert_eq!(s.lend(2), Err(Refusal::Busy), "one mapping at a time");
     assert!(s.lent_to(Some(1)) && s.lent_to(None) && !s.lent_to(Some(2)));
     s.permitted();
-    assert_eq!(s, EngineState::Lent(1), "the kernel does not permit a lent engine");
+    assert_eq!(
+        s,
+        EngineState::Lent(1),
+        "the kernel does not permit a lent engine"
+    );
     // Taken back: a good halt returns it to the kernel, a failed one kills it.
     let mut good = s;
     assert_eq!(halt(&mut good, HaltOutcome::Halted), Reach::Stopped);
@@ -74,7 +98,10 @@ fn lending_and_taking_back() {
 fn halting_is_transient() {
     let mut s = EngineState::Running;
     assert!(s.halt_requested());
-    assert!(!s.kernel_owns(), "nothing is posted while a halt is pending");
+    assert!(
+        !s.kernel_owns(),
+        "nothing is posted while a halt is pending"
+    );
     assert_eq!(s.accept_request(), Err(Refusal::Busy));
     // A halt outcome that arrives in any other state than Halting is not trusted.
     let mut t = EngineState::Running;
@@ -109,13 +136,22 @@ fn pin_release_rule() {
     // Pieces 0..8 of a request; a block of pieces 4..8 (until 8).
     assert!(may_release(8, 8, false, 3), "all its pieces completed");
     assert!(may_release(8, 9, false, 0));
-    assert!(!may_release(8, 7, false, 0), "a running request may still post piece 7");
-    assert!(!may_release(8, 4, false, 4), "its head pieces are in the ring");
+    assert!(
+        !may_release(8, 7, false, 0),
+        "a running request may still post piece 7"
+    );
+    assert!(
+        !may_release(8, 4, false, 4),
+        "its head pieces are in the ring"
+    );
     // The review's case: the head pieces posted, the tail pending, the request stopped.
     assert!(
         !may_release(8, 4, true, 2),
         "stopped, but two pieces are still in the ring: only a halt takes them out"
     );
     assert!(may_release(8, 4, true, 0), "stopped and out of the ring");
-    assert!(may_release(8, 0, true, 0), "stopped before anything was posted");
+    assert!(
+        may_release(8, 0, true, 0),
+        "stopped before anything was posted"
+    );
 }

@@ -108,8 +108,16 @@ fn main() {
         t.result(
             &format!(
                 "WAIT and WAIT_INTR interrupted by a signal handled {}: {}",
-                if restart { "with SA_RESTART" } else { "without SA_RESTART" },
-                if restart { "restarted, they time out" } else { "EINTR" }
+                if restart {
+                    "with SA_RESTART"
+                } else {
+                    "without SA_RESTART"
+                },
+                if restart {
+                    "restarted, they time out"
+                } else {
+                    "EINTR"
+                }
             ),
             signal_restart(&fd, &c, restart),
         );
@@ -248,7 +256,9 @@ fn watch_release(c: &EmuBar, pages: u64, stop: impl FnOnce() -> R) -> R {
     ensure(looked >= 3, || {
         format!("the watcher looked only {looked} times between the stop and HALT")
     })?;
-    ensure(released() - r0 >= pages, || "the block was never released".into())
+    ensure(released() - r0 >= pages, || {
+        "the block was never released".into()
+    })
 }
 
 fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
@@ -309,7 +319,9 @@ fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
             // SAFETY: reaps our child.
             unsafe { libc::waitpid(pid, &mut status, 0) };
             killed?;
-            ensure(libc::WIFSIGNALED(status), || "the child was not killed".into())
+            ensure(libc::WIFSIGNALED(status), || {
+                "the child was not killed".into()
+            })
         }
     })();
     c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
@@ -383,8 +395,16 @@ fn ve_bound(c: &EmuBar) -> R {
             let behind = submit(&fd, true, cbuf.addr(), 0x300_0000, MIB as u64)
                 .map_err(|e| format!("SUBMIT behind: {}", errname(e)))?;
             unstall(c, &fd)?;
-            ensure_eq("bytes of the ring-spanning request", wait_ok(&fd, first)?, 2 * MIB as u64)?;
-            ensure_eq("bytes of the request behind", wait_ok(&fd, behind)?, MIB as u64)?;
+            ensure_eq(
+                "bytes of the ring-spanning request",
+                wait_ok(&fd, first)?,
+                2 * MIB as u64,
+            )?;
+            ensure_eq(
+                "bytes of the request behind",
+                wait_ok(&fd, behind)?,
+                MIB as u64,
+            )?;
             let back = Buffer::new(Backing::Anon4k, MIB)?;
             xfer(&fd, false, back.addr(), 0x300_0000, MIB as u64)
                 .map_err(|(e, _)| format!("XFER back: {}", errname(e)))?;
@@ -453,7 +473,11 @@ fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
         let (i, took_intr) = interrupted(|| {
             ve_guest::userdma::wait_intr(fd, ve_guest::userdma::P_DMA, 1000, false).map(|_| ())
         });
-        let want = if restart { libc::ETIMEDOUT } else { libc::EINTR };
+        let want = if restart {
+            libc::ETIMEDOUT
+        } else {
+            libc::EINTR
+        };
         ensure_errno("WAIT", w, want)?;
         ensure_errno("WAIT_INTR", i, want)?;
         for (what, t) in [("WAIT", took), ("WAIT_INTR", took_intr)] {
@@ -462,7 +486,9 @@ fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
                     format!("{what} ended after {t:?}: not restarted with its timeout")
                 })?;
             } else {
-                ensure(t < Duration::from_millis(900), || format!("{what} took {t:?}"))?;
+                ensure(t < Duration::from_millis(900), || {
+                    format!("{what} took {t:?}")
+                })?;
             }
         }
         Ok(())
@@ -495,7 +521,11 @@ fn charged_while_held(fd: &OwnedFd, c: &EmuBar) -> R {
     u?;
     ensure_eq("bytes", wait_ok(fd, id)?, (4 * MIB) as u64)?;
     let during = during?;
-    ensure_eq("VmPin while the request held the buffer (kB)", during - before, 4096)?;
+    ensure_eq(
+        "VmPin while the request held the buffer (kB)",
+        during - before,
+        4096,
+    )?;
     ensure_eq("VmPin after (kB)", vm_pin_kb()? - before, 0)
 }
 
@@ -549,7 +579,11 @@ fn dead_engine_tests(mut t: Tap, fd: OwnedFd, c: &EmuBar, baseline: i64) -> ! {
         "the dead engine takes no request: SUBMIT and XFER fail with EIO, nothing more pinned",
         (|| {
             let a = Buffer::new(Backing::Anon4k, MIB)?;
-            ensure_errno("SUBMIT", submit(&fd, true, a.addr(), 0, MIB as u64), libc::EIO)?;
+            ensure_errno(
+                "SUBMIT",
+                submit(&fd, true, a.addr(), 0, MIB as u64),
+                libc::EIO,
+            )?;
             ensure_errno(
                 "XFER",
                 xfer(&fd, true, a.addr(), 0, MIB as u64).map_err(|(e, _)| e),
