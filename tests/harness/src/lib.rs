@@ -62,6 +62,9 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// The nonce the guest reported, if it did.
     pub reported_nonce: Option<u64>,
+    /// A kernel splat before the suite began (before `ve_test: begin`, so before the module was
+    /// loaded): the boot itself went wrong, whatever the suite does. Also among `problems`.
+    pub boot_fault: Option<String>,
 }
 
 impl Verdict {
@@ -119,11 +122,15 @@ pub fn judge_allowing(log: &str, expected_nonce: u64, extra_taint: u64) -> Verdi
     let mut ended = false;
     let mut taint = None;
     let mut exit = None;
+    let mut begun = false;
     for line in log.lines() {
         let (kernel, text) = split_kernel(line);
         if kernel {
             if let Some(s) = SPLATS.iter().find(|s| text.contains(*s)) {
                 v.problems.push(format!("kernel: {s} in {:?}", text.trim()));
+                if !begun && v.boot_fault.is_none() {
+                    v.boot_fault = Some(text.trim().to_string());
+                }
             }
             if let Some((p, f)) = parse_kunit_totals(text) {
                 v.kunit_passed += p;
@@ -133,7 +140,9 @@ pub fn judge_allowing(log: &str, expected_nonce: u64, extra_taint: u64) -> Verdi
         }
         let text = text.trim_start();
         if let Some(rest) = text.strip_prefix("ve_test: ") {
-            if rest == "end" {
+            if rest.starts_with("begin ") {
+                begun = true;
+            } else if rest == "end" {
                 ended = true;
             } else if let Some(t) = rest.strip_prefix("taint=") {
                 taint = t.trim().parse::<u64>().ok();
@@ -250,6 +259,27 @@ ve_test: end
         assert!(!judge(&warn, 0xff).ok());
         let skip = CLEAN.replace("ok 2 second", "ok 2 second # SKIP no reason");
         assert!(!judge(&skip, 0xff).ok());
+    }
+
+    /// A splat before the suite began is the boot's, not the suite's: the run fails and says
+    /// so, so that the harness can boot again. One after the start is the suite's.
+    #[test]
+    fn boot_faults_are_told_apart() {
+        let early = CLEAN.replace(
+            "[    1.000000]     KTAP version 1",
+            "[    0.003] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0xbc/0x200\n[    1.000000]     KTAP version 1",
+        );
+        let v = judge(&early, 0xff);
+        assert!(!v.ok());
+        assert!(v.boot_fault.is_some(), "{v:?}");
+        let late = CLEAN.replace(
+            "ve_test: end",
+            "[    2.0] BUG: KASAN: use-after-free in foo\nve_test: end",
+        );
+        let v = judge(&late, 0xff);
+        assert!(!v.ok());
+        assert_eq!(v.boot_fault, None);
+        assert_eq!(judge(CLEAN, 0xff).boot_fault, None);
     }
 
     #[test]

@@ -354,7 +354,18 @@ fn main() -> ExitCode {
     let (mut passed, mut failed, mut bad_suites) = (0, 0, 0);
     for name in &o.names {
         println!("== guest suite {name}");
-        match run_suite(&o, name) {
+        let mut run = run_suite(&o, name);
+        // A kernel that went wrong while booting, before the suite (and the module) started, is
+        // not the suite's result: boot once more, and judge that run.
+        if let Ok(r) = &run {
+            if let Some(fault) = &r.verdict.boot_fault {
+                println!(
+                    "  boot-time kernel fault before the suite started ({fault}): booting again"
+                );
+                run = run_suite(&o, name);
+            }
+        }
+        match run {
             Ok(r) => {
                 let v = &r.verdict;
                 if !v.ok() && o.console != Console::All {
