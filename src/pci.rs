@@ -135,7 +135,13 @@ fn probe<'bound, 'core>(
             &regs,
             doorbell.as_ref(),
             emu.map_or(0, |e| e.emu_peer),
-        )?;
+        )
+        .inspect_err(|_| {
+            dev_err!(
+                pdev,
+                "the privileged DMA engine does not halt: not binding\n"
+            );
+        })?;
         pdev.set_master();
         sys::set_dma_mask_48(pdev)?;
         // The engine is given physical addresses of pinned pages (as NEC's driver does): that is

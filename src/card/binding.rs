@@ -5,7 +5,6 @@
 
 use kernel::{
     device::Bound,
-    io::poll::read_poll_timeout,
     pci::{
         self,
         DevresBar, //
@@ -17,14 +16,13 @@ use kernel::{
             Relaxed, //
         },
         Arc, //
-    },
-    time::Delta, //
+    }, //
 };
 
 use super::{
     pdma::{
-        PdmaIrq,
-        HALT_TIMEOUT_MS, //
+        halt_engine,
+        PdmaIrq, //
     },
     Card,
     CardFacts, //
@@ -34,11 +32,7 @@ use crate::{
         Chip,
         Kick, //
     },
-    dma::engine::{
-        self,
-        HaltOutcome,
-        Status, //
-    },
+    dma::engine::HaltOutcome,
     hw,
     regs::{
         self,
@@ -128,16 +122,9 @@ impl<'bound> CardBinding<'bound> {
             let chip = facts.chip;
             let name = NODE_NAMES[index.get() as usize];
             let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
-            // Probe halted the engine before it enabled bus mastering (`halt_before_master`);
-            // halted again through the card, whose state machine starts from here.
-            if card.halt_pdma() != HaltOutcome::Halted {
-                dev_err!(
-                    pdev,
-                    "the privileged DMA engine does not halt: not binding\n"
-                );
-                return Err(EIO);
-            }
-            card.with_regs(|r| r.pdma_clear_descriptors())?;
+            // Probe halted the engine and cleared its descriptors before it enabled bus
+            // mastering (`halt_before_master`), and nothing has permitted it since: the manager
+            // starts from a halted engine at its read pointer.
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
             card.dma().lock().reset(readptr as usize)?;
             let handler = PdmaIrq { card: card.clone() };
@@ -177,9 +164,10 @@ impl<'bound> CardBinding<'bound> {
 }
 
 /// Probe, before bus mastering is enabled: stops whatever ran the engine before (firmware,
-/// a kernel before kexec, a driver that crashed) as [`Card::halt_pdma`] does, and clears its
-/// descriptors, so that no stale descriptor can reach host memory once the device may master
-/// the bus. Works on the BARs directly (`doorbell`: the emulator's, `emu_peer` its peer id).
+/// a kernel before kexec, a driver that crashed) with the halt protocol of [`Card::halt_pdma`],
+/// and clears its descriptors, so that no stale descriptor can reach host memory once the device
+/// may master the bus. Works on the BARs directly (`doorbell`: the emulator's, `emu_peer` its
+/// peer id). `ETIMEDOUT` if the engine does not halt, `ENODEV` if it reads as gone.
 pub(crate) fn halt_before_master(
     chip: &'static Chip,
     bar: &pci::Bar<'_>,
@@ -187,19 +175,15 @@ pub(crate) fn halt_before_master(
     emu_peer: u32,
 ) -> Result {
     let r = Regs::new(bar, chip);
-    r.pdma_set_permit(false)?;
-    regs::kick(chip, doorbell, emu_peer)?;
-    // TIMEOUT: as in `Card::halt_pdma`.
-    let status = read_poll_timeout(
-        || r.pdma_ctl0().map(engine::classify_status),
-        |status| *status != Status::Running,
-        Delta::from_micros(100),
-        Delta::from_millis(HALT_TIMEOUT_MS),
-    )?;
-    if status != Status::Halted {
-        return Err(ENODEV);
+    match halt_engine(
+        || r.pdma_set_permit(false),
+        || regs::kick(chip, doorbell, emu_peer),
+        || r.pdma_ctl0(),
+    ) {
+        HaltOutcome::Halted => r.pdma_clear_descriptors(),
+        HaltOutcome::TimedOut => Err(ETIMEDOUT),
+        HaltOutcome::Gone => Err(ENODEV),
     }
-    r.pdma_clear_descriptors()
 }
 
 /// Whether a chip rings a doorbell (the emulator), for probe.

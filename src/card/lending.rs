@@ -53,13 +53,9 @@ impl ScrGrant {
 /// while the kernel manager has requests or another mapping holds the engine, `ENODEV` once the
 /// card is unbound.
 pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
-    let mut dma = card.dma.lock();
-    // Under `dma`, where unbind marks it: no engine is lent after unbind took it back.
-    if card.is_removed() {
-        return Err(ENODEV);
-    }
-    let grant = dma.lend(&**card, space)?;
-    drop(dma);
+    // `lend` refuses a removed card, under `dma`, where unbind marks it: no engine is lent after
+    // unbind took it back.
+    let grant = card.dma.lock().lend(&**card, space)?;
     // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
     card.events.lock().pending = [0; 2];
     // On failure the grant is dropped and gives the engine back.

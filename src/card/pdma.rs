@@ -34,6 +34,36 @@ use crate::{
 /// How long the privileged DMA engine may take to report HALT (see [`Card::halt_pdma`]).
 pub(crate) const HALT_TIMEOUT_MS: i64 = 200;
 
+/// The halt protocol, for the card ([`Card::halt_pdma`]) and for probe before the card exists
+/// ([`super::halt_before_master`]): clear the permit bit, kick, and wait until DMACTL word 0
+/// (`ctl0`) no longer reads as running. A failed register access is a device that is gone.
+pub(super) fn halt_engine(
+    permit_off: impl FnOnce() -> Result,
+    kick: impl FnOnce() -> Result,
+    mut ctl0: impl FnMut() -> Result<u64>,
+) -> HaltOutcome {
+    if permit_off().is_err() || kick().is_err() {
+        return HaltOutcome::Gone;
+    }
+    // TIMEOUT: the engine halts once the descriptor it is on is done: a 64 MiB descriptor takes
+    // about 6 ms at PCIe 3.0 x16 speed, and the emulator answers a doorbell within milliseconds
+    // even under TCG. NEC's ve_drv gives up after 40 ms; here giving up declares the engine dead
+    // (its pages pinned for good, the card out of service), so it waits longer before concluding
+    // that. Only failure paths and probe wait here.
+    let status = read_poll_timeout(
+        || ctl0().map(engine::classify_status),
+        |status| *status != Status::Running,
+        Delta::from_micros(100),
+        Delta::from_millis(HALT_TIMEOUT_MS),
+    );
+    match status {
+        Ok(Status::Halted) => HaltOutcome::Halted,
+        Err(e) if e == ETIMEDOUT => HaltOutcome::TimedOut,
+        // All ones, or the registers went away while polling.
+        Ok(_) | Err(_) => HaltOutcome::Gone,
+    }
+}
+
 impl Card {
     /// Tells the engine to look at its control registers (see [`regs::kick`]).
     pub(crate) fn kick(&self) -> Result {
@@ -51,30 +81,11 @@ impl Card {
     /// remove and VEOS does before it takes over the engine. Only the DMA manager's state
     /// machine ([`crate::dma::engine`]) decides what an outcome other than `Halted` means.
     pub(crate) fn halt_pdma(&self) -> HaltOutcome {
-        if self.with_regs(|r| r.pdma_set_permit(false)).is_err() || self.kick().is_err() {
-            // The registers are gone (unbound).
-            return HaltOutcome::Gone;
-        }
-        // TIMEOUT: the engine halts once the descriptor it is on is done: a 64 MiB descriptor
-        // takes about 6 ms at PCIe 3.0 x16 speed, and the emulator answers a doorbell within
-        // milliseconds even under TCG. NEC's ve_drv gives up after 40 ms; here giving up
-        // declares the engine dead (its pages pinned for good, the card out of service), so it
-        // waits longer before concluding that. Only failure paths wait here.
-        let status = read_poll_timeout(
-            || {
-                self.with_regs(|r| r.pdma_ctl0())
-                    .map(engine::classify_status)
-            },
-            |status| *status != Status::Running,
-            Delta::from_micros(100),
-            Delta::from_millis(HALT_TIMEOUT_MS),
-        );
-        match status {
-            Ok(Status::Halted) => HaltOutcome::Halted,
-            Ok(_) => HaltOutcome::Gone,
-            Err(e) if e == ETIMEDOUT => HaltOutcome::TimedOut,
-            Err(_) => HaltOutcome::Gone,
-        }
+        halt_engine(
+            || self.with_regs(|r| r.pdma_set_permit(false)),
+            || self.kick(),
+            || self.with_regs(|r| r.pdma_ctl0()),
+        )
     }
 
     /// Permits the privileged DMA engine to run what is posted: the real protocol (DMACTL word 0
