@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The kernel's own checks (TAP), run by the test command: formatting, clippy with the kernel's
-# lint set, shellcheck. Any drift is a failed check. Every tool is Debian's, pinned by setup.sh
-# (rustfmt-web, rust-web-clippy: the same Rust 1.96 as the rustc-web that builds the module).
+# lint set, shellcheck, and the module's layering (scripts/check-layers.py). Any drift is a failed
+# check. Every tool is Debian's, pinned by setup.sh (rustfmt-web, rust-web-clippy: the same Rust
+# 1.96 as the rustc-web that builds the module).
 # Usage: scripts/checks.sh [test|debug]   (the kernel build to run the module's clippy against)
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ check() {
 	fi
 }
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 check "rustfmt: the module (kernel .rustfmt.toml)" make -s rustfmtcheck
 check "rustfmt: the user-space crates" env RUSTFMT=/usr/bin/rustfmt /usr/bin/cargo-fmt --all --check
 # Its own output directory, so that the regular module build is not rebuilt after it.
@@ -37,4 +38,6 @@ check "clippy: the user-space crates, workspace lints, warnings as errors" \
 	env RUSTC=/usr/bin/rustc /usr/bin/cargo-clippy clippy -q --workspace --all-targets \
 	--target-dir "$VE_ROOT/target/clippy" -- -D warnings
 check "shellcheck: scripts/, tests/guest/, .ci/run" make -s shellcheck
+check "layers: sys uses no driver module, no cycle between the modules of src/" \
+	python3 scripts/check-layers.py
 exit $((fails > 0))

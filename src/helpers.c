@@ -4,10 +4,7 @@
  * module cannot reach through the kernel crate's bindings. Only src/sys/ calls them.
  */
 #include <linux/fs.h>
-#include <linux/miscdevice.h>
 #include <linux/mm.h>
-#include <linux/module.h>
-#include <linux/poll.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/sched/coredump.h>
@@ -23,31 +20,10 @@ void ve_cond_resched(void);
 bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
-unsigned long ve_vma_file_offset(struct vm_area_struct *vma);
-void ve_scr_mmap(struct vm_area_struct *vma, void *grant);
-unsigned long ve_scr_fault_page(struct vm_fault *vmf);
-vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn);
-struct file *ve_vma_file(struct vm_area_struct *vma);
-void ve_zap_file_mappings(struct file *file);
+void ve_vma_make_uncached_pfnmap(struct vm_area_struct *vma);
+unsigned long ve_fault_page_index(struct vm_fault *vmf);
+vm_fault_t ve_fault_insert_pfn(struct vm_fault *vmf, unsigned long pfn);
 int ve_locked_down(void);
-
-int ve_misc_register(struct miscdevice *misc, const char *name);
-
-/* In Rust (src/sys/mod.rs): the file operations of /dev/veN. */
-int ve_fop_open(struct inode *inode, struct file *file);
-int ve_fop_release(struct inode *inode, struct file *file);
-long ve_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-long ve_fop_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-int ve_fop_mmap(struct file *file, struct vm_area_struct *vma);
-__poll_t ve_fop_poll(struct file *file, struct poll_table_struct *wait);
-
-/*
- * In Rust (src/sys/mod.rs): a VMA of a register mapping was duplicated / is going away / faults.
- * Called directly (not through a pointer) from the vm_operations below.
- */
-void ve_scr_vma_open(void *grant);
-void ve_scr_vma_close(void *grant);
-vm_fault_t ve_scr_vma_fault(void *grant, struct vm_fault *vmf);
 
 /* For src/sys/gup.rs: the ptrace check for pinning another process, the folio of a page. */
 int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
@@ -99,70 +75,28 @@ void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages)
 #error "ve_drv needs CONFIG_SPARSEMEM_VMEMMAP or CONFIG_FLATMEM"
 #endif
 
-/* The file offset an mmap() asks for, in bytes. */
-unsigned long ve_vma_file_offset(struct vm_area_struct *vma)
-{
-	return vma->vm_pgoff << PAGE_SHIFT;
-}
-
-static void ve_scr_open(struct vm_area_struct *vma)
-{
-	ve_scr_vma_open(vma->vm_private_data);
-}
-
-static void ve_scr_close(struct vm_area_struct *vma)
-{
-	ve_scr_vma_close(vma->vm_private_data);
-}
-
 /*
- * A register mapping has no page table entries until it is touched: the fault asks Rust
- * (ve_scr_vma_fault, under the card's DMA lock) whether the VMA's grant is still the card's current
- * one and the card still bound; only then is the page inserted. A zap (RECLAIM, unbind) is
- * therefore final, and an mmap that lost a race with RECLAIM maps nothing.
- */
-static vm_fault_t ve_scr_fault(struct vm_fault *vmf)
-{
-	return ve_scr_vma_fault(vmf->vma->vm_private_data, vmf);
-}
-
-/* A register mapping is one piece: its VMA count is the grant's reference count. */
-static int ve_scr_may_split(struct vm_area_struct *vma, unsigned long addr)
-{
-	return -EINVAL;
-}
-
-static const struct vm_operations_struct ve_scr_vm_ops = {
-	.open = ve_scr_open,
-	.close = ve_scr_close,
-	.fault = ve_scr_fault,
-	.may_split = ve_scr_may_split,
-};
-
-/*
- * Sets up @vma (being set up by mmap, shared, not executable: checked in Rust) as a mapping of
+ * Sets @vma (being set up by mmap, shared, not executable: checked in Rust) up as a mapping of
  * device registers, uncached, as NEC's driver maps them for VEOS: no copy on fork, no growth, not
- * dumped, not split. The flags and protections are those io_remap_pfn_range() would set (as
- * vfio-pci's fault-driven BAR mappings do); no page is mapped here. The VMA holds @grant (one
- * reference, dropped by close; open takes another).
+ * dumped. The flags and protections are those io_remap_pfn_range() would set (as vfio-pci's
+ * fault-driven BAR mappings do); no page is mapped here (src/sys/mapping.rs sets the VMA's
+ * operations, whose fault handler maps pages).
  */
-void ve_scr_mmap(struct vm_area_struct *vma, void *grant)
+void ve_vma_make_uncached_pfnmap(struct vm_area_struct *vma)
 {
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_private_data = grant;
-	vma->vm_ops = &ve_scr_vm_ops;
 }
 
-/* The page index of the faulting address inside its register mapping. */
-unsigned long ve_scr_fault_page(struct vm_fault *vmf)
+/* The page index of the faulting address inside its VMA. */
+unsigned long ve_fault_page_index(struct vm_fault *vmf)
 {
 	return (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
 }
 
 /* Maps page frame @pfn (a register page Rust checked) at the faulting address. */
-vm_fault_t ve_scr_fault_insert(struct vm_fault *vmf, unsigned long pfn)
+vm_fault_t ve_fault_insert_pfn(struct vm_fault *vmf, unsigned long pfn)
 {
 	return vmf_insert_pfn(vmf->vma, vmf->address & PAGE_MASK, pfn);
 }
@@ -177,45 +111,6 @@ int ve_locked_down(void)
 	int ret = security_locked_down(LOCKDOWN_DEV_MEM);
 
 	return ret ? ret : security_locked_down(LOCKDOWN_PCI_ACCESS);
-}
-
-/* The file @vma (being set up by mmap) maps. */
-struct file *ve_vma_file(struct vm_area_struct *vma)
-{
-	return vma->vm_file;
-}
-
-/*
- * Removes every page table entry of every mapping of @file's address space: the next access
- * through one of them faults (SIGBUS).
- */
-void ve_zap_file_mappings(struct file *file)
-{
-	unmap_mapping_range(file->f_mapping, 0, 0, 1);
-}
-
-/*
- * The file operations of /dev/veN, built by hand (as Rust binder does) because 7.3's Rust
- * MiscDevice has no poll. Every entry is a Rust function in src/sys/mod.rs.
- */
-static const struct file_operations ve_fops = {
-	.owner = THIS_MODULE,
-	.open = ve_fop_open,
-	.release = ve_fop_release,
-	.unlocked_ioctl = ve_fop_ioctl,
-	.compat_ioctl = ve_fop_compat_ioctl,
-	.mmap = ve_fop_mmap,
-	.poll = ve_fop_poll,
-	.llseek = noop_llseek,
-};
-
-/* Registers @misc (zeroed by the caller) as /dev/@name with those file operations. */
-int ve_misc_register(struct miscdevice *misc, const char *name)
-{
-	misc->minor = MISC_DYNAMIC_MINOR;
-	misc->name = name;
-	misc->fops = &ve_fops;
-	return misc_register(misc);
 }
 
 /*

@@ -27,6 +27,7 @@ use crate::{
         Chip, //
     },
     hw::pci_id,
+    ioctl::VeFile,
     sys, //
 };
 
@@ -35,7 +36,7 @@ macro_rules! ve_pci_driver {
     ($driver:ty, $table:ident) => {
         impl pci::Driver for $driver {
             type IdInfo = &'static Chip;
-            type Data<'bound> = CardBinding<'bound>;
+            type Data<'bound> = CardBinding<'bound, VeFile>;
             const ID_TABLE: pci::IdTable<Self::IdInfo> = &$table;
 
             fn probe<'bound>(
@@ -98,7 +99,7 @@ ve_pci_driver!(VeEmuDriver, EMU_PCI_TABLE);
 fn probe<'bound, 'core>(
     pdev: &'bound pci::Device<Core<'core>>,
     chip: Option<&'static Chip>,
-) -> impl PinInit<CardBinding<'bound>, Error> + use<'bound, 'core> {
+) -> impl PinInit<CardBinding<'bound, VeFile>, Error> + use<'bound, 'core> {
     pin_init::pin_init_scope(move || {
         let chip = chip.ok_or(ENODEV)?;
         let scr_bar_size = pdev.resource_len(chip.scr_bar)?;

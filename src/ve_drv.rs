@@ -16,6 +16,13 @@ use kernel::{
 mod card;
 mod chip;
 mod dma;
+// Page geometry (`core` only, shared with the host tests): the layer below `sys::gup`.
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; part is theirs only"
+)]
+mod extent;
 // Shared with the emulator and the tests (`core` only): the module uses part of each today, the
 // DMA manager the rest.
 #[expect(

@@ -27,6 +27,7 @@ use super::{
     Card,
     CardFacts, //
 };
+use crate::dma::Channel as _;
 use crate::{
     chip::{
         Chip,
@@ -42,6 +43,7 @@ use crate::{
         self,
         MiscNode,
         MsixIrq, //
+        NodeFile,
     },
 };
 
@@ -97,19 +99,20 @@ impl Drop for CardIndex {
     }
 }
 
-/// What the PCI binding of one card owns. Fields drop in declaration order: the device node goes
-/// first (no new opens), then the interrupt (no handler runs after `free_irq`), then the rest.
+/// What the PCI binding of one card owns: its device node, whose files are `F`, its interrupt and
+/// the card. Fields drop in declaration order: the device node goes first (no new opens), then the
+/// interrupt (no handler runs after `free_irq`), then the rest.
 #[pin_data]
-pub(crate) struct CardBinding<'bound> {
+pub(crate) struct CardBinding<'bound, F: NodeFile<Data = Arc<Card>> + 'static> {
     #[pin]
-    node: MiscNode,
+    node: MiscNode<F>,
     #[pin]
     irq: MsixIrq<'bound, PdmaIrq>,
     card: Arc<Card>,
     _index: CardIndex,
 }
 
-impl<'bound> CardBinding<'bound> {
+impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     /// Brings up a probed card: its interrupt, then its device node `/dev/veN`.
     pub(crate) fn new(
         pdev: &'bound pci::Device<Bound>,

@@ -9,9 +9,11 @@ use kernel::{
 };
 
 use super::Card;
+use crate::dma::Channel as _;
 use crate::sys::{
     MappedSpace,
     RegisterFault,
+    RegisterHolder,
     VmFault, //
 };
 
@@ -32,13 +34,13 @@ impl Drop for ScrGrant {
     }
 }
 
-impl ScrGrant {
+impl RegisterHolder for ScrGrant {
     /// A fault in the grant's register mapping: the page is mapped only while this grant still
     /// has the engine and the card is bound (its register BAR not yet released: unbind marks the
     /// card removed under `dma`, and the BAR is revoked after unbind returns). Otherwise
     /// `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps under `dma`)
     /// either comes first, and this maps nothing, or comes after and removes what this mapped.
-    pub(crate) fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
+    fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
         let card = &self.card;
         // Held until the page is inserted.
         let dma = card.dma.lock();

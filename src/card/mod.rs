@@ -39,10 +39,7 @@ pub(crate) use emulator::{
     identify_emulator,
     EmuIdent, //
 };
-pub(crate) use lending::{
-    lend_engine,
-    ScrGrant, //
-};
+pub(crate) use lending::lend_engine;
 
 use kernel::{
     new_condvar,
@@ -65,7 +62,10 @@ use kernel::{
 
 use crate::{
     chip::Chip,
-    dma::DmaState,
+    dma::{
+        Channel,
+        DmaState, //
+    },
     hw::emu,
     pin::lists::PinLists,
     regs::Regs,
@@ -166,29 +166,9 @@ impl Card {
         &self.pins
     }
 
-    /// The DMA manager.
-    pub(crate) fn dma(&self) -> &Mutex<DmaState> {
-        &self.dma
-    }
-
-    /// Releases `dma` and sleeps until the DMA manager is notified, at most `jiffies`. Waiters
-    /// re-read the engine whatever woke them; only a pending signal (`ERESTARTSYS`) is told
-    /// apart.
-    pub(crate) fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {
-        match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
-            CondVarTimeoutResult::Signal { .. } => Err(ERESTARTSYS),
-            CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Woken { .. } => Ok(()),
-        }
-    }
-
     /// What pollers of the card's files wait on.
     pub(crate) fn dma_poll(&self) -> &PollCondVar {
         &self.dma_wait
-    }
-
-    /// Wakes everyone waiting on the DMA manager.
-    pub(crate) fn notify_dma(&self) {
-        self.dma_wait.notify_all();
     }
 
     /// The card's variant.
@@ -252,5 +232,22 @@ impl Card {
             info.emu_irqs_raised = self.with_regs(|r| r.emu_read64(emu::OFF_CNT_IRQS))?;
         }
         Ok(info)
+    }
+}
+
+impl Channel for Card {
+    fn dma(&self) -> &Mutex<DmaState> {
+        &self.dma
+    }
+
+    fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {
+        match self.dma_wait.wait_interruptible_timeout(dma, jiffies) {
+            CondVarTimeoutResult::Signal { .. } => Err(ERESTARTSYS),
+            CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Woken { .. } => Ok(()),
+        }
+    }
+
+    fn notify_dma(&self) {
+        self.dma_wait.notify_all();
     }
 }

@@ -22,6 +22,7 @@ use kernel::{
 };
 
 use super::Card;
+use crate::dma::Channel as _;
 use crate::{
     dma::engine::{
         self,

@@ -29,7 +29,14 @@ pub(crate) mod velist;
 
 pub(crate) use manager::DmaState;
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::{
+        Mutex,
+        MutexGuard, //
+    },
+    time::Jiffies, //
+};
 
 use crate::sys::gup::LockedRun;
 
@@ -57,6 +64,19 @@ pub(crate) trait Engine {
     fn removed(&self) -> bool;
     /// Reports a device error (the card's device names it).
     fn report(&self, what: core::fmt::Arguments<'_>);
+}
+
+/// The card as the ioctls' side of the manager ([`submit`]) sees it: the engine, the lock that
+/// serialises the manager's state, and the wait queue that the interrupt thread and every state
+/// change notify. ([`crate::card::Card`] implements it.)
+pub(crate) trait Channel: Engine {
+    /// The manager, under the card's DMA lock.
+    fn dma(&self) -> &Mutex<DmaState>;
+    /// Releases `dma` and sleeps until the manager is notified, at most `jiffies`; `ERESTARTSYS`
+    /// if a signal is pending. Waiters re-read the state whatever woke them.
+    fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result;
+    /// Wakes everyone waiting on the manager.
+    fn notify_dma(&self);
 }
 
 /// Pinned pages the manager holds for a request's descriptors: unpinned when dropped, unless

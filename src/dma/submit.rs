@@ -24,7 +24,6 @@ use kernel::{
 };
 
 use crate::{
-    card::Card,
     dma::{
         manager::{
             Collected,
@@ -34,8 +33,9 @@ use crate::{
             Piece, //
         },
         velist::VeCursor,
+        Channel,
     },
-    pin::extent::{
+    extent::{
         pages_spanned,
         PAGE_SHIFT,
         PAGE_SIZE, //
@@ -115,12 +115,16 @@ struct Block {
 
 /// Starts `sub` on `card` for the open file `owner`; returns the request id once its last
 /// piece is handed over. On an error nothing of the request remains, and what it did is returned.
-pub(crate) fn submit(card: &Card, owner: u64, sub: &Submission) -> Result<u64, (Error, Outcome)> {
+pub(crate) fn submit<C: Channel>(
+    card: &C,
+    owner: u64,
+    sub: &Submission,
+) -> Result<u64, (Error, Outcome)> {
     let fail = |e| (e, Outcome::default());
     let target = TargetMm::by_pid(sub.pid).map_err(fail)?;
     let id = {
         let mut dma = card.dma().lock();
-        if card.is_removed() {
+        if card.removed() {
             return Err(fail(ENODEV));
         }
         dma.open(owner, sub.to_ve).map_err(fail)?
@@ -161,8 +165,8 @@ pub(crate) fn submit(card: &Card, owner: u64, sub: &Submission) -> Result<u64, (
     }
 }
 
-struct Submitter<'a> {
-    card: &'a Card,
+struct Submitter<'a, C: Channel> {
+    card: &'a C,
     target: &'a TargetMm,
     id: u64,
     to_ve: bool,
@@ -181,7 +185,7 @@ struct Submitter<'a> {
     cut: u64,
 }
 
-impl Submitter<'_> {
+impl<C: Channel> Submitter<'_, C> {
     fn run(&mut self) -> Result {
         let mut first = true;
         while self.next_va < self.end_va {
@@ -330,7 +334,11 @@ impl Submitter<'_> {
 
 /// Waits up to `ms` on the card's DMA wait queue, then services the ring (reaps what the engine
 /// finished, in case the interrupt was lost or coalesced). `ERESTARTSYS` on a signal.
-fn slice(card: &Card, dma: &mut kernel::sync::MutexGuard<'_, DmaState>, ms: u32) -> Result {
+fn slice<C: Channel>(
+    card: &C,
+    dma: &mut kernel::sync::MutexGuard<'_, DmaState>,
+    ms: u32,
+) -> Result {
     let r = card.wait_dma(dma, msecs_to_jiffies(ms));
     // A failure here means the card is going away: unbind fails every request.
     let _ = dma.service(card);
@@ -349,7 +357,7 @@ pub(crate) enum WaitEnd {
 }
 
 /// Waits for request `id` (0: any) of `owner` to finish and collects it.
-pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Collected> {
+pub(crate) fn wait<C: Channel>(card: &C, owner: u64, id: u64, end: WaitEnd) -> Result<Collected> {
     let mut dma = card.dma().lock();
     let start = Instant::<Monotonic>::now();
     let mut stall = Stall::new(dma.progress());
@@ -391,7 +399,7 @@ pub(crate) fn wait(card: &Card, owner: u64, id: u64, end: WaitEnd) -> Result<Col
 }
 
 /// `VE_DMA_IOC_XFER`: submit and wait, stopping the request on a stall or a signal.
-pub(crate) fn transfer(card: &Card, owner: u64, sub: &Submission) -> (Outcome, Result) {
+pub(crate) fn transfer<C: Channel>(card: &C, owner: u64, sub: &Submission) -> (Outcome, Result) {
     let id = match submit(card, owner, sub) {
         Ok(id) => id,
         Err((e, out)) => return (out, Err(e)),
@@ -403,7 +411,7 @@ pub(crate) fn transfer(card: &Card, owner: u64, sub: &Submission) -> (Outcome, R
 }
 
 /// `VE_DMA_IOC_CANCEL`: stops request `id` of `owner` if it is still running.
-pub(crate) fn cancel(card: &Card, owner: u64, id: u64) -> Result {
+pub(crate) fn cancel<C: Channel>(card: &C, owner: u64, id: u64) -> Result {
     let mut dma = card.dma().lock();
     if !dma.owns(owner, id) {
         return Err(ENOENT);

@@ -22,6 +22,7 @@ use kernel::{
     uaccess::UserSlice, //
 };
 
+use crate::dma::Channel as _;
 use crate::{
     card::{
         self,
@@ -71,7 +72,9 @@ const EPOLLERR: u32 = 0x008;
 const EPOLLHUP: u32 = 0x010;
 const EPOLLRDNORM: u32 = 0x040;
 
+#[vtable]
 impl NodeFile for VeFile {
+    type Ptr = KBox<Self>;
     type Data = Arc<Card>;
 
     fn open(card: &Arc<Card>) -> Result<KBox<Self>> {
@@ -85,14 +88,18 @@ impl NodeFile for VeFile {
         )?)
     }
 
+    fn ioctl(this: &Self, cmd: u32, arg: usize) -> Result<isize> {
+        dispatch(this, cmd, arg)
+    }
+
     /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
     /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
     /// they are refused to 32-bit callers rather than misread.
-    fn ioctl(&self, cmd: u32, arg: usize, compat: bool) -> Result<isize> {
-        if compat && uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
+    fn compat_ioctl(this: &Self, cmd: u32, arg: usize) -> Result<isize> {
+        if uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
             return Err(ENOTTY);
         }
-        dispatch(self, cmd, arg)
+        dispatch(this, cmd, arg)
     }
 
     /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
@@ -103,7 +110,7 @@ impl NodeFile for VeFile {
     /// has it; `ENODEV` once the card is unbound) until it is unmapped, `VE_DRV_IOC_RECLAIM` takes
     /// it back or the card is unbound. The first such mapping taints the kernel (`U`): user space
     /// can now make the device write any host memory, as with vfio's no-IOMMU mode.
-    fn mmap(&self, vma: &VmaNew) -> Result {
+    fn mmap(this: &Self, vma: &VmaNew) -> Result {
         if !crate::module_parameters::user_pdma.value() {
             return Err(EOPNOTSUPP);
         }
@@ -111,26 +118,26 @@ impl NodeFile for VeFile {
             return Err(EPERM);
         }
         sys::check_lockdown()?;
-        if sys::vma_file_offset(vma) != self.card.facts_chip().mmap_scr {
+        if sys::mapping::vma_file_offset(vma) != this.card.facts_chip().mmap_scr {
             return Err(EINVAL);
         }
-        sys::check_register_vma(vma, self.card.scr_window())?;
-        let grant = card::lend_engine(&self.card, MappedSpace::of(vma)?)?;
-        sys::taint_user_dma(self.card.index());
-        sys::map_registers(vma, self.card.scr_window(), grant)
+        sys::mapping::check_register_vma(vma, this.card.scr_window())?;
+        let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
+        sys::taint_user_dma(this.card.index());
+        sys::mapping::map_registers(vma, this.card.scr_window(), grant)
     }
 
     /// Readable (`EPOLLIN`) when a request of this file has finished and waits to be collected
     /// with `VE_DMA_IOC_WAIT`; `EPOLLHUP | EPOLLERR` once the card is gone. Readiness follows the
     /// interrupt thread's notifications (a poller sleeps through lost interrupts, a WAIT does
     /// not).
-    fn poll(&self, file: &File, table: PollTable<'_>) -> u32 {
-        table.register_wait(file, self.card.dma_poll());
+    fn poll(this: &Self, file: &File, table: PollTable<'_>) -> u32 {
+        table.register_wait(file, this.card.dma_poll());
         let mut mask = 0;
-        if self.card.dma().lock().has_finished(self.owner) {
+        if this.card.dma().lock().has_finished(this.owner) {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
-        if self.card.is_removed() {
+        if this.card.is_removed() {
             mask |= EPOLLHUP | EPOLLERR;
         }
         mask
@@ -357,7 +364,7 @@ fn dma_wait(file: &VeFile, arg: usize) -> Result<isize> {
         return Err(EINVAL);
     }
     let c = submit::wait(
-        &file.card,
+        &*file.card,
         file.owner,
         req.id,
         WaitEnd::After(req.timeout_ms),
@@ -384,6 +391,6 @@ fn dma_cancel(file: &VeFile, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    submit::cancel(&file.card, file.owner, req.id)?;
+    submit::cancel(&*file.card, file.owner, req.id)?;
     Ok(0)
 }

@@ -10,11 +10,11 @@ use kernel::{
 
 use crate::{
     card::Card,
+    extent::{
+        PAGE_SIZE,
+        VP_MAXBULK, //
+    },
     pin::{
-        extent::{
-            PAGE_SIZE,
-            VP_MAXBULK, //
-        },
         lists::{
             EntryKey,
             ListId, //

@@ -30,7 +30,7 @@ use kernel::{
 };
 
 use crate::{
-    pin::extent::{
+    extent::{
         HPAGE_SIZE,
         PAGE_SHIFT, //
     },

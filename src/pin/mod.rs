@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Pinning VH memory: page geometry (`extent`, `core` only), NEC's translation semantics
-//! (`translate`) and NEC's per-card pin lists (`lists`). The GUP calls themselves are in
+//! Pinning VH memory: NEC's translation semantics (`translate`) and NEC's per-card pin lists
+//! (`lists`), on the page geometry of [`crate::extent`]. The GUP calls themselves are in
 //! `crate::sys::gup`.
 
-// Shared with the host tests (`core` only); the extent coalescer is for the DMA manager.
-#[expect(
-    dead_code,
-    unreachable_pub,
-    reason = "`pub` for the host tests, which include this file; the coalescer is for the manager"
-)]
-pub(crate) mod extent;
 pub(crate) mod lists;
 pub(crate) mod translate;
 
@@ -22,7 +15,10 @@ use kernel::{
     }, //
 };
 
-use crate::sys::gup::TargetMm;
+use crate::{
+    extent,
+    sys::gup::TargetMm, //
+};
 
 /// What the pin engine benchmark measured.
 pub(crate) struct BenchResult {

@@ -28,7 +28,7 @@
 use kernel::prelude::*;
 
 use crate::{
-    pin::extent::{
+    extent::{
         self,
         plan,
         HugeScan,

@@ -36,7 +36,7 @@ use kernel::{
     sync::aref::ARef, //
 };
 
-use crate::pin::extent::{
+use crate::extent::{
     self,
     Folio,
     PAGE_SHIFT,

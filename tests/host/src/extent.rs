@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host tests of `src/pin/extent.rs`: coalescing and NEC's block geometry and page-size rule.
+//! Host tests of `src/extent.rs`: coalescing and NEC's block geometry and page-size rule.
 
 use crate::extent::*;
 

@@ -5,7 +5,7 @@
 
 #[path = "../../../src/dma/engine.rs"]
 pub mod engine;
-#[path = "../../../src/pin/extent.rs"]
+#[path = "../../../src/extent.rs"]
 pub mod extent;
 #[path = "../../../src/hw.rs"]
 pub mod hw;
