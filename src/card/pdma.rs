@@ -131,8 +131,17 @@ impl Card {
     /// ping waiters, wake the thread. Never counts on the number of
     /// interrupts matching the number of events: the thread and waiters re-read the registers.
     fn handle_pdma_irq(&self) -> ThreadedIrqReturn {
-        // A failure here means the card is being removed; the count still moves so waiters wake.
-        let _ = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector));
+        // The count moves whatever happens, so that waiters wake and re-read the registers.
+        // `ENODEV` means the card is being removed.
+        if let Err(e) = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
+            if e != ENODEV {
+                dev_warn!(
+                    self.dev(),
+                    "privileged DMA interrupt not acknowledged: {:?}\n",
+                    e
+                );
+            }
+        }
         let (upper, bit) = self.facts.chip.wait_irq;
         let mut events = self.events.lock();
         events.irq_count += 1;
@@ -146,8 +155,7 @@ impl Card {
     /// The IRQ thread's work: reap what the engine finished (unpinning it), refill the ring, wake
     /// the waiters.
     fn handle_pdma_thread(&self) -> IrqReturn {
-        // An error means the card is going away; unbind fails every request.
-        let _ = self.dma.lock().service(self);
+        self.dma.lock().service_and_report(self);
         self.notify_dma();
         IrqReturn::Handled
     }

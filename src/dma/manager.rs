@@ -150,7 +150,13 @@ impl<R: Pinned> HeldPins<R> {
     /// and queues `b`'s pieces only afterwards: were there no room, `b` would be dropped
     /// (unpinned) before any descriptor could reach it.
     fn push_reserved(&mut self, b: HeldBlock<R>) {
-        let _ = self.blocks.push_within_capacity((b.until, Some(b.run)));
+        if let Err(kernel::alloc::kvec::PushError((_, Some(run)))) =
+            self.blocks.push_within_capacity((b.until, Some(b.run)))
+        {
+            // Not reached while callers reserve; were it, the block stays pinned rather than be
+            // released behind descriptors that may be cut from it.
+            run.keep_pinned_forever();
+        }
     }
 
     /// Unpins the oldest blocks while `may(until)` says so.
@@ -350,7 +356,7 @@ impl<R: Pinned> DmaState<R> {
 
     /// Reports a device error, at most once per [`REPORT_EVERY_MS`] (waiters may hit the same
     /// one every wait slice).
-    fn report(&mut self, eng: &impl Engine, what: &str) {
+    fn report(&mut self, eng: &impl Engine, what: core::fmt::Arguments<'_>) {
         if self
             .reported
             .is_some_and(|t| t.elapsed().as_millis() < REPORT_EVERY_MS)
@@ -358,7 +364,31 @@ impl<R: Pinned> DmaState<R> {
             return;
         }
         self.reported = Some(Instant::now());
-        eng.report(format_args!("{what}"));
+        eng.report(what);
+    }
+
+    /// Goes on after a register access or restart that failed: reports the failure (rate-limited)
+    /// unless the card is gone, whose registers fail with `ENODEV` until unbind has failed every
+    /// request. The callers are recovery paths, which have nothing better to do on a failure
+    /// than finish recovering.
+    fn note(&mut self, eng: &impl Engine, what: &str, r: Result) {
+        if let Err(e) = r {
+            if e != ENODEV {
+                self.report(eng, format_args!("{what} failed: {e:?}"));
+            }
+        }
+    }
+
+    /// Neutralises slots `from` up to (not including) `to`, going round the ring; only while the
+    /// engine is halted. Returns the first failure, having tried every slot.
+    fn neutralise(&self, eng: &impl Engine, from: usize, to: usize) -> Result {
+        let mut res = Ok(());
+        let mut slot = from;
+        while slot != to {
+            res = res.and(eng.neutralise(slot));
+            slot = (slot + 1) % ring::NUM;
+        }
+        res
     }
 
     /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
@@ -427,8 +457,11 @@ impl<R: Pinned> DmaState<R> {
         }
         for p in pieces.drain_all() {
             r.in_window += p.bytes();
-            // Capacity is reserved.
-            let _ = r.pending.push_within_capacity(p);
+            // Capacity is reserved: this cannot fail, and a piece lost here would only never
+            // be posted (its block is held above).
+            if r.pending.push_within_capacity(p).is_err() {
+                return Err(ENOMEM);
+            }
         }
         if last {
             r.submitting = false;
@@ -477,6 +510,7 @@ impl<R: Pinned> DmaState<R> {
                     res = Err(e);
                     break;
                 }
+                // The ring has room (the loop's condition): this takes `slot`.
                 let _ = self.ring.post();
                 let len = p.bytes();
                 self.slots[slot] = Some(Slot {
@@ -585,6 +619,14 @@ impl<R: Pinned> DmaState<R> {
         }
     }
 
+    /// [`Self::service`] for callers that go on whatever it finds (the interrupt thread, waiters
+    /// between sleeps): a failure is reported through the card's device, unless the card is
+    /// gone.
+    pub(crate) fn service_and_report(&mut self, eng: &impl Engine) {
+        let r = self.service(eng);
+        self.note(eng, "servicing the ring", r);
+    }
+
     /// Reaps completions, fails the request whose descriptor raised an exception, and refills
     /// the ring. Nothing while the kernel does not own the engine.
     pub(crate) fn service(&mut self, eng: &impl Engine) -> Result {
@@ -595,7 +637,7 @@ impl<R: Pinned> DmaState<R> {
         let ctl1 = match self.take_completed(eng) {
             Ok(c) => c,
             Err(e) if e == EIO => {
-                self.report(eng, "read pointer outside the posted slots");
+                self.report(eng, format_args!("read pointer outside the posted slots"));
                 self.fail_all(eng, EIO);
                 return Err(EIO);
             }
@@ -608,6 +650,7 @@ impl<R: Pinned> DmaState<R> {
                 // Also when that request already finished: its slots go, which clears the
                 // exception.
                 Some(id) => {
+                    // `EIO` only if the engine would not halt, which `die` reported.
                     let _ = self.fail(eng, id, EIO, code.into());
                 }
                 None => self.fail_all(eng, EIO),
@@ -666,6 +709,7 @@ impl<R: Pinned> DmaState<R> {
         let readptr = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
         let slots = &mut self.slots;
         let reqs = &mut self.reqs;
+        let mut moved = Ok(());
         let old_head = self.ring.retain(|from, to| {
             let keep = slots[from].as_ref().is_some_and(|s| s.id != id);
             if !keep {
@@ -680,22 +724,22 @@ impl<R: Pinned> DmaState<R> {
             } else if from != to {
                 let s = slots[from].take();
                 if let Some(s) = &s {
-                    let _ = eng.post(to, s.words);
+                    moved = moved.and(eng.post(to, s.words));
                 }
                 slots[to] = s;
             }
             keep
         });
-        let mut slot = self.ring.head();
-        while slot != old_head {
-            let _ = eng.neutralise(slot);
-            slot = (slot + 1) % ring::NUM;
-        }
+        self.note(eng, "moving descriptors towards the read pointer", moved);
+        let freed = self.neutralise(eng, self.ring.head(), old_head);
+        self.note(eng, "neutralising freed descriptors", freed);
         // Clears the exception, if that is why the engine stopped.
-        let _ = eng.set_readptr(readptr);
+        let r = eng.set_readptr(readptr);
+        self.note(eng, "writing the read pointer", r);
         self.release_all_unreachable();
         if self.ring.inflight() > 0 {
-            let _ = self.start(eng);
+            let r = self.start(eng);
+            self.note(eng, "restarting the engine", r);
         }
         Ok(())
     }
@@ -714,18 +758,21 @@ impl<R: Pinned> DmaState<R> {
                 return;
             }
             // What completed before the halt counts; the rest is taken out.
-            let _ = self.take_completed(eng);
+            let r = self.take_completed(eng).map(|_| ());
+            self.note(eng, "reading what completed before the halt", r);
             let head = self.ring.head();
             let mut slot = self.ring.tail();
             while slot != head {
                 if let Some(s) = self.slots[slot].take() {
                     self.retire(s, false);
                 }
-                let _ = eng.neutralise(slot);
                 slot = (slot + 1) % ring::NUM;
             }
+            let r = self.neutralise(eng, self.ring.tail(), head);
+            self.note(eng, "neutralising the ring", r);
             self.reset_ring(head);
-            let _ = eng.set_readptr(head);
+            let r = eng.set_readptr(head);
+            self.note(eng, "writing the read pointer", r);
         }
         self.release_all_unreachable();
     }
@@ -736,7 +783,8 @@ impl<R: Pinned> DmaState<R> {
         self.take_back(eng, None);
         self.fail_all(eng, ENODEV);
         if self.engine.kernel_owns() {
-            let _ = self.halt(eng);
+            // Either outcome is final here: halted, or dead (which `die` reported).
+            let _: Reach = self.halt(eng);
         }
     }
 
@@ -779,8 +827,10 @@ impl<R: Pinned> DmaState<R> {
         while let Some(r) = self.reqs.get(i) {
             if r.owner == owner {
                 let id = r.id;
+                // `EIO` only if the engine would not halt, which `die` reported; the request
+                // goes either way (a dead engine's pages stay pinned: `HeldPins`).
                 let _ = self.fail(eng, id, ECANCELED, 0);
-                let _ = self.reqs.remove(i);
+                drop(self.reqs.remove(i));
             } else {
                 i += 1;
             }
@@ -827,12 +877,14 @@ impl<R: Pinned> DmaState<R> {
         }
         // No request exists while user space owns the engine: no slot is in use.
         if self.halt(eng) == Reach::Stopped {
-            let _ = eng.clear_descriptors();
+            let r = eng.clear_descriptors();
+            self.note(eng, "clearing the descriptors user space left", r);
             let readptr = eng
                 .ctl1()
                 .map_or(0, |c| (c & hw::dmactl::READPTR_MASK) as usize);
             self.reset_ring(readptr);
-            let _ = eng.set_readptr(readptr);
+            let r = eng.set_readptr(readptr);
+            self.note(eng, "writing the read pointer", r);
         }
         true
     }
@@ -882,6 +934,8 @@ mod tests {
         Released(u32),
         /// Block `.0` is kept pinned for good.
         Kept(u32),
+        /// The manager reported a device error.
+        Reported,
     }
 
     /// An engine that runs nothing by itself: the test moves its read pointer.
@@ -891,6 +945,8 @@ mod tests {
         permit: Cell<bool>,
         /// Whether a halt succeeds.
         halts: Cell<bool>,
+        /// Whether neutralising a slot and writing the read pointer fail (`EIO`).
+        writes_fail: Cell<bool>,
         log: RefCell<KVec<Event>>,
     }
 
@@ -901,6 +957,7 @@ mod tests {
                 ctl1: Cell::new(0),
                 permit: Cell::new(false),
                 halts: Cell::new(true),
+                writes_fail: Cell::new(false),
                 log: RefCell::new(KVec::new()),
             }
         }
@@ -943,6 +1000,9 @@ mod tests {
         }
 
         fn neutralise(&self, slot: usize) -> Result {
+            if self.writes_fail.get() {
+                return Err(EIO);
+            }
             self.words.borrow_mut()[slot][0] = 0;
             Ok(())
         }
@@ -961,6 +1021,9 @@ mod tests {
         }
 
         fn set_readptr(&self, slot: usize) -> Result {
+            if self.writes_fail.get() {
+                return Err(EIO);
+            }
             self.ctl1.set(slot as u64);
             Ok(())
         }
@@ -984,7 +1047,9 @@ mod tests {
             false
         }
 
-        fn report(&self, _what: core::fmt::Arguments<'_>) {}
+        fn report(&self, _what: core::fmt::Arguments<'_>) {
+            self.log(Event::Reported);
+        }
     }
 
     /// A pinned block that logs what becomes of it.
@@ -1085,12 +1150,38 @@ mod tests {
         let id = dma.open(1, false)?;
         hand_over(&mut dma, &fake, id, 0, 200, &[(100, 1), (200, 2)])?;
         assert_eq!(dma.fail(&fake, id, ECANCELED, 0), Err(EIO));
-        assert!(saw(&fake, &[Event::Halt]));
+        assert!(saw(&fake, &[Event::Halt, Event::Reported]));
         assert!(dma.engine().is_dead());
         assert_eq!(dma.open(2, false), Err(EIO));
         // Collected or not, the request's blocks are never unpinned.
         assert!(dma.collect(1, id)?.is_some());
-        assert!(saw(&fake, &[Event::Halt, Event::Kept(1), Event::Kept(2)]));
+        assert!(saw(
+            &fake,
+            &[Event::Halt, Event::Reported, Event::Kept(1), Event::Kept(2)]
+        ));
+        Ok(())
+    }
+
+    /// A register write of the recovery path that fails is reported through the device, once
+    /// (rate-limited), and the recovery goes on.
+    #[test]
+    fn a_failed_write_while_evicting_is_reported_once() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let id = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, id, 0, 4, &[(4, 1)])?;
+        fake.writes_fail.set(true);
+        dma.fail(&fake, id, ECANCELED, 0)?;
+        assert!(saw(
+            &fake,
+            &[
+                Event::Halt,
+                Event::Halted,
+                Event::Reported,
+                Event::Released(1)
+            ]
+        ));
         Ok(())
     }
 

@@ -153,6 +153,7 @@ pub(crate) fn submit<C: Channel>(
             s.pieces.clear();
             s.blocks.clear();
             let mut dma = card.dma().lock();
+            // `EIO` only if the engine would not halt, which the manager reported.
             let _ = dma.fail(card, id, e, 0);
             let out = match dma.collect(owner, id) {
                 Ok(Some(c)) => c.out,
@@ -340,8 +341,7 @@ fn slice<C: Channel>(
     ms: u32,
 ) -> Result {
     let r = card.wait_dma(dma, msecs_to_jiffies(ms));
-    // A failure here means the card is going away: unbind fails every request.
-    let _ = dma.service(card);
+    dma.service_and_report(card);
     r
 }
 
@@ -362,7 +362,7 @@ pub(crate) fn wait<C: Channel>(card: &C, owner: u64, id: u64, end: WaitEnd) -> R
     let start = Instant::<Monotonic>::now();
     let mut stall = Stall::new(dma.progress());
     loop {
-        let _ = dma.service(card);
+        dma.service_and_report(card);
         if let Some(c) = dma.collect(owner, id)? {
             drop(dma);
             card.notify_dma();
@@ -388,7 +388,8 @@ pub(crate) fn wait<C: Channel>(card: &C, owner: u64, id: u64, end: WaitEnd) -> R
                 return Err(e);
             }
             // XFER: stop the request and report it (with this error, unless it finished or
-            // failed otherwise just before).
+            // failed otherwise just before). `fail` says `EIO` only if the engine would not halt,
+            // which the manager reported; the request is stopped either way.
             let _ = dma.fail(card, id, e, 0);
             let c = dma.collect(owner, id)?;
             drop(dma);

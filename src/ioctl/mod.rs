@@ -347,7 +347,8 @@ fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
     req.id = submit::submit(card, file.owner, &sub).map_err(|(e, _)| e)?;
     if let Err(e) = writer.write(&req) {
         // The caller cannot learn the id: stop the request rather than leave it unreachable
-        // until close.
+        // until close. What the cleanup meets (the request finished meanwhile, a dead engine the
+        // manager reported) changes nothing for the caller, who gets `EFAULT`.
         let _ = submit::cancel(card, file.owner, req.id);
         let _ = submit::wait(card, file.owner, req.id, WaitEnd::After(0));
         return Err(e);

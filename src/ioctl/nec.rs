@@ -49,7 +49,7 @@ fn charge(
     let mut keyed = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
     for (addr, run) in entries {
         // Capacity is reserved.
-        let _ = keyed.push((EntryKey::new(addr, pgsz), run), GFP_KERNEL);
+        keyed.push((EntryKey::new(addr, pgsz), run), GFP_KERNEL)?;
     }
     target.charge(keyed)
 }
@@ -103,7 +103,7 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     let n = block.entries.len();
     let mut paddrs = KVec::with_capacity(n, GFP_KERNEL)?;
     for (p, _) in block.entries.iter() {
-        let _ = paddrs.push(*p, GFP_KERNEL);
+        paddrs.push(*p, GFP_KERNEL)?;
     }
     let entries = match list {
         Some(list) => Some((list, charge(&target, block.entries, block.pgsz)?)),
@@ -158,7 +158,7 @@ pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     let mut reader =
         UserSlice::new(UserPtr::from_addr(req.addr as usize), n * size_of::<u64>()).reader();
     for _ in 0..n {
-        let _ = addrs.push(reader.read::<u64>()?, GFP_KERNEL);
+        addrs.push(reader.read::<u64>()?, GFP_KERNEL)?;
     }
     let mut released = KVec::with_capacity(n, GFP_KERNEL)?;
     let mut missing = false;
@@ -167,7 +167,8 @@ pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
         for a in addrs.iter() {
             match pins.pop(list, *a) {
                 Some(e) => {
-                    let _ = released.push(e, GFP_KERNEL);
+                    // Capacity is reserved.
+                    released.push(e, GFP_KERNEL)?;
                 }
                 None => {
                     missing = true;

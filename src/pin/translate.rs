@@ -162,7 +162,7 @@ fn small_entries(vaddr: u64, len: u64, got: usize, runs: KVec<PinnedRun>) -> Res
     let mut entries = KVec::with_capacity(runs.len(), GFP_KERNEL)?;
     for r in runs {
         // Split at PAGE_SIZE: every run is one page. Capacity is reserved.
-        let _ = entries.push((r.phys(), r), GFP_KERNEL);
+        entries.push((r.phys(), r), GFP_KERNEL)?;
     }
     Ok(Block {
         length: covered,
@@ -205,7 +205,7 @@ fn huge_block(
         let unit_offset_pages = (va >> PAGE_SHIFT) % PAGES_PER_HPAGE;
         let base = (r.pfn() - unit_offset_pages) << PAGE_SHIFT;
         // Capacity for `units` entries is reserved.
-        let _ = entries.push((base, r), GFP_KERNEL);
+        entries.push((base, r), GFP_KERNEL)?;
         let pinned_end = va + ((p.got as u64) << PAGE_SHIFT);
         end = chunk_end.min(pinned_end);
         if pinned_end < chunk_end {
