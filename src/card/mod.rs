@@ -176,11 +176,6 @@ impl Card {
         self.facts.chip
     }
 
-    /// The card's index (`/dev/ve<index>`).
-    pub(crate) fn index(&self) -> u32 {
-        self.facts.index
-    }
-
     /// The system-common register window for NEC's mmap.
     pub(crate) fn scr_window(&self) -> &RegisterWindow {
         &self.facts.scr_window

@@ -123,7 +123,7 @@ impl NodeFile for VeFile {
         }
         sys::mapping::check_register_vma(vma, this.card.scr_window())?;
         let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
-        sys::taint_user_dma(this.card.index());
+        sys::taint_user_dma(this.card.dev());
         sys::mapping::map_registers(vma, this.card.scr_window(), grant)
     }
 

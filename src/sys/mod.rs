@@ -120,7 +120,7 @@ pub(crate) fn check_lockdown() -> Result {
 /// Taints the kernel (`TAINT_USER`, 'U', as vfio's no-IOMMU mode does) the first time a
 /// user-space DMA manager is given the engine after the module was loaded, with a warning naming
 /// the card: from then on user space can make a device write any host memory.
-pub(crate) fn taint_user_dma(card_index: u32) {
+pub(crate) fn taint_user_dma(dev: &kernel::device::Device) {
     use kernel::sync::atomic::{
         Atomic,
         Relaxed, //
@@ -129,10 +129,10 @@ pub(crate) fn taint_user_dma(card_index: u32) {
     if TAINTED.xchg(true, Relaxed) {
         return;
     }
-    pr_warn!(
-        "ve{}: user-space DMA manager mapped the engine registers (user_pdma=1): it can write \
-         any host memory; adding kernel taint\n",
-        card_index
+    dev_warn!(
+        dev,
+        "user-space DMA manager mapped the engine registers (user_pdma=1): it can write any \
+         host memory; adding kernel taint\n"
     );
     // SAFETY: `add_taint()` may be called from any context; the taint does not affect lockdep.
     unsafe { bindings::add_taint(bindings::TAINT_USER, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
