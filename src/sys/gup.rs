@@ -249,12 +249,11 @@ impl LockedRun {
 
 /// Yields the CPU between batches; fails with `EINTR` if the caller is being killed.
 pub(crate) fn yield_between_batches() -> Result {
-    // SAFETY: both are process-context calls with no preconditions.
-    unsafe {
-        ve_cond_resched();
-        if ve_fatal_signal_pending() {
-            return Err(EINTR);
-        }
+    // SAFETY: a process-context call with no preconditions.
+    unsafe { ve_cond_resched() };
+    // SAFETY: as above.
+    if unsafe { ve_fatal_signal_pending() } {
+        return Err(EINTR);
     }
     Ok(())
 }
@@ -536,41 +535,29 @@ impl TargetMm {
     ) -> Result<usize> {
         let flags = hold.gup_flags();
         let got: isize = if self.is_current {
-            // SAFETY: `pages` has room for `n <= BATCH` pointers (the caller's batch); GUP-fast
-            // works on the current mm, which is `self.mm`.
-            let got = unsafe {
-                if hold.pinned() {
-                    bindings::pin_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
-                } else {
-                    bindings::get_user_pages_fast(start as c_ulong, n as c_int, flags, pages)
-                }
+            let (start, n) = (start as c_ulong, n as c_int);
+            // SAFETY (both): `pages` has room for `n <= BATCH` pointers (the caller's batch);
+            // GUP-fast works on the current mm, which is `self.mm`.
+            let got = if hold.pinned() {
+                // SAFETY: see above.
+                unsafe { bindings::pin_user_pages_fast(start, n, flags, pages) }
+            } else {
+                // SAFETY: see above.
+                unsafe { bindings::get_user_pages_fast(start, n, flags, pages) }
             };
             got as isize
         } else {
             let _lock = self.mm.mmap_read_lock();
             let (mm, start, n) = (self.mm.as_raw(), start as c_ulong, n as c_ulong);
-            // SAFETY: we hold `mm_users` on `self.mm` and its mmap read lock (`locked == NULL`
-            // means GUP keeps it held); `pages` has room for `n` pointers.
-            let got = unsafe {
-                if hold.pinned() {
-                    bindings::pin_user_pages_remote(
-                        mm,
-                        start,
-                        n,
-                        flags,
-                        pages,
-                        core::ptr::null_mut(),
-                    )
-                } else {
-                    bindings::get_user_pages_remote(
-                        mm,
-                        start,
-                        n,
-                        flags,
-                        pages,
-                        core::ptr::null_mut(),
-                    )
-                }
+            let locked = core::ptr::null_mut();
+            // SAFETY (both): we hold `mm_users` on `self.mm` and its mmap read lock (`locked ==
+            // NULL` means GUP keeps it held); `pages` has room for `n` pointers.
+            let got = if hold.pinned() {
+                // SAFETY: see above.
+                unsafe { bindings::pin_user_pages_remote(mm, start, n, flags, pages, locked) }
+            } else {
+                // SAFETY: see above.
+                unsafe { bindings::get_user_pages_remote(mm, start, n, flags, pages, locked) }
             };
             got as isize
         };

@@ -103,13 +103,12 @@ pub(crate) fn map_registers<H: RegisterHolder>(
     // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant): its flags and page
     // protection may be set.
     unsafe { ve_vma_make_uncached_pfnmap(raw.cast()) };
-    // SAFETY: as above, its operations and private data may be set. The VMA now owns the
-    // reference `into_foreign` gives up: `RegisterVmOps::open` takes one for a duplicate,
+    // SAFETY: as above, its private data may be set. The VMA now owns the reference
+    // `into_foreign` gives up: `RegisterVmOps::open` takes one for a duplicate,
     // `RegisterVmOps::close` releases the VMA's own.
-    unsafe {
-        (*raw).vm_private_data = holder.into_foreign();
-        (*raw).vm_ops = &RegisterVmOps::<H>::VTABLE;
-    }
+    unsafe { (*raw).vm_private_data = holder.into_foreign() };
+    // SAFETY: as above, its operations may be set; they expect the private data just set.
+    unsafe { (*raw).vm_ops = &RegisterVmOps::<H>::VTABLE };
     Ok(())
 }
 
