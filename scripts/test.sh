@@ -41,13 +41,13 @@ host_passed=$((host_passed + mod_passed))
 host_failed=$((host_failed + mod_failed))
 [ "$mod_rc" = 0 ] || host_rc=$mod_rc
 
-# The kernel's own checks: formatting, clippy, shellcheck (one TAP line each).
+# The kernel's own checks: formatting, clippy, shellcheck, the module's layering (one TAP line each).
 style_checks() {
 	set -o pipefail
 	"$VE_ROOT/scripts/checks.sh" test | tee "$VE_OUT/checks.log"
 }
 chk_rc=0
-phase "checks (rustfmt, clippy, shellcheck)" style_checks || chk_rc=$?
+phase "checks (rustfmt, clippy, shellcheck, layering)" style_checks || chk_rc=$?
 chk_passed=$(grep -c '^ok ' "$VE_OUT/checks.log" || true)
 chk_failed=$(grep -c '^not ok ' "$VE_OUT/checks.log" || true)
 if [ "$chk_rc" != 0 ] && [ "$chk_failed" = 0 ]; then
