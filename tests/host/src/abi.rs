@@ -338,6 +338,23 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         assert!(ioc_nr(cmd) >= 32, "NEC uses numbers 0..=31");
     }
     assert_eq!(ioc_size(VE_DRV_IOC_INFO), 112);
+    // The two ranges the header's "ioctl numbers" section, src/uapi.rs and the README state.
+    let dma = [
+        VE_DMA_IOC_XFER,
+        VE_DMA_IOC_SUBMIT,
+        VE_DMA_IOC_WAIT,
+        VE_DMA_IOC_CANCEL,
+    ];
+    let card = [
+        VE_DRV_IOC_INFO,
+        VE_DRV_IOC_PING,
+        VE_DRV_IOC_PIN_BENCH,
+        VE_DRV_IOC_KICK,
+        VE_DRV_IOC_RECLAIM,
+    ];
+    assert_eq!(dma.map(ioc_nr), [0x40, 0x41, 0x42, 0x43]);
+    assert_eq!(card.map(ioc_nr), [0x80, 0x81, 0x82, 0x83, 0x84]);
+    assert!(dma.iter().chain(&card).all(|&c| ioc_type(c) == 0xf5));
 }
 
 #[test]
