@@ -14,7 +14,7 @@ VE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VE_CACHE=${VE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ve_drv}
 VE_OUT=${VE_OUT:-$VE_ROOT/out}
 
-# Pinned toolchain (DEVELOPERS.md, shared/docs/toolchain.md).
+# Pinned toolchain (docs/toolchain.md).
 # shellcheck disable=SC2034 # setup.sh's
 LINUX_SRC_PKG=linux-source-7.3
 # shellcheck disable=SC2034 # setup.sh's
@@ -25,7 +25,8 @@ LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib
 export LIBCLANG_PATH
 BINDGEN=$VE_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
 
-# Identical make arguments for the kernel and the module (toolchain.md: they must match).
+# Identical make arguments for the kernel and the module (docs/toolchain.md, "One set of make
+# arguments for the kernel and the module").
 # shellcheck disable=SC2034 # build-kernel.sh's and build-module.sh's
 KMAKE_ARGS=("LLVM=-$LLVM_MAJOR" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
 

@@ -6,10 +6,10 @@
 //! This file uses `core` only. The module includes it as `mod hw`, the emulator and the guest tests
 //! include it with `#[path]`, so the three cannot disagree through copied constants. A misreading
 //! shared by all three is caught by the host golden-vector tests (`tests/host/src/hw_golden.rs`),
-//! whose expected words are written out by hand from `shared/docs/reference-ve_drv.md` section 2.1.
+//! whose expected words are written out by hand from `docs/hardware.md`, "DMA descriptors".
 //!
-//! Sources: NEC `libved/src/ve_hw.h`, `veos/src/veos/dma/vedma_hw.h`, `ve_drv-kmod/src/hw.h`,
-//! as summarised in reference-ve_drv.md sections 1.5, 1.6, 2.1 and 3.
+//! Sources: NEC's `libved` (`src/ve_hw_ve1.h`), `veos` (`ve1/src/veos/dma/ve1dma_hw.h`) and
+//! `ve_drv-kmod` (`src/hw.h`, `src/hw_ve1.h`, `src/ve_drv_ve1.h`), as stated in `docs/hardware.md`.
 //!
 //! Why no `kernel::io::register!` here: the same layout must compile into the host emulator and
 //! the guest tests, which cannot use kernel macros. The module reads and writes these registers
@@ -56,7 +56,7 @@ pub mod scr {
     }
 }
 
-/// VE1 PCI layout (reference-ve_drv.md 1.5 and 3.2).
+/// VE1 PCI layout (docs/hardware.md, "PCI layout" and "Interrupts").
 pub mod ve1 {
     /// BAR holding the system-common registers.
     pub const SCR_BAR: u32 = 2;
@@ -66,8 +66,9 @@ pub mod ve1 {
     pub const PDMA_VECTOR: u32 = 48;
 }
 
-/// VE3 PCI layout (reference-ve_drv.md 1.5, 2.1 and 3.2). Recorded for the variant table; no VE3
-/// and no VE3 emulator exist here, so nothing below has run.
+/// VE3 PCI layout (docs/hardware.md, "PCI layout", "System-common registers (VE1)" and
+/// "Interrupts"). Recorded for the variant table; no VE3 and no VE3 emulator exist here, so
+/// nothing below has run.
 pub mod ve3 {
     /// BAR holding the non-prefetchable system-common registers.
     pub const SCR_BAR: u32 = 4;

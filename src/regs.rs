@@ -131,7 +131,7 @@ impl<'a> Regs<'a> {
         let bit = hw::scr::intvec_bit(vector);
         let set = self.scr_read64(off)? & bit != 0;
         if set {
-            // Write-one-to-clear, with the bit-reversed mask (reference-ve_drv.md 1.6).
+            // Write-one-to-clear, with the bit-reversed mask (docs/hardware.md, "Interrupts").
             self.scr_write64(bit, off)?;
         }
         Ok(Some(set))

@@ -7,11 +7,12 @@
 //! every size, offset and ioctl number against the definitions here.
 //!
 //! NEC's ioctls keep NEC's magic (0xF5), numbers (0..=31) and layouts. This driver's own ioctls use
-//! the same magic with numbers from [`VE_DRV_NR_BASE`] on, clear of anything NEC has used.
+//! the same magic with numbers NEC has never used, in two ranges: the in-kernel DMA manager's from
+//! [`VE_DMA_NR_BASE`] (0x40..=0x43), the card's from [`VE_DRV_NR_BASE`] (0x80..=0x84).
 
 /// NEC's ioctl magic (`VE_IOC_MAGIC`).
 pub const VE_IOC_MAGIC: u32 = 0xF5;
-/// First ioctl number of this driver's own commands.
+/// First ioctl number of this driver's card commands (`VE_DRV_IOC_*`).
 pub const VE_DRV_NR_BASE: u32 = 0x80;
 /// Version of this driver's own ABI, reported by [`VE_DRV_IOC_INFO`].
 pub const VE_DRV_ABI_VERSION: u32 = 1;
@@ -364,7 +365,7 @@ pub const VE_DRV_IOC_RECLAIM: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 4, 0);
 pub const VE_DMA_VH_TO_VE: u32 = 1;
 /// [`VeDmaXfer::flags`]: copy from VE memory to the VH buffer.
 pub const VE_DMA_VE_TO_VH: u32 = 2;
-/// First ioctl number of the DMA manager's commands.
+/// First ioctl number of the in-kernel DMA manager's commands (`VE_DMA_IOC_*`).
 pub const VE_DMA_NR_BASE: u32 = 0x40;
 
 /// Argument of [`VE_DMA_IOC_XFER`]: one privileged DMA transfer between a process's memory and VE

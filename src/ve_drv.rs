@@ -4,7 +4,7 @@
 //! `ve_drv` and moves the VE's privileged ("system") DMA manager into the kernel.
 //!
 //! Crate root: module metadata, parameters and the list of modules. See `README.md` and
-//! `docs/architecture.md` for the design.
+//! `docs/design.md` for the design.
 
 use kernel::{
     driver::Registration,

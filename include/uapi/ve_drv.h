@@ -2,10 +2,6 @@
 /*
  * ve_drv: user ABI of /dev/veN for VEOS, libved and tools.
  *
- * NEC's ioctls keep NEC's magic, numbers and layouts (upstream ve_drv-kmod v3.5); they are added
- * by the pinning and DMA issues. Every NEC ioctl this driver does not implement returns ENOTTY.
- * This driver's own ioctls use the same magic with numbers from VE_DRV_NR_BASE (0x80) on.
- *
  * The Rust twin of this header is src/uapi.rs; tests/host checks both agree byte for byte.
  */
 #ifndef _UAPI_VE_DRV_H
@@ -16,12 +12,47 @@
 
 #include "vp.h"
 
-#define VE_IOC_MAGIC		0xF5
-/*
- * NEC's translation and pinning ioctls (upstream ve_drv-kmod v3.5), byte for byte. NEC uses _IOR
- * for commands that pass data into the kernel. All need CAP_SYS_ADMIN.
+/**
+ * DOC: Overview
  *
- * Pins are kept per card and per pd_list; they outlive the file and the target process until
+ * Each NEC SX-Aurora Vector Engine card bound to ve_drv has a character device /dev/veN. The
+ * driver implements NEC's translation and pinning ioctls, NEC's interrupt wait and NEC's register
+ * mapping byte for byte (NEC's ve_drv-kmod v3.5 and vp-kmod v3.6, with NEC's names, so that VEOS
+ * and libved compile and run unchanged), and adds its own ioctls: an in-kernel privileged DMA
+ * manager and card information. Every NEC ioctl it does not implement returns ENOTTY.
+ *
+ * Errors common to every ioctl: EFAULT for a bad argument pointer, ENOTTY for an unknown command,
+ * ENODEV once the card has been unbound (an open file outlives the card), EPERM without the
+ * capability an ioctl names. The 32-bit compat path accepts only this driver's own ioctls (fixed
+ * width); NEC's structures hold pointers and unsigned long, so 32-bit callers get ENOTTY for them.
+ */
+
+/**
+ * DOC: ioctl numbers
+ *
+ * Every ioctl uses NEC's type VE_IOC_MAGIC (0xF5). The numbers 0 to 31 (0x00-0x1f) are NEC's and
+ * keep NEC's meaning and encoding. This driver's own ioctls use numbers NEC has never used, in two
+ * ranges: the in-kernel DMA manager's from VE_DMA_NR_BASE (0x40-0x43), the card's from
+ * VE_DRV_NR_BASE (0x80-0x84). The numbers between are unused.
+ *
+ * NEC encodes several commands that pass data into the kernel with _IOR (the opposite of the
+ * kernel's convention); the values are kept exactly as NEC's headers produce them.
+ */
+
+/**
+ * VE_IOC_MAGIC - ioctl type of every /dev/veN command (NEC's).
+ */
+#define VE_IOC_MAGIC		0xF5
+
+/**
+ * DOC: NEC's translation and pinning ioctls
+ *
+ * VEDRV_CMD_VHVA_TO_VSAA, VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN, VEDRV_CMD_VHVA_TO_VSAA_BLK,
+ * VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN, VEDRV_CMD_RELEASE_PD_PAGE, VEDRV_CMD_RELEASE_PD_PAGE_BLK,
+ * VEDRV_CMD_RELEASE_PD_PAGE_ALL and VEDRV_CMD_COUNT_PD_PAGE_ALL, as in NEC's ve_drv-kmod v3.5.
+ * All need CAP_SYS_ADMIN.
+ *
+ * Pins are kept per card and per &enum pd_list; they outlive the file and the target process until
  * released by physical address, by block or all at once. A pinned entry is one page of the
  * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
  * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
@@ -41,7 +72,7 @@
  * has CAP_SYS_PTRACE; and the target is dumpable, or the caller has CAP_SYS_PTRACE. Otherwise
  * EPERM (where the kernel's mm_access() says EACCES, this driver, like process_vm_writev(), says
  * EPERM). This also holds for the DMA manager's pid (VE_DMA_IOC_XFER, VE_DMA_IOC_SUBMIT): their
- * EPERM covers it too.
+ * EPERM covers it too. pid 0 means the caller (an extension: NEC needs a real pid).
  *
  * Errors common to all: EPERM (no CAP_SYS_ADMIN), EFAULT (bad argument pointer), EINVAL (bad
  * pd_list type). Translation: ESRCH (no such pid), EPERM (the caller may not ptrace the target pid,
@@ -50,49 +81,123 @@
  * of a shared mapping of a file that needs writeback tracking, such as ext2/4 or xfs: GUP refuses
  * it, where NEC's page references accepted it), EINVAL (length or maxpages 0, address + length
  * overflows), EOPNOTSUPP (a VM_PFNMAP or VM_IO mapping: NEC translates those without pinning; not
- * supported here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned). pid 0
- * means the caller (an extension: NEC needs a real pid).
+ * supported here yet), ENOMEM (RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK; nothing pinned).
  * Release: EINVAL (npages < 0 or > VP_MAXBULK), ENOENT (an address that is not pinned on that
  * list; the entries before it are released).
  */
+
+/**
+ * enum pd_list - NEC's pin lists: who holds a pinned page.
+ * @OS_LIST: pins held for VEOS.
+ * @TD_LIST: pins held for maintenance and test tools (NEC's MMM, T&D).
+ * @NR_PD_LIST: the number of lists; not a list.
+ */
 enum pd_list {
-	OS_LIST = 0,	/* VEOS */
-	TD_LIST,	/* MMM, T&D tools */
+	OS_LIST = 0,
+	TD_LIST,
 	NR_PD_LIST,
 };
 
+/**
+ * struct ve_vp - argument of VEDRV_CMD_VHVA_TO_VSAA and VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN (40 bytes).
+ * @type: in: the list a _PIN_DOWN pin joins (validated for both commands).
+ * @vp_info: in and out: the page to translate, see &struct vp.
+ */
 struct ve_vp {
 	enum pd_list type;
 	struct vp vp_info;
 };
 
+/**
+ * struct ve_vp_blk - argument of VEDRV_CMD_VHVA_TO_VSAA_BLK and _BLK_PIN_DOWN (56 bytes).
+ * @type: in: the list a _BLK_PIN_DOWN pin joins (validated for both commands).
+ * @vp_info: in and out: the block to translate, see &struct vp_blk.
+ */
 struct ve_vp_blk {
 	enum pd_list type;
 	struct vp_blk vp_info;
 };
 
+/**
+ * struct ve_vp_blk_release - argument of VEDRV_CMD_RELEASE_PD_PAGE_BLK (16 bytes).
+ * @type: in: the list the entries are on.
+ * @npages: in: number of addresses at @addr, 0 to VP_MAXBULK.
+ * @addr: in: user pointer to @npages addresses as &struct vp_blk returned them in its paddr.
+ */
 struct ve_vp_blk_release {
 	enum pd_list type;
-	int npages;		/* 0..VP_MAXBULK */
-	uint64_t *addr;		/* addresses as returned in vp_blk.paddr */
+	int npages;
+	uint64_t *addr;
 };
 
+/**
+ * struct ve_vp_release - argument of VEDRV_CMD_RELEASE_PD_PAGE, _RELEASE_PD_PAGE_ALL and
+ * VEDRV_CMD_COUNT_PD_PAGE_ALL (16 bytes).
+ * @type: in: the list.
+ * @addr: in, VEDRV_CMD_RELEASE_PD_PAGE only: the physical address the pin answered with.
+ */
 struct ve_vp_release {
 	enum pd_list type;
-	unsigned long addr;	/* RELEASE_PD_PAGE only */
+	unsigned long addr;
 };
 
+/**
+ * VEDRV_CMD_VHVA_TO_VSAA - physical address of one page of a process, without keeping it.
+ *
+ * Argument: &struct ve_vp. Fills vp_info.phys; vp_info.pfnmap comes back 0 (VM_PFNMAP mappings
+ * are refused). See "NEC's translation and pinning ioctls" for the errors.
+ */
 #define VEDRV_CMD_VHVA_TO_VSAA			_IOWR(VE_IOC_MAGIC, 3, struct ve_vp)
+/**
+ * VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA, and keeps the page pinned.
+ *
+ * Argument: &struct ve_vp. The pin joins list type until released.
+ */
 #define VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN		_IOWR(VE_IOC_MAGIC, 14, struct ve_vp)
+/**
+ * VEDRV_CMD_RELEASE_PD_PAGE - releases one pinned entry.
+ *
+ * Argument: &struct ve_vp_release (type, addr).
+ */
 #define VEDRV_CMD_RELEASE_PD_PAGE		_IOR(VE_IOC_MAGIC, 15, struct ve_vp_release)
+/**
+ * VEDRV_CMD_RELEASE_PD_PAGE_ALL - releases every entry on a list.
+ *
+ * Argument: &struct ve_vp_release (type only).
+ */
 #define VEDRV_CMD_RELEASE_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 16, struct ve_vp_release)
+/**
+ * VEDRV_CMD_VHVA_TO_VSAA_BLK - physical addresses of up to VP_MAXBULK pages, without keeping them.
+ *
+ * Argument: &struct ve_vp_blk. The answer stops at the end of the mapping that holds vaddr; the
+ * caller asks again for the rest.
+ */
 #define VEDRV_CMD_VHVA_TO_VSAA_BLK		_IOWR(VE_IOC_MAGIC, 22, struct ve_vp_blk)
+/**
+ * VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA_BLK, and keeps the pages pinned.
+ *
+ * Argument: &struct ve_vp_blk. Every entry joins list type, all or nothing, after the addresses
+ * were copied to the caller.
+ */
 #define VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN	_IOWR(VE_IOC_MAGIC, 23, struct ve_vp_blk)
+/**
+ * VEDRV_CMD_RELEASE_PD_PAGE_BLK - releases up to VP_MAXBULK pinned entries.
+ *
+ * Argument: &struct ve_vp_blk_release.
+ */
 #define VEDRV_CMD_RELEASE_PD_PAGE_BLK		_IOR(VE_IOC_MAGIC, 24, struct ve_vp_blk_release)
-/* Returns the number of entries held on the list as the ioctl's value. */
+/**
+ * VEDRV_CMD_COUNT_PD_PAGE_ALL - number of entries held on a list.
+ *
+ * Argument: &struct ve_vp_release (type only).
+ *
+ * Return: the number of entries, as the ioctl's value.
+ */
 #define VEDRV_CMD_COUNT_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 25, struct ve_vp_release)
 
-/*
+/**
+ * DOC: Interrupt wait and register mapping
+ *
  * VEDRV_CMD_WAIT_INTR (both forms): waits until one of the requested interrupt bits is caught or
  * the timeout passes; reports and clears the caught bits, returns 0. This driver reports the
  * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of upper). CAP_SYS_ADMIN.
@@ -112,26 +217,59 @@ struct ve_vp_release {
  * PROT_EXEC), EBUSY (the in-kernel manager has requests, or another mapping has the engine),
  * ENODEV (the card was unbound).
  */
+
+/**
+ * struct ve_wait_irq - a 128-bit mask of VE interrupts.
+ * @upper: bits 127 to 64 (VE3's privileged DMA interrupt: bit 0 here).
+ * @lower: bits 63 to 0 (VE1's privileged DMA interrupt: bit 48, its MSI-X entry).
+ */
 struct ve_wait_irq {
 	uint64_t upper;
 	uint64_t lower;
 };
 
-struct ve_wait_irq_arg {		/* upstream form */
+/**
+ * struct ve_wait_irq_arg - argument of VEDRV_CMD_WAIT_INTR, NEC's current form (16 bytes).
+ * @bits: in: user pointer to the bits to wait for; out, through it: the bits caught.
+ * @timeout: in: user pointer to the longest wait; required.
+ */
+struct ve_wait_irq_arg {
 	struct ve_wait_irq *bits;
 	struct timespec *timeout;
 };
 
-struct ve_wait_irq_arg_ve1 {		/* VE1 compat form */
+/**
+ * struct ve_wait_irq_arg_ve1 - argument of VEDRV_CMD_COMPAT_VE1_WAIT_INTR, NEC's VE1 form
+ * (24 bytes).
+ * @bits: in: the bits to wait for; out: the bits caught.
+ * @timeout: in: user pointer to the longest wait; required.
+ */
+struct ve_wait_irq_arg_ve1 {
 	struct ve_wait_irq bits;
 	struct timespec *timeout;
 };
 
+/**
+ * VEDRV_CMD_WAIT_INTR - waits for a VE interrupt (NEC's current form).
+ *
+ * Argument: &struct ve_wait_irq_arg. See "Interrupt wait and register mapping".
+ */
 #define VEDRV_CMD_WAIT_INTR		_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg)
+/**
+ * VEDRV_CMD_COMPAT_VE1_WAIT_INTR - waits for a VE interrupt (NEC's VE1 form).
+ *
+ * Argument: &struct ve_wait_irq_arg_ve1. Same number as VEDRV_CMD_WAIT_INTR, told apart by the
+ * argument size encoded in the command.
+ */
 #define VEDRV_CMD_COMPAT_VE1_WAIT_INTR	_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg_ve1)
 
-/* This driver's own ioctls. */
+/**
+ * VE_DRV_NR_BASE - first ioctl number of this driver's card ioctls (0x80-0x84).
+ */
 #define VE_DRV_NR_BASE		0x80
+/**
+ * VE_DRV_ABI_VERSION - version of this driver's own ABI, reported in &struct ve_drv_info.
+ */
 #define VE_DRV_ABI_VERSION	1
 
 /* ve_drv_info.variant */
@@ -139,36 +277,55 @@ struct ve_wait_irq_arg_ve1 {		/* VE1 compat form */
 #define VE_DRV_VARIANT_VE3	3
 #define VE_DRV_VARIANT_EMULATOR	0x100
 
-/*
- * VE_DRV_IOC_INFO: what the driver knows about one card. Any user with the device open may ask.
- * In: flags and reserved must be 0. Out: the rest; fields that do not apply are 0.
- * Errors: EFAULT, EINVAL (nonzero flags/reserved), ENODEV (card removed).
+/**
+ * struct ve_drv_info - argument of VE_DRV_IOC_INFO: what the driver knows about one card.
+ * @flags: in: must be 0.
+ * @abi_version: out: VE_DRV_ABI_VERSION.
+ * @variant: out: VE_DRV_VARIANT_VE1 (1bcf:001c), VE_DRV_VARIANT_VE3 (1bcf:0039) or
+ *	VE_DRV_VARIANT_EMULATOR (the VE1 engine emulator on QEMU ivshmem-doorbell).
+ * @card_index: out: N of /dev/veN.
+ * @vendor_id: out: PCI vendor id.
+ * @device_id: out: PCI device id.
+ * @pdma_vector: out: MSI-X entry of the privileged DMA engine.
+ * @msix_vectors: out: MSI-X vectors allocated.
+ * @emu_abi_version: out, emulator only: the version of the emulator's identification block.
+ * @scr_bar_size: out: size of the BAR holding the system-common registers.
+ * @irq_count: out: privileged DMA interrupts handled.
+ * @ve_mem_size: out, emulator only: size of the emulated VE memory.
+ * @emu_nonce: out, emulator only: the nonce the emulator was started with.
+ * @emu_irqs_raised: out, emulator only: interrupts the emulator says it raised.
+ * @dma_is_phys: in: must be 0; out: 1 if the DMA address of a page mapped for this device is its
+ *	physical address (probe checks this and refuses the card otherwise).
+ * @reserved: in: must be 0; out: 0.
+ *
+ * Fields that do not apply to the card are 0.
  */
 struct ve_drv_info {
 	__u32 flags;
-	__u32 abi_version;	/* VE_DRV_ABI_VERSION */
-	__u32 variant;		/* VE_DRV_VARIANT_* */
-	__u32 card_index;	/* N of /dev/veN */
+	__u32 abi_version;
+	__u32 variant;
+	__u32 card_index;
 	__u16 vendor_id;
 	__u16 device_id;
-	__u32 pdma_vector;	/* MSI-X entry of the privileged DMA engine */
-	__u32 msix_vectors;	/* MSI-X vectors allocated */
-	__u32 emu_abi_version;	/* emulator only */
-	__u64 scr_bar_size;	/* size of the BAR holding the system-common registers */
-	__u64 irq_count;	/* privileged DMA interrupts handled */
-	__u64 ve_mem_size;	/* emulator only: emulated VE memory */
-	__u64 emu_nonce;	/* emulator only: the emulator's start-up nonce */
-	__u64 emu_irqs_raised;	/* emulator only: interrupts the emulator raised */
-	__u64 dma_is_phys;	/* 1: DMA address of a page mapped for this device == its physical address */
+	__u32 pdma_vector;
+	__u32 msix_vectors;
+	__u32 emu_abi_version;
+	__u64 scr_bar_size;
+	__u64 irq_count;
+	__u64 ve_mem_size;
+	__u64 emu_nonce;
+	__u64 emu_irqs_raised;
+	__u64 dma_is_phys;
 	__u64 reserved[4];
 };
 
-/*
- * VE_DRV_IOC_PING: emulator only; a transport round trip through the emulator's ping mailbox and
- * the privileged DMA interrupt. Needs CAP_SYS_ADMIN.
- * In: value; flags and reserved must be 0. Out: response, rtt_ns (doorbell to interrupt).
- * Errors: EPERM, EFAULT, EINVAL, EOPNOTSUPP (real hardware), ETIMEDOUT (no answer in 2 s),
- * EIO (wrong answer or check word rejected), EINTR, ENODEV (card removed).
+/**
+ * struct ve_drv_ping - argument of VE_DRV_IOC_PING: one round trip through the emulator.
+ * @value: in: the value the emulator transforms.
+ * @response: out: the emulator's answer, checked by the driver before it returns.
+ * @rtt_ns: out: nanoseconds from the doorbell to the interrupt.
+ * @flags: in: must be 0.
+ * @reserved: in: must be 0.
  */
 struct ve_drv_ping {
 	__u64 value;
@@ -178,154 +335,264 @@ struct ve_drv_ping {
 	__u32 reserved;
 };
 
-/*
- * VE_DRV_IOC_PIN_BENCH: test only, and only with the module parameter test_ioctls=1 (ENOTTY
- * otherwise). Pins the caller's [addr, addr + len) with the driver's pin engine, unpins it, and
- * reports the time each took, for the pinning micro-benchmark. Needs CAP_SYS_ADMIN.
- * Errors: EPERM, EFAULT, EINVAL (zero length, overflow, unknown flags, nonzero reserved), and
- * GUP's errors; nothing stays pinned.
- */
+/* ve_drv_pin_bench.flags */
 #define VE_DRV_PIN_BENCH_WRITE		1	/* FOLL_WRITE; pages dirtied on unpin */
 #define VE_DRV_PIN_BENCH_LONGTERM	2	/* FOLL_LONGTERM, as NEC's pin lists hold */
 
+/**
+ * struct ve_drv_pin_bench - argument of VE_DRV_IOC_PIN_BENCH (test only).
+ * @addr: in: start of the caller's buffer.
+ * @len: in: bytes, nonzero.
+ * @flags: in: VE_DRV_PIN_BENCH_WRITE (pin for writing, pages dirtied on unpin) and
+ *	VE_DRV_PIN_BENCH_LONGTERM (FOLL_LONGTERM, as NEC's pin lists hold), or 0.
+ * @reserved: in: must be 0.
+ * @pin_ns: out: nanoseconds spent pinning and coalescing.
+ * @unpin_ns: out: nanoseconds spent unpinning.
+ * @pages: out: pages pinned.
+ * @runs: out: physically contiguous runs found.
+ */
 struct ve_drv_pin_bench {
 	__u64 addr;
 	__u64 len;
-	__u32 flags;		/* VE_DRV_PIN_BENCH_* */
+	__u32 flags;
 	__u32 reserved;
-	__u64 pin_ns;		/* out: pinning and coalescing */
-	__u64 unpin_ns;		/* out: unpinning */
-	__u64 pages;		/* out: pages pinned */
-	__u64 runs;		/* out: physically contiguous runs */
+	__u64 pin_ns;
+	__u64 unpin_ns;
+	__u64 pages;
+	__u64 runs;
 };
 
-/*
- * The in-kernel DMA manager: ioctl numbers from VE_DMA_NR_BASE (0x40) on.
- *
- * VE_DMA_IOC_XFER: one transfer between a process's memory and VE memory (VEMAA), done by the
- * kernel: it pins the VH buffer in batches while the engine copies, and unpins as descriptors
- * complete. The pins are long-term (FOLL_LONGTERM) and charged to the pinned process's locked
- * memory (VmPin, pinned_vm) while they are held, against the caller's RLIMIT_MEMLOCK unless the
- * caller has CAP_IPC_LOCK. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment
- * to 8 bytes, zero length, overflow, nonzero reserved, a VE range beyond the card's VE memory or
- * the engine's 48-bit reach); ESRCH; ENOMEM (also: over RLIMIT_MEMLOCK without CAP_IPC_LOCK);
- * EIO (the engine raised an exception: code in exception; or the engine is out of service
- * because it once did not halt, until the card is unbound); ETIMEDOUT (no progress for 2 s: the
- * engine was halted and the transfer abandoned); EINTR (a signal: stopped the same way, not
- * restarted); ENODEV (card removed), EBUSY (a user-space manager's register mapping has the
- * engine). bytes_done tells how far it got.
+/**
+ * VE_DMA_NR_BASE - first ioctl number of the in-kernel DMA manager's ioctls (0x40-0x43).
  */
 #define VE_DMA_NR_BASE		0x40
+/* ve_dma_xfer.flags, ve_dma_submit.flags: the direction */
 #define VE_DMA_VH_TO_VE		1
 #define VE_DMA_VE_TO_VH		2
 
+/**
+ * struct ve_dma_xfer - argument of VE_DMA_IOC_XFER: one transfer by the in-kernel DMA manager.
+ * @vh_addr: in: VH virtual address in process @pid, 8-byte aligned.
+ * @ve_addr: in: VE physical address (VEMAA), 8-byte aligned.
+ * @len: in: bytes, nonzero, a multiple of 8.
+ * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
+ * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH.
+ * @bytes_done: out: bytes transferred (all of @len on success).
+ * @exception: out: the engine's exception code when the transfer failed with EIO, else 0.
+ * @descs: out: descriptors the transfer used.
+ * @reserved: in: must be 0.
+ */
 struct ve_dma_xfer {
-	__u64 vh_addr;		/* VH virtual address in process pid, 8-byte aligned */
-	__u64 ve_addr;		/* VE physical address (VEMAA), 8-byte aligned */
-	__u64 len;		/* bytes, nonzero, a multiple of 8 */
-	__s32 pid;		/* 0: the caller */
-	__u32 flags;		/* VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH */
-	__u64 bytes_done;	/* out */
-	__u32 exception;	/* out: engine exception code with EIO */
-	__u32 descs;		/* out: descriptors used */
+	__u64 vh_addr;
+	__u64 ve_addr;
+	__u64 len;
+	__s32 pid;
+	__u32 flags;
+	__u64 bytes_done;
+	__u32 exception;
+	__u32 descs;
 	__u64 reserved[2];
 };
 
+/**
+ * VE_DMA_IOC_XFER - one transfer between a process's memory and VE memory, start to end.
+ *
+ * Argument: &struct ve_dma_xfer. Done by the kernel: it pins the VH buffer in batches while the
+ * engine copies, and unpins as descriptors complete (the same as VE_DMA_IOC_SUBMIT followed by
+ * VE_DMA_IOC_WAIT). The pins are long-term (FOLL_LONGTERM) and charged to the pinned process's
+ * locked memory (VmPin, pinned_vm) while they are held, against the caller's RLIMIT_MEMLOCK
+ * unless the caller has CAP_IPC_LOCK. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
+ * overflow, nonzero reserved, a VE range beyond the card's VE memory or the engine's 48-bit
+ * reach); ESRCH; ENOMEM (also: over RLIMIT_MEMLOCK without CAP_IPC_LOCK); EIO (the engine raised
+ * an exception: code in exception; or the engine is out of service because it once did not halt,
+ * until the card is unbound); ETIMEDOUT (no progress for 2 s: the engine was halted and the
+ * transfer abandoned); EINTR (a signal: stopped the same way, not restarted); ENODEV (card
+ * removed); EBUSY (a user-space manager's register mapping has the engine). bytes_done tells how
+ * far it got.
+ */
 #define VE_DMA_IOC_XFER		_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 0, struct ve_dma_xfer)
 
-/*
- * Asynchronous transfers. Several requests may be in flight on a card at once (from one file or
- * many); they share the engine's ring in submission order. A request belongs to the file that
- * submitted it: only that file can wait for it or cancel it, and closing the file (or the death
- * of its process) cancels what is still running.
+/**
+ * DOC: Asynchronous transfers
  *
- * VE_DMA_IOC_SUBMIT: starts a transfer; returns once its last descriptor is handed to the
- * engine (a long transfer of small pages blocks while 64 MiB are pinned and not yet copied), with
- * the request id in id. The VE side is ve_addr (one range) or, with VE_DMA_VE_LIST, num_extents
- * struct ve_dma_extent at user address ve_addr, walked in order, whose lengths add up to len.
- * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
+ * Several requests may be in flight on a card at once (from one file or many); they share the
+ * engine's ring in submission order. A request belongs to the file that submitted it: only that
+ * file can wait for it or cancel it, and closing the file (or the death of its process) cancels
+ * what is still running.
+ *
+ * poll()/select()/epoll on the file: readable (POLLIN) while a request of this file has finished
+ * and waits to be collected by VE_DMA_IOC_WAIT; POLLHUP | POLLERR once the card is gone.
+ */
+
+/* ve_dma_submit.flags: the VE side is a list of extents */
+#define VE_DMA_VE_LIST		4
+/* Most extents one request may list */
+#define VE_DMA_MAX_EXTENTS	1024
+/* Most requests one file may have submitted and not yet collected */
+#define VE_DMA_MAX_REQUESTS	64
+
+/**
+ * struct ve_dma_extent - one piece of VE memory in a VE_DMA_VE_LIST request.
+ * @addr: VE physical address (VEMAA), 8-byte aligned.
+ * @len: bytes, nonzero, a multiple of 8.
+ */
+struct ve_dma_extent {
+	__u64 addr;
+	__u64 len;
+};
+
+/**
+ * struct ve_dma_submit - argument of VE_DMA_IOC_SUBMIT.
+ * @vh_addr: in: VH virtual address in process @pid, 8-byte aligned.
+ * @ve_addr: in: VE physical address (VEMAA), or with VE_DMA_VE_LIST the user address of
+ *	@num_extents &struct ve_dma_extent, walked in order, whose lengths add up to @len.
+ * @len: in: bytes, nonzero, a multiple of 8.
+ * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
+ * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally | VE_DMA_VE_LIST.
+ * @num_extents: in: with VE_DMA_VE_LIST 1 to VE_DMA_MAX_EXTENTS, else 0.
+ * @reserved0: in: must be 0.
+ * @id: in: must be 0; out: the request's id (never 0), for VE_DMA_IOC_WAIT and VE_DMA_IOC_CANCEL.
+ * @reserved: in: must be 0.
+ */
+struct ve_dma_submit {
+	__u64 vh_addr;
+	__u64 ve_addr;
+	__u64 len;
+	__s32 pid;
+	__u32 flags;
+	__u32 num_extents;
+	__u32 reserved0;
+	__u64 id;
+	__u64 reserved[2];
+};
+
+/**
+ * struct ve_dma_wait - argument of VE_DMA_IOC_WAIT.
+ * @id: in: the request to wait for, or 0 for any of this file's; out: the request reported.
+ * @timeout_ms: in: longest wait in milliseconds; 0: do not block.
+ * @flags: in: must be 0.
+ * @bytes_done: out: bytes transferred.
+ * @status: out: 0, or the negative errno the request failed with: -EIO (engine exception, code
+ *	in @exception), -ECANCELED, -ENODEV (card removed).
+ * @exception: out: the engine's exception code with -EIO, else 0.
+ * @descs: out: descriptors the request used.
+ * @reserved0: in: must be 0.
+ * @reserved: in: must be 0.
+ */
+struct ve_dma_wait {
+	__u64 id;
+	__u32 timeout_ms;
+	__u32 flags;
+	__u64 bytes_done;
+	__s32 status;
+	__u32 exception;
+	__u32 descs;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/**
+ * struct ve_dma_cancel - argument of VE_DMA_IOC_CANCEL.
+ * @id: in: the request to stop.
+ * @flags: in: must be 0.
+ * @reserved: in: must be 0.
+ */
+struct ve_dma_cancel {
+	__u64 id;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * VE_DMA_IOC_SUBMIT - starts a transfer and returns its request id.
+ *
+ * Argument: &struct ve_dma_submit. Returns once the request's last descriptor is handed to the
+ * engine (a long transfer of small pages blocks while 64 MiB are pinned and not yet copied). The
+ * pins are as for VE_DMA_IOC_XFER. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
  * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
  * whose lengths do not add up to len, a VE range beyond the card's VE memory or the engine's
  * 48-bit reach); ESRCH; ENOMEM (as for VE_DMA_IOC_XFER); EAGAIN (VE_DMA_MAX_REQUESTS submitted
  * and not yet collected by this file); EIO (the engine is out of service: it once did not
  * halt); ETIMEDOUT (no engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY
  * (a register mapping has the engine). On an error nothing of the request remains.
- *
- * VE_DMA_IOC_WAIT: waits up to timeout_ms (0: does not block) until request id (0: any of this
- * file's) finishes, reports it and forgets it. status is 0 or the negative errno the request
- * failed with: -EIO (engine exception, code in exception), -ECANCELED, -ENODEV (card removed).
- * Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL (nonzero flags or reserved fields); ENOENT
- * (no such request on this file: never submitted, already collected, or another file's);
- * ETIMEDOUT (still running; it stays); EINTR (a signal; restarted, with the whole timeout,
- * after a handler installed with SA_RESTART).
- *
- * poll()/select()/epoll on the file: readable (POLLIN) while a request of this file has finished
- * and waits to be collected by VE_DMA_IOC_WAIT; POLLHUP | POLLERR once the card is gone.
- *
- * VE_DMA_IOC_CANCEL: stops request id if it is still running: the engine is halted, the
- * request's descriptors taken out of the ring (the other requests' stay), its pages unpinned and
- * the engine restarted. It is still collected by VE_DMA_IOC_WAIT, with status -ECANCELED if this
- * stopped it. Needs CAP_SYS_ADMIN. Errors: EPERM; EFAULT; EINVAL; ENOENT; EIO (the engine did
- * not halt: every page its ring can reach stays pinned for good, every request fails with EIO
- * and the card takes no new one until it is unbound).
  */
-#define VE_DMA_VE_LIST		4	/* ve_addr points to num_extents struct ve_dma_extent */
-#define VE_DMA_MAX_EXTENTS	1024
-#define VE_DMA_MAX_REQUESTS	64
-
-struct ve_dma_extent {
-	__u64 addr;		/* VE physical address (VEMAA), 8-byte aligned */
-	__u64 len;		/* bytes, nonzero, a multiple of 8 */
-};
-
-struct ve_dma_submit {
-	__u64 vh_addr;		/* VH virtual address in process pid, 8-byte aligned */
-	__u64 ve_addr;		/* VEMAA, or with VE_DMA_VE_LIST the user address of the extents */
-	__u64 len;		/* bytes, nonzero, a multiple of 8 */
-	__s32 pid;		/* 0: the caller */
-	__u32 flags;		/* VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, | VE_DMA_VE_LIST */
-	__u32 num_extents;	/* with VE_DMA_VE_LIST: 1..VE_DMA_MAX_EXTENTS, else 0 */
-	__u32 reserved0;
-	__u64 id;		/* out: the request id (never 0); in: must be 0 */
-	__u64 reserved[2];
-};
-
-struct ve_dma_wait {
-	__u64 id;		/* in: request id or 0 (any of this file's); out: the one reported */
-	__u32 timeout_ms;	/* 0: do not block */
-	__u32 flags;		/* 0 */
-	__u64 bytes_done;	/* out */
-	__s32 status;		/* out: 0 or -errno */
-	__u32 exception;	/* out: engine exception code with -EIO */
-	__u32 descs;		/* out: descriptors used */
-	__u32 reserved0;
-	__u64 reserved[2];
-};
-
-struct ve_dma_cancel {
-	__u64 id;
-	__u32 flags;		/* 0 */
-	__u32 reserved;
-};
-
 #define VE_DMA_IOC_SUBMIT	_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 1, struct ve_dma_submit)
+/**
+ * VE_DMA_IOC_WAIT - waits for a request to finish, reports it and forgets it.
+ *
+ * Argument: &struct ve_dma_wait. Waits up to timeout_ms until request id (0: any of this file's)
+ * finishes. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0 (the request's own result is in status), or -1 with errno: EPERM; EFAULT; EINVAL
+ * (nonzero flags or reserved fields); ENOENT (no such request on this file: never submitted,
+ * already collected, or another file's); ETIMEDOUT (still running; it stays); EINTR (a signal;
+ * restarted, with the whole timeout, after a handler installed with SA_RESTART).
+ */
 #define VE_DMA_IOC_WAIT		_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 2, struct ve_dma_wait)
+/**
+ * VE_DMA_IOC_CANCEL - stops a request that is still running.
+ *
+ * Argument: &struct ve_dma_cancel. The engine is halted, the request's descriptors taken out of
+ * the ring (the other requests' stay), its pages unpinned and the engine restarted. The request
+ * is still collected by VE_DMA_IOC_WAIT, with status -ECANCELED if this stopped it. Needs
+ * CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM; EFAULT; EINVAL; ENOENT; EIO (the engine did not halt: every
+ * page its ring can reach stays pinned for good, every request fails with EIO and the card takes
+ * no new one until it is unbound).
+ */
 #define VE_DMA_IOC_CANCEL	_IOW(VE_IOC_MAGIC, VE_DMA_NR_BASE + 3, struct ve_dma_cancel)
 
+/**
+ * VE_DRV_IOC_INFO - what the driver knows about one card.
+ *
+ * Argument: &struct ve_drv_info. Any user with the device open may ask.
+ *
+ * Return: 0, or -1 with errno: EFAULT, EINVAL (nonzero flags or reserved), ENODEV (card removed).
+ */
 #define VE_DRV_IOC_INFO		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 0, struct ve_drv_info)
+/**
+ * VE_DRV_IOC_PING - emulator only: one transport round trip.
+ *
+ * Argument: &struct ve_drv_ping. Goes through the emulator's ping mailbox and back by the
+ * privileged DMA interrupt. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM, EFAULT, EINVAL, EOPNOTSUPP (real hardware), ETIMEDOUT (no
+ * answer in 2 s), EIO (wrong answer or check word rejected), EINTR, ENODEV (card removed).
+ */
 #define VE_DRV_IOC_PING		_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 1, struct ve_drv_ping)
+/**
+ * VE_DRV_IOC_PIN_BENCH - test only: times the driver's pin engine on the caller's buffer.
+ *
+ * Argument: &struct ve_drv_pin_bench. Only with the module parameter test_ioctls=1 (ENOTTY
+ * otherwise). Pins the caller's [addr, addr + len) with the driver's pin engine, unpins it, and
+ * reports the time each took, for the pinning micro-benchmark. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM, EFAULT, EINVAL (zero length, overflow, unknown flags,
+ * nonzero reserved), and GUP's errors; nothing stays pinned.
+ */
 #define VE_DRV_IOC_PIN_BENCH	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 2, struct ve_drv_pin_bench)
-/*
- * VE_DRV_IOC_KICK: the emulator's doorbell, for a user-space DMA manager after it wrote DMACTL
- * through the register mapping (the emulator traps nothing; real cards need no kick, and there
- * it does nothing). CAP_SYS_ADMIN. Errors: EPERM, ENODEV.
+/**
+ * VE_DRV_IOC_KICK - the emulator's doorbell, for a user-space DMA manager.
+ *
+ * No argument. After a user-space DMA manager wrote DMACTL through the register mapping: the
+ * emulator traps nothing, so it needs the doorbell; real cards see the write itself, and there
+ * this does nothing. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM, ENODEV.
  */
 #define VE_DRV_IOC_KICK		_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 3)
-/*
- * VE_DRV_IOC_RECLAIM: takes the privileged DMA engine back from a user-space manager: its register
- * mapping is zapped (a later access faults with SIGBUS), the engine halted and its ring cleared,
- * and the in-kernel manager owns it again. Returns 1 if the engine was lent, 0 if the kernel had
- * it. CAP_SYS_ADMIN. Errors: EPERM.
+/**
+ * VE_DRV_IOC_RECLAIM - takes the privileged DMA engine back from a user-space manager.
+ *
+ * No argument. The register mapping is zapped (a later access faults with SIGBUS), the engine
+ * halted and its ring cleared, and the in-kernel manager owns it again. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 1 if the engine was lent, 0 if the kernel had it; or -1 with errno EPERM.
  */
 #define VE_DRV_IOC_RECLAIM	_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 4)
 

@@ -14,30 +14,55 @@
 #include <time.h>
 #endif
 
-/* Entries per block call: maxpages is clamped to this. */
+/**
+ * VP_MAXBULK - most entries one block call answers or releases: &struct vp_blk's maxpages is
+ * clamped to it, and &struct ve_vp_blk_release's npages may not exceed it.
+ */
 #define VP_MAXBULK 100
 
-/* One page: 32 bytes. */
+/**
+ * struct vp - one page to translate (32 bytes).
+ * @pid: in: the target process, in the caller's pid namespace; 0: the caller. Another process
+ *	only if the caller may ptrace it (else EPERM).
+ * @write: in: nonzero if the device will write the page.
+ * @pfnmap: out: 1 for a VM_PFNMAP page (translated, not pinned; this driver refuses such
+ *	mappings, so 0).
+ * @virt: in: the virtual address.
+ * @phys: out: the physical address of @virt (its page's address plus the offset in the page).
+ */
 struct vp {
-	pid_t pid;	/* in: target process, in the caller's pid namespace; 0: the caller;
-			 * another process only if the caller may ptrace it (else EPERM) */
-	int write;	/* in: nonzero if the device will write the page */
-	int pfnmap;	/* out: 1 for a VM_PFNMAP page (translated, not pinned) */
-	uint64_t virt;	/* in: virtual address */
-	uint64_t phys;	/* out: physical address of virt */
+	pid_t pid;
+	int write;
+	int pfnmap;
+	uint64_t virt;
+	uint64_t phys;
 };
 
-/* A block of up to VP_MAXBULK pages: 48 bytes. */
+/**
+ * struct vp_blk - a block of up to VP_MAXBULK pages to translate (48 bytes).
+ * @pid: in: the target process, as in &struct vp.
+ * @write: in: nonzero if the device will write the pages.
+ * @vaddr: in: start address.
+ * @length: in: bytes wanted from @vaddr; out: bytes covered from @vaddr (the answer stops at the
+ *	end of the mapping and after @npages entries).
+ * @paddr: in: user pointer to an array of @maxpages entries; out, through it: the physical
+ *	address of each entry's page base (add @vaddr modulo @pgsz to the first).
+ * @npages: out: entries written to @paddr.
+ * @maxpages: in: capacity of @paddr (clamped to VP_MAXBULK).
+ * @pfnmap: out: 1 for a VM_PFNMAP range (translated, not pinned; this driver refuses such
+ *	mappings, so 0).
+ * @pgsz: out: bytes per entry, 4096 or 2 MiB.
+ */
 struct vp_blk {
-	pid_t pid;		/* in: target process (as in struct vp) */
-	int write;		/* in: nonzero if the device will write */
-	uint64_t vaddr;		/* in: start address */
-	uint64_t length;	/* in: bytes wanted; out: bytes covered from vaddr */
-	uint64_t *paddr;	/* in: array of maxpages entries; out: page-base addresses */
-	uint32_t npages;	/* out: entries written */
-	uint32_t maxpages;	/* in: capacity of paddr (clamped to VP_MAXBULK) */
-	int pfnmap;		/* out: 1 for a VM_PFNMAP range (translated, not pinned) */
-	int pgsz;		/* out: bytes per entry, 4096 or 2 MiB */
+	pid_t pid;
+	int write;
+	uint64_t vaddr;
+	uint64_t length;
+	uint64_t *paddr;
+	uint32_t npages;
+	uint32_t maxpages;
+	int pfnmap;
+	int pgsz;
 };
 
 #endif /* _UAPI_VP_H */

@@ -83,7 +83,7 @@ impl Card {
         self.kick()?;
 
         // TIMEOUT: the emulator answers in microseconds; under TCG on a loaded 2-core host the
-        // doorbell-to-interrupt round trip was seen up to 4 ms at p99 (shared/docs/emulator.md).
+        // doorbell-to-interrupt round trip was seen up to 4 ms at p99 (docs/emulator.md).
         // Two seconds means the emulator is gone, not slow.
         let mut remaining = msecs_to_jiffies(2000);
         let mut events = self.events.lock();

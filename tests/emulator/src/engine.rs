@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The privileged DMA engine: executes VE1 descriptors from the ring in BAR2 (SCR + 0x40000),
-//! as the hardware description says (`hw::desc`, `hw::dmactl`; reference-ve_drv.md 2.1-2.2).
+//! as the hardware description says (`hw::desc`, `hw::dmactl`; docs/hardware.md, "DMACTL" and
+//! "DMA descriptors").
 //!
 //! While DMACTL word 0 permits it, the engine processes PREPARED descriptors in ring order from
 //! the read pointer: marks each STARTED, copies, marks it COMPLETED, advances the read pointer in

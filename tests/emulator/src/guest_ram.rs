@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn large_guest_splits_at_2g_and_4g() {
-        // 3 GiB guest (tested in shared/docs/emulator.md): GPA 0x101ede000 -> 0x81ede000.
+        // 3 GiB guest (checked in a guest, docs/emulator.md): GPA 0x101ede000 -> 0x81ede000.
         assert_eq!(gpa_to_offset(3 * G, 0x1_01ed_e000, 4096), Some(0x81ed_e000));
         assert_eq!(gpa_to_offset(3 * G, 0x7fff_f000, 4096), Some(0x7fff_f000));
         // The PCI hole and a range crossing into it are rejected.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The ivshmem server protocol, as QEMU's `ivshmem-doorbell` client expects it
-//! (QEMU `docs/specs/ivshmem-spec.rst`; facts in `shared/docs/emulator.md`).
+//! (QEMU's `docs/specs/ivshmem-spec.rst`; here `docs/emulator.md`, "The server protocol").
 //!
 //! Every message is one little-endian `i64`, sent with its own `sendmsg`, carrying at most one fd.
 //! On accept the server sends: the protocol version (0); the client's peer id; `-1` with the

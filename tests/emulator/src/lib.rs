@@ -8,7 +8,7 @@
 //! after writing a control register; the emulator reads the registers, acts, and raises MSI-X
 //! vectors back. Guest RAM is a shared file that both QEMU and the emulator map.
 //!
-//! Facts behind the transport: `shared/docs/emulator.md`.
+//! Facts behind the transport: `docs/emulator.md`.
 
 #[path = "../../../src/hw.rs"]
 pub mod hw;

@@ -90,24 +90,119 @@ fn split_kernel(line: &str) -> (bool, &str) {
     (false, t)
 }
 
-fn parse_kunit_totals(text: &str) -> Option<(usize, usize)> {
-    // "# ve_drv_card: pass:3 fail:0 skip:0 total:3", once per suite; the "# Totals: ..." line
-    // after it repeats the same numbers and is not counted.
-    let t = text.trim().strip_prefix("# ")?;
-    if t.starts_with("Totals:") {
+/// Length of the printk timestamp at the start of `s`, in printk's own format (`[%5lu.%06lu]`:
+/// `[`, spaces, seconds, `.`, six digits, `]`), or `None`.
+fn printk_stamp_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'[') {
         return None;
     }
-    let (_, counts) = t.split_once(": pass:")?;
-    let mut pass = None;
-    let mut fail = None;
-    for (i, part) in counts.split_whitespace().enumerate() {
-        if i == 0 {
-            pass = part.parse().ok();
-        } else if let Some(v) = part.strip_prefix("fail:") {
-            fail = v.parse().ok();
+    let mut i = 1;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let secs = i;
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    if i == secs || b.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let frac = i;
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    (i - frac == 6 && b.get(i) == Some(&b']')).then_some(i + 1)
+}
+
+/// Cuts `s` at every printk timestamp in it: the text before the first one, and the text after
+/// each one (up to the next), without the timestamps.
+fn split_at_stamps(s: &str) -> (&str, Vec<&str>) {
+    let mut head = s;
+    let mut tails = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut i = 0;
+    while let Some(off) = s[i..].find('[') {
+        let at = i + off;
+        if let Some(len) = printk_stamp_len(&s[at..]) {
+            match current {
+                None => head = &s[..at],
+                Some(start) => tails.push(&s[start..at]),
+            }
+            current = Some(at + len);
+            i = at + len;
+        } else {
+            i = at + 1;
         }
     }
-    Some((pass?, fail?))
+    if let Some(start) = current {
+        tails.push(&s[start..]);
+    }
+    (head, tails)
+}
+
+/// One console line taken apart: the user-space text it starts with (possibly empty) and the
+/// kernel messages in it, each without its timestamp.
+///
+/// The guest's user space and the kernel write to the same serial console, so a kernel message
+/// can land inside a user-space line: `ok 2 insmod without emulator=1[   18.682880] # ve_drv_card:
+/// pass:3 fail:0 skip:0 total:3` was seen, the user-space line's newline coming after the
+/// kernel's. A message at the start of a line is recognised by any `[seconds.fraction]` stamp, one
+/// further on only by printk's exact format, so that user-space text such as `[4096]` is never
+/// taken for one. (kunit.py, too, accepts its lines behind a prefix such as a timestamp.)
+fn split_console_line(line: &str) -> (&str, Vec<&str>) {
+    let t = line.trim_end_matches('\r');
+    match split_kernel(t) {
+        (true, first) => {
+            let (head, mut tails) = split_at_stamps(first);
+            tails.insert(0, head);
+            ("", tails)
+        }
+        (false, _) => split_at_stamps(t),
+    }
+}
+
+/// Leading decimal digits of `s` as a number (`"3ok 7"` is 3): a count stays readable when other
+/// console output is glued right after it.
+fn leading_number(s: &str) -> Option<usize> {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
+/// A KUnit suite's result in a kernel message, wherever in the message it stands: `# NAME:
+/// pass:N fail:N skip:N total:N`, once per suite. The `# Totals: ...` line after it counts the
+/// same tests (parameters expanded) and is not counted.
+fn parse_kunit_totals(text: &str) -> Option<(usize, usize)> {
+    let colon = text.find(": pass:")?;
+    let name = &text[..colon];
+    let name = &name[name.rfind("# ")? + 2..];
+    if name.is_empty() || name.contains(char::is_whitespace) || name == "Totals" {
+        return None;
+    }
+    let counts = &text[colon + ": pass:".len()..];
+    let pass = leading_number(counts)?;
+    let fail = leading_number(&counts[counts.find(" fail:")? + " fail:".len()..])?;
+    Some((pass, fail))
+}
+
+/// Judges one kernel message (timestamp removed): splats and KUnit's results.
+fn judge_kernel_text(v: &mut Verdict, text: &str, begun: bool) {
+    if let Some(s) = SPLATS.iter().find(|s| text.contains(*s)) {
+        v.problems.push(format!("kernel: {s} in {:?}", text.trim()));
+        if !begun && v.boot_fault.is_none() {
+            v.boot_fault = Some(text.trim().to_string());
+        }
+    }
+    if let Some((p, f)) = parse_kunit_totals(text) {
+        v.kunit_passed += p;
+        v.kunit_failed += f;
+    }
+    // A failed KUnit test or suite, also one whose suite prints no counts (a single test) or
+    // whose counts were lost.
+    if text.trim_start().starts_with("not ok ") {
+        v.problems.push(format!("KUnit: {:?}", text.trim()));
+    }
 }
 
 /// Judges a console log. `suite_exit` lines and the end marker come from the guest's /init.
@@ -124,21 +219,10 @@ pub fn judge_allowing(log: &str, expected_nonce: u64, extra_taint: u64) -> Verdi
     let mut exit = None;
     let mut begun = false;
     for line in log.lines() {
-        let (kernel, text) = split_kernel(line);
-        if kernel {
-            if let Some(s) = SPLATS.iter().find(|s| text.contains(*s)) {
-                v.problems.push(format!("kernel: {s} in {:?}", text.trim()));
-                if !begun && v.boot_fault.is_none() {
-                    v.boot_fault = Some(text.trim().to_string());
-                }
-            }
-            if let Some((p, f)) = parse_kunit_totals(text) {
-                v.kunit_passed += p;
-                v.kunit_failed += f;
-            }
-            continue;
-        }
-        let text = text.trim_start();
+        let (user, kernel) = split_console_line(line);
+        // The user-space text comes first on the line: a "ve_test: begin" before a kernel
+        // message glued to it has begun.
+        let text = user.trim_start();
         if let Some(rest) = text.strip_prefix("ve_test: ") {
             if rest.starts_with("begin ") {
                 begun = true;
@@ -164,6 +248,9 @@ pub fn judge_allowing(log: &str, expected_nonce: u64, extra_taint: u64) -> Verdi
             } else {
                 v.passed += 1;
             }
+        }
+        for k in kernel {
+            judge_kernel_text(&mut v, k, begun);
         }
     }
     if !ended {
@@ -310,6 +397,154 @@ ve_test: end
         assert!(!judge_allowing(&warned, 0xff, taint_bits("U").unwrap()).ok());
         // The clean run stays a pass with or without the extra bits.
         assert!(judge_allowing(CLEAN, 0xff, taint_bits("U").unwrap()).ok());
+    }
+
+    /// The kernel and user space share the serial console: a kernel line glued after a
+    /// user-space TAP line (seen: a run counted 673 tests instead of 676).
+    #[test]
+    fn kunit_totals_glued_after_a_user_line_count() {
+        let glued = CLEAN
+            .replace(
+                "[    1.000003] # ve_drv_card: pass:3 fail:0 skip:0 total:3\n",
+                "",
+            )
+            .replace(
+                "ok 1 first\n",
+                "ok 1 first[    1.000003] # ve_drv_card: pass:3 fail:0 skip:0 total:3\n\n",
+            );
+        assert!(glued.contains("ok 1 first[    1.000003] # ve_drv_card: pass:3"));
+        let v = judge(&glued, 0xff);
+        assert_eq!((v.kunit_passed, v.kunit_failed), (3, 0), "{v:?}");
+        assert_eq!(v.passed, 2, "the user-space line still counts");
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(v, judge(CLEAN, 0xff), "the same verdict as the clean log");
+    }
+
+    /// The line as it was seen, verbatim, and the "# Totals:" line glued the same way (counted
+    /// neither glued nor alone).
+    #[test]
+    fn console_lines_as_seen() {
+        let seen = "ok 2 insmod without emulator=1[   18.682880] # ve_drv_card: pass:3 fail:0 skip:0 total:3";
+        let (user, kernel) = split_console_line(seen);
+        assert_eq!(user, "ok 2 insmod without emulator=1");
+        assert_eq!(kernel, [" # ve_drv_card: pass:3 fail:0 skip:0 total:3"]);
+        assert_eq!(parse_kunit_totals(kernel[0]), Some((3, 0)));
+        let totals = "ok 5 insmod emulator=1[   19.482887] # Totals: pass:3 fail:0 skip:0 total:3";
+        let (user, kernel) = split_console_line(totals);
+        assert_eq!(user, "ok 5 insmod emulator=1");
+        assert_eq!(parse_kunit_totals(kernel[0]), None);
+        let with_totals = CLEAN.replace("ok 2 second\n", &format!("{totals}\nok 2 second\n"));
+        let v = judge(&with_totals, 0xff);
+        assert_eq!((v.passed, v.kunit_passed), (3, 3), "{v:?}");
+    }
+
+    #[test]
+    fn kunit_failures_glued_to_other_output_fail_the_run() {
+        // Counts with a failure, after a user line.
+        let failed = CLEAN.replace(
+            "[    1.000003] # ve_drv_card: pass:3 fail:0 skip:0 total:3\n",
+            "ok 0 x[    1.000003] # ve_drv_card: pass:2 fail:1 skip:0 total:3\n",
+        );
+        let v = judge(&failed, 0xff);
+        assert_eq!((v.kunit_passed, v.kunit_failed), (2, 1), "{v:?}");
+        assert!(!v.ok());
+        // Counts followed by user-space output before the kernel's newline.
+        let tail = CLEAN.replace(
+            "skip:0 total:3\n[    1.000004]",
+            "skip:0 total:3ok 9 tail\n[    1.000004]",
+        );
+        let v = judge(&tail, 0xff);
+        assert_eq!((v.kunit_passed, v.kunit_failed), (3, 0), "{v:?}");
+        // Two kernel messages on one line.
+        let two = CLEAN.replace(
+            "[    1.000003] # ve_drv_card:",
+            "[    1.000002] foo[    1.000003] # ve_drv_card:",
+        );
+        assert_eq!(judge(&two, 0xff).kunit_passed, 3);
+        // A KUnit "not ok" fails the run even where no counts follow (a one-test suite prints
+        // none), glued or not.
+        for bad in [
+            "[    1.000005] not ok 1 ve_drv_card",
+            "ok 0 x[    1.000005] not ok 1 ve_drv_card",
+            "[    1.000005]     not ok 2 node_names_match_indices",
+        ] {
+            let v = judge(&CLEAN.replace("[    1.000005] ok 1 ve_drv_card", bad), 0xff);
+            assert!(!v.ok(), "{bad}: {v:?}");
+            assert!(v.problems.iter().any(|p| p.starts_with("KUnit:")), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn splats_glued_to_a_user_line_are_seen() {
+        // Before the suite began: the boot's fault.
+        let early = CLEAN.replace(
+            "TAP version 13",
+            "TAP version 13[    1.100000] BUG: KASAN: wild-memory-access in foo",
+        );
+        let v = judge(&early, 0xff);
+        assert!(!v.ok());
+        assert_eq!(
+            v.boot_fault, None,
+            "after ve_test: begin: the suite's, {v:?}"
+        );
+        let boot = CLEAN.replace(
+            "[    1.000005] ok 1 ve_drv_card",
+            "[    1.000005] ok 1 ve_drv_card\nLoading[    1.100000] BUG: KASAN: wild-memory-access",
+        );
+        assert!(judge(&boot, 0xff).boot_fault.is_some());
+        let late = CLEAN.replace(
+            "ok 2 second",
+            "ok 2 second[    2.000000] WARNING: CPU: 0 PID: 1 at foo",
+        );
+        let v = judge(&late, 0xff);
+        assert!(!v.ok(), "{v:?}");
+        assert_eq!(v.passed, 2);
+    }
+
+    #[test]
+    fn user_brackets_are_not_kernel_stamps() {
+        // Only printk's exact stamp starts a kernel message inside a line.
+        for user in [
+            "ok 3 sizes [4096] WARNING: none",
+            "ok 3 at [1.5] # x: pass:3 fail:0",
+            "ok 3 [   1.00000] short fraction",
+        ] {
+            let (u, k) = split_console_line(user);
+            assert_eq!((u, k.len()), (user, 0), "{user}");
+            let v = judge(&CLEAN.replace("ok 2 second", user), 0xff);
+            assert!(v.ok(), "{user}: {v:?}");
+            assert_eq!((v.passed, v.kunit_passed), (2, 3));
+        }
+        // At the start of a line any [seconds.fraction] stamp is the kernel's, as before.
+        assert_eq!(
+            split_console_line("[    2.0] WARNING: x"),
+            ("", vec![" WARNING: x"])
+        );
+        assert_eq!(split_console_line("\r"), ("", vec![]));
+    }
+
+    #[test]
+    fn kunit_result_lines() {
+        assert_eq!(
+            parse_kunit_totals(" # ve_drv_card: pass:3 fail:0 skip:0 total:3"),
+            Some((3, 0))
+        );
+        assert_eq!(
+            parse_kunit_totals("     # param_test: pass:4 fail:1 skip:0 total:5"),
+            Some((4, 1))
+        );
+        assert_eq!(
+            parse_kunit_totals("garbage # s: pass:12 fail:0 skip:0 total:12ok 5 x"),
+            Some((12, 0))
+        );
+        assert_eq!(
+            parse_kunit_totals(" # Totals: pass:3 fail:0 skip:0 total:3"),
+            None
+        );
+        assert_eq!(parse_kunit_totals(" # Subtest: ve_drv_card"), None);
+        assert_eq!(parse_kunit_totals(" # a b: pass:3 fail:0"), None);
+        assert_eq!(parse_kunit_totals(" # s: pass:x fail:0"), None);
+        assert_eq!(parse_kunit_totals(" # s: pass:3"), None);
     }
 
     #[test]

@@ -338,11 +338,28 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         assert!(ioc_nr(cmd) >= 32, "NEC uses numbers 0..=31");
     }
     assert_eq!(ioc_size(VE_DRV_IOC_INFO), 112);
+    // The two ranges the header's "ioctl numbers" section, src/uapi.rs and the README state.
+    let dma = [
+        VE_DMA_IOC_XFER,
+        VE_DMA_IOC_SUBMIT,
+        VE_DMA_IOC_WAIT,
+        VE_DMA_IOC_CANCEL,
+    ];
+    let card = [
+        VE_DRV_IOC_INFO,
+        VE_DRV_IOC_PING,
+        VE_DRV_IOC_PIN_BENCH,
+        VE_DRV_IOC_KICK,
+        VE_DRV_IOC_RECLAIM,
+    ];
+    assert_eq!(dma.map(ioc_nr), [0x40, 0x41, 0x42, 0x43]);
+    assert_eq!(card.map(ioc_nr), [0x80, 0x81, 0x82, 0x83, 0x84]);
+    assert!(dma.iter().chain(&card).all(|&c| ioc_type(c) == 0xf5));
 }
 
 #[test]
 fn nec_numbers_and_sizes_as_nec_documents() {
-    // Values computed by NEC's headers with gcc on x86-64 (reference-ve_drv.md 1.3 and 1.4).
+    // Values computed by NEC's headers with gcc on x86-64 (docs/nec-abi.md, "ioctl numbers").
     assert_eq!(VEDRV_CMD_VHVA_TO_VSAA, 0xc028_f503);
     assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN, 0xc028_f50e);
     assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE, 0x8010_f50f);
@@ -351,7 +368,7 @@ fn nec_numbers_and_sizes_as_nec_documents() {
     assert_eq!(VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN, 0xc038_f517);
     assert_eq!(VEDRV_CMD_RELEASE_PD_PAGE_BLK, 0x8010_f518);
     assert_eq!(VEDRV_CMD_COUNT_PD_PAGE_ALL, 0x8010_f519);
-    // WAIT_INTR: upstream 16-byte form and the VE1 compat 24-byte form (reference 1.3).
+    // WAIT_INTR: upstream 16-byte form and the VE1 compat 24-byte form (docs/nec-abi.md).
     assert_eq!(VEDRV_CMD_WAIT_INTR, 0xc010_f501);
     assert_eq!(VEDRV_CMD_COMPAT_VE1_WAIT_INTR, 0xc018_f501);
     assert_eq!(

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Golden vectors for the shared hardware description. Every expected word below was worked out
-//! by hand from shared/docs/reference-ve_drv.md section 2.1 (word 1: source space in bits 42:40,
+//! by hand from docs/hardware.md, "DMA descriptors" (word 1: source space in bits 42:40,
 //! destination space in 38:36, control in 35:32, length in 31:0; word 0: exception code in
 //! 63:48, status in 3:0), not produced by the code under test: a misreading shared by the driver
 //! and the emulator fails here.
