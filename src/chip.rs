@@ -85,10 +85,11 @@ pub(crate) static VE1: Chip = Chip {
 };
 
 /// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets. Its
-/// privileged DMA interrupt (MSI-X 32) is not acknowledged through an interrupt vector register:
-/// NEC's VE3 handler (`ve3_pdma_intr_cb`) only records it for `VEDRV_CMD_WAIT_INTR` (bit 64),
-/// while INTVEC0/1 are written only for core and PCI access exception interrupts. So no INTVEC
-/// here either.
+/// privileged DMA interrupt (MSI-X 32) is not acknowledged in the handler: NEC's VE3 handler
+/// (`ve3_pdma_intr_cb`) only records it for `VEDRV_CMD_WAIT_INTR` (bit 64), and `WAIT_INTR` clears
+/// it in INTVEC1 (SCR + 0x2008) when it reports it (docs/hardware.md, "Interrupts"). The handler's
+/// acknowledgement is therefore left out here (`intvec: None`) until VE3 support is built and
+/// tested.
 pub(crate) static VE3: Chip = Chip {
     variant: Variant::Ve3,
     name: "VE3",
