@@ -21,6 +21,15 @@ pub(crate) enum Kick {
     IvshmemDoorbell,
 }
 
+/// Where a card publishes its VE Configuration Registers ([`hw::vcr`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum VcrSource {
+    /// PCI extended configuration space at [`hw::vcr::CONFIG_OFFSET`] (real cards).
+    ConfigSpace,
+    /// The emulator's identification block in BAR2 ([`hw::emu::OFF_VCR`]).
+    Emulator,
+}
+
 /// ivshmem BAR0 register: this VM's peer id.
 pub(crate) const IVSHMEM_IVPOSITION: usize = 8;
 /// ivshmem BAR0 register: write `(peer << 16) | vector` to interrupt `peer`.
@@ -33,6 +42,16 @@ pub(crate) struct Chip {
     pub(crate) variant: Variant,
     /// Human-readable name for the kernel log.
     pub(crate) name: &'static str,
+    /// NEC's architecture class (sysfs `ve_arch_class`, which libved checks): `ve1` or `ve3`.
+    pub(crate) arch_class: &'static str,
+    /// Where the VE Configuration Registers are.
+    pub(crate) vcr: VcrSource,
+    /// Whether the VE Configuration Registers describe a card of this variant (probe refuses
+    /// others, as NEC's does).
+    pub(crate) vcr_accepts: fn(&hw::vcr::Vcr) -> bool,
+    /// Cache sizes in KiB (sysfs `cache_l1i`, `cache_l1d`, `cache_l2`, `cache_llc`), NEC's
+    /// constants per variant.
+    pub(crate) cache_kib: [u32; 4],
     /// BAR that holds the system-common registers (SCR).
     pub(crate) scr_bar: u32,
     /// Offset of the SCR in that BAR.
@@ -69,6 +88,10 @@ impl Chip {
 pub(crate) static VE1: Chip = Chip {
     variant: Variant::Ve1,
     name: "VE1",
+    arch_class: "ve1",
+    vcr: VcrSource::ConfigSpace,
+    vcr_accepts: hw::vcr::Vcr::is_ve1,
+    cache_kib: [32, 32, 256, 16384],
     scr_bar: hw::ve1::SCR_BAR,
     scr_offset: hw::ve1::SCR_OFFSET,
     scr_size: hw::scr::SIZE,
@@ -93,6 +116,10 @@ pub(crate) static VE1: Chip = Chip {
 pub(crate) static VE3: Chip = Chip {
     variant: Variant::Ve3,
     name: "VE3",
+    arch_class: "ve3",
+    vcr: VcrSource::ConfigSpace,
+    vcr_accepts: hw::vcr::Vcr::is_ve3,
+    cache_kib: [64, 64, 512, 65536],
     scr_bar: hw::ve3::SCR_BAR,
     scr_offset: hw::ve3::SCR_OFFSET,
     scr_size: hw::ve3::SCR_SIZE,
@@ -113,5 +140,6 @@ pub(crate) static EMULATOR: Chip = Chip {
     variant: Variant::Emulator,
     name: "VE1 emulator",
     kick: Kick::IvshmemDoorbell,
+    vcr: VcrSource::Emulator,
     ..VE1
 };

@@ -298,6 +298,113 @@ pub mod desc {
     }
 }
 
+/// The VE Configuration Registers (VCR): 13 words a VE1 or VE3 card publishes in its PCI
+/// extended configuration space at [`vcr::CONFIG_OFFSET`], read once at probe. They give the card's
+/// model, cores, memory, clocks and serial numbers, which sysfs shows (docs/hardware.md, "VE
+/// Configuration Registers"). The emulator publishes the same words in its identification block
+/// ([`emu::OFF_VCR`]).
+pub mod vcr {
+    /// Where word 0 is in PCI configuration space.
+    pub const CONFIG_OFFSET: usize = 0xf00;
+    /// Words.
+    pub const WORDS: usize = 13;
+    /// The only layout version (word 0, bits 7:0) this driver reads.
+    pub const VERSION: u32 = 1;
+    /// VE1 models NEC's driver accepts: 1 and 2, and 0xfe for a QEMU model.
+    pub const VE1_MODELS: [u32; 3] = [1, 2, 0xfe];
+
+    /// The 13 words as read.
+    #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Vcr(pub [u32; WORDS]);
+
+    impl Vcr {
+        const fn field(&self, word: usize, hi: u32, lo: u32) -> u32 {
+            (self.0[word] >> lo) & (u32::MAX >> (31 - (hi - lo)))
+        }
+
+        /// Layout version (word 0, bits 7:0).
+        pub const fn version(&self) -> u32 {
+            self.field(0, 7, 0)
+        }
+
+        /// Model (word 0, bits 31:24).
+        pub const fn model(&self) -> u32 {
+            self.field(0, 31, 24)
+        }
+
+        /// Product type (word 0, bits 23:16).
+        pub const fn product_type(&self) -> u32 {
+            self.field(0, 23, 16)
+        }
+
+        /// Cores on the chip (word 1, bits 31:24).
+        pub const fn num_of_core(&self) -> u32 {
+            self.field(1, 31, 24)
+        }
+
+        /// Bitmap of the enabled physical cores (word 1, bits 23:0).
+        pub const fn cores_enable(&self) -> u32 {
+            self.field(1, 23, 0)
+        }
+
+        /// Chip serial number: `(w2 << 32 | w3, w4 << 32 | w5)`.
+        pub const fn chip_id(&self) -> (u64, u64) {
+            (self.pair(2), self.pair(4))
+        }
+
+        /// Board serial number: `(w6 << 32 | w7, w8 << 32 | w9)`.
+        pub const fn serial(&self) -> (u64, u64) {
+            (self.pair(6), self.pair(8))
+        }
+
+        const fn pair(&self, word: usize) -> u64 {
+            ((self.0[word] as u64) << 32) | self.0[word + 1] as u64
+        }
+
+        /// Firmware version of the VE's management controller (word 10, bits 15:0).
+        pub const fn fw_version(&self) -> u32 {
+            self.field(10, 15, 0)
+        }
+
+        /// VE memory in GiB (word 11, bits 31:16).
+        pub const fn memory_size_gib(&self) -> u32 {
+            self.field(11, 31, 16)
+        }
+
+        /// Memory clock in MHz (word 11, bits 15:0).
+        pub const fn clock_memory(&self) -> u32 {
+            self.field(11, 15, 0)
+        }
+
+        /// Core clock in MHz (word 12, bits 31:16).
+        pub const fn clock_chip(&self) -> u32 {
+            self.field(12, 31, 16)
+        }
+
+        /// Base clock in MHz (word 12, bits 15:0).
+        pub const fn clock_base(&self) -> u32 {
+            self.field(12, 15, 0)
+        }
+
+        /// Whether a VE1 driver may bind a card that publishes these words: layout version 1 and
+        /// a VE1 model.
+        pub fn is_ve1(&self) -> bool {
+            self.version() == VERSION && VE1_MODELS.contains(&self.model())
+        }
+
+        /// CPU version (word 0, bits 15:8).
+        pub const fn cpu_version(&self) -> u32 {
+            self.field(0, 15, 8)
+        }
+
+        /// Whether these words describe a VE3 as NEC's VE3 probe accepts it: layout 1 or 2,
+        /// model 3, CPU version 1.
+        pub const fn is_ve3(&self) -> bool {
+            matches!(self.version(), 1 | 2) && self.model() == 3 && self.cpu_version() == 1
+        }
+    }
+}
+
 /// The engine emulator's identification block and mailboxes, at the start of its BAR2.
 ///
 /// A real VE1 has per-core registers there (core `n` at `n` MiB); the emulator has no cores and
@@ -407,6 +514,11 @@ pub mod emu {
     pub const OFF_PING_RESPONSE: usize = 0x220;
     /// u64 [`PING_OK`] or [`PING_BAD_CHECK`] (emu).
     pub const OFF_PING_STATUS: usize = 0x228;
+
+    /// The VE Configuration Registers, [`super::vcr::WORDS`] u32 words as a VE1 publishes them
+    /// in PCI configuration space (emu; a test may write other values before it binds the
+    /// driver, which reads them once at probe).
+    pub const OFF_VCR: usize = 0x300;
 
     /// Ping answered.
     pub const PING_OK: u64 = 1;

@@ -129,6 +129,8 @@ fn probe<'bound, 'core>(
             (None, None)
         };
 
+        let vcr = card::read_vcr(chip, pdev, &regs)?;
+
         // The engine is stopped (and its descriptors cleared) before the device may master the
         // bus.
         card::halt_before_master(
@@ -171,6 +173,7 @@ fn probe<'bound, 'core>(
             scr_bar_size,
             emu,
             dma_is_phys: true,
+            vcr,
             dev: pdev.as_ref().into(),
         };
         dev_info!(

@@ -36,6 +36,12 @@ mod pci;
 mod pin;
 mod regs;
 mod sys;
+// NEC's sysfs rules (`core` only, shared with the host tests).
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file"
+)]
+mod sysfs_rules;
 #[expect(
     dead_code,
     unreachable_pub,
@@ -65,16 +71,21 @@ module! {
     },
 }
 
+/// Fields drop in declaration order: the PCI drivers (every card unbound, every node gone), then
+/// NEC's device class.
 #[pin_data]
 struct VeDrvModule {
     #[pin]
     _cards: Registration<Adapter<pci::VeDriver>>,
     _emulators: Option<Pin<KBox<Registration<Adapter<pci::VeEmuDriver>>>>>,
+    _class: sys::ClassRegistration,
 }
 
 impl InPlaceModule for VeDrvModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
+            // Before any card can bind: probe creates the card's node in the class.
+            let class = card::VE_CLASS.register()?;
             let emulators = if module_parameters::emulator.value() {
                 pr_info!("emulator=1: binding the VE engine emulator on ivshmem-doorbell\n");
                 Some(KBox::pin_init(
@@ -87,6 +98,7 @@ impl InPlaceModule for VeDrvModule {
             Ok(try_pin_init!(Self {
                 _cards <- Registration::new(c"ve_drv", module),
                 _emulators: emulators,
+                _class: class,
             }))
         })
     }

@@ -24,6 +24,7 @@ use super::{
         halt_engine,
         PdmaIrq, //
     },
+    sysfs::VE1_ATTRIBUTES,
     Card,
     CardFacts, //
 };
@@ -41,20 +42,21 @@ use crate::{
     },
     sys::{
         self,
-        MiscNode,
-        MsixIrq, //
-        NodeFile,
+        CharClass,
+        CharNode,
+        MsixIrq,
+        NodeFile, //
     },
 };
 
 /// Cards one host may carry (NEC supports 8 VEs per VH).
 pub(crate) const MAX_CARDS: usize = 16;
 
-/// Device node names, `/dev/ve0` .. `/dev/ve15`.
-const NODE_NAMES: [&CStr; MAX_CARDS] = [
-    c"ve0", c"ve1", c"ve2", c"ve3", c"ve4", c"ve5", c"ve6", c"ve7", c"ve8", c"ve9", c"ve10",
-    c"ve11", c"ve12", c"ve13", c"ve14", c"ve15",
-];
+/// NEC's device class `ve` and the char-device region `ve_drv` of `/dev/ve0` ..: nodes are
+/// world-readable and writable, as NEC's are (its pseudo processes open them as ordinary users),
+/// and every ioctl but the unprivileged ones checks `CAP_SYS_ADMIN`. The module registers it
+/// before the PCI drivers and unregisters it after them.
+pub(crate) static VE_CLASS: CharClass = CharClass::new::<0o666>(c"ve", c"ve_drv", MAX_CARDS as u32);
 
 /// Bitmap of card indices in use.
 static CARD_INDICES: Atomic<u64> = Atomic::new(0);
@@ -104,8 +106,7 @@ impl Drop for CardIndex {
 /// interrupt (no handler runs after `free_irq`), then the rest.
 #[pin_data]
 pub(crate) struct CardBinding<'bound, F: NodeFile<Data = Arc<Card>> + 'static> {
-    #[pin]
-    node: MiscNode<F>,
+    node: CharNode<F>,
     #[pin]
     irq: MsixIrq<'bound, PdmaIrq>,
     card: Arc<Card>,
@@ -123,7 +124,6 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     ) -> impl PinInit<Self, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let chip = facts.chip;
-            let name = NODE_NAMES[index.get() as usize];
             let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
             // mastering (`halt_before_master`), and nothing has permitted it since: the manager
@@ -139,7 +139,15 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                     c"ve_drv-pdma",
                     Ok::<_, Error>(handler),
                 ),
-                node <- MiscNode::new(name, card.clone()),
+                // VE3's own attribute group comes with VE3 support.
+                node: CharNode::new(
+                    &VE_CLASS,
+                    pdev.as_ref(),
+                    c"ve",
+                    index.get(),
+                    card.clone(),
+                    &VE1_ATTRIBUTES,
+                )?,
                 card,
                 _index: index,
             }))
@@ -236,16 +244,6 @@ mod tests {
         }
         drop(held);
         assert!(CardIndex::alloc().is_ok());
-        Ok(())
-    }
-
-    /// Every node name is `ve<index>`.
-    #[test]
-    fn node_names_match_indices() -> Result {
-        for (i, name) in NODE_NAMES.iter().enumerate() {
-            let want = kernel::str::CString::try_from_fmt(fmt!("ve{i}"))?;
-            assert_eq!(name.to_bytes(), want.to_bytes());
-        }
         Ok(())
     }
 

@@ -27,6 +27,7 @@ mod binding;
 mod emulator;
 mod lending;
 mod pdma;
+mod sysfs;
 
 pub(crate) use binding::{
     halt_before_master,
@@ -34,12 +35,14 @@ pub(crate) use binding::{
     scr_bar_fits,
     CardBinding,
     CardIndex, //
+    VE_CLASS,
 };
 pub(crate) use emulator::{
     identify_emulator,
     EmuIdent, //
 };
 pub(crate) use lending::lend_engine;
+pub(crate) use sysfs::read_vcr;
 
 use kernel::{
     new_condvar,
@@ -95,6 +98,8 @@ pub(crate) struct CardFacts {
     pub(crate) emu: Option<EmuIdent>,
     /// Probe checked that DMA addresses of this device are physical addresses.
     pub(crate) dma_is_phys: bool,
+    /// The VE Configuration Registers, read at probe.
+    pub(crate) vcr: crate::hw::vcr::Vcr,
     /// The PCI device, for messages.
     pub(crate) dev: ARef<kernel::device::Device>,
 }
@@ -121,6 +126,8 @@ pub(crate) struct Card {
     /// Notified (with `dma` released) when requests progress or finish; pollers wait on it too.
     #[pin]
     dma_wait: PollCondVar,
+    /// What sysfs stores (`os_state`, ...).
+    sysfs: sysfs::SysfsState,
     /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
     /// Dropped (and so unpinned) with the card.
     #[pin]
@@ -138,6 +145,7 @@ impl Card {
             facts,
             regs,
             doorbell,
+            sysfs: sysfs::SysfsState::new(),
             events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),

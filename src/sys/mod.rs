@@ -7,8 +7,11 @@
 //!
 //! What lives here, and why:
 //! - [`irq::MsixIrq`]: MSI-X vectors and the threaded handler on one of them, in one struct.
-//! - [`miscdev::MiscNode`]: a misc device generic over its file type ([`miscdev::NodeFile`]),
-//!   with `poll` and with driver data that `open` reaches (7.3's `MiscDevice` has neither).
+//! - [`chardev`]: a device class of the driver's own, its char-device region, and char device
+//!   nodes parented on their PCI device ([`chardev::CharNode`]), generic over their file type
+//!   ([`node::NodeFile`], file operations with `poll` and driver data that `open` reaches: 7.3's
+//!   `MiscDevice` has neither, and puts every node in class `misc`);
+//! - [`sysfs`]: the nodes' device attributes, shown and stored from the node's data.
 //! - [`mapping`]: device registers mapped into user space page by page on fault, generic over
 //!   what the mapping holds ([`mapping::RegisterHolder`]), and zapped by [`mapping::MappedSpace`].
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
@@ -34,11 +37,18 @@ use kernel::{
 
 use crate::uapi;
 
+pub(crate) mod chardev;
 pub(crate) mod gup;
 pub(crate) mod irq;
 pub(crate) mod mapping;
-pub(crate) mod miscdev;
+pub(crate) mod node;
+pub(crate) mod sysfs;
 
+pub(crate) use chardev::{
+    CharClass,
+    CharNode,
+    ClassRegistration, //
+};
 pub(crate) use irq::MsixIrq;
 pub(crate) use mapping::{
     MappedSpace,
@@ -47,10 +57,7 @@ pub(crate) use mapping::{
     RegisterWindow,
     VmFault, //
 };
-pub(crate) use miscdev::{
-    MiscNode,
-    NodeFile, //
-};
+pub(crate) use node::NodeFile;
 
 extern "C" {
     fn ve_locked_down() -> c_int;

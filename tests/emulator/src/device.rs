@@ -80,6 +80,9 @@ impl Device {
         bar.store64(emu::OFF_VE_MEM_SIZE, cfg.ve_mem_size);
         bar.store64(emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
         bar.store64(emu::OFF_NONCE, cfg.nonce);
+        for (i, w) in default_vcr(cfg.ve_mem_size).0.iter().enumerate() {
+            bar.store32(emu::OFF_VCR + 4 * i, *w);
+        }
         // Out of reset the engine is halted and not permitted.
         let engine = Engine::reset(&bar);
         let magic = if cfg.bad_magic {
@@ -221,4 +224,29 @@ impl Device {
             busy_ns: self.bar.load64(emu::OFF_CNT_BUSY_NS),
         }
     }
+}
+
+/// The VE Configuration Registers the emulator publishes (docs/hardware.md, "VE Configuration
+/// Registers"): NEC's QEMU model (0xfe), layout 1, 8 cores of which cores 0-7 are enabled, the VE
+/// memory size in GiB, VE1's clocks (memory 1600 MHz, cores 1400 MHz, base 100 MHz), and made-up
+/// serial numbers. A test may overwrite them before it binds the driver.
+pub fn default_vcr(ve_mem_size: u64) -> hw::vcr::Vcr {
+    let gib = u32::try_from(ve_mem_size >> 30)
+        .unwrap_or(u32::MAX)
+        .min(0xffff);
+    hw::vcr::Vcr([
+        0xfe00_0101,
+        0x0800_00ff,
+        0x0000_0e4d,
+        0x0000_0001,
+        0,
+        0,
+        0x0000_0e4d,
+        0x0000_0002,
+        0,
+        0,
+        0x0000_0100,
+        (gib << 16) | 1600,
+        (1400 << 16) | 100,
+    ])
 }

@@ -11,6 +11,8 @@ pub mod extent;
 pub mod hw;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
+#[path = "../../../src/sysfs_rules.rs"]
+pub mod sysfs_rules;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
 #[path = "../../../src/dma/velist.rs"]
@@ -29,6 +31,11 @@ mod hw_golden;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;
+#[cfg(test)]
+#[path = "sysfs_rules.rs"]
+mod sysfs_rules_tests;
+#[cfg(test)]
+mod vcr;
 #[cfg(test)]
 #[path = "velist.rs"]
 mod velist_tests;

@@ -1,37 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A misc device whose file operations include `poll` and whose registration carries driver data
-//! that `open` reaches: 7.3's `kernel::miscdevice` has neither. Built as
-//! `rust/kernel/miscdevice.rs` builds its own: a `file_operations` table that is a Rust `const`
-//! per file type, whose entries are `unsafe extern "C"` functions generic over that type, and the
-//! file's private data a [`ForeignOwnable`].
+//! The files of a device node: what they do ([`NodeFile`], the safe side) and their
+//! `file_operations` ([`NodeVTable`]), built as `rust/kernel/miscdevice.rs` builds its own: a
+//! table that is a Rust `const` per file type, whose entries are `unsafe extern "C"` functions
+//! generic over that type, and the file's private data a [`ForeignOwnable`]. 7.3's
+//! `kernel::miscdevice` has no `poll` and no driver data that `open` reaches, and it cannot make
+//! a device of a class of the driver's own; [`super::chardev`] registers these operations for a
+//! char device instead.
 
 use core::marker::PhantomData;
 
 use kernel::{
     bindings,
-    error::{
-        to_result,
-        VTABLE_DEFAULT_ERROR, //
-    },
+    error::VTABLE_DEFAULT_ERROR,
     fs::File,
     mm::virt::VmaNew,
     module::this_module,
     prelude::*,
     sync::poll::PollTable,
-    types::{
-        ForeignOwnable,
-        Opaque, //
-    }, //
+    types::ForeignOwnable, //
 };
 
-/// What a [`MiscNode`]'s open files do: the safe side of its file operations.
+use super::chardev::NodeInner;
+
+/// What the open files of a [`super::chardev::CharNode`] do: the safe side of its file
+/// operations.
 #[vtable]
 pub(crate) trait NodeFile: Sized {
     /// What an open file's private data holds.
     type Ptr: ForeignOwnable + Send + Sync;
-    /// The node's driver data, handed to [`NodeFile::open`].
-    type Data: Send + Sync;
+    /// The node's driver data, handed to [`NodeFile::open`] and to its sysfs attributes.
+    type Data: Send + Sync + 'static;
 
     /// A file is being opened on the node; the returned pointer becomes its private data, dropped
     /// when the file is released (its last reference gone).
@@ -70,68 +69,15 @@ pub(crate) trait NodeFile: Sized {
     }
 }
 
-/// A misc device `/dev/<name>` whose files are `T`, with driver data that `T::open` receives.
-///
-/// # Invariants
-///
-/// `misc` is registered with [`NodeVTable::<T>`]'s file operations from `new` until `drop`;
-/// `data` is initialised before and dropped after, so an `open` (which runs while the
-/// registration exists) always finds it next to the `miscdevice` it was opened through.
-#[pin_data(PinnedDrop)]
-pub(crate) struct MiscNode<T: NodeFile> {
-    data: T::Data,
-    #[pin]
-    misc: Opaque<bindings::miscdevice>,
-    _files: PhantomData<T>,
-}
-
-// SAFETY: once registered, the `miscdevice` is read only by the misc core (under its own lock) and
-// deregistered by `drop`, from any thread; `data` is `Send + Sync` (`NodeFile::Data`).
-unsafe impl<T: NodeFile> Send for MiscNode<T> {}
-// SAFETY: `&MiscNode` gives access to nothing but `data`, which is `Sync`.
-unsafe impl<T: NodeFile> Sync for MiscNode<T> {}
-
-impl<T: NodeFile> MiscNode<T> {
-    /// Registers `/dev/<name>`, whose `open` will find `data`.
-    pub(crate) fn new(name: &'static CStr, data: T::Data) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            data,
-            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
-                let mut misc: bindings::miscdevice = pin_init::zeroed();
-                misc.minor = bindings::MISC_DYNAMIC_MINOR as c_int;
-                misc.name = name.as_char_ptr();
-                misc.fops = &NodeVTable::<T>::VTABLE;
-                // SAFETY: `try_ffi_init` passes the `Opaque`'s memory, valid for writing one
-                // `miscdevice`.
-                unsafe { slot.write(misc) };
-                // SAFETY: `slot` holds an unregistered `miscdevice` with a static name and file
-                // operations; its memory is pinned, and `PinnedDrop` deregisters it before the
-                // memory goes. `data` is initialised already (fields initialise in order).
-                // INVARIANT: on success `misc` is registered with `NodeVTable::<T>`.
-                to_result(unsafe { bindings::misc_register(slot) })
-            }),
-            _files: PhantomData,
-        })
-    }
-}
-
-#[pinned_drop]
-impl<T: NodeFile> PinnedDrop for MiscNode<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered by `new` (type invariant); deregistered once, here.
-        unsafe { bindings::misc_deregister(self.misc.get()) };
-    }
-}
-
-/// The file operations of a [`MiscNode<T>`].
+/// The file operations of a [`super::chardev::CharNode<T>`].
 ///
 /// The entries are typed with the bindings' `inode`, `file`, `vm_area_struct` and
 /// `poll_table_struct`, as the kernel crate types its own: under kCFI (`CONFIG_CFI`) the type hash
 /// checked at the VFS's indirect call is computed from the callee's signature.
-struct NodeVTable<T: NodeFile>(PhantomData<T>);
+pub(super) struct NodeVTable<T: NodeFile>(PhantomData<T>);
 
 impl<T: NodeFile> NodeVTable<T> {
-    const VTABLE: bindings::file_operations = bindings::file_operations {
+    pub(super) const VTABLE: bindings::file_operations = bindings::file_operations {
         owner: this_module::<T::OwnerModule>().as_ptr(),
         open: Some(Self::open),
         release: Some(Self::release),
@@ -151,21 +97,22 @@ impl<T: NodeFile> NodeVTable<T> {
     ///
     /// # Safety
     ///
-    /// `inode` and `file` are a file being opened by `misc_open()` through a [`MiscNode<T>`]'s
-    /// `miscdevice`.
+    /// `inode` and `file` are a file being opened by `chrdev_open()` through the `cdev` of a
+    /// [`super::chardev::CharNode<T>`].
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: a file being opened, with its inode.
         let ret = unsafe { bindings::generic_file_open(inode, file) };
         if ret != 0 {
             return ret;
         }
-        // SAFETY: the open call may read the file's private data.
-        let misc = unsafe { (*file).private_data }.cast::<Opaque<bindings::miscdevice>>();
-        // SAFETY: `misc_open()` set the private data to the `miscdevice` being opened, the `misc`
-        // field of a live `MiscNode<T>` (the only registrations with these file operations), and
-        // keeps it registered, so the node alive, during this call.
-        let node = unsafe { &*kernel::container_of!(misc, MiscNode<T>, misc) };
-        match T::open(&node.data) {
+        // SAFETY: the open call may read the inode.
+        let cdev = unsafe { (*inode).__bindgen_anon_5.i_cdev };
+        // SAFETY: `chrdev_open()` set `i_cdev` to the `cdev` being opened, which these file
+        // operations only serve as the `cdev` field of a `NodeInner<T::Data>`; it holds a
+        // reference to that `cdev` (and so, through its parent device, to the whole `NodeInner`)
+        // for the life of the file.
+        let data = unsafe { NodeInner::<T::Data>::data_of_cdev(cdev) };
+        match T::open(data) {
             Ok(ptr) => {
                 // SAFETY: the open call owns the private data. From here on it is `T::Ptr`,
                 // borrowed by the other entries and reclaimed by `release`.
