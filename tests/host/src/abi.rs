@@ -6,6 +6,10 @@
 //! them with the Rust definitions. NEC's variant headers cannot be included together (each has
 //! its own `enum ve_state`), so there are three programs: the common part (as libved.c includes
 //! `ve_drv.h`), the VE1 part (`_VE_ARCH_VE1_`) and the VE3 part (`_VE_ARCH_VE3_`).
+//!
+//! `tests/host/c/libved_names.c` uses every name NEC's libved 3.4.1 and VEOS 3.5.0 take from
+//! NEC's headers; it is compiled the same three ways, so a name missing from `include/uapi/`
+//! fails here.
 
 use std::{
     collections::HashMap,
@@ -432,6 +436,33 @@ fn c_headers_match_rust() {
     bad.extend(c_disagrees(Some("_VE_ARCH_VE1_"), &ve1_facts()));
     bad.extend(c_disagrees(Some("_VE_ARCH_VE3_"), &ve3_facts()));
     assert!(bad.is_empty(), "C and Rust ABI differ:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn every_name_libved_and_veos_use_is_declared() {
+    // As libved is built: gnu99, its include path holding NEC's headers; here include/uapi.
+    let dir = scratch("names");
+    for define in [None, Some("_VE_ARCH_VE1_"), Some("_VE_ARCH_VE3_")] {
+        let mut cmd = Command::new(cc());
+        cmd.args(["-std=gnu99", "-Wall", "-Wextra", "-Werror", "-c"]);
+        if let Some(d) = define {
+            cmd.arg(format!("-D{d}"));
+        }
+        let out = cmd
+            .arg("-I")
+            .arg(root().join("include/uapi"))
+            .arg(root().join("tests/host/c/libved_names.c"))
+            .arg("-o")
+            .arg(dir.join("libved_names.o"))
+            .output()
+            .expect("run the C compiler");
+        assert!(
+            out.status.success(),
+            "tests/host/c/libved_names.c ({define:?}) does not compile against include/uapi:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
