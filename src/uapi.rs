@@ -67,6 +67,11 @@ pub const fn iow<T>(nr: u32) -> u32 {
     ioc(IOC_WRITE, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
 }
 
+/// `_IO(type, nr)`: no argument.
+pub const fn io(nr: u32) -> u32 {
+    ioc(0, VE_IOC_MAGIC, nr, 0)
+}
+
 /// `_IOR(type, nr, T)`: NEC uses it for commands that pass data *into* the kernel.
 pub const fn ior<T>(nr: u32) -> u32 {
     ioc(IOC_READ, VE_IOC_MAGIC, nr, core::mem::size_of::<T>())
@@ -192,35 +197,82 @@ pub const VEDRV_CMD_RELEASE_PD_PAGE_BLK: u32 = ior::<VeVpBlkRelease>(24);
 /// Number of entries held on a list, as the ioctl's return value.
 pub const VEDRV_CMD_COUNT_PD_PAGE_ALL: u32 = ior::<VeVpRelease>(25);
 
-/// NEC's `struct ve_wait_irq`: a 128-bit interrupt mask.
+/// NEC's `struct ve_wait_irq`: the head of every variant's typed interrupt mask
+/// ([`Ve1WaitIrq`], [`Ve3WaitIrq`]), which [`VeWaitIrqArg::bits`] points at.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct VeWaitIrq {
+pub struct VeWaitIrqHead {
+    /// [`VEDRV_IRQ_TYPE_VE1`] or [`VEDRV_IRQ_TYPE_VE3`]: which mask follows.
+    pub ve_irq_type: u64,
+}
+
+/// NEC's `struct ve1_compat_wait_irq` (VE1, ve_drv v1 and v2): the untyped 128-bit mask.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ve1CompatWaitIrq {
     /// Bits 127..64.
     pub upper: u64,
     /// Bits 63..0 (VE1's privileged DMA: bit 48).
     pub lower: u64,
 }
 
-/// NEC's `struct ve_wait_irq_arg` (upstream): pointers to the mask and to a `struct timespec`.
+/// The former name of [`Ve1CompatWaitIrq`], kept because the driver's `WAIT_INTR` code uses it.
+/// It is not NEC's `struct ve_wait_irq` (that is [`VeWaitIrqHead`]).
+pub type VeWaitIrq = Ve1CompatWaitIrq;
+
+/// NEC's `struct ve1_wait_irq`: VE1's typed mask for [`VEDRV_CMD_WAIT_INTR`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ve1WaitIrq {
+    /// [`VEDRV_IRQ_TYPE_VE1`].
+    pub ve_wait_irq_type: u64,
+    /// Bits 127..64.
+    pub upper: u64,
+    /// Bits 63..0, one per MSI-X entry (the privileged DMA engine's: bit 48).
+    pub lower: u64,
+}
+
+/// NEC's `struct ve3_wait_irq`: VE3's typed mask for [`VEDRV_CMD_WAIT_INTR`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ve3WaitIrq {
+    /// [`VEDRV_IRQ_TYPE_VE3`].
+    pub ve_wait_irq_type: u64,
+    /// The four words of INTVEC: cores; privileged DMA (bit 0) and PCI exceptions; user DMA
+    /// engines; core and card faults.
+    pub intvec: [u64; 4],
+}
+
+/// [`VeWaitIrqHead::ve_irq_type`] of a VE1 mask (`'V' 'E' 0 1` from the lowest byte).
+pub const VEDRV_IRQ_TYPE_VE1: u64 = 0x0100_4556;
+/// [`VeWaitIrqHead::ve_irq_type`] of a VE3 mask (`'V' 'E' 0 3` from the lowest byte).
+pub const VEDRV_IRQ_TYPE_VE3: u64 = 0x0300_4556;
+
+/// NEC's `struct ve_wait_irq_arg`: pointers to a typed mask and to a `struct timespec`.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct VeWaitIrqArg {
-    /// In: user pointer to a [`VeWaitIrq`]: the bits to wait for; out: the bits caught.
+    /// In: user pointer to NEC's typed mask ([`Ve1WaitIrq`], [`Ve3WaitIrq`]): the bits to wait
+    /// for; out: the bits caught. (This driver reads a bare [`Ve1CompatWaitIrq`] there today.)
     pub bits: u64,
     /// In: user pointer to a `struct timespec` (64-bit).
     pub timeout: u64,
 }
 
-/// NEC's VE1 compat form: the mask inline, then the timeout pointer.
+/// NEC's `struct ve1_compat_wait_irq_arg`: the VE1 compat form, the mask inline, then the
+/// timeout pointer.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct VeWaitIrqArgVe1 {
+pub struct Ve1CompatWaitIrqArg {
     /// In: the bits to wait for; out: the bits caught.
-    pub bits: VeWaitIrq,
+    pub bits: Ve1CompatWaitIrq,
     /// In: user pointer to a `struct timespec` (64-bit).
     pub timeout: u64,
 }
+
+/// The former name of [`Ve1CompatWaitIrqArg`], kept because the driver's `WAIT_INTR` code uses
+/// it.
+pub type VeWaitIrqArgVe1 = Ve1CompatWaitIrqArg;
 
 /// A 64-bit `struct timespec`.
 #[repr(C)]
@@ -235,10 +287,235 @@ pub struct Timespec {
 /// Waits for VE interrupts (upstream form). This driver reports the privileged DMA interrupt.
 pub const VEDRV_CMD_WAIT_INTR: u32 = iowr::<VeWaitIrqArg>(1);
 /// The VE1 compat form of [`VEDRV_CMD_WAIT_INTR`].
-pub const VEDRV_CMD_COMPAT_VE1_WAIT_INTR: u32 = iowr::<VeWaitIrqArgVe1>(1);
+pub const VEDRV_CMD_COMPAT_VE1_WAIT_INTR: u32 = iowr::<Ve1CompatWaitIrqArg>(1);
 /// Emulator: rings the engine's doorbell after a user-space DMA manager wrote DMACTL through the
 /// register mapping (real cards see the write itself; there it does nothing). `_IO`, no argument.
 pub const VE_DRV_IOC_KICK: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 3, 0);
+
+// ---------------------------------------------------------------------------------------------
+// The rest of NEC's ve_drv.h (v3.5): sysfs facts, the task, exception, register-ownership and
+// reset commands. Declared for source compatibility; the driver does not implement these
+// commands (ENOTTY).
+// ---------------------------------------------------------------------------------------------
+
+/// NEC's driver ABI version (`VEDRV_ABI_VERSION`), the sysfs `abi_version` libved requires.
+pub const VEDRV_ABI_VERSION: u32 = 101;
+/// Bytes of libved's buffer for the sysfs `ve_arch_class` name, NUL included.
+pub const VEDRV_ARCH_CLASS_NAME_MAX: u32 = 8;
+
+/// NEC's `enum os_state` (sysfs `os_state`, written by VEOS): VEOS serves the card.
+pub const OS_ST_ONLINE: u32 = 0;
+/// No VEOS serves the card.
+pub const OS_ST_OFFLINE: u32 = 1;
+/// VEOS is starting.
+pub const OS_ST_INITIALIZING: u32 = 2;
+/// VEOS is stopping.
+pub const OS_ST_TERMINATING: u32 = 3;
+
+/// NEC's `struct ve_tid_core`: argument of [`VEDRV_CMD_ASSIGN_TASK`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeTidCore {
+    /// The task's thread id (caller's pid namespace).
+    pub tid: i32,
+    /// The VE core.
+    pub core_id: i32,
+}
+
+/// NEC's `struct ve_cr_assign`: argument of [`VEDRV_CMD_ASSIGN_CR`] and
+/// [`VEDRV_CMD_UNASSIGN_CR`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeCrAssign {
+    /// The CR page.
+    pub cr_page_num: i32,
+    /// The user who may map it (`uid_t`).
+    pub owner_uid: u32,
+}
+
+/// NEC's `struct ve_pcimem_assign`: argument of [`VEDRV_CMD_ASSIGN_VEMEM`] and
+/// [`VEDRV_CMD_UNASSIGN_VEMEM`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VePcimemAssign {
+    /// The PCIATB entry.
+    pub pciatb_entry: i32,
+    /// The user who may map it (`uid_t`).
+    pub owner_uid: u32,
+}
+
+/// NEC's `struct ve_unmap`: argument of [`VEDRV_CMD_UNMAP`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeUnmap {
+    /// File offset where the range starts (`off_t`).
+    pub offset: i64,
+    /// Bytes (`size_t`).
+    pub size: u64,
+}
+
+/// NEC's `struct ve_get_host_pid`: argument of [`VEDRV_CMD_HOST_PID`].
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeGetHostPid {
+    /// A process of the pid namespace `namespace_pid` is read in.
+    pub host_pid: i32,
+    /// The pid to convert.
+    pub namespace_pid: i32,
+}
+
+/// NEC's `struct ve_ownership`: sizes [`VEDRV_CMD_OWNERSHIP`]'s encoding (the value is passed
+/// by value as the argument).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeOwnership {
+    /// 1: request the card; 0: release it.
+    pub cmd: i32,
+}
+
+/// Waits for an exception of the caller's task; out: a `u64` through the argument pointer.
+pub const VEDRV_CMD_WAIT_EXCEPTION: u32 = iow::<u64>(2);
+/// Readies a task (argument by value: its tid).
+pub const VEDRV_CMD_CREATE_TASK: u32 = ior::<i32>(4);
+/// Deletes a task (argument by value: its tid).
+pub const VEDRV_CMD_DELETE_TASK: u32 = ior::<i32>(5);
+/// Binds a task to a core ([`VeTidCore`]).
+pub const VEDRV_CMD_ASSIGN_TASK: u32 = ior::<VeTidCore>(6);
+/// Unbinds a task from its core (argument by value: its tid).
+pub const VEDRV_CMD_UNASSIGN_TASK: u32 = ior::<i32>(7);
+/// Lets a user map a CR page ([`VeCrAssign`]).
+pub const VEDRV_CMD_ASSIGN_CR: u32 = ior::<VeCrAssign>(8);
+/// Withdraws a CR page from its user ([`VeCrAssign`]).
+pub const VEDRV_CMD_UNASSIGN_CR: u32 = ior::<VeCrAssign>(9);
+/// Lets a user map a PCIATB entry's page ([`VePcimemAssign`]).
+pub const VEDRV_CMD_ASSIGN_VEMEM: u32 = ior::<VePcimemAssign>(10);
+/// Withdraws a PCIATB entry's page from its user ([`VePcimemAssign`]).
+pub const VEDRV_CMD_UNASSIGN_VEMEM: u32 = ior::<VePcimemAssign>(11);
+/// Removes the user mappings of a range of the windows ([`VeUnmap`]).
+pub const VEDRV_CMD_UNMAP: u32 = ior::<VeUnmap>(12);
+/// Clears a core's saved exception status (argument by value: the core).
+pub const VEDRV_CMD_RST_EXSRAR_MEM: u32 = ior::<i32>(13);
+/// Deletes every task of the card; no argument.
+pub const VEDRV_CMD_DELETE_ALL_TASK: u32 = io(17);
+/// Resets a core's interrupt count (argument by value: the core).
+pub const VEDRV_CMD_RST_INTR_COUNT: u32 = ior::<u64>(18);
+/// Resets the VE (argument by value: the reset level).
+pub const VEDRV_CMD_VE_VE_RESET: u32 = ior::<u64>(19);
+/// Readies a deleted task again (argument by value: its tid).
+pub const VEDRV_CMD_REVIVE_TASK: u32 = ior::<i32>(20);
+/// Converts a pid of another namespace ([`VeGetHostPid`]); the pid is the return value.
+pub const VEDRV_CMD_HOST_PID: u32 = ior::<VeGetHostPid>(21);
+/// VE3: requests (1) or releases (0) the card, by value; sized by [`VeOwnership`].
+pub const VEDRV_CMD_OWNERSHIP: u32 = ior::<VeOwnership>(26);
+/// VE3: VEOS found the card faulty; no argument.
+pub const VEDRV_CMD_NOTIFY_FAULT: u32 = io(27);
+/// VE3: reads the caller's task's exception status; out: a `u64`.
+pub const VEDRV_CMD_GET_EXS_REG: u32 = iow::<u64>(28);
+/// VE3: VEOS cleared VE memory; no argument.
+pub const VEDRV_CMD_COMPLETE_MEMCLEAR: u32 = io(29);
+/// VE3: clock gating on (1) or off (0), by value.
+pub const VEDRV_CMD_HANDLE_CLOCK_GATING: u32 = ior::<i32>(30);
+/// VE3: reads the clock gating state; out: a `u64`.
+pub const VEDRV_CMD_GET_CLOCK_GATING_STATE: u32 = iow::<u64>(31);
+
+// NEC's ve_drv_ve1.h (VE1 only).
+
+/// VE1's name in sysfs `ve_arch_class` (`VE_DRV_ARCH_NAME_VE1`).
+pub const VE_DRV_ARCH_NAME_VE1: &str = "ve1";
+/// VE1: loads new firmware; no argument.
+pub const VEDRV_CMD_VE1_UPDATE_FIRMWARE: u32 = io(0);
+/// VE1: file offset of the BAR3 window (CR pages).
+pub const VEDRV_VE1_MAP_BAR3_OFFSET: u64 = 0;
+/// VE1: file offset of the BAR2 window (registers).
+pub const VEDRV_VE1_MAP_BAR2_OFFSET: u64 = 0x1000_0000;
+/// VE1: file offset of the BAR0 window (VE memory).
+pub const VEDRV_VE1_MAP_BAR0_OFFSET: u64 = 0x2000_0000;
+/// VE1: a core's user registers, from the start of its BAR2 area.
+pub const VEDRV_VE1_PCI_BAR2_UREG_OFFSET: u64 = 0;
+/// VE1: bytes of a core's user registers (512 KiB).
+pub const VEDRV_VE1_PCI_BAR2_UREG_SIZE: u64 = 0x8_0000;
+/// VE1: a core's system registers, from the start of its BAR2 area.
+pub const VEDRV_VE1_PCI_BAR2_SREG_OFFSET: u64 = VEDRV_VE1_PCI_BAR2_UREG_SIZE;
+/// VE1: bytes of a core's system registers (512 KiB).
+pub const VEDRV_VE1_PCI_BAR2_SREG_SIZE: u64 = VEDRV_VE1_PCI_BAR2_UREG_SIZE;
+/// VE1: bytes of one core's BAR2 area (1 MiB).
+pub const VEDRV_VE1_PCI_BAR2_CREG_SIZE: u64 =
+    VEDRV_VE1_PCI_BAR2_UREG_SIZE + VEDRV_VE1_PCI_BAR2_SREG_SIZE;
+/// VE1: the system-common registers' offset in BAR2.
+pub const VEDRV_VE1_PCI_BAR2_SCR_OFFSET: u64 = 0x100_0000;
+/// VE1: bytes of the system-common registers (2 MiB).
+pub const VEDRV_VE1_PCI_BAR2_SCR_SIZE: u64 = 0x20_0000;
+
+/// NEC's VE1 `enum ve_state` (sysfs `ve_state`); VE3's differs ([`ve3`]).
+pub mod ve1 {
+    /// Not yet set up.
+    pub const VE_ST_UNINITIALIZED: u32 = 0;
+    /// Usable.
+    pub const VE_ST_ONLINE: u32 = 1;
+    /// Taken out of service.
+    pub const VE_ST_OFFLINE: u32 = 2;
+    /// In maintenance.
+    pub const VE_ST_MAINTENANCE: u32 = 3;
+    /// Failed.
+    pub const VE_ST_UNAVAILABLE: u32 = 4;
+}
+
+// NEC's ve_drv_ve3.h (VE3 only).
+
+/// VE3's name in sysfs `ve_arch_class` (`VE_DRV_ARCH_NAME_VE3`).
+pub const VE_DRV_ARCH_NAME_VE3: &str = "ve3";
+/// VE3: file offset of the BAR4 window (non-prefetchable registers).
+pub const VEDRV_VE3_MAP_BAR4_OFFSET: u64 = 0;
+/// VE3: file offset of the BAR2 window (prefetchable registers).
+pub const VEDRV_VE3_MAP_BAR2_OFFSET: u64 = 0x0800_0000;
+/// VE3: file offset of the BAR0 window (VE memory), 2 GiB past BAR2's.
+pub const VEDRV_VE3_MAP_BAR0_OFFSET: u64 = VEDRV_VE3_MAP_BAR2_OFFSET + 0x8000_0000;
+/// VE3: a core's user registers, from the start of its BAR2 area.
+pub const VEDRV_VE3_PCI_BAR2_UREG_OFFSET: u64 = 0;
+/// VE3: bytes of a core's user registers in BAR2 (512 KiB).
+pub const VEDRV_VE3_PCI_BAR2_UREG_SIZE: u64 = 0x8_0000;
+/// VE3: a core's system registers, from the start of its BAR2 area.
+pub const VEDRV_VE3_PCI_BAR2_SREG_OFFSET: u64 = VEDRV_VE3_PCI_BAR2_UREG_SIZE;
+/// VE3: bytes of a core's system registers in BAR2 (512 KiB).
+pub const VEDRV_VE3_PCI_BAR2_SREG_SIZE: u64 = VEDRV_VE3_PCI_BAR2_UREG_SIZE;
+/// VE3: bytes of one core's BAR2 area (1 MiB).
+pub const VEDRV_VE3_PCI_BAR2_CREG_SIZE: u64 =
+    VEDRV_VE3_PCI_BAR2_UREG_SIZE + VEDRV_VE3_PCI_BAR2_SREG_SIZE;
+/// VE3: the system-common registers' offset in BAR2.
+pub const VEDRV_VE3_PCI_BAR2_SCR_OFFSET: u64 = 0x200_0000;
+/// VE3: bytes of the system-common registers in BAR2 (2 MiB).
+pub const VEDRV_VE3_PCI_BAR2_SCR_SIZE: u64 = 0x20_0000;
+/// VE3: a core's user registers, from the start of its BAR4 area.
+pub const VEDRV_VE3_PCI_BAR4_UREG_OFFSET: u64 = 0;
+/// VE3: bytes of a core's user registers in BAR4 (4 KiB).
+pub const VEDRV_VE3_PCI_BAR4_UREG_SIZE: u64 = 0x1000;
+/// VE3: a core's system registers, from the start of its BAR4 area.
+pub const VEDRV_VE3_PCI_BAR4_SREG_OFFSET: u64 = VEDRV_VE3_PCI_BAR4_UREG_SIZE;
+/// VE3: bytes of a core's system registers in BAR4 (60 KiB).
+pub const VEDRV_VE3_PCI_BAR4_SREG_SIZE: u64 = 0xf000;
+/// VE3: bytes of one core's BAR4 area (64 KiB).
+pub const VEDRV_VE3_PCI_BAR4_CREG_SIZE: u64 =
+    VEDRV_VE3_PCI_BAR4_UREG_SIZE + VEDRV_VE3_PCI_BAR4_SREG_SIZE;
+/// VE3: the system-common registers' offset in BAR4.
+pub const VEDRV_VE3_PCI_BAR4_SCR_OFFSET: u64 = 0x20_0000;
+/// VE3: bytes of the system-common registers in BAR4 (1 MiB).
+pub const VEDRV_VE3_PCI_BAR4_SCR_SIZE: u64 = 0x10_0000;
+
+/// NEC's VE3 `enum ve_state` (sysfs `ve_state`); VE1's differs ([`ve1`]).
+pub mod ve3 {
+    /// Not used.
+    pub const VE_ST_NOT_DEFINE0: u32 = 0;
+    /// Usable.
+    pub const VE_ST_AVAILABLE: u32 = 1;
+    /// The same value as [`VE_ST_AVAILABLE`] (VE1's name).
+    pub const VE_ST_ONLINE: u32 = VE_ST_AVAILABLE;
+    /// Not used.
+    pub const VE_ST_NOT_DEFINE1: u32 = 2;
+    /// In maintenance.
+    pub const VE_ST_MAINTENANCE: u32 = 3;
+    /// Failed.
+    pub const VE_ST_UNAVAILABLE: u32 = 4;
+}
 
 /// What kind of card a `/dev/veN` is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

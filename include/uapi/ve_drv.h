@@ -45,6 +45,42 @@
 #define VE_IOC_MAGIC		0xF5
 
 /**
+ * DOC: NEC's driver facts in sysfs
+ *
+ * NEC's driver reports VEDRV_ABI_VERSION in the sysfs attribute abi_version and its variant's
+ * name (VE_DRV_ARCH_NAME_VE1 or VE_DRV_ARCH_NAME_VE3, from the variant headers) in ve_arch_class;
+ * libved refuses a card whose abi_version differs and reads the class name into a buffer of
+ * VEDRV_ARCH_CLASS_NAME_MAX bytes. VEOS writes an &enum os_state value to os_state. The variant
+ * headers ve_drv_ve1.h and ve_drv_ve3.h are included by this header when the including file
+ * defines _VE_ARCH_VE1_ or _VE_ARCH_VE3_ (never both, and never included directly), as NEC's are.
+ */
+
+/**
+ * VEDRV_ABI_VERSION - the ABI version of NEC's ve_drv v3 (sysfs abi_version).
+ */
+#define VEDRV_ABI_VERSION	(101)
+
+/**
+ * VEDRV_ARCH_CLASS_NAME_MAX - bytes of the buffer for the variant's name (sysfs ve_arch_class),
+ * the terminating NUL included.
+ */
+#define VEDRV_ARCH_CLASS_NAME_MAX	(8)
+
+/**
+ * enum os_state - what VEOS writes to the sysfs attribute os_state.
+ * @OS_ST_ONLINE: VEOS serves the card.
+ * @OS_ST_OFFLINE: no VEOS serves the card.
+ * @OS_ST_INITIALIZING: VEOS is starting on the card.
+ * @OS_ST_TERMINATING: VEOS is stopping.
+ */
+enum os_state {
+	OS_ST_ONLINE,
+	OS_ST_OFFLINE,
+	OS_ST_INITIALIZING,
+	OS_ST_TERMINATING,
+};
+
+/**
  * DOC: NEC's translation and pinning ioctls
  *
  * VEDRV_CMD_VHVA_TO_VSAA, VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN, VEDRV_CMD_VHVA_TO_VSAA_BLK,
@@ -196,6 +232,219 @@ struct ve_vp_release {
 #define VEDRV_CMD_COUNT_PD_PAGE_ALL		_IOR(VE_IOC_MAGIC, 25, struct ve_vp_release)
 
 /**
+ * DOC: NEC's task, exception, register and reset ioctls
+ *
+ * NEC's ve_drv v3.5 commands for VEOS's task management (one kernel task per open of /dev/veN,
+ * bound to the opening thread), the exception wait of the pseudo process, the ownership of CR
+ * pages and PCIATB entries, the VE reset and, on VE3, ownership of the card, fault notice, the
+ * exception register, memory clearing and clock gating. They are declared with NEC's names,
+ * numbers and argument layouts so that libved and VEOS compile unchanged; this driver does not
+ * implement them yet and answers each with ENOTTY.
+ *
+ * Several commands pass a number by value in the ioctl's argument although the encoding names a
+ * type (pid_t, int, uint64_t): the type only sets the encoded size. The commands that return data
+ * (VEDRV_CMD_WAIT_EXCEPTION, VEDRV_CMD_GET_EXS_REG, VEDRV_CMD_GET_CLOCK_GATING_STATE) are encoded
+ * _IOW, those that pass data in _IOR: the values are kept exactly as NEC's header produces them.
+ */
+
+/**
+ * struct ve_tid_core - argument of VEDRV_CMD_ASSIGN_TASK (8 bytes).
+ * @tid: in: the task, by the thread id that opened it, in the caller's pid namespace.
+ * @core_id: in: the VE core to run it on.
+ */
+struct ve_tid_core {
+	pid_t tid;
+	int core_id;
+};
+
+/**
+ * struct ve_cr_assign - argument of VEDRV_CMD_ASSIGN_CR and VEDRV_CMD_UNASSIGN_CR (8 bytes).
+ * @cr_page_num: in: the CR page (an 8 KiB page of the CR mapping).
+ * @owner_uid: in: the user who may map it.
+ */
+struct ve_cr_assign {
+	int cr_page_num;
+	uid_t owner_uid;
+};
+
+/**
+ * struct ve_pcimem_assign - argument of VEDRV_CMD_ASSIGN_VEMEM and VEDRV_CMD_UNASSIGN_VEMEM
+ * (8 bytes).
+ * @pciatb_entry: in: the PCIATB entry (a page of the BAR0 window onto VE memory).
+ * @owner_uid: in: the user who may map it.
+ */
+struct ve_pcimem_assign {
+	int pciatb_entry;
+	uid_t owner_uid;
+};
+
+/**
+ * struct ve_unmap - argument of VEDRV_CMD_UNMAP (16 bytes).
+ * @offset: in: the file offset where the range starts (a window's offset plus the offset in it).
+ * @size: in: bytes.
+ */
+struct ve_unmap {
+	off_t offset;
+	size_t size;
+};
+
+/**
+ * struct ve_get_host_pid - argument of VEDRV_CMD_HOST_PID (8 bytes).
+ * @host_pid: in: a process whose pid namespace @namespace_pid is read in.
+ * @namespace_pid: in: the pid to convert.
+ *
+ * The ioctl returns the pid, as seen from the caller's namespace.
+ */
+struct ve_get_host_pid {
+	pid_t host_pid;
+	pid_t namespace_pid;
+};
+
+/**
+ * struct ve_ownership - names the size of VEDRV_CMD_OWNERSHIP's encoding (4 bytes).
+ * @cmd: 1 to request the card, 0 to release it; passed by value as the ioctl's argument.
+ */
+struct ve_ownership {
+	int cmd;
+};
+
+/**
+ * VEDRV_CMD_WAIT_EXCEPTION - waits for an exception of the caller's task.
+ *
+ * Argument: user pointer to a uint64_t, out: the exception status. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_WAIT_EXCEPTION	_IOW(VE_IOC_MAGIC, 2, uint64_t)
+/**
+ * VEDRV_CMD_CREATE_TASK - makes a task ready to be assigned.
+ *
+ * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_CREATE_TASK		_IOR(VE_IOC_MAGIC, 4, pid_t)
+/**
+ * VEDRV_CMD_DELETE_TASK - marks a task deleted.
+ *
+ * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_DELETE_TASK		_IOR(VE_IOC_MAGIC, 5, pid_t)
+/**
+ * VEDRV_CMD_ASSIGN_TASK - binds a task to a core.
+ *
+ * Argument: &struct ve_tid_core. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_ASSIGN_TASK		_IOR(VE_IOC_MAGIC, 6, struct ve_tid_core)
+/**
+ * VEDRV_CMD_UNASSIGN_TASK - unbinds a task from its core.
+ *
+ * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_UNASSIGN_TASK		_IOR(VE_IOC_MAGIC, 7, pid_t)
+/**
+ * VEDRV_CMD_ASSIGN_CR - lets a user map a CR page.
+ *
+ * Argument: &struct ve_cr_assign. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_ASSIGN_CR		_IOR(VE_IOC_MAGIC, 8, struct ve_cr_assign)
+/**
+ * VEDRV_CMD_UNASSIGN_CR - withdraws a CR page from its user.
+ *
+ * Argument: &struct ve_cr_assign. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_UNASSIGN_CR		_IOR(VE_IOC_MAGIC, 9, struct ve_cr_assign)
+/**
+ * VEDRV_CMD_ASSIGN_VEMEM - lets a user map a PCIATB entry's page of VE memory.
+ *
+ * Argument: &struct ve_pcimem_assign. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_ASSIGN_VEMEM		_IOR(VE_IOC_MAGIC, 10, struct ve_pcimem_assign)
+/**
+ * VEDRV_CMD_UNASSIGN_VEMEM - withdraws a PCIATB entry's page from its user.
+ *
+ * Argument: &struct ve_pcimem_assign. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_UNASSIGN_VEMEM	_IOR(VE_IOC_MAGIC, 11, struct ve_pcimem_assign)
+/**
+ * VEDRV_CMD_UNMAP - removes every user mapping of a range of the device's windows.
+ *
+ * Argument: &struct ve_unmap. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_UNMAP			_IOR(VE_IOC_MAGIC, 12, struct ve_unmap)
+/**
+ * VEDRV_CMD_RST_EXSRAR_MEM - clears a core's saved exception status.
+ *
+ * Argument, by value: the core (int). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_RST_EXSRAR_MEM	_IOR(VE_IOC_MAGIC, 13, int)
+/**
+ * VEDRV_CMD_DELETE_ALL_TASK - deletes every task of the card.
+ *
+ * No argument. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_DELETE_ALL_TASK	_IO(VE_IOC_MAGIC, 17)
+/**
+ * VEDRV_CMD_RST_INTR_COUNT - resets a core's interrupt count.
+ *
+ * Argument, by value: the core. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_RST_INTR_COUNT	_IOR(VE_IOC_MAGIC, 18, uint64_t)
+/**
+ * VEDRV_CMD_VE_VE_RESET - resets the VE.
+ *
+ * Argument, by value: the reset level. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_VE_VE_RESET		_IOR(VE_IOC_MAGIC, 19, uint64_t)
+/**
+ * VEDRV_CMD_REVIVE_TASK - makes a deleted task ready again.
+ *
+ * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_REVIVE_TASK		_IOR(VE_IOC_MAGIC, 20, pid_t)
+/**
+ * VEDRV_CMD_HOST_PID - converts a pid of another pid namespace into the caller's.
+ *
+ * Argument: &struct ve_get_host_pid. Not implemented (ENOTTY).
+ *
+ * Return: the converted pid, as the ioctl's value.
+ */
+#define VEDRV_CMD_HOST_PID		_IOR(VE_IOC_MAGIC, 21, struct ve_get_host_pid)
+/**
+ * VEDRV_CMD_OWNERSHIP - VE3: requests or releases the card for the caller's VEOS.
+ *
+ * Argument, by value: 1 to request, 0 to release (see &struct ve_ownership). Not implemented
+ * (ENOTTY).
+ */
+#define VEDRV_CMD_OWNERSHIP		_IOR(VE_IOC_MAGIC, 26, struct ve_ownership)
+/**
+ * VEDRV_CMD_NOTIFY_FAULT - VE3: tells the driver that VEOS found the card faulty.
+ *
+ * No argument. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_NOTIFY_FAULT		_IO(VE_IOC_MAGIC, 27)
+/**
+ * VEDRV_CMD_GET_EXS_REG - VE3: reads the exception status of the caller's task.
+ *
+ * Argument: user pointer to a uint64_t, out. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_GET_EXS_REG		_IOW(VE_IOC_MAGIC, 28, uint64_t)
+/**
+ * VEDRV_CMD_COMPLETE_MEMCLEAR - VE3: tells the driver that VEOS cleared VE memory.
+ *
+ * No argument. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_COMPLETE_MEMCLEAR	_IO(VE_IOC_MAGIC, 29)
+/**
+ * VEDRV_CMD_HANDLE_CLOCK_GATING - VE3: turns the cores' clock gating on or off.
+ *
+ * Argument, by value: 1 on, 0 off (int). Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_HANDLE_CLOCK_GATING	_IOR(VE_IOC_MAGIC, 30, int)
+/**
+ * VEDRV_CMD_GET_CLOCK_GATING_STATE - VE3: reads the cores' clock gating state.
+ *
+ * Argument: user pointer to a uint64_t, out. Not implemented (ENOTTY).
+ */
+#define VEDRV_CMD_GET_CLOCK_GATING_STATE	_IOW(VE_IOC_MAGIC, 31, uint64_t)
+
+/**
  * DOC: Interrupt wait and register mapping
  *
  * VEDRV_CMD_WAIT_INTR (both forms): waits until one of the requested interrupt bits is caught or
@@ -203,6 +452,12 @@ struct ve_vp_release {
  * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of upper). CAP_SYS_ADMIN.
  * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR (a signal; the call is
  * restarted, with its whole timeout, after a handler installed with SA_RESTART), ENODEV.
+ *
+ * Known difference from NEC: for the current form this driver reads and writes, at bits, a bare
+ * 16-byte mask laid out as &struct ve1_compat_wait_irq (upper, lower), not NEC's typed masks
+ * (&struct ve1_wait_irq, &struct ve3_wait_irq, which begin with &struct ve_wait_irq). libved's
+ * vedl_wait_interrupt() passes the typed mask, so it does not work with this driver until the
+ * driver reads the typed form.
  *
  * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
  * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
@@ -219,18 +474,22 @@ struct ve_vp_release {
  */
 
 /**
- * struct ve_wait_irq - a 128-bit mask of VE interrupts.
- * @upper: bits 127 to 64 (VE3's privileged DMA interrupt: bit 0 here).
- * @lower: bits 63 to 0 (VE1's privileged DMA interrupt: bit 48, its MSI-X entry).
+ * struct ve_wait_irq - the head of every variant's interrupt mask (NEC's layout, 8 bytes).
+ * @ve_irq_type: in: which variant's mask follows: VEDRV_IRQ_TYPE_VE1 (the whole argument is a
+ *	&struct ve1_wait_irq) or VEDRV_IRQ_TYPE_VE3 (&struct ve3_wait_irq). NEC's driver refuses a
+ *	type that is not its card's with EINVAL.
+ *
+ * VEDRV_CMD_WAIT_INTR points at a variant's mask that starts with this head; the ioctl's encoded
+ * size does not depend on it. The masks are in ve_drv_ve1.h and ve_drv_ve3.h.
  */
 struct ve_wait_irq {
-	uint64_t upper;
-	uint64_t lower;
+	uint64_t ve_irq_type;
 };
 
 /**
- * struct ve_wait_irq_arg - argument of VEDRV_CMD_WAIT_INTR, NEC's current form (16 bytes).
- * @bits: in: user pointer to the bits to wait for; out, through it: the bits caught.
+ * struct ve_wait_irq_arg - argument of VEDRV_CMD_WAIT_INTR (16 bytes).
+ * @bits: in: user pointer to a variant's mask (&struct ve1_wait_irq or &struct ve3_wait_irq):
+ *	the bits to wait for; out, through it: the bits caught.
  * @timeout: in: user pointer to the longest wait; required.
  */
 struct ve_wait_irq_arg {
@@ -239,29 +498,12 @@ struct ve_wait_irq_arg {
 };
 
 /**
- * struct ve_wait_irq_arg_ve1 - argument of VEDRV_CMD_COMPAT_VE1_WAIT_INTR, NEC's VE1 form
- * (24 bytes).
- * @bits: in: the bits to wait for; out: the bits caught.
- * @timeout: in: user pointer to the longest wait; required.
- */
-struct ve_wait_irq_arg_ve1 {
-	struct ve_wait_irq bits;
-	struct timespec *timeout;
-};
-
-/**
  * VEDRV_CMD_WAIT_INTR - waits for a VE interrupt (NEC's current form).
  *
- * Argument: &struct ve_wait_irq_arg. See "Interrupt wait and register mapping".
+ * Argument: &struct ve_wait_irq_arg. See "Interrupt wait and register mapping". VE1's older form,
+ * VEDRV_CMD_COMPAT_VE1_WAIT_INTR, has the same number and is in ve_drv_ve1.h.
  */
 #define VEDRV_CMD_WAIT_INTR		_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg)
-/**
- * VEDRV_CMD_COMPAT_VE1_WAIT_INTR - waits for a VE interrupt (NEC's VE1 form).
- *
- * Argument: &struct ve_wait_irq_arg_ve1. Same number as VEDRV_CMD_WAIT_INTR, told apart by the
- * argument size encoded in the command.
- */
-#define VEDRV_CMD_COMPAT_VE1_WAIT_INTR	_IOWR(VE_IOC_MAGIC, 1, struct ve_wait_irq_arg_ve1)
 
 /**
  * VE_DRV_NR_BASE - first ioctl number of this driver's card ioctls (0x80-0x84).
@@ -595,5 +837,12 @@ struct ve_dma_cancel {
  * Return: 1 if the engine was lent, 0 if the kernel had it; or -1 with errno EPERM.
  */
 #define VE_DRV_IOC_RECLAIM	_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 4)
+
+/* NEC's per-variant part, chosen by the including file as with NEC's header. */
+#if defined(_VE_ARCH_VE3_)
+#include "ve_drv_ve3.h"
+#elif defined(_VE_ARCH_VE1_)
+#include "ve_drv_ve1.h"
+#endif
 
 #endif /* _UAPI_VE_DRV_H */

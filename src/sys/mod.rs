@@ -178,9 +178,9 @@ macro_rules! plain_abi_struct {
 }
 plain_abi_struct!(
     uapi::Timespec,
-    uapi::VeWaitIrq,
+    uapi::Ve1CompatWaitIrq,
     uapi::VeWaitIrqArg,
-    uapi::VeWaitIrqArgVe1,
+    uapi::Ve1CompatWaitIrqArg,
     uapi::VeDmaXfer,
     uapi::VeDmaExtent,
     uapi::VeDmaSubmit,
@@ -191,5 +191,14 @@ plain_abi_struct!(
     uapi::VeVp,
     uapi::VeVpBlk,
     uapi::VeVpBlkRelease,
-    uapi::VeVpRelease
+    uapi::VeVpRelease,
+    uapi::VeWaitIrqHead,
+    uapi::Ve1WaitIrq,
+    uapi::Ve3WaitIrq,
+    uapi::VeTidCore,
+    uapi::VeCrAssign,
+    uapi::VePcimemAssign,
+    uapi::VeUnmap,
+    uapi::VeGetHostPid,
+    uapi::VeOwnership
 );

@@ -24,9 +24,9 @@ use crate::{
     uapi::{
         self,
         Timespec,
-        VeWaitIrq,
+        Ve1CompatWaitIrq,
+        Ve1CompatWaitIrqArg, //
         VeWaitIrqArg,
-        VeWaitIrqArgVe1, //
     },
 };
 
@@ -144,16 +144,16 @@ pub fn map_with(
 /// `VEDRV_CMD_WAIT_INTR` (upstream form, or the VE1 compat form): the bits caught.
 pub fn wait_intr(
     fd: &OwnedFd,
-    want: VeWaitIrq,
+    want: Ve1CompatWaitIrq,
     timeout_ms: u64,
     compat: bool,
-) -> Result<VeWaitIrq, i32> {
+) -> Result<Ve1CompatWaitIrq, i32> {
     let ts = Timespec {
         tv_sec: (timeout_ms / 1000) as i64,
         tv_nsec: ((timeout_ms % 1000) * 1_000_000) as i64,
     };
     if compat {
-        let mut a = VeWaitIrqArgVe1 {
+        let mut a = Ve1CompatWaitIrqArg {
             bits: want,
             timeout: std::ptr::from_ref(&ts) as u64,
         };
@@ -171,7 +171,7 @@ pub fn wait_intr(
 }
 
 /// libved's `VE_INTR_P_DMA` on VE1: bit 48 of the lower word.
-pub const P_DMA: VeWaitIrq = VeWaitIrq {
+pub const P_DMA: Ve1CompatWaitIrq = Ve1CompatWaitIrq {
     upper: 0,
     lower: 1 << 48,
 };

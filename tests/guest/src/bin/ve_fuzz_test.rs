@@ -262,7 +262,7 @@ fn one(
                 tv_sec: r.pick(&[0, -1]),
                 tv_nsec: r.pick(&[0, 1_000_000, -5, 2_000_000_000]),
             };
-            let mut bits = uapi::VeWaitIrq {
+            let mut bits = uapi::Ve1CompatWaitIrq {
                 upper: r.next_u64(),
                 lower: r.next_u64(),
             };
@@ -279,7 +279,7 @@ fn one(
                         bits: if bad_arg(r) {
                             0
                         } else {
-                            std::ptr::from_mut::<uapi::VeWaitIrq>(&mut bits) as u64
+                            std::ptr::from_mut::<uapi::Ve1CompatWaitIrq>(&mut bits) as u64
                         },
                         timeout: ts_ptr,
                     }
@@ -288,7 +288,7 @@ fn one(
                 call!(
                     "WAIT_INTR",
                     uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR,
-                    uapi::VeWaitIrqArgVe1 {
+                    uapi::Ve1CompatWaitIrqArg {
                         bits,
                         timeout: ts_ptr
                     }
