@@ -70,6 +70,8 @@ pub(crate) struct Chip {
     pub(crate) kick: Kick,
     /// File offset at which NEC's driver lets VEOS mmap the system-common registers.
     pub(crate) mmap_scr: u64,
+    /// The type word of NEC's typed `VEDRV_CMD_WAIT_INTR` mask for this variant.
+    pub(crate) wait_irq_type: u64,
     /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
     pub(crate) wait_irq: (bool, u32),
     /// End of the VE addresses the engine can reach: a VE range must end at or below it. The
@@ -89,6 +91,7 @@ pub(crate) static VE1: Chip = Chip {
     variant: Variant::Ve1,
     name: "VE1",
     arch_class: "ve1",
+    wait_irq_type: crate::uapi::VEDRV_IRQ_TYPE_VE1,
     vcr: VcrSource::ConfigSpace,
     vcr_accepts: hw::vcr::Vcr::is_ve1,
     cache_kib: [32, 32, 256, 16384],
@@ -117,6 +120,7 @@ pub(crate) static VE3: Chip = Chip {
     variant: Variant::Ve3,
     name: "VE3",
     arch_class: "ve3",
+    wait_irq_type: crate::uapi::VEDRV_IRQ_TYPE_VE3,
     vcr: VcrSource::ConfigSpace,
     vcr_accepts: hw::vcr::Vcr::is_ve3,
     cache_kib: [64, 64, 512, 65536],

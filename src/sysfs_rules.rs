@@ -8,6 +8,8 @@
 
 use core::fmt;
 
+use crate::uapi;
+
 /// Why a number written to an attribute was refused: the errno `kstrtoul` returns.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ParseError {
@@ -49,23 +51,27 @@ pub fn parse_ulong(s: &str) -> Result<u64, ParseError> {
 #[repr(u32)]
 pub enum OsState {
     /// VEOS serves the VE.
-    Online = 0,
+    Online = uapi::OS_ST_ONLINE,
     /// No VEOS (the state at probe).
-    Offline = 1,
+    Offline = uapi::OS_ST_OFFLINE,
     /// VEOS is starting.
-    Initializing = 2,
+    Initializing = uapi::OS_ST_INITIALIZING,
     /// VEOS is stopping.
-    Terminating = 3,
+    Terminating = uapi::OS_ST_TERMINATING,
 }
 
 impl OsState {
     /// The state numbered `v`, if any.
     pub const fn from_u64(v: u64) -> Option<Self> {
+        const ONLINE: u64 = uapi::OS_ST_ONLINE as u64;
+        const OFFLINE: u64 = uapi::OS_ST_OFFLINE as u64;
+        const INITIALIZING: u64 = uapi::OS_ST_INITIALIZING as u64;
+        const TERMINATING: u64 = uapi::OS_ST_TERMINATING as u64;
         match v {
-            0 => Some(Self::Online),
-            1 => Some(Self::Offline),
-            2 => Some(Self::Initializing),
-            3 => Some(Self::Terminating),
+            ONLINE => Some(Self::Online),
+            OFFLINE => Some(Self::Offline),
+            INITIALIZING => Some(Self::Initializing),
+            TERMINATING => Some(Self::Terminating),
             _ => None,
         }
     }

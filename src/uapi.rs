@@ -216,10 +216,6 @@ pub struct Ve1CompatWaitIrq {
     pub lower: u64,
 }
 
-/// The former name of [`Ve1CompatWaitIrq`], kept because the driver's `WAIT_INTR` code uses it.
-/// It is not NEC's `struct ve_wait_irq` (that is [`VeWaitIrqHead`]).
-pub type VeWaitIrq = Ve1CompatWaitIrq;
-
 /// NEC's `struct ve1_wait_irq`: VE1's typed mask for [`VEDRV_CMD_WAIT_INTR`].
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -253,7 +249,7 @@ pub const VEDRV_IRQ_TYPE_VE3: u64 = 0x0300_4556;
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct VeWaitIrqArg {
     /// In: user pointer to NEC's typed mask ([`Ve1WaitIrq`], [`Ve3WaitIrq`]): the bits to wait
-    /// for; out: the bits caught. (This driver reads a bare [`Ve1CompatWaitIrq`] there today.)
+    /// for; out: the bits caught.
     pub bits: u64,
     /// In: user pointer to a `struct timespec` (64-bit).
     pub timeout: u64,
@@ -269,10 +265,6 @@ pub struct Ve1CompatWaitIrqArg {
     /// In: user pointer to a `struct timespec` (64-bit).
     pub timeout: u64,
 }
-
-/// The former name of [`Ve1CompatWaitIrqArg`], kept because the driver's `WAIT_INTR` code uses
-/// it.
-pub type VeWaitIrqArgVe1 = Ve1CompatWaitIrqArg;
 
 /// A 64-bit `struct timespec`.
 #[repr(C)]
@@ -295,7 +287,7 @@ pub const VE_DRV_IOC_KICK: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 3, 0);
 // ---------------------------------------------------------------------------------------------
 // The rest of NEC's ve_drv.h (v3.5): sysfs facts, the task, exception, register-ownership and
 // reset commands. Declared for source compatibility; the driver does not implement these
-// commands (ENOTTY).
+// commands (EINVAL, as NEC answers an unknown one).
 // ---------------------------------------------------------------------------------------------
 
 /// NEC's driver ABI version (`VEDRV_ABI_VERSION`), the sysfs `abi_version` libved requires.
@@ -627,7 +619,7 @@ pub const VE_DRV_PIN_BENCH_WRITE: u32 = 1;
 /// [`VeDrvPinBench::flags`]: long-term pins (FOLL_LONGTERM), as NEC's pin lists hold.
 pub const VE_DRV_PIN_BENCH_LONGTERM: u32 = 2;
 
-/// Test only, and only with the module parameter `test_ioctls=1` (`ENOTTY` otherwise): the pin
+/// Test only, and only with the module parameter `test_ioctls=1` (`EINVAL` otherwise): the pin
 /// engine's own speed, for the pinning micro-benchmark. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`,
 /// `EFAULT`, `EINVAL` (zero length, overflow, unknown flags, nonzero `reserved`), GUP's errors.
 pub const VE_DRV_IOC_PIN_BENCH: u32 = iowr::<VeDrvPinBench>(VE_DRV_NR_BASE + 2);

@@ -19,12 +19,16 @@
  * driver implements NEC's translation and pinning ioctls, NEC's interrupt wait and NEC's register
  * mapping byte for byte (NEC's ve_drv-kmod v3.5 and vp-kmod v3.6, with NEC's names, so that VEOS
  * and libved compile and run unchanged), and adds its own ioctls: an in-kernel privileged DMA
- * manager and card information. Every NEC ioctl it does not implement returns ENOTTY.
+ * manager and card information. Every NEC ioctl it does not implement returns EINVAL, as NEC's
+ * driver answers an unknown command.
  *
- * Errors common to every ioctl: EFAULT for a bad argument pointer, ENOTTY for an unknown command,
- * ENODEV once the card has been unbound (an open file outlives the card), EPERM without the
- * capability an ioctl names. The 32-bit compat path accepts only this driver's own ioctls (fixed
- * width); NEC's structures hold pointers and unsigned long, so 32-bit callers get ENOTTY for them.
+ * The device node is mode 0666, as NEC's (its pseudo processes open it as ordinary users); every
+ * ioctl, known or not, needs CAP_SYS_ADMIN (EPERM), NEC's rule for all but the commands a pseudo
+ * process issues, which this driver does not implement yet. Errors common to every ioctl: EPERM
+ * without CAP_SYS_ADMIN, EFAULT for a bad argument pointer, EINVAL for an unknown command, ENODEV
+ * once the card has been unbound (an open file outlives the card). The 32-bit compat path accepts
+ * only this driver's own ioctls (fixed width); NEC's structures hold pointers and unsigned long,
+ * so 32-bit callers get ENOTTY for them.
  */
 
 /**
@@ -239,7 +243,7 @@ struct ve_vp_release {
  * pages and PCIATB entries, the VE reset and, on VE3, ownership of the card, fault notice, the
  * exception register, memory clearing and clock gating. They are declared with NEC's names,
  * numbers and argument layouts so that libved and VEOS compile unchanged; this driver does not
- * implement them yet and answers each with ENOTTY.
+ * implement them yet and answers each with EINVAL.
  *
  * Several commands pass a number by value in the ioctl's argument although the encoding names a
  * type (pid_t, int, uint64_t): the type only sets the encoded size. The commands that return data
@@ -311,97 +315,97 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_WAIT_EXCEPTION - waits for an exception of the caller's task.
  *
- * Argument: user pointer to a uint64_t, out: the exception status. Not implemented (ENOTTY).
+ * Argument: user pointer to a uint64_t, out: the exception status. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_WAIT_EXCEPTION	_IOW(VE_IOC_MAGIC, 2, uint64_t)
 /**
  * VEDRV_CMD_CREATE_TASK - makes a task ready to be assigned.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_CREATE_TASK		_IOR(VE_IOC_MAGIC, 4, pid_t)
 /**
  * VEDRV_CMD_DELETE_TASK - marks a task deleted.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_DELETE_TASK		_IOR(VE_IOC_MAGIC, 5, pid_t)
 /**
  * VEDRV_CMD_ASSIGN_TASK - binds a task to a core.
  *
- * Argument: &struct ve_tid_core. Not implemented (ENOTTY).
+ * Argument: &struct ve_tid_core. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_ASSIGN_TASK		_IOR(VE_IOC_MAGIC, 6, struct ve_tid_core)
 /**
  * VEDRV_CMD_UNASSIGN_TASK - unbinds a task from its core.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_UNASSIGN_TASK		_IOR(VE_IOC_MAGIC, 7, pid_t)
 /**
  * VEDRV_CMD_ASSIGN_CR - lets a user map a CR page.
  *
- * Argument: &struct ve_cr_assign. Not implemented (ENOTTY).
+ * Argument: &struct ve_cr_assign. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_ASSIGN_CR		_IOR(VE_IOC_MAGIC, 8, struct ve_cr_assign)
 /**
  * VEDRV_CMD_UNASSIGN_CR - withdraws a CR page from its user.
  *
- * Argument: &struct ve_cr_assign. Not implemented (ENOTTY).
+ * Argument: &struct ve_cr_assign. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_UNASSIGN_CR		_IOR(VE_IOC_MAGIC, 9, struct ve_cr_assign)
 /**
  * VEDRV_CMD_ASSIGN_VEMEM - lets a user map a PCIATB entry's page of VE memory.
  *
- * Argument: &struct ve_pcimem_assign. Not implemented (ENOTTY).
+ * Argument: &struct ve_pcimem_assign. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_ASSIGN_VEMEM		_IOR(VE_IOC_MAGIC, 10, struct ve_pcimem_assign)
 /**
  * VEDRV_CMD_UNASSIGN_VEMEM - withdraws a PCIATB entry's page from its user.
  *
- * Argument: &struct ve_pcimem_assign. Not implemented (ENOTTY).
+ * Argument: &struct ve_pcimem_assign. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_UNASSIGN_VEMEM	_IOR(VE_IOC_MAGIC, 11, struct ve_pcimem_assign)
 /**
  * VEDRV_CMD_UNMAP - removes every user mapping of a range of the device's windows.
  *
- * Argument: &struct ve_unmap. Not implemented (ENOTTY).
+ * Argument: &struct ve_unmap. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_UNMAP			_IOR(VE_IOC_MAGIC, 12, struct ve_unmap)
 /**
  * VEDRV_CMD_RST_EXSRAR_MEM - clears a core's saved exception status.
  *
- * Argument, by value: the core (int). Not implemented (ENOTTY).
+ * Argument, by value: the core (int). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_RST_EXSRAR_MEM	_IOR(VE_IOC_MAGIC, 13, int)
 /**
  * VEDRV_CMD_DELETE_ALL_TASK - deletes every task of the card.
  *
- * No argument. Not implemented (ENOTTY).
+ * No argument. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_DELETE_ALL_TASK	_IO(VE_IOC_MAGIC, 17)
 /**
  * VEDRV_CMD_RST_INTR_COUNT - resets a core's interrupt count.
  *
- * Argument, by value: the core. Not implemented (ENOTTY).
+ * Argument, by value: the core. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_RST_INTR_COUNT	_IOR(VE_IOC_MAGIC, 18, uint64_t)
 /**
  * VEDRV_CMD_VE_VE_RESET - resets the VE.
  *
- * Argument, by value: the reset level. Not implemented (ENOTTY).
+ * Argument, by value: the reset level. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_VE_VE_RESET		_IOR(VE_IOC_MAGIC, 19, uint64_t)
 /**
  * VEDRV_CMD_REVIVE_TASK - makes a deleted task ready again.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (ENOTTY).
+ * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_REVIVE_TASK		_IOR(VE_IOC_MAGIC, 20, pid_t)
 /**
  * VEDRV_CMD_HOST_PID - converts a pid of another pid namespace into the caller's.
  *
- * Argument: &struct ve_get_host_pid. Not implemented (ENOTTY).
+ * Argument: &struct ve_get_host_pid. Not implemented (EINVAL).
  *
  * Return: the converted pid, as the ioctl's value.
  */
@@ -410,37 +414,37 @@ struct ve_ownership {
  * VEDRV_CMD_OWNERSHIP - VE3: requests or releases the card for the caller's VEOS.
  *
  * Argument, by value: 1 to request, 0 to release (see &struct ve_ownership). Not implemented
- * (ENOTTY).
+ * (EINVAL).
  */
 #define VEDRV_CMD_OWNERSHIP		_IOR(VE_IOC_MAGIC, 26, struct ve_ownership)
 /**
  * VEDRV_CMD_NOTIFY_FAULT - VE3: tells the driver that VEOS found the card faulty.
  *
- * No argument. Not implemented (ENOTTY).
+ * No argument. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_NOTIFY_FAULT		_IO(VE_IOC_MAGIC, 27)
 /**
  * VEDRV_CMD_GET_EXS_REG - VE3: reads the exception status of the caller's task.
  *
- * Argument: user pointer to a uint64_t, out. Not implemented (ENOTTY).
+ * Argument: user pointer to a uint64_t, out. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_GET_EXS_REG		_IOW(VE_IOC_MAGIC, 28, uint64_t)
 /**
  * VEDRV_CMD_COMPLETE_MEMCLEAR - VE3: tells the driver that VEOS cleared VE memory.
  *
- * No argument. Not implemented (ENOTTY).
+ * No argument. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_COMPLETE_MEMCLEAR	_IO(VE_IOC_MAGIC, 29)
 /**
  * VEDRV_CMD_HANDLE_CLOCK_GATING - VE3: turns the cores' clock gating on or off.
  *
- * Argument, by value: 1 on, 0 off (int). Not implemented (ENOTTY).
+ * Argument, by value: 1 on, 0 off (int). Not implemented (EINVAL).
  */
 #define VEDRV_CMD_HANDLE_CLOCK_GATING	_IOR(VE_IOC_MAGIC, 30, int)
 /**
  * VEDRV_CMD_GET_CLOCK_GATING_STATE - VE3: reads the cores' clock gating state.
  *
- * Argument: user pointer to a uint64_t, out. Not implemented (ENOTTY).
+ * Argument: user pointer to a uint64_t, out. Not implemented (EINVAL).
  */
 #define VEDRV_CMD_GET_CLOCK_GATING_STATE	_IOW(VE_IOC_MAGIC, 31, uint64_t)
 
@@ -453,11 +457,11 @@ struct ve_ownership {
  * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR (a signal; the call is
  * restarted, with its whole timeout, after a handler installed with SA_RESTART), ENODEV.
  *
- * Known difference from NEC: for the current form this driver reads and writes, at bits, a bare
- * 16-byte mask laid out as &struct ve1_compat_wait_irq (upper, lower), not NEC's typed masks
- * (&struct ve1_wait_irq, &struct ve3_wait_irq, which begin with &struct ve_wait_irq). libved's
- * vedl_wait_interrupt() passes the typed mask, so it does not work with this driver until the
- * driver reads the typed form.
+ * The current form's bits point at NEC's typed mask, &struct ve1_wait_irq on VE1 (and the
+ * emulator), whose type word must be VEDRV_IRQ_TYPE_VE1 (EINVAL otherwise); the caught bits are
+ * written back in the same form, as libved's vedl_wait_interrupt() reads them. The VE1
+ * compatibility form carries the untyped mask inline. VE3's &struct ve3_wait_irq comes with VE3
+ * support (EINVAL until then).
  *
  * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
  * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
@@ -810,7 +814,7 @@ struct ve_dma_cancel {
 /**
  * VE_DRV_IOC_PIN_BENCH - test only: times the driver's pin engine on the caller's buffer.
  *
- * Argument: &struct ve_drv_pin_bench. Only with the module parameter test_ioctls=1 (ENOTTY
+ * Argument: &struct ve_drv_pin_bench. Only with the module parameter test_ioctls=1 (EINVAL
  * otherwise). Pins the caller's [addr, addr + len) with the driver's pin engine, unpins it, and
  * reports the time each took, for the pinning micro-benchmark. Needs CAP_SYS_ADMIN.
  *

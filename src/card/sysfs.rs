@@ -49,10 +49,9 @@ use crate::{
         OsState,
         ParseError, //
     },
+    uapi,
 };
 
-/// The ABI version libved requires in `abi_version` (NEC's `VEDRV_ABI_VERSION`).
-const NEC_ABI_VERSION: u32 = 101;
 /// NUMA memory block size VEOS uses in partitioning mode (NEC's constant for VE1).
 const NUMA_MEM_BLOCK_SIZE: u32 = 0x400_0000;
 /// Cores of NUMA node 0 and 1 in partitioning mode (VE1: five each).
@@ -134,7 +133,7 @@ fn number(input: &str) -> Result<u64> {
 }
 
 fn show_abi_version(_: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{NEC_ABI_VERSION}\n"))
+    emit(t, format_args!("{}\n", uapi::VEDRV_ABI_VERSION))
 }
 
 fn show_ve_arch_class(c: &Data, t: &mut SysfsText<'_>) -> Result {

@@ -144,43 +144,39 @@ impl NodeFile for VeFile {
     }
 }
 
-/// Routes one ioctl.
+/// Routes one ioctl. The permission rule is NEC's: every command, known or not, needs
+/// `CAP_SYS_ADMIN` (`EPERM`), except the ones NEC lets a pseudo process (an ordinary user) issue,
+/// of which this driver implements none yet; an unknown command is then `EINVAL`, as NEC answers
+/// it (VEOS treats other errnos as failures of the command).
 fn dispatch(file: &VeFile, cmd: u32, arg: usize) -> Result<isize> {
+    if !sys::capable_sys_admin() {
+        return Err(EPERM);
+    }
     let card = &*file.card;
     match cmd {
         uapi::VE_DRV_IOC_INFO => info(card, arg),
         uapi::VE_DRV_IOC_PING => ping(card, arg),
         uapi::VE_DRV_IOC_PIN_BENCH if crate::module_parameters::test_ioctls.value() => {
-            admin(|| pin_bench(arg))
+            pin_bench(arg)
         }
-        uapi::VE_DMA_IOC_XFER => admin(|| dma_xfer(file, arg)),
-        uapi::VE_DMA_IOC_SUBMIT => admin(|| dma_submit(file, arg)),
-        uapi::VE_DMA_IOC_WAIT => admin(|| dma_wait(file, arg)),
-        uapi::VE_DMA_IOC_CANCEL => admin(|| dma_cancel(file, arg)),
-        uapi::VEDRV_CMD_WAIT_INTR => admin(|| wait_intr(card, arg, false)),
-        uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => admin(|| wait_intr(card, arg, true)),
-        uapi::VE_DRV_IOC_KICK => admin(|| card.kick().map(|()| 0)),
-        uapi::VE_DRV_IOC_RECLAIM => admin(|| Ok(card.reclaim_engine().into())),
-        uapi::VEDRV_CMD_VHVA_TO_VSAA => admin(|| nec::vhva_to_vsaa(card, arg, false)),
-        uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => admin(|| nec::vhva_to_vsaa(card, arg, true)),
-        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => admin(|| nec::vhva_to_vsaa_blk(card, arg, false)),
-        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN => {
-            admin(|| nec::vhva_to_vsaa_blk(card, arg, true))
-        }
-        uapi::VEDRV_CMD_RELEASE_PD_PAGE => admin(|| nec::release_pd_page(card, arg)),
-        uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK => admin(|| nec::release_pd_page_blk(card, arg)),
-        uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL => admin(|| nec::release_pd_page_all(card, arg)),
-        uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL => admin(|| nec::count_pd_page_all(card, arg)),
-        _ => Err(ENOTTY),
+        uapi::VE_DMA_IOC_XFER => dma_xfer(file, arg),
+        uapi::VE_DMA_IOC_SUBMIT => dma_submit(file, arg),
+        uapi::VE_DMA_IOC_WAIT => dma_wait(file, arg),
+        uapi::VE_DMA_IOC_CANCEL => dma_cancel(file, arg),
+        uapi::VEDRV_CMD_WAIT_INTR => wait_intr(card, arg, false),
+        uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => wait_intr(card, arg, true),
+        uapi::VE_DRV_IOC_KICK => card.kick().map(|()| 0),
+        uapi::VE_DRV_IOC_RECLAIM => Ok(card.reclaim_engine().into()),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA => nec::vhva_to_vsaa(card, arg, false),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN => nec::vhva_to_vsaa(card, arg, true),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK => nec::vhva_to_vsaa_blk(card, arg, false),
+        uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN => nec::vhva_to_vsaa_blk(card, arg, true),
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE => nec::release_pd_page(card, arg),
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK => nec::release_pd_page_blk(card, arg),
+        uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL => nec::release_pd_page_all(card, arg),
+        uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL => nec::count_pd_page_all(card, arg),
+        _ => Err(EINVAL),
     }
-}
-
-/// Runs `f` if the caller has CAP_SYS_ADMIN (as NEC gates every such ioctl), else `EPERM`.
-fn admin(f: impl FnOnce() -> Result<isize>) -> Result<isize> {
-    if !sys::capable_sys_admin() {
-        return Err(EPERM);
-    }
-    f()
 }
 
 /// `VE_DRV_IOC_INFO`.
@@ -197,10 +193,6 @@ fn info(card: &Card, arg: usize) -> Result<isize> {
 
 /// `VE_DRV_IOC_PING`.
 fn ping(card: &Card, arg: usize) -> Result<isize> {
-    admin(|| ping_admin(card, arg))
-}
-
-fn ping_admin(card: &Card, arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvPing>()).reader_writer();
     let mut req: uapi::VeDrvPing = reader.read()?;
@@ -236,33 +228,27 @@ fn pin_bench(arg: usize) -> Result<isize> {
     Ok(0)
 }
 
-/// `VEDRV_CMD_WAIT_INTR`, upstream form (`inline == false`) or VE1 compat form.
-fn wait_intr(card: &Card, arg: usize, inline: bool) -> Result<isize> {
-    let (bits_ptr, timeout_ptr, inline_bits) = if inline {
-        let a: uapi::VeWaitIrqArgVe1 =
-            UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeWaitIrqArgVe1>())
-                .reader()
-                .read()?;
-        (arg, a.timeout, Some(a.bits))
+/// `VEDRV_CMD_WAIT_INTR` with NEC's typed mask (`struct ve1_wait_irq` behind `bits`: `EINVAL`
+/// for another type word), or VE1's compat form (`compat`: the untyped mask inline in the
+/// argument, NEC's v1 and v2). Waits for any of the bits, writes back the bits caught.
+fn wait_intr(card: &Card, arg: usize, compat: bool) -> Result<isize> {
+    // Where the caught bits go, and the timeout.
+    let (out, timeout_ptr, want) = if compat {
+        let a: uapi::Ve1CompatWaitIrqArg = read_user(arg)?;
+        (None, a.timeout, [a.bits.upper, a.bits.lower])
     } else {
-        let a: uapi::VeWaitIrqArg =
-            UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeWaitIrqArg>())
-                .reader()
-                .read()?;
-        (a.bits as usize, a.timeout, None)
+        let a: uapi::VeWaitIrqArg = read_user(arg)?;
+        let cond: uapi::Ve1WaitIrq = read_user(a.bits as usize)?;
+        // NEC's typed mask: the type word must be the card's. Only VE1's layout is read here (the
+        // emulator is a VE1); VE3's comes with VE3 support.
+        if cond.ve_wait_irq_type != uapi::VEDRV_IRQ_TYPE_VE1
+            || card.facts_chip().wait_irq_type != uapi::VEDRV_IRQ_TYPE_VE1
+        {
+            return Err(EINVAL);
+        }
+        (Some(a.bits as usize), a.timeout, [cond.upper, cond.lower])
     };
-    let (mut reader, mut writer) =
-        UserSlice::new(UserPtr::from_addr(bits_ptr), size_of::<uapi::VeWaitIrq>()).reader_writer();
-    let want = match inline_bits {
-        Some(b) => b,
-        None => reader.read::<uapi::VeWaitIrq>()?,
-    };
-    let ts: uapi::Timespec = UserSlice::new(
-        UserPtr::from_addr(timeout_ptr as usize),
-        size_of::<uapi::Timespec>(),
-    )
-    .reader()
-    .read()?;
+    let ts: uapi::Timespec = read_user(timeout_ptr as usize)?;
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(EINVAL);
     }
@@ -270,11 +256,25 @@ fn wait_intr(card: &Card, arg: usize, inline: bool) -> Result<isize> {
         .saturating_mul(1000)
         .saturating_add(ts.tv_nsec as u64 / 1_000_000);
     let jiffies = kernel::time::msecs_to_jiffies(ms.min(u64::from(u32::MAX)) as u32);
-    let caught = card.wait_intr([want.upper, want.lower], jiffies as u64)?;
-    writer.write(&uapi::VeWaitIrq {
-        upper: caught[0],
-        lower: caught[1],
-    })?;
+    let caught = card.wait_intr(want, jiffies as u64)?;
+    match out {
+        Some(bits) => write_user(
+            bits,
+            &uapi::Ve1WaitIrq {
+                ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE1,
+                upper: caught[0],
+                lower: caught[1],
+            },
+        )?,
+        // The compat form's mask is inline in the argument.
+        None => write_user(
+            arg,
+            &uapi::Ve1CompatWaitIrq {
+                upper: caught[0],
+                lower: caught[1],
+            },
+        )?,
+    }
     Ok(0)
 }
 
@@ -394,4 +394,18 @@ fn dma_cancel(file: &VeFile, arg: usize) -> Result<isize> {
     }
     submit::cancel(&*file.card, file.owner, req.id)?;
     Ok(0)
+}
+
+/// Reads a `T` from user address `addr`.
+fn read_user<T: kernel::transmute::FromBytes>(addr: usize) -> Result<T> {
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
+        .reader()
+        .read()
+}
+
+/// Writes `v` to user address `addr`.
+fn write_user<T: kernel::transmute::AsBytes>(addr: usize, v: &T) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
+        .writer()
+        .write(v)
 }

@@ -2,7 +2,7 @@
 
 //! Mappings of device registers into user space, mapped page by page on fault while whatever the
 //! mapping holds allows it: 7.3's kernel crate has no PFN mappings, no uncached protections and no
-//! VMA operations. The VMA operations are a Rust `const` per holder type, as [`super::miscdev`]
+//! VMA operations. The VMA operations are a Rust `const` per holder type, as [`super::node`]
 //! builds its file operations; each VMA of a mapping owns one reference to the holder, through
 //! [`ForeignOwnable`].
 
