@@ -142,10 +142,7 @@ fn died_of_sigbus(status: i32) -> bool {
 /// Maps the registers with `prot` and `flags`; a mapping that should not have been made is
 /// unmapped at once (giving the engine back), so that one failed check does not fail the rest.
 fn map_or_unmap(fd: &OwnedFd, prot: i32, flags: i32) -> Result<(), i32> {
-    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(|p| {
-        // SAFETY: unmaps what map_with mapped.
-        unsafe { libc::munmap(p.cast(), scr::SIZE) };
-    })
+    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(drop)
 }
 
 /// The mapping's gates that come before the engine is lent: a private mapping and an executable
@@ -247,10 +244,12 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     report([1, 1, x]);
                     // SAFETY: a stale register mapping: this must raise SIGBUS.
                     unsafe {
-                        p.cast::<u64>()
+                        p.ptr()
+                            .cast::<u64>()
                             .add(scr::PDMA_DESC / 8)
                             .write_volatile(0x1234);
-                        p.cast::<u64>()
+                        p.ptr()
+                            .cast::<u64>()
                             .add(scr::PDMA_CTL0 / 8)
                             .write_volatile(dmactl::PERMIT);
                     }
@@ -261,9 +260,13 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     let x = u8::from(busy_errno(&fd) == libc::EBUSY);
                     report([1, 0, x]);
                     // SAFETY: a live register mapping: reading DMACTL works.
-                    let _ = unsafe { p.cast::<u64>().add(scr::PDMA_CTL0 / 8).read_volatile() };
-                    // SAFETY: unmaps what map_raw mapped.
-                    unsafe { libc::munmap(p.cast(), scr::SIZE) };
+                    let _ = unsafe {
+                        p.ptr()
+                            .cast::<u64>()
+                            .add(scr::PDMA_CTL0 / 8)
+                            .read_volatile()
+                    };
+                    drop(p);
                     0
                 }
                 (Err(_), r) => {
@@ -792,10 +795,8 @@ fn main() {
             let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
             c.set(emu::OFF_CTL_STALL, 1);
             let id = ve_guest::dma::submit(&fd, true, b.addr(), 0, 1 << 20);
-            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|p| {
-                // SAFETY: unmaps what map_raw mapped, should the test fail.
-                unsafe { libc::munmap(p.cast(), scr::SIZE) };
-            });
+            // A mapping made, should the test fail, is unmapped at once.
+            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(drop);
             c.set(emu::OFF_CTL_STALL, 0);
             let id = id.map_err(errname)?;
             let _ = sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_KICK, 0);
