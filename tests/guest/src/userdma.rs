@@ -34,16 +34,21 @@ use crate::{
 /// NEC's VE1 file offset of the system-common registers.
 pub const SCR_MMAP_OFFSET: u64 = 0x1000_0000 + ve1::SCR_OFFSET as u64;
 
-/// The mapped system-common registers of one card.
-pub struct UserEngine<'a> {
-    fd: &'a OwnedFd,
+/// The mapped system-common registers of one card, with a duplicate of the file descriptor they
+/// were mapped through (the same open file, for the kick): a value that owns what it uses, so
+/// that a test fixture can hold it next to the file.
+pub struct UserEngine {
+    fd: OwnedFd,
     map: Mapping,
 }
 
-impl<'a> UserEngine<'a> {
-    /// Maps the registers: `Err(errno)` as mmap reports it.
-    pub fn map(fd: &'a OwnedFd) -> Result<Self, i32> {
+impl UserEngine {
+    /// Maps the registers: `Err(errno)` as mmap (or the `dup` of `fd`) reports it.
+    pub fn map(fd: &OwnedFd) -> Result<Self, i32> {
         let map = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE)?;
+        let fd = fd
+            .try_clone()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?;
         Ok(Self { fd, map })
     }
 
@@ -94,7 +99,7 @@ impl<'a> UserEngine<'a> {
     /// DMACTL write itself is the signal).
     pub fn start(&self) -> Result<(), i32> {
         self.write(scr::PDMA_CTL0, dmactl::PERMIT);
-        sys::ioctl_raw(self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
+        sys::ioctl_raw(&self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
     }
 }
 

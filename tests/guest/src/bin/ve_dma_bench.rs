@@ -90,7 +90,7 @@ fn pattern(seed: u64, i: usize) -> u64 {
 fn verify(
     mode: Mode,
     fd: &OwnedFd,
-    eng: Option<&UserEngine<'_>>,
+    eng: Option<&UserEngine>,
     c: &EmuBar,
     b: &Buffer,
     len: usize,
@@ -122,7 +122,7 @@ fn verify(
 fn run_once(
     mode: Mode,
     fd: &OwnedFd,
-    eng: Option<&UserEngine<'_>>,
+    eng: Option<&UserEngine>,
     c: &EmuBar,
     to_ve: bool,
     vh: u64,
