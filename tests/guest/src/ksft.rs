@@ -10,6 +10,11 @@ pub const KSFT_FAIL: i32 = 1;
 /// The whole program was skipped.
 pub const KSFT_SKIP: i32 = 4;
 
+/// Prints a diagnostic line (`# msg`), for cases, which do not hold the [`Tap`].
+pub fn diag(msg: &str) {
+    println!("# {msg}");
+}
+
 /// A running TAP report.
 pub struct Tap {
     planned: usize,
@@ -94,16 +99,20 @@ impl Tap {
     }
 }
 
-/// `Err(msg)` unless `cond`.
+/// `Err("file:line: msg")` unless `cond`; the location is the caller's (`#[track_caller]`), as
+/// kselftest's `ASSERT_*` print `__FILE__:__LINE__`.
+#[track_caller]
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
+    let at = std::panic::Location::caller();
     if cond {
         Ok(())
     } else {
-        Err(msg())
+        Err(format!("{}:{}: {}", at.file(), at.line(), msg()))
     }
 }
 
 /// `Err` unless `got == want`.
+#[track_caller]
 pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(
     what: &str,
     got: T,
@@ -115,20 +124,26 @@ pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(
 }
 
 /// `Err` unless `r` failed with exactly `want` (an errno).
+#[track_caller]
 pub fn ensure_errno<T: std::fmt::Debug>(
     what: &str,
     r: Result<T, i32>,
     want: i32,
 ) -> Result<(), String> {
+    let at = std::panic::Location::caller();
     match r {
         Err(e) if e == want => Ok(()),
         Err(e) => Err(format!(
-            "{what}: got {}, want {}",
+            "{}:{}: {what}: got {}, want {}",
+            at.file(),
+            at.line(),
             crate::sys::errname(e),
             crate::sys::errname(want)
         )),
         Ok(v) => Err(format!(
-            "{what}: succeeded ({v:?}), want {}",
+            "{}:{}: {what}: succeeded ({v:?}), want {}",
+            at.file(),
+            at.line(),
             crate::sys::errname(want)
         )),
     }

@@ -4,6 +4,11 @@
 //! system calls the tests need (module load/unload, ioctls, sysfs).
 //!
 //! The tests are ordinary static binaries: they run in the QEMU guest here and on a real VE host.
+//! Each `*_test` program is a [`suite::Suite`]: a table of named case functions over a fixture,
+//! in the shape of the kernel's `kselftest_harness.h` (plan, variants over [`mem::Backing`],
+//! SKIP, per-case isolation, pin-balance check, `file:line` in failures). Memory is mapped
+//! through [`mem::Mapping`], the emulator's test controls set through guards
+//! ([`emubar::EmuBar::control`], [`emubar::EmuBar::stall`]).
 
 #[path = "../../../src/hw.rs"]
 pub mod hw;
@@ -16,5 +21,6 @@ pub mod ksft;
 pub mod mem;
 pub mod nec;
 pub mod necdma;
+pub mod suite;
 pub mod sys;
 pub mod userdma;

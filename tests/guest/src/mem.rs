@@ -11,7 +11,13 @@ use std::{
         Seek,
         SeekFrom, //
     },
-    os::fd::AsRawFd,
+    os::fd::{
+        AsFd,
+        AsRawFd,
+        BorrowedFd,
+        FromRawFd,
+        OwnedFd, //
+    },
 };
 
 /// How a buffer is backed.
@@ -58,6 +64,23 @@ impl Backing {
         }
     }
 
+    /// Why a test of this backing cannot run here, if it cannot: hugetlb pages of its size with
+    /// none free in the pool (none configured, or every one in use). The kselftest vfio suite
+    /// skips such variants; so do [`crate::suite::Suite`]'s.
+    pub fn unavailable(self) -> Option<String> {
+        let kb = match self {
+            Backing::Hugetlb2m => 2048,
+            Backing::Hugetlb1g => 1 << 20,
+            _ => return None,
+        };
+        let path = format!("/sys/kernel/mm/hugepages/hugepages-{kb}kB/free_hugepages");
+        let free = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        (free == 0).then(|| format!("no free {} page ({path}: 0 or absent)", self.name()))
+    }
+
     /// A sensible buffer size for tests.
     pub fn default_size(self) -> usize {
         match self {
@@ -67,10 +90,130 @@ impl Backing {
     }
 }
 
+/// One `mmap` of this process, unmapped on drop: the only place in the guest tests that calls
+/// `mmap` and `munmap`.
+///
+/// The tests pass [`Mapping::addr`] to the driver, which pins and reads or writes the pages
+/// behind the CPU's back; [`Mapping::as_slice`] and [`Mapping::as_mut_slice`] are for the times
+/// when no transfer into the mapping is in flight (as every `fill` and compare in the tests).
+/// Device mappings (BAR pages, the engine's registers) are accessed only through
+/// [`Mapping::ptr`] with volatile reads and writes.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// `mmap(NULL, len, prot, flags, fd, offset)`; `Err(errno)` as mmap reports it.
+    pub fn new(
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: Option<BorrowedFd<'_>>,
+        offset: u64,
+    ) -> Result<Self, i32> {
+        let fd = fd.map_or(-1, |f| f.as_raw_fd());
+        // SAFETY: a fresh mapping at an address the kernel picks (no MAP_FIXED): it cannot
+        // overlap memory that Rust code owns.
+        let m = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                flags,
+                fd,
+                offset as libc::off_t,
+            )
+        };
+        if m == libc::MAP_FAILED {
+            return Err(crate::sys::errno());
+        }
+        Ok(Self { ptr: m.cast(), len })
+    }
+
+    /// Anonymous memory: `MAP_ANONYMOUS | flags` (`MAP_PRIVATE` or `MAP_SHARED` among them).
+    pub fn anon(len: usize, prot: i32, flags: i32) -> Result<Self, i32> {
+        Self::new(len, prot, flags | libc::MAP_ANONYMOUS, None, 0)
+    }
+
+    /// Private anonymous read-write memory.
+    pub fn anon_rw(len: usize) -> Result<Self, String> {
+        Self::anon(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
+            .map_err(|e| format!("mmap: {}", crate::sys::errname(e)))
+    }
+
+    /// A shared mapping of `fd` at `offset`.
+    pub fn shared(fd: &impl AsFd, offset: u64, len: usize, prot: i32) -> Result<Self, i32> {
+        Self::new(len, prot, libc::MAP_SHARED, Some(fd.as_fd()), offset)
+    }
+
+    /// The start address (what the driver is given).
+    pub fn addr(&self) -> u64 {
+        self.ptr as u64
+    }
+
+    /// The start, for volatile access and for the `unsafe` fill and compare helpers.
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// The mapped length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it maps nothing (never: mmap refuses length 0).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes, for a readable mapping of memory (not of a device) with no transfer into it
+    /// in flight.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` bytes mapped for the life of `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// The bytes, for a writable mapping of memory (not of a device) with no transfer in flight.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `len` bytes mapped for the life of `self`, borrowed uniquely.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+
+    /// `madvise(advice)` over `len` bytes from `off` inside the mapping.
+    pub fn advise(&self, off: usize, len: usize, advice: i32) -> Result<(), i32> {
+        assert!(off.checked_add(len).is_some_and(|end| end <= self.len));
+        // SAFETY: advice on a range of our own mapping (checked above).
+        if unsafe { libc::madvise(self.ptr.add(off).cast(), len, advice) } != 0 {
+            return Err(crate::sys::errno());
+        }
+        Ok(())
+    }
+
+    /// Unmaps it now and reports what `munmap` said (tests that unmap while the driver holds
+    /// the pages need the point in time and the result).
+    pub fn unmap(self) -> Result<(), i32> {
+        let (ptr, len) = (self.ptr, self.len);
+        std::mem::forget(self);
+        // SAFETY: unmaps what `new` mapped; `self` is gone, so nothing refers to it any more.
+        if unsafe { libc::munmap(ptr.cast(), len) } != 0 {
+            return Err(crate::sys::errno());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps what `new` mapped; nothing refers to it after the drop.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
 /// An mmap'ed test buffer, unmapped on drop.
 pub struct Buffer {
-    map: *mut u8,
-    map_len: usize,
+    _map: Mapping,
     /// Start of the usable, suitably aligned range.
     pub ptr: *mut u8,
     /// Usable length.
@@ -84,34 +227,21 @@ impl Buffer {
     /// if the backing is unavailable.
     pub fn new(backing: Backing, len: usize) -> Result<Self, String> {
         let prot = libc::PROT_READ | libc::PROT_WRITE;
-        let (map, map_len, ptr) = match backing {
+        fn os(what: &'static str) -> impl Fn(i32) -> String {
+            move |e| format!("{what}: {}", std::io::Error::from_raw_os_error(e))
+        }
+        let (map, off) = match backing {
             Backing::Anon4k | Backing::Thp => {
-                let map_len = len + (2 << 20);
-                // SAFETY: a fresh anonymous mapping.
-                let m = unsafe {
-                    libc::mmap(
-                        std::ptr::null_mut(),
-                        map_len,
-                        prot,
-                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                        -1,
-                        0,
-                    )
-                };
-                if m == libc::MAP_FAILED {
-                    return Err(format!("mmap: {}", std::io::Error::last_os_error()));
-                }
-                let aligned = ((m as usize + (2 << 20) - 1) & !((2 << 20) - 1)) as *mut u8;
+                let map =
+                    Mapping::anon(len + (2 << 20), prot, libc::MAP_PRIVATE).map_err(os("mmap"))?;
+                let off = map.ptr.align_offset(2 << 20);
                 let advice = if backing == Backing::Thp {
                     libc::MADV_HUGEPAGE
                 } else {
                     libc::MADV_NOHUGEPAGE
                 };
-                // SAFETY: advice on our own mapping.
-                if unsafe { libc::madvise(aligned.cast(), len, advice) } != 0 {
-                    return Err(format!("madvise: {}", std::io::Error::last_os_error()));
-                }
-                (m.cast::<u8>(), map_len, aligned)
+                map.advise(off, len, advice).map_err(os("madvise"))?;
+                (map, off)
             }
             Backing::Hugetlb2m | Backing::Hugetlb1g => {
                 let huge = if backing == Backing::Hugetlb2m {
@@ -119,39 +249,33 @@ impl Buffer {
                 } else {
                     30
                 };
-                let flags = libc::MAP_PRIVATE
-                    | libc::MAP_ANONYMOUS
-                    | libc::MAP_HUGETLB
-                    | (huge << libc::MAP_HUGE_SHIFT);
-                // SAFETY: a fresh hugetlb mapping.
-                let m = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, -1, 0) };
-                if m == libc::MAP_FAILED {
-                    return Err(format!("hugetlb mmap: {}", std::io::Error::last_os_error()));
-                }
-                (m.cast::<u8>(), len, m.cast::<u8>())
+                let flags = libc::MAP_PRIVATE | libc::MAP_HUGETLB | (huge << libc::MAP_HUGE_SHIFT);
+                (
+                    Mapping::anon(len, prot, flags).map_err(os("hugetlb mmap"))?,
+                    0,
+                )
             }
             Backing::Shmem => {
-                // SAFETY: creates an fd we own.
+                // SAFETY: creates an fd we own from here on.
                 let fd = unsafe { libc::memfd_create(c"ve-test".as_ptr(), libc::MFD_CLOEXEC) };
                 if fd < 0 {
                     return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
                 }
-                // SAFETY: plain syscalls on our fd; the mapping keeps the file alive after close.
-                let m = unsafe {
-                    libc::ftruncate(fd, len as libc::off_t);
-                    let m = libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0);
-                    libc::close(fd);
-                    m
-                };
-                if m == libc::MAP_FAILED {
-                    return Err(format!("memfd mmap: {}", std::io::Error::last_os_error()));
-                }
-                (m.cast::<u8>(), len, m.cast::<u8>())
+                // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                // SAFETY: a plain syscall on our fd.
+                unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) };
+                // The mapping keeps the file alive after `fd` is closed.
+                (
+                    Mapping::shared(&fd, 0, len, prot).map_err(os("memfd mmap"))?,
+                    0,
+                )
             }
         };
+        // SAFETY: `off + len` is within the mapping (2 MiB of slack for the alignment above).
+        let ptr = unsafe { map.ptr.add(off) };
         let b = Buffer {
-            map,
-            map_len,
+            _map: map,
             ptr,
             len,
             backing,
@@ -191,26 +315,12 @@ impl Buffer {
 
     /// 4 KiB anonymous memory, not faulted in.
     fn new_untouched(len: usize) -> Result<Self, String> {
-        // SAFETY: a fresh anonymous mapping.
-        let m = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if m == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
-        }
-        // SAFETY: advice on our own mapping.
-        unsafe { libc::madvise(m, len, libc::MADV_NOHUGEPAGE) };
+        let map = Mapping::anon(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
+            .map_err(|e| format!("mmap: {}", std::io::Error::from_raw_os_error(e)))?;
+        let _ = map.advise(0, len, libc::MADV_NOHUGEPAGE);
         Ok(Buffer {
-            map: m.cast(),
-            map_len: len,
-            ptr: m.cast(),
+            ptr: map.ptr,
+            _map: map,
             len,
             backing: Backing::Anon4k,
         })
@@ -219,13 +329,6 @@ impl Buffer {
     /// Start address.
     pub fn addr(&self) -> u64 {
         self.ptr as u64
-    }
-}
-
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the mapping this value created.
-        unsafe { libc::munmap(self.map.cast(), self.map_len) };
     }
 }
 
@@ -258,4 +361,45 @@ pub fn frames_of(va: u64, npages: usize) -> Result<Vec<Option<u64>>, String> {
             (e & (1 << 63) != 0).then_some(e & ((1 << 55) - 1))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapping is usable through its slices for its length and goes away on drop or unmap.
+    #[test]
+    fn mapping() {
+        let mut m = Mapping::anon_rw(3 * 4096).unwrap();
+        assert_eq!(m.len(), 3 * 4096);
+        m.as_mut_slice()[4097] = 7;
+        assert_eq!(m.as_slice()[4097], 7);
+        assert!(m.advise(4096, 4096, libc::MADV_NOHUGEPAGE).is_ok());
+        let addr = m.addr();
+        m.unmap().unwrap();
+        // The pages are gone: pagemap says "not present" (and mincore fails) for them.
+        let mut v = [0u8; 1];
+        // SAFETY: mincore only inspects the address range.
+        let r = unsafe { libc::mincore(addr as *mut _, 4096, v.as_mut_ptr()) };
+        assert_eq!((r, crate::sys::errno()), (-1, libc::ENOMEM));
+        assert_eq!(
+            Mapping::anon(0, libc::PROT_READ, libc::MAP_PRIVATE).unwrap_err(),
+            libc::EINVAL
+        );
+    }
+
+    /// Buffers keep their alignment and pattern through the wrapper.
+    #[test]
+    fn buffers() {
+        for backing in [Backing::Anon4k, Backing::Thp, Backing::Shmem] {
+            let b = Buffer::new(backing, 4 << 20).unwrap();
+            if backing != Backing::Shmem {
+                assert_eq!(b.addr() % (2 << 20), 0);
+            }
+            // SAFETY: the first word of the buffer's second page.
+            let w = unsafe { b.ptr.add(4096).cast::<u64>().read() };
+            assert_eq!(w, 4096 ^ 0x5a5a_5a5a);
+        }
+        assert_eq!(Buffer::new_fragmented(1 << 20).unwrap().len, 1 << 20);
+    }
 }

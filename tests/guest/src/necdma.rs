@@ -40,7 +40,7 @@ struct Piece {
 
 /// Posts pieces as ring slots allow and waits with WAIT_INTR until all are done.
 struct Poster<'a> {
-    eng: &'a UserEngine<'a>,
+    eng: &'a UserEngine,
     fd: &'a OwnedFd,
     to_ve: bool,
     /// Next VE address.
@@ -54,7 +54,7 @@ struct Poster<'a> {
 }
 
 impl<'a> Poster<'a> {
-    fn new(eng: &'a UserEngine<'a>, fd: &'a OwnedFd, to_ve: bool, ve: u64) -> Self {
+    fn new(eng: &'a UserEngine, fd: &'a OwnedFd, to_ve: bool, ve: u64) -> Self {
         let head = (eng.ctl1() & dmactl::READPTR_MASK) as usize;
         Self {
             eng,
@@ -154,7 +154,7 @@ fn push_merged(pieces: &mut Vec<Piece>, p: Piece) {
 /// VEOS 1.2.2's algorithm. Returns the descriptors used.
 pub fn legacy(
     fd: &OwnedFd,
-    eng: &UserEngine<'_>,
+    eng: &UserEngine,
     vh: u64,
     ve: u64,
     len: u64,
@@ -189,7 +189,7 @@ pub fn legacy(
 /// NEC >= 2.1's algorithm. Returns the descriptors used.
 pub fn bulk(
     fd: &OwnedFd,
-    eng: &UserEngine<'_>,
+    eng: &UserEngine,
     vh: u64,
     ve: u64,
     len: u64,

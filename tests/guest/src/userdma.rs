@@ -6,7 +6,7 @@
 //! in the benchmark.
 
 use std::os::fd::{
-    AsRawFd,
+    AsFd,
     OwnedFd, //
 };
 
@@ -20,6 +20,7 @@ use crate::{
         scr,
         ve1, //
     },
+    mem::Mapping,
     sys,
     uapi::{
         self,
@@ -33,27 +34,32 @@ use crate::{
 /// NEC's VE1 file offset of the system-common registers.
 pub const SCR_MMAP_OFFSET: u64 = 0x1000_0000 + ve1::SCR_OFFSET as u64;
 
-/// The mapped system-common registers of one card.
-pub struct UserEngine<'a> {
-    fd: &'a OwnedFd,
-    scr: *mut u64,
+/// The mapped system-common registers of one card, with a duplicate of the file descriptor they
+/// were mapped through (the same open file, for the kick): a value that owns what it uses, so
+/// that a test fixture can hold it next to the file.
+pub struct UserEngine {
+    fd: OwnedFd,
+    map: Mapping,
 }
 
-impl<'a> UserEngine<'a> {
-    /// Maps the registers: `Err(errno)` as mmap reports it.
-    pub fn map(fd: &'a OwnedFd) -> Result<Self, i32> {
-        let p = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE)?;
-        Ok(Self { fd, scr: p.cast() })
+impl UserEngine {
+    /// Maps the registers: `Err(errno)` as mmap (or the `dup` of `fd`) reports it.
+    pub fn map(fd: &OwnedFd) -> Result<Self, i32> {
+        let map = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE)?;
+        let fd = fd
+            .try_clone()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?;
+        Ok(Self { fd, map })
     }
 
     /// The start of the mapping.
     pub fn base(&self) -> *mut u8 {
-        self.scr.cast()
+        self.map.ptr()
     }
 
     fn reg(&self, off: usize) -> *mut u64 {
         // SAFETY: callers pass offsets inside the 2 MiB mapping.
-        unsafe { self.scr.add(off / 8) }
+        unsafe { self.map.ptr().cast::<u64>().add(off / 8) }
     }
 
     /// Reads a 64-bit register.
@@ -93,19 +99,12 @@ impl<'a> UserEngine<'a> {
     /// DMACTL write itself is the signal).
     pub fn start(&self) -> Result<(), i32> {
         self.write(scr::PDMA_CTL0, dmactl::PERMIT);
-        sys::ioctl_raw(self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
-    }
-}
-
-impl Drop for UserEngine<'_> {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the mapping made by `map`.
-        unsafe { libc::munmap(self.scr.cast(), scr::SIZE) };
+        sys::ioctl_raw(&self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
     }
 }
 
 /// `mmap(len, offset)` of `fd`, shared, read-write; `Err(errno)`.
-pub fn map_raw(fd: &OwnedFd, offset: u64, len: usize) -> Result<*mut u8, i32> {
+pub fn map_raw(fd: &OwnedFd, offset: u64, len: usize) -> Result<Mapping, i32> {
     map_with(
         fd,
         offset,
@@ -122,23 +121,8 @@ pub fn map_with(
     len: usize,
     prot: i32,
     flags: i32,
-) -> Result<*mut u8, i32> {
-    // SAFETY: a fresh mapping of the device at an offset the driver checks.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            prot,
-            flags,
-            fd.as_raw_fd(),
-            offset as libc::off_t,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        Err(sys::errno())
-    } else {
-        Ok(p.cast())
-    }
+) -> Result<Mapping, i32> {
+    Mapping::new(len, prot, flags, Some(fd.as_fd()), offset)
 }
 
 /// `VEDRV_CMD_WAIT_INTR` (upstream form, or the VE1 compat form): the bits caught.

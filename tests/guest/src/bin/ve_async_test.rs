@@ -33,14 +33,19 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
     },
     mem::{
         Backing,
         Buffer, //
     },
     nec::pins_held,
+    suite::{
+        Bail,
+        Fixture,
+        Suite,
+        Variant, //
+    },
     sys::{
         self,
         errname, //
@@ -56,27 +61,6 @@ use ve_guest::{
 type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 const MIB: usize = 1 << 20;
-
-/// Stops the emulated engine (descriptors stay posted, nothing runs).
-fn stall(c: &EmuBar) {
-    c.set(emu::OFF_CTL_STALL, 1);
-}
-
-/// Lets the engine run again and rings its doorbell (a stalled engine only looks again when
-/// kicked; `VE_DRV_IOC_KICK` is that doorbell).
-fn unstall(c: &EmuBar, fd: &OwnedFd) -> R {
-    c.set(emu::OFF_CTL_STALL, 0);
-    sys::ioctl_raw(fd, uapi::VE_DRV_IOC_KICK, 0)
-        .map(|_| ())
-        .map_err(|e| format!("kick: {}", errname(e)))
-}
-
-/// Runs `f` and checks that it leaves nothing pinned.
-fn balanced(f: impl FnOnce() -> R) -> R {
-    let held = pins_held();
-    f()?;
-    ensure_eq("pins held after the test", pins_held() - held, 0)
-}
 
 /// Copies `len` bytes VH `src` -> VE `ve` (XFER) and back into `dst` with SUBMIT + WAIT, and
 /// compares.
@@ -97,399 +81,435 @@ fn submit_round_trip(fd: &OwnedFd, src: &Buffer, dst: &Buffer, len: usize, ve: u
     unsafe { same(src.ptr, dst.ptr, len) }
 }
 
-fn main() {
-    let mut t = Tap::new("ve_async_test", 19);
-    let baseline = pins_held();
-    let (fd, c) = match open_card() {
-        Ok(x) => x,
-        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
-    };
-    let c = &c;
+fn round_trip(fx: &mut Fx, backing: Backing) -> R {
+    let fd = &fx.fd;
+    let src = Buffer::new(backing, 8 * MIB)?;
+    let dst = Buffer::new(backing, 8 * MIB)?;
+    let len = 5 * MIB + 8;
+    let id = submit(fd, true, src.addr() + 8, 0x1000_0000, len as u64).map_err(errname)?;
+    ensure(id != 0, || "id 0".into())?;
+    // SAFETY: 8 bytes into buffers of 8 MiB, len < 8 MiB - 8, a multiple of 8.
+    unsafe { fill(src.ptr.add(8), len, 3) };
+    // The fill came after the submit: wait, then copy again to compare what the
+    // engine saw at a known time.
+    wait_ok(fd, id)?;
+    let id = submit(fd, true, src.addr() + 8, 0x1000_0000, len as u64).map_err(errname)?;
+    ensure_eq("bytes", wait_ok(fd, id)?, len as u64)?;
+    let id = submit(fd, false, dst.addr() + 16, 0x1000_0000, len as u64).map_err(errname)?;
+    ensure_eq("bytes back", wait_ok(fd, id)?, len as u64)?;
+    // SAFETY: `len` bytes at 8 and 16 bytes into buffers of 8 MiB (len < 8 MiB - 16);
+    // both transfers finished.
+    unsafe { same(src.ptr.add(8), dst.ptr.add(16), len) }
+}
 
-    for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
-        t.result(
-            &format!(
-                "SUBMIT + WAIT round trip, 5 MiB + 8 B at an 8-byte offset, {}",
-                backing.name()
-            ),
-            balanced(|| {
-                let src = Buffer::new(backing, 8 * MIB)?;
-                let dst = Buffer::new(backing, 8 * MIB)?;
-                let len = 5 * MIB + 8;
-                let id =
-                    submit(&fd, true, src.addr() + 8, 0x1000_0000, len as u64).map_err(errname)?;
-                ensure(id != 0, || "id 0".into())?;
-                // SAFETY: 8 bytes into buffers of 8 MiB, len < 8 MiB - 8, a multiple of 8.
-                unsafe { fill(src.ptr.add(8), len, 3) };
-                // The fill came after the submit: wait, then copy again to compare what the
-                // engine saw at a known time.
-                wait_ok(&fd, id)?;
-                let id =
-                    submit(&fd, true, src.addr() + 8, 0x1000_0000, len as u64).map_err(errname)?;
-                ensure_eq("bytes", wait_ok(&fd, id)?, len as u64)?;
-                let id = submit(&fd, false, dst.addr() + 16, 0x1000_0000, len as u64)
-                    .map_err(errname)?;
-                ensure_eq("bytes back", wait_ok(&fd, id)?, len as u64)?;
-                // SAFETY: `len` bytes at 8 and 16 bytes into buffers of 8 MiB (len < 8 MiB - 16);
-                // both transfers finished.
-                unsafe { same(src.ptr.add(8), dst.ptr.add(16), len) }
-            }),
-        );
+fn eight_in_flight(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let bufs: Vec<Buffer> = (0..8)
+        .map(|_| Buffer::new(Backing::Anon4k, 2 * MIB))
+        .collect::<Result<_, _>>()?;
+    for (k, b) in bufs.iter().enumerate() {
+        // SAFETY: each buffer maps 2 MiB; no transfer in flight.
+        unsafe { fill(b.ptr, 2 * MIB, 40 + k as u64) };
     }
-
-    t.result(
-        "8 requests in flight at once from one file: SUBMIT returns before the engine is done, WAIT(any) reports each once",
-        balanced(|| {
-            let bufs: Vec<Buffer> = (0..8)
-                .map(|_| Buffer::new(Backing::Anon4k, 2 * MIB))
-                .collect::<Result<_, _>>()?;
-            for (k, b) in bufs.iter().enumerate() {
-                // SAFETY: each buffer maps 2 MiB; no transfer in flight.
-                unsafe { fill(b.ptr, 2 * MIB, 40 + k as u64) };
-            }
-            // 16 MiB at 64 MiB/s: about 250 ms of engine time.
-            c.set(emu::OFF_CTL_BW_MIBS, 64);
-            let ids: Result<Vec<u64>, i32> = bufs
-                .iter()
-                .enumerate()
-                .map(|(k, b)| submit(&fd, true, b.addr(), 0x2000_0000 + (k as u64) * (4 << 20), (2 * MIB) as u64))
-                .collect();
-            let early = ids.as_ref().ok().map(|ids| wait(&fd, ids[7], 0));
-            let mut seen = Vec::new();
-            let mut res = Ok(());
-            if let Ok(ids) = &ids {
-                for _ in 0..ids.len() {
-                    match wait(&fd, 0, 10_000) {
-                        Ok(w) if w.status == 0 && w.bytes_done == (2 * MIB) as u64 => seen.push(w.id),
-                        Ok(w) => res = Err(format!("request {} status {} bytes {}", w.id, w.status, w.bytes_done)),
-                        Err(e) => res = Err(format!("wait any: {}", errname(e))),
-                    }
-                }
-            }
-            c.set(emu::OFF_CTL_BW_MIBS, 0);
-            let mut ids = ids.map_err(|e| format!("submit: {}", errname(e)))?;
-            res?;
-            ensure_errno("WAIT on the last right after the submits", early.unwrap().map(|_| ()), libc::ETIMEDOUT)?;
-            ensure_errno("WAIT(any) with nothing left", wait(&fd, 0, 0).map(|_| ()), libc::ENOENT)?;
-            seen.sort();
-            ids.sort();
-            ensure_eq("ids reported", seen, ids)?;
-            // Read every buffer back from the VE and compare.
-            let back = Buffer::new(Backing::Anon4k, 2 * MIB)?;
-            for (k, b) in bufs.iter().enumerate() {
-                xfer(&fd, false, back.addr(), 0x2000_0000 + (k as u64) * (4 << 20), (2 * MIB) as u64)
-                    .map_err(|(e, _)| errname(e))?;
-                // SAFETY: two 2 MiB buffers, their transfers finished.
-                unsafe { same(b.ptr, back.ptr, 2 * MIB) }?;
-            }
-            Ok(())
-        }),
-    );
-
-    t.result(
-        "VE extent list: scattered, unordered, adjacent and page-unaligned extents, both directions",
-        balanced(|| extent_list(&fd)),
-    );
-
-    t.result(
-        "4 threads, each with 4 requests in flight, on one file and on their own files",
-        balanced(|| {
-            let shared = &fd;
-            std::thread::scope(|s| {
-                let hs: Vec<_> = (0..4u64)
-                    .map(|th| {
-                        s.spawn(move || -> R {
-                            let own = sys::open_rw(NODE).map_err(errname)?;
-                            let f = if th % 2 == 0 { shared } else { &own };
-                            let backing = if th < 2 {
-                                Backing::Anon4k
-                            } else {
-                                Backing::Hugetlb2m
-                            };
-                            let src = Buffer::new(backing, 4 * MIB)?;
-                            let dst = Buffer::new(backing, 4 * MIB)?;
-                            // SAFETY: a fresh 4 MiB buffer of this thread.
-                            unsafe { fill(src.ptr, 4 * MIB, th) };
-                            let ve = |k: u64| 0x3000_0000 + th * (16 << 20) + k * (4 << 20);
-                            let ids: Vec<u64> = (0..4u64)
-                                .map(|k| {
-                                    // Quarter k of src.
-                                    let a = src.addr() + k * MIB as u64;
-                                    submit(f, true, a, ve(k), MIB as u64)
-                                })
-                                .collect::<Result<_, _>>()
-                                .map_err(errname)?;
-                            for id in ids {
-                                wait_ok(f, id)?;
-                            }
-                            for k in 0..4u64 {
-                                let id = submit(
-                                    f,
-                                    false,
-                                    dst.addr() + k * MIB as u64,
-                                    ve(k),
-                                    MIB as u64,
-                                )
-                                .map_err(errname)?;
-                                wait_ok(f, id)?;
-                            }
-                            // SAFETY: two 4 MiB buffers of this thread, transfers finished.
-                            unsafe { same(src.ptr, dst.ptr, 4 * MIB) }
-                        })
-                    })
-                    .collect();
-                hs.into_iter()
-                    .try_for_each(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
-            })
-        }),
-    );
-
-    t.result(
-        "every bad argument gets its documented errno",
-        balanced(|| bad_arguments(&fd)),
-    );
-
-    t.result(
-        "poll: readable once a request of this file finished, not before, not for another file's",
-        balanced(|| {
-            let other = sys::open_rw(NODE).map_err(errname)?;
-            let b = Buffer::new(Backing::Anon4k, 2 * MIB)?;
-            stall(c);
-            let mine = submit(&fd, true, b.addr(), 0, MIB as u64);
-            let before = poll_in(&fd, 0);
-            let theirs = submit(&other, true, b.addr() + MIB as u64, 1 << 24, MIB as u64);
-            unstall(c, &fd)?;
-            let (mine, theirs) = (mine.map_err(errname)?, theirs.map_err(errname)?);
-            ensure_eq("revents while stalled", before?, 0)?;
-            ensure_eq("revents once done", poll_in(&fd, 5000)?, libc::POLLIN)?;
-            wait_ok(&fd, mine)?;
-            // The other file's request finished too, but it is not this file's to collect.
-            ensure_eq("other file readable", poll_in(&other, 5000)?, libc::POLLIN)?;
-            ensure_eq("revents after collecting", poll_in(&fd, 0)?, 0)?;
-            wait_ok(&other, theirs).map(|_| ())
-        }),
-    );
-
-    t.result(
-        "another file's requests are unknown to this one",
-        balanced(|| {
-            let other = sys::open_rw(NODE).map_err(errname)?;
-            let b = Buffer::new(Backing::Anon4k, MIB)?;
-            stall(c);
-            let id = submit(&other, true, b.addr(), 0, MIB as u64);
-            let w = id.map(|id| wait(&fd, id, 0).map(|_| ()));
-            let x = id.map(|id| cancel(&fd, id));
-            unstall(c, &fd)?;
-            let id = id.map_err(errname)?;
-            ensure_errno("WAIT on another file's id", w.unwrap(), libc::ENOENT)?;
-            ensure_errno("CANCEL of another file's id", x.unwrap(), libc::ENOENT)?;
-            wait_ok(&other, id)?;
-            ensure_errno(
-                "WAIT on a collected id",
-                wait(&other, id, 0).map(|_| ()),
-                libc::ENOENT,
+    // 16 MiB at 64 MiB/s: about 250 ms of engine time.
+    let ctl = c.control(emu::OFF_CTL_BW_MIBS, 64);
+    let ids: Result<Vec<u64>, i32> = bufs
+        .iter()
+        .enumerate()
+        .map(|(k, b)| {
+            submit(
+                fd,
+                true,
+                b.addr(),
+                0x2000_0000 + (k as u64) * (4 << 20),
+                (2 * MIB) as u64,
             )
-        }),
-    );
+        })
+        .collect();
+    let early = ids.as_ref().ok().map(|ids| wait(fd, ids[7], 0));
+    let mut seen = Vec::new();
+    let mut res = Ok(());
+    if let Ok(ids) = &ids {
+        for _ in 0..ids.len() {
+            match wait(fd, 0, 10_000) {
+                Ok(w) if w.status == 0 && w.bytes_done == (2 * MIB) as u64 => seen.push(w.id),
+                Ok(w) => {
+                    res = Err(format!(
+                        "request {} status {} bytes {}",
+                        w.id, w.status, w.bytes_done
+                    ))
+                }
+                Err(e) => res = Err(format!("wait any: {}", errname(e))),
+            }
+        }
+    }
+    ctl.release();
+    let mut ids = ids.map_err(|e| format!("submit: {}", errname(e)))?;
+    res?;
+    ensure_errno(
+        "WAIT on the last right after the submits",
+        early.unwrap().map(|_| ()),
+        libc::ETIMEDOUT,
+    )?;
+    ensure_errno(
+        "WAIT(any) with nothing left",
+        wait(fd, 0, 0).map(|_| ()),
+        libc::ENOENT,
+    )?;
+    seen.sort();
+    ids.sort();
+    ensure_eq("ids reported", seen, ids)?;
+    // Read every buffer back from the VE and compare.
+    let back = Buffer::new(Backing::Anon4k, 2 * MIB)?;
+    for (k, b) in bufs.iter().enumerate() {
+        xfer(
+            fd,
+            false,
+            back.addr(),
+            0x2000_0000 + (k as u64) * (4 << 20),
+            (2 * MIB) as u64,
+        )
+        .map_err(|(e, _)| errname(e))?;
+        // SAFETY: two 2 MiB buffers, their transfers finished.
+        unsafe { same(b.ptr, back.ptr, 2 * MIB) }?;
+    }
+    Ok(())
+}
 
-    t.result(
-        "64 requests not yet collected: the 65th gets EAGAIN",
-        balanced(|| {
-            let b = Buffer::new(Backing::Anon4k, MIB)?;
-            stall(c);
-            let mut ids = Vec::new();
-            let mut err = None;
-            for k in 0..=u64::from(uapi::VE_DMA_MAX_REQUESTS) {
-                match submit(&fd, true, b.addr(), k * 4096, 4096) {
-                    Ok(id) => ids.push(id),
-                    Err(e) => {
-                        err = Some(e);
-                        break;
+fn extent_lists(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    extent_list(fd)
+}
+
+fn threads(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let shared = fd;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4u64)
+            .map(|th| {
+                s.spawn(move || -> R {
+                    let own = sys::open_rw(NODE).map_err(errname)?;
+                    let f = if th % 2 == 0 { shared } else { &own };
+                    let backing = if th < 2 {
+                        Backing::Anon4k
+                    } else {
+                        Backing::Hugetlb2m
+                    };
+                    let src = Buffer::new(backing, 4 * MIB)?;
+                    let dst = Buffer::new(backing, 4 * MIB)?;
+                    // SAFETY: a fresh 4 MiB buffer of this thread.
+                    unsafe { fill(src.ptr, 4 * MIB, th) };
+                    let ve = |k: u64| 0x3000_0000 + th * (16 << 20) + k * (4 << 20);
+                    let ids: Vec<u64> = (0..4u64)
+                        .map(|k| {
+                            // Quarter k of src.
+                            let a = src.addr() + k * MIB as u64;
+                            submit(f, true, a, ve(k), MIB as u64)
+                        })
+                        .collect::<Result<_, _>>()
+                        .map_err(errname)?;
+                    for id in ids {
+                        wait_ok(f, id)?;
                     }
-                }
-            }
-            unstall(c, &fd)?;
-            for id in &ids {
-                wait_ok(&fd, *id)?;
-            }
-            ensure_eq("accepted", ids.len(), uapi::VE_DMA_MAX_REQUESTS as usize)?;
-            ensure_errno("the one over", err.map_or(Ok(()), Err), libc::EAGAIN)
-        }),
-    );
-
-    t.result(
-        "a hung engine: WAIT times out and the request stays; CANCEL stops it (-ECANCELED) and unpins",
-        balanced(|| {
-            let b = Buffer::new(Backing::Anon4k, 4 * MIB)?;
-            stall(c);
-            let id = submit(&fd, true, b.addr(), 0, (4 * MIB) as u64);
-            let w = id.map(|id| wait(&fd, id, 100).map(|_| ()));
-            let pinned = pins_held();
-            let x = id.map(|id| cancel(&fd, id));
-            let unpinned = pins_held();
-            let w2 = id.map(|id| wait(&fd, id, 0));
-            unstall(c, &fd)?;
-            let id = id.map_err(errname)?;
-            ensure_errno("WAIT 100 ms", w.unwrap(), libc::ETIMEDOUT)?;
-            x.unwrap().map_err(|e| format!("cancel: {}", errname(e)))?;
-            ensure(pinned - unpinned >= 1024, || format!("cancel released {} pages, want 1024", pinned - unpinned))?;
-            let w2 = w2.unwrap().map_err(|e| format!("wait after cancel: {}", errname(e)))?;
-            ensure_eq("id", w2.id, id)?;
-            ensure_eq("status", w2.status, -libc::ECANCELED)?;
-            ensure_eq("bytes done", w2.bytes_done, 0)
-        }),
-    );
-    t.result(
-        "after the cancel, transfers work again",
-        fresh(&fd, 0x100_0000),
-    );
-
-    t.result(
-        "an exception in one request of three fails only that one, with its code; the others complete",
-        balanced(|| exception_among_others(&fd, c)),
-    );
-    t.result(
-        "after the exception, transfers work again",
-        fresh(&fd, 0x200_0000),
-    );
-
-    t.result(
-        "CANCEL of the first of two requests in the ring: the second completes, its data intact",
-        balanced(|| {
-            let a = Buffer::new(Backing::Anon4k, 4 * MIB)?;
-            let b = Buffer::new(Backing::Hugetlb2m, 4 * MIB)?;
-            let back = Buffer::new(Backing::Anon4k, 4 * MIB)?;
-            // SAFETY: a fresh 4 MiB buffer.
-            unsafe { fill(b.ptr, 4 * MIB, 77) };
-            stall(c);
-            let ia = submit(&fd, true, a.addr(), 0x400_0000, (4 * MIB) as u64);
-            let ib = submit(&fd, true, b.addr(), 0x800_0000, (4 * MIB) as u64);
-            let x = ia.map(|ia| cancel(&fd, ia));
-            unstall(c, &fd)?;
-            let (ia, ib) = (ia.map_err(errname)?, ib.map_err(errname)?);
-            x.unwrap().map_err(errname)?;
-            let wa = wait(&fd, ia, 10_000).map_err(errname)?;
-            ensure_eq("cancelled status", wa.status, -libc::ECANCELED)?;
-            wait_ok(&fd, ib)?;
-            xfer(&fd, false, back.addr(), 0x800_0000, (4 * MIB) as u64)
-                .map_err(|(e, _)| errname(e))?;
-            // SAFETY: two 4 MiB buffers, their transfers finished.
-            unsafe { same(b.ptr, back.ptr, 4 * MIB) }
-        }),
-    );
-
-    t.result(
-        "CANCEL of a finished request changes nothing; WAIT still reports its success",
-        balanced(|| {
-            let b = Buffer::new(Backing::Anon4k, MIB)?;
-            let held = pins_held();
-            let id = submit(&fd, true, b.addr(), 0, MIB as u64).map_err(errname)?;
-            // Let it finish (its pages are unpinned as its descriptors complete) without
-            // collecting it.
-            ensure(sys::wait_for(5000, || pins_held() == held), || {
-                "never finished".into()
-            })?;
-            cancel(&fd, id).map_err(errname)?;
-            ensure_eq("bytes", wait_ok(&fd, id)?, MIB as u64)
-        }),
-    );
-
-    t.result(
-        "closing the file with requests in flight: they never run, nothing stays pinned",
-        balanced(|| {
-            let other = sys::open_rw(NODE).map_err(errname)?;
-            let b = Buffer::new(Backing::Anon4k, 8 * MIB)?;
-            let descs = c.get(emu::OFF_CNT_DESCS);
-            stall(c);
-            let ids: Result<Vec<u64>, i32> = (0..3u64)
-                .map(|k| {
-                    submit(
-                        &other,
-                        true,
-                        b.addr() + k * (2 * MIB) as u64,
-                        k << 24,
-                        (2 * MIB) as u64,
-                    )
+                    for k in 0..4u64 {
+                        let id = submit(f, false, dst.addr() + k * MIB as u64, ve(k), MIB as u64)
+                            .map_err(errname)?;
+                        wait_ok(f, id)?;
+                    }
+                    // SAFETY: two 4 MiB buffers of this thread, transfers finished.
+                    unsafe { same(src.ptr, dst.ptr, 4 * MIB) }
                 })
-                .collect();
-            let pinned = pins_held();
-            drop(other);
-            let after_close = pins_held();
-            unstall(c, &fd)?;
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            let ran = c.get(emu::OFF_CNT_DESCS) - descs;
-            ids.map_err(errname)?;
-            ensure(pinned - after_close >= 1536, || {
-                format!("close released {} pages", pinned - after_close)
-            })?;
-            ensure_eq("descriptors the engine ran after the close", ran, 0)?;
-            fresh(&fd, 0x300_0000)
-        }),
-    );
-
-    t.result(
-        "a process killed with requests in flight: nothing stays pinned, the engine works",
-        balanced(|| {
-            // Slow, but halting between descriptors within the driver's 40 ms.
-            c.set(emu::OFF_CTL_DELAY_US, 2000);
-            // SAFETY: the child only submits and waits, and is killed.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                let fd = sys::open_rw(NODE).expect("open");
-                let b = Buffer::new_fragmented(16 * MIB).expect("buffer");
-                for k in 0..4u64 {
-                    let _ = submit(
-                        &fd,
-                        false,
-                        b.addr() + k * (4 * MIB) as u64,
-                        0x500_0000,
-                        (4 * MIB) as u64,
-                    );
-                }
-                loop {
-                    let _ = wait(&fd, 0, 1000);
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            let mut status = 0;
-            // SAFETY: kills and reaps our child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            c.set(emu::OFF_CTL_DELAY_US, 0);
-            ensure(libc::WIFSIGNALED(status), || {
-                "the child was not killed".into()
-            })?;
-            fresh(&fd, 0x600_0000)
-        }),
-    );
-
-    t.result(
-        "munmap during a VE->VH transfer: the pages stay pinned until their descriptors complete",
-        balanced(|| {
-            let b = Buffer::new(Backing::Anon4k, 8 * MIB)?;
-            let held = pins_held();
-            c.set(emu::OFF_CTL_BW_MIBS, 32);
-            let id = submit(&fd, false, b.addr(), 0x700_0000, (8 * MIB) as u64);
-            drop(b);
-            let after_unmap = pins_held() - held;
-            let w = id.map(|id| wait(&fd, id, 10_000));
-            c.set(emu::OFF_CTL_BW_MIBS, 0);
-            let w = w.map_err(errname)?.map_err(errname)?;
-            ensure_eq("status", w.status, 0)?;
-            ensure_eq("bytes", w.bytes_done, (8 * MIB) as u64)?;
-            ensure(after_unmap > 0, || {
-                "nothing was pinned right after munmap".into()
             })
-        }),
-    );
+            .collect();
+        hs.into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+    })
+}
 
-    t.result(
-        "nothing left pinned",
-        ensure_eq("pins held", pins_held() - baseline, 0),
-    );
-    std::process::exit(t.finish());
+fn every_bad_argument(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    bad_arguments(fd)
+}
+
+fn poll(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let other = sys::open_rw(NODE).map_err(errname)?;
+    let b = Buffer::new(Backing::Anon4k, 2 * MIB)?;
+    let stall = c.stall(fd);
+    let mine = submit(fd, true, b.addr(), 0, MIB as u64);
+    let before = poll_in(fd, 0);
+    let theirs = submit(&other, true, b.addr() + MIB as u64, 1 << 24, MIB as u64);
+    stall.release()?;
+    let (mine, theirs) = (mine.map_err(errname)?, theirs.map_err(errname)?);
+    ensure_eq("revents while stalled", before?, 0)?;
+    ensure_eq("revents once done", poll_in(fd, 5000)?, libc::POLLIN)?;
+    wait_ok(fd, mine)?;
+    // The other file's request finished too, but it is not this file's to collect.
+    ensure_eq("other file readable", poll_in(&other, 5000)?, libc::POLLIN)?;
+    ensure_eq("revents after collecting", poll_in(fd, 0)?, 0)?;
+    wait_ok(&other, theirs).map(|_| ())
+}
+
+fn foreign_ids(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let other = sys::open_rw(NODE).map_err(errname)?;
+    let b = Buffer::new(Backing::Anon4k, MIB)?;
+    let stall = c.stall(fd);
+    let id = submit(&other, true, b.addr(), 0, MIB as u64);
+    let w = id.map(|id| wait(fd, id, 0).map(|_| ()));
+    let x = id.map(|id| cancel(fd, id));
+    stall.release()?;
+    let id = id.map_err(errname)?;
+    ensure_errno("WAIT on another file's id", w.unwrap(), libc::ENOENT)?;
+    ensure_errno("CANCEL of another file's id", x.unwrap(), libc::ENOENT)?;
+    wait_ok(&other, id)?;
+    ensure_errno(
+        "WAIT on a collected id",
+        wait(&other, id, 0).map(|_| ()),
+        libc::ENOENT,
+    )
+}
+
+fn request_limit(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let b = Buffer::new(Backing::Anon4k, MIB)?;
+    let stall = c.stall(fd);
+    let mut ids = Vec::new();
+    let mut err = None;
+    for k in 0..=u64::from(uapi::VE_DMA_MAX_REQUESTS) {
+        match submit(fd, true, b.addr(), k * 4096, 4096) {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    stall.release()?;
+    for id in &ids {
+        wait_ok(fd, *id)?;
+    }
+    ensure_eq("accepted", ids.len(), uapi::VE_DMA_MAX_REQUESTS as usize)?;
+    ensure_errno("the one over", err.map_or(Ok(()), Err), libc::EAGAIN)
+}
+
+fn hung_engine(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let b = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    let stall = c.stall(fd);
+    let id = submit(fd, true, b.addr(), 0, (4 * MIB) as u64);
+    let w = id.map(|id| wait(fd, id, 100).map(|_| ()));
+    let pinned = pins_held();
+    let x = id.map(|id| cancel(fd, id));
+    let unpinned = pins_held();
+    let w2 = id.map(|id| wait(fd, id, 0));
+    stall.release()?;
+    let id = id.map_err(errname)?;
+    ensure_errno("WAIT 100 ms", w.unwrap(), libc::ETIMEDOUT)?;
+    x.unwrap().map_err(|e| format!("cancel: {}", errname(e)))?;
+    ensure(pinned - unpinned >= 1024, || {
+        format!("cancel released {} pages, want 1024", pinned - unpinned)
+    })?;
+    let w2 = w2
+        .unwrap()
+        .map_err(|e| format!("wait after cancel: {}", errname(e)))?;
+    ensure_eq("id", w2.id, id)?;
+    ensure_eq("status", w2.status, -libc::ECANCELED)?;
+    ensure_eq("bytes done", w2.bytes_done, 0)
+}
+
+fn works_after_cancel(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    fresh(fd, 0x100_0000)
+}
+
+fn exception_among_three(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    exception_among_others(fd, c)
+}
+
+fn works_after_exception(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    fresh(fd, 0x200_0000)
+}
+
+fn cancel_first_of_two(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let a = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    let b = Buffer::new(Backing::Hugetlb2m, 4 * MIB)?;
+    let back = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    // SAFETY: a fresh 4 MiB buffer.
+    unsafe { fill(b.ptr, 4 * MIB, 77) };
+    let stall = c.stall(fd);
+    let ia = submit(fd, true, a.addr(), 0x400_0000, (4 * MIB) as u64);
+    let ib = submit(fd, true, b.addr(), 0x800_0000, (4 * MIB) as u64);
+    let x = ia.map(|ia| cancel(fd, ia));
+    stall.release()?;
+    let (ia, ib) = (ia.map_err(errname)?, ib.map_err(errname)?);
+    x.unwrap().map_err(errname)?;
+    let wa = wait(fd, ia, 10_000).map_err(errname)?;
+    ensure_eq("cancelled status", wa.status, -libc::ECANCELED)?;
+    wait_ok(fd, ib)?;
+    xfer(fd, false, back.addr(), 0x800_0000, (4 * MIB) as u64).map_err(|(e, _)| errname(e))?;
+    // SAFETY: two 4 MiB buffers, their transfers finished.
+    unsafe { same(b.ptr, back.ptr, 4 * MIB) }
+}
+
+fn cancel_finished(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let b = Buffer::new(Backing::Anon4k, MIB)?;
+    let held = pins_held();
+    let id = submit(fd, true, b.addr(), 0, MIB as u64).map_err(errname)?;
+    // Let it finish (its pages are unpinned as its descriptors complete) without
+    // collecting it.
+    ensure(sys::wait_for(5000, || pins_held() == held), || {
+        "never finished".into()
+    })?;
+    cancel(fd, id).map_err(errname)?;
+    ensure_eq("bytes", wait_ok(fd, id)?, MIB as u64)
+}
+
+fn close_in_flight(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let other = sys::open_rw(NODE).map_err(errname)?;
+    let b = Buffer::new(Backing::Anon4k, 8 * MIB)?;
+    let descs = c.get(emu::OFF_CNT_DESCS);
+    let stall = c.stall(fd);
+    let ids: Result<Vec<u64>, i32> = (0..3u64)
+        .map(|k| {
+            submit(
+                &other,
+                true,
+                b.addr() + k * (2 * MIB) as u64,
+                k << 24,
+                (2 * MIB) as u64,
+            )
+        })
+        .collect();
+    let pinned = pins_held();
+    drop(other);
+    let after_close = pins_held();
+    stall.release()?;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let ran = c.get(emu::OFF_CNT_DESCS) - descs;
+    ids.map_err(errname)?;
+    ensure(pinned - after_close >= 1536, || {
+        format!("close released {} pages", pinned - after_close)
+    })?;
+    ensure_eq("descriptors the engine ran after the close", ran, 0)?;
+    fresh(fd, 0x300_0000)
+}
+
+fn kill_in_flight(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    // Slow, but halting between descriptors within the driver's 40 ms.
+    let ctl = c.control(emu::OFF_CTL_DELAY_US, 2000);
+    // SAFETY: the child only submits and waits, and is killed.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let fd = sys::open_rw(NODE).expect("open");
+        let b = Buffer::new_fragmented(16 * MIB).expect("buffer");
+        for k in 0..4u64 {
+            let _ = submit(
+                &fd,
+                false,
+                b.addr() + k * (4 * MIB) as u64,
+                0x500_0000,
+                (4 * MIB) as u64,
+            );
+        }
+        loop {
+            let _ = wait(&fd, 0, 1000);
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut status = 0;
+    // SAFETY: kills and reaps our child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    ctl.release();
+    ensure(libc::WIFSIGNALED(status), || {
+        "the child was not killed".into()
+    })?;
+    fresh(fd, 0x600_0000)
+}
+
+fn munmap_in_flight(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let b = Buffer::new(Backing::Anon4k, 8 * MIB)?;
+    let held = pins_held();
+    let ctl = c.control(emu::OFF_CTL_BW_MIBS, 32);
+    let id = submit(fd, false, b.addr(), 0x700_0000, (8 * MIB) as u64);
+    drop(b);
+    let after_unmap = pins_held() - held;
+    let w = id.map(|id| wait(fd, id, 10_000));
+    ctl.release();
+    let w = w.map_err(errname)?.map_err(errname)?;
+    ensure_eq("status", w.status, 0)?;
+    ensure_eq("bytes", w.bytes_done, (8 * MIB) as u64)?;
+    ensure(after_unmap > 0, || {
+        "nothing was pinned right after munmap".into()
+    })
+}
+
+fn nothing_left_pinned(fx: &mut Fx) -> R {
+    ensure_eq("pins held", pins_held() - fx.baseline, 0)
+}
+
+/// The card and the emulator's controls, opened once; `baseline` is what was pinned before.
+struct Fx {
+    fd: OwnedFd,
+    c: EmuBar,
+    baseline: i64,
+}
+
+impl Fixture for Fx {}
+
+fn main() {
+    let suite = Suite::new("ve_async_test")
+        .per_backing(
+            &[Backing::Anon4k, Backing::Hugetlb2m],
+            vec![Variant::new(
+                "SUBMIT + WAIT round trip, 5 MiB + 8 B at an 8-byte offset, {backing}",
+                round_trip,
+            )
+            .balanced()],
+        )
+        .balanced("8 requests in flight at once from one file: SUBMIT returns before the engine is done, WAIT(any) reports each once", eight_in_flight)
+        .balanced("VE extent list: scattered, unordered, adjacent and page-unaligned extents, both directions", extent_lists)
+        .balanced("4 threads, each with 4 requests in flight, on one file and on their own files", threads)
+        .balanced("every bad argument gets its documented errno", every_bad_argument)
+        .balanced("poll: readable once a request of this file finished, not before, not for another file's", poll)
+        .balanced("another file's requests are unknown to this one", foreign_ids)
+        .balanced("64 requests not yet collected: the 65th gets EAGAIN", request_limit)
+        .balanced("a hung engine: WAIT times out and the request stays; CANCEL stops it (-ECANCELED) and unpins", hung_engine)
+        .case("after the cancel, transfers work again", works_after_cancel)
+        .balanced("an exception in one request of three fails only that one, with its code; the others complete", exception_among_three)
+        .case("after the exception, transfers work again", works_after_exception)
+        .balanced("CANCEL of the first of two requests in the ring: the second completes, its data intact", cancel_first_of_two)
+        .balanced("CANCEL of a finished request changes nothing; WAIT still reports its success", cancel_finished)
+        .balanced("closing the file with requests in flight: they never run, nothing stays pinned", close_in_flight)
+        .balanced("a process killed with requests in flight: nothing stays pinned, the engine works", kill_in_flight)
+        .balanced("munmap during a VE->VH transfer: the pages stay pinned until their descriptors complete", munmap_in_flight)
+        .case("nothing left pinned", nothing_left_pinned);
+    std::process::exit(suite.run(|| {
+        let baseline = pins_held();
+        let (fd, c) =
+            open_card().map_err(Bail::as_("open /dev/ve0 and map the emulator's controls"))?;
+        Ok(Fx { fd, c, baseline })
+    }));
 }
 
 /// `poll(POLLIN)` on `fd` for up to `ms`: the returned events.
@@ -573,7 +593,7 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
         // SAFETY: each buffer maps 1 MiB; no transfer in flight.
         unsafe { fill(b.ptr, MIB, 900 + k as u64) };
     }
-    stall(c);
+    let stall = c.stall(fd);
     let started = c.get(emu::OFF_CNT_STARTED);
     let ids: Result<Vec<u64>, i32> = bufs
         .iter()
@@ -590,11 +610,11 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
         .collect();
     // The first request takes 256 descriptors; the middle one starts after them.
     let descs_first = 256;
-    c.set(emu::OFF_CTL_EXC_AT, started + descs_first + 2);
-    unstall(c, fd)?;
+    let ctl = c.control(emu::OFF_CTL_EXC_AT, started + descs_first + 2);
+    stall.release()?;
     let ids = ids.map_err(errname)?;
     let ws: Vec<Result<VeDmaWait, i32>> = ids.iter().map(|&id| wait(fd, id, 10_000)).collect();
-    c.set(emu::OFF_CTL_EXC_AT, 0);
+    ctl.release();
     let ws: Vec<VeDmaWait> = ws.into_iter().collect::<Result<_, _>>().map_err(errname)?;
     ensure_eq("first status", ws[0].status, 0)?;
     ensure_eq("middle status", ws[1].status, -libc::EIO)?;

@@ -90,7 +90,7 @@ fn pattern(seed: u64, i: usize) -> u64 {
 fn verify(
     mode: Mode,
     fd: &OwnedFd,
-    eng: Option<&UserEngine<'_>>,
+    eng: Option<&UserEngine>,
     c: &EmuBar,
     b: &Buffer,
     len: usize,
@@ -122,7 +122,7 @@ fn verify(
 fn run_once(
     mode: Mode,
     fd: &OwnedFd,
-    eng: Option<&UserEngine<'_>>,
+    eng: Option<&UserEngine>,
     c: &EmuBar,
     to_ve: bool,
     vh: u64,
@@ -251,13 +251,10 @@ fn main() {
         backings.iter().map(|(_, a)| a(max_len as usize)).collect();
     let (buffers, c) = match (buffers, EmuBar::open()) {
         (Ok(b), Ok(c)) => (b, c),
-        (b, c) => {
-            t.result(
-                "buffers and the emulator's counters",
-                Err(format!("{:?} {:?}", b.err(), c.err())),
-            );
-            std::process::exit(t.finish());
-        }
+        (b, c) => t.bail(
+            "buffers and the emulator's counters",
+            format!("{:?} {:?}", b.err(), c.err()),
+        ),
     };
     let held = pins_held();
     let mut results: BTreeMap<Key, Sample> = BTreeMap::new();

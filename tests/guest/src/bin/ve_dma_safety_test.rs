@@ -52,14 +52,18 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
     },
     mem::{
         Backing,
         Buffer, //
     },
     nec::pins_held,
+    suite::{
+        Bail,
+        Fixture,
+        Suite, //
+    },
     sys::{
         self,
         errname, //
@@ -80,73 +84,112 @@ const BLOCK_PAGES: u64 = 512;
 /// long enough for the watcher to look many times even on the debug kernel.
 const HALT_DELAY_US: u64 = 120_000;
 
+/// The card and the emulator's controls. The file is closed before the cases that rebind the
+/// card; the dead-engine cases share a hugetlb block that stays pinned from one case to the next.
+struct Fx {
+    fd: Option<OwnedFd>,
+    c: EmuBar,
+    /// Pages pinned before the program.
+    baseline: i64,
+    /// The dead-engine cases' block, and the pages pinned before it was submitted.
+    block: Option<Result<Buffer, String>>,
+    held: i64,
+}
+
+impl Fixture for Fx {}
+
+impl Fx {
+    fn fd(&self) -> Result<&OwnedFd, String> {
+        self.fd
+            .as_ref()
+            .ok_or_else(|| "/dev/ve0 already closed".into())
+    }
+}
+
 fn main() {
     let dead_engine = std::env::args().any(|a| a == "--dead-engine");
-    let mut t = Tap::new("ve_dma_safety_test", if dead_engine { 6 } else { 10 });
-    let baseline = pins_held();
-    let (fd, c) = match open_card() {
-        Ok(x) => x,
-        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
+    let suite = if dead_engine {
+        dead_engine_suite()
+    } else {
+        Suite::new("ve_dma_safety_test")
+            .case(
+                "a block cut across the ring boundary, stopped by CANCEL: no page unpinned before the engine reports HALT",
+                stopped_by_cancel,
+            )
+            .case(
+                "a block cut across the ring boundary, stopped by closing its file: no page unpinned before the engine reports HALT",
+                stopped_by_close,
+            )
+            .case(
+                "a block cut across the ring boundary, stopped by SIGKILL of its process: no page unpinned before the engine reports HALT",
+                stopped_by_kill,
+            )
+            .case(
+                "WAIT and WAIT_INTR interrupted by a signal handled with SA_RESTART: restarted, they time out",
+                signal_with_restart,
+            )
+            .case(
+                "WAIT and WAIT_INTR interrupted by a signal handled without SA_RESTART: EINTR",
+                signal_without_restart,
+            )
+            .case(
+                "DMA pins are charged to the pinned process while the request holds them (VmPin)",
+                charged_while_held,
+            )
+            .case(
+                "RLIMIT_MEMLOCK without CAP_IPC_LOCK: a transfer over it fails with ENOMEM, nothing pinned; within it works",
+                memlock_limit,
+            )
+            .case(
+                "a VE range crossing 2^48 is refused at SUBMIT and the requests behind it run",
+                ve_bound,
+            )
+            .case("transfers work after all of it", works_after_all)
+            .case("nothing left pinned", nothing_left_pinned)
     };
-    if dead_engine {
-        dead_engine_tests(t, fd, &c, baseline);
-    }
+    std::process::exit(suite.run(|| {
+        let baseline = pins_held();
+        let (fd, c) =
+            open_card().map_err(Bail::as_("open /dev/ve0 and map the emulator's controls"))?;
+        let block = dead_engine.then(|| Buffer::new(Backing::Hugetlb2m, 2 * MIB));
+        Ok(Fx {
+            fd: Some(fd),
+            c,
+            baseline,
+            block,
+            held: pins_held(),
+        })
+    }));
+}
 
-    for (name, how) in [
-        ("CANCEL", Stop::Cancel),
-        ("closing its file", Stop::Close),
-        ("SIGKILL of its process", Stop::Kill),
-    ] {
-        t.result(
-            &format!(
-                "a block cut across the ring boundary, stopped by {name}: no page unpinned before the engine reports HALT"
-            ),
-            stop_ring_spanning_request(&fd, &c, how),
-        );
-    }
-    for restart in [true, false] {
-        t.result(
-            &format!(
-                "WAIT and WAIT_INTR interrupted by a signal handled {}: {}",
-                if restart {
-                    "with SA_RESTART"
-                } else {
-                    "without SA_RESTART"
-                },
-                if restart {
-                    "restarted, they time out"
-                } else {
-                    "EINTR"
-                }
-            ),
-            signal_restart(&fd, &c, restart),
-        );
-    }
-    t.result(
-        "DMA pins are charged to the pinned process while the request holds them (VmPin)",
-        charged_while_held(&fd, &c),
-    );
-    t.result(
-        "RLIMIT_MEMLOCK without CAP_IPC_LOCK: a transfer over it fails with ENOMEM, nothing pinned; within it works",
-        memlock_limit(),
-    );
-    // Rebinds the card: the file opened above is dead afterwards.
-    drop(fd);
-    t.result(
-        "a VE range crossing 2^48 is refused at SUBMIT and the requests behind it run",
-        ve_bound(&c),
-    );
-    t.result(
-        "transfers work after all of it",
-        sys::open_rw(NODE)
-            .map_err(errname)
-            .and_then(|fd| fresh(&fd, 0x1000_0000)),
-    );
-    t.result(
-        "nothing left pinned",
-        ensure_eq("pins held", pins_held() - baseline, 0),
-    );
-    std::process::exit(t.finish());
+fn stopped_by_cancel(fx: &mut Fx) -> R {
+    stop_ring_spanning_request(fx.fd()?, &fx.c, Stop::Cancel)
+}
+
+fn stopped_by_close(fx: &mut Fx) -> R {
+    stop_ring_spanning_request(fx.fd()?, &fx.c, Stop::Close)
+}
+
+fn stopped_by_kill(fx: &mut Fx) -> R {
+    stop_ring_spanning_request(fx.fd()?, &fx.c, Stop::Kill)
+}
+
+fn signal_with_restart(fx: &mut Fx) -> R {
+    signal_restart(fx.fd()?, &fx.c, true)
+}
+
+fn signal_without_restart(fx: &mut Fx) -> R {
+    signal_restart(fx.fd()?, &fx.c, false)
+}
+
+fn works_after_all(_: &mut Fx) -> R {
+    sys::open_rw(NODE)
+        .map_err(errname)
+        .and_then(|fd| fresh(&fd, 0x1000_0000))
+}
+
+fn nothing_left_pinned(fx: &mut Fx) -> R {
+    ensure_eq("pins held", pins_held() - fx.baseline, 0)
 }
 
 /// VH -> VE -> VH of 1 MiB through `VE_DMA_IOC_XFER`, compared.
@@ -264,7 +307,7 @@ fn watch_release(c: &EmuBar, pages: u64, stop: impl FnOnce() -> R) -> R {
 fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
     let held = pins_held();
     let b = Buffer::new(Backing::Hugetlb2m, 2 * MIB)?;
-    c.set(emu::OFF_CTL_HALT_DELAY_US, HALT_DELAY_US);
+    let halt = c.control(emu::OFF_CTL_HALT_DELAY_US, HALT_DELAY_US);
     let r = (|| match how {
         Stop::Cancel => {
             let id = submit_ring_spanning(fd, c, &b, 0x100_0000)?;
@@ -324,7 +367,7 @@ fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
             })
         }
     })();
-    c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
+    halt.release();
     let u = unstall(c, fd);
     r?;
     u?;
@@ -365,7 +408,10 @@ fn rebind() -> R {
 /// rebind), more than the engine's 48-bit address fields reach: the driver must bound the VE side
 /// by the engine's width. A range crossing 2^48 behind a full ring used to pass SUBMIT and then
 /// stop every request behind it.
-fn ve_bound(c: &EmuBar) -> R {
+fn ve_bound(fx: &mut Fx) -> R {
+    // Rebinds the card: the file opened by the fixture is dead afterwards.
+    drop(fx.fd.take());
+    let c = &fx.c;
     let real = c.get(emu::OFF_VE_MEM_SIZE);
     c.set(emu::OFF_VE_MEM_SIZE, 1 << 50);
     let r = rebind().and_then(|()| {
@@ -463,7 +509,7 @@ fn interrupted<T: Send>(call: impl FnOnce() -> T + Send) -> (T, Duration) {
 fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
     handle_sigusr1(restart)?;
     let b = Buffer::new(Backing::Anon4k, MIB)?;
-    c.set(emu::OFF_CTL_STALL, 1);
+    let stall = c.stall(fd);
     let id = submit(fd, true, b.addr(), 0x900_0000, MIB as u64);
     let r = (|| -> R {
         let id = id.map_err(errname)?;
@@ -493,7 +539,7 @@ fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
         }
         Ok(())
     })();
-    let u = unstall(c, fd);
+    let u = stall.release();
     if let Ok(id) = id {
         wait_ok(fd, id)?;
     }
@@ -510,13 +556,14 @@ fn vm_pin_kb() -> Result<u64, String> {
         .ok_or_else(|| "no VmPin in /proc/self/status".into())
 }
 
-fn charged_while_held(fd: &OwnedFd, c: &EmuBar) -> R {
+fn charged_while_held(fx: &mut Fx) -> R {
+    let (fd, c) = (fx.fd()?, &fx.c);
     let b = Buffer::new(Backing::Anon4k, 4 * MIB)?;
     let before = vm_pin_kb()?;
-    c.set(emu::OFF_CTL_STALL, 1);
+    let stall = c.stall(fd);
     let id = submit(fd, false, b.addr(), 0x600_0000, (4 * MIB) as u64);
     let during = vm_pin_kb();
-    let u = unstall(c, fd);
+    let u = stall.release();
     let id = id.map_err(errname)?;
     u?;
     ensure_eq("bytes", wait_ok(fd, id)?, (4 * MIB) as u64)?;
@@ -530,7 +577,7 @@ fn charged_while_held(fd: &OwnedFd, c: &EmuBar) -> R {
 }
 
 /// In a child: RLIMIT_MEMLOCK 1 MiB, CAP_IPC_LOCK dropped, CAP_SYS_ADMIN kept.
-fn memlock_limit() -> R {
+fn memlock_limit(_: &mut Fx) -> R {
     let held = pins_held();
     let code = sys::in_child_with_memlock(1 << 20, || {
         let Ok(fd) = sys::open_rw(NODE) else {
@@ -559,87 +606,108 @@ fn memlock_limit() -> R {
 
 /// The engine will not halt (a wedged card): every page a posted descriptor can reach stays
 /// pinned; the card is out of service until it is unbound; a rebind with a working engine brings
-/// it back. Exits.
-fn dead_engine_tests(mut t: Tap, fd: OwnedFd, c: &EmuBar, baseline: i64) -> ! {
-    let b = Buffer::new(Backing::Hugetlb2m, 2 * MIB);
-    let held = pins_held();
-    t.result(
-        "CANCEL of a ring-spanning request on an engine that will not halt: EIO, the whole block stays pinned",
-        (|| {
-            let b = b.as_ref().map_err(|e| e.clone())?;
-            let id = submit_ring_spanning(&fd, c, b, 0x100_0000)?;
-            c.set(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
-            ensure_errno("CANCEL", cancel(&fd, id), libc::EIO)?;
-            ensure_eq("pages kept pinned", pins_held() - held, BLOCK_PAGES as i64)?;
-            let w = wait(&fd, id, 0).map_err(errname)?;
-            ensure_eq("status", w.status, -libc::ECANCELED)
-        })(),
-    );
-    t.result(
-        "the dead engine takes no request: SUBMIT and XFER fail with EIO, nothing more pinned",
-        (|| {
-            let a = Buffer::new(Backing::Anon4k, MIB)?;
-            ensure_errno(
-                "SUBMIT",
-                submit(&fd, true, a.addr(), 0, MIB as u64),
-                libc::EIO,
-            )?;
-            ensure_errno(
-                "XFER",
-                xfer(&fd, true, a.addr(), 0, MIB as u64).map_err(|(e, _)| e),
-                libc::EIO,
-            )?;
-            ensure_eq("pages pinned", pins_held() - held, BLOCK_PAGES as i64)
-        })(),
-    );
-    drop(fd);
+/// it back. The engine's controls stay set from the first case to the fourth on purpose: the
+/// engine stays dead in between.
+fn dead_engine_suite() -> Suite<Fx> {
+    Suite::new("ve_dma_safety_test")
+        .case(
+            "CANCEL of a ring-spanning request on an engine that will not halt: EIO, the whole block stays pinned",
+            dead_cancel,
+        )
+        .case(
+            "the dead engine takes no request: SUBMIT and XFER fail with EIO, nothing more pinned",
+            dead_refuses,
+        )
+        .case(
+            "closing the file and unmapping the buffer keep the block pinned",
+            dead_close_unmap,
+        )
+        .case(
+            "unbound and bound again with an engine that halts: the card works",
+            dead_rebind,
+        )
+        .case(
+            "a register mapping unmapped while the engine will not halt: the engine is dead, not given to the kernel manager (EIO)",
+            dead_after_mapping,
+        )
+        .case(
+            "rmmod works; only the dead engine's block stays pinned",
+            dead_rmmod,
+        )
+}
+
+fn dead_cancel(fx: &mut Fx) -> R {
+    let (fd, c, held) = (fx.fd()?, &fx.c, fx.held);
+    let b = fx.block.as_ref().ok_or("no block")?;
+    let b = b.as_ref().map_err(|e| e.clone())?;
+    let id = submit_ring_spanning(fd, c, b, 0x100_0000)?;
+    c.set(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+    ensure_errno("CANCEL", cancel(fd, id), libc::EIO)?;
+    ensure_eq("pages kept pinned", pins_held() - held, BLOCK_PAGES as i64)?;
+    let w = wait(fd, id, 0).map_err(errname)?;
+    ensure_eq("status", w.status, -libc::ECANCELED)
+}
+
+fn dead_refuses(fx: &mut Fx) -> R {
+    let (fd, held) = (fx.fd()?, fx.held);
+    let a = Buffer::new(Backing::Anon4k, MIB)?;
+    ensure_errno(
+        "SUBMIT",
+        submit(fd, true, a.addr(), 0, MIB as u64),
+        libc::EIO,
+    )?;
+    ensure_errno(
+        "XFER",
+        xfer(fd, true, a.addr(), 0, MIB as u64).map_err(|(e, _)| e),
+        libc::EIO,
+    )?;
+    ensure_eq("pages pinned", pins_held() - held, BLOCK_PAGES as i64)
+}
+
+fn dead_close_unmap(fx: &mut Fx) -> R {
+    drop(fx.fd.take());
     // Unmapping the buffer does not free pages the dead engine may write.
-    drop(b);
-    t.result(
-        "closing the file and unmapping the buffer keep the block pinned",
-        ensure_eq("pages pinned", pins_held() - held, BLOCK_PAGES as i64),
+    drop(fx.block.take());
+    ensure_eq("pages pinned", pins_held() - fx.held, BLOCK_PAGES as i64)
+}
+
+fn dead_rebind(fx: &mut Fx) -> R {
+    let c = &fx.c;
+    c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
+    c.set(emu::OFF_CTL_STALL, 0);
+    rebind()?;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    fresh(&fd, 0x800_0000)
+}
+
+fn dead_after_mapping(fx: &mut Fx) -> R {
+    let c = &fx.c;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    let m = ve_guest::userdma::UserEngine::map(&fd).map_err(|e| format!("mmap: {}", errname(e)))?;
+    let halt = c.control(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+    // The last unmap gives the engine back: only if it halts.
+    drop(m);
+    let a = Buffer::new(Backing::Anon4k, MIB)?;
+    let r = ensure_errno(
+        "SUBMIT after the mapping went",
+        submit(&fd, true, a.addr(), 0, MIB as u64),
+        libc::EIO,
     );
-    t.result(
-        "unbound and bound again with an engine that halts: the card works",
-        (|| {
-            c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
-            c.set(emu::OFF_CTL_STALL, 0);
-            rebind()?;
-            let fd = sys::open_rw(NODE).map_err(errname)?;
-            fresh(&fd, 0x800_0000)
-        })(),
-    );
-    t.result(
-        "a register mapping unmapped while the engine will not halt: the engine is dead, not given to the kernel manager (EIO)",
-        (|| {
-            let fd = sys::open_rw(NODE).map_err(errname)?;
-            let m = ve_guest::userdma::UserEngine::map(&fd)
-                .map_err(|e| format!("mmap: {}", errname(e)))?;
-            c.set(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
-            // The last unmap gives the engine back: only if it halts.
-            drop(m);
-            let a = Buffer::new(Backing::Anon4k, MIB)?;
-            let r = ensure_errno(
-                "SUBMIT after the mapping went",
-                submit(&fd, true, a.addr(), 0, MIB as u64),
-                libc::EIO,
-            );
-            c.set(emu::OFF_CTL_HALT_DELAY_US, 0);
-            r?;
-            drop(fd);
-            rebind()?;
-            let fd = sys::open_rw(NODE).map_err(errname)?;
-            fresh(&fd, 0x900_0000)
-        })(),
-    );
-    let kept = pins_held() - baseline;
+    halt.release();
+    r?;
+    drop(fd);
+    rebind()?;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    fresh(&fd, 0x900_0000)
+}
+
+fn dead_rmmod(fx: &mut Fx) -> R {
+    let kept = pins_held() - fx.baseline;
     println!("# figure: dead engine: {kept} pages kept pinned by design (one 2 MiB block)");
-    t.result(
-        "rmmod works; only the dead engine's block stays pinned",
-        (|| {
-            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
-            ensure_eq("pages pinned", pins_held() - baseline, BLOCK_PAGES as i64)
-        })(),
-    );
-    std::process::exit(t.finish());
+    sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+    ensure_eq(
+        "pages pinned",
+        pins_held() - fx.baseline,
+        BLOCK_PAGES as i64,
+    )
 }

@@ -34,14 +34,19 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
     },
     mem::{
         Backing,
         Buffer, //
     },
     nec::pins_held,
+    suite::{
+        Bail,
+        Fixture,
+        Suite,
+        Variant, //
+    },
     sys::{
         self,
         errname, //
@@ -79,319 +84,369 @@ fn fresh_round_trip(fd: &OwnedFd, ve: u64, seed: u64) -> R {
     unsafe { round_trip(fd, b.ptr, b.ptr.add(1 << 20), 1 << 20, ve, seed) }
 }
 
-fn main() {
-    let backings = [
-        Backing::Anon4k,
-        Backing::Thp,
-        Backing::Hugetlb2m,
-        Backing::Hugetlb1g,
-    ];
-    let mut t = Tap::new("ve_dma_test", 2 * backings.len() + 14);
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(e) => {
-            t.result("open /dev/ve0", Err(errname(e)));
-            std::process::exit(t.finish());
-        }
-    };
-    let baseline = pins_held();
-    let mut info = uapi::VeDrvInfo::default();
-    let ve_size = sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut info)
-        .map(|_| info.ve_mem_size)
-        .unwrap_or(0);
+/// Round trips between the halves of a buffer of `backing`: 16 MiB (halves of 8 MiB) or 1 GiB
+/// (the first 64 MiB of each half).
+fn halves(backing: Backing) -> (usize, usize) {
+    if backing == Backing::Hugetlb1g {
+        (1 << 30, 64 << 20)
+    } else {
+        (16 << 20, 8 << 20)
+    }
+}
 
-    for backing in backings {
-        let name = backing.name();
-        let size = if backing == Backing::Hugetlb1g {
-            1 << 30
+fn big_round_trip(fx: &mut Fx, backing: Backing) -> R {
+    let (size, half) = halves(backing);
+    let b = Buffer::new(backing, size)?;
+    let src = b.ptr;
+    // SAFETY: the second half of the buffer.
+    let dst = unsafe { b.ptr.add(size / 2) };
+    // SAFETY: the two halves of `b`, `half` bytes each at least.
+    unsafe { round_trip(&fx.fd, src, dst, half, 0x100_0000, 1) }
+}
+
+fn small_round_trips(fx: &mut Fx, backing: Backing) -> R {
+    let fd = &fx.fd;
+    let (size, _) = halves(backing);
+    let b = Buffer::new(backing, size)?;
+    let src = b.ptr;
+    // SAFETY: the second half of the buffer.
+    let dst = unsafe { b.ptr.add(size / 2) };
+    // SAFETY: offset plus length stays within each half of `b` (1 MiB + 0x3338 at
+    // most, of `size / 2` bytes).
+    unsafe {
+        round_trip(fd, src, dst, 8, 0x2000_0000, 2)?;
+        round_trip(fd, src.add(8), dst.add(8), 4096 + 8, 0x2000_1008, 3)?;
+        round_trip(
+            fd,
+            src.add(0x1238),
+            dst.add(0x3338),
+            (1 << 20) + 0x1238,
+            0x3000_0000,
+            4,
+        )
+    }
+}
+
+fn argument_errors(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let a = fx.a.addr();
+    let ve_size = fx.ve_size;
+    ensure_errno(
+        "VH misaligned",
+        xfer(fd, true, a + 4, 0, 8).map_err(|e| e.0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "VE misaligned",
+        xfer(fd, true, a, 4, 8).map_err(|e| e.0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "length 12",
+        xfer(fd, true, a, 0, 12).map_err(|e| e.0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "length 0",
+        xfer(fd, true, a, 0, 0).map_err(|e| e.0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "VE range beyond VE memory",
+        xfer(fd, true, a, ve_size - 8, 16).map_err(|e| e.0),
+        libc::EINVAL,
+    )?;
+    let mut x = uapi::VeDmaXfer {
+        vh_addr: a,
+        len: 8,
+        flags: 3,
+        ..Default::default()
+    };
+    ensure_errno(
+        "flags 3",
+        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut x),
+        libc::EINVAL,
+    )?;
+    let mut x = uapi::VeDmaXfer {
+        vh_addr: a,
+        len: 8,
+        flags: uapi::VE_DMA_VH_TO_VE,
+        reserved: [0, 1],
+        ..Default::default()
+    };
+    ensure_errno(
+        "reserved",
+        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut x),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "unmapped VH",
+        xfer(fd, true, 0x1000_0000_0000, 0, 4096).map_err(|e| e.0),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "NULL argument",
+        sys::ioctl_raw(fd, uapi::VE_DMA_IOC_XFER, 0),
+        libc::EFAULT,
+    )
+}
+
+fn without_cap_sys_admin(fx: &mut Fx) -> R {
+    let a = fx.a.addr();
+    std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .map_err(|e| format!("chmod: {e}"))?;
+    let code = sys::as_nobody(|| {
+        let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+        if xfer(&fd, true, a, 0, 8).err().map(|e| e.0) == Some(libc::EPERM) {
+            0
         } else {
-            16 << 20
-        };
-        let half = if backing == Backing::Hugetlb1g {
-            64 << 20
-        } else {
-            size / 2
-        };
-        match Buffer::new(backing, size) {
-            Ok(b) => {
-                let src = b.ptr;
-                // SAFETY: the second half of the buffer.
-                let dst = unsafe { b.ptr.add(size / 2) };
-                t.result(
-                    &format!(
-                        "{name}: {} MiB VH -> VE -> VH, every byte compared",
-                        half >> 20
-                    ),
-                    // SAFETY: the two halves of `b`, `half` bytes each at least.
-                    unsafe { round_trip(&fd, src, dst, half, 0x100_0000, 1) },
-                );
-                t.result(&format!("{name}: small and page-unaligned transfers (8 B, 4 KiB + 8 at +8, 1 MiB + 0x1238)"), (|| {
-                    // SAFETY: offset plus length stays within each half of `b` (1 MiB + 0x3338 at
-                    // most, of `half` bytes).
-                    unsafe {
-                        round_trip(&fd, src, dst, 8, 0x2000_0000, 2)?;
-                        round_trip(&fd, src.add(8), dst.add(8), 4096 + 8, 0x2000_1008, 3)?;
-                        round_trip(&fd, src.add(0x1238), dst.add(0x3338), (1 << 20) + 0x1238, 0x3000_0000, 4)
-                    }
-                })());
-            }
-            Err(why) => {
-                t.result(&format!("{name}: buffer"), Err(why.clone()));
-                t.result(&format!("{name}: buffer"), Err(why));
-            }
+            2
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq("child (1: open failed, 2: not EPERM)", code, 0)
+}
+
+fn injected_exception(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let a = fx.a.addr();
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    let held = pins_held();
+    let g = c.control(emu::OFF_CTL_EXC_AT, c.get(emu::OFF_CNT_STARTED) + 1);
+    let r = xfer(fd, true, a, 0, 1 << 20);
+    g.release();
+    match r {
+        Err((e, x)) if e == libc::EIO => {
+            ensure_eq("exception code", x.exception, u32::from(desc::EXC_INJECTED))?;
+            ensure_eq("bytes_done", x.bytes_done, 0)?;
+        }
+        other => return Err(format!("want EIO, got {other:?}")),
+    }
+    ensure_eq("pins held", pins_held() - held, 0)
+}
+
+fn works_after_exception(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    fresh_round_trip(fd, 0x4000_0000, 5)
+}
+
+fn hung_engine(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let a = fx.a.addr();
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    let held = pins_held();
+    let g = c.control(emu::OFF_CTL_STALL, 1);
+    let r = xfer(fd, true, a, 0, 64 << 10);
+    g.release();
+    ensure_errno("stalled transfer", r.map_err(|e| e.0), libc::ETIMEDOUT)?;
+    ensure_eq("pins held", pins_held() - held, 0)
+}
+
+fn works_after_timeout(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    fresh_round_trip(fd, 0x4010_0000, 6)
+}
+
+fn dropped_irqs(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    let g = c.control(emu::OFF_CTL_IRQ_DROP, 1000);
+    let r = fresh_round_trip(fd, 0x4020_0000, 7);
+    let dropped = 1000 - c.get(emu::OFF_CTL_IRQ_DROP);
+    g.release();
+    r?;
+    ensure(dropped > 0, || "the emulator dropped no interrupt".into())
+}
+
+fn coalesced_irqs(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    // Physically fragmented: one descriptor per page, so the driver asks for an interrupt
+    // about every 64 slots; the emulator raises only every 1,000,000th.
+    let b = Buffer::new_fragmented(16 << 20)?;
+    let irqs = c.get(emu::OFF_CNT_IRQS);
+    let g = c.control(emu::OFF_CTL_IRQ_COALESCE, 1_000_000);
+    // SAFETY: the two 8 MiB halves of `b`.
+    let r = unsafe { round_trip(fd, b.ptr, b.ptr.add(8 << 20), 8 << 20, 0x4400_0000, 8) };
+    g.release();
+    r?;
+    ensure_eq("interrupts raised", c.get(emu::OFF_CNT_IRQS) - irqs, 0)
+}
+
+fn overlap_and_early_unpin(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    overlap(fd, c)
+}
+
+fn threads_and_processes(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    concurrent(fd)
+}
+
+fn fork_during_ve_to_vh(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    fork_during_transfer(fd, c)
+}
+
+fn killed_mid_transfer(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    let held = pins_held();
+    // Slow the engine down so the child is surely inside the transfer when it is killed.
+    let g = c.control(emu::OFF_CTL_DELAY_US, 2000);
+    // SAFETY: the child only runs transfers and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let fd = sys::open_rw(NODE).expect("open");
+        let b = Buffer::new(Backing::Anon4k, 16 << 20).expect("buffer");
+        loop {
+            let _ = xfer(&fd, false, b.addr(), 0x5000_0000, b.len as u64);
         }
     }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut status = 0;
+    // SAFETY: kills and reaps our child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    g.release();
+    ensure(libc::WIFSIGNALED(status), || {
+        "the child was not killed".into()
+    })?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    fresh_round_trip(fd, 0x4030_0000, 8)
+}
 
-    let b = Buffer::new(Backing::Anon4k, 1 << 20).expect("buffer");
-    let a = b.addr();
-    t.result(
-        "argument errors: EINVAL (alignment, length, flags, reserved, VE range), EFAULT (unmapped)",
-        (|| {
-            ensure_errno(
-                "VH misaligned",
-                xfer(&fd, true, a + 4, 0, 8).map_err(|e| e.0),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "VE misaligned",
-                xfer(&fd, true, a, 4, 8).map_err(|e| e.0),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "length 12",
-                xfer(&fd, true, a, 0, 12).map_err(|e| e.0),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "length 0",
-                xfer(&fd, true, a, 0, 0).map_err(|e| e.0),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "VE range beyond VE memory",
-                xfer(&fd, true, a, ve_size - 8, 16).map_err(|e| e.0),
-                libc::EINVAL,
-            )?;
-            let mut x = uapi::VeDmaXfer {
-                vh_addr: a,
-                len: 8,
-                flags: 3,
-                ..Default::default()
-            };
-            ensure_errno(
-                "flags 3",
-                sys::ioctl(&fd, uapi::VE_DMA_IOC_XFER, &mut x),
-                libc::EINVAL,
-            )?;
-            let mut x = uapi::VeDmaXfer {
-                vh_addr: a,
-                len: 8,
-                flags: uapi::VE_DMA_VH_TO_VE,
-                reserved: [0, 1],
-                ..Default::default()
-            };
-            ensure_errno(
-                "reserved",
-                sys::ioctl(&fd, uapi::VE_DMA_IOC_XFER, &mut x),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "unmapped VH",
-                xfer(&fd, true, 0x1000_0000_0000, 0, 4096).map_err(|e| e.0),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "NULL argument",
-                sys::ioctl_raw(&fd, uapi::VE_DMA_IOC_XFER, 0),
-                libc::EFAULT,
-            )
-        })(),
-    );
-    t.result(
-        "without CAP_SYS_ADMIN: EPERM",
-        (|| {
-            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|e| format!("chmod: {e}"))?;
-            let code = sys::as_nobody(|| {
-                let Ok(fd) = sys::open_rw(NODE) else { return 1 };
-                if xfer(&fd, true, a, 0, 8).err().map(|e| e.0) == Some(libc::EPERM) {
-                    0
-                } else {
-                    2
-                }
-            })
-            .map_err(errname)?;
-            ensure_eq("child (1: open failed, 2: not EPERM)", code, 0)
-        })(),
-    );
-
-    let ctl = EmuBar::open();
-    t.result(
-        "an injected exception fails the transfer with EIO and its code",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            let held = pins_held();
-            c.set(emu::OFF_CTL_EXC_AT, c.get(emu::OFF_CNT_STARTED) + 1);
-            let r = xfer(&fd, true, a, 0, 1 << 20);
-            c.set(emu::OFF_CTL_EXC_AT, 0);
-            match r {
-                Err((e, x)) if e == libc::EIO => {
-                    ensure_eq("exception code", x.exception, u32::from(desc::EXC_INJECTED))?;
-                    ensure_eq("bytes_done", x.bytes_done, 0)?;
-                }
-                other => return Err(format!("want EIO, got {other:?}")),
-            }
-            ensure_eq("pins held", pins_held() - held, 0)
-        })(),
-    );
-    t.result(
-        "after the exception, transfers work again",
-        fresh_round_trip(&fd, 0x4000_0000, 5),
-    );
-    t.result(
-        "a hung engine: ETIMEDOUT, engine halted, pins released",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            let held = pins_held();
-            c.set(emu::OFF_CTL_STALL, 1);
-            let r = xfer(&fd, true, a, 0, 64 << 10);
-            c.set(emu::OFF_CTL_STALL, 0);
-            ensure_errno("stalled transfer", r.map_err(|e| e.0), libc::ETIMEDOUT)?;
-            ensure_eq("pins held", pins_held() - held, 0)
-        })(),
-    );
-    t.result(
-        "after the timeout, transfers work again",
-        fresh_round_trip(&fd, 0x4010_0000, 6),
-    );
-    t.result(
-        "dropped interrupts: the transfer still completes",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            c.set(emu::OFF_CTL_IRQ_DROP, 1000);
-            let r = fresh_round_trip(&fd, 0x4020_0000, 7);
-            let dropped = 1000 - c.get(emu::OFF_CTL_IRQ_DROP);
-            c.set(emu::OFF_CTL_IRQ_DROP, 0);
-            r?;
-            ensure(dropped > 0, || "the emulator dropped no interrupt".into())
-        })(),
-    );
-    t.result(
-        "coalesced interrupts (none raised): 2 x 2048 descriptors complete by the wait slices",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            // Physically fragmented: one descriptor per page, so the driver asks for an interrupt
-            // about every 64 slots; the emulator raises only every 1,000,000th.
-            let b = Buffer::new_fragmented(16 << 20)?;
-            let irqs = c.get(emu::OFF_CNT_IRQS);
-            c.set(emu::OFF_CTL_IRQ_COALESCE, 1_000_000);
-            // SAFETY: the two 8 MiB halves of `b`.
-            let r = unsafe { round_trip(&fd, b.ptr, b.ptr.add(8 << 20), 8 << 20, 0x4400_0000, 8) };
-            c.set(emu::OFF_CTL_IRQ_COALESCE, 0);
-            r?;
-            ensure_eq("interrupts raised", c.get(emu::OFF_CNT_IRQS) - irqs, 0)
-        })(),
-    );
-    t.result(
-        "overlap and early unpin: the engine starts before the last batch is pinned; pins stay within the window",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            overlap(&fd, c)
-        })(),
-    );
-    t.result(
-        "4 threads and 2 processes at once, every byte verified",
-        concurrent(&fd),
-    );
-    t.result(
-        "fork during a VE->VH transfer: the parent gets the data, the children's writes stay theirs",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            fork_during_transfer(&fd, c)
-        })(),
-    );
-    t.result(
-        "a process killed in the middle of a transfer: nothing stays pinned, the engine works",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            let held = pins_held();
-            // Slow the engine down so the child is surely inside the transfer when it is killed.
-            c.set(emu::OFF_CTL_DELAY_US, 2000);
-            // SAFETY: the child only runs transfers and exits.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                let fd = sys::open_rw(NODE).expect("open");
-                let b = Buffer::new(Backing::Anon4k, 16 << 20).expect("buffer");
-                loop {
-                    let _ = xfer(&fd, false, b.addr(), 0x5000_0000, b.len as u64);
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            let mut status = 0;
-            // SAFETY: kills and reaps our child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            c.set(emu::OFF_CTL_DELAY_US, 0);
-            ensure(libc::WIFSIGNALED(status), || {
-                "the child was not killed".into()
-            })?;
-            ensure_eq("pins held", pins_held() - held, 0)?;
-            fresh_round_trip(&fd, 0x4030_0000, 8)
-        })(),
-    );
-    t.result(
-        "unbinding the card in the middle of a transfer: ENODEV, nothing pinned, rebind works",
-        (|| {
-            let c = ctl.as_ref().map_err(|e| e.clone())?;
-            let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-                .ok_or("no device")?;
-            let held = pins_held();
-            c.set(emu::OFF_CTL_DELAY_US, 2000);
-            let b = Buffer::new(Backing::Anon4k, 16 << 20)?;
-            let addr = b.addr();
-            let r = std::thread::scope(|s| {
-                let h = s.spawn(|| {
-                    let fd = sys::open_rw(NODE).map_err(errname)?;
-                    let mut last = Ok(0);
-                    // Transfer until the unbind stops us (bounded, should it never come).
-                    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
-                    while std::time::Instant::now() < end {
-                        match xfer(&fd, false, addr, 0x5000_0000, 16 << 20) {
-                            Ok(_) => last = Ok(0),
-                            Err((e, _)) => {
-                                last = Err(e);
-                                break;
-                            }
-                        }
+fn unbind_mid_transfer(fx: &mut Fx) -> R {
+    let ctl = &fx.ctl;
+    let c = ctl.as_ref().map_err(|e| e.clone())?;
+    let bdf =
+        sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM).ok_or("no device")?;
+    let held = pins_held();
+    let g = c.control(emu::OFF_CTL_DELAY_US, 2000);
+    let b = Buffer::new(Backing::Anon4k, 16 << 20)?;
+    let addr = b.addr();
+    let r = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let fd = sys::open_rw(NODE).map_err(errname)?;
+            let mut last = Ok(0);
+            // Transfer until the unbind stops us (bounded, should it never come).
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < end {
+                match xfer(&fd, false, addr, 0x5000_0000, 16 << 20) {
+                    Ok(_) => last = Ok(0),
+                    Err((e, _)) => {
+                        last = Err(e);
+                        break;
                     }
-                    Ok::<_, String>(last)
-                });
-                std::thread::sleep(std::time::Duration::from_millis(300));
-                let u = sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/unbind", &bdf);
-                (u, h.join())
-            });
-            c.set(emu::OFF_CTL_DELAY_US, 0);
-            let (u, joined) = r;
-            u.map_err(|e| format!("unbind: {}", errname(e)))?;
-            let last = joined.map_err(|_| "thread panicked".to_string())??;
-            ensure_errno("the transfer running at unbind", last, libc::ENODEV)?;
-            ensure_eq("pins held", pins_held() - held, 0)?;
-            sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/bind", &bdf)
-                .map_err(|e| format!("bind: {}", errname(e)))?;
-            ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-                "no /dev/ve0 after rebinding".into()
-            })?;
-            let fd2 = sys::open_rw(NODE).map_err(errname)?;
-            fresh_round_trip(&fd2, 0x4040_0000, 9)
-        })(),
-    );
-    t.result(
-        "nothing left pinned",
-        ensure_eq("pins held", pins_held() - baseline, 0),
-    );
-    std::process::exit(t.finish());
+                }
+            }
+            Ok::<_, String>(last)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let u = sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/unbind", &bdf);
+        (u, h.join())
+    });
+    g.release();
+    let (u, joined) = r;
+    u.map_err(|e| format!("unbind: {}", errname(e)))?;
+    let last = joined.map_err(|_| "thread panicked".to_string())??;
+    ensure_errno("the transfer running at unbind", last, libc::ENODEV)?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    sys::write_file("/sys/bus/pci/drivers/ve_drv_emu/bind", &bdf)
+        .map_err(|e| format!("bind: {}", errname(e)))?;
+    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+        "no /dev/ve0 after rebinding".into()
+    })?;
+    let fd2 = sys::open_rw(NODE).map_err(errname)?;
+    fresh_round_trip(&fd2, 0x4040_0000, 9)
+}
+
+fn nothing_left_pinned(fx: &mut Fx) -> R {
+    ensure_eq("pins held", pins_held() - fx.baseline, 0)
+}
+
+/// The card, a 1 MiB buffer for the error cases, the emulator's controls (the cases that need
+/// them fail one by one if they cannot be mapped) and the card's VE memory size.
+struct Fx {
+    fd: OwnedFd,
+    baseline: i64,
+    ve_size: u64,
+    a: Buffer,
+    ctl: Result<EmuBar, String>,
+}
+
+impl Fixture for Fx {}
+
+fn main() {
+    let suite = Suite::new("ve_dma_test")
+        .per_backing(
+            &[
+                Backing::Anon4k,
+                Backing::Thp,
+                Backing::Hugetlb2m,
+                Backing::Hugetlb1g,
+            ],
+            vec![
+                Variant::named(
+                    |b| {
+                        format!(
+                            "{}: {} MiB VH -> VE -> VH, every byte compared",
+                            b.name(),
+                            halves(b).1 >> 20
+                        )
+                    },
+                    big_round_trip,
+                ),
+                Variant::new(
+                    "{backing}: small and page-unaligned transfers (8 B, 4 KiB + 8 at +8, 1 MiB + 0x1238)",
+                    small_round_trips,
+                ),
+            ],
+        )
+        .case("argument errors: EINVAL (alignment, length, flags, reserved, VE range), EFAULT (unmapped)", argument_errors)
+        .case("without CAP_SYS_ADMIN: EPERM", without_cap_sys_admin)
+        .case("an injected exception fails the transfer with EIO and its code", injected_exception)
+        .case("after the exception, transfers work again", works_after_exception)
+        .case("a hung engine: ETIMEDOUT, engine halted, pins released", hung_engine)
+        .case("after the timeout, transfers work again", works_after_timeout)
+        .case("dropped interrupts: the transfer still completes", dropped_irqs)
+        .case("coalesced interrupts (none raised): 2 x 2048 descriptors complete by the wait slices", coalesced_irqs)
+        .case("overlap and early unpin: the engine starts before the last batch is pinned; pins stay within the window", overlap_and_early_unpin)
+        .case("4 threads and 2 processes at once, every byte verified", threads_and_processes)
+        .case("fork during a VE->VH transfer: the parent gets the data, the children's writes stay theirs", fork_during_ve_to_vh)
+        .case("a process killed in the middle of a transfer: nothing stays pinned, the engine works", killed_mid_transfer)
+        .case("unbinding the card in the middle of a transfer: ENODEV, nothing pinned, rebind works", unbind_mid_transfer)
+        .case("nothing left pinned", nothing_left_pinned);
+    std::process::exit(suite.run(|| {
+        let fd = sys::open_rw(NODE).map_err(|e| Bail {
+            name: "open /dev/ve0".into(),
+            why: errname(e),
+        })?;
+        let baseline = pins_held();
+        let mut info = uapi::VeDrvInfo::default();
+        let ve_size = sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut info)
+            .map(|_| info.ve_mem_size)
+            .unwrap_or(0);
+        let a = Buffer::new(Backing::Anon4k, 1 << 20).map_err(Bail::as_("buffer"))?;
+        Ok(Fx {
+            fd,
+            baseline,
+            ve_size,
+            a,
+            ctl: EmuBar::open(),
+        })
+    }));
 }
 
 /// Round trips from 4 threads of this process and from a child process at once, each on its own
@@ -470,7 +525,7 @@ fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     let b = Buffer::new(Backing::Anon4k, LEN)?;
     let base = pins_held();
     let started0 = c.get(emu::OFF_CNT_STARTED);
-    c.set(emu::OFF_CTL_BW_MIBS, 512);
+    let g = c.control(emu::OFF_CTL_BW_MIBS, 512);
     let done = AtomicBool::new(false);
     let (res, max_held, overlapped) = std::thread::scope(|s| {
         let sampler = s.spawn(|| {
@@ -492,7 +547,7 @@ fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
         let (m, o) = sampler.join().unwrap_or((i64::MAX, false));
         (res, m, o)
     });
-    c.set(emu::OFF_CTL_BW_MIBS, 0);
+    g.release();
     res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
     println!(
         "# figure: overlap: at most {max_held} pages pinned during a {} page transfer",
@@ -525,7 +580,7 @@ fn fork_during_transfer(fd: &OwnedFd, c: &EmuBar) -> R {
     xfer(fd, true, src.addr(), VE, LEN as u64)
         .map_err(|(e, _)| format!("VH->VE: {}", errname(e)))?;
     // 16 MiB at 32 MiB/s: about 500 ms of engine time to fork into.
-    c.set(emu::OFF_CTL_BW_MIBS, 32);
+    let g = c.control(emu::OFF_CTL_BW_MIBS, 32);
     let done = AtomicBool::new(false);
     let addr = dst.addr();
     let (res, forks_in_flight) = std::thread::scope(|s| {
@@ -557,7 +612,7 @@ fn fork_during_transfer(fd: &OwnedFd, c: &EmuBar) -> R {
         }
         (h.join(), in_flight)
     });
-    c.set(emu::OFF_CTL_BW_MIBS, 0);
+    g.release();
     res.map_err(|_| "thread panicked".to_string())?
         .map_err(|(e, _)| format!("VE->VH: {}", errname(e)))?;
     ensure(forks_in_flight > 0, || {

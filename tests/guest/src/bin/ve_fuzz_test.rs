@@ -28,11 +28,11 @@ use std::{
 
 use ve_guest::{
     ksft::{
+        diag,
         ensure,
         ensure_eq,
         numeric_args,
-        Rng,
-        Tap, //
+        Rng, //
     },
     mem::{
         Backing,
@@ -41,6 +41,11 @@ use ve_guest::{
     nec::{
         self,
         pins_held, //
+    },
+    suite::{
+        Bail,
+        Fixture,
+        Suite, //
     },
     sys::{
         self,
@@ -60,6 +65,7 @@ use ve_guest::{
     },
 };
 
+type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 
 /// Addresses worth trying: inside the scratch buffers (start, middle, last bytes), unaligned,
@@ -515,6 +521,41 @@ fn allowed(name: &str) -> &'static [i32] {
     }
 }
 
+/// The card, scratch buffers of three backings and a child process whose memory may be pinned
+/// by pid (it waits until killed).
+struct Fx {
+    fd: OwnedFd,
+    seed: u64,
+    iterations: u64,
+    seconds: u64,
+    baseline: i64,
+    scratch: Vec<Buffer>,
+    /// The child's pid; 0 once it is reaped.
+    child: i32,
+}
+
+impl Fixture for Fx {}
+
+impl Fx {
+    /// Ends and reaps the child.
+    fn end_child(&mut self) {
+        if self.child > 0 {
+            // SAFETY: ends and reaps our child.
+            unsafe {
+                libc::kill(self.child, libc::SIGKILL);
+                libc::waitpid(self.child, std::ptr::null_mut(), 0);
+            }
+            self.child = 0;
+        }
+    }
+}
+
+impl Drop for Fx {
+    fn drop(&mut self) {
+        self.end_child();
+    }
+}
+
 fn main() {
     let mut seed = 0x5eed_0001u64;
     let mut iterations = 20_000u64;
@@ -527,33 +568,48 @@ fn main() {
             ("seconds", &mut seconds),
         ],
     );
-    let mut t = Tap::new("ve_fuzz_test", 3);
-    t.diag(&format!(
-        "seed {seed} (replay: ve_fuzz_test --seed {seed} --iterations {iterations})"
-    ));
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(e) => {
-            t.result("open /dev/ve0", Err(errname(e)));
-            std::process::exit(t.finish());
+    let suite = Suite::new("ve_fuzz_test")
+        .case("every error is one the header documents", documented_errnos)
+        .case("the lists can be emptied", lists_emptied)
+        .case("nothing left pinned", nothing_left_pinned);
+    std::process::exit(suite.run(|| {
+        diag(&format!(
+            "seed {seed} (replay: ve_fuzz_test --seed {seed} --iterations {iterations})"
+        ));
+        let fd = sys::open_rw(NODE).map_err(|e| Bail {
+            name: "open /dev/ve0".into(),
+            why: errname(e),
+        })?;
+        let baseline = pins_held();
+        let scratch = [Backing::Anon4k, Backing::Thp, Backing::Hugetlb2m]
+            .iter()
+            .map(|b| Buffer::new(*b, 4 << 20))
+            .collect::<Result<Vec<Buffer>, String>>()
+            .map_err(Bail::as_("scratch buffers"))?;
+        // SAFETY: the child only sleeps.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            loop {
+                // SAFETY: plain sleep.
+                unsafe { libc::pause() };
+            }
         }
-    };
-    let baseline = pins_held();
-    let scratch: Vec<Buffer> = [Backing::Anon4k, Backing::Thp, Backing::Hugetlb2m]
-        .iter()
-        .map(|b| Buffer::new(*b, 4 << 20).expect("scratch buffer"))
-        .collect();
-    let scratch_refs: Vec<&Buffer> = scratch.iter().collect();
-    // A child whose memory may be pinned by pid; it waits until killed.
-    // SAFETY: the child only sleeps.
-    let child = unsafe { libc::fork() };
-    if child == 0 {
-        loop {
-            // SAFETY: plain sleep.
-            unsafe { libc::pause() };
-        }
-    }
+        Ok(Fx {
+            fd,
+            seed,
+            iterations,
+            seconds,
+            baseline,
+            scratch,
+            child,
+        })
+    }));
+}
 
+/// The fuzzer's run, with concurrent opens and closes of the device.
+fn documented_errnos(fx: &mut Fx) -> R {
+    let (fd, seed, iterations, child) = (&fx.fd, fx.seed, fx.iterations, fx.child);
+    let scratch_refs: Vec<&Buffer> = fx.scratch.iter().collect();
     let stop = AtomicBool::new(false);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut bad: Vec<String> = Vec::new();
@@ -573,9 +629,9 @@ fn main() {
             n
         });
         let mut r = Rng(seed | 1);
-        let end = Instant::now() + Duration::from_secs(seconds);
+        let end = Instant::now() + Duration::from_secs(fx.seconds);
         while done < iterations && Instant::now() < end {
-            let (name, res) = one(&mut r, &fd, &scratch_refs, child);
+            let (name, res) = one(&mut r, fd, &scratch_refs, child);
             done += 1;
             let key = match res {
                 Ok(_) => format!("{name}: ok"),
@@ -595,9 +651,9 @@ fn main() {
         h.join().unwrap_or(0)
     });
     for (k, v) in &counts {
-        t.diag(&format!("{v:>7}  {k}"));
+        diag(&format!("{v:>7}  {k}"));
     }
-    t.diag(&format!(
+    diag(&format!(
         "{done} iterations, {opens} concurrent open/close cycles"
     ));
     println!("# ve_test: fuzz iterations={done}");
@@ -605,36 +661,27 @@ fn main() {
         "# figure: fuzz seed {seed}: {done} calls, {} unexpected errnos",
         bad.len()
     );
-    t.result(
-        "every error is one the header documents",
-        ensure(bad.is_empty(), || bad.join("\n")),
-    );
-    // SAFETY: ends and reaps the child.
-    unsafe {
-        libc::kill(child, libc::SIGKILL);
-        libc::waitpid(child, std::ptr::null_mut(), 0);
-    }
-    t.result(
-        "the lists can be emptied",
-        (|| {
-            nec::release_all(&fd, uapi::OS_LIST).map_err(errname)?;
-            nec::release_all(&fd, uapi::TD_LIST).map_err(errname)?;
-            ensure_eq(
-                "COUNT OS",
-                nec::count(&fd, uapi::OS_LIST).map_err(errname)?,
-                0,
-            )?;
-            ensure_eq(
-                "COUNT TD",
-                nec::count(&fd, uapi::TD_LIST).map_err(errname)?,
-                0,
-            )
-        })(),
-    );
-    drop(scratch);
-    t.result(
-        "nothing left pinned",
-        ensure_eq("pins held", pins_held() - baseline, 0),
-    );
-    std::process::exit(t.finish());
+    ensure(bad.is_empty(), || bad.join("\n"))
+}
+
+fn lists_emptied(fx: &mut Fx) -> R {
+    fx.end_child();
+    let fd = &fx.fd;
+    nec::release_all(fd, uapi::OS_LIST).map_err(errname)?;
+    nec::release_all(fd, uapi::TD_LIST).map_err(errname)?;
+    ensure_eq(
+        "COUNT OS",
+        nec::count(fd, uapi::OS_LIST).map_err(errname)?,
+        0,
+    )?;
+    ensure_eq(
+        "COUNT TD",
+        nec::count(fd, uapi::TD_LIST).map_err(errname)?,
+        0,
+    )
+}
+
+fn nothing_left_pinned(fx: &mut Fx) -> R {
+    fx.scratch.clear();
+    ensure_eq("pins held", pins_held() - fx.baseline, 0)
 }

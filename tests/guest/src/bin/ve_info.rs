@@ -53,10 +53,7 @@ fn main() {
     let mut t = Tap::new("ve_info", if pings > 0 { 2 } else { 1 });
     let fd = match sys::open_rw(&node) {
         Ok(fd) => fd,
-        Err(e) => {
-            t.result(&format!("open {node}"), Err(errname(e)));
-            std::process::exit(t.finish());
-        }
+        Err(e) => t.bail(&format!("open {node}"), errname(e)),
     };
     let mut i = VeDrvInfo::default();
     let r = sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i).map_err(errname);

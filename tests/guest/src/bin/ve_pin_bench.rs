@@ -165,11 +165,10 @@ fn main() {
     let dev = sys::open_rw("/dev/ve0");
     let gup = sys::open_rw("/sys/kernel/debug/gup_test");
     let (Ok(dev), Ok(gup)) = (dev, gup) else {
-        t.result(
+        t.bail(
             "open /dev/ve0 and /sys/kernel/debug/gup_test",
-            Err("cannot open (module loaded with test_ioctls=1? CONFIG_GUP_TEST?)".into()),
+            "cannot open (module loaded with test_ioctls=1? CONFIG_GUP_TEST?)".into(),
         );
-        std::process::exit(t.finish());
     };
     let held = pins_held();
     t.diag("pinning micro-benchmark: ns per 4 KiB page, pin + unpin (median of the runs)");

@@ -16,17 +16,24 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
     },
     mem::{
         phys_of,
         Backing,
-        Buffer, //
+        Buffer,
+        Mapping, //
     },
     nec::{
         self,
         pins_held, //
+    },
+    suite::{
+        skip,
+        Fixture,
+        Outcome,
+        Suite,
+        Variant, //
     },
     sys::{
         self,
@@ -172,6 +179,342 @@ fn legacy_pages(fd: &OwnedFd, b: &Buffer) -> R {
     ensure_eq("pins held after release", pins_held() - held, 0)
 }
 
+fn blk_translate_case(fx: &mut Fx, backing: Backing) -> R {
+    let b = Buffer::new(backing, backing.default_size())?;
+    blk_translate(opened(&fx.fd)?, &b, 0)
+}
+
+fn blk_unaligned(fx: &mut Fx, backing: Backing) -> R {
+    let b = Buffer::new(backing, backing.default_size())?;
+    blk_translate(opened(&fx.fd)?, &b, 0x1238)
+}
+
+fn blk_pin_release_case(fx: &mut Fx, backing: Backing) -> R {
+    let b = Buffer::new(backing, backing.default_size())?;
+    blk_pin_release(opened(&fx.fd)?, &b)
+}
+
+fn legacy_pages_case(fx: &mut Fx, backing: Backing) -> R {
+    let b = Buffer::new(backing, backing.default_size())?;
+    legacy_pages(opened(&fx.fd)?, &b)
+}
+
+fn split_thp_entries(fx: &mut Fx) -> Outcome {
+    let split = split_thp_blk(opened(&fx.fd)?);
+    // SAFETY: plain prctl on our own process: undoes the test's PR_SET_THP_DISABLE.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
+    match split? {
+        Some(why) => skip(why),
+        None => Ok(()),
+    }
+}
+
+fn shared_ext2(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    match &fx.ext2_file {
+        Some(path) => shared_file(fd, path),
+        None => Err("no --ext2-file given (the suite script mounts one)".into()),
+    }
+}
+
+fn maxpages_clamped(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
+    let out = nec::blk(fd, false, OS, ME, false, b.addr(), b.len as u64, 1000).map_err(e("BLK"))?;
+    ensure_eq("npages", out.paddr.len(), 100)?;
+    ensure_eq("length", out.length, 100 * PAGE)
+}
+
+fn range_ends_at_mapping(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let m = Mapping::anon(
+        3 * PAGE as usize,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_POPULATE,
+    )
+    .map_err(e("mmap"))?;
+    let a = m.addr();
+    let r = nec::blk(fd, false, OS, ME, false, a + 0x800, 10 * PAGE, 100).map_err(e("BLK"));
+    drop(m);
+    let out = r?;
+    ensure_eq("length", out.length, 3 * PAGE - 0x800)?;
+    ensure_eq("npages", out.paddr.len(), 3)
+}
+
+fn other_process_case(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    other_process(fd)
+}
+
+fn pins_outlive_file(_: &mut Fx) -> R {
+    let b = Buffer::new(Backing::Anon4k, 64 * PAGE as usize)?;
+    let held = pins_held();
+    let fd2 = sys::open_rw(NODE).map_err(e("open"))?;
+    let out = nec::blk(&fd2, true, TD, ME, true, b.addr(), b.len as u64, 100)
+        .map_err(e("BLK_PIN_DOWN"))?;
+    drop(fd2);
+    let fd3 = sys::open_rw(NODE).map_err(e("reopen"))?;
+    ensure_eq(
+        "COUNT after reopening",
+        nec::count(&fd3, TD).map_err(e("COUNT"))?,
+        out.paddr.len() as i32,
+    )?;
+    ensure_eq("pins still held", pins_held() - held, 64)?;
+    nec::release_all(&fd3, TD).map_err(e("RELEASE_PD_PAGE_ALL"))?;
+    ensure_eq("COUNT", nec::count(&fd3, TD).map_err(e("COUNT"))?, 0)?;
+    ensure_eq("pins held", pins_held() - held, 0)
+}
+
+fn same_page_twice(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+    let held = pins_held();
+    let p1 = nec::page(fd, true, OS, ME, false, b.addr()).map_err(e("PIN_DOWN"))?;
+    let p2 = nec::page(fd, true, OS, ME, false, b.addr() + 16).map_err(e("PIN_DOWN"))?;
+    ensure_eq("pins", pins_held() - held, 2)?;
+    nec::release_page(fd, OS, p1).map_err(e("RELEASE 1"))?;
+    ensure_eq("pins after one release", pins_held() - held, 1)?;
+    nec::release_page(fd, OS, p2).map_err(e("RELEASE 2"))?;
+    ensure_errno("third release", nec::release_page(fd, OS, p1), libc::ENOENT)?;
+    ensure_eq("pins", pins_held() - held, 0)
+}
+
+fn ptrace_a(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ptrace_root_without_cap(fd)
+}
+
+fn ptrace_b(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ptrace_other_uid(fd)
+}
+
+fn ptrace_c(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ptrace_root_allowed(fd)
+}
+
+fn same_frame(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    same_frame_entries(fd)
+}
+
+fn write_keeps_cow(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    translate_write_keeps_cow(fd)
+}
+
+fn translation_errors(fx: &mut Fx) -> R {
+    fx.errors_held = pins_held();
+    let fd = opened(&fx.fd)?;
+    ensure_errno(
+        "NULL",
+        nec::blk(fd, true, OS, ME, false, 0, PAGE, 100),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "unmapped",
+        nec::blk(fd, true, OS, ME, false, 0x1000_0000_0000, PAGE, 100),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "kernel",
+        nec::blk(fd, true, OS, ME, false, 0xffff_8880_0000_0000, PAGE, 100),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "legacy kernel",
+        nec::page(fd, true, OS, ME, false, 0xffff_8880_0000_0000),
+        libc::EFAULT,
+    )?;
+    let m = Mapping::anon(
+        PAGE as usize,
+        libc::PROT_READ,
+        libc::MAP_PRIVATE | libc::MAP_POPULATE,
+    )
+    .map_err(e("mmap"))?;
+    let r1 = nec::blk(fd, true, OS, ME, true, m.addr(), PAGE, 100);
+    let r2 = nec::blk(fd, true, OS, ME, false, m.addr(), PAGE, 100).map(|o| o.paddr);
+    drop(m);
+    ensure_errno("write pin of a read-only mapping", r1, libc::EFAULT)?;
+    let p = r2.map_err(e("read pin of a read-only mapping"))?;
+    nec::release_blk(fd, OS, &p).map_err(e("release"))
+}
+
+fn argument_errors(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
+    ensure_errno(
+        "length 0",
+        nec::blk(fd, true, OS, ME, false, b.addr(), 0, 100),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "overflow",
+        nec::blk(fd, true, OS, ME, false, u64::MAX - 4095, 2 * PAGE, 100),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "maxpages 0",
+        nec::blk(fd, true, OS, ME, false, b.addr(), PAGE, 0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "list 2",
+        nec::blk(fd, true, 2, ME, false, b.addr(), PAGE, 100),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "legacy list 7",
+        nec::page(fd, true, 7, ME, false, b.addr()),
+        libc::EINVAL,
+    )?;
+    ensure_errno("COUNT list 2", nec::count(fd, 2), libc::EINVAL)?;
+    ensure_errno("RELEASE_ALL list 2", nec::release_all(fd, 2), libc::EINVAL)?;
+    ensure_errno(
+        "no such pid",
+        nec::blk(fd, true, OS, 999_999, false, b.addr(), PAGE, 100),
+        libc::ESRCH,
+    )?;
+    ensure_errno(
+        "pid -5",
+        nec::page(fd, true, OS, -5, false, b.addr()),
+        libc::ESRCH,
+    )
+}
+
+fn release_errors(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let addrs = [0x1234_5000u64; 101];
+    ensure_errno(
+        "npages -1",
+        nec::release_blk_n(fd, OS, -1, &addrs),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "npages 101",
+        nec::release_blk_n(fd, OS, 101, &addrs),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "not pinned (blk)",
+        nec::release_blk(fd, OS, &addrs[..1]),
+        libc::ENOENT,
+    )?;
+    ensure_errno(
+        "not pinned (one)",
+        nec::release_page(fd, OS, 0x1234_5000),
+        libc::ENOENT,
+    )?;
+    let mut bad = uapi::VeVpBlkRelease {
+        list: OS,
+        npages: 3,
+        addr: 0x10,
+    };
+    ensure_errno(
+        "bad addr array",
+        sys::ioctl(fd, uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK, &mut bad),
+        libc::EFAULT,
+    )
+}
+
+fn bad_paddr_pointer(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 16 * PAGE as usize)?;
+    let mut a = VeVpBlk {
+        list: OS,
+        vp_info: VpBlk {
+            pid: ME,
+            vaddr: b.addr(),
+            length: b.len as u64,
+            paddr: 0x10,
+            maxpages: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let before = pins_held();
+    ensure_errno("BLK_PIN_DOWN", nec::blk_raw(fd, true, &mut a), libc::EFAULT)?;
+    ensure_eq("pins held", pins_held() - before, 0)?;
+    ensure_eq("COUNT", nec::count(fd, OS).map_err(e("COUNT"))?, 0)
+}
+
+fn without_cap_sys_admin(_: &mut Fx) -> R {
+    std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .map_err(|x| format!("chmod: {x}"))?;
+    let b = Buffer::new(Backing::Anon4k, PAGE as usize)?;
+    let addr = b.addr();
+    let code = sys::as_nobody(|| {
+        let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+        let ok = nec::blk(&fd, true, OS, ME, false, addr, PAGE, 100).err() == Some(libc::EPERM)
+            && nec::page(&fd, false, OS, ME, false, addr).err() == Some(libc::EPERM)
+            && nec::count(&fd, OS).err() == Some(libc::EPERM)
+            && nec::release_all(&fd, OS).err() == Some(libc::EPERM);
+        if ok {
+            0
+        } else {
+            2
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq("child (1: open failed, 2: not EPERM)", code, 0)
+}
+
+fn memlock(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    memlock_limit(fd)
+}
+
+fn errors_left_nothing(fx: &mut Fx) -> R {
+    ensure_eq("pins held", pins_held() - fx.errors_held, 0)
+}
+fn rmmod_releases_held(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 50 * PAGE as usize)?;
+    let held = pins_held();
+    nec::blk(fd, true, OS, ME, true, b.addr(), b.len as u64, 100).map_err(e("BLK_PIN_DOWN"))?;
+    ensure_eq("pinned", pins_held() - held, 50)?;
+    Ok(())
+}
+
+fn rmmod_every_pin(fx: &mut Fx) -> R {
+    fx.fd = None;
+    sys::rmmod("ve_drv").map_err(e("rmmod"))?;
+    ensure_eq(
+        "pins held against the start of the test",
+        pins_held() - fx.baseline,
+        0,
+    )
+}
+
+/// The module's and the ext2 file's paths, the card's file, and the pin counts the last cases
+/// compare against.
+struct Fx {
+    module: String,
+    ext2_file: Option<String>,
+    fd: Option<OwnedFd>,
+    /// Pages pinned before the program.
+    baseline: i64,
+    /// Pages pinned before the error cases.
+    errors_held: i64,
+}
+
+impl Fixture for Fx {}
+
+/// The open `/dev/ve0` of `fd`.
+fn opened(fd: &Option<OwnedFd>) -> Result<&OwnedFd, String> {
+    fd.as_ref().ok_or_else(|| "/dev/ve0 is not open".into())
+}
+
+fn insmod(fx: &mut Fx) -> R {
+    sys::insmod(&fx.module, "emulator=1").map_err(errname)
+}
+
+fn open_node(fx: &mut Fx) -> R {
+    fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
+    Ok(())
+}
+
 fn main() {
     let mut module = String::from("/lib/modules/ve_drv.ko");
     let mut ext2_file = None;
@@ -186,354 +529,66 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_pin_test", 4 * Backing::ALL.len() + 21);
-    let baseline = pins_held();
-    if let Err(x) = sys::insmod(&module, "emulator=1") {
-        t.result("insmod emulator=1", Err(errname(x)));
-        std::process::exit(t.finish());
-    }
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(x) => {
-            t.result("open /dev/ve0", Err(errname(x)));
-            std::process::exit(t.finish());
-        }
-    };
-
-    for backing in Backing::ALL {
-        let name = backing.name();
-        match Buffer::new(backing, backing.default_size()) {
-            Ok(b) => {
-                t.result(
-                    &format!(
-                        "{name}: BLK translates as pagemap shows, pgsz {}",
-                        backing.reported_pgsz()
-                    ),
-                    blk_translate(&fd, &b, 0),
-                );
-                t.result(
-                    &format!("{name}: BLK from an unaligned start"),
-                    blk_translate(&fd, &b, 0x1238),
-                );
-                t.result(
-                    &format!("{name}: BLK_PIN_DOWN holds the pages, COUNT, RELEASE_PD_PAGE_BLK"),
-                    blk_pin_release(&fd, &b),
-                );
-                t.result(
-                    &format!("{name}: one-page PIN_DOWN and RELEASE_PD_PAGE"),
-                    legacy_pages(&fd, &b),
-                );
-            }
-            Err(why) => {
-                for _ in 0..4 {
-                    t.result(&format!("{name}: buffer"), Err(why.clone()));
-                }
-            }
-        }
-    }
-
-    t.result(
-        "maxpages over 100 is clamped to 100",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
-            let out = nec::blk(&fd, false, OS, ME, false, b.addr(), b.len as u64, 1000)
-                .map_err(e("BLK"))?;
-            ensure_eq("npages", out.paddr.len(), 100)?;
-            ensure_eq("length", out.length, 100 * PAGE)
-        })(),
-    );
-
-    t.result(
-        "the range ends at the end of the mapping",
-        (|| {
-            // SAFETY: a fresh 3-page anonymous mapping, unmapped below.
-            let m = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    3 * PAGE as usize,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                    -1,
-                    0,
+    let suite = Suite::new("ve_pin_test")
+        .step("insmod emulator=1", insmod)
+        .step("open /dev/ve0", open_node)
+        .per_backing(
+            &Backing::ALL,
+            vec![
+                Variant::named(
+                    |b| {
+                        format!(
+                            "{}: BLK translates as pagemap shows, pgsz {}",
+                            b.name(),
+                            b.reported_pgsz()
+                        )
+                    },
+                    blk_translate_case,
                 )
-            };
-            let a = m as u64;
-            let r =
-                nec::blk(&fd, false, OS, ME, false, a + 0x800, 10 * PAGE, 100).map_err(e("BLK"));
-            // SAFETY: unmaps the mapping made above.
-            unsafe { libc::munmap(m, 3 * PAGE as usize) };
-            let out = r?;
-            ensure_eq("length", out.length, 3 * PAGE - 0x800)?;
-            ensure_eq("npages", out.paddr.len(), 3)
-        })(),
-    );
-
-    t.result(
-        "another process's buffer by pid; its pins outlive it",
-        other_process(&fd),
-    );
-
-    t.result(
-        "pins outlive the file: COUNT after reopening, RELEASE_PD_PAGE_ALL",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 64 * PAGE as usize)?;
-            let held = pins_held();
-            let fd2 = sys::open_rw(NODE).map_err(e("open"))?;
-            let out = nec::blk(&fd2, true, TD, ME, true, b.addr(), b.len as u64, 100)
-                .map_err(e("BLK_PIN_DOWN"))?;
-            drop(fd2);
-            let fd3 = sys::open_rw(NODE).map_err(e("reopen"))?;
-            ensure_eq(
-                "COUNT after reopening",
-                nec::count(&fd3, TD).map_err(e("COUNT"))?,
-                out.paddr.len() as i32,
-            )?;
-            ensure_eq("pins still held", pins_held() - held, 64)?;
-            nec::release_all(&fd3, TD).map_err(e("RELEASE_PD_PAGE_ALL"))?;
-            ensure_eq("COUNT", nec::count(&fd3, TD).map_err(e("COUNT"))?, 0)?;
-            ensure_eq("pins held", pins_held() - held, 0)
-        })(),
-    );
-
-    t.result(
-        "pinning the same page twice holds it twice",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
-            let held = pins_held();
-            let p1 = nec::page(&fd, true, OS, ME, false, b.addr()).map_err(e("PIN_DOWN"))?;
-            let p2 = nec::page(&fd, true, OS, ME, false, b.addr() + 16).map_err(e("PIN_DOWN"))?;
-            ensure_eq("pins", pins_held() - held, 2)?;
-            nec::release_page(&fd, OS, p1).map_err(e("RELEASE 1"))?;
-            ensure_eq("pins after one release", pins_held() - held, 1)?;
-            nec::release_page(&fd, OS, p2).map_err(e("RELEASE 2"))?;
-            ensure_errno(
-                "third release",
-                nec::release_page(&fd, OS, p1),
-                libc::ENOENT,
-            )?;
-            ensure_eq("pins", pins_held() - held, 0)
-        })(),
-    );
-
-    t.result(
-        "ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check",
-        ptrace_root_without_cap(&fd),
-    );
-    t.result(
-        "ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM",
-        ptrace_other_uid(&fd),
-    );
-    t.result(
-        "ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid",
-        ptrace_root_allowed(&fd),
-    );
-    let split = split_thp_blk(&fd);
-    // SAFETY: plain prctl on our own process: undoes the test's PR_SET_THP_DISABLE.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
-    match split {
-        Ok(Some(why)) => t.skip(
-            "split THP: 4 KiB entries; intact THP and hugetlb 2 MiB",
-            &why,
-        ),
-        r => {
-            t.result(
-                "split THP: 4 KiB entries; intact THP and hugetlb 2 MiB; units pinned one at a time",
-                r.map(|_| ()),
-            );
-        }
-    }
-    t.result(
-        "a 2 MiB and a 4 KiB entry of the same frame: release by address releases the right one",
-        same_frame_entries(&fd),
-    );
-    t.result(
-        "VHVA_TO_VSAA write=1 translation does not break COW; PIN_DOWN write=1 does",
-        translate_write_keeps_cow(&fd),
-    );
-
-    t.result(
-        "shared ext2 file mapping: long-term write pin refused (EFAULT), read pin and short-term write translation work",
-        match &ext2_file {
-            Some(path) => shared_file(&fd, path),
-            None => Err("no --ext2-file given (the suite script mounts one)".into()),
-        },
-    );
-
-    let held = pins_held();
-    t.result(
-        "translation errors: EFAULT for unmapped, NULL, kernel and read-only-for-write addresses",
-        (|| {
-            ensure_errno(
-                "NULL",
-                nec::blk(&fd, true, OS, ME, false, 0, PAGE, 100),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "unmapped",
-                nec::blk(&fd, true, OS, ME, false, 0x1000_0000_0000, PAGE, 100),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "kernel",
-                nec::blk(&fd, true, OS, ME, false, 0xffff_8880_0000_0000, PAGE, 100),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "legacy kernel",
-                nec::page(&fd, true, OS, ME, false, 0xffff_8880_0000_0000),
-                libc::EFAULT,
-            )?;
-            // SAFETY: a fresh read-only mapping, unmapped below.
-            let m = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    PAGE as usize,
-                    libc::PROT_READ,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                    -1,
-                    0,
+                .balanced(),
+                Variant::new("{backing}: BLK from an unaligned start", blk_unaligned).balanced(),
+                Variant::new(
+                    "{backing}: BLK_PIN_DOWN holds the pages, COUNT, RELEASE_PD_PAGE_BLK",
+                    blk_pin_release_case,
                 )
-            };
-            let r1 = nec::blk(&fd, true, OS, ME, true, m as u64, PAGE, 100);
-            let r2 = nec::blk(&fd, true, OS, ME, false, m as u64, PAGE, 100).map(|o| o.paddr);
-            // SAFETY: unmaps the mapping above.
-            unsafe { libc::munmap(m, PAGE as usize) };
-            ensure_errno("write pin of a read-only mapping", r1, libc::EFAULT)?;
-            let p = r2.map_err(e("read pin of a read-only mapping"))?;
-            nec::release_blk(&fd, OS, &p).map_err(e("release"))
-        })(),
-    );
-    t.result("argument errors: EINVAL for length 0, overflow, maxpages 0, bad list; ESRCH for no such pid", (|| {
-        let b = Buffer::new(Backing::Anon4k, 4 * PAGE as usize)?;
-        ensure_errno("length 0", nec::blk(&fd, true, OS, ME, false, b.addr(), 0, 100), libc::EINVAL)?;
-        ensure_errno("overflow", nec::blk(&fd, true, OS, ME, false, u64::MAX - 4095, 2 * PAGE, 100), libc::EINVAL)?;
-        ensure_errno("maxpages 0", nec::blk(&fd, true, OS, ME, false, b.addr(), PAGE, 0), libc::EINVAL)?;
-        ensure_errno("list 2", nec::blk(&fd, true, 2, ME, false, b.addr(), PAGE, 100), libc::EINVAL)?;
-        ensure_errno("legacy list 7", nec::page(&fd, true, 7, ME, false, b.addr()), libc::EINVAL)?;
-        ensure_errno("COUNT list 2", nec::count(&fd, 2), libc::EINVAL)?;
-        ensure_errno("RELEASE_ALL list 2", nec::release_all(&fd, 2), libc::EINVAL)?;
-        ensure_errno("no such pid", nec::blk(&fd, true, OS, 999_999, false, b.addr(), PAGE, 100), libc::ESRCH)?;
-        ensure_errno("pid -5", nec::page(&fd, true, OS, -5, false, b.addr()), libc::ESRCH)
-    })());
-    t.result(
-        "release errors: EINVAL for npages -1 and 101, ENOENT for an address not pinned",
-        (|| {
-            let addrs = [0x1234_5000u64; 101];
-            ensure_errno(
-                "npages -1",
-                nec::release_blk_n(&fd, OS, -1, &addrs),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "npages 101",
-                nec::release_blk_n(&fd, OS, 101, &addrs),
-                libc::EINVAL,
-            )?;
-            ensure_errno(
-                "not pinned (blk)",
-                nec::release_blk(&fd, OS, &addrs[..1]),
-                libc::ENOENT,
-            )?;
-            ensure_errno(
-                "not pinned (one)",
-                nec::release_page(&fd, OS, 0x1234_5000),
-                libc::ENOENT,
-            )?;
-            let mut bad = uapi::VeVpBlkRelease {
-                list: OS,
-                npages: 3,
-                addr: 0x10,
-            };
-            ensure_errno(
-                "bad addr array",
-                sys::ioctl(&fd, uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK, &mut bad),
-                libc::EFAULT,
-            )
-        })(),
-    );
-    t.result(
-        "a bad paddr pointer: EFAULT and nothing left pinned",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 16 * PAGE as usize)?;
-            let mut a = VeVpBlk {
-                list: OS,
-                vp_info: VpBlk {
-                    pid: ME,
-                    vaddr: b.addr(),
-                    length: b.len as u64,
-                    paddr: 0x10,
-                    maxpages: 100,
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            let before = pins_held();
-            ensure_errno(
-                "BLK_PIN_DOWN",
-                nec::blk_raw(&fd, true, &mut a),
-                libc::EFAULT,
-            )?;
-            ensure_eq("pins held", pins_held() - before, 0)?;
-            ensure_eq("COUNT", nec::count(&fd, OS).map_err(e("COUNT"))?, 0)
-        })(),
-    );
-    t.result(
-        "without CAP_SYS_ADMIN: EPERM",
-        (|| {
-            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|x| format!("chmod: {x}"))?;
-            let b = Buffer::new(Backing::Anon4k, PAGE as usize)?;
-            let addr = b.addr();
-            let code = sys::as_nobody(|| {
-                let Ok(fd) = sys::open_rw(NODE) else { return 1 };
-                let ok = nec::blk(&fd, true, OS, ME, false, addr, PAGE, 100).err()
-                    == Some(libc::EPERM)
-                    && nec::page(&fd, false, OS, ME, false, addr).err() == Some(libc::EPERM)
-                    && nec::count(&fd, OS).err() == Some(libc::EPERM)
-                    && nec::release_all(&fd, OS).err() == Some(libc::EPERM);
-                if ok {
-                    0
-                } else {
-                    2
-                }
-            })
-            .map_err(errname)?;
-            ensure_eq("child (1: open failed, 2: not EPERM)", code, 0)
-        })(),
-    );
-    t.result(
-        "RLIMIT_MEMLOCK without CAP_IPC_LOCK: ENOMEM, nothing pinned",
-        memlock_limit(&fd),
-    );
-    t.result(
-        "errors left nothing pinned",
-        ensure_eq("pins held", pins_held() - held, 0),
-    );
-
-    t.result(
-        "removing the module releases the pins still held",
-        (|| {
-            let b = Buffer::new(Backing::Anon4k, 50 * PAGE as usize)?;
-            let held = pins_held();
-            nec::blk(&fd, true, OS, ME, true, b.addr(), b.len as u64, 100)
-                .map_err(e("BLK_PIN_DOWN"))?;
-            ensure_eq("pinned", pins_held() - held, 50)?;
-            Ok(())
-        })(),
-    );
-    drop(fd);
-    t.result(
-        "rmmod; every pin released",
-        (|| {
-            sys::rmmod("ve_drv").map_err(e("rmmod"))?;
-            ensure_eq(
-                "pins held against the start of the test",
-                pins_held() - baseline,
-                0,
-            )
-        })(),
-    );
-    std::process::exit(t.finish());
+                .balanced(),
+                Variant::new(
+                    "{backing}: one-page PIN_DOWN and RELEASE_PD_PAGE",
+                    legacy_pages_case,
+                )
+                .balanced(),
+            ],
+        )
+        .case("maxpages over 100 is clamped to 100", maxpages_clamped)
+        .case("the range ends at the end of the mapping", range_ends_at_mapping)
+        .case("another process's buffer by pid; its pins outlive it", other_process_case)
+        .case("pins outlive the file: COUNT after reopening, RELEASE_PD_PAGE_ALL", pins_outlive_file)
+        .case("pinning the same page twice holds it twice", same_page_twice)
+        .case("ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check", ptrace_a)
+        .case("ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM", ptrace_b)
+        .case("ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid", ptrace_c)
+        .case("split THP: 4 KiB entries; intact THP and hugetlb 2 MiB; units pinned one at a time", split_thp_entries)
+        .case("a 2 MiB and a 4 KiB entry of the same frame: release by address releases the right one", same_frame)
+        .case("VHVA_TO_VSAA write=1 translation does not break COW; PIN_DOWN write=1 does", write_keeps_cow)
+        .case("shared ext2 file mapping: long-term write pin refused (EFAULT), read pin and short-term write translation work", shared_ext2)
+        .case("translation errors: EFAULT for unmapped, NULL, kernel and read-only-for-write addresses", translation_errors)
+        .case("argument errors: EINVAL for length 0, overflow, maxpages 0, bad list; ESRCH for no such pid", argument_errors)
+        .case("release errors: EINVAL for npages -1 and 101, ENOENT for an address not pinned", release_errors)
+        .case("a bad paddr pointer: EFAULT and nothing left pinned", bad_paddr_pointer)
+        .case("without CAP_SYS_ADMIN: EPERM", without_cap_sys_admin)
+        .case("RLIMIT_MEMLOCK without CAP_IPC_LOCK: ENOMEM, nothing pinned", memlock)
+        .case("errors left nothing pinned", errors_left_nothing)
+        .case("removing the module releases the pins still held", rmmod_releases_held)
+        .case("rmmod; every pin released", rmmod_every_pin);
+    std::process::exit(suite.run(|| {
+        Ok(Fx {
+            module,
+            ext2_file,
+            fd: None,
+            baseline: pins_held(),
+            errors_held: 0,
+        })
+    }));
 }
 
 /// A child maps a buffer and reports its addresses; the parent pins it by pid, the child exits,
@@ -616,32 +671,18 @@ fn memlock_limit(fd: &OwnedFd) -> R {
 /// A shared mapping of a file on ext2 (which needs writeback tracking): GUP refuses long-term
 /// write pins of it, as it must; NEC's page references accepted them.
 fn shared_file(fd: &OwnedFd, path: &str) -> R {
-    use std::os::fd::AsRawFd;
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(|x| format!("{path}: {x}"))?;
     let len = 16 * PAGE as usize;
-    // SAFETY: a fresh shared mapping of our file, unmapped below.
-    let m = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        )
-    };
-    if m == libc::MAP_FAILED {
-        return Err(format!("mmap: {}", std::io::Error::last_os_error()));
-    }
+    let mut m = Mapping::shared(&f, 0, len, libc::PROT_READ | libc::PROT_WRITE)
+        .map_err(|x| format!("mmap: {}", std::io::Error::from_raw_os_error(x)))?;
     for off in (0..len).step_by(PAGE as usize) {
-        // SAFETY: in bounds of the mapping.
-        unsafe { m.cast::<u8>().add(off).write(1) };
+        m.as_mut_slice()[off] = 1;
     }
-    let a = m as u64;
+    let a = m.addr();
     let held = pins_held();
     let r = (|| {
         ensure_errno(
@@ -659,8 +700,7 @@ fn shared_file(fd: &OwnedFd, path: &str) -> R {
         ensure_eq("entries", out.paddr.len(), 16)?;
         ensure_eq("pins held", pins_held() - held, 0)
     })();
-    // SAFETY: unmaps the mapping above.
-    unsafe { libc::munmap(m, len) };
+    drop(m);
     r
 }
 
@@ -1248,22 +1288,16 @@ fn translate_write_keeps_cow(fd: &OwnedFd) -> R {
         nec::release_page(fd, OS, p).map_err(e("release"))?;
         ensure_eq("pins held after release", pins_held() - held, 0)?;
         // A read-only mapping: a write translation is refused as before.
-        // SAFETY: a fresh read-only mapping, unmapped below.
-        let m = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                PAGE as usize,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            )
-        };
-        let r1 = nec::page(fd, false, OS, ME, true, m as u64);
-        let r2 = nec::blk(fd, false, OS, ME, true, m as u64, PAGE, 100);
-        let r3 = nec::page(fd, false, OS, ME, false, m as u64);
-        // SAFETY: unmaps the mapping above.
-        unsafe { libc::munmap(m, PAGE as usize) };
+        let m = Mapping::anon(
+            PAGE as usize,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_POPULATE,
+        )
+        .map_err(e("mmap"))?;
+        let r1 = nec::page(fd, false, OS, ME, true, m.addr());
+        let r2 = nec::blk(fd, false, OS, ME, true, m.addr(), PAGE, 100);
+        let r3 = nec::page(fd, false, OS, ME, false, m.addr());
+        drop(m);
         ensure_errno(
             "VHVA_TO_VSAA write of a read-only mapping",
             r1,

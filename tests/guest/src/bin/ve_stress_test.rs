@@ -35,18 +35,24 @@ use ve_guest::{
         emu, //
     },
     ksft::{
+        diag,
         ensure,
         ensure_eq,
         numeric_args,
-        Rng,
-        Tap, //
+        Rng, //
     },
     mem::{
         frames_of,
         Backing,
-        Buffer, //
+        Buffer,
+        Mapping, //
     },
     nec::pins_held,
+    suite::{
+        Bail,
+        Fixture,
+        Suite, //
+    },
     sys::{
         self,
         errname, //
@@ -73,6 +79,17 @@ fn irq_count(fd: &OwnedFd) -> Result<u64, String> {
     Ok(info.irq_count)
 }
 
+/// The card, the emulator's controls and the random run's parameters.
+struct Fx {
+    fd: OwnedFd,
+    c: EmuBar,
+    seed: u64,
+    requests: u64,
+    baseline: i64,
+}
+
+impl Fixture for Fx {}
+
 fn main() {
     let mut seed = 0x5eed_5e55u64;
     let mut requests = 400u64;
@@ -80,48 +97,52 @@ fn main() {
         "ve_stress_test [--seed N] [--requests N]",
         &mut [("seed", &mut seed), ("requests", &mut requests)],
     );
-    let mut t = Tap::new("ve_stress_test", 4);
-    t.diag(&format!(
-        "seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"
-    ));
-    let baseline = pins_held();
-    let (fd, c) = match open_card() {
-        Ok(x) => x,
-        Err(e) => t.bail("open /dev/ve0 and map the emulator's controls", e),
-    };
+    let suite = Suite::new("ve_stress_test")
+        .case("an interrupt storm (spurious MSI-X) during transfers", storm)
+        .case(
+            "transfers while memory is compacted and collapsed into huge pages around them",
+            compaction,
+        )
+        .case(
+            format!(
+                "{requests} random requests, two in flight, exceptions injected at random descriptors"
+            ),
+            random_exceptions,
+        )
+        .case("nothing left pinned", nothing_left_pinned);
+    std::process::exit(suite.run(|| {
+        diag(&format!(
+            "seed {seed} (replay: ve_stress_test --seed {seed} --requests {requests})"
+        ));
+        let baseline = pins_held();
+        let (fd, c) =
+            open_card().map_err(Bail::as_("open /dev/ve0 and map the emulator's controls"))?;
+        Ok(Fx {
+            fd,
+            c,
+            seed,
+            requests,
+            baseline,
+        })
+    }));
+}
 
-    t.result(
-        "an interrupt storm (spurious MSI-X) during transfers",
-        storm(&fd, &c),
-    );
-    t.result(
-        "transfers while memory is compacted and collapsed into huge pages around them",
-        compaction(&fd, &c),
-    );
-    t.result(
-        &format!(
-            "{requests} random requests, two in flight, exceptions injected at random descriptors"
-        ),
-        random_exceptions(&fd, &c, seed, requests),
-    );
-    t.result(
-        "nothing left pinned",
-        ensure_eq("pins held", pins_held() - baseline, 0),
-    );
-    std::process::exit(t.finish());
+fn nothing_left_pinned(fx: &mut Fx) -> R {
+    ensure_eq("pins held", pins_held() - fx.baseline, 0)
 }
 
 /// 3000 spurious interrupts, raised from the first doorbell of 20 round trips of 1 MiB.
-fn storm(fd: &OwnedFd, c: &EmuBar) -> R {
+fn storm(fx: &mut Fx) -> R {
+    let (fd, c) = (&fx.fd, &fx.c);
     const STORM: u64 = 3000;
     let held = pins_held();
     let src = Buffer::new(Backing::Anon4k, MIB)?;
     let dst = Buffer::new(Backing::Anon4k, MIB)?;
     let irqs0 = irq_count(fd)?;
     let spurious0 = c.get(emu::OFF_CNT_IRQS_SPURIOUS);
-    c.set(emu::OFF_CTL_IRQ_STORM, STORM);
+    let g = c.control(emu::OFF_CTL_IRQ_STORM, STORM);
     let r = (0..20u64).try_for_each(|k| round_trip(fd, &src, &dst, MIB, 0x100_0000 + (k << 20), k));
-    c.set(emu::OFF_CTL_IRQ_STORM, 0);
+    g.release();
     r?;
     // The storm may outlast the transfers: let it end (3000 x 20 us and more) before counting.
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -140,7 +161,7 @@ const MADV_COLLAPSE: i32 = 25;
 
 /// A 2 MiB-aligned anonymous mapping with no THP advice: 4 KiB pages at fault, collapsible.
 struct Plain {
-    map: *mut u8,
+    map: Mapping,
     ptr: *mut u8,
     len: usize,
 }
@@ -151,29 +172,19 @@ unsafe impl Sync for Plain {}
 
 impl Plain {
     fn new(len: usize) -> Result<Self, String> {
-        // SAFETY: a fresh anonymous mapping with 2 MiB of slack for the alignment.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len + 2 * MIB,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return Err("mmap".into());
-        }
-        let ptr = ((map as usize + 2 * MIB - 1) & !(2 * MIB - 1)) as *mut u8;
+        // 2 MiB of slack for the alignment.
+        let map = Mapping::anon(
+            len + 2 * MIB,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE,
+        )
+        .map_err(|_| "mmap")?;
+        // SAFETY: the 2 MiB-aligned start is within the first 2 MiB of the mapping.
+        let ptr = unsafe { map.ptr().add(map.ptr().align_offset(2 * MIB)) };
         // SAFETY: `ptr` is 2 MiB-aligned within the fresh mapping of `len + 2 MiB` bytes; the
         // callers' `len` are multiples of 8.
         unsafe { fill(ptr, len, 0x77) }; // fault in as 4 KiB pages
-        Ok(Self {
-            map: map.cast(),
-            ptr,
-            len,
-        })
+        Ok(Self { map, ptr, len })
     }
 
     fn addr(&self) -> u64 {
@@ -183,8 +194,9 @@ impl Plain {
     /// Collapses it into huge pages; how many of its 4 KiB pages moved.
     fn collapse(&self) -> Result<usize, String> {
         let before = frames_of(self.addr(), self.len / 4096)?;
-        // SAFETY: advice on our own mapping; the result only tells whether it collapsed.
-        unsafe { libc::madvise(self.ptr.cast(), self.len, MADV_COLLAPSE) };
+        // The result only tells whether it collapsed.
+        let off = self.ptr as usize - self.map.ptr() as usize;
+        let _ = self.map.advise(off, self.len, MADV_COLLAPSE);
         let after = frames_of(self.addr(), self.len / 4096)?;
         Ok(before
             .iter()
@@ -194,19 +206,13 @@ impl Plain {
     }
 }
 
-impl Drop for Plain {
-    fn drop(&mut self) {
-        // SAFETY: unmaps what `new` mapped.
-        unsafe { libc::munmap(self.map.cast(), self.len + 2 * MIB) };
-    }
-}
-
 /// Pages that move under a transfer: one thread compacts memory and collapses fresh 4 KiB
 /// regions into huge pages (migrating their pages) in a loop, while round trips run on 4 KiB
 /// buffers that another thread tries to collapse in the middle of each transfer (the engine
 /// slowed down so that the collapse meets pinned pages). The data must arrive intact: a pinned
 /// page is never migrated away from under the device.
-fn compaction(fd: &OwnedFd, c: &EmuBar) -> R {
+fn compaction(fx: &mut Fx) -> R {
+    let (fd, c) = (&fx.fd, &fx.c);
     const PATH: &str = "/proc/sys/vm/compact_memory";
     ensure(sys::exists(PATH), || {
         format!("{PATH} missing: the kernel lacks CONFIG_COMPACTION")
@@ -227,7 +233,7 @@ fn compaction(fd: &OwnedFd, c: &EmuBar) -> R {
             (n, moved)
         });
         // 8 MiB per round trip at 256 MiB/s: about 30 ms of engine time to collapse into.
-        c.set(emu::OFF_CTL_BW_MIBS, 256);
+        let g = c.control(emu::OFF_CTL_BW_MIBS, 256);
         let r = (0..12u64).try_for_each(|k| {
             let src = Plain::new(4 * MIB)?;
             let dst = Plain::new(4 * MIB)?;
@@ -252,7 +258,7 @@ fn compaction(fd: &OwnedFd, c: &EmuBar) -> R {
                 }
             })
         });
-        c.set(emu::OFF_CTL_BW_MIBS, 0);
+        g.release();
         stop.store(true, Ordering::Relaxed);
         (r, h.join().unwrap_or((0, 0)))
     });
@@ -281,7 +287,8 @@ fn buffers() -> Result<Vec<(Buffer, Buffer)>, String> {
 
 /// Pairs of requests (VH -> VE, then back) of random sizes and memory, submitted together;
 /// every third pair gets an exception injected at a random one of its first descriptors.
-fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
+fn random_exceptions(fx: &mut Fx) -> R {
+    let (fd, c, seed, requests) = (&fx.fd, &fx.c, fx.seed, fx.requests);
     let held = pins_held();
     let bufs = buffers()?;
     let mut rng = Rng(seed | 1);
@@ -316,12 +323,12 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
             unsafe { fill(bufs[b].0.ptr.add(off), lens[k], seed ^ i ^ k as u64) };
         }
         let inject = rng.below(3) == 0;
-        if inject {
-            c.set(
+        let exc = inject.then(|| {
+            c.control(
                 emu::OFF_CTL_EXC_AT,
                 c.get(emu::OFF_CNT_STARTED) + 1 + rng.below(6),
-            );
-        }
+            )
+        });
         let ids: Vec<Result<u64, i32>> = picks
             .iter()
             .enumerate()
@@ -335,7 +342,7 @@ fn random_exceptions(fd: &OwnedFd, c: &EmuBar, seed: u64, requests: u64) -> R {
             let w = wait(fd, id, 10_000).map_err(|e| format!("pair {i}: wait: {}", errname(e)))?;
             outcome.push(w);
         }
-        c.set(emu::OFF_CTL_EXC_AT, 0);
+        drop(exc);
         for (k, w) in outcome.iter().enumerate() {
             let (b, off, ve) = picks[k];
             match w.status {

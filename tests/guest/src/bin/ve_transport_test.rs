@@ -21,8 +21,11 @@ use ve_guest::{
     ksft::{
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
+    },
+    suite::{
+        Fixture,
+        Suite, //
     },
     sys::{
         self,
@@ -35,6 +38,7 @@ use ve_guest::{
     },
 };
 
+type R = Result<(), String>;
 const NODE: &str = "/dev/ve0";
 const EMU_DRIVER: &str = "ve_drv_emu";
 const PINGS: u64 = 64;
@@ -75,148 +79,238 @@ fn main() {
             }
         }
     }
-    let code = if bad_magic {
-        bad_magic_suite(&module)
+    let suite = if bad_magic {
+        bad_magic_suite()
     } else {
-        transport_suite(&module)
+        transport_suite()
     };
-    std::process::exit(code);
+    std::process::exit(suite.run(|| {
+        Ok(Fx {
+            module,
+            pins_before: sys::pin_counters(),
+            expected_nonce: sys::cmdline_param("ve_test.nonce")
+                .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()),
+            bdf: sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM),
+            fd: None,
+            i0: None,
+            nonce: 0,
+            irqs_before: (0, 0),
+        })
+    }));
+}
+
+/// What the steps of a suite hand on to the later ones: the program runs one script, each case
+/// a step of it (the module loaded, the device bound, the file opened, the nonce read).
+struct Fx {
+    module: String,
+    /// The ivshmem device, if there is one.
+    bdf: Option<String>,
+    /// `/dev/ve0`, open from the step before INFO to the rebind.
+    fd: Option<OwnedFd>,
+    /// The first INFO's answer.
+    i0: Option<Result<VeDrvInfo, String>>,
+    nonce: u64,
+    expected_nonce: Option<u64>,
+    irqs_before: (u64, u64),
+    pins_before: Option<(u64, u64)>,
+}
+
+impl Fixture for Fx {}
+
+/// The open `/dev/ve0` of `fd`.
+fn opened(fd: &Option<OwnedFd>) -> Result<&OwnedFd, String> {
+    fd.as_ref().ok_or_else(|| "/dev/ve0 is not open".into())
+}
+
+fn open_node(fx: &mut Fx) -> R {
+    fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
+    Ok(())
 }
 
 /// The emulator advertises a wrong magic: with the opt-in the driver still must not bind.
-fn bad_magic_suite(module: &str) -> i32 {
-    let mut t = Tap::new("ve_transport_test --bad-magic", 5);
-    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
-    t.result(
-        "ivshmem device present",
-        ensure(bdf.is_some(), || "no 1af4:1110 device".into()),
-    );
-    let bdf = bdf.unwrap_or_default();
-    t.result(
-        "insmod emulator=1",
-        sys::insmod(module, "emulator=1").map_err(errname),
-    );
-    t.result(
-        "wrong magic: device not bound, no /dev/ve0",
-        ensure(
-            sys::pci_driver(&bdf).is_none() && !sys::exists(NODE),
-            || {
-                format!(
-                    "driver {:?}, {NODE} exists: {}",
-                    sys::pci_driver(&bdf),
-                    sys::exists(NODE)
-                )
-            },
-        ),
-    );
-    t.result(
-        "wrong magic: explicit bind fails with ENODEV",
-        ensure_errno(
-            "bind",
-            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf),
-            libc::ENODEV,
-        ),
-    );
-    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
-    t.finish()
+fn bad_magic_suite() -> Suite<Fx> {
+    Suite::new("ve_transport_test --bad-magic")
+        .case("ivshmem device present", device_present)
+        .case("insmod emulator=1", insmod_emulator)
+        .case(
+            "wrong magic: device not bound, no /dev/ve0",
+            bad_magic_not_bound,
+        )
+        .case(
+            "wrong magic: explicit bind fails with ENODEV",
+            bad_magic_bind_refused,
+        )
+        .case("rmmod", rmmod)
 }
 
-fn transport_suite(module: &str) -> i32 {
-    let mut t = Tap::new("ve_transport_test", 21);
-    let pins_before = sys::pin_counters();
-    let expected_nonce = sys::cmdline_param("ve_test.nonce")
-        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+fn bad_magic_not_bound(fx: &mut Fx) -> R {
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    ensure(sys::pci_driver(bdf).is_none() && !sys::exists(NODE), || {
+        format!(
+            "driver {:?}, {NODE} exists: {}",
+            sys::pci_driver(bdf),
+            sys::exists(NODE)
+        )
+    })
+}
 
-    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM);
-    t.result(
-        "ivshmem device present",
-        ensure(bdf.is_some(), || "no 1af4:1110 device".into()),
-    );
-    let bdf = bdf.unwrap_or_default();
+fn bad_magic_bind_refused(fx: &mut Fx) -> R {
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    ensure_errno(
+        "bind",
+        sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), bdf),
+        libc::ENODEV,
+    )
+}
 
-    // Without the opt-in, an ivshmem device is never claimed.
-    t.result(
-        "insmod without emulator=1",
-        sys::insmod(module, "").map_err(errname),
-    );
-    t.result(
-        "no opt-in: device not bound, no /dev/ve0, no ve_drv_emu driver",
-        ensure(
-            sys::pci_driver(&bdf).is_none()
-                && !sys::exists(NODE)
-                && !sys::exists(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}")),
-            || {
-                format!(
-                    "driver {:?}, {NODE} exists: {}",
-                    sys::pci_driver(&bdf),
-                    sys::exists(NODE)
-                )
-            },
-        ),
-    );
-    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
+fn transport_suite() -> Suite<Fx> {
+    Suite::new("ve_transport_test")
+        .case("ivshmem device present", device_present)
+        // Without the opt-in, an ivshmem device is never claimed.
+        .case("insmod without emulator=1", insmod_without_opt_in)
+        .case(
+            "no opt-in: device not bound, no /dev/ve0, no ve_drv_emu driver",
+            no_opt_in_not_bound,
+        )
+        .case("rmmod", rmmod)
+        // With the opt-in, the emulator is bound and /dev/ve0 appears.
+        .case("insmod emulator=1", insmod_emulator)
+        .case(
+            "opt-in: bound to ve_drv_emu, /dev/ve0 present",
+            opt_in_bound,
+        )
+        .step("open /dev/ve0", open_node)
+        .case("INFO describes the emulated VE1", info_describes)
+        .case(
+            "INFO reports the nonce the harness gave the emulator",
+            nonce_reported,
+        )
+        .case(format!("{PINGS} pings answered and checked"), pings)
+        // Every interrupt the emulator raised reached the handler (pings are serialised, so
+        // none coalesced), and nothing else interrupted.
+        .case(
+            "interrupts: driver handled == emulator raised == pings",
+            interrupts_counted,
+        )
+        // Error paths.
+        .case(
+            "unknown ioctls: ENOTTY (ours and NEC's unimplemented)",
+            unknown_ioctls,
+        )
+        .case("bad user pointers: EFAULT", bad_pointers)
+        .case("nonzero flags or reserved fields: EINVAL", nonzero_flags)
+        .case("unprivileged: INFO allowed, PING EPERM", unprivileged)
+        // Unbinding with a file open: the file stays valid but the card is gone (ENODEV);
+        // binding again brings /dev/ve0 back.
+        .case(
+            "unbind with /dev/ve0 open: node gone, ioctls ENODEV",
+            unbind_with_open_file,
+        )
+        .case(
+            "rmmod refused while a file is open (EWOULDBLOCK)",
+            rmmod_refused_while_open,
+        )
+        .case("bind again: /dev/ve0 back, ping works", bind_again)
+        .case("rmmod", rmmod)
+        .case(
+            "after rmmod: /dev/ve0 gone, device unbound",
+            after_rmmod_gone,
+        )
+        .case(
+            "pins balanced (nr_foll_pin_acquired == nr_foll_pin_released)",
+            pins_balanced,
+        )
+        .case(
+            "reinsert and remove again (no stale state)",
+            reinsert_and_remove,
+        )
+}
 
-    // With the opt-in, the emulator is bound and /dev/ve0 appears.
-    t.result(
-        "insmod emulator=1",
-        sys::insmod(module, "emulator=1").map_err(errname),
-    );
-    t.result(
-        "opt-in: bound to ve_drv_emu, /dev/ve0 present",
-        ensure(
-            sys::pci_driver(&bdf).as_deref() == Some(EMU_DRIVER)
-                && sys::wait_for(2000, || sys::exists(NODE)),
-            || {
-                format!(
-                    "driver {:?}, {NODE} exists: {}",
-                    sys::pci_driver(&bdf),
-                    sys::exists(NODE)
-                )
-            },
-        ),
-    );
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(e) => {
-            t.result("open /dev/ve0", Err(errname(e)));
-            return t.finish();
-        }
-    };
+fn device_present(fx: &mut Fx) -> R {
+    ensure(fx.bdf.is_some(), || "no 1af4:1110 device".into())
+}
+fn insmod_without_opt_in(fx: &mut Fx) -> R {
+    let module = fx.module.as_str();
+    sys::insmod(module, "").map_err(errname)
+}
 
-    // INFO describes the emulated card, including the nonce only the emulator knows.
-    let i0 = info(&fd);
-    t.result(
-        "INFO describes the emulated VE1",
-        i0.clone().and_then(|i| {
-            ensure_eq("abi_version", i.abi_version, uapi::VE_DRV_ABI_VERSION)?;
-            ensure_eq("variant", i.variant, uapi::Variant::Emulator as u32)?;
-            ensure_eq("card_index", i.card_index, 0)?;
-            ensure_eq("vendor_id", i.vendor_id, pci_id::VENDOR_REDHAT_QUMRANET)?;
-            ensure_eq("device_id", i.device_id, pci_id::DEVICE_IVSHMEM)?;
-            ensure_eq("pdma_vector", i.pdma_vector, 48)?;
-            ensure_eq("msix_vectors", i.msix_vectors, 49)?;
-            ensure_eq("emu_abi_version", i.emu_abi_version, emu::ABI_VERSION)?;
-            ensure_eq("scr_bar_size", i.scr_bar_size, emu::BAR2_SIZE as u64)?;
-            ensure(i.ve_mem_size > 0, || "ve_mem_size is 0".into())?;
-            // Probe mapped a page through the DMA API for this device: no vIOMMU here, so its
-            // DMA address is its physical address, as the engine is given.
-            ensure_eq("dma_is_phys", i.dma_is_phys, 1)?;
-            ensure_eq("reserved", i.reserved, [0; 4])
-        }),
-    );
-    let nonce = i0.as_ref().map(|i| i.emu_nonce).unwrap_or(0);
-    println!("# ve_test: emu_nonce={nonce:#018x}");
-    t.result(
-        "INFO reports the nonce the harness gave the emulator",
-        match expected_nonce {
-            Some(want) => ensure_eq("emu_nonce", nonce, want),
-            None => Err("no ve_test.nonce= on the kernel command line".into()),
+fn no_opt_in_not_bound(fx: &mut Fx) -> R {
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    ensure(
+        sys::pci_driver(bdf).is_none()
+            && !sys::exists(NODE)
+            && !sys::exists(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}")),
+        || {
+            format!(
+                "driver {:?}, {NODE} exists: {}",
+                sys::pci_driver(bdf),
+                sys::exists(NODE)
+            )
         },
-    );
+    )
+}
 
+fn rmmod(_: &mut Fx) -> R {
+    sys::rmmod("ve_drv").map_err(errname)
+}
+fn insmod_emulator(fx: &mut Fx) -> R {
+    let module = fx.module.as_str();
+    sys::insmod(module, "emulator=1").map_err(errname)
+}
+
+fn opt_in_bound(fx: &mut Fx) -> R {
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    ensure(
+        sys::pci_driver(bdf).as_deref() == Some(EMU_DRIVER)
+            && sys::wait_for(2000, || sys::exists(NODE)),
+        || {
+            format!(
+                "driver {:?}, {NODE} exists: {}",
+                sys::pci_driver(bdf),
+                sys::exists(NODE)
+            )
+        },
+    )
+}
+
+fn info_describes(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    // INFO describes the emulated card, including the nonce only the emulator knows.
+    let i0 = info(fd);
+    fx.i0 = Some(i0.clone());
+    let i = i0?;
+    ensure_eq("abi_version", i.abi_version, uapi::VE_DRV_ABI_VERSION)?;
+    ensure_eq("variant", i.variant, uapi::Variant::Emulator as u32)?;
+    ensure_eq("card_index", i.card_index, 0)?;
+    ensure_eq("vendor_id", i.vendor_id, pci_id::VENDOR_REDHAT_QUMRANET)?;
+    ensure_eq("device_id", i.device_id, pci_id::DEVICE_IVSHMEM)?;
+    ensure_eq("pdma_vector", i.pdma_vector, 48)?;
+    ensure_eq("msix_vectors", i.msix_vectors, 49)?;
+    ensure_eq("emu_abi_version", i.emu_abi_version, emu::ABI_VERSION)?;
+    ensure_eq("scr_bar_size", i.scr_bar_size, emu::BAR2_SIZE as u64)?;
+    ensure(i.ve_mem_size > 0, || "ve_mem_size is 0".into())?;
+    // Probe mapped a page through the DMA API for this device: no vIOMMU here, so its
+    // DMA address is its physical address, as the engine is given.
+    ensure_eq("dma_is_phys", i.dma_is_phys, 1)?;
+    ensure_eq("reserved", i.reserved, [0; 4])
+}
+fn nonce_reported(fx: &mut Fx) -> R {
+    let i0 = fx.i0.as_ref().ok_or("/dev/ve0 not opened")?;
+    let nonce = i0.as_ref().map(|i| i.emu_nonce).unwrap_or(0);
+    fx.nonce = nonce;
+    println!("# ve_test: emu_nonce={nonce:#018x}");
+    match fx.expected_nonce {
+        Some(want) => ensure_eq("emu_nonce", nonce, want),
+        None => Err("no ve_test.nonce= on the kernel command line".into()),
+    }
+}
+fn pings(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let nonce = fx.nonce;
+    let i0 = fx.i0.as_ref().ok_or("/dev/ve0 not opened")?;
     // Pings: the driver writes a value and a check word only a nonce holder can compute, the
     // emulator checks and transforms it and answers by MSI-X 48; the driver checks the answer.
-    let irqs_before = i0
+    fx.irqs_before = i0
         .as_ref()
         .map(|i| (i.irq_count, i.emu_irqs_raised))
         .unwrap_or_default();
@@ -225,7 +319,7 @@ fn transport_suite(module: &str) -> i32 {
     let mut ping_result = Ok(());
     for _ in 0..PINGS {
         let v = next_value(&mut x);
-        match ping(&fd, v) {
+        match ping(fd, v) {
             Ok(p) if p.response == emu::ping_response(nonce, v) => rtts.push(p.rtt_ns),
             Ok(p) => {
                 ping_result = Err(format!("value {v:#x}: response {:#x}", p.response));
@@ -245,222 +339,203 @@ fn transport_suite(module: &str) -> i32 {
             rtts[rtts.len() - 1] / 1000
         );
     }
-    t.result(&format!("{PINGS} pings answered and checked"), ping_result);
+    ping_result
+}
+fn interrupts_counted(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    info(fd).and_then(|i| {
+        println!(
+            "# irq_count={} emu_irqs_raised={}",
+            i.irq_count, i.emu_irqs_raised
+        );
+        ensure_eq("driver irq_count", i.irq_count - fx.irqs_before.0, PINGS)?;
+        ensure_eq(
+            "emulator irqs_raised",
+            i.emu_irqs_raised - fx.irqs_before.1,
+            PINGS,
+        )
+    })
+}
 
-    // Every interrupt the emulator raised reached the handler (pings are serialised, so none
-    // coalesced), and nothing else interrupted.
-    t.result(
-        "interrupts: driver handled == emulator raised == pings",
-        info(&fd).and_then(|i| {
-            println!(
-                "# irq_count={} emu_irqs_raised={}",
-                i.irq_count, i.emu_irqs_raised
-            );
-            ensure_eq("driver irq_count", i.irq_count - irqs_before.0, PINGS)?;
-            ensure_eq(
-                "emulator irqs_raised",
-                i.emu_irqs_raised - irqs_before.1,
-                PINGS,
-            )
-        }),
-    );
+fn unknown_ioctls(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let mut i = VeDrvInfo::default();
+    ensure_errno(
+        "nr 0x9f",
+        sys::ioctl(fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i),
+        libc::ENOTTY,
+    )?;
+    // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2) and VEDRV_CMD_DELETE_ALL_TASK (nr 17).
+    ensure_errno(
+        "WAIT_EXCEPTION",
+        sys::ioctl_raw(fd, 0x4008_f502, 0),
+        libc::ENOTTY,
+    )?;
+    ensure_errno(
+        "DELETE_ALL_TASK",
+        sys::ioctl_raw(fd, 0x0000_f511, 0),
+        libc::ENOTTY,
+    )?;
+    // Right number, wrong size: a different command.
+    ensure_errno(
+        "INFO with size 8",
+        sys::ioctl_raw(fd, uapi::ioc(3, 0xf5, 0x80, 8), 0),
+        libc::ENOTTY,
+    )
+}
 
-    // Error paths.
-    t.result(
-        "unknown ioctls: ENOTTY (ours and NEC's unimplemented)",
-        (|| {
-            let mut i = VeDrvInfo::default();
-            ensure_errno(
-                "nr 0x9f",
-                sys::ioctl(&fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i),
-                libc::ENOTTY,
-            )?;
-            // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2) and VEDRV_CMD_DELETE_ALL_TASK (nr 17).
-            ensure_errno(
-                "WAIT_EXCEPTION",
-                sys::ioctl_raw(&fd, 0x4008_f502, 0),
-                libc::ENOTTY,
-            )?;
-            ensure_errno(
-                "DELETE_ALL_TASK",
-                sys::ioctl_raw(&fd, 0x0000_f511, 0),
-                libc::ENOTTY,
-            )?;
-            // Right number, wrong size: a different command.
-            ensure_errno(
-                "INFO with size 8",
-                sys::ioctl_raw(&fd, uapi::ioc(3, 0xf5, 0x80, 8), 0),
-                libc::ENOTTY,
-            )
-        })(),
-    );
-    t.result(
-        "bad user pointers: EFAULT",
-        (|| {
-            ensure_errno(
-                "INFO NULL",
-                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "INFO unmapped",
-                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0x10),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "INFO kernel address",
-                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_INFO, 0xffff_ffff_8100_0000),
-                libc::EFAULT,
-            )?;
-            ensure_errno(
-                "PING NULL",
-                sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_PING, 0),
-                libc::EFAULT,
-            )
-        })(),
-    );
-    t.result(
-        "nonzero flags or reserved fields: EINVAL",
-        (|| {
-            let mut i = VeDrvInfo {
-                flags: 1,
-                ..Default::default()
-            };
-            ensure_errno(
-                "INFO flags",
-                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
-                libc::EINVAL,
-            )?;
-            let mut i = VeDrvInfo::default();
-            i.reserved[3] = 1;
-            ensure_errno(
-                "INFO reserved",
-                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
-                libc::EINVAL,
-            )?;
-            let mut p = VeDrvPing {
-                flags: 2,
-                ..Default::default()
-            };
-            ensure_errno(
-                "PING flags",
-                sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
-                libc::EINVAL,
-            )?;
-            let mut p = VeDrvPing {
-                reserved: 1,
-                ..Default::default()
-            };
-            ensure_errno(
-                "PING reserved",
-                sys::ioctl(&fd, uapi::VE_DRV_IOC_PING, &mut p),
-                libc::EINVAL,
-            )
-        })(),
-    );
-    t.result(
-        "unprivileged: INFO allowed, PING EPERM",
-        (|| {
-            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|e| format!("chmod: {e}"))?;
-            // The child reports where it failed: 1 open, 2 INFO, 3 PING not EPERM (plus 8 * errno
-            // where one applies).
-            let code = sys::as_nobody(|| {
-                let fd = match sys::open_rw(NODE) {
-                    Ok(fd) => fd,
-                    Err(e) => return 1 + 8 * e.min(30),
-                };
-                if info(&fd).is_err() {
-                    return 2 + 8 * sys::errno().min(30);
-                }
-                match ping(&fd, 1) {
-                    Err(e) if e == libc::EPERM => 0,
-                    Err(e) => 3 + 8 * e.min(30),
-                    Ok(_) => 3,
-                }
-            })
-            .map_err(errname)?;
-            ensure(code == 0, || {
-                format!(
-                    "child failed at step {} with {}",
-                    code % 8,
-                    errname(code / 8)
-                )
-            })
-        })(),
-    );
+fn bad_pointers(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure_errno(
+        "INFO NULL",
+        sys::ioctl_raw(fd, uapi::VE_DRV_IOC_INFO, 0),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "INFO unmapped",
+        sys::ioctl_raw(fd, uapi::VE_DRV_IOC_INFO, 0x10),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "INFO kernel address",
+        sys::ioctl_raw(fd, uapi::VE_DRV_IOC_INFO, 0xffff_ffff_8100_0000),
+        libc::EFAULT,
+    )?;
+    ensure_errno(
+        "PING NULL",
+        sys::ioctl_raw(fd, uapi::VE_DRV_IOC_PING, 0),
+        libc::EFAULT,
+    )
+}
 
-    // Unbinding with a file open: the file stays valid but the card is gone (ENODEV); binding
-    // again brings /dev/ve0 back.
-    t.result(
-        "unbind with /dev/ve0 open: node gone, ioctls ENODEV",
-        (|| {
-            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf)
-                .map_err(errname)?;
-            ensure(!sys::exists(NODE), || {
-                format!("{NODE} still exists after unbind")
-            })?;
-            let mut i = VeDrvInfo::default();
-            ensure_errno(
-                "INFO after unbind",
-                sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut i),
-                libc::ENODEV,
-            )?;
-            ensure_errno("PING after unbind", ping(&fd, 5), libc::ENODEV)
-        })(),
-    );
-    t.result(
-        "rmmod refused while a file is open (EWOULDBLOCK)",
-        ensure_errno(
-            "rmmod with an open fd",
-            sys::rmmod("ve_drv"),
-            libc::EWOULDBLOCK,
-        ),
-    );
+fn nonzero_flags(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let mut i = VeDrvInfo {
+        flags: 1,
+        ..Default::default()
+    };
+    ensure_errno(
+        "INFO flags",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i),
+        libc::EINVAL,
+    )?;
+    let mut i = VeDrvInfo::default();
+    i.reserved[3] = 1;
+    ensure_errno(
+        "INFO reserved",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i),
+        libc::EINVAL,
+    )?;
+    let mut p = VeDrvPing {
+        flags: 2,
+        ..Default::default()
+    };
+    ensure_errno(
+        "PING flags",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_PING, &mut p),
+        libc::EINVAL,
+    )?;
+    let mut p = VeDrvPing {
+        reserved: 1,
+        ..Default::default()
+    };
+    ensure_errno(
+        "PING reserved",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_PING, &mut p),
+        libc::EINVAL,
+    )
+}
+
+fn unprivileged(_: &mut Fx) -> R {
+    std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .map_err(|e| format!("chmod: {e}"))?;
+    // The child reports where it failed: 1 open, 2 INFO, 3 PING not EPERM (plus 8 * errno
+    // where one applies).
+    let code = sys::as_nobody(|| {
+        let fd = match sys::open_rw(NODE) {
+            Ok(fd) => fd,
+            Err(e) => return 1 + 8 * e.min(30),
+        };
+        if info(&fd).is_err() {
+            return 2 + 8 * sys::errno().min(30);
+        }
+        match ping(&fd, 1) {
+            Err(e) if e == libc::EPERM => 0,
+            Err(e) => 3 + 8 * e.min(30),
+            Ok(_) => 3,
+        }
+    })
+    .map_err(errname)?;
+    ensure(code == 0, || {
+        format!(
+            "child failed at step {} with {}",
+            code % 8,
+            errname(code / 8)
+        )
+    })
+}
+
+fn unbind_with_open_file(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), bdf).map_err(errname)?;
+    ensure(!sys::exists(NODE), || {
+        format!("{NODE} still exists after unbind")
+    })?;
+    let mut i = VeDrvInfo::default();
+    ensure_errno(
+        "INFO after unbind",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i),
+        libc::ENODEV,
+    )?;
+    ensure_errno("PING after unbind", ping(fd, 5), libc::ENODEV)
+}
+
+fn rmmod_refused_while_open(_: &mut Fx) -> R {
+    ensure_errno(
+        "rmmod with an open fd",
+        sys::rmmod("ve_drv"),
+        libc::EWOULDBLOCK,
+    )
+}
+
+fn bind_again(fx: &mut Fx) -> R {
+    // The file opened for INFO is closed first.
+    fx.fd = None;
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    let nonce = fx.nonce;
+    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), bdf).map_err(errname)?;
+    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+        format!("{NODE} missing after bind")
+    })?;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    let p = ping(&fd, 0x1234).map_err(errname)?;
+    ensure_eq("response", p.response, emu::ping_response(nonce, 0x1234))
+}
+
+fn after_rmmod_gone(fx: &mut Fx) -> R {
+    let bdf = fx.bdf.as_deref().unwrap_or_default();
+    ensure(!sys::exists(NODE) && sys::pci_driver(bdf).is_none(), || {
+        format!(
+            "{NODE} exists: {}, driver {:?}",
+            sys::exists(NODE),
+            sys::pci_driver(bdf)
+        )
+    })
+}
+
+fn pins_balanced(fx: &mut Fx) -> R {
+    match (fx.pins_before, sys::pin_counters()) {
+        (Some(_), Some((acq, rel))) => ensure_eq("pins held", acq - rel, 0),
+        _ => Err("no pin counters in /proc/vmstat".into()),
+    }
+}
+
+fn reinsert_and_remove(fx: &mut Fx) -> R {
+    let module = fx.module.as_str();
+    sys::insmod(module, "emulator=1").map_err(errname)?;
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    ensure_eq("card_index", info(&fd)?.card_index, 0)?;
     drop(fd);
-    t.result(
-        "bind again: /dev/ve0 back, ping works",
-        (|| {
-            sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf)
-                .map_err(errname)?;
-            ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-                format!("{NODE} missing after bind")
-            })?;
-            let fd = sys::open_rw(NODE).map_err(errname)?;
-            let p = ping(&fd, 0x1234).map_err(errname)?;
-            ensure_eq("response", p.response, emu::ping_response(nonce, 0x1234))
-        })(),
-    );
-    t.result("rmmod", sys::rmmod("ve_drv").map_err(errname));
-    t.result(
-        "after rmmod: /dev/ve0 gone, device unbound",
-        ensure(
-            !sys::exists(NODE) && sys::pci_driver(&bdf).is_none(),
-            || {
-                format!(
-                    "{NODE} exists: {}, driver {:?}",
-                    sys::exists(NODE),
-                    sys::pci_driver(&bdf)
-                )
-            },
-        ),
-    );
-    t.result(
-        "pins balanced (nr_foll_pin_acquired == nr_foll_pin_released)",
-        match (pins_before, sys::pin_counters()) {
-            (Some(_), Some((acq, rel))) => ensure_eq("pins held", acq - rel, 0),
-            _ => Err("no pin counters in /proc/vmstat".into()),
-        },
-    );
-    t.result(
-        "reinsert and remove again (no stale state)",
-        (|| {
-            sys::insmod(module, "emulator=1").map_err(errname)?;
-            let fd = sys::open_rw(NODE).map_err(errname)?;
-            ensure_eq("card_index", info(&fd)?.card_index, 0)?;
-            drop(fd);
-            sys::rmmod("ve_drv").map_err(errname)
-        })(),
-    );
-    t.finish()
+    sys::rmmod("ve_drv").map_err(errname)
 }

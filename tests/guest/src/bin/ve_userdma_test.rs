@@ -27,10 +27,10 @@ use ve_guest::{
         scr, //
     },
     ksft::{
+        diag,
         ensure,
         ensure_eq,
-        ensure_errno,
-        Tap, //
+        ensure_errno, //
     },
     mem::{
         Backing,
@@ -41,6 +41,10 @@ use ve_guest::{
         pins_held, //
     },
     necdma,
+    suite::{
+        Fixture,
+        Suite, //
+    },
     sys::{
         self,
         errname, //
@@ -142,10 +146,7 @@ fn died_of_sigbus(status: i32) -> bool {
 /// Maps the registers with `prot` and `flags`; a mapping that should not have been made is
 /// unmapped at once (giving the engine back), so that one failed check does not fail the rest.
 fn map_or_unmap(fd: &OwnedFd, prot: i32, flags: i32) -> Result<(), i32> {
-    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(|p| {
-        // SAFETY: unmaps what map_with mapped.
-        unsafe { libc::munmap(p.cast(), scr::SIZE) };
-    })
+    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(drop)
 }
 
 /// The mapping's gates that come before the engine is lent: a private mapping and an executable
@@ -247,10 +248,12 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     report([1, 1, x]);
                     // SAFETY: a stale register mapping: this must raise SIGBUS.
                     unsafe {
-                        p.cast::<u64>()
+                        p.ptr()
+                            .cast::<u64>()
                             .add(scr::PDMA_DESC / 8)
                             .write_volatile(0x1234);
-                        p.cast::<u64>()
+                        p.ptr()
+                            .cast::<u64>()
                             .add(scr::PDMA_CTL0 / 8)
                             .write_volatile(dmactl::PERMIT);
                     }
@@ -261,9 +264,13 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     let x = u8::from(busy_errno(&fd) == libc::EBUSY);
                     report([1, 0, x]);
                     // SAFETY: a live register mapping: reading DMACTL works.
-                    let _ = unsafe { p.cast::<u64>().add(scr::PDMA_CTL0 / 8).read_volatile() };
-                    // SAFETY: unmaps what map_raw mapped.
-                    unsafe { libc::munmap(p.cast(), scr::SIZE) };
+                    let _ = unsafe {
+                        p.ptr()
+                            .cast::<u64>()
+                            .add(scr::PDMA_CTL0 / 8)
+                            .read_volatile()
+                    };
+                    drop(p);
                     0
                 }
                 (Err(_), r) => {
@@ -419,7 +426,7 @@ fn unbind_with_mapping(bdf: &str) -> R {
 /// mapped engine, one descriptor per page, waiting with WAIT_INTR.
 fn user_copy(
     fd: &OwnedFd,
-    eng: &UserEngine<'_>,
+    eng: &UserEngine,
     vh: u64,
     ve: u64,
     len: u64,
@@ -567,6 +574,56 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
     )
 }
 
+/// The module's path and what the cases hand on: the card's file, the register mapping while
+/// the cases need it, the buffers of the user-space copies.
+struct Fx {
+    module: String,
+    /// Pages pinned before the program.
+    held: i64,
+    fd: Option<OwnedFd>,
+    eng: Option<UserEngine>,
+    bufs: Option<(Buffer, Buffer)>,
+}
+
+impl Fixture for Fx {}
+
+/// The open `/dev/ve0` of `fd`.
+fn opened(fd: &Option<OwnedFd>) -> Result<&OwnedFd, String> {
+    fd.as_ref().ok_or_else(|| "/dev/ve0 is not open".into())
+}
+
+fn insmod_user_pdma(fx: &mut Fx) -> R {
+    sys::insmod(&fx.module, "emulator=1 user_pdma=1").map_err(errname)
+}
+
+fn open_node(fx: &mut Fx) -> R {
+    fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
+    Ok(())
+}
+
+fn map_registers(fx: &mut Fx) -> R {
+    fx.eng = Some(UserEngine::map(opened(&fx.fd)?).map_err(errname)?);
+    Ok(())
+}
+
+/// `LEN` bytes of a pattern and `LEN` zero bytes.
+fn buffers(fx: &mut Fx) -> R {
+    let src = Buffer::new(Backing::Anon4k, LEN)?;
+    let dst = Buffer::new(Backing::Anon4k, LEN)?;
+    for k in (0..LEN).step_by(8) {
+        // SAFETY: both buffers are LEN bytes.
+        unsafe {
+            src.ptr
+                .add(k)
+                .cast::<u64>()
+                .write(0xfeed_0000_0000_0000 | k as u64);
+            dst.ptr.add(k).cast::<u64>().write(0);
+        }
+    }
+    fx.bufs = Some((src, dst));
+    Ok(())
+}
+
 fn main() {
     let mut module = String::from("/lib/modules/ve_drv.ko");
     let mut args = std::env::args().skip(1);
@@ -579,261 +636,308 @@ fn main() {
             }
         }
     }
-    let mut t = Tap::new("ve_userdma_test", 18);
-    let held = pins_held();
+    let suite = Suite::new("ve_userdma_test")
+        .case(
+            "without user_pdma: the register mapping is refused (EOPNOTSUPP)",
+            without_user_pdma,
+        )
+        .step("insmod emulator=1 user_pdma=1", insmod_user_pdma)
+        .step("open", open_node)
+        .case(
+            "with user_pdma, before any mapping: the in-kernel manager owns the engine (XFER works)",
+            kernel_owns_engine,
+        )
+        .case(
+            "mmap: EINVAL for another offset or more than the registers, EPERM without CAP_SYS_ADMIN",
+            mmap_errors,
+        )
+        .case(
+            "mmap: EINVAL for MAP_PRIVATE and PROT_EXEC, EPERM without CAP_SYS_RAWIO; none lends the engine or taints",
+            mmap_gates_case,
+        )
+        .step("map the system-common registers", map_registers)
+        .case(
+            "the first mapping taints the kernel (U); the mapping cannot be made executable",
+            taint_and_no_exec,
+        )
+        .case(
+            "while mapped: XFER and SUBMIT answer EBUSY, a second mapping EBUSY",
+            busy_while_mapped,
+        )
+        .case(
+            "the mapping shows the engine's registers (DMACTL halted or idle, no exception)",
+            registers_visible,
+        )
+        .case(
+            "WAIT_INTR times out when nothing happens (ETIMEDOUT)",
+            wait_intr_times_out,
+        )
+        .step("buffers", buffers)
+        .case(
+            "VH -> VE through the mapped engine, WAIT_INTR (upstream form)",
+            user_vh_to_ve,
+        )
+        .case(
+            "VE -> VH, WAIT_INTR (VE1 compat form), data compared",
+            user_ve_to_vh,
+        )
+        .case(
+            "NEC's legacy and bulk managers (as the benchmark runs them) move the data intact, 4 KiB and 2 MiB pages",
+            nec_managers,
+        )
+        .case(
+            "munmap gives the engine back to the kernel: XFER works",
+            munmap_gives_back,
+        )
+        .case(
+            "RECLAIM takes the engine back: a stale mapping faults (SIGBUS) instead of writing descriptors",
+            reclaim_case,
+        )
+        .case(
+            "after RECLAIM the kernel manager works, and a new mapping takes the engine again",
+            after_reclaim,
+        )
+        .case(
+            "mmap while the kernel manager has a request: EBUSY",
+            mmap_while_request,
+        )
+        .case(
+            "RECLAIM racing mmap (64 rounds): where RECLAIM won, the mapping faults (SIGBUS) and the kernel manager works",
+            reclaim_race,
+        )
+        .case(
+            "unbind with a live mapping: the mapping faults (SIGBUS), no descriptor runs, mmap on the old file ENODEV; rebind works",
+            unbind_live_mapping,
+        )
+        .case("nothing left pinned; rmmod", nothing_pinned_rmmod);
+    std::process::exit(suite.run(|| {
+        Ok(Fx {
+            module,
+            held: pins_held(),
+            fd: None,
+            eng: None,
+            bufs: None,
+        })
+    }));
+}
 
-    t.result(
-        "without user_pdma: the register mapping is refused (EOPNOTSUPP)",
-        (|| {
-            sys::insmod(&module, "emulator=1").map_err(|e| format!("insmod: {}", errname(e)))?;
-            let r = (|| {
-                let fd = sys::open_rw(NODE).map_err(errname)?;
-                ensure_errno(
-                    "mmap",
-                    map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
-                    libc::EOPNOTSUPP,
-                )
-            })();
-            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
-            r
-        })(),
-    );
-
-    if let Err(e) = sys::insmod(&module, "emulator=1 user_pdma=1") {
-        t.result("insmod emulator=1 user_pdma=1", Err(errname(e)));
-        std::process::exit(t.finish());
-    }
-    let fd = match sys::open_rw(NODE) {
-        Ok(fd) => fd,
-        Err(e) => {
-            t.result("open", Err(errname(e)));
-            std::process::exit(t.finish());
-        }
-    };
-    t.result(
-        "with user_pdma, before any mapping: the in-kernel manager owns the engine (XFER works)",
-        kernel_xfer(&fd),
-    );
-    t.result(
-        "mmap: EINVAL for another offset or more than the registers, EPERM without CAP_SYS_ADMIN",
-        (|| {
-            ensure_errno("offset 0", map_raw(&fd, 0, 4096).map(|_| ()), libc::EINVAL)?;
-            ensure_errno(
-                "4 MiB",
-                map_raw(&fd, SCR_MMAP_OFFSET, 4 << 20).map(|_| ()),
-                libc::EINVAL,
-            )?;
-            std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .map_err(|e| format!("chmod: {e}"))?;
-            let code = sys::as_nobody(|| {
-                let Ok(fd) = sys::open_rw(NODE) else { return 1 };
-                match map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) {
-                    Err(e) if e == libc::EPERM => 0,
-                    _ => 2,
-                }
-            })
-            .map_err(errname)?;
-            ensure_eq("child (1: open, 2: not EPERM)", code, 0)
-        })(),
-    );
-    t.result(
-        "mmap: EINVAL for MAP_PRIVATE and PROT_EXEC, EPERM without CAP_SYS_RAWIO; none lends the engine or taints",
-        mmap_gates(&fd),
-    );
-    let eng = match UserEngine::map(&fd) {
-        Ok(e) => e,
-        Err(e) => {
-            t.result("map the system-common registers", Err(errname(e)));
-            std::process::exit(t.finish());
-        }
-    };
-    t.result(
-        "the first mapping taints the kernel (U); the mapping cannot be made executable",
-        (|| {
-            ensure_eq("taint U", tainted()? & TAINT_USER, TAINT_USER)?;
-            no_exec_later(eng.base())
-        })(),
-    );
-    t.result(
-        "while mapped: XFER and SUBMIT answer EBUSY, a second mapping EBUSY",
-        (|| {
-            ensure_errno(
-                "XFER",
-                kernel_xfer(&fd).map_err(|_| busy_errno(&fd)),
-                libc::EBUSY,
-            )?;
-            let b = Buffer::new(Backing::Anon4k, 4096)?;
-            ensure_errno(
-                "SUBMIT",
-                ve_guest::dma::submit(&fd, true, b.addr(), 0, 8).map(|_| ()),
-                libc::EBUSY,
-            )?;
-            ensure_errno(
-                "second mapping",
-                map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
-                libc::EBUSY,
-            )
-        })(),
-    );
-    t.result(
-        "the mapping shows the engine's registers (DMACTL halted or idle, no exception)",
-        (|| {
-            ensure_eq("exception bit", eng.ctl1() & dmactl::EXCEPTION, 0)?;
-            ensure(
-                eng.read(scr::PDMA_CTL0) & dmactl::STATUS_MASK <= dmactl::STATUS_HALT,
-                || "bad DMACTL".into(),
-            )
-        })(),
-    );
-    t.result(
-        "WAIT_INTR times out when nothing happens (ETIMEDOUT)",
+fn without_user_pdma(fx: &mut Fx) -> R {
+    let module = fx.module.as_str();
+    sys::insmod(module, "emulator=1").map_err(|e| format!("insmod: {}", errname(e)))?;
+    let r = (|| {
+        let fd = sys::open_rw(NODE).map_err(errname)?;
         ensure_errno(
-            "wait",
-            userdma::wait_intr(&fd, P_DMA, 100, false),
-            libc::ETIMEDOUT,
-        ),
-    );
-    let src = Buffer::new(Backing::Anon4k, LEN).expect("buffer");
-    let dst = Buffer::new(Backing::Anon4k, LEN).expect("buffer");
-    for k in (0..LEN).step_by(8) {
-        // SAFETY: both buffers are LEN bytes.
-        unsafe {
-            src.ptr
-                .add(k)
-                .cast::<u64>()
-                .write(0xfeed_0000_0000_0000 | k as u64);
-            dst.ptr.add(k).cast::<u64>().write(0);
+            "mmap",
+            map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+            libc::EOPNOTSUPP,
+        )
+    })();
+    sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+    r
+}
+
+fn kernel_owns_engine(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    kernel_xfer(fd)
+}
+
+fn mmap_errors(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure_errno("offset 0", map_raw(fd, 0, 4096).map(|_| ()), libc::EINVAL)?;
+    ensure_errno(
+        "4 MiB",
+        map_raw(fd, SCR_MMAP_OFFSET, 4 << 20).map(|_| ()),
+        libc::EINVAL,
+    )?;
+    std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .map_err(|e| format!("chmod: {e}"))?;
+    let code = sys::as_nobody(|| {
+        let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+        match map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) {
+            Err(e) if e == libc::EPERM => 0,
+            _ => 2,
         }
-    }
-    t.result(
-        "VH -> VE through the mapped engine, WAIT_INTR (upstream form)",
-        user_copy(&fd, &eng, src.addr(), 0x200_0000, LEN as u64, true, false),
-    );
-    t.result(
-        "VE -> VH, WAIT_INTR (VE1 compat form), data compared",
-        (|| {
-            // 8-byte aligned but not page aligned: the first descriptor starts mid-page.
-            user_copy(
-                &fd,
-                &eng,
-                dst.addr() + 8,
-                0x200_0008,
-                LEN as u64 - 8,
-                false,
-                true,
-            )?;
-            // SAFETY: both buffers are LEN bytes.
-            let (a, b) = unsafe {
-                (
-                    std::slice::from_raw_parts(src.ptr.add(8), LEN - 8),
-                    std::slice::from_raw_parts(dst.ptr.add(8), LEN - 8),
-                )
-            };
-            ensure(a == b, || "data differs".into())
-        })(),
-    );
-    t.result(
-        "NEC's legacy and bulk managers (as the benchmark runs them) move the data intact, 4 KiB and 2 MiB pages",
-        (|| {
-            for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
-                let len = 4 << 20;
-                let a = Buffer::new(backing, len)?;
-                let b = Buffer::new(backing, len)?;
-                for k in (0..len).step_by(8) {
-                    // SAFETY: both buffers are `len` bytes.
-                    unsafe {
-                        a.ptr.add(k).cast::<u64>().write(!(k as u64));
-                        b.ptr.add(k).cast::<u64>().write(0);
-                    }
-                }
-                // Page-unaligned, 8-byte aligned: 0x1238 into the buffers.
-                let (off, n) = (0x1238u64, len as u64 - 0x2000);
-                necdma::legacy(&fd, &eng, a.addr() + off, 0x300_0000, n, true)?;
-                necdma::bulk(&fd, &eng, b.addr() + off, 0x300_0000, n, false)?;
-                // SAFETY: both ranges are inside the buffers.
-                let (x, y) = unsafe {
-                    (
-                        std::slice::from_raw_parts(a.ptr.add(off as usize), n as usize),
-                        std::slice::from_raw_parts(b.ptr.add(off as usize), n as usize),
-                    )
-                };
-                ensure(x == y, || format!("{}: data differs", backing.name()))?;
+    })
+    .map_err(errname)?;
+    ensure_eq("child (1: open, 2: not EPERM)", code, 0)
+}
+
+fn mmap_gates_case(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    mmap_gates(fd)
+}
+
+fn taint_and_no_exec(fx: &mut Fx) -> R {
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    ensure_eq("taint U", tainted()? & TAINT_USER, TAINT_USER)?;
+    no_exec_later(eng.base())
+}
+
+fn busy_while_mapped(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )?;
+    let b = Buffer::new(Backing::Anon4k, 4096)?;
+    ensure_errno(
+        "SUBMIT",
+        ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
+        libc::EBUSY,
+    )?;
+    ensure_errno(
+        "second mapping",
+        map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        libc::EBUSY,
+    )
+}
+
+fn registers_visible(fx: &mut Fx) -> R {
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    ensure_eq("exception bit", eng.ctl1() & dmactl::EXCEPTION, 0)?;
+    ensure(
+        eng.read(scr::PDMA_CTL0) & dmactl::STATUS_MASK <= dmactl::STATUS_HALT,
+        || "bad DMACTL".into(),
+    )
+}
+
+fn wait_intr_times_out(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure_errno(
+        "wait",
+        userdma::wait_intr(fd, P_DMA, 100, false),
+        libc::ETIMEDOUT,
+    )
+}
+
+fn user_vh_to_ve(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    let (src, _) = fx.bufs.as_ref().ok_or("no buffers")?;
+    user_copy(fd, eng, src.addr(), 0x200_0000, LEN as u64, true, false)
+}
+
+fn user_ve_to_vh(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    let (src, dst) = fx.bufs.as_ref().ok_or("no buffers")?;
+    // 8-byte aligned but not page aligned: the first descriptor starts mid-page.
+    user_copy(
+        fd,
+        eng,
+        dst.addr() + 8,
+        0x200_0008,
+        LEN as u64 - 8,
+        false,
+        true,
+    )?;
+    // SAFETY: both buffers are LEN bytes.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(src.ptr.add(8), LEN - 8),
+            std::slice::from_raw_parts(dst.ptr.add(8), LEN - 8),
+        )
+    };
+    ensure(a == b, || "data differs".into())
+}
+
+fn nec_managers(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
+        let len = 4 << 20;
+        let a = Buffer::new(backing, len)?;
+        let b = Buffer::new(backing, len)?;
+        for k in (0..len).step_by(8) {
+            // SAFETY: both buffers are `len` bytes.
+            unsafe {
+                a.ptr.add(k).cast::<u64>().write(!(k as u64));
+                b.ptr.add(k).cast::<u64>().write(0);
             }
-            Ok(())
-        })(),
-    );
+        }
+        // Page-unaligned, 8-byte aligned: 0x1238 into the buffers.
+        let (off, n) = (0x1238u64, len as u64 - 0x2000);
+        necdma::legacy(fd, eng, a.addr() + off, 0x300_0000, n, true)?;
+        necdma::bulk(fd, eng, b.addr() + off, 0x300_0000, n, false)?;
+        // SAFETY: both ranges are inside the buffers.
+        let (x, y) = unsafe {
+            (
+                std::slice::from_raw_parts(a.ptr.add(off as usize), n as usize),
+                std::slice::from_raw_parts(b.ptr.add(off as usize), n as usize),
+            )
+        };
+        ensure(x == y, || format!("{}: data differs", backing.name()))?;
+    }
+    Ok(())
+}
+
+fn munmap_gives_back(fx: &mut Fx) -> R {
+    fx.eng = None;
+    let fd = opened(&fx.fd)?;
+    kernel_xfer(fd)
+}
+
+fn reclaim_case(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    reclaim(fd)
+}
+
+fn after_reclaim(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    kernel_xfer(fd)?;
+    let eng = UserEngine::map(fd).map_err(|e| format!("map: {}", errname(e)))?;
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )?;
     drop(eng);
-    t.result(
-        "munmap gives the engine back to the kernel: XFER works",
-        kernel_xfer(&fd),
-    );
-    t.result(
-        "RECLAIM takes the engine back: a stale mapping faults (SIGBUS) instead of writing descriptors",
-        reclaim(&fd),
-    );
-    t.result(
-        "after RECLAIM the kernel manager works, and a new mapping takes the engine again",
-        (|| {
-            kernel_xfer(&fd)?;
-            let eng = UserEngine::map(&fd).map_err(|e| format!("map: {}", errname(e)))?;
-            ensure_errno(
-                "XFER",
-                kernel_xfer(&fd).map_err(|_| busy_errno(&fd)),
-                libc::EBUSY,
-            )?;
-            drop(eng);
-            kernel_xfer(&fd)
-        })(),
-    );
-    t.result(
-        "mmap while the kernel manager has a request: EBUSY",
-        (|| {
-            let c = EmuBar::open()?;
-            let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
-            c.set(emu::OFF_CTL_STALL, 1);
-            let id = ve_guest::dma::submit(&fd, true, b.addr(), 0, 1 << 20);
-            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map(|p| {
-                // SAFETY: unmaps what map_raw mapped, should the test fail.
-                unsafe { libc::munmap(p.cast(), scr::SIZE) };
-            });
-            c.set(emu::OFF_CTL_STALL, 0);
-            let id = id.map_err(errname)?;
-            let _ = sys::ioctl_raw(&fd, uapi::VE_DRV_IOC_KICK, 0);
-            ve_guest::dma::wait_ok(&fd, id)?;
-            ensure_errno("mmap", m, libc::EBUSY)
-        })(),
-    );
+    kernel_xfer(fd)
+}
+
+fn mmap_while_request(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let c = EmuBar::open()?;
+    let b = Buffer::new(Backing::Anon4k, 1 << 20)?;
+    let stall = c.stall(fd);
+    let id = ve_guest::dma::submit(fd, true, b.addr(), 0, 1 << 20);
+    // A mapping made, should the test fail, is unmapped at once.
+    let m = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE).map(drop);
+    // The kick's result is not the test's.
+    let _ = stall.release();
+    let id = id.map_err(errname)?;
+    ve_guest::dma::wait_ok(fd, id)?;
+    ensure_errno("mmap", m, libc::EBUSY)
+}
+
+fn reclaim_race(fx: &mut Fx) -> R {
     let race = reclaim_mmap_race(64);
     if let Ok((r, m)) = race {
-        t.diag(&format!(
+        diag(&format!(
             "RECLAIM vs mmap: RECLAIM won {r} rounds, the mapping {m}"
         ));
     }
-    t.result(
-        "RECLAIM racing mmap (64 rounds): where RECLAIM won, the mapping faults (SIGBUS) and the kernel manager works",
-        (|| {
-            // Without a round that RECLAIM won the test would show nothing.
-            let (r, _) = race?;
-            ensure(r > 0, || "RECLAIM never took the engine from a mapping".into())?;
-            kernel_xfer(&fd)
-        })(),
-    );
-    drop(fd);
+    let fd = opened(&fx.fd)?;
+    // Without a round that RECLAIM won the test would show nothing.
+    let (r, _) = race?;
+    ensure(r > 0, || {
+        "RECLAIM never took the engine from a mapping".into()
+    })?;
+    kernel_xfer(fd)
+}
+
+fn unbind_live_mapping(fx: &mut Fx) -> R {
+    fx.fd = None;
     let bdf = sys::find_pci(
         ve_guest::hw::pci_id::VENDOR_REDHAT_QUMRANET,
         ve_guest::hw::pci_id::DEVICE_IVSHMEM,
     )
     .unwrap_or_default();
-    t.result(
-        "unbind with a live mapping: the mapping faults (SIGBUS), no descriptor runs, mmap on the old file ENODEV; rebind works",
-        unbind_with_mapping(&bdf),
-    );
-    t.result(
-        "nothing left pinned; rmmod",
-        (|| {
-            ensure_eq("pins held", pins_held() - held, 0)?;
-            sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))
-        })(),
-    );
-    std::process::exit(t.finish());
+    unbind_with_mapping(&bdf)
+}
+fn nothing_pinned_rmmod(fx: &mut Fx) -> R {
+    let held = fx.held;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))
 }
