@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! NEC's two user-space privileged DMA managers, rebuilt on this driver's NEC ABI for the
-//! side-by-side benchmark (reference-ve_drv.md 2.4 and 2.5):
+//! side-by-side benchmark (docs/nec-abi.md, "VEOS's privileged DMA manager"):
 //! - `legacy` (VEOS <= 2.0.3): one `VHVA_TO_VSAA_PIN_DOWN` ioctl per 4 KiB page, physically
 //!   contiguous pieces merged (up to 64 MiB), the whole descriptor list built first, then posted
 //!   (at most 127 in flight, the rest as slots free), completion by `WAIT_INTR`, one

@@ -26,7 +26,8 @@ use crate::{
         self,
         Timespec,
         Ve1CompatWaitIrq,
-        Ve1CompatWaitIrqArg, //
+        Ve1CompatWaitIrqArg,
+        Ve1WaitIrq, //
         VeWaitIrqArg,
     },
 };
@@ -125,7 +126,8 @@ pub fn map_with(
     Mapping::new(len, prot, flags, Some(fd.as_fd()), offset)
 }
 
-/// `VEDRV_CMD_WAIT_INTR` (upstream form, or the VE1 compat form): the bits caught.
+/// `VEDRV_CMD_WAIT_INTR` (upstream form with NEC's typed VE1 mask, or the VE1 compat form with
+/// the untyped mask inline): the bits caught.
 pub fn wait_intr(
     fd: &OwnedFd,
     want: Ve1CompatWaitIrq,
@@ -144,13 +146,21 @@ pub fn wait_intr(
         sys::ioctl(fd, uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR, &mut a)?;
         Ok(a.bits)
     } else {
-        let mut bits = want;
+        // NEC's typed mask, as libved's vedl_wait_interrupt() passes it.
+        let mut bits = Ve1WaitIrq {
+            ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE1,
+            upper: want.upper,
+            lower: want.lower,
+        };
         let mut a = VeWaitIrqArg {
             bits: std::ptr::from_mut(&mut bits) as u64,
             timeout: std::ptr::from_ref(&ts) as u64,
         };
         sys::ioctl(fd, uapi::VEDRV_CMD_WAIT_INTR, &mut a)?;
-        Ok(bits)
+        Ok(Ve1CompatWaitIrq {
+            upper: bits.upper,
+            lower: bits.lower,
+        })
     }
 }
 

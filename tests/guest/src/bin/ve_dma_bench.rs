@@ -343,7 +343,7 @@ fn main() {
     t.diag("DMA bandwidth, MiB/s (median of the runs). TCG guest against a native emulator: not hardware numbers;");
     t.diag("guest CPU work runs about 18x slower than on a real VH while the emulator copies natively.");
     t.diag("legacy and bulk are NEC's user-space managers run on this driver's pin ioctls, not NEC's vp.ko: see the");
-    t.diag("pinning micro-benchmark for their ns/page here; vp.ko's (performance-anchors.md, gup_test 228 ns/page in");
+    t.diag("pinning micro-benchmark for their ns/page here; vp.ko's (docs/nec-abi.md, \"NEC's vp.ko, measured here\": gup_test 228 ns/page in");
     t.diag("those boots) are 1328 ns/page bulk and 4777 ns/page one page at a time, pin + release: this driver's one-page");
     t.diag("ioctls are about as fast, its bulk ioctls slower (so bulk here is, if anything, slower than with vp.ko).");
     t.diag("raw = the engine's busy time for the kernel manager's descriptors.");

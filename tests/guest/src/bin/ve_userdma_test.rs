@@ -231,8 +231,9 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
             let (fd2, go2) = (fd.clone(), go.clone());
             let reclaimer = std::thread::spawn(move || {
                 go2.wait();
-                // A few cycles of delay, varied per round, to sweep the window.
-                for _ in 0..(round % 16) * 64 {
+                // A delay varied per round, to sweep the window: from none (RECLAIM first) to
+                // longer than an mmap takes on the debug kernel under TCG (RECLAIM after it).
+                for _ in 0..(round % 16) * 1024 {
                     std::hint::spin_loop();
                 }
                 sys::ioctl_raw(&fd2, uapi::VE_DRV_IOC_RECLAIM, 0)

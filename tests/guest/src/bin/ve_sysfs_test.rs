@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_sysfs_test: the card as NEC's user space finds it (docs/nec-abi.md, "The device node and
+//! permissions", "sysfs"): class `ve`, `/dev/ve0` a char device of mode 0666 whose sysfs
+//! directory is `<pci device>/ve/ve0`, NEC's attributes with NEC's modes and formats, their values
+//! from the VE Configuration Registers the emulator publishes (decoded here by hand, and changed
+//! through the emulator and read back after a rebind), `os_state` moving only as VEOS moves it
+//! and waking pollers, NEC's permission rule (every ioctl needs CAP_SYS_ADMIN; an unknown one is
+//! EINVAL), NEC's typed `WAIT_INTR` mask, and the class going with the module.
+//!
+//! Needs `ve_drv` loaded with `emulator=1` (the suite script does it); unloads and reloads it.
+
+use std::{
+    fs,
+    os::{
+        fd::AsRawFd,
+        unix::fs::{
+            FileTypeExt,
+            MetadataExt,
+            PermissionsExt, //
+        },
+    },
+};
+
+use ve_guest::{
+    emubar::EmuBar,
+    hw::{
+        emu,
+        pci_id, //
+    },
+    ksft::{
+        ensure,
+        ensure_eq,
+        ensure_errno, //
+    },
+    suite::{
+        Bail,
+        Fixture,
+        Suite, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    uapi,
+};
+
+const NODE: &str = "/dev/ve0";
+const CLASS_DIR: &str = "/sys/class/ve/ve0";
+const EMU_DRIVER: &str = "ve_drv_emu";
+const MODULE: &str = "/lib/modules/ve_drv.ko";
+const VCR_WORDS: usize = 13;
+
+type R = Result<(), String>;
+
+/// A writable attribute, inputs it takes with what they read back as, inputs it refuses.
+type WritableCase = (
+    &'static str,
+    &'static [(&'static str, u32)],
+    &'static [&'static str],
+);
+
+struct Fx {
+    bar: EmuBar,
+    bdf: String,
+    /// The VE Configuration Registers as the emulator published them at start.
+    vcr: [u32; VCR_WORDS],
+}
+
+impl Fixture for Fx {}
+
+/// The 13 words at `emu::OFF_VCR`, two per 64-bit word, the lower-numbered in the low half.
+fn read_vcr(bar: &EmuBar) -> [u32; VCR_WORDS] {
+    let mut w = [0u32; VCR_WORDS];
+    for (i, pair) in w.chunks_mut(2).enumerate() {
+        let v = bar.get(emu::OFF_VCR + 8 * i);
+        pair[0] = v as u32;
+        if pair.len() > 1 {
+            pair[1] = (v >> 32) as u32;
+        }
+    }
+    w
+}
+
+fn write_vcr(bar: &EmuBar, w: &[u32; VCR_WORDS]) {
+    for i in 0..VCR_WORDS.div_ceil(2) {
+        let lo = u64::from(w[2 * i]);
+        let hi = w.get(2 * i + 1).map_or(0, |&h| u64::from(h));
+        bar.set(emu::OFF_VCR + 8 * i, lo | hi << 32);
+    }
+}
+
+fn attr(name: &str) -> Result<String, String> {
+    fs::read_to_string(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("read {name}: {e}"))
+}
+
+fn store(name: &str, value: &str) -> Result<(), i32> {
+    sys::write_file(&format!("{CLASS_DIR}/{name}"), value)
+}
+
+fn rebind(bdf: &str) -> Result<(), i32> {
+    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), bdf)?;
+    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), bdf)
+}
+
+/// What sysfs must show for words `w`, by NEC's formats (docs/hardware.md, "VE Configuration
+/// Registers"; docs/nec-abi.md, "sysfs"), decoded here independently of the driver.
+fn expected(w: &[u32; VCR_WORDS]) -> Vec<(&'static str, String)> {
+    let pair = |i: usize| (u64::from(w[i]) << 32) | u64::from(w[i + 1]);
+    let cores = w[1] & 0xff_ffff;
+    vec![
+        ("abi_version", "101\n".into()),
+        ("ve_arch_class", "ve1\n".into()),
+        ("num_of_core", format!("{}\n", w[1] >> 24)),
+        ("cores_enable", format!("0x{cores:06x}\n")),
+        ("memory_size", format!("{}\n", w[11] >> 16)),
+        ("model", format!("{}\n", w[0] >> 24)),
+        ("type", format!("{}\n", (w[0] >> 16) & 0xff)),
+        ("clock_memory", format!("{}\n", w[11] & 0xffff)),
+        ("clock_chip", format!("{}\n", w[12] >> 16)),
+        ("clock_base", format!("{}\n", w[12] & 0xffff)),
+        ("fw_version", format!("{}\n", w[10] & 0xffff)),
+        ("serial", format!("{:016x}{:016x}\n", pair(6), pair(8))),
+        ("chip_id", format!("{:016x}{:016x}\n", pair(2), pair(4))),
+        ("numa0_cores", format!("{:#x}\n", cores & 0x1f)),
+        ("numa1_cores", format!("{:#x}\n", cores & 0x3e0)),
+        ("cache_l1i", "32\n".into()),
+        ("cache_l1d", "32\n".into()),
+        ("cache_l2", "256\n".into()),
+        ("cache_llc", "16384\n".into()),
+        ("numa_mem_block_size", "0x4000000\n".into()),
+        ("first_mem_node", "0\n".into()),
+        ("task_id_all", " \n".into()),
+        ("task_id_dead", " \n".into()),
+    ]
+}
+
+fn check_values(w: &[u32; VCR_WORDS]) -> R {
+    for (name, want) in expected(w) {
+        ensure_eq(name, attr(name)?, want)?;
+    }
+    Ok(())
+}
+
+/// `/dev/ve0` is a char device of mode 0666 (NEC's: pseudo processes open it as ordinary users).
+fn node_is_world_writable_char_device(_: &mut Fx) -> R {
+    let m = fs::metadata(NODE).map_err(|e| format!("stat {NODE}: {e}"))?;
+    ensure(m.file_type().is_char_device(), || {
+        format!("{NODE} is not a char device")
+    })?;
+    ensure_eq("mode", m.permissions().mode() & 0o777, 0o666)
+}
+
+/// `/sys/class/ve/ve0` and `/sys/dev/char/MAJ:MIN` (libved's lookup by device number) are one
+/// directory, `<pci device>/ve/ve0`, whose `dev` names the node's number.
+fn class_and_devnum_name_the_pci_child(fx: &mut Fx) -> R {
+    let m = fs::metadata(NODE).map_err(|e| format!("stat {NODE}: {e}"))?;
+    let (maj, min) = (libc::major(m.rdev()), libc::minor(m.rdev()));
+    ensure_eq("minor", min, 0)?;
+    let by_class = fs::canonicalize(CLASS_DIR).map_err(|e| format!("{CLASS_DIR}: {e}"))?;
+    let by_num = fs::canonicalize(format!("/sys/dev/char/{maj}:{min}"))
+        .map_err(|e| format!("/sys/dev/char/{maj}:{min}: {e}"))?;
+    ensure_eq("same directory", &by_class, &by_num)?;
+    let path = by_class.to_string_lossy().into_owned();
+    ensure(path.ends_with(&format!("/{}/ve/ve0", fx.bdf)), || {
+        format!("{path} is not <pci {}>/ve/ve0", fx.bdf)
+    })?;
+    ensure_eq("dev", attr("dev")?, format!("{maj}:{min}\n"))
+}
+
+/// Every attribute this driver has of NEC's VE1 set, with NEC's mode.
+fn attributes_have_necs_modes(_: &mut Fx) -> R {
+    const RW: &[&str] = &["os_state", "partitioning_mode", "throttling_level"];
+    const RO: &[&str] = &[
+        "abi_version",
+        "ve_arch_class",
+        "num_of_core",
+        "memory_size",
+        "model",
+        "type",
+        "cores_enable",
+        "clock_memory",
+        "clock_chip",
+        "clock_base",
+        "cache_l1i",
+        "cache_l1d",
+        "cache_l2",
+        "cache_llc",
+        "task_id_all",
+        "task_id_dead",
+        "fw_version",
+        "serial",
+        "numa0_cores",
+        "numa1_cores",
+        "numa_mem_block_size",
+        "first_mem_node",
+        "chip_id",
+    ];
+    for (names, mode) in [(RO, 0o444), (RW, 0o644)] {
+        for name in names {
+            let m =
+                fs::metadata(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("{name}: {e}"))?;
+            ensure_eq(name, m.permissions().mode() & 0o777, mode)?;
+        }
+    }
+    Ok(())
+}
+
+/// Values: what the emulator's configuration words say, in NEC's formats; VEOS offline at probe.
+fn values_follow_the_configuration_registers(fx: &mut Fx) -> R {
+    check_values(&fx.vcr)?;
+    ensure_eq("os_state at probe", attr("os_state")?, "1\n".into())?;
+    ensure_eq(
+        "partitioning_mode",
+        attr("partitioning_mode")?,
+        "0\n".into(),
+    )?;
+    ensure_eq("throttling_level", attr("throttling_level")?, "0\n".into())
+}
+
+/// Other words (NEC's model 2, 5 cores of 10, 48 GiB, other clocks and serials) read back after a
+/// rebind, which reads them again; the original words come back the same way.
+fn changed_registers_read_back_after_rebind(fx: &mut Fx) -> R {
+    let mut w = fx.vcr;
+    w[0] = 0x0207_0301;
+    w[1] = 0x0500_03e0;
+    w[2..10].copy_from_slice(&[
+        1,
+        2,
+        3,
+        4,
+        0xdead_beef,
+        0x0bad_cafe,
+        0x1234_5678,
+        0x9abc_def0,
+    ]);
+    w[10] = 0x0042;
+    w[11] = (48 << 16) | 1200;
+    w[12] = (1600 << 16) | 50;
+    write_vcr(&fx.bar, &w);
+    let r = rebind(&fx.bdf)
+        .map_err(|e| format!("rebind: {}", errname(e)))
+        .and_then(|()| check_values(&w));
+    write_vcr(&fx.bar, &fx.vcr);
+    r?;
+    rebind(&fx.bdf).map_err(|e| format!("rebind with the original words: {}", errname(e)))?;
+    check_values(&fx.vcr)
+}
+
+/// Words that do not describe a VE1 (a VE3's model; a layout version NEC does not know): probe
+/// refuses the card (`ENODEV` from bind, no node); with the original words it binds again.
+fn a_card_that_is_not_a_ve1_does_not_bind(fx: &mut Fx) -> R {
+    let unbind = format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind");
+    let bind = format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind");
+    sys::write_file(&unbind, &fx.bdf).map_err(|e| format!("unbind: {}", errname(e)))?;
+    let mut r = Ok(());
+    for w0 in [0x0300_0101, 0xfe00_0102] {
+        let mut w = fx.vcr;
+        w[0] = w0;
+        write_vcr(&fx.bar, &w);
+        r = ensure_errno(
+            &format!("bind with word 0 = {w0:#x}"),
+            sys::write_file(&bind, &fx.bdf),
+            libc::ENODEV,
+        )
+        .and_then(|()| ensure(!sys::exists(NODE), || format!("{NODE} exists")));
+        if r.is_err() {
+            break;
+        }
+    }
+    write_vcr(&fx.bar, &fx.vcr);
+    r?;
+    sys::write_file(&bind, &fx.bdf).map_err(|e| format!("bind: {}", errname(e)))?;
+    ensure(sys::exists(NODE), || format!("{NODE} missing after bind"))
+}
+
+/// `os_state`: only NEC's transitions (offline -> initializing -> online -> terminating ->
+/// offline, initializing -> offline); anything else `EINVAL`, a number too large `ERANGE`; a
+/// poller of the file is woken (`POLLPRI`) by a change.
+fn os_state_moves_as_veos_moves_it(_: &mut Fx) -> R {
+    // From offline.
+    for bad in ["0", "3", "1", "4", "-1", "x", "2 "] {
+        ensure_errno(
+            &format!("offline -> {bad:?}"),
+            store("os_state", bad),
+            libc::EINVAL,
+        )?;
+    }
+    ensure_errno(
+        "a number beyond u64",
+        store("os_state", "99999999999999999999"),
+        libc::ERANGE,
+    )?;
+    ensure_eq("still offline", attr("os_state")?, "1\n".into())?;
+    // VEOS writes "%d" without a newline; a shell adds one.
+    store("os_state", "2").map_err(|e| format!("offline -> initializing: {}", errname(e)))?;
+    store("os_state", "1\n").map_err(|e| format!("initializing -> offline: {}", errname(e)))?;
+    store("os_state", "0x2")
+        .map_err(|e| format!("offline -> initializing (hex): {}", errname(e)))?;
+    ensure_errno(
+        "initializing -> terminating",
+        store("os_state", "3"),
+        libc::EINVAL,
+    )?;
+    // initializing -> online, with a poller waiting for the change.
+    let f = fs::File::open(format!("{CLASS_DIR}/os_state")).map_err(|e| format!("open: {e}"))?;
+    let mut buf = [0u8; 16];
+    // A sysfs poller reads first, then waits for POLLPRI.
+    // SAFETY: a read into a local buffer from an open file.
+    unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let writer = std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        store("os_state", "0")
+    });
+    let mut p = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLPRI | libc::POLLERR,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, 5000) };
+    let stored = writer.join().map_err(|_| "writer panicked")?;
+    stored.map_err(|e| format!("initializing -> online: {}", errname(e)))?;
+    ensure(n == 1 && p.revents & libc::POLLPRI != 0, || {
+        format!(
+            "poll: {n}, revents {:#x}: the change did not wake the poller",
+            p.revents
+        )
+    })?;
+    ensure_eq("online", attr("os_state")?, "0\n".into())?;
+    ensure_errno("online -> offline", store("os_state", "1"), libc::EINVAL)?;
+    ensure_errno(
+        "online -> initializing",
+        store("os_state", "2"),
+        libc::EINVAL,
+    )?;
+    store("os_state", "3").map_err(|e| format!("online -> terminating: {}", errname(e)))?;
+    ensure_errno(
+        "terminating -> online",
+        store("os_state", "0"),
+        libc::EINVAL,
+    )?;
+    store("os_state", "1").map_err(|e| format!("terminating -> offline: {}", errname(e)))?;
+    ensure_eq("offline again", attr("os_state")?, "1\n".into())
+}
+
+/// `partitioning_mode` takes 0 or 1, `throttling_level` 0..9 (`kstrtoul` with base 0), nothing
+/// else; read-only attributes cannot be opened for writing.
+fn writable_attributes_take_necs_values_only(_: &mut Fx) -> R {
+    // (input, what it reads back as): decimal, hex, octal, a trailing newline.
+    let cases: [WritableCase; 2] = [
+        (
+            "partitioning_mode",
+            &[("1", 1), ("0x0", 0), ("1\n", 1)],
+            &["2", "-1", "one", "1 "],
+        ),
+        (
+            "throttling_level",
+            &[("9", 9), ("010", 8), ("0", 0)],
+            &["10", "0x10", "9 ", "08"],
+        ),
+    ];
+    for (name, good, bad) in cases {
+        for (v, want) in good {
+            store(name, v).map_err(|e| format!("{name} <- {v:?}: {}", errname(e)))?;
+            ensure_eq(name, attr(name)?, format!("{want}\n"))?;
+        }
+        for v in bad {
+            ensure_errno(&format!("{name} <- {v:?}"), store(name, v), libc::EINVAL)?;
+        }
+        store(name, "0").map_err(|e| format!("{name} <- 0: {}", errname(e)))?;
+    }
+    for name in ["abi_version", "num_of_core", "task_id_all"] {
+        ensure_errno(&format!("write {name}"), store(name, "1"), libc::EACCES)?;
+    }
+    Ok(())
+}
+
+/// An ordinary user opens the node (mode 0666) and reads the attributes, but every ioctl, known
+/// or not, answers `EPERM` (NEC's rule).
+fn ordinary_users_open_but_get_eperm(_: &mut Fx) -> R {
+    let code = sys::as_nobody(|| {
+        let Ok(fd) = sys::open_rw(NODE) else {
+            return 1;
+        };
+        let mut info = uapi::VeDrvInfo::default();
+        if sys::ioctl(&fd, uapi::VE_DRV_IOC_INFO, &mut info).err() != Some(libc::EPERM) {
+            return 2;
+        }
+        if sys::ioctl_raw(&fd, uapi::VEDRV_CMD_DELETE_ALL_TASK, 0).err() != Some(libc::EPERM) {
+            return 3;
+        }
+        if sys::ioctl_raw(&fd, 0xf5_3f, 0).err() != Some(libc::EPERM) {
+            return 4;
+        }
+        if fs::read_to_string(format!("{CLASS_DIR}/abi_version"))
+            .ok()
+            .as_deref()
+            != Some("101\n")
+        {
+            return 5;
+        }
+        0
+    })
+    .map_err(|e| format!("fork: {}", errname(e)))?;
+    ensure_eq(
+        "child (1: open failed, 2-4: not EPERM for INFO/DELETE_ALL_TASK/unknown, 5: sysfs)",
+        code,
+        0,
+    )
+}
+
+/// Root: an unknown command, and a NEC command this driver does not implement, are `EINVAL`.
+fn unknown_commands_are_einval(_: &mut Fx) -> R {
+    let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
+    ensure_errno(
+        "_IO(0xf5, 0x3f)",
+        sys::ioctl_raw(&fd, 0xf5_3f, 0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "another magic",
+        sys::ioctl_raw(&fd, 0x1234, 0),
+        libc::EINVAL,
+    )?;
+    ensure_errno(
+        "VEDRV_CMD_WAIT_EXCEPTION (not implemented)",
+        sys::ioctl_raw(&fd, uapi::VEDRV_CMD_WAIT_EXCEPTION, 0),
+        libc::EINVAL,
+    )
+}
+
+/// `WAIT_INTR` takes NEC's typed mask: VE1's type word waits (and times out with nothing to
+/// catch), any other type word is `EINVAL`, as libved's `vedl_wait_interrupt()` expects.
+fn wait_intr_takes_necs_typed_mask(_: &mut Fx) -> R {
+    let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
+    let ts = uapi::Timespec {
+        tv_sec: 0,
+        tv_nsec: 20_000_000,
+    };
+    for (ty, want) in [
+        (uapi::VEDRV_IRQ_TYPE_VE3, libc::EINVAL),
+        (0, libc::EINVAL),
+        (uapi::VEDRV_IRQ_TYPE_VE1, libc::ETIMEDOUT),
+    ] {
+        let mut mask = uapi::Ve1WaitIrq {
+            ve_wait_irq_type: ty,
+            upper: 0,
+            lower: 1 << 48,
+        };
+        let mut arg = uapi::VeWaitIrqArg {
+            bits: &raw mut mask as u64,
+            timeout: &raw const ts as u64,
+        };
+        ensure_errno(
+            &format!("type {ty:#x}"),
+            sys::ioctl(&fd, uapi::VEDRV_CMD_WAIT_INTR, &mut arg),
+            want,
+        )?;
+    }
+    Ok(())
+}
+
+/// rmmod removes the class; loading the module again brings the node back.
+fn the_class_goes_with_the_module(fx: &mut Fx) -> R {
+    sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))?;
+    ensure(!sys::exists("/sys/class/ve"), || {
+        "/sys/class/ve after rmmod".into()
+    })?;
+    ensure(!sys::exists(NODE), || format!("{NODE} after rmmod"))?;
+    sys::insmod(MODULE, "emulator=1").map_err(|e| format!("insmod: {}", errname(e)))?;
+    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+        format!("{NODE} missing after insmod")
+    })?;
+    check_values(&fx.vcr)
+}
+
+fn main() {
+    let code = Suite::new("ve_sysfs_test")
+        .case(
+            "/dev/ve0 is a char device of mode 0666",
+            node_is_world_writable_char_device,
+        )
+        .case(
+            "/sys/class/ve/ve0 and /sys/dev/char/MAJ:MIN are <pci device>/ve/ve0",
+            class_and_devnum_name_the_pci_child,
+        )
+        .case(
+            "every attribute has NEC's mode (0444, 0644 where writable)",
+            attributes_have_necs_modes,
+        )
+        .case(
+            "values are the emulator's configuration words in NEC's formats; os_state offline",
+            values_follow_the_configuration_registers,
+        )
+        .case(
+            "changed configuration words read back after a rebind",
+            changed_registers_read_back_after_rebind,
+        )
+        .case(
+            "words that do not describe a VE1: bind fails with ENODEV; the original words bind",
+            a_card_that_is_not_a_ve1_does_not_bind,
+        )
+        .case(
+            "os_state moves only as VEOS moves it (EINVAL, ERANGE) and wakes a POLLPRI poller",
+            os_state_moves_as_veos_moves_it,
+        )
+        .case(
+            "partitioning_mode 0-1, throttling_level 0-9, read-only attributes not writable",
+            writable_attributes_take_necs_values_only,
+        )
+        .case(
+            "an ordinary user opens /dev/ve0 and reads sysfs; every ioctl is EPERM",
+            ordinary_users_open_but_get_eperm,
+        )
+        .case(
+            "root: unknown and unimplemented commands are EINVAL, as NEC's",
+            unknown_commands_are_einval,
+        )
+        .case(
+            "WAIT_INTR with NEC's typed mask: VE1's type waits, others EINVAL",
+            wait_intr_takes_necs_typed_mask,
+        )
+        .case(
+            "the class goes with the module and comes back with it",
+            the_class_goes_with_the_module,
+        )
+        .run(|| {
+            let bar = EmuBar::open().map_err(Bail::as_("map the emulator's BAR2"))?;
+            let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+                .ok_or("no ivshmem device")
+                .map_err(Bail::as_("find the emulator"))?;
+            let vcr = read_vcr(&bar);
+            Ok(Fx { bar, bdf, vcr })
+        });
+    std::process::exit(code);
+}
