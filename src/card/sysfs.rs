@@ -119,10 +119,6 @@ pub(crate) fn read_vcr(
 
 type Data = Arc<Card>;
 
-fn emit(t: &mut SysfsText<'_>, args: core::fmt::Arguments<'_>) -> Result {
-    t.emit(args)
-}
-
 fn vcr_of(card: &Data) -> &Vcr {
     &card.facts.vcr
 }
@@ -132,16 +128,8 @@ fn number(input: &str) -> Result<u64> {
     parse_ulong(input).map_err(|_| EINVAL)
 }
 
-fn show_abi_version(_: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", uapi::VEDRV_ABI_VERSION))
-}
-
-fn show_ve_arch_class(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.facts.chip.arch_class))
-}
-
 fn show_os_state(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.sysfs.os_state.load(Relaxed)))
+    t.emit(format_args!("{}\n", c.sysfs.os_state.load(Relaxed)))
 }
 
 /// `os_state`: VEOS's state, moved only along [`OsState::may_become`] (`EINVAL` otherwise; a
@@ -168,66 +156,14 @@ fn store_os_state(c: &Data, input: &str, n: &Notifier) -> Result {
     Ok(())
 }
 
-fn show_num_of_core(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).num_of_core()))
-}
-
-fn show_memory_size(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).memory_size_gib()))
-}
-
-fn show_model(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).model()))
-}
-
-fn show_type(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).product_type()))
-}
-
-fn show_cores_enable(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{:#08x}\n", vcr_of(c).cores_enable()))
-}
-
-fn show_clock_memory(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).clock_memory()))
-}
-
-fn show_clock_chip(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).clock_chip()))
-}
-
-fn show_clock_base(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).clock_base()))
-}
-
-fn show_fw_version(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", vcr_of(c).fw_version()))
-}
-
 fn show_serial(c: &Data, t: &mut SysfsText<'_>) -> Result {
     let (hi, lo) = vcr_of(c).serial();
-    emit(t, format_args!("{hi:016x}{lo:016x}\n"))
+    t.emit(format_args!("{hi:016x}{lo:016x}\n"))
 }
 
 fn show_chip_id(c: &Data, t: &mut SysfsText<'_>) -> Result {
     let (hi, lo) = vcr_of(c).chip_id();
-    emit(t, format_args!("{hi:016x}{lo:016x}\n"))
-}
-
-fn show_cache_l1i(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.facts.chip.cache_kib[0]))
-}
-
-fn show_cache_l1d(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.facts.chip.cache_kib[1]))
-}
-
-fn show_cache_l2(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.facts.chip.cache_kib[2]))
-}
-
-fn show_cache_llc(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{}\n", c.facts.chip.cache_kib[3]))
+    t.emit(format_args!("{hi:016x}{lo:016x}\n"))
 }
 
 /// `task_id_all` and `task_id_dead`: the pids of NEC's task objects. This driver has none yet
@@ -238,10 +174,10 @@ fn show_task_ids(_: &Data, t: &mut SysfsText<'_>) -> Result {
 }
 
 fn show_partitioning_mode(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(
-        t,
-        format_args!("{}\n", c.sysfs.partitioning_mode.load(Relaxed)),
-    )
+    t.emit(format_args!(
+        "{}\n",
+        c.sysfs.partitioning_mode.load(Relaxed)
+    ))
 }
 
 /// `partitioning_mode`: 0 or 1, else `EINVAL`.
@@ -255,10 +191,7 @@ fn store_partitioning_mode(c: &Data, input: &str, _: &Notifier) -> Result {
 }
 
 fn show_throttling_level(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(
-        t,
-        format_args!("{}\n", c.sysfs.throttling_level.load(Relaxed)),
-    )
+    t.emit(format_args!("{}\n", c.sysfs.throttling_level.load(Relaxed)))
 }
 
 /// `throttling_level`: 0..=9, else `EINVAL`.
@@ -271,53 +204,48 @@ fn store_throttling_level(c: &Data, input: &str, _: &Notifier) -> Result {
     Ok(())
 }
 
-fn show_numa0_cores(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(
-        t,
-        format_args!("{:#x}\n", vcr_of(c).cores_enable() & NUMA0_CORES),
-    )
-}
-
-fn show_numa1_cores(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(
-        t,
-        format_args!("{:#x}\n", vcr_of(c).cores_enable() & NUMA1_CORES),
-    )
-}
-
-fn show_numa_mem_block_size(_: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("{NUMA_MEM_BLOCK_SIZE:#x}\n"))
-}
-
-fn show_first_mem_node(_: &Data, t: &mut SysfsText<'_>) -> Result {
-    emit(t, format_args!("0\n"))
-}
-
 const RO: u16 = 0o444;
 const RW: u16 = 0o644;
 
-static ABI_VERSION: DeviceAttr<Data> = DeviceAttr::new(c"abi_version", RO, show_abi_version, None);
-static VE_ARCH_CLASS: DeviceAttr<Data> =
-    DeviceAttr::new(c"ve_arch_class", RO, show_ve_arch_class, None);
+/// `static`s of read-only attributes: `ATTR = c"name": |c| "format", value;`, where `value` is
+/// an expression of the card `c`.
+macro_rules! ro_attrs {
+    ($($attr:ident = $name:literal: |$c:ident| $fmt:literal, $value:expr;)*) => {$(
+        static $attr: DeviceAttr<Data> = DeviceAttr::new($name, RO, {
+            fn show($c: &Data, t: &mut SysfsText<'_>) -> Result {
+                t.emit(format_args!($fmt, $value))
+            }
+            show
+        }, None);
+    )*};
+}
+
+ro_attrs! {
+    ABI_VERSION = c"abi_version": |_c| "{}\n", uapi::VEDRV_ABI_VERSION;
+    VE_ARCH_CLASS = c"ve_arch_class": |c| "{}\n", c.facts.chip.arch_class;
+    NUM_OF_CORE = c"num_of_core": |c| "{}\n", vcr_of(c).num_of_core();
+    MEMORY_SIZE = c"memory_size": |c| "{}\n", vcr_of(c).memory_size_gib();
+    MODEL = c"model": |c| "{}\n", vcr_of(c).model();
+    TYPE = c"type": |c| "{}\n", vcr_of(c).product_type();
+    CORES_ENABLE = c"cores_enable": |c| "{:#08x}\n", vcr_of(c).cores_enable();
+    CLOCK_MEMORY = c"clock_memory": |c| "{}\n", vcr_of(c).clock_memory();
+    CLOCK_CHIP = c"clock_chip": |c| "{}\n", vcr_of(c).clock_chip();
+    CLOCK_BASE = c"clock_base": |c| "{}\n", vcr_of(c).clock_base();
+    FW_VERSION = c"fw_version": |c| "{}\n", vcr_of(c).fw_version();
+    CACHE_L1I = c"cache_l1i": |c| "{}\n", c.facts.chip.cache_kib[0];
+    CACHE_L1D = c"cache_l1d": |c| "{}\n", c.facts.chip.cache_kib[1];
+    CACHE_L2 = c"cache_l2": |c| "{}\n", c.facts.chip.cache_kib[2];
+    CACHE_LLC = c"cache_llc": |c| "{}\n", c.facts.chip.cache_kib[3];
+    NUMA0_CORES_ATTR = c"numa0_cores": |c| "{:#x}\n", vcr_of(c).cores_enable() & NUMA0_CORES;
+    NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", vcr_of(c).cores_enable() & NUMA1_CORES;
+    NUMA_MEM_BLOCK_SIZE_ATTR = c"numa_mem_block_size": |_c| "{:#x}\n", NUMA_MEM_BLOCK_SIZE;
+    FIRST_MEM_NODE = c"first_mem_node": |_c| "{}\n", 0;
+}
+
 static OS_STATE: DeviceAttr<Data> =
     DeviceAttr::new(c"os_state", RW, show_os_state, Some(store_os_state));
-static NUM_OF_CORE: DeviceAttr<Data> = DeviceAttr::new(c"num_of_core", RO, show_num_of_core, None);
-static MEMORY_SIZE: DeviceAttr<Data> = DeviceAttr::new(c"memory_size", RO, show_memory_size, None);
-static MODEL: DeviceAttr<Data> = DeviceAttr::new(c"model", RO, show_model, None);
-static TYPE: DeviceAttr<Data> = DeviceAttr::new(c"type", RO, show_type, None);
-static CORES_ENABLE: DeviceAttr<Data> =
-    DeviceAttr::new(c"cores_enable", RO, show_cores_enable, None);
-static CLOCK_MEMORY: DeviceAttr<Data> =
-    DeviceAttr::new(c"clock_memory", RO, show_clock_memory, None);
-static CLOCK_CHIP: DeviceAttr<Data> = DeviceAttr::new(c"clock_chip", RO, show_clock_chip, None);
-static CLOCK_BASE: DeviceAttr<Data> = DeviceAttr::new(c"clock_base", RO, show_clock_base, None);
-static CACHE_L1I: DeviceAttr<Data> = DeviceAttr::new(c"cache_l1i", RO, show_cache_l1i, None);
-static CACHE_L1D: DeviceAttr<Data> = DeviceAttr::new(c"cache_l1d", RO, show_cache_l1d, None);
-static CACHE_L2: DeviceAttr<Data> = DeviceAttr::new(c"cache_l2", RO, show_cache_l2, None);
-static CACHE_LLC: DeviceAttr<Data> = DeviceAttr::new(c"cache_llc", RO, show_cache_llc, None);
 static TASK_ID_ALL: DeviceAttr<Data> = DeviceAttr::new(c"task_id_all", RO, show_task_ids, None);
 static TASK_ID_DEAD: DeviceAttr<Data> = DeviceAttr::new(c"task_id_dead", RO, show_task_ids, None);
-static FW_VERSION: DeviceAttr<Data> = DeviceAttr::new(c"fw_version", RO, show_fw_version, None);
 static SERIAL: DeviceAttr<Data> = DeviceAttr::new(c"serial", RO, show_serial, None);
 
 static PARTITIONING_MODE: DeviceAttr<Data> = DeviceAttr::new(
@@ -332,14 +260,6 @@ static THROTTLING_LEVEL: DeviceAttr<Data> = DeviceAttr::new(
     show_throttling_level,
     Some(store_throttling_level),
 );
-static NUMA0_CORES_ATTR: DeviceAttr<Data> =
-    DeviceAttr::new(c"numa0_cores", RO, show_numa0_cores, None);
-static NUMA1_CORES_ATTR: DeviceAttr<Data> =
-    DeviceAttr::new(c"numa1_cores", RO, show_numa1_cores, None);
-static NUMA_MEM_BLOCK_SIZE_ATTR: DeviceAttr<Data> =
-    DeviceAttr::new(c"numa_mem_block_size", RO, show_numa_mem_block_size, None);
-static FIRST_MEM_NODE: DeviceAttr<Data> =
-    DeviceAttr::new(c"first_mem_node", RO, show_first_mem_node, None);
 static CHIP_ID: DeviceAttr<Data> = DeviceAttr::new(c"chip_id", RO, show_chip_id, None);
 
 crate::attribute_groups!(
