@@ -50,6 +50,13 @@ pub mod scr {
     /// the engine will process). Writing the read pointer clears the exception.
     pub const PDMA_CTL1: usize = 0x4_2008;
 
+    /// The pages of the block that a register mapping made without `user_pdma=1` withholds (a
+    /// fault there is SIGBUS), relative to the block: INTVEC and PCIEXC (VEOS never touches them;
+    /// a write would clear the privileged DMA interrupt under the kernel), the descriptor table,
+    /// the reserved page after it, and DMACTL. Everything else VEOS uses is in other pages
+    /// (docs/design.md, "Register mappings").
+    pub const WITHHELD: [usize; 4] = [INTVEC, PDMA_DESC, PDMA_DESC + 0x1000, PDMA_CTL0];
+
     /// Bit of [`INTVEC`] that stands for MSI-X entry `vector` (0..=63).
     pub const fn intvec_bit(vector: u32) -> u64 {
         1u64 << (63 - vector)
@@ -64,6 +71,33 @@ pub mod ve1 {
     pub const SCR_OFFSET: usize = 0x100_0000;
     /// MSI-X entry of the privileged DMA engine.
     pub const PDMA_VECTOR: u32 = 48;
+
+    /// BAR holding VE memory through the PCIATB.
+    pub const VEMEM_BAR: u32 = 0;
+    /// BAR holding the communication register (CR) pages.
+    pub const CR_BAR: u32 = 3;
+    /// Bytes of one CR page in [`CR_BAR`] (NEC's fault check names page `offset / CR_PAGE_SIZE`).
+    pub const CR_PAGE_SIZE: usize = 0x2000;
+    /// CR pages on a VE1.
+    pub const CR_PAGES: usize = 32;
+    /// Per-core register areas in [`SCR_BAR`]: core `c`'s at `c * CORE_AREA`.
+    pub const CORE_AREA: usize = 0x10_0000;
+    /// A core's user registers, from the start of its area.
+    pub const UREG_OFFSET: usize = 0;
+    /// Bytes of a core's user registers.
+    pub const UREG_SIZE: usize = 0x8_0000;
+    /// A core's system registers, from the start of its area.
+    pub const SREG_OFFSET: usize = 0x8_0000;
+    /// Bytes of a core's system registers.
+    pub const SREG_SIZE: usize = 0x8_0000;
+
+    /// NEC's mmap windows of `/dev/veN` (file offsets): BAR3 (CR pages), BAR2 (every register),
+    /// BAR0 (VE memory), each as long as its BAR.
+    pub const MAP_CR: u64 = 0;
+    /// The BAR2 window.
+    pub const MAP_REGS: u64 = 0x1000_0000;
+    /// The BAR0 window.
+    pub const MAP_VEMEM: u64 = 0x2000_0000;
 }
 
 /// VE3 PCI layout (docs/hardware.md, "PCI layout", "System-common registers (VE1)" and
@@ -82,6 +116,10 @@ pub mod ve3 {
     pub const PDMA_CTL0: usize = 0xA000;
     /// MSI-X entry of the privileged DMA engine.
     pub const PDMA_VECTOR: u32 = 32;
+    /// Pages withheld from a register mapping without `user_pdma=1`, relative to the SCR:
+    /// INTVEC0-3, `DMADESP`, the reserved page after it, `DMACTLP` (as VE1's
+    /// [`super::scr::WITHHELD`]).
+    pub const WITHHELD: [usize; 4] = [0x2000, PDMA_DESC, PDMA_DESC + 0x1000, PDMA_CTL0];
 }
 
 /// Privileged DMA control register bits.
@@ -405,21 +443,43 @@ pub mod vcr {
     }
 }
 
-/// The engine emulator's identification block and mailboxes, at the start of its BAR2.
+/// The engine emulator's BAR2 and its identification block and mailboxes.
 ///
-/// A real VE1 has per-core registers there (core `n` at `n` MiB); the emulator has no cores and
-/// uses the first page for this block instead. The driver trusts the emulator only after it has
-/// checked [`MAGIC`] and [`ABI_VERSION`] (and its peer id) at probe.
+/// BAR2 (64 MiB) holds, in this order: VE1's BAR2 image (32 MiB: per-core register areas, core
+/// `n` at `n` MiB, inert memory here; the system-common registers at 16 MiB), the identification
+/// block ([`BLOCK`]), a stand-in for VE1's BAR3 CR pages ([`CR_AREA`]) and a stand-in for the
+/// BAR0 VE memory window ([`VEMEM_AREA`]). The driver's mmap windows point at these (`src/chip.rs`,
+/// `EMULATOR`); the block is in none of them, so VEOS's writes to core 0's user registers cannot
+/// reach it. The driver trusts the emulator only after it has checked [`MAGIC`] and
+/// [`ABI_VERSION`] (and its peer id) at probe.
 ///
-/// Who writes what: fields marked (emu) are written by the emulator only, (drv) by the driver only.
-/// All are little-endian, naturally aligned.
+/// The `OFF_*` constants are offsets in the block. Who writes what: fields marked (emu) are
+/// written by the emulator only, (drv) by the driver only. All are little-endian, naturally
+/// aligned.
 pub mod emu {
     /// "VEEMU1\0\0" as a little-endian u64 (emu).
     pub const MAGIC: u64 = u64::from_le_bytes(*b"VEEMU1\0\0");
-    /// Layout version of this block; bumped on any incompatible change (emu).
-    pub const ABI_VERSION: u32 = 1;
-    /// Size of BAR2 the emulator creates: a power of two covering the VE1 SCR at 16 MiB + 2 MiB.
-    pub const BAR2_SIZE: usize = 32 << 20;
+    /// Layout version of this block; bumped on any incompatible change (emu). 2: the block moved
+    /// from BAR2 offset 0 to [`BLOCK`], BAR2 grew to 64 MiB.
+    pub const ABI_VERSION: u32 = 2;
+    /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are).
+    pub const BAR2_SIZE: usize = 64 << 20;
+    /// Bytes of BAR2 that mirror a VE1's BAR2 (the driver's register window).
+    pub const VE1_BAR2_SIZE: usize = 32 << 20;
+    /// Where the identification block starts in BAR2.
+    pub const BLOCK: usize = VE1_BAR2_SIZE;
+    /// Bytes of the identification block.
+    pub const BLOCK_SIZE: usize = 0x1000;
+    /// The stand-in for VE1's BAR3: [`super::ve1::CR_PAGES`] CR pages of
+    /// [`super::ve1::CR_PAGE_SIZE`]. Plain memory.
+    pub const CR_AREA: usize = 40 << 20;
+    /// Bytes of [`CR_AREA`].
+    pub const CR_AREA_SIZE: usize = super::ve1::CR_PAGES * super::ve1::CR_PAGE_SIZE;
+    /// The stand-in for VE1's BAR0 (VE memory through the PCIATB): plain memory, not the
+    /// emulator's VE memory (the emulator has no PCIATB).
+    pub const VEMEM_AREA: usize = 48 << 20;
+    /// Bytes of [`VEMEM_AREA`].
+    pub const VEMEM_AREA_SIZE: usize = 16 << 20;
     /// Size of the emulated VE register space (VERAA addresses 0..this).
     pub const VERAA_SIZE: usize = 64 << 10;
     /// MSI-X vectors the emulator serves (entries 0..=48; 48 is the privileged DMA vector).

@@ -139,17 +139,17 @@ impl<'a> Regs<'a> {
 
     /// Reads a 64-bit field of the emulator's identification block (BAR offset, not SCR).
     pub(crate) fn emu_read64(&self, off: usize) -> Result<u64> {
-        self.bar.try_read64(off)
+        self.bar.try_read64(hw::emu::BLOCK + off)
     }
 
     /// Reads a 32-bit field of the emulator's identification block.
     pub(crate) fn emu_read32(&self, off: usize) -> Result<u32> {
-        self.bar.try_read32(off)
+        self.bar.try_read32(hw::emu::BLOCK + off)
     }
 
     /// Writes a 64-bit field of the emulator's identification block.
     pub(crate) fn emu_write64(&self, value: u64, off: usize) -> Result {
-        self.bar.try_write64(value, off)
+        self.bar.try_write64(value, hw::emu::BLOCK + off)
     }
 }
 

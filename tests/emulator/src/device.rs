@@ -73,15 +73,15 @@ impl Device {
         let bar = Bar2::new()?;
         let ram = GuestRam::create(ram_path, cfg.ram_size)?;
         let ve_mem = Mapping::sparse(cfg.ve_mem_size as usize)?;
-        bar.store32(emu::OFF_ABI_VERSION, emu::ABI_VERSION);
-        bar.store32(emu::OFF_EMU_PEER, EMU_PEER.into());
-        bar.store32(emu::OFF_GUEST_PEER, GUEST_PEER.into());
-        bar.store32(emu::OFF_VECTORS, emu::VECTORS);
-        bar.store64(emu::OFF_VE_MEM_SIZE, cfg.ve_mem_size);
-        bar.store64(emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
-        bar.store64(emu::OFF_NONCE, cfg.nonce);
+        bar.store32(emu::BLOCK + emu::OFF_ABI_VERSION, emu::ABI_VERSION);
+        bar.store32(emu::BLOCK + emu::OFF_EMU_PEER, EMU_PEER.into());
+        bar.store32(emu::BLOCK + emu::OFF_GUEST_PEER, GUEST_PEER.into());
+        bar.store32(emu::BLOCK + emu::OFF_VECTORS, emu::VECTORS);
+        bar.store64(emu::BLOCK + emu::OFF_VE_MEM_SIZE, cfg.ve_mem_size);
+        bar.store64(emu::BLOCK + emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
+        bar.store64(emu::BLOCK + emu::OFF_NONCE, cfg.nonce);
         for (i, w) in default_vcr(cfg.ve_mem_size).0.iter().enumerate() {
-            bar.store32(emu::OFF_VCR + 4 * i, *w);
+            bar.store32(emu::BLOCK + emu::OFF_VCR + 4 * i, *w);
         }
         // Out of reset the engine is halted and not permitted.
         let engine = Engine::reset(&bar);
@@ -90,7 +90,7 @@ impl Device {
         } else {
             emu::MAGIC
         };
-        bar.store64(emu::OFF_MAGIC, magic);
+        bar.store64(emu::BLOCK + emu::OFF_MAGIC, magic);
         let ve_regs = vec![0u8; emu::VERAA_SIZE].into_boxed_slice();
         Ok(Self {
             cfg,
@@ -133,14 +133,14 @@ impl Device {
             .ok_or(io::ErrorKind::InvalidInput)?;
         self.bar
             .or64(SCR + hw::scr::INTVEC, hw::scr::intvec_bit(vector));
-        self.bar.add64(emu::OFF_CNT_IRQS, 1);
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS, 1);
         ivshmem::eventfd_signal(fd)
     }
 
     /// The guest rang the doorbell: look at every mailbox and register that may have changed.
     /// Doorbells coalesce, so this must not assume one request per wake-up.
     pub fn service(&mut self) -> io::Result<()> {
-        self.bar.add64(emu::OFF_CNT_WAKEUPS, 1);
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_WAKEUPS, 1);
         self.service_storm()?;
         self.service_engine()?;
         self.service_ping()
@@ -150,18 +150,18 @@ impl Device {
     /// INTVEC bit and without anything completed, raised from a thread of their own so that the
     /// engine keeps running (and halting) meanwhile. Counted when the storm starts.
     fn service_storm(&mut self) -> io::Result<()> {
-        let n = self.bar.load64(emu::OFF_CTL_IRQ_STORM);
+        let n = self.bar.load64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM);
         if n == 0 {
             return Ok(());
         }
-        self.bar.store64(emu::OFF_CTL_IRQ_STORM, 0);
+        self.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM, 0);
         let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let fd = peers
             .guest_irqs
             .get(hw::ve1::PDMA_VECTOR as usize)
             .ok_or(io::ErrorKind::InvalidInput)?
             .try_clone()?;
-        self.bar.add64(emu::OFF_CNT_IRQS_SPURIOUS, n);
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS_SPURIOUS, n);
         std::thread::spawn(move || {
             for _ in 0..n {
                 if ivshmem::eventfd_signal(&fd).is_err() {
@@ -189,39 +189,40 @@ impl Device {
 
     /// Answers a new ping request, if any.
     fn service_ping(&mut self) -> io::Result<()> {
-        let seq = self.bar.load64(emu::OFF_PING_SEQ);
+        let seq = self.bar.load64(emu::BLOCK + emu::OFF_PING_SEQ);
         if seq == self.last_ping {
             return Ok(());
         }
         self.last_ping = seq;
-        let value = self.bar.load64(emu::OFF_PING_VALUE);
-        let check = self.bar.load64(emu::OFF_PING_CHECK);
+        let value = self.bar.load64(emu::BLOCK + emu::OFF_PING_VALUE);
+        let check = self.bar.load64(emu::BLOCK + emu::OFF_PING_CHECK);
         let nonce = self.cfg.nonce;
         let (status, response) = if check == emu::ping_check(nonce, seq, value) {
             (emu::PING_OK, emu::ping_response(nonce, value))
         } else {
-            self.bar.add64(emu::OFF_CNT_PING_BAD, 1);
+            self.bar.add64(emu::BLOCK + emu::OFF_CNT_PING_BAD, 1);
             (emu::PING_BAD_CHECK, 0)
         };
-        self.bar.store64(emu::OFF_PING_RESPONSE, response);
-        self.bar.store64(emu::OFF_PING_STATUS, status);
-        self.bar.add64(emu::OFF_CNT_PINGS, 1);
+        self.bar
+            .store64(emu::BLOCK + emu::OFF_PING_RESPONSE, response);
+        self.bar.store64(emu::BLOCK + emu::OFF_PING_STATUS, status);
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_PINGS, 1);
         // The acknowledgement last: it publishes the answer.
-        self.bar.store64(emu::OFF_PING_ACK, seq);
+        self.bar.store64(emu::BLOCK + emu::OFF_PING_ACK, seq);
         self.raise(hw::ve1::PDMA_VECTOR)
     }
 
     /// The counters.
     pub fn stats(&self) -> Stats {
         Stats {
-            wakeups: self.bar.load64(emu::OFF_CNT_WAKEUPS),
-            irqs: self.bar.load64(emu::OFF_CNT_IRQS),
-            pings: self.bar.load64(emu::OFF_CNT_PINGS),
-            ping_bad: self.bar.load64(emu::OFF_CNT_PING_BAD),
-            bytes: self.bar.load64(emu::OFF_CNT_BYTES),
-            descs: self.bar.load64(emu::OFF_CNT_DESCS),
-            exceptions: self.bar.load64(emu::OFF_CNT_EXCEPTIONS),
-            busy_ns: self.bar.load64(emu::OFF_CNT_BUSY_NS),
+            wakeups: self.bar.load64(emu::BLOCK + emu::OFF_CNT_WAKEUPS),
+            irqs: self.bar.load64(emu::BLOCK + emu::OFF_CNT_IRQS),
+            pings: self.bar.load64(emu::BLOCK + emu::OFF_CNT_PINGS),
+            ping_bad: self.bar.load64(emu::BLOCK + emu::OFF_CNT_PING_BAD),
+            bytes: self.bar.load64(emu::BLOCK + emu::OFF_CNT_BYTES),
+            descs: self.bar.load64(emu::BLOCK + emu::OFF_CNT_DESCS),
+            exceptions: self.bar.load64(emu::BLOCK + emu::OFF_CNT_EXCEPTIONS),
+            busy_ns: self.bar.load64(emu::BLOCK + emu::OFF_CNT_BUSY_NS),
         }
     }
 }

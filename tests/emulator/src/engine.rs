@@ -122,7 +122,9 @@ impl Engine {
                 }
                 return Ok(result);
             }
-            if self.published_ctl1 & dmactl::EXCEPTION != 0 || bar.load64(emu::OFF_CTL_STALL) != 0 {
+            if self.published_ctl1 & dmactl::EXCEPTION != 0
+                || bar.load64(emu::BLOCK + emu::OFF_CTL_STALL) != 0
+            {
                 return Ok(result);
             }
             let i = (self.published_ctl1 & dmactl::READPTR_MASK) as usize;
@@ -137,7 +139,7 @@ impl Engine {
     /// The permit bit is clear: reports HALT, after the halt delay of the test controls (or
     /// never, for a wedged engine). The driver may permit the engine again meanwhile.
     fn halt(&mut self, bar: &Bar2) {
-        let delay = bar.load64(emu::OFF_CTL_HALT_DELAY_US);
+        let delay = bar.load64(emu::BLOCK + emu::OFF_CTL_HALT_DELAY_US);
         if delay == u64::MAX {
             return;
         }
@@ -148,7 +150,7 @@ impl Engine {
         // while it waits for HALT, so a plain re-check suffices.
         if bar.load64(CTL0) & dmactl::PERMIT == 0 {
             // Counted first: whoever sees HALT also sees the count.
-            bar.add64(emu::OFF_CNT_HALTS, 1);
+            bar.add64(emu::BLOCK + emu::OFF_CNT_HALTS, 1);
             bar.store64(CTL0, dmactl::STATUS_HALT);
         }
     }
@@ -162,8 +164,8 @@ impl Engine {
     fn execute(&mut self, bar: &Bar2, mem: &mut Memories<'_>, i: usize, result: &mut RunResult) {
         let start = Instant::now();
         bar.store64(desc_word(i, 0), desc::STATUS_STARTED);
-        bar.add64(emu::OFF_CNT_STARTED, 1);
-        let seq = bar.load64(emu::OFF_CNT_STARTED);
+        bar.add64(emu::BLOCK + emu::OFF_CNT_STARTED, 1);
+        let seq = bar.load64(emu::BLOCK + emu::OFF_CNT_STARTED);
         let (w1, w2, w3) = (
             bar.load64(desc_word(i, 1)),
             bar.load64(desc_word(i, 2)),
@@ -172,15 +174,17 @@ impl Engine {
         let control = ((w1 >> 32) & 0xf) as u8;
         let outcome = match Desc::decode(w1, w2, w3) {
             None => Err(desc::EXC_ADDR_SPACE),
-            Some(_) if bar.load64(emu::OFF_CTL_EXC_AT) == seq => Err(desc::EXC_INJECTED),
+            Some(_) if bar.load64(emu::BLOCK + emu::OFF_CTL_EXC_AT) == seq => {
+                Err(desc::EXC_INJECTED)
+            }
             Some(d) => Self::copy(mem, &d),
         };
         match outcome {
             Ok(bytes) => {
                 Self::throttle(bar, start, bytes);
                 bar.store64(desc_word(i, 0), desc::STATUS_COMPLETED);
-                bar.add64(emu::OFF_CNT_BYTES, bytes);
-                bar.add64(emu::OFF_CNT_DESCS, 1);
+                bar.add64(emu::BLOCK + emu::OFF_CNT_BYTES, bytes);
+                bar.add64(emu::BLOCK + emu::OFF_CNT_DESCS, 1);
                 self.publish(bar, ((i + 1) % desc::NUM) as u64);
                 result.completed += 1;
                 if control & desc::CTL_INTR_COMPLETION != 0 {
@@ -189,7 +193,7 @@ impl Engine {
             }
             Err(code) => {
                 bar.store64(desc_word(i, 0), desc::word0(desc::STATUS_STARTED, code));
-                bar.add64(emu::OFF_CNT_EXCEPTIONS, 1);
+                bar.add64(emu::BLOCK + emu::OFF_CNT_EXCEPTIONS, 1);
                 // The read pointer stays on the faulting descriptor.
                 self.publish(bar, dmactl::EXCEPTION | i as u64);
                 if control & (desc::CTL_INTR_ERR | desc::CTL_INTR_COMPLETION) != 0 {
@@ -197,21 +201,24 @@ impl Engine {
                 }
             }
         }
-        bar.add64(emu::OFF_CNT_BUSY_NS, start.elapsed().as_nanos() as u64);
+        bar.add64(
+            emu::BLOCK + emu::OFF_CNT_BUSY_NS,
+            start.elapsed().as_nanos() as u64,
+        );
     }
 
     /// A completion asked for an interrupt: raise it unless the test controls coalesce or drop it.
     fn completion_irq(&mut self, bar: &Bar2, result: &mut RunResult) {
         self.pending_irqs += 1;
-        let every = bar.load64(emu::OFF_CTL_IRQ_COALESCE).max(1);
+        let every = bar.load64(emu::BLOCK + emu::OFF_CTL_IRQ_COALESCE).max(1);
         if self.pending_irqs < every {
             return;
         }
         self.pending_irqs = 0;
-        let drop = bar.load64(emu::OFF_CTL_IRQ_DROP);
+        let drop = bar.load64(emu::BLOCK + emu::OFF_CTL_IRQ_DROP);
         if drop > 0 {
-            bar.store64(emu::OFF_CTL_IRQ_DROP, drop - 1);
-            bar.add64(emu::OFF_CNT_IRQS_DROPPED, 1);
+            bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_DROP, drop - 1);
+            bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS_DROPPED, 1);
             return;
         }
         result.irq = true;
@@ -244,8 +251,8 @@ impl Engine {
 
     /// Applies the delay and bandwidth controls to a descriptor that started at `start`.
     fn throttle(bar: &Bar2, start: Instant, bytes: u64) {
-        let mut target = Duration::from_micros(bar.load64(emu::OFF_CTL_DELAY_US));
-        let cap = bar.load64(emu::OFF_CTL_BW_MIBS);
+        let mut target = Duration::from_micros(bar.load64(emu::BLOCK + emu::OFF_CTL_DELAY_US));
+        let cap = bar.load64(emu::BLOCK + emu::OFF_CTL_BW_MIBS);
         if cap > 0 {
             target += Duration::from_secs_f64(bytes as f64 / (cap as f64 * 1048576.0));
         }
@@ -404,9 +411,9 @@ mod tests {
             2,
             "read pointer after two descriptors, no exception"
         );
-        assert_eq!(r.bar.load64(emu::OFF_CNT_BYTES), 16384);
-        assert_eq!(r.bar.load64(emu::OFF_CNT_DESCS), 2);
-        assert_eq!(r.bar.load64(emu::OFF_CNT_STARTED), 2);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_BYTES), 16384);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_DESCS), 2);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_STARTED), 2);
         // Halting: clear the permit bit; the engine reports HALT on its next look.
         r.permit(false);
         r.run();
@@ -417,7 +424,8 @@ mod tests {
     #[test]
     fn halt_delay_and_wedged_engine() {
         let mut r = Rig::new();
-        r.bar.store64(emu::OFF_CTL_HALT_DELAY_US, 30_000);
+        r.bar
+            .store64(emu::BLOCK + emu::OFF_CTL_HALT_DELAY_US, 30_000);
         r.permit(true);
         r.run();
         r.permit(false);
@@ -429,15 +437,16 @@ mod tests {
             t.elapsed()
         );
         assert_eq!(r.bar.load64(CTL0), dmactl::STATUS_HALT);
-        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_HALTS), 1);
         r.run();
         assert_eq!(
-            r.bar.load64(emu::OFF_CNT_HALTS),
+            r.bar.load64(emu::BLOCK + emu::OFF_CNT_HALTS),
             1,
             "a halted engine is not halted again"
         );
 
-        r.bar.store64(emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
+        r.bar
+            .store64(emu::BLOCK + emu::OFF_CTL_HALT_DELAY_US, u64::MAX);
         r.permit(true);
         r.run();
         r.permit(false);
@@ -447,7 +456,7 @@ mod tests {
             dmactl::DISABLE,
             "a wedged engine never reports HALT"
         );
-        assert_eq!(r.bar.load64(emu::OFF_CNT_HALTS), 1);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_HALTS), 1);
     }
 
     #[test]
@@ -460,7 +469,7 @@ mod tests {
         r.permit(true);
         assert_eq!(r.run().completed, 3);
         assert_eq!(r.ram_bytes(0x3000, 64), r.ram_bytes(0x1000, 64));
-        assert_eq!(r.bar.load64(emu::OFF_CNT_BYTES), 128);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_BYTES), 128);
     }
 
     #[test]
@@ -562,14 +571,14 @@ mod tests {
         );
         r.post(10, ok);
         expect_exception(&mut r, 9, desc::EXC_ADDR_RANGE);
-        assert_eq!(r.bar.load64(emu::OFF_CNT_EXCEPTIONS), 5);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_EXCEPTIONS), 5);
     }
 
     #[test]
     fn injected_exception_by_sequence_number() {
         let mut r = Rig::new();
         r.permit(true);
-        r.bar.store64(emu::OFF_CTL_EXC_AT, 3);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_EXC_AT, 3);
         for i in 0..5 {
             r.post(
                 i,
@@ -587,7 +596,7 @@ mod tests {
             desc::exception(r.bar.load64(desc_word(2, 0))),
             desc::EXC_INJECTED
         );
-        r.bar.store64(emu::OFF_CTL_EXC_AT, 0);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_EXC_AT, 0);
         // Retrying: the driver prepares the descriptor again and writes the read pointer back.
         r.post(2, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0x10, 8));
         r.bar.store64(CTL1, 2);
@@ -601,9 +610,9 @@ mod tests {
         r.bar.store64(CTL1, 127);
         r.post(127, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
         r.post(0, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 8, 8));
-        r.bar.store64(emu::OFF_CTL_STALL, 1);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_STALL, 1);
         assert_eq!(r.run().completed, 0);
-        r.bar.store64(emu::OFF_CTL_STALL, 0);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_STALL, 0);
         assert_eq!(r.run().completed, 2);
         assert_eq!(r.ctl1(), 1);
     }
@@ -612,20 +621,20 @@ mod tests {
     fn interrupts_coalesced_and_dropped() {
         let mut r = Rig::new();
         r.permit(true);
-        r.bar.store64(emu::OFF_CTL_IRQ_COALESCE, 4);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_COALESCE, 4);
         let mut irqs = 0;
         for i in 0..8 {
             r.post(i, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
             irqs += u32::from(r.run().irq);
         }
         assert_eq!(irqs, 2, "one interrupt per four completions");
-        r.bar.store64(emu::OFF_CTL_IRQ_COALESCE, 0);
-        r.bar.store64(emu::OFF_CTL_IRQ_DROP, 1);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_COALESCE, 0);
+        r.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_DROP, 1);
         r.post(8, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
         assert!(!r.run().irq, "dropped");
         r.post(9, d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8));
         assert!(r.run().irq);
-        assert_eq!(r.bar.load64(emu::OFF_CNT_IRQS_DROPPED), 1);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_IRQS_DROPPED), 1);
         // No interrupt where none is asked for.
         r.post(
             10,

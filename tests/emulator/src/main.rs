@@ -127,7 +127,7 @@ fn run(args: Args) -> io::Result<()> {
             return Err(e);
         }
         if fds[1].revents & libc::POLLIN != 0 && ivshmem::eventfd_take(&doorbell)? > 0 {
-            if dev.bar().load64(emu::OFF_CTL_DIE) != 0 {
+            if dev.bar().load64(emu::BLOCK + emu::OFF_CTL_DIE) != 0 {
                 eprintln!("ve-emu: dying on request (test control)");
                 break;
             }

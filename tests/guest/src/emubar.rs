@@ -17,7 +17,7 @@ use crate::{
     uapi, //
 };
 
-/// The first page of the emulator's BAR2.
+/// The emulator's identification block (BAR2 + `emu::BLOCK`).
 pub struct EmuBar {
     map: Mapping,
 }
@@ -36,13 +36,18 @@ impl EmuBar {
             .write(true)
             .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
             .map_err(|e| format!("resource2: {e}"))?;
-        let map = Mapping::shared(&f, 0, 4096, libc::PROT_READ | libc::PROT_WRITE)
-            .map_err(|e| format!("mmap resource2: {}", std::io::Error::from_raw_os_error(e)))?;
+        let map = Mapping::shared(
+            &f,
+            emu::BLOCK as u64,
+            emu::BLOCK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+        )
+        .map_err(|e| format!("mmap resource2: {}", std::io::Error::from_raw_os_error(e)))?;
         Ok(Self { map })
     }
 
     fn word(&self, off: usize) -> *mut u64 {
-        assert!(off % 8 == 0 && off < 4096);
+        assert!(off % 8 == 0 && off < emu::BLOCK_SIZE);
         // SAFETY: an aligned offset within the mapped page (checked above).
         unsafe { self.map.ptr().cast::<u64>().add(off / 8) }
     }

@@ -208,11 +208,42 @@ fn emulator_identification_block() {
     // "VEEMU1\0\0" little-endian: 56 45 45 4d 55 31 00 00.
     assert_eq!(emu::MAGIC, 0x0000_3155_4d45_4556);
     assert_eq!(emu::VECTORS, 49);
-    // The counters, test controls and mailbox stay clear of each other and of the SCR.
+    // The counters, test controls and mailbox stay clear of each other and inside the block.
     const { assert!(emu::OFF_NONCE + 8 <= emu::OFF_CNT_WAKEUPS) };
     const { assert!(emu::OFF_CNT_IRQS_DROPPED + 8 <= emu::OFF_CTL_EXC_AT) };
     const { assert!(emu::OFF_CTL_IRQ_DROP + 8 <= emu::OFF_PING_SEQ) };
-    const { assert!(emu::OFF_PING_STATUS + 8 <= ve1::SCR_OFFSET) };
+    const { assert!(emu::OFF_PING_STATUS + 8 <= emu::OFF_VCR) };
+    const { assert!(emu::OFF_VCR + 4 * crate::hw::vcr::WORDS <= emu::BLOCK_SIZE) };
+}
+
+#[test]
+fn emulator_bar2_layout() {
+    // VE1's BAR2 image (32 MiB), then the block, the CR stand-in and the VE memory stand-in,
+    // each page aligned, none overlapping, all inside BAR2; the block in no mmap window.
+    assert_eq!(emu::VE1_BAR2_SIZE, 0x200_0000);
+    assert_eq!(emu::BLOCK, 0x200_0000);
+    assert_eq!(emu::CR_AREA, 0x280_0000);
+    assert_eq!(emu::CR_AREA_SIZE, 32 * 0x2000);
+    assert_eq!(emu::VEMEM_AREA, 0x300_0000);
+    assert_eq!(emu::BAR2_SIZE, 0x400_0000);
+    const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };
+    const { assert!(emu::BLOCK + emu::BLOCK_SIZE <= emu::CR_AREA) };
+    const { assert!(emu::CR_AREA + emu::CR_AREA_SIZE <= emu::VEMEM_AREA) };
+    const { assert!(emu::VEMEM_AREA + emu::VEMEM_AREA_SIZE <= emu::BAR2_SIZE) };
+    // NEC's VE1 windows and register areas (ve_drv-kmod ve_drv_ve1.h, libved register_ve1.c).
+    assert_eq!(
+        (ve1::MAP_CR, ve1::MAP_REGS, ve1::MAP_VEMEM),
+        (0, 0x1000_0000, 0x2000_0000)
+    );
+    assert_eq!(ve1::MAP_REGS + 3 * ve1::CORE_AREA as u64, 0x1030_0000);
+    assert_eq!(
+        ve1::MAP_REGS + (3 * ve1::CORE_AREA + ve1::SREG_OFFSET) as u64,
+        0x1038_0000
+    );
+    assert_eq!((ve1::UREG_SIZE, ve1::SREG_SIZE), (0x8_0000, 0x8_0000));
+    assert_eq!(ve1::MAP_REGS + ve1::SCR_OFFSET as u64, 0x1100_0000);
+    // The withheld SCR pages (reference 5.6): 0x11002000, 0x11040000-0x11042fff.
+    assert_eq!(scr::WITHHELD, [0x2000, 0x4_0000, 0x4_1000, 0x4_2000]);
 }
 
 #[test]
