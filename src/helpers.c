@@ -21,7 +21,7 @@ bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
 void ve_vma_make_uncached_pfnmap(struct vm_area_struct *vma);
-unsigned long ve_fault_page_index(struct vm_fault *vmf);
+unsigned long ve_fault_pgoff(struct vm_fault *vmf);
 vm_fault_t ve_fault_insert_pfn(struct vm_fault *vmf, unsigned long pfn);
 int ve_locked_down(void);
 
@@ -89,10 +89,10 @@ void ve_vma_make_uncached_pfnmap(struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 }
 
-/* The page index of the faulting address inside its VMA. */
-unsigned long ve_fault_page_index(struct vm_fault *vmf)
+/* The file page offset of the faulting address (the VMA's vm_pgoff plus its page in the VMA). */
+unsigned long ve_fault_pgoff(struct vm_fault *vmf)
 {
-	return (vmf->address - vmf->vma->vm_start) >> PAGE_SHIFT;
+	return vmf->pgoff;
 }
 
 /* Maps page frame @pfn (a register page Rust checked) at the faulting address. */

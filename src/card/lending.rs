@@ -47,7 +47,11 @@ impl RegisterHolder for ScrGrant {
         if !dma.engine().lent_to(Some(self.grant)) || card.is_removed() {
             return VmFault::SIGBUS;
         }
-        fault.insert(card.scr_window())
+        // The mapping starts at the system-common registers' file offset.
+        let Some(rel) = fault.file_offset().checked_sub(card.facts_chip().mmap_scr) else {
+            return VmFault::SIGBUS;
+        };
+        fault.insert(card.scr_window(), rel)
     }
 }
 

@@ -118,13 +118,16 @@ impl NodeFile for VeFile {
             return Err(EPERM);
         }
         sys::check_lockdown()?;
-        if sys::mapping::vma_file_offset(vma) != this.card.facts_chip().mmap_scr {
+        let chip = this.card.facts_chip();
+        if sys::mapping::vma_file_offset(vma) != chip.mmap_scr
+            || (vma.end() - vma.start()) as u64 > chip.scr_size as u64
+        {
             return Err(EINVAL);
         }
-        sys::mapping::check_register_vma(vma, this.card.scr_window())?;
+        sys::mapping::check_register_vma(vma)?;
         let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
         sys::taint_user_dma(this.card.dev());
-        sys::mapping::map_registers(vma, this.card.scr_window(), grant)
+        sys::mapping::map_registers(vma, grant)
     }
 
     /// Readable (`EPOLLIN`) when a request of this file has finished and waits to be collected

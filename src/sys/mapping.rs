@@ -28,7 +28,7 @@ use kernel::{
 // of C functions. These are direct calls, which kCFI does not check.
 extern "C" {
     fn ve_vma_make_uncached_pfnmap(vma: *mut c_void);
-    fn ve_fault_page_index(vmf: *mut c_void) -> c_ulong;
+    fn ve_fault_pgoff(vmf: *mut c_void) -> c_ulong;
     fn ve_fault_insert_pfn(vmf: *mut c_void, pfn: c_ulong) -> bindings::vm_fault_t;
 }
 
@@ -77,28 +77,25 @@ impl RegisterWindow {
     }
 }
 
-/// What each VMA of a register mapping holds: it decides, fault by fault, whether a page of the
-/// window may be mapped.
+/// What each VMA of a register mapping holds: it decides, page by page and fault by fault, whether
+/// and which page of a window is mapped.
 pub(crate) trait RegisterHolder: Send + Sync + Sized + 'static {
-    /// A fault in the mapping: map the page ([`RegisterFault::insert`]) or refuse
-    /// ([`VmFault::SIGBUS`]). The decision must stay valid until `insert` returns (hold the lock
-    /// a revocation takes), so that a zap which follows removes what was inserted.
+    /// A fault in the mapping at file offset [`RegisterFault::file_offset`]: map a page of a
+    /// window ([`RegisterFault::insert`]) or refuse ([`VmFault::SIGBUS`]). The decision must stay
+    /// valid until `insert` returns (hold the lock a revocation takes), so that a zap which
+    /// follows removes what was inserted.
     fn fault(&self, fault: &RegisterFault<'_>) -> VmFault;
 }
 
-/// Sets `vma` up as a mapping of `window` (or its start, if `vma` is shorter), uncached
-/// (`VM_IO | VM_PFNMAP`, not copied on fork, not grown, not dumped, not split, never executable,
-/// as `io_remap_pfn_range()` would set it and as vfio-pci's fault-driven BAR mappings do). No page
-/// table entry is installed here: [`RegisterHolder::fault`] decides when a page is first touched,
-/// so a zap of the mapping ([`MappedSpace::zap`]) is final once the holder refuses. Checks as
-/// [`check_register_vma`]. Every VMA of the mapping holds a reference to `holder` (a move
-/// duplicates it, an unmap drops it): the mapping's lifetime is the holder's.
-pub(crate) fn map_registers<H: RegisterHolder>(
-    vma: &VmaNew,
-    window: &RegisterWindow,
-    holder: Arc<H>,
-) -> Result {
-    check_register_vma(vma, window)?;
+/// Sets `vma` up as a register mapping held by `holder`, uncached (`VM_IO | VM_PFNMAP`, not
+/// copied on fork, not grown, not dumped, not split, never executable, as `io_remap_pfn_range()`
+/// would set it and as vfio-pci's fault-driven BAR mappings do). No page table entry is installed
+/// here: [`RegisterHolder::fault`] decides when a page is first touched which page of which window
+/// it maps, so a zap of the mapping ([`MappedSpace::zap`]) is final once the holder refuses.
+/// Checks as [`check_register_vma`]. Every VMA of the mapping holds a reference to `holder` (a
+/// move duplicates it, an unmap drops it): the mapping's lifetime is the holder's.
+pub(crate) fn map_registers<H: RegisterHolder>(vma: &VmaNew, holder: Arc<H>) -> Result {
+    check_register_vma(vma)?;
     let raw = vma.as_ptr();
     // SAFETY: `vma` is being set up by this mmap call (the `VmaNew` invariant): its flags and page
     // protection may be set.
@@ -113,14 +110,11 @@ pub(crate) fn map_registers<H: RegisterHolder>(
 }
 
 /// The checks of [`map_registers`], also for callers that must check before they commit to the
-/// mapping: `EINVAL` for a VMA longer than `window`, a private mapping (a private PFN mapping
-/// would be a copy-on-write mapping of device memory) or `PROT_EXEC`. Clears `VM_MAYEXEC` (no
-/// later `mprotect` to executable).
-pub(crate) fn check_register_vma(vma: &VmaNew, window: &RegisterWindow) -> Result {
+/// mapping: `EINVAL` for a private mapping (a private PFN mapping would be a copy-on-write
+/// mapping of device memory) or `PROT_EXEC`. Clears `VM_MAYEXEC` (no later `mprotect` to
+/// executable).
+pub(crate) fn check_register_vma(vma: &VmaNew) -> Result {
     use kernel::mm::virt::flags;
-    if (vma.end() - vma.start()) as u64 > window.len {
-        return Err(EINVAL);
-    }
     if vma.flags() & flags::SHARED == 0 {
         return Err(EINVAL);
     }
@@ -147,18 +141,25 @@ pub(crate) struct RegisterFault<'a> {
 }
 
 impl RegisterFault<'_> {
-    /// Maps the page of `window` at the faulting page's offset into the mapping, uncached (the
-    /// VMA's protections). `SIGBUS` for a page beyond the window.
-    pub(crate) fn insert(&self, window: &RegisterWindow) -> VmFault {
+    /// The file offset of the faulting page (page aligned): the mapping's file offset plus the
+    /// page's place in it.
+    pub(crate) fn file_offset(&self) -> u64 {
         // SAFETY: by the type invariant `vmf` is a fault being handled on a register mapping.
-        let page = unsafe { ve_fault_page_index(self.vmf.cast()) } as u64;
+        let pgoff = unsafe { ve_fault_pgoff(self.vmf.cast()) } as u64;
+        pgoff << kernel::page::PAGE_SHIFT
+    }
+
+    /// Maps the page at `offset` bytes into `window` (page aligned) at the faulting address,
+    /// uncached (the VMA's protections). `SIGBUS` for a page beyond the window.
+    pub(crate) fn insert(&self, window: &RegisterWindow, offset: u64) -> VmFault {
         let page_size = kernel::page::PAGE_SIZE as u64;
-        if page >= window.len / page_size {
+        if offset % page_size != 0 || offset >= window.len {
             return VmFault::SIGBUS;
         }
-        let pfn = (window.phys / page_size + page) as c_ulong;
-        // SAFETY: as above; `pfn` is a page of `window`, inside a BAR of a device this driver
-        // has bound (the `RegisterWindow` invariant), and the VMA is `VM_PFNMAP` and shared.
+        let pfn = ((window.phys + offset) / page_size) as c_ulong;
+        // SAFETY: by the type invariant `vmf` is a fault being handled on a register mapping;
+        // `pfn` is a page of `window`, inside a BAR of a device this driver has bound (the
+        // `RegisterWindow` invariant), and the VMA is `VM_PFNMAP` and shared.
         VmFault(unsafe { ve_fault_insert_pfn(self.vmf.cast(), pfn) })
     }
 }
