@@ -30,6 +30,39 @@ pub(crate) enum VcrSource {
     Emulator,
 }
 
+/// Who may map a window of `/dev/veN`, and what a fault in it checks (NEC's rules, mmap_ve1.c).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WindowKind {
+    /// Communication register pages: anyone may map them; a page is mapped at fault time only for
+    /// a caller with `CAP_SYS_ADMIN` (NEC also lets the uid that `VEDRV_CMD_ASSIGN_CR` gave the
+    /// page, which this driver does not implement: admin only).
+    Cr,
+    /// Registers: `CAP_SYS_ADMIN` at mmap time (`EACCES`, NEC's), and this driver's gates of
+    /// raw device access: `CAP_SYS_RAWIO` and no kernel lockdown (`EPERM`). Every page maps at
+    /// fault time except the system-common pages [`Chip::scr_withheld`] (SIGBUS), which only a
+    /// `user_pdma=1` mapping that holds the engine maps.
+    Registers,
+    /// VE memory through the PCIATB: anyone may map it; a page is mapped at fault time only for
+    /// `CAP_SYS_ADMIN` (NEC also lets the uid that `VEDRV_CMD_ASSIGN_VEMEM` gave the PCIATB
+    /// entry: not implemented, admin only).
+    VeMemory,
+}
+
+/// One window of NEC's mmap file-offset space: a region of a BAR.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Window {
+    /// Where the window starts in the file offset space.
+    pub(crate) file_offset: u64,
+    /// The BAR it maps.
+    pub(crate) bar: u32,
+    /// Where the window starts in the BAR.
+    pub(crate) bar_offset: u64,
+    /// Bytes; `None`: to the end of the BAR (NEC's windows are whole BARs).
+    pub(crate) size: Option<u64>,
+    /// Who may map it.
+    pub(crate) kind: WindowKind,
+}
+
 /// ivshmem BAR0 register: this VM's peer id.
 pub(crate) const IVSHMEM_IVPOSITION: usize = 8;
 /// ivshmem BAR0 register: write `(peer << 16) | vector` to interrupt `peer`.
@@ -68,8 +101,15 @@ pub(crate) struct Chip {
     pub(crate) pdma_vector: u32,
     /// How to make the engine look at its control registers.
     pub(crate) kick: Kick,
-    /// File offset at which NEC's driver lets VEOS mmap the system-common registers.
+    /// File offset at which NEC's driver lets VEOS mmap the system-common registers (inside the
+    /// [`WindowKind::Registers`] window of [`Chip::scr_bar`]).
     pub(crate) mmap_scr: u64,
+    /// NEC's mmap windows of `/dev/veN`: a mapping must lie inside one of them.
+    pub(crate) windows: &'static [Window],
+    /// Pages of the system-common block (offsets from its start) that a register mapping maps
+    /// only when it holds the engine (`user_pdma=1`): the privileged DMA descriptors and DMACTL,
+    /// the reserved page between them, and INTVEC.
+    pub(crate) scr_withheld: &'static [usize],
     /// The type word of NEC's typed `VEDRV_CMD_WAIT_INTR` mask for this variant.
     pub(crate) wait_irq_type: u64,
     /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
@@ -104,7 +144,31 @@ pub(crate) static VE1: Chip = Chip {
     pdma_vector: hw::ve1::PDMA_VECTOR,
     kick: Kick::None,
     // NEC VE1: BAR2 at file offset 0x10000000, the SCR at +0x1000000 in it.
-    mmap_scr: 0x1000_0000 + hw::ve1::SCR_OFFSET as u64,
+    mmap_scr: hw::ve1::MAP_REGS + hw::ve1::SCR_OFFSET as u64,
+    windows: &[
+        Window {
+            file_offset: hw::ve1::MAP_CR,
+            bar: hw::ve1::CR_BAR,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::Cr,
+        },
+        Window {
+            file_offset: hw::ve1::MAP_REGS,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: hw::ve1::MAP_VEMEM,
+            bar: hw::ve1::VEMEM_BAR,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::VeMemory,
+        },
+    ],
+    scr_withheld: &hw::scr::WITHHELD,
     // libved's VE_INTR_P_DMA: bit 48 of the lower word.
     wait_irq: (false, hw::ve1::PDMA_VECTOR),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
@@ -134,16 +198,68 @@ pub(crate) static VE3: Chip = Chip {
     kick: Kick::None,
     // NEC VE3: BAR4 at file offset 0, the SCR at +0x200000 in it.
     mmap_scr: hw::ve3::SCR_OFFSET as u64,
+    // NEC's VE3 windows: BAR4 (8 MiB) at 0, BAR2/3 at 0x08000000, BAR0/1 at 0x88000000. NEC
+    // lets anyone map BAR4's CR part (SCR + 0x80000, 256 KiB); here all of BAR4 is registers
+    // (admin) until VE3 support and CR ownership come.
+    windows: &[
+        Window {
+            file_offset: 0,
+            bar: hw::ve3::SCR_BAR,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: 0x0800_0000,
+            bar: 2,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: 0x8800_0000,
+            bar: 0,
+            bar_offset: 0,
+            size: None,
+            kind: WindowKind::VeMemory,
+        },
+    ],
+    scr_withheld: &hw::ve3::WITHHELD,
     // libved VE3: INTVEC bit 64, bit 0 of the upper word.
     wait_irq: (true, 0),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
 };
 
-/// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd.
+/// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd,
+/// and NEC's three VE1 windows mapped onto regions of that one BAR ([`hw::emu`]): the VE1 image
+/// as the register window, plain-memory stand-ins for the CR pages and the VE memory window.
 pub(crate) static EMULATOR: Chip = Chip {
     variant: Variant::Emulator,
     name: "VE1 emulator",
     kick: Kick::IvshmemDoorbell,
     vcr: VcrSource::Emulator,
+    windows: &[
+        Window {
+            file_offset: hw::ve1::MAP_CR,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: hw::emu::CR_AREA as u64,
+            size: Some(hw::emu::CR_AREA_SIZE as u64),
+            kind: WindowKind::Cr,
+        },
+        Window {
+            file_offset: hw::ve1::MAP_REGS,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: 0,
+            size: Some(hw::emu::VE1_BAR2_SIZE as u64),
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: hw::ve1::MAP_VEMEM,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: hw::emu::VEMEM_AREA as u64,
+            size: Some(hw::emu::VEMEM_AREA_SIZE as u64),
+            kind: WindowKind::VeMemory,
+        },
+    ],
     ..VE1
 };

@@ -164,9 +164,11 @@ fn probe<'bound, 'core>(
             chip.scr_offset as u64,
             chip.scr_size as u64,
         )?;
+        let windows = card::resolve_windows(pdev, chip)?;
         let facts = CardFacts {
             chip,
             scr_window,
+            windows,
             index: index.get(),
             vendor_id: pdev.vendor_id().as_raw(),
             device_id: pdev.device_id(),

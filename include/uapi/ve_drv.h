@@ -463,18 +463,32 @@ struct ve_ownership {
  * compatibility form carries the untyped mask inline. VE3's &struct ve3_wait_irq comes with VE3
  * support (EINVAL until then).
  *
- * mmap of the system-common registers (VE1: file offset 0x11000000, up to 2 MiB; VE3: 0x200000,
- * up to 1 MiB), uncached, for a user-space DMA manager (VEOS), only with the module parameter
- * user_pdma=1. The mapping takes the privileged DMA engine from the in-kernel manager (which
- * answers EBUSY until then) for as long as it exists: unmapping it (or the death of its process)
- * gives the engine back, and VE_DRV_IOC_RECLAIM or unbinding the card takes it back at once,
- * zapping the mapping (a later access through it faults with SIGBUS, for good). One mapping at a
- * time; it must be MAP_SHARED, is never executable, and cannot be split. Such a manager can make
- * the device write any host memory: CAP_SYS_ADMIN and CAP_SYS_RAWIO, refused under kernel lockdown,
- * and the first mapping taints the kernel (TAINT_USER, 'U'). Errors: EPERM (a capability missing,
- * or lockdown), EOPNOTSUPP (user_pdma=0), EINVAL (other offsets, too long, MAP_PRIVATE,
- * PROT_EXEC), EBUSY (the in-kernel manager has requests, or another mapping has the engine),
- * ENODEV (the card was unbound).
+ * mmap offers NEC's windows (ve_drv_ve1.h: VEDRV_VE1_MAP_BAR3_OFFSET, the CR pages;
+ * VEDRV_VE1_MAP_BAR2_OFFSET, every register, with libved's per-core user and system areas and the
+ * system-common registers at 0x11000000; VEDRV_VE1_MAP_BAR0_OFFSET, VE memory), uncached, each
+ * page mapped when it is first touched. A mapping must lie inside one window, be MAP_SHARED and
+ * not executable, and cannot be split. The register window needs CAP_SYS_ADMIN (EACCES, as
+ * NEC's), CAP_SYS_RAWIO and no kernel lockdown (EPERM); the CR and VE memory windows map for
+ * anyone, but a page is mapped only for CAP_SYS_ADMIN (NEC's owners by uid, ASSIGN_CR and
+ * ASSIGN_VEMEM, are not implemented) and an access otherwise faults with SIGBUS. Unbinding the
+ * card zaps every mapping (SIGBUS afterwards).
+ *
+ * Without the module parameter user_pdma=1, the privileged DMA engine's pages of the
+ * system-common registers (VE1: 0x11002000 INTVEC, 0x11040000 descriptors, 0x11041000,
+ * 0x11042000 DMACTL) are never mapped (SIGBUS): the in-kernel manager keeps the engine while
+ * VEOS maps the rest. With user_pdma=1, a mapping at the system-common registers' offset (VE1
+ * 0x11000000, up to 2 MiB; VE3 0x200000, up to 1 MiB) is a user-space DMA manager's: it maps
+ * those pages too and takes the engine from the in-kernel manager (which answers EBUSY until
+ * then) for as long as it exists: unmapping it (or the death of its process) gives the engine
+ * back, and VE_DRV_IOC_RECLAIM or unbinding the card takes it back at once, zapping the mapping
+ * (a later access through it faults with SIGBUS, for good). One such mapping at a time. It can
+ * make the device write any host memory: the first one taints the kernel (TAINT_USER, 'U').
+ *
+ * Errors: EINVAL (an offset or size outside one window, more than the system-common registers
+ * for a user_pdma=1 mapping, MAP_PRIVATE, PROT_EXEC), EACCES (the register window without
+ * CAP_SYS_ADMIN), EPERM (the register window without CAP_SYS_RAWIO, or lockdown), EBUSY
+ * (user_pdma=1: the in-kernel manager has requests, or another mapping has the engine), ENODEV
+ * (the card was unbound).
  */
 
 /**

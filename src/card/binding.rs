@@ -156,7 +156,7 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
 
     /// Called while the device is still bound, before the binding is dropped: the engine is
     /// taken back from a user-space manager (its register mapping zapped: a later access gets
-    /// SIGBUS), halted, every request fails with `ENODEV` and its pages are unpinned (kept, if
+    /// SIGBUS, as through every other mapping of the card's windows), halted, every request fails with `ENODEV` and its pages are unpinned (kept, if
     /// the engine will not halt); no request starts and no mapping gets the engine again; bus
     /// mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
@@ -169,6 +169,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }
         drop(dma);
+        // The mappings that do not hold the engine map nothing more, and lose what they mapped.
+        self.card.zap_window_maps();
         sys::clear_master(pdev);
         self.card.notify_dma();
     }
@@ -266,5 +268,59 @@ mod tests {
         assert_eq!(chip::EMULATOR.pdma_vector, chip::VE1.pdma_vector);
         assert_eq!(chip::EMULATOR.msix_vectors(), hw::emu::VECTORS);
         assert!(needs_doorbell(&chip::EMULATOR) && !needs_doorbell(&chip::VE1));
+    }
+
+    /// NEC's mmap windows: the system-common registers' file offset lies in the register window
+    /// of their BAR at their offset; the withheld pages are page aligned and inside the block,
+    /// and cover the descriptors and DMACTL; on the emulator every window fits its 64 MiB BAR2,
+    /// none overlaps another, and the identification block is in none.
+    #[test]
+    fn window_table() {
+        use crate::card::windows::{
+            inside,
+            withheld, //
+        };
+        use crate::chip::WindowKind;
+        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
+            let regs = chip
+                .windows
+                .iter()
+                .find(|w| w.kind == WindowKind::Registers && w.bar == chip.scr_bar)
+                .expect("a register window");
+            assert!(chip.mmap_scr >= regs.file_offset);
+            assert_eq!(
+                regs.bar_offset + (chip.mmap_scr - regs.file_offset),
+                chip.scr_offset as u64
+            );
+            for &p in chip.scr_withheld {
+                assert_eq!(p % 4096, 0);
+                assert!(p < chip.scr_size);
+                assert!(withheld(chip, chip.mmap_scr + p as u64));
+            }
+            assert!(withheld(chip, chip.mmap_scr + chip.pdma_desc as u64));
+            assert!(withheld(chip, chip.mmap_scr + chip.pdma_ctl as u64));
+            assert!(!withheld(chip, chip.mmap_scr));
+            assert!(!withheld(chip, chip.mmap_scr - 4096));
+        }
+        let emu = &chip::EMULATOR;
+        for (i, a) in emu.windows.iter().enumerate() {
+            let size = a.size.expect("the emulator's windows have sizes");
+            assert!(a.bar_offset + size <= hw::emu::BAR2_SIZE as u64);
+            assert!(!inside(a.bar_offset, size, hw::emu::BLOCK as u64, 8));
+            for b in &emu.windows[i + 1..] {
+                let bs = b.size.expect("sizes");
+                assert!(a.bar_offset + size <= b.bar_offset || b.bar_offset + bs <= a.bar_offset);
+                assert!(
+                    a.file_offset + size <= b.file_offset || b.file_offset + bs <= a.file_offset
+                );
+            }
+        }
+        // A mapping must lie inside: the last byte, straddling, empty, wrapping.
+        assert!(inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0x200_0000));
+        assert!(inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x1000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x2000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x0fff_f000, 0x2000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0));
+        assert!(!inside(0x1000_0000, 0x200_0000, u64::MAX - 0xfff, 0x1000));
     }
 }

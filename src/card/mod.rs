@@ -6,6 +6,7 @@
 //! - [`pdma`]: the privileged DMA engine (halt, start, kick), its interrupt and
 //!   `VEDRV_CMD_WAIT_INTR`, and the engine the DMA manager drives;
 //! - [`lending`]: the engine lent to a user-space DMA manager through a register mapping;
+//! - [`windows`]: NEC's mmap windows and the mappings that do not take the engine;
 //! - [`emulator`]: the engine emulator's identification block and ping.
 //!
 //! Lifetimes: a `Card` lives in an `Arc` held by the binding, the IRQ handler and every open file,
@@ -17,6 +18,9 @@
 //!   manager; held for bookkeeping and register writes, never while pinning, also taken by the
 //!   threaded IRQ handler) -> `i_mmap_rwsem` (zapping the register mapping) and -> `Card::events`
 //!   (spinlock, interrupts off; also taken in the hard IRQ handler);
+//! - `mmap_lock` -> `Card::maps` (mutex: the mappings that do not take the engine; held while a
+//!   fault inserts a page and while unbind zaps them) -> `i_mmap_rwsem`; `Card::maps` is never
+//!   held with `Card::dma`;
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
@@ -28,6 +32,7 @@ mod emulator;
 mod lending;
 mod pdma;
 mod sysfs;
+pub(crate) mod windows;
 
 pub(crate) use binding::{
     halt_before_master,
@@ -43,6 +48,12 @@ pub(crate) use emulator::{
 };
 pub(crate) use lending::lend_engine;
 pub(crate) use sysfs::read_vcr;
+pub(crate) use windows::{
+    map_window,
+    resolve_windows,
+    window_at,
+    CardWindow, //
+};
 
 use kernel::{
     new_condvar,
@@ -91,6 +102,8 @@ pub(crate) struct CardFacts {
     pub(crate) chip: &'static Chip,
     /// The system-common registers, for NEC's mmap (user_pdma=1).
     pub(crate) scr_window: RegisterWindow,
+    /// NEC's mmap windows the card has.
+    pub(crate) windows: KVec<CardWindow>,
     pub(crate) index: u32,
     pub(crate) vendor_id: u16,
     pub(crate) device_id: u16,
@@ -132,6 +145,9 @@ pub(crate) struct Card {
     /// Dropped (and so unpinned) with the card.
     #[pin]
     pins: Mutex<PinLists>,
+    /// The register mappings that do not take the engine, zapped at unbind.
+    #[pin]
+    maps: Mutex<windows::MapRegistry>,
 }
 
 impl Card {
@@ -150,6 +166,7 @@ impl Card {
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
+            maps <- new_mutex!(windows::MapRegistry::new(), "ve_drv::Card::maps"),
             dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
             dma_wait <- new_poll_condvar!("ve_drv::Card::dma_wait"),
         })

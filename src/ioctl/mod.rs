@@ -28,6 +28,7 @@ use crate::{
         self,
         Card, //
     },
+    chip::WindowKind,
     dma::{
         submit::{
             self,
@@ -102,32 +103,50 @@ impl NodeFile for VeFile {
         dispatch(this, cmd, arg)
     }
 
-    /// NEC's mmap of the system-common registers for a user-space DMA manager (VEOS): only with
-    /// `user_pdma=1` (`EOPNOTSUPP`), only for CAP_SYS_ADMIN with CAP_SYS_RAWIO (`EPERM`), never
-    /// under kernel lockdown (`EPERM`), only shared and not executable (`EINVAL`), only at the
-    /// chip's NEC file offset and at most the register block (`EINVAL`). The mapping takes the
-    /// engine from the kernel manager (`EBUSY` while it has requests, or while another mapping
-    /// has it; `ENODEV` once the card is unbound) until it is unmapped, `VE_DRV_IOC_RECLAIM` takes
-    /// it back or the card is unbound. The first such mapping taints the kernel (`U`): user space
-    /// can now make the device write any host memory, as with vfio's no-IOMMU mode.
+    /// NEC's mmap windows (`src/chip.rs`): `ENODEV` once the card is unbound; `EINVAL` for a
+    /// private or executable mapping, or one that does not lie inside one window. The register
+    /// window needs CAP_SYS_ADMIN (`EACCES`, NEC's), and, as raw device access, CAP_SYS_RAWIO and
+    /// no kernel lockdown (`EPERM`); the CR and VE memory windows map for anyone and check
+    /// CAP_SYS_ADMIN at each fault (SIGBUS). Pages are mapped uncached, at fault time.
+    ///
+    /// Without `user_pdma=1` a register mapping never maps the privileged DMA engine's pages
+    /// (descriptors, DMACTL, INTVEC: SIGBUS): the kernel manager keeps the engine. With it, a
+    /// mapping at the system-common registers' file offset (at most their size, `EINVAL`) is the
+    /// user-space DMA manager's (VEOS): it maps them all and takes the engine from the kernel
+    /// manager (`EBUSY` while it has requests, or while another mapping has it) until it is
+    /// unmapped, `VE_DRV_IOC_RECLAIM` takes it back or the card is unbound. The first such
+    /// mapping taints the kernel (`U`): user space can now make the device write any host memory,
+    /// as with vfio's no-IOMMU mode.
     fn mmap(this: &Self, vma: &VmaNew) -> Result {
-        if !crate::module_parameters::user_pdma.value() {
-            return Err(EOPNOTSUPP);
-        }
-        if !sys::capable_sys_admin() || !sys::capable_sys_rawio() {
-            return Err(EPERM);
-        }
-        sys::check_lockdown()?;
-        let chip = this.card.facts_chip();
-        if sys::mapping::vma_file_offset(vma) != chip.mmap_scr
-            || (vma.end() - vma.start()) as u64 > chip.scr_size as u64
-        {
-            return Err(EINVAL);
+        let card = &this.card;
+        if card.is_removed() {
+            return Err(ENODEV);
         }
         sys::mapping::check_register_vma(vma)?;
-        let grant = card::lend_engine(&this.card, MappedSpace::of(vma)?)?;
-        sys::taint_user_dma(this.card.dev());
-        sys::mapping::map_registers(vma, grant)
+        let offset = sys::mapping::vma_file_offset(vma);
+        let len = (vma.end() - vma.start()) as u64;
+        let index = card::window_at(card.windows(), offset, len).ok_or(EINVAL)?;
+        let kind = card.windows().get(index).ok_or(EINVAL)?.window.kind;
+        if kind == WindowKind::Registers {
+            if !sys::capable_sys_admin() {
+                return Err(EACCES);
+            }
+            if !sys::capable_sys_rawio() {
+                return Err(EPERM);
+            }
+            sys::check_lockdown()?;
+            let chip = card.facts_chip();
+            if crate::module_parameters::user_pdma.value() && offset == chip.mmap_scr {
+                if len > chip.scr_size as u64 {
+                    return Err(EINVAL);
+                }
+                let grant = card::lend_engine(card, MappedSpace::of(vma)?)?;
+                sys::taint_user_dma(card.dev());
+                return sys::mapping::map_registers(vma, grant);
+            }
+        }
+        let holder = card::map_window(card, index, MappedSpace::of(vma)?)?;
+        sys::mapping::map_registers(vma, holder)
     }
 
     /// Readable (`EPOLLIN`) when a request of this file has finished and waits to be collected

@@ -276,3 +276,76 @@ mod tests {
         );
     }
 }
+
+/// Runs `f` in a child process and returns its raw wait status (for a child that must die of
+/// a signal: [`died_of`]).
+pub fn child_status(f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    // SAFETY: the child runs `f` in this single-threaded program and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(errno());
+    }
+    if pid == 0 {
+        let code = f();
+        // SAFETY: leave the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we forked.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err(errno());
+    }
+    Ok(status)
+}
+
+/// Whether wait status `status` is death by signal `sig`.
+pub fn died_of(status: i32, sig: i32) -> bool {
+    libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == sig
+}
+
+/// `CAP_SYS_RAWIO` (include/uapi/linux/capability.h).
+pub const CAP_SYS_RAWIO: u32 = 17;
+/// `CAP_SYS_ADMIN`.
+pub const CAP_SYS_ADMIN: u32 = 21;
+
+/// `capget`/`capset` header (version 3: two 32-bit words per set).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// `capget`/`capset` data, one word.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Runs `f` in a child process (root) that dropped capability `cap` from its effective and
+/// permitted sets; returns its exit code (101: capget/capset failed; 128: it did not exit).
+pub fn without_cap(cap: u32, f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    in_child(|| {
+        let mut hdr = CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let mut data = [CapData::default(); 2];
+        // SAFETY: capget/capset with a version-3 header and two data words.
+        let ok = unsafe {
+            libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) == 0 && {
+                let (w, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+                data[w].effective &= !bit;
+                data[w].permitted &= !bit;
+                libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) == 0
+            }
+        };
+        if ok {
+            f()
+        } else {
+            101
+        }
+    })
+}
