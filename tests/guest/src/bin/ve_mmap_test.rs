@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ve_mmap_test: NEC's mmap windows of `/dev/ve0` without `user_pdma` (docs/design.md, "Register
+//! mappings"). The CR, register and VE memory windows map at NEC's file offsets; VEOS's mappings
+//! at libved's offsets (each enabled core's user and system registers, the system-common
+//! registers twice, one BAR0 page) reach the emulator's BAR2 (checked through sysfs
+//! `resource2`); the privileged DMA pages of the system-common registers are withheld (SIGBUS)
+//! while the kernel manager runs DMA, and the kernel manager moves data while VEOS's mappings
+//! exist; bad offsets, straddling and oversize mappings, `MAP_PRIVATE`, `PROT_EXEC` and
+//! unprivileged callers get NEC's errnos (and this driver's `EPERM` without `CAP_SYS_RAWIO`);
+//! unbind zaps live mappings; nothing stays pinned.
+//!
+//! ```text
+//! ve_mmap_test [--module PATH]
+//! ```
+//! Loads and unloads `ve_drv.ko` itself.
+
+use std::os::fd::OwnedFd;
+
+use ve_guest::{
+    hw::{
+        emu,
+        pci_id,
+        scr,
+        ve1, //
+    },
+    ksft::{
+        diag,
+        ensure,
+        ensure_eq,
+        ensure_errno, //
+    },
+    mem::{
+        Backing,
+        Buffer,
+        Mapping, //
+    },
+    nec::pins_held,
+    suite::{
+        Fixture,
+        Suite, //
+    },
+    sys::{
+        self,
+        errname, //
+    },
+    userdma::{
+        map_raw,
+        map_with, //
+    },
+};
+
+type R = Result<(), String>;
+const NODE: &str = "/dev/ve0";
+const CLASS_DIR: &str = "/sys/class/ve/ve0";
+const EMU_DRIVER: &str = "ve_drv_emu";
+const PAGE: usize = 4096;
+/// `TAINT_USER` ('U'), bit 6 of /proc/sys/kernel/tainted.
+const TAINT_USER: u64 = 1 << 6;
+
+/// The system-common registers' file offset (libved's `vedl_mmap_cnt_reg`).
+const SCR_MAP: u64 = ve1::MAP_REGS + ve1::SCR_OFFSET as u64;
+
+/// One window as the emulator has it: file offset, size, where it is in BAR2.
+struct Win {
+    name: &'static str,
+    file: u64,
+    size: usize,
+    bar2: usize,
+}
+
+/// NEC's three VE1 windows on the emulator (src/chip.rs, `EMULATOR`).
+const WINDOWS: [Win; 3] = [
+    Win {
+        name: "CR (BAR3)",
+        file: ve1::MAP_CR,
+        size: emu::CR_AREA_SIZE,
+        bar2: emu::CR_AREA,
+    },
+    Win {
+        name: "registers (BAR2)",
+        file: ve1::MAP_REGS,
+        size: emu::VE1_BAR2_SIZE,
+        bar2: 0,
+    },
+    Win {
+        name: "VE memory (BAR0)",
+        file: ve1::MAP_VEMEM,
+        size: emu::VEMEM_AREA_SIZE,
+        bar2: emu::VEMEM_AREA,
+    },
+];
+
+/// The kernel's taint bits.
+fn tainted() -> Result<u64, String> {
+    std::fs::read_to_string("/proc/sys/kernel/tainted")
+        .map_err(|e| format!("tainted: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|e| format!("tainted: {e}"))
+}
+
+/// The emulator's whole BAR2 through sysfs `resource2`.
+fn resource2() -> Result<Mapping, String> {
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+        .ok_or("no ivshmem device")?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
+        .map_err(|e| format!("resource2: {e}"))?;
+    Mapping::shared(&f, 0, emu::BAR2_SIZE, libc::PROT_READ | libc::PROT_WRITE)
+        .map_err(|e| format!("mmap resource2: {}", errname(e)))
+}
+
+/// The u64 at byte `off` of `m`.
+fn word(m: &Mapping, off: usize) -> *mut u64 {
+    assert!(off % 8 == 0 && off + 8 <= m.len());
+    // SAFETY: an aligned word inside the mapping (checked above).
+    unsafe { m.ptr().add(off).cast::<u64>() }
+}
+
+fn get(m: &Mapping, off: usize) -> u64 {
+    // SAFETY: an aligned word of a live shared mapping.
+    unsafe { word(m, off).read_volatile() }
+}
+
+fn set(m: &Mapping, off: usize, v: u64) {
+    // SAFETY: as in `get`.
+    unsafe { word(m, off).write_volatile(v) }
+}
+
+/// A word written through `m` at `off` reads back at `bar2_off` of the emulator's BAR2, and the
+/// other way round.
+fn lands(what: &str, m: &Mapping, off: usize, bar2: &Mapping, bar2_off: usize) -> R {
+    let tag = 0x5645_0000_0000_0000 | ((bar2_off as u64) << 8) | 0x5a;
+    set(m, off, tag);
+    ensure_eq(
+        &format!("{what}: written, read in BAR2"),
+        get(bar2, bar2_off),
+        tag,
+    )?;
+    set(bar2, bar2_off, !tag);
+    ensure_eq(&format!("{what}: written in BAR2, read"), get(m, off), !tag)
+}
+
+/// Whether reading (or writing, with `write`) the word at `off` of a mapping of `len` bytes at
+/// file offset `file` of `fd`, made in a child (mappings are not inherited: VM_DONTCOPY), kills
+/// the child with SIGBUS.
+fn faults(fd: &OwnedFd, file: u64, len: usize, off: usize, write: bool) -> Result<bool, String> {
+    let status = sys::child_status(|| {
+        let Ok(m) = map_raw(fd, file, len) else {
+            return 1;
+        };
+        if write {
+            set(&m, off, 0x1234);
+        } else {
+            let _ = get(&m, off);
+        }
+        0
+    })
+    .map_err(errname)?;
+    if sys::died_of(status, libc::SIGBUS) {
+        return Ok(true);
+    }
+    ensure(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        || format!("child status {status:#x}"),
+    )?;
+    Ok(false)
+}
+
+/// The card's enabled physical cores, from sysfs as VEOS reads them (`cores_enable`,
+/// `num_of_core`).
+fn enabled_cores() -> Result<Vec<usize>, String> {
+    let read = |a: &str| {
+        std::fs::read_to_string(format!("{CLASS_DIR}/{a}"))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("{a}: {e}"))
+    };
+    let mask = u32::from_str_radix(read("cores_enable")?.trim_start_matches("0x"), 16)
+        .map_err(|e| format!("cores_enable: {e}"))?;
+    let n: u32 = read("num_of_core")?
+        .parse()
+        .map_err(|e| format!("num_of_core: {e}"))?;
+    ensure_eq("num_of_core = enabled cores", n, mask.count_ones())?;
+    ensure(n > 0 && n <= 16, || format!("{n} cores"))?;
+    Ok((0..16).filter(|c| mask & (1 << c) != 0).collect())
+}
+
+struct Fx {
+    module: String,
+    /// Pages pinned before the program.
+    held: i64,
+    fd: Option<OwnedFd>,
+    bar2: Option<Mapping>,
+    cores: Vec<usize>,
+    /// VEOS's mappings: per core user and system registers, the SCR twice, a BAR0 page.
+    veos: Vec<(String, Mapping)>,
+}
+
+impl Fixture for Fx {}
+
+fn opened(fd: &Option<OwnedFd>) -> Result<&OwnedFd, String> {
+    fd.as_ref().ok_or_else(|| "/dev/ve0 is not open".into())
+}
+
+fn bar2_of(fx: &Fx) -> Result<&Mapping, String> {
+    fx.bar2
+        .as_ref()
+        .ok_or_else(|| "resource2 is not mapped".into())
+}
+
+fn insmod(fx: &mut Fx) -> R {
+    sys::insmod(&fx.module, "emulator=1").map_err(errname)
+}
+
+fn open_node(fx: &mut Fx) -> R {
+    fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
+    fx.bar2 = Some(resource2()?);
+    Ok(())
+}
+
+fn cores(fx: &mut Fx) -> R {
+    fx.cores = enabled_cores()?;
+    diag(&format!("enabled cores: {:?}", fx.cores));
+    Ok(())
+}
+
+/// VEOS's start-up mappings (reference 7.1): for each enabled core its user and system
+/// registers (512 KiB each), the system-common registers twice (2 MiB), one BAR0 page; each
+/// reaches the emulator's BAR2 where NEC's layout puts it.
+fn veos_mappings(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let bar2 = bar2_of(fx)?;
+    let mut maps = Vec::new();
+    for &c in &fx.cores {
+        let base = c * ve1::CORE_AREA;
+        for (what, off, size) in [
+            ("user", base + ve1::UREG_OFFSET, ve1::UREG_SIZE),
+            ("system", base + ve1::SREG_OFFSET, ve1::SREG_SIZE),
+        ] {
+            let name = format!("core {c} {what} registers");
+            let m = map_raw(fd, ve1::MAP_REGS + off as u64, size)
+                .map_err(|e| format!("{name}: {}", errname(e)))?;
+            ensure_eq(&format!("{name}: size"), m.len(), 0x8_0000)?;
+            lands(&format!("{name}, first word"), &m, 0, bar2, off)?;
+            lands(
+                &format!("{name}, last word"),
+                &m,
+                size - 8,
+                bar2,
+                off + size - 8,
+            )?;
+            maps.push((name, m));
+        }
+    }
+    for k in 0..2 {
+        let name = format!("system-common registers #{k}");
+        let m = map_raw(fd, SCR_MAP, scr::SIZE).map_err(|e| format!("{name}: {}", errname(e)))?;
+        // SYNC/DMYWR (page 0), PCIATBA (0x70000) and the last CR cluster word.
+        for off in [0x408, 0x7_0000, scr::SIZE - 8] {
+            lands(&name, &m, off, bar2, ve1::SCR_OFFSET + off)?;
+        }
+        maps.push((name, m));
+    }
+    // Both SCR mappings see the same registers.
+    set(&maps[maps.len() - 2].1, 0x6_0000, 0xabcd);
+    ensure_eq(
+        "PCIATB through the other SCR mapping",
+        get(&maps[maps.len() - 1].1, 0x6_0000),
+        0xabcd,
+    )?;
+    let m = map_raw(fd, ve1::MAP_VEMEM, PAGE).map_err(|e| format!("BAR0 page: {}", errname(e)))?;
+    lands("BAR0 page", &m, 0, bar2, emu::VEMEM_AREA)?;
+    maps.push(("BAR0 page".into(), m));
+    fx.veos = maps;
+    Ok(())
+}
+
+/// Each window maps whole at its size and reaches its region of the emulator's BAR2; a page
+/// more is `EINVAL`.
+fn whole_windows(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let bar2 = bar2_of(fx)?;
+    for w in &WINDOWS {
+        let m = map_raw(fd, w.file, w.size).map_err(|e| format!("{}: {}", w.name, errname(e)))?;
+        // The register window's first page: core 0's user registers (not the identification
+        // block, which is in no window).
+        lands(&format!("{}, first word", w.name), &m, 0, bar2, w.bar2)?;
+        lands(
+            &format!("{}, last word", w.name),
+            &m,
+            w.size - 8,
+            bar2,
+            w.bar2 + w.size - 8,
+        )?;
+        drop(m);
+        ensure_errno(
+            &format!("{} and a page more", w.name),
+            map_raw(fd, w.file, w.size + PAGE).map(drop),
+            libc::EINVAL,
+        )?;
+    }
+    ensure(get(bar2, emu::BLOCK) == emu::MAGIC, || {
+        "the identification block was overwritten".into()
+    })
+}
+
+/// The flags of the mapping at `addr` in /proc/self/smaps.
+fn vm_flags(addr: u64) -> Result<Vec<String>, String> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| format!("smaps: {e}"))?;
+    let head = format!("{addr:x}-");
+    let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
+    lines.next().ok_or_else(|| format!("{head} not in smaps"))?;
+    let flags = lines
+        .find_map(|l| l.strip_prefix("VmFlags:"))
+        .ok_or("no VmFlags")?;
+    Ok(flags.split_whitespace().map(String::from).collect())
+}
+
+/// The mappings are shared uncached I/O PFN mappings, not copied on fork, not grown, not
+/// dumped, never executable (no `mayexec`).
+fn mapping_flags(fx: &mut Fx) -> R {
+    for (name, m) in &fx.veos {
+        let f = vm_flags(m.addr())?;
+        for want in ["io", "pf", "dc", "de", "dd", "sh"] {
+            ensure(f.iter().any(|x| x == want), || {
+                format!("{name}: VmFlags {f:?} lack {want}")
+            })?;
+        }
+        for not in ["ex", "me"] {
+            ensure(!f.iter().any(|x| x == not), || {
+                format!("{name}: VmFlags {f:?} have {not}")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The withheld pages fault (SIGBUS, reads and writes, through an SCR mapping and through a
+/// mapping of the whole register window) while the kernel manager has a request on the engine;
+/// every other SCR page maps; the request then completes with its data.
+fn withheld_while_dma(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure(!fx.veos.is_empty(), || "VEOS's mappings are gone".into())?;
+    let emu = ve_guest::emubar::EmuBar::open()?;
+    let len = 1 << 20;
+    let src = Buffer::new(Backing::Anon4k, len)?;
+    let dst = Buffer::new(Backing::Anon4k, len)?;
+    // SAFETY: both buffers are `len` bytes, a multiple of 8.
+    unsafe {
+        ve_guest::dma::fill(src.ptr, len, 0x77);
+        ve_guest::dma::fill(dst.ptr, len, !0x77);
+    }
+    let descs0 = emu.get(emu::OFF_CNT_DESCS);
+    let stall = emu.stall(fd);
+    let id = ve_guest::dma::submit(fd, true, src.addr(), 0x400_0000, len as u64);
+    let mut r: R = (|| {
+        let id = id.map_err(|e| format!("SUBMIT: {}", errname(e)))?;
+        diag(&format!("request {id} on the stalled engine"));
+        for p in scr::WITHHELD {
+            for write in [false, true] {
+                ensure(faults(fd, SCR_MAP, scr::SIZE, p, write)?, || {
+                    format!("SCR + {p:#x} (write {write}) did not fault")
+                })?;
+                let (regs, size) = (ve1::MAP_REGS, emu::VE1_BAR2_SIZE);
+                ensure(faults(fd, regs, size, ve1::SCR_OFFSET + p, write)?, || {
+                    format!("BAR2 + SCR + {p:#x} (write {write}) did not fault")
+                })?;
+            }
+        }
+        // Every other page of the block maps (one read per page, in a child).
+        let status = sys::child_status(|| {
+            let Ok(m) = map_raw(fd, SCR_MAP, scr::SIZE) else {
+                return 1;
+            };
+            for p in (0..scr::SIZE).step_by(PAGE) {
+                if !scr::WITHHELD.contains(&p) {
+                    let _ = get(&m, p);
+                }
+            }
+            0
+        })
+        .map_err(errname)?;
+        ensure_eq("reading every other SCR page (wait status)", status, 0)
+    })();
+    let released = stall.release();
+    if let Ok(id) = id {
+        let done = ve_guest::dma::wait_ok(fd, id);
+        r = r.and(done.map(drop));
+    }
+    r?;
+    released?;
+    ensure(emu.get(emu::OFF_CNT_DESCS) > descs0, || {
+        "the engine ran no descriptor".into()
+    })?;
+    ve_guest::dma::xfer(fd, false, dst.addr(), 0x400_0000, len as u64)
+        .map_err(|(e, _)| format!("XFER back: {}", errname(e)))?;
+    // SAFETY: both buffers are `len` bytes, no transfer in flight.
+    unsafe { ve_guest::dma::same(src.ptr, dst.ptr, len) }
+}
+
+/// The kernel manager moves data (VH -> VE -> VH, 4 KiB pages and 2 MiB pages, compared) while
+/// VEOS's mappings exist; nothing taints the kernel.
+fn kernel_dma_with_mappings(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    ensure(!fx.veos.is_empty(), || "VEOS's mappings are gone".into())?;
+    for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
+        let len = 4 << 20;
+        let a = Buffer::new(backing, len)?;
+        let b = Buffer::new(backing, len)?;
+        // SAFETY: both buffers are `len` bytes, a multiple of 8, used by nothing else.
+        unsafe { ve_guest::dma::xfer_round_trip(fd, a.ptr, b.ptr, len, 0x800_0000, 0x31) }
+            .map_err(|e| format!("{}: {e}", backing.name()))?;
+    }
+    // VEOS's register accesses still work alongside.
+    let bar2 = bar2_of(fx)?;
+    lands(
+        "SCR page 0 after DMA",
+        &fx.veos[fx.veos.len() - 3].1,
+        0x408,
+        bar2,
+        ve1::SCR_OFFSET + 0x408,
+    )?;
+    ensure_eq("taint U", tainted()? & TAINT_USER, 0)
+}
+
+/// `EINVAL` for offsets in no window, mappings straddling a window's start or end, private and
+/// executable mappings in every window; `mprotect` to executable is `EACCES`.
+fn bad_input(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    for off in [
+        0x0800_0000u64,
+        ve1::MAP_REGS + emu::VE1_BAR2_SIZE as u64,
+        ve1::MAP_VEMEM + emu::VEMEM_AREA_SIZE as u64,
+        0x3000_0000,
+        0x1_0000_0000,
+        0x7fff_ffff_f000_0000,
+    ] {
+        ensure_errno(
+            &format!("offset {off:#x}"),
+            map_raw(fd, off, PAGE).map(drop),
+            libc::EINVAL,
+        )?;
+    }
+    for w in &WINDOWS {
+        let end = w.file + w.size as u64;
+        ensure_errno(
+            &format!("{}: across its end", w.name),
+            map_raw(fd, end - PAGE as u64, 2 * PAGE).map(drop),
+            libc::EINVAL,
+        )?;
+        if w.file >= PAGE as u64 {
+            ensure_errno(
+                &format!("{}: across its start", w.name),
+                map_raw(fd, w.file - PAGE as u64, 2 * PAGE).map(drop),
+                libc::EINVAL,
+            )?;
+        }
+        ensure_errno(
+            &format!("{}: MAP_PRIVATE", w.name),
+            map_with(fd, w.file, PAGE, rw, libc::MAP_PRIVATE).map(drop),
+            libc::EINVAL,
+        )?;
+        ensure_errno(
+            &format!("{}: PROT_EXEC", w.name),
+            map_with(
+                fd,
+                w.file,
+                PAGE,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_SHARED,
+            )
+            .map(drop),
+            libc::EINVAL,
+        )?;
+        let m = map_raw(fd, w.file, PAGE).map_err(errname)?;
+        // SAFETY: changes the protections of a live mapping; refused.
+        let r = unsafe { libc::mprotect(m.ptr().cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) };
+        ensure_errno(
+            &format!("{}: mprotect PROT_EXEC", w.name),
+            if r == 0 { Ok(()) } else { Err(sys::errno()) },
+            libc::EACCES,
+        )?;
+    }
+    // Not page aligned: the kernel refuses before the driver sees it.
+    ensure_errno(
+        "offset not page aligned",
+        map_raw(fd, SCR_MAP + 8, PAGE).map(drop),
+        libc::EINVAL,
+    )
+}
+
+/// In a child: maps `len` bytes at `off` of a new file of the node; -errno if mmap fails, else
+/// 0 if a read of the first word works; a SIGBUS kills it.
+fn map_and_touch(off: u64, len: usize) -> i32 {
+    let Ok(fd) = sys::open_rw(NODE) else {
+        return 99;
+    };
+    match map_raw(&fd, off, len) {
+        Err(e) => e,
+        Ok(m) => {
+            let _ = get(&m, 0);
+            0
+        }
+    }
+}
+
+/// Runs `map_and_touch` for each of VEOS's windows in a child made by `run` (as nobody, or
+/// without a capability): the errno of each mmap, 0 where it mapped and read, 200 where the read
+/// died of SIGBUS.
+fn outcomes(
+    run: impl Fn(Box<dyn FnOnce() -> i32>) -> Result<i32, i32>,
+) -> Result<[i32; 4], String> {
+    let cases: [(u64, usize); 4] = [
+        (ve1::MAP_REGS, ve1::UREG_SIZE),
+        (SCR_MAP, scr::SIZE),
+        (ve1::MAP_CR, ve1::CR_PAGE_SIZE),
+        (ve1::MAP_VEMEM, PAGE),
+    ];
+    let mut out = [0; 4];
+    for (i, (off, len)) in cases.into_iter().enumerate() {
+        let code = run(Box::new(move || {
+            match sys::child_status(|| map_and_touch(off, len)) {
+                Ok(st) if sys::died_of(st, libc::SIGBUS) => 200,
+                Ok(st) if libc::WIFEXITED(st) => libc::WEXITSTATUS(st),
+                _ => 201,
+            }
+        }))
+        .map_err(errname)?;
+        out[i] = code;
+    }
+    Ok(out)
+}
+
+/// Unprivileged callers, NEC's rules: without CAP_SYS_ADMIN the register window is `EACCES`
+/// (user registers, the SCR); the CR and VE memory windows map for anyone but their pages fault
+/// (SIGBUS: their owners, NEC's ASSIGN_CR and ASSIGN_VEMEM, are not implemented, so only
+/// CAP_SYS_ADMIN maps them). Without CAP_SYS_RAWIO (this driver's gate of raw device access) the
+/// register window is `EPERM`, the others work.
+fn unprivileged(_fx: &mut Fx) -> R {
+    let nobody = outcomes(sys::as_nobody)?;
+    ensure_eq(
+        "nobody: [user registers, SCR, CR page, BAR0 page] (errno, 0 mapped and read, 200 SIGBUS)",
+        nobody,
+        [libc::EACCES, libc::EACCES, 200, 200],
+    )?;
+    let no_admin = outcomes(|f| sys::without_cap(sys::CAP_SYS_ADMIN, f))?;
+    ensure_eq(
+        "root without CAP_SYS_ADMIN: [user registers, SCR, CR page, BAR0 page]",
+        no_admin,
+        [libc::EACCES, libc::EACCES, 200, 200],
+    )?;
+    let no_rawio = outcomes(|f| sys::without_cap(sys::CAP_SYS_RAWIO, f))?;
+    ensure_eq(
+        "root without CAP_SYS_RAWIO: [user registers, SCR, CR page, BAR0 page]",
+        no_rawio,
+        [libc::EPERM, libc::EPERM, 0, 0],
+    )?;
+    let root = outcomes(sys::in_child)?;
+    ensure_eq(
+        "root: [user registers, SCR, CR page, BAR0 page]",
+        root,
+        [0, 0, 0, 0],
+    )
+}
+
+/// Unbind with live, touched mappings of every window in a child: afterwards each access faults
+/// (SIGBUS), mmap on the old file is `ENODEV`; a rebound card maps again.
+fn unbind_live(fx: &mut Fx) -> R {
+    fx.veos.clear();
+    fx.fd = None;
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+        .ok_or("no ivshmem device")?;
+    let mut pipe = [0i32; 2];
+    let mut back = [0i32; 2];
+    // SAFETY: two pipes: the child says it has mapped, the parent says go.
+    if unsafe { libc::pipe(pipe.as_mut_ptr()) != 0 || libc::pipe(back.as_mut_ptr()) != 0 } {
+        return Err("pipe".into());
+    }
+    let which = [
+        (SCR_MAP, scr::SIZE),
+        (ve1::MAP_REGS, ve1::UREG_SIZE),
+        (ve1::MAP_CR, ve1::CR_PAGE_SIZE),
+        (ve1::MAP_VEMEM, PAGE),
+    ];
+    let mut deaths = 0;
+    for (off, len) in which {
+        // SAFETY: the child maps, touches, reports, waits, touches again and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let code = (|| {
+                let fd = sys::open_rw(NODE).ok()?;
+                let m = map_raw(&fd, off, len).ok()?;
+                let _ = get(&m, 0);
+                let mut b = [1u8];
+                // SAFETY: tell the parent, then wait for its go.
+                unsafe {
+                    libc::write(pipe[1], b.as_ptr().cast(), 1);
+                    libc::read(back[0], b.as_mut_ptr().cast(), 1);
+                }
+                // The card is unbound: this must fault.
+                let _ = get(&m, 0);
+                Some(0)
+            })()
+            .unwrap_or(3);
+            // SAFETY: leave the child (reaching here means no SIGBUS).
+            unsafe { libc::_exit(code) };
+        }
+        let mut b = [0u8];
+        // SAFETY: reads the child's byte.
+        let n = unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) };
+        ensure_eq("child mapped", n, 1)?;
+        let old = sys::open_rw(NODE).map_err(errname)?;
+        sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf)
+            .map_err(|e| format!("unbind: {}", errname(e)))?;
+        let mut status = 0;
+        // SAFETY: let the child go, then reap it.
+        unsafe {
+            libc::write(back[1], b.as_ptr().cast(), 1);
+            libc::waitpid(pid, &mut status, 0);
+        }
+        ensure(sys::died_of(status, libc::SIGBUS), || {
+            format!("file offset {off:#x}: child status {status:#x}, want death by SIGBUS")
+        })?;
+        deaths += 1;
+        ensure_errno(
+            "mmap on the unbound card's file",
+            map_raw(&old, off, len).map(drop),
+            libc::ENODEV,
+        )?;
+        drop(old);
+        sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf)
+            .map_err(|e| format!("bind: {}", errname(e)))?;
+        ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
+            format!("{NODE} missing after bind")
+        })?;
+    }
+    // SAFETY: closes our pipe ends.
+    unsafe {
+        for p in pipe.iter().chain(back.iter()) {
+            libc::close(*p);
+        }
+    }
+    diag(&format!("{deaths} stale mappings died of SIGBUS"));
+    let fd = sys::open_rw(NODE).map_err(errname)?;
+    let m = map_raw(&fd, SCR_MAP, scr::SIZE)
+        .map_err(|e| format!("map after rebind: {}", errname(e)))?;
+    let _ = get(&m, 0x408);
+    fx.fd = Some(fd);
+    Ok(())
+}
+
+fn nothing_pinned_rmmod(fx: &mut Fx) -> R {
+    fx.veos.clear();
+    fx.fd = None;
+    ensure_eq("pins held", pins_held() - fx.held, 0)?;
+    sys::rmmod("ve_drv").map_err(|e| format!("rmmod: {}", errname(e)))
+}
+
+fn main() {
+    let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--module" => module = args.next().expect("--module needs a path"),
+            _ => {
+                eprintln!("usage: ve_mmap_test [--module PATH]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let suite = Suite::new("ve_mmap_test")
+        .step("insmod emulator=1 (no user_pdma)", insmod)
+        .step("open /dev/ve0, map the emulator's BAR2", open_node)
+        .case(
+            "sysfs: num_of_core equals the cores cores_enable names",
+            cores,
+        )
+        .case(
+            "VEOS's mappings at libved's offsets (per core user and system registers, the SCR twice, a BAR0 page) reach the emulator's BAR2",
+            veos_mappings,
+        )
+        .case(
+            "each window (CR, registers, VE memory) maps whole at its size; a page more is EINVAL",
+            whole_windows,
+        )
+        .case(
+            "the mappings are shared uncached I/O PFN mappings, not copied, never executable",
+            mapping_flags,
+        )
+        .case(
+            "withheld SCR pages (INTVEC, descriptors, the page after, DMACTL) fault (SIGBUS) while the kernel manager has a request; every other page maps",
+            withheld_while_dma,
+        )
+        .case(
+            "the kernel manager moves data while VEOS's mappings exist (4 KiB and 2 MiB pages, compared); no taint",
+            kernel_dma_with_mappings,
+        )
+        .case(
+            "EINVAL for offsets in no window, straddling, MAP_PRIVATE, PROT_EXEC; mprotect to executable EACCES",
+            bad_input,
+        )
+        .case(
+            "unprivileged callers: register window EACCES (EPERM without CAP_SYS_RAWIO); CR and VE memory pages SIGBUS without CAP_SYS_ADMIN",
+            unprivileged,
+        )
+        .case(
+            "unbind with live mappings of every window: SIGBUS, mmap ENODEV; rebind maps again",
+            unbind_live,
+        )
+        .case("nothing left pinned; rmmod", nothing_pinned_rmmod);
+    std::process::exit(suite.run(|| {
+        Ok(Fx {
+            module,
+            held: pins_held(),
+            fd: None,
+            bar2: None,
+            cores: Vec::new(),
+            veos: Vec::new(),
+        })
+    }));
+}
