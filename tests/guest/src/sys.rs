@@ -189,22 +189,7 @@ pub fn wait_for(ms: u64, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Runs `f` in a child process and returns its exit code (128 if it did not exit).
 pub fn in_child(f: impl FnOnce() -> i32) -> Result<i32, i32> {
-    // SAFETY: the child only calls async-signal-safe-enough code in this single-threaded test
-    // program and exits with `_exit`.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(errno());
-    }
-    if pid == 0 {
-        let code = f();
-        // SAFETY: leave the child without running the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child we forked.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
-        return Err(errno());
-    }
+    let status = child_status(f)?;
     Ok(if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
@@ -278,7 +263,8 @@ mod tests {
 }
 
 /// Runs `f` in a child process and returns its raw wait status (for a child that must die of
-/// a signal: [`died_of`]).
+/// a signal: [`died_of`]). The child leaves with `_exit`, running none of the parent's
+/// destructors.
 pub fn child_status(f: impl FnOnce() -> i32) -> Result<i32, i32> {
     // SAFETY: the child runs `f` in this single-threaded program and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
@@ -348,4 +334,21 @@ pub fn without_cap(cap: u32, f: impl FnOnce() -> i32) -> Result<i32, i32> {
             101
         }
     })
+}
+
+/// The module to load: `/lib/modules/ve_drv.ko`, or the path after `--module` on the command
+/// line; exits with a usage message (code 2) on any other argument.
+pub fn module_arg(program: &str) -> String {
+    let mut module = String::from("/lib/modules/ve_drv.ko");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--module", Some(path)) => module = path,
+            _ => {
+                eprintln!("usage: {program} [--module PATH]");
+                std::process::exit(2);
+            }
+        }
+    }
+    module
 }

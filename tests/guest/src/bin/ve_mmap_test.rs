@@ -661,17 +661,7 @@ fn nothing_pinned_rmmod(fx: &mut Fx) -> R {
 }
 
 fn main() {
-    let mut module = String::from("/lib/modules/ve_drv.ko");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--module" => module = args.next().expect("--module needs a path"),
-            _ => {
-                eprintln!("usage: ve_mmap_test [--module PATH]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let module = sys::module_arg("ve_mmap_test");
     let suite = Suite::new("ve_mmap_test")
         .step("insmod emulator=1 (no user_pdma)", insmod)
         .step("open /dev/ve0, map the emulator's BAR2", open_node)

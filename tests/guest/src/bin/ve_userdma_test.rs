@@ -574,17 +574,7 @@ fn buffers(fx: &mut Fx) -> R {
 }
 
 fn main() {
-    let mut module = String::from("/lib/modules/ve_drv.ko");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--module" => module = args.next().expect("--module needs a path"),
-            _ => {
-                eprintln!("usage: ve_userdma_test [--module PATH]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let module = sys::module_arg("ve_userdma_test");
     let suite = Suite::new("ve_userdma_test")
         .case(
             "without user_pdma: the registers map with the DMA pages withheld (SIGBUS); the kernel manager keeps the engine",
