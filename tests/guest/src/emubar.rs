@@ -29,20 +29,7 @@ unsafe impl Sync for EmuBar {}
 impl EmuBar {
     /// Maps the page (read-write).
     pub fn open() -> Result<Self, String> {
-        let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-            .ok_or("no ivshmem device")?;
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
-            .map_err(|e| format!("resource2: {e}"))?;
-        let map = Mapping::shared(
-            &f,
-            emu::BLOCK as u64,
-            emu::BLOCK_SIZE,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )
-        .map_err(|e| format!("mmap resource2: {}", std::io::Error::from_raw_os_error(e)))?;
+        let map = map_bar2(emu::BLOCK as u64, emu::BLOCK_SIZE)?;
         Ok(Self { map })
     }
 
@@ -136,4 +123,18 @@ impl Drop for Stall<'_> {
             let _ = self.unstall();
         }
     }
+}
+
+/// `len` bytes at `offset` of the emulator's BAR2 through sysfs `resource2`, read-write and
+/// shared.
+pub fn map_bar2(offset: u64, len: usize) -> Result<Mapping, String> {
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+        .ok_or("no ivshmem device")?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
+        .map_err(|e| format!("resource2: {e}"))?;
+    Mapping::shared(&f, offset, len, libc::PROT_READ | libc::PROT_WRITE)
+        .map_err(|e| format!("mmap resource2: {}", sys::errname(e)))
 }

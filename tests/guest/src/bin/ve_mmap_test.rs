@@ -18,6 +18,10 @@
 use std::os::fd::OwnedFd;
 
 use ve_guest::{
+    emubar::{
+        self,
+        EmuBar, //
+    },
     hw::{
         emu,
         pci_id,
@@ -98,19 +102,6 @@ fn tainted() -> Result<u64, String> {
         .trim()
         .parse()
         .map_err(|e| format!("tainted: {e}"))
-}
-
-/// The emulator's whole BAR2 through sysfs `resource2`.
-fn resource2() -> Result<Mapping, String> {
-    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-        .ok_or("no ivshmem device")?;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(format!("/sys/bus/pci/devices/{bdf}/resource2"))
-        .map_err(|e| format!("resource2: {e}"))?;
-    Mapping::shared(&f, 0, emu::BAR2_SIZE, libc::PROT_READ | libc::PROT_WRITE)
-        .map_err(|e| format!("mmap resource2: {}", errname(e)))
 }
 
 /// The u64 at byte `off` of `m`.
@@ -217,7 +208,7 @@ fn insmod(fx: &mut Fx) -> R {
 
 fn open_node(fx: &mut Fx) -> R {
     fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
-    fx.bar2 = Some(resource2()?);
+    fx.bar2 = Some(emubar::map_bar2(0, emu::BAR2_SIZE)?);
     Ok(())
 }
 
@@ -344,7 +335,7 @@ fn mapping_flags(fx: &mut Fx) -> R {
 fn withheld_while_dma(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
     ensure(!fx.veos.is_empty(), || "VEOS's mappings are gone".into())?;
-    let emu = ve_guest::emubar::EmuBar::open()?;
+    let emu = EmuBar::open()?;
     let len = 1 << 20;
     let src = Buffer::new(Backing::Anon4k, len)?;
     let dst = Buffer::new(Backing::Anon4k, len)?;
