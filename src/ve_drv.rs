@@ -62,7 +62,7 @@ module! {
         },
         user_pdma: bool {
             default: false,
-            description: "Let a user-space DMA manager (VEOS) take the privileged DMA engine by mapping the system-common registers, as with NEC's driver; the in-kernel manager answers EBUSY while the mapping exists (or until VE_DRV_IOC_RECLAIM)",
+            description: "Let a user-space DMA manager (VEOS) take the privileged DMA engine by mapping the system-common registers at NEC's offset, as with NEC's driver; the in-kernel manager answers EBUSY while the mapping exists (or until VE_DRV_IOC_RECLAIM). Without it those registers map with the engine's pages withheld",
         },
         test_ioctls: bool {
             default: false,

@@ -156,9 +156,9 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
 
     /// Called while the device is still bound, before the binding is dropped: the engine is
     /// taken back from a user-space manager (its register mapping zapped: a later access gets
-    /// SIGBUS, as through every other mapping of the card's windows), halted, every request fails with `ENODEV` and its pages are unpinned (kept, if
-    /// the engine will not halt); no request starts and no mapping gets the engine again; bus
-    /// mastering is turned off.
+    /// SIGBUS, as through every other mapping of the card's windows), halted, every request fails
+    /// with `ENODEV` and its pages are unpinned (kept, if the engine will not halt); no request
+    /// starts and no mapping gets the engine again; bus mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
         let mut dma = self.card.dma().lock();
         // Under `dma`: no request opens, no engine is lent and no register page is mapped after
