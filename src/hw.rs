@@ -385,6 +385,12 @@ pub mod vcr {
             self.field(1, 23, 0)
         }
 
+        /// One past the highest enabled physical core (0 with none): the cores NEC's driver
+        /// keeps per-core state for (its `core_fls`).
+        pub const fn core_fls(&self) -> u32 {
+            u32::BITS - self.cores_enable().leading_zeros()
+        }
+
         /// Chip serial number: `(w2 << 32 | w3, w4 << 32 | w5)`.
         pub const fn chip_id(&self) -> (u64, u64) {
             (self.pair(2), self.pair(4))

@@ -559,8 +559,10 @@ pub struct VeDrvInfo {
     /// 1: probe mapped a page for DMA through this device and its DMA address was its physical
     /// address (the engine is given physical addresses). In: must be 0.
     pub dma_is_phys: u64,
+    /// NEC task objects of the card (one per open file). In: must be 0.
+    pub tasks: u64,
     /// In: must be 0. Out: 0.
-    pub reserved: [u64; 4],
+    pub reserved: [u64; 3],
 }
 
 /// Argument of [`VE_DRV_IOC_PING`]: one round trip through the emulator's ping mailbox.
@@ -843,7 +845,10 @@ impl VeDrvPinBench {
 impl VeDrvInfo {
     /// Whether the caller's input fields are acceptable.
     pub fn input_valid(&self) -> bool {
-        self.flags == 0 && self.dma_is_phys == 0 && self.reserved.iter().all(|&r| r == 0)
+        self.flags == 0
+            && self.dma_is_phys == 0
+            && self.tasks == 0
+            && self.reserved.iter().all(|&r| r == 0)
     }
 }
 

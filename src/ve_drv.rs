@@ -42,6 +42,13 @@ mod sys;
     reason = "`pub` for the host tests, which include this file"
 )]
 mod sysfs_rules;
+// NEC's task states (`core` only, shared with the host tests).
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; `Assigned` comes with ASSIGN_TASK"
+)]
+mod task_rules;
 #[expect(
     dead_code,
     unreachable_pub,

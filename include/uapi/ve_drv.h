@@ -556,6 +556,7 @@ struct ve_wait_irq_arg {
  * @emu_irqs_raised: out, emulator only: interrupts the emulator says it raised.
  * @dma_is_phys: in: must be 0; out: 1 if the DMA address of a page mapped for this device is its
  *	physical address (probe checks this and refuses the card otherwise).
+ * @tasks: in: must be 0; out: NEC task objects of the card (one per open file).
  * @reserved: in: must be 0; out: 0.
  *
  * Fields that do not apply to the card are 0.
@@ -576,7 +577,8 @@ struct ve_drv_info {
 	__u64 emu_nonce;
 	__u64 emu_irqs_raised;
 	__u64 dma_is_phys;
-	__u64 reserved[4];
+	__u64 tasks;
+	__u64 reserved[3];
 };
 
 /**

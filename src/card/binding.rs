@@ -150,6 +150,11 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 )?,
                 card,
                 _index: index,
+            })
+            .pin_chain(|this| {
+                // Dropped by `unbind` (`Card::end_tasks`): it holds the node's device.
+                this.card.set_task_notifier(this.node.notifier());
+                Ok(())
             }))
         })
     }
@@ -171,6 +176,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         drop(dma);
         // The mappings that do not hold the engine map nothing more, and lose what they mapped.
         self.card.zap_window_maps();
+        // Closers waiting for VEOS finish; the task table lets go of the node.
+        self.card.end_tasks();
         sys::clear_master(pdev);
         self.card.notify_dma();
     }

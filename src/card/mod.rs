@@ -7,7 +7,9 @@
 //!   `VEDRV_CMD_WAIT_INTR`, and the engine the DMA manager drives;
 //! - [`lending`]: the engine lent to a user-space DMA manager through a register mapping;
 //! - [`windows`]: NEC's mmap windows and the mappings that do not take the engine;
-//! - [`emulator`]: the engine emulator's identification block and ping.
+//! - [`emulator`]: the engine emulator's identification block and ping;
+//! - [`tasks`]: NEC's task objects, one per open file;
+//! - [`sysfs`]: NEC's sysfs attributes.
 //!
 //! Lifetimes: a `Card` lives in an `Arc` held by the binding, the IRQ handler and every open file,
 //! so a file may outlive the binding. Its register BARs are `Devres`: revoked when the device is
@@ -24,6 +26,8 @@
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
+//! - `Card::tasks` (mutex) is taken alone; a sysfs notification (`kernfs` locks) may be sent
+//!   under it, and a closing file waits on `Card::task_released` with it.
 //!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 
@@ -32,6 +36,7 @@ mod emulator;
 mod lending;
 mod pdma;
 mod sysfs;
+mod tasks;
 pub(crate) mod windows;
 
 pub(crate) use binding::{
@@ -148,6 +153,12 @@ pub(crate) struct Card {
     /// The register mappings that do not take the engine, zapped at unbind.
     #[pin]
     maps: Mutex<windows::MapRegistry>,
+    /// NEC's task objects, one per open file.
+    #[pin]
+    tasks: Mutex<tasks::TaskTable>,
+    /// Notified (with `tasks` released) when a closer waiting for VEOS may finish.
+    #[pin]
+    task_released: CondVar,
 }
 
 impl Card {
@@ -167,6 +178,8 @@ impl Card {
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
             maps <- new_mutex!(windows::MapRegistry::new(), "ve_drv::Card::maps"),
+            tasks <- new_mutex!(tasks::TaskTable::new(), "ve_drv::Card::tasks"),
+            task_released <- new_condvar!("ve_drv::Card::task_released"),
             dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),
             dma_wait <- new_poll_condvar!("ve_drv::Card::dma_wait"),
         })
@@ -206,6 +219,11 @@ impl Card {
         &self.facts.scr_window
     }
 
+    /// The card's VE Configuration Registers, read at probe.
+    pub(crate) fn vcr(&self) -> &crate::hw::vcr::Vcr {
+        &self.facts.vcr
+    }
+
     /// Where VE memory ends for the engine: the size the card reports (the emulator does),
     /// never past the engine's address width.
     pub(crate) fn ve_mem_limit(&self) -> u64 {
@@ -243,6 +261,7 @@ impl Card {
             scr_bar_size: f.scr_bar_size,
             irq_count: self.irq_count(),
             dma_is_phys: f.dma_is_phys.into(),
+            tasks: self.task_count() as u64,
             ..Default::default()
         };
         if let Some(e) = f.emu {

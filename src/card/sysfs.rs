@@ -166,11 +166,20 @@ fn show_chip_id(c: &Data, t: &mut SysfsText<'_>) -> Result {
     t.emit(format_args!("{hi:016x}{lo:016x}\n"))
 }
 
-/// `task_id_all` and `task_id_dead`: the pids of NEC's task objects. This driver has none yet
-/// (they come with VEOS's task ioctls), so both print NEC's empty list.
-fn show_task_ids(_: &Data, t: &mut SysfsText<'_>) -> Result {
+/// `task_id_all`: the pids, as the reader sees them, of the tasks of VE programs (every task but
+/// new ones).
+fn show_task_id_all(c: &Data, t: &mut SysfsText<'_>) -> Result {
     let room = t.room();
-    write_pid_list(t, core::iter::empty(), room).map_err(|_| EFBIG)
+    c.with_task_ids(false, |ids| write_pid_list(t, ids, room))
+        .map_err(|_| EFBIG)
+}
+
+/// `task_id_dead`: the pids of the tasks whose file was closed while VEOS still owned them;
+/// notified when one is added.
+fn show_task_id_dead(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let room = t.room();
+    c.with_task_ids(true, |ids| write_pid_list(t, ids, room))
+        .map_err(|_| EFBIG)
 }
 
 fn show_partitioning_mode(c: &Data, t: &mut SysfsText<'_>) -> Result {
@@ -244,8 +253,9 @@ ro_attrs! {
 
 static OS_STATE: DeviceAttr<Data> =
     DeviceAttr::new(c"os_state", RW, show_os_state, Some(store_os_state));
-static TASK_ID_ALL: DeviceAttr<Data> = DeviceAttr::new(c"task_id_all", RO, show_task_ids, None);
-static TASK_ID_DEAD: DeviceAttr<Data> = DeviceAttr::new(c"task_id_dead", RO, show_task_ids, None);
+static TASK_ID_ALL: DeviceAttr<Data> = DeviceAttr::new(c"task_id_all", RO, show_task_id_all, None);
+static TASK_ID_DEAD: DeviceAttr<Data> =
+    DeviceAttr::new(c"task_id_dead", RO, show_task_id_dead, None);
 static SERIAL: DeviceAttr<Data> = DeviceAttr::new(c"serial", RO, show_serial, None);
 
 static PARTITIONING_MODE: DeviceAttr<Data> = DeviceAttr::new(

@@ -6,6 +6,7 @@
 //! Every ioctl number not listed in [`dispatch`], NEC's included, returns `ENOTTY`.
 
 mod nec;
+mod task;
 
 use kernel::{
     fs::File,
@@ -48,22 +49,24 @@ use crate::{
 /// Owner ids of open files, for the DMA manager's request table.
 static NEXT_OWNER: Atomic<u64> = Atomic::new(1);
 
-/// One open file of `/dev/veN`.
+/// One open file of `/dev/veN`, and NEC's task object of the thread that opened it.
 pub(crate) struct VeFile {
     card: Arc<Card>,
-    /// Names this file's DMA requests: only it may wait for or cancel them.
+    /// Names this file's DMA requests (only it may wait for or cancel them) and its task.
     owner: u64,
 }
 
 impl Drop for VeFile {
     /// Requests still running when the file goes (closed, or its process died) are cancelled:
-    /// the engine stops touching their pages before they are unpinned.
+    /// the engine stops touching their pages before they are unpinned. Then the task goes,
+    /// once VEOS has deleted it if it was a VE program's ([`Card::release_task`]).
     fn drop(&mut self) {
         self.card
             .dma()
             .lock()
             .release_owner(&*self.card, self.owner);
         self.card.notify_dma();
+        self.card.release_task(self.owner);
     }
 }
 
@@ -78,15 +81,22 @@ impl NodeFile for VeFile {
     type Ptr = KBox<Self>;
     type Data = Arc<Card>;
 
+    /// NEC's open: a new task for the calling thread, `EBUSY` if it has one on this card (one
+    /// open file per thread; VEOS's threads share its file), `ENODEV` once the card is
+    /// unbound.
     fn open(card: &Arc<Card>) -> Result<KBox<Self>> {
         let owner = NEXT_OWNER.fetch_add(1, Relaxed);
-        Ok(KBox::new(
+        // Before the file exists: its drop releases the task.
+        let file = KBox::new(
             VeFile {
                 card: card.clone(),
                 owner,
             },
             GFP_KERNEL,
-        )?)
+        )?;
+        // On failure the file is dropped: it has no requests and no task.
+        card.open_task(owner)?;
+        Ok(file)
     }
 
     fn ioctl(this: &Self, cmd: u32, arg: usize) -> Result<isize> {
@@ -197,6 +207,13 @@ fn dispatch(file: &VeFile, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK => nec::release_pd_page_blk(card, arg),
         uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL => nec::release_pd_page_all(card, arg),
         uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL => nec::count_pd_page_all(card, arg),
+        uapi::VEDRV_CMD_CREATE_TASK => task::create(card, arg),
+        uapi::VEDRV_CMD_DELETE_TASK => task::delete(card, arg),
+        uapi::VEDRV_CMD_REVIVE_TASK => task::revive(card, arg),
+        uapi::VEDRV_CMD_DELETE_ALL_TASK => task::delete_all(card),
+        uapi::VEDRV_CMD_RST_INTR_COUNT => task::reset_interrupt_count(card, arg),
+        uapi::VEDRV_CMD_RST_EXSRAR_MEM => task::reset_exsrar(card, arg),
+        uapi::VEDRV_CMD_HOST_PID => task::host_pid(arg),
         _ => Err(EINVAL),
     }
 }

@@ -298,6 +298,16 @@ impl<T: NodeFile> CharNode<T> {
         unsafe { self.inner.as_ref().dev.get() }
     }
 
+    /// A handle that notifies pollers of this node's attributes from outside a sysfs store (an
+    /// event of the device's own). It holds a reference to the node's device: whoever keeps it
+    /// in the node's data must drop it when the node goes, or the two keep each other alive.
+    pub(crate) fn notifier(&self) -> super::sysfs::NodeNotifier {
+        // SAFETY: `dev()` is the node's live, initialised device; `get_device` takes a reference
+        // of its own.
+        let dev = unsafe { Device::get_device(self.dev()) };
+        super::sysfs::NodeNotifier::new(dev)
+    }
+
     /// Drops this value's reference without removing anything (nothing was added).
     fn put(self) {
         let dev = self.dev();

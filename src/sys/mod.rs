@@ -11,10 +11,12 @@
 //!   nodes parented on their PCI device ([`chardev::CharNode`]), generic over their file type
 //!   ([`node::NodeFile`], file operations with `poll` and driver data that `open` reaches: 7.3's
 //!   `MiscDevice` has neither, and puts every node in class `misc`);
-//! - [`sysfs`]: the nodes' device attributes, shown and stored from the node's data.
+//! - [`sysfs`]: the nodes' device attributes, shown and stored from the node's data, and
+//!   notifications of them on the device's own events.
 //! - [`mapping`]: device registers mapped into user space page by page on fault, generic over
 //!   what the mapping holds ([`mapping::RegisterHolder`]), and zapped by [`mapping::MappedSpace`].
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
+//! - [`pid`]: threads named by their `struct pid`, and pid numbers across pid namespaces.
 //! - Here: [`pci_vendor`] (NEC's 0x1bcf, which the kernel's vendor list lacks),
 //!   [`set_dma_mask_48`] (the setter is `unsafe` in 7.3), [`dma_addresses_are_physical`],
 //!   [`capable_sys_admin`], [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`],
@@ -42,6 +44,7 @@ pub(crate) mod gup;
 pub(crate) mod irq;
 pub(crate) mod mapping;
 pub(crate) mod node;
+pub(crate) mod pid;
 pub(crate) mod sysfs;
 
 pub(crate) use chardev::{

@@ -13,8 +13,10 @@ use core::{
 
 use kernel::{
     bindings,
+    device::Device,
     page::PAGE_SIZE,
-    prelude::*, //
+    prelude::*,
+    sync::aref::ARef, //
 };
 
 use super::chardev::{
@@ -61,6 +63,28 @@ impl Notifier {
     /// `sysfs_notify()` on attribute `attr` of this device.
     pub(crate) fn notify(&self, attr: &CStr) {
         notify_device(self.dev, attr);
+    }
+}
+
+/// Wakes pollers of a node's attributes on an event of the device's own (not a store): holds a
+/// reference to the node's device ([`super::chardev::CharNode::notifier`]).
+pub(crate) struct NodeNotifier {
+    dev: ARef<Device>,
+}
+
+impl NodeNotifier {
+    pub(super) fn new(dev: ARef<Device>) -> Self {
+        Self { dev }
+    }
+
+    /// `sysfs_notify()` on attribute `attr` of the node. After the node is removed the attribute
+    /// is gone and nobody is woken.
+    pub(crate) fn notify(&self, attr: &CStr) {
+        // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
+        let dev = core::ptr::from_ref::<Device>(&self.dev)
+            .cast::<bindings::device>()
+            .cast_mut();
+        notify_device(dev, attr);
     }
 }
 

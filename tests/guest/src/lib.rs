@@ -24,3 +24,4 @@ pub mod necdma;
 pub mod suite;
 pub mod sys;
 pub mod userdma;
+pub mod veos;

@@ -70,6 +70,16 @@ pub fn open_rw(path: &str) -> Result<OwnedFd, i32> {
         .map_err(|e| e.raw_os_error().unwrap_or(0))
 }
 
+/// Opens `path` read-write from a thread of its own, for a program that wants another file of
+/// the card: the driver, as NEC's, gives each thread one open file of a card (its task object;
+/// a second open by the same thread is `EBUSY`).
+pub fn open_rw_other_thread(path: &str) -> Result<OwnedFd, i32> {
+    let path = path.to_string();
+    std::thread::spawn(move || open_rw(&path))
+        .join()
+        .unwrap_or(Err(libc::EINVAL))
+}
+
 /// Loads a kernel module from `path` with `params` (`finit_module`).
 pub fn insmod(path: &str, params: &str) -> Result<(), i32> {
     let f = fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(0))?;

@@ -187,6 +187,7 @@ fn common_facts() -> Vec<Fact> {
                 emu_nonce,
                 emu_irqs_raised,
                 dma_is_phys,
+                tasks,
                 reserved,
             ]
         ),

@@ -13,6 +13,8 @@ pub mod hw;
 pub mod ring;
 #[path = "../../../src/sysfs_rules.rs"]
 pub mod sysfs_rules;
+#[path = "../../../src/task_rules.rs"]
+pub mod task_rules;
 #[path = "../../../src/uapi.rs"]
 pub mod uapi;
 #[path = "../../../src/dma/velist.rs"]
@@ -34,6 +36,9 @@ mod ring_tests;
 #[cfg(test)]
 #[path = "sysfs_rules.rs"]
 mod sysfs_rules_tests;
+#[cfg(test)]
+#[path = "task_rules.rs"]
+mod task_rules_tests;
 #[cfg(test)]
 mod vcr;
 #[cfg(test)]

@@ -235,7 +235,7 @@ fn every_bad_argument(fx: &mut Fx) -> R {
 fn poll(fx: &mut Fx) -> R {
     let fd = &fx.fd;
     let c = &fx.c;
-    let other = sys::open_rw(NODE).map_err(errname)?;
+    let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     let b = Buffer::new(Backing::Anon4k, 2 * MIB)?;
     let stall = c.stall(fd);
     let mine = submit(fd, true, b.addr(), 0, MIB as u64);
@@ -255,7 +255,7 @@ fn poll(fx: &mut Fx) -> R {
 fn foreign_ids(fx: &mut Fx) -> R {
     let fd = &fx.fd;
     let c = &fx.c;
-    let other = sys::open_rw(NODE).map_err(errname)?;
+    let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     let b = Buffer::new(Backing::Anon4k, MIB)?;
     let stall = c.stall(fd);
     let id = submit(&other, true, b.addr(), 0, MIB as u64);
@@ -379,7 +379,7 @@ fn cancel_finished(fx: &mut Fx) -> R {
 fn close_in_flight(fx: &mut Fx) -> R {
     let fd = &fx.fd;
     let c = &fx.c;
-    let other = sys::open_rw(NODE).map_err(errname)?;
+    let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     let b = Buffer::new(Backing::Anon4k, 8 * MIB)?;
     let descs = c.get(emu::OFF_CNT_DESCS);
     let stall = c.stall(fd);

@@ -318,7 +318,7 @@ fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
             ensure_eq("status", w.status, -libc::ECANCELED)
         }
         Stop::Close => {
-            let other = sys::open_rw(NODE).map_err(errname)?;
+            let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
             submit_ring_spanning(&other, c, &b, 0x100_0000)?;
             watch_release(c, BLOCK_PAGES, || {
                 drop(other);

@@ -137,7 +137,8 @@ fn one(
             ($name, res)
         }};
     }
-    match r.below(18) {
+    match r.below(19) {
+        18 => task_command(fd, r),
         15 => {
             let vh = address(r, scratch);
             let dir = r.pick(&[uapi::VE_DMA_VH_TO_VE, uapi::VE_DMA_VE_TO_VH, 0, 3]);
@@ -305,7 +306,7 @@ fn one(
             let mut i = VeDrvInfo::default();
             if r.below(3) == 0 {
                 i.flags = r.next_u64() as u32;
-                i.reserved[r.below(4) as usize] = r.next_u64();
+                i.reserved[r.below(i.reserved.len() as u64) as usize] = r.next_u64();
             }
             i
         }),
@@ -490,6 +491,13 @@ fn one(
                 uapi::VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN,
                 uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK,
                 uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL,
+                uapi::VEDRV_CMD_CREATE_TASK,
+                uapi::VEDRV_CMD_DELETE_TASK,
+                uapi::VEDRV_CMD_REVIVE_TASK,
+                uapi::VEDRV_CMD_DELETE_ALL_TASK,
+                uapi::VEDRV_CMD_RST_INTR_COUNT,
+                uapi::VEDRV_CMD_RST_EXSRAR_MEM,
+                uapi::VEDRV_CMD_HOST_PID,
             ];
             if known.contains(&cmd) {
                 return ("COUNT_PD_PAGE_ALL", nec::count(fd, uapi::OS_LIST));
@@ -497,6 +505,45 @@ fn one(
             (
                 "unknown command",
                 sys::ioctl_raw(fd, cmd, scratch[0].addr() as usize),
+            )
+        }
+    }
+}
+
+/// NEC's task and start-up commands with random tids, cores and pids. Never this thread's own
+/// tid: a root caller may make its own task a VE program's, whose close then waits for VEOS.
+fn task_command(fd: &OwnedFd, r: &mut Rng) -> (&'static str, Result<i32, i32>) {
+    // SAFETY: no arguments.
+    let me = i64::from(unsafe { libc::gettid() });
+    let mut value = {
+        let any = r.next_u64() as i64;
+        let near = me + 1 + r.below(64) as i64;
+        r.pick(&[0, -1, 1, near, any, i64::from(i32::MIN)])
+    };
+    if value as i32 == me as i32 {
+        value = 0;
+    }
+    let by_value = |cmd| sys::ioctl_raw(fd, cmd, value as usize);
+    match r.below(7) {
+        0 => ("CREATE_TASK", by_value(uapi::VEDRV_CMD_CREATE_TASK)),
+        1 => ("DELETE_TASK", by_value(uapi::VEDRV_CMD_DELETE_TASK)),
+        2 => ("REVIVE_TASK", by_value(uapi::VEDRV_CMD_REVIVE_TASK)),
+        3 => ("DELETE_ALL_TASK", by_value(uapi::VEDRV_CMD_DELETE_ALL_TASK)),
+        4 => ("RST_INTR_COUNT", by_value(uapi::VEDRV_CMD_RST_INTR_COUNT)),
+        5 => ("RST_EXSRAR_MEM", by_value(uapi::VEDRV_CMD_RST_EXSRAR_MEM)),
+        _ => {
+            let mut a = uapi::VeGetHostPid {
+                host_pid: r.pick(&[me as i32, 1, 0, -1, value as i32]),
+                namespace_pid: r.pick(&[1, me as i32, 0, value as i32]),
+            };
+            let arg = if r.below(8) == 0 {
+                r.pick(&[0, 0x10, u64::MAX - 3])
+            } else {
+                std::ptr::from_mut(&mut a) as u64
+            };
+            (
+                "HOST_PID",
+                sys::ioctl_raw(fd, uapi::VEDRV_CMD_HOST_PID, arg as usize),
             )
         }
     }
@@ -517,6 +564,12 @@ fn allowed(name: &str) -> &'static [i32] {
         "VHVA_TO_VSAA" | "VHVA_TO_VSAA_BLK" => &[EFAULT, EINVAL, ESRCH, ENOMEM, EOPNOTSUPP],
         "RELEASE_PD_PAGE" | "RELEASE_PD_PAGE_BLK" => &[EFAULT, EINVAL, ENOENT],
         "RELEASE_PD_PAGE_ALL" | "COUNT_PD_PAGE_ALL" => &[EFAULT, EINVAL],
+        "CREATE_TASK" => &[ESRCH],
+        "DELETE_TASK" => &[ESRCH, EAGAIN],
+        "REVIVE_TASK" => &[ESRCH, EINVAL],
+        "DELETE_ALL_TASK" | "RST_INTR_COUNT" => &[],
+        "RST_EXSRAR_MEM" => &[EINVAL],
+        "HOST_PID" => &[EFAULT, ESRCH],
         // An unknown command, and PIN_BENCH without test_ioctls=1: EINVAL, as NEC's driver
         // answers a command it does not know.
         _ => &[EINVAL],

@@ -249,11 +249,11 @@ fn other_process_case(fx: &mut Fx) -> R {
 fn pins_outlive_file(_: &mut Fx) -> R {
     let b = Buffer::new(Backing::Anon4k, 64 * PAGE as usize)?;
     let held = pins_held();
-    let fd2 = sys::open_rw(NODE).map_err(e("open"))?;
+    let fd2 = sys::open_rw_other_thread(NODE).map_err(e("open"))?;
     let out = nec::blk(&fd2, true, TD, ME, true, b.addr(), b.len as u64, 100)
         .map_err(e("BLK_PIN_DOWN"))?;
     drop(fd2);
-    let fd3 = sys::open_rw(NODE).map_err(e("reopen"))?;
+    let fd3 = sys::open_rw_other_thread(NODE).map_err(e("reopen"))?;
     ensure_eq(
         "COUNT after reopening",
         nec::count(&fd3, TD).map_err(e("COUNT"))?,

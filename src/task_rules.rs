@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NEC's kernel task objects as plain rules (docs/nec-abi.md, "Tasks"): the states a task goes
+//! through, and what VEOS's task commands and a close do to a task in each state, with NEC's
+//! errnos. One task exists per open file of the card, keyed by the opening thread; VEOS readies
+//! it (`CREATE_TASK`) for a thread of a VE program's pseudo process, runs it on a core
+//! (`ASSIGN_TASK`), and deletes it at the program's end. The driver applies these rules to its
+//! task table (`src/card/tasks.rs`).
+//!
+//! `core` only: compiled into the module and unit-tested on the host (`tests/host`).
+
+/// A task's state, numbered as NEC's driver numbers it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TaskState {
+    /// Opened, not (yet) a VE program's thread: VEOS itself, a tool, a fresh pseudo process.
+    New = 0,
+    /// A VE program's thread, ready to run on a core.
+    Ready = 1,
+    /// Deleted by VEOS: its VE program ended (or an `execve` replaces it: `REVIVE_TASK`).
+    Deleted = 2,
+    /// Its file was closed while it was ready or assigned: the closer waits until VEOS has
+    /// cleaned up after it and deletes it.
+    Released = 3,
+    /// Running on a core.
+    Assigned = 4,
+}
+
+/// Why a task command was refused: the errno NEC's driver answers with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `EINVAL`: the command does not apply to the task's state.
+    Invalid,
+    /// `EAGAIN`: try again once the task is off its core.
+    Again,
+}
+
+/// What a delete does to a task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Nothing.
+    Unchanged,
+    /// The task becomes [`TaskState::Deleted`] (off its core first, if it was on one).
+    Deleted,
+    /// The task's closer, waiting in close, may finish: the task goes with it.
+    LetCloserGo,
+}
+
+/// What closing a task's file does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// The task goes at once: VEOS has nothing of it to clean up.
+    FreeNow,
+    /// The task becomes [`TaskState::Released`], VEOS is told (`task_id_dead`), and the close
+    /// waits until VEOS deletes it.
+    WaitForVeos,
+}
+
+impl TaskState {
+    /// `CREATE_TASK`: a new task becomes ready; any other state is left as it is (success).
+    pub const fn on_create(self) -> Self {
+        match self {
+            Self::New => Self::Ready,
+            s => s,
+        }
+    }
+
+    /// `DELETE_TASK`: `EAGAIN` while the task is on a core (VEOS unassigns first).
+    pub const fn on_delete(self) -> Result<Deletion, Refusal> {
+        match self {
+            Self::New | Self::Deleted => Ok(Deletion::Unchanged),
+            Self::Ready => Ok(Deletion::Deleted),
+            Self::Assigned => Err(Refusal::Again),
+            Self::Released => Ok(Deletion::LetCloserGo),
+        }
+    }
+
+    /// `DELETE_ALL_TASK` (VEOS starting, or the card going): every task of a VE program is
+    /// deleted, taken off its core without touching the hardware; every waiting closer may go.
+    pub const fn on_delete_all(self) -> Deletion {
+        match self {
+            Self::New | Self::Deleted => Deletion::Unchanged,
+            Self::Ready | Self::Assigned => Deletion::Deleted,
+            Self::Released => Deletion::LetCloserGo,
+        }
+    }
+
+    /// `REVIVE_TASK` (the same thread's VE program after `execve`): a deleted task is ready
+    /// again; a ready one stays so; `EINVAL` otherwise.
+    pub const fn on_revive(self) -> Result<Self, Refusal> {
+        match self {
+            Self::Deleted | Self::Ready => Ok(Self::Ready),
+            Self::New | Self::Assigned | Self::Released => Err(Refusal::Invalid),
+        }
+    }
+
+    /// Closing the task's file.
+    pub const fn on_release(self) -> Release {
+        match self {
+            Self::New | Self::Deleted => Release::FreeNow,
+            Self::Ready | Self::Assigned | Self::Released => Release::WaitForVeos,
+        }
+    }
+
+    /// Whether sysfs `task_id_all` lists the task: every task of a VE program, whatever its
+    /// state, but not a new one (VEOS, tools).
+    pub const fn in_task_id_all(self) -> bool {
+        !matches!(self, Self::New)
+    }
+
+    /// Whether sysfs `task_id_dead` lists the task: its file was closed, VEOS has to clean up.
+    pub const fn in_task_id_dead(self) -> bool {
+        matches!(self, Self::Released)
+    }
+}

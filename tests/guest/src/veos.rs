@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the VEOS-side tests share: the card's sysfs directory as libved finds it, and a pseudo
+//! process ([`Pseudo`]): a child process that opens the card as an ordinary user, as NEC's
+//! `ve_exec` does, and closes its file or exits when told, reporting when its close returned.
+
+use std::{
+    fs,
+    os::fd::{
+        AsRawFd,
+        FromRawFd,
+        OwnedFd, //
+    },
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+use crate::sys::{
+    self,
+    errname, //
+};
+
+/// The card's node.
+pub const NODE: &str = "/dev/ve0";
+/// The card's sysfs directory by class.
+pub const CLASS_DIR: &str = "/sys/class/ve/ve0";
+
+/// Reads attribute `name` of the card.
+pub fn attr(name: &str) -> Result<String, String> {
+    fs::read_to_string(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("read {name}: {e}"))
+}
+
+/// The pids an attribute in NEC's pid-list format lists (`"1 2 \n"`, empty `" \n"`).
+pub fn pid_list(name: &str) -> Result<Vec<i32>, String> {
+    let s = attr(name)?;
+    if !s.ends_with('\n') {
+        return Err(format!("{name}: {s:?} does not end in a newline"));
+    }
+    s.split_whitespace()
+        .map(|p| p.parse().map_err(|e| format!("{name}: {s:?}: {e}")))
+        .collect()
+}
+
+/// `NEC's ioctl(fd, cmd, value)` for the task commands, which take the tid by value.
+pub fn by_value(fd: &OwnedFd, cmd: u32, value: i64) -> Result<i32, i32> {
+    sys::ioctl_raw(fd, cmd, value as usize)
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    let mut p = [0; 2];
+    // SAFETY: `p` has room for the two descriptors.
+    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(format!("pipe: {}", errname(sys::errno())));
+    }
+    // SAFETY: both descriptors are new and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) })
+}
+
+fn write_byte(fd: &OwnedFd, b: u8) -> bool {
+    // SAFETY: writes one byte from a local.
+    unsafe { libc::write(fd.as_raw_fd(), (&raw const b).cast(), 1) == 1 }
+}
+
+/// Reads one byte, waiting at most `ms` milliseconds; `None` on timeout or end of file.
+fn read_byte(fd: &OwnedFd, ms: i32) -> Option<u8> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    if unsafe { libc::poll(&raw mut pfd, 1, ms) } != 1 {
+        return None;
+    }
+    let mut b = 0u8;
+    // SAFETY: reads one byte into a local.
+    (unsafe { libc::read(fd.as_raw_fd(), (&raw mut b).cast(), 1) } == 1).then_some(b)
+}
+
+/// Commands to the pseudo process, and its answers.
+const CMD_CLOSE: u8 = b'c';
+const CLOSED: u8 = b'C';
+const OPENED: u8 = b'O';
+const OPEN_FAILED: u8 = b'F';
+
+/// A pseudo process: a child that opened the card as user nobody (its task is new, keyed by its
+/// only thread) and waits for [`Pseudo::close`]. Its pid is its task's tid. Dropping it kills
+/// it and reaps it if it can within a second (a child whose close waits for VEOS cannot be
+/// reaped: delete its task first).
+pub struct Pseudo {
+    pid: i32,
+    cmd: OwnedFd,
+    answer: OwnedFd,
+    reaped: bool,
+}
+
+impl Pseudo {
+    /// Forks a pseudo process and waits until it has opened the card.
+    pub fn spawn() -> Result<Self, String> {
+        let (cmd_r, cmd_w) = pipe()?;
+        let (ans_r, ans_w) = pipe()?;
+        // SAFETY: the child only makes syscalls and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", errname(sys::errno())));
+        }
+        if pid == 0 {
+            drop(cmd_w);
+            drop(ans_r);
+            // SAFETY: plain syscalls in the child.
+            let ok = unsafe { libc::setgid(65534) == 0 && libc::setuid(65534) == 0 };
+            let fd = if ok { sys::open_rw(NODE).ok() } else { None };
+            write_byte(&ans_w, if fd.is_some() { OPENED } else { OPEN_FAILED });
+            if read_byte(&cmd_r, -1) == Some(CMD_CLOSE) {
+                drop(fd);
+                write_byte(&ans_w, CLOSED);
+                // Stay until told (or killed), so that the pid stays this process's.
+                let _ = read_byte(&cmd_r, -1);
+            }
+            // SAFETY: leave without the parent's destructors.
+            unsafe { libc::_exit(0) };
+        }
+        drop(cmd_r);
+        drop(ans_w);
+        let p = Pseudo {
+            pid,
+            cmd: cmd_w,
+            answer: ans_r,
+            reaped: false,
+        };
+        match read_byte(&p.answer, 5000) {
+            Some(OPENED) => Ok(p),
+            other => Err(format!("pseudo process {pid}: open: {other:?}")),
+        }
+    }
+
+    /// Its pid, which is its task's tid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Tells it to close its file.
+    pub fn close(&self) -> Result<(), String> {
+        if write_byte(&self.cmd, CMD_CLOSE) {
+            Ok(())
+        } else {
+            Err(format!("pseudo process {}: command pipe", self.pid))
+        }
+    }
+
+    /// Whether its close returned within `ms` milliseconds.
+    pub fn closed_within(&self, ms: i32) -> bool {
+        read_byte(&self.answer, ms) == Some(CLOSED)
+    }
+
+    /// Sends it `sig`.
+    pub fn kill(&self, sig: i32) -> Result<(), String> {
+        // SAFETY: signals our own child.
+        if unsafe { libc::kill(self.pid, sig) } != 0 {
+            return Err(format!("kill {}: {}", self.pid, errname(sys::errno())));
+        }
+        Ok(())
+    }
+
+    /// Reaps it if it ends within `ms` milliseconds: its wait status.
+    pub fn reap_within(&mut self, ms: u64) -> Option<i32> {
+        let end = Instant::now() + Duration::from_millis(ms);
+        loop {
+            let mut status = 0;
+            // SAFETY: waits for our own child without blocking.
+            let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+            if r == self.pid {
+                self.reaped = true;
+                return Some(status);
+            }
+            if r < 0 || Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Pseudo {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            let _ = self.reap_within(1000);
+        }
+    }
+}
