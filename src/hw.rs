@@ -451,10 +451,10 @@ pub mod vcr {
 
 /// The engine emulator's BAR2 and its identification block and mailboxes.
 ///
-/// BAR2 (64 MiB) holds, in this order: VE1's BAR2 image (32 MiB: per-core register areas, core
+/// BAR2 (256 MiB) holds, in this order: VE1's BAR2 image (32 MiB: per-core register areas, core
 /// `n` at `n` MiB, inert memory here; the system-common registers at 16 MiB), the identification
-/// block ([`BLOCK`]), a stand-in for VE1's BAR3 CR pages ([`CR_AREA`]) and a stand-in for the
-/// BAR0 VE memory window ([`VEMEM_AREA`]). The driver's mmap windows point at these (`src/chip.rs`,
+/// block ([`BLOCK`]), a stand-in for VE1's BAR3 CR pages ([`CR_AREA`]) and, in the upper half, a
+/// stand-in for the 128 MiB BAR0 VE memory window ([`VEMEM_AREA`]). The driver's mmap windows point at these (`src/chip.rs`,
 /// `EMULATOR`); the block is in none of them, so VEOS's writes to core 0's user registers cannot
 /// reach it. The driver trusts the emulator only after it has checked [`MAGIC`] and
 /// [`ABI_VERSION`] (and its peer id) at probe.
@@ -466,10 +466,12 @@ pub mod emu {
     /// "VEEMU1\0\0" as a little-endian u64 (emu).
     pub const MAGIC: u64 = u64::from_le_bytes(*b"VEEMU1\0\0");
     /// Layout version of this block; bumped on any incompatible change (emu). 2: the block moved
-    /// from BAR2 offset 0 to [`BLOCK`], BAR2 grew to 64 MiB.
-    pub const ABI_VERSION: u32 = 2;
-    /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are).
-    pub const BAR2_SIZE: usize = 64 << 20;
+    /// from BAR2 offset 0 to [`BLOCK`], BAR2 grew to 64 MiB. 3: BAR2 grew to 256 MiB, the VE
+    /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB).
+    pub const ABI_VERSION: u32 = 3;
+    /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
+    /// is sparse: untouched pages cost nothing.
+    pub const BAR2_SIZE: usize = 256 << 20;
     /// Bytes of BAR2 that mirror a VE1's BAR2 (the driver's register window).
     pub const VE1_BAR2_SIZE: usize = 32 << 20;
     /// Where the identification block starts in BAR2.
@@ -483,9 +485,10 @@ pub mod emu {
     pub const CR_AREA_SIZE: usize = super::ve1::CR_PAGES * super::ve1::CR_PAGE_SIZE;
     /// The stand-in for VE1's BAR0 (VE memory through the PCIATB): plain memory, not the
     /// emulator's VE memory (the emulator has no PCIATB).
-    pub const VEMEM_AREA: usize = 48 << 20;
-    /// Bytes of [`VEMEM_AREA`].
-    pub const VEMEM_AREA_SIZE: usize = 16 << 20;
+    pub const VEMEM_AREA: usize = 128 << 20;
+    /// Bytes of [`VEMEM_AREA`]: 128 MiB, the least VEOS accepts as `bar0_size` (its PCIATB then
+    /// uses 2 MiB pages).
+    pub const VEMEM_AREA_SIZE: usize = 128 << 20;
     /// Size of the emulated VE register space (VERAA addresses 0..this).
     pub const VERAA_SIZE: usize = 64 << 10;
     /// MSI-X vectors the emulator serves (entries 0..=48; 48 is the privileged DMA vector).

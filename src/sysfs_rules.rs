@@ -2,13 +2,25 @@
 
 //! What NEC's sysfs attributes accept and how they print (docs/nec-abi.md, "sysfs"), as plain
 //! rules: the number parser NEC's stores use (`kstrtoul(buf, 0, ...)`), VEOS's `os_state`
-//! transitions, and the pid-list format of `task_id_all`/`task_id_dead`.
+//! transitions, VE1's management state (`ve_state` with its transitions and side effects, the
+//! `jiffies` it times, the `sensor_*` values it gates: [`Ve1Management`]), and the pid-list format
+//! of `task_id_all`/`task_id_dead`.
 //!
 //! `core` only: compiled into the module and unit-tested on the host (`tests/host`).
 
 use core::fmt;
 
-use crate::uapi;
+use crate::{
+    sensors::{
+        self,
+        VE1_SENSORS,
+        VE1_UNSET, //
+    },
+    uapi::{
+        self,
+        ve1, //
+    },
+};
 
 /// Why a number written to an attribute was refused: the errno `kstrtoul` returns.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -87,6 +99,157 @@ impl OsState {
                 | (Self::Offline, Self::Initializing)
                 | (Self::Online, Self::Terminating)
         )
+    }
+}
+
+/// A VE1's state as NEC's management agent (MMM) sets it through `ve_state` (NEC's VE1
+/// `enum ve_state`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum VeState {
+    /// The state at probe.
+    Uninitialized = ve1::VE_ST_UNINITIALIZED,
+    /// In service: `jiffies` counts from the change to it, sensors take values.
+    Online = ve1::VE_ST_ONLINE,
+    /// Out of service.
+    Offline = ve1::VE_ST_OFFLINE,
+    /// In maintenance.
+    Maintenance = ve1::VE_ST_MAINTENANCE,
+    /// Failed.
+    Unavailable = ve1::VE_ST_UNAVAILABLE,
+}
+
+impl VeState {
+    /// The state numbered `v`, if any.
+    pub const fn from_u64(v: u64) -> Option<Self> {
+        const UNINITIALIZED: u64 = ve1::VE_ST_UNINITIALIZED as u64;
+        const ONLINE: u64 = ve1::VE_ST_ONLINE as u64;
+        const OFFLINE: u64 = ve1::VE_ST_OFFLINE as u64;
+        const MAINTENANCE: u64 = ve1::VE_ST_MAINTENANCE as u64;
+        const UNAVAILABLE: u64 = ve1::VE_ST_UNAVAILABLE as u64;
+        match v {
+            UNINITIALIZED => Some(Self::Uninitialized),
+            ONLINE => Some(Self::Online),
+            OFFLINE => Some(Self::Offline),
+            MAINTENANCE => Some(Self::Maintenance),
+            UNAVAILABLE => Some(Self::Unavailable),
+            _ => None,
+        }
+    }
+
+    /// Whether `ve_state` may move from `self` to `to`, as NEC's VE1 store allows it
+    /// (`sysfs_ve1.c`, `ve_state_store`): UNINITIALIZED from MAINTENANCE or UNAVAILABLE; ONLINE
+    /// and MAINTENANCE from OFFLINE; OFFLINE and UNAVAILABLE from anything (itself included).
+    pub const fn may_become(self, to: Self) -> bool {
+        match to {
+            Self::Uninitialized => matches!(self, Self::Maintenance | Self::Unavailable),
+            Self::Online | Self::Maintenance => matches!(self, Self::Offline),
+            Self::Offline | Self::Unavailable => true,
+        }
+    }
+}
+
+/// A `ve_state` store that NEC's table refuses (`EINVAL`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Refused;
+
+/// Why a VE1 sensor cannot be shown or stored.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SensorError {
+    /// `ve_state` is not ONLINE (`EIO`).
+    NotOnline,
+    /// Nothing was written since `ve_state` became ONLINE (`EAGAIN`).
+    Unset,
+    /// What was written is not a number (`EINVAL`, whatever `kstrtoul` said), or there is no
+    /// such sensor (the attributes exist for VE1's sensors only).
+    Invalid,
+}
+
+/// A VE1's management state, NEC's `ve_node` fields behind `ve_state`, `jiffies` and
+/// `sensor_0` .. `sensor_37` (all under one lock in NEC's driver, `sysfs_mutex`). Times are
+/// jiffies as `get_jiffies_64()` gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ve1Management {
+    state: VeState,
+    /// When `ve_state` last became ONLINE; `None` (NEC's -1) at probe and after OFFLINE.
+    online_since: Option<u64>,
+    /// Raw values as stored (the low 16 bits of what was written).
+    sensors: [u16; VE1_SENSORS],
+}
+
+impl Default for Ve1Management {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ve1Management {
+    /// As at probe: UNINITIALIZED, never ONLINE, every sensor 0 (NEC's zeroed allocation).
+    pub const fn new() -> Self {
+        Self {
+            state: VeState::Uninitialized,
+            online_since: None,
+            sensors: [0; VE1_SENSORS],
+        }
+    }
+
+    /// The current state.
+    pub const fn state(&self) -> VeState {
+        self.state
+    }
+
+    /// A store of `ve_state` at jiffies `now`: [`Refused`] (`EINVAL`) unless
+    /// [`VeState::may_become`]. Becoming ONLINE records `now` for `jiffies` and marks every sensor
+    /// unset; becoming OFFLINE forgets the online time; the other states change nothing else.
+    pub fn set_state(&mut self, to: VeState, now: u64) -> Result<(), Refused> {
+        if !self.state.may_become(to) {
+            return Err(Refused);
+        }
+        match to {
+            VeState::Online => {
+                self.online_since = Some(now);
+                self.sensors = [VE1_UNSET; VE1_SENSORS];
+            }
+            VeState::Offline => self.online_since = None,
+            _ => {}
+        }
+        self.state = to;
+        Ok(())
+    }
+
+    /// What `jiffies` shows at jiffies `now`: the jiffies since `ve_state` last became ONLINE
+    /// (NEC's `%lld` of the unsigned difference), 0 if it never did or went OFFLINE since.
+    pub const fn jiffies(&self, now: u64) -> i64 {
+        match self.online_since {
+            Some(t) => now.wrapping_sub(t) as i64,
+            None => 0,
+        }
+    }
+
+    /// A store of `input` to sensor `sensor`, in NEC's order: only while ONLINE, then a number
+    /// as `kstrtoul(input, 0)` reads it, of which the low 16 bits are kept (so a value whose low
+    /// 16 bits are all ones makes the sensor unset again, as with NEC's).
+    pub fn store_sensor(&mut self, sensor: usize, input: &str) -> Result<(), SensorError> {
+        if self.state != VeState::Online {
+            return Err(SensorError::NotOnline);
+        }
+        let raw = parse_ulong(input).map_err(|_| SensorError::Invalid)?;
+        let slot = self.sensors.get_mut(sensor).ok_or(SensorError::Invalid)?;
+        *slot = raw as u16;
+        Ok(())
+    }
+
+    /// What sensor `sensor` shows: only while ONLINE, not while unset; else NEC's decoder of
+    /// the sensor ([`sensors::decode_ve1`]).
+    pub fn show_sensor(&self, sensor: usize) -> Result<i64, SensorError> {
+        if self.state != VeState::Online {
+            return Err(SensorError::NotOnline);
+        }
+        let raw = *self.sensors.get(sensor).ok_or(SensorError::Invalid)?;
+        if raw == VE1_UNSET {
+            return Err(SensorError::Unset);
+        }
+        sensors::decode_ve1(sensor, raw).ok_or(SensorError::Invalid)
     }
 }
 

@@ -35,6 +35,12 @@ mod ioctl;
 mod pci;
 mod pin;
 mod regs;
+// VE1's sensor decoders (`core` only, shared with the host tests).
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file"
+)]
+mod sensors;
 mod sys;
 // NEC's sysfs rules (`core` only, shared with the host tests).
 #[expect(

@@ -279,7 +279,7 @@ mod tests {
 
     /// NEC's mmap windows: the system-common registers' file offset lies in the register window
     /// of their BAR at their offset; the withheld pages are page aligned and inside the block,
-    /// and cover the descriptors and DMACTL; on the emulator every window fits its 64 MiB BAR2,
+    /// and cover the descriptors and DMACTL; on the emulator every window fits its 256 MiB BAR2,
     /// none overlaps another, and the identification block is in none.
     #[test]
     fn window_table() -> Result {

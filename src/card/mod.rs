@@ -144,7 +144,8 @@ pub(crate) struct Card {
     /// Notified (with `dma` released) when requests progress or finish; pollers wait on it too.
     #[pin]
     dma_wait: PollCondVar,
-    /// What sysfs stores (`os_state`, ...).
+    /// What sysfs stores (`os_state`, `ve_state`, ...).
+    #[pin]
     sysfs: sysfs::SysfsState,
     /// NEC's pin lists: entries pinned by `*_PIN_DOWN`, released by address or all at once.
     /// Dropped (and so unpinned) with the card.
@@ -172,7 +173,7 @@ impl Card {
             facts,
             regs,
             doorbell,
-            sysfs: sysfs::SysfsState::new(),
+            sysfs <- sysfs::SysfsState::new(),
             events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),

@@ -4,15 +4,18 @@
 //! (docs/nec-abi.md, "sysfs"), in `/sys/class/ve/veN`: what libved checks when it opens a card
 //! (`abi_version`, `ve_arch_class`), what VEOS reads and writes at start-up (`os_state`,
 //! `num_of_core`, `cores_enable`, `memory_size`, `clock_chip`, `partitioning_mode`,
-//! `task_id_all`, ...), and the card's identity. Values come from the VE Configuration Registers
-//! read at probe ([`read_vcr`]).
+//! `task_id_all`, `bar0_size`, ...), the card's identity, and VE1's management state that NEC's
+//! management agent (MMM) sets and reads (`ve_state`, `jiffies`, `sensor_0` .. `sensor_37`:
+//! [`Ve1Management`], under [`SysfsState`]'s mutex as under NEC's `sysfs_mutex`). Values come from
+//! the VE Configuration Registers read at probe ([`read_vcr`]) and from the card's windows
+//! (`bar0_*`, `bar3_addr`: the VE memory and CR windows, on the emulator regions of its BAR2).
 //!
-//! Not here yet: `ve_state`, `jiffies` and `sensor_*` (VE1's management state, set by NEC's
-//! MMM), `bar0_size`, `bar0_addr` and `bar3_addr` (with the register and memory windows).
+//! That is all of NEC's common and VE1 attributes except the debug-only ones.
 
 use kernel::{
     device::Bound,
     io::Io,
+    new_mutex,
     pci,
     prelude::*,
     sync::{
@@ -20,7 +23,8 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, //
+        Arc,
+        Mutex, //
     }, //
 };
 
@@ -28,7 +32,8 @@ use super::Card;
 use crate::{
     chip::{
         Chip,
-        VcrSource, //
+        VcrSource,
+        WindowKind, //
     },
     hw::{
         emu,
@@ -38,16 +43,22 @@ use crate::{
         },
     },
     regs::Regs,
-    sys::sysfs::{
-        DeviceAttr,
-        Notifier,
-        SysfsText, //
+    sys::{
+        self,
+        sysfs::{
+            DeviceAttr,
+            Notifier,
+            SysfsText, //
+        },
     },
     sysfs_rules::{
         parse_ulong,
         write_pid_list,
         OsState,
-        ParseError, //
+        ParseError,
+        SensorError,
+        Ve1Management,
+        VeState, //
     },
     uapi,
 };
@@ -61,6 +72,7 @@ const NUMA1_CORES: u32 = 0x3e0;
 const MAX_THROTTLING_LEVEL: u64 = 9;
 
 /// What sysfs stores for VEOS and NEC's management tools.
+#[pin_data]
 pub(crate) struct SysfsState {
     /// [`OsState`] as a number.
     os_state: Atomic<u32>,
@@ -68,16 +80,20 @@ pub(crate) struct SysfsState {
     partitioning_mode: Atomic<u32>,
     /// 0..=9.
     throttling_level: Atomic<u32>,
+    /// `ve_state`, the time it became ONLINE (`jiffies`), the sensors: changed together.
+    #[pin]
+    ve1: Mutex<Ve1Management>,
 }
 
 impl SysfsState {
-    /// As at probe: VEOS offline, no partitioning, throttling level 0.
-    pub(crate) fn new() -> Self {
-        Self {
+    /// As at probe: VEOS offline, no partitioning, throttling level 0, the VE UNINITIALIZED.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
             os_state: Atomic::new(OsState::Offline as u32),
             partitioning_mode: Atomic::new(0),
             throttling_level: Atomic::new(0),
-        }
+            ve1 <- new_mutex!(Ve1Management::new(), "ve_drv::SysfsState::ve1"),
+        })
     }
 }
 
@@ -154,6 +170,91 @@ fn store_os_state(c: &Data, input: &str, n: &Notifier) -> Result {
     }
     n.notify(c"os_state");
     Ok(())
+}
+
+fn show_ve_state(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let state = c.sysfs.ve1.lock().state();
+    t.emit(format_args!("{}\n", state as u32))
+}
+
+/// `ve_state`: VE1's state as NEC's management agent sets it, moved only along
+/// [`VeState::may_become`] (`EINVAL` otherwise; a number that does not parse gives `kstrtoul`'s
+/// errno). ONLINE records the time for `jiffies` and marks every sensor unset, OFFLINE forgets
+/// the time ([`Ve1Management::set_state`]). Pollers are woken on every successful store.
+fn store_ve_state(c: &Data, input: &str, n: &Notifier) -> Result {
+    let v = parse_ulong(input).map_err(|e| match e {
+        ParseError::Invalid => EINVAL,
+        ParseError::Range => ERANGE,
+    })?;
+    let to = VeState::from_u64(v).ok_or(EINVAL)?;
+    {
+        let mut ve1 = c.sysfs.ve1.lock();
+        ve1.set_state(to, sys::jiffies_now() as u64)
+            .map_err(|_| EINVAL)?;
+        // NEC's VE1 store also does, on ONLINE, what belongs to the VE cores' exception path
+        // (not built yet): every core's interrupt count to 0 (`ve_init_intr_count`), EXSRAR
+        // re-programmed for every core (`ve_init_exsrar`), INTVEC cleared (~0 written 20 times,
+        // `main_ve1.c`), and its `hw_intr_test_param` to 0. They go here, under this lock, with
+        // that path.
+    }
+    n.notify(c"ve_state");
+    Ok(())
+}
+
+/// `jiffies`: jiffies since `ve_state` last became ONLINE, 0 if never or OFFLINE since.
+fn show_jiffies(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let j = c.sysfs.ve1.lock().jiffies(sys::jiffies_now() as u64);
+    t.emit(format_args!("{j}\n"))
+}
+
+fn sensor_errno(e: SensorError) -> Error {
+    match e {
+        SensorError::NotOnline => EIO,
+        SensorError::Unset => EAGAIN,
+        SensorError::Invalid => EINVAL,
+    }
+}
+
+/// `sensor_N`: `EIO` unless ONLINE, `EAGAIN` while unset, else NEC's decoder of sensor `N`.
+fn show_sensor<const N: usize>(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let v = c.sysfs.ve1.lock().show_sensor(N).map_err(sensor_errno)?;
+    t.emit(format_args!("{v}\n"))
+}
+
+/// `sensor_N`: `EIO` unless ONLINE, `EINVAL` for what is not a number; keeps the low 16 bits.
+fn store_sensor<const N: usize>(c: &Data, input: &str, _: &Notifier) -> Result {
+    c.sysfs
+        .ve1
+        .lock()
+        .store_sensor(N, input)
+        .map_err(sensor_errno)
+}
+
+/// The card's window of `kind` (`EIO` if it has none, as a BAR it lacks).
+fn window_of(c: &Data, kind: WindowKind) -> Result<&sys::RegisterWindow> {
+    c.windows()
+        .iter()
+        .find(|w| w.window.kind == kind)
+        .map(|w| &w.bar)
+        .ok_or(EIO)
+}
+
+/// `bar0_size`: the VE memory window's size (VE1: BAR0; the emulator: its region of BAR2).
+fn show_bar0_size(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let w = window_of(c, WindowKind::VeMemory)?;
+    t.emit(format_args!("{:#x}\n", w.len()))
+}
+
+/// `bar0_addr`: the VE memory window's physical start.
+fn show_bar0_addr(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let w = window_of(c, WindowKind::VeMemory)?;
+    t.emit(format_args!("{:#x}\n", w.phys()))
+}
+
+/// `bar3_addr`: the CR window's physical start (VE1: BAR3; the emulator: its region of BAR2).
+fn show_bar3_addr(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let w = window_of(c, WindowKind::Cr)?;
+    t.emit(format_args!("{:#x}\n", w.phys()))
 }
 
 fn show_serial(c: &Data, t: &mut SysfsText<'_>) -> Result {
@@ -271,10 +372,42 @@ static THROTTLING_LEVEL: DeviceAttr<Data> = DeviceAttr::new(
     Some(store_throttling_level),
 );
 static CHIP_ID: DeviceAttr<Data> = DeviceAttr::new(c"chip_id", RO, show_chip_id, None);
+static VE_STATE: DeviceAttr<Data> =
+    DeviceAttr::new(c"ve_state", RW, show_ve_state, Some(store_ve_state));
+static JIFFIES: DeviceAttr<Data> = DeviceAttr::new(c"jiffies", RO, show_jiffies, None);
+static BAR0_SIZE: DeviceAttr<Data> = DeviceAttr::new(c"bar0_size", RO, show_bar0_size, None);
+static BAR0_ADDR: DeviceAttr<Data> = DeviceAttr::new(c"bar0_addr", RO, show_bar0_addr, None);
+static BAR3_ADDR: DeviceAttr<Data> = DeviceAttr::new(c"bar3_addr", RO, show_bar3_addr, None);
+
+/// `static`s of VE1's sensors: `ATTR = N;` makes `sensor_N` (0644) on sensor `N`.
+macro_rules! sensor_attrs {
+    ($($attr:ident = $n:literal;)*) => {$(
+        static $attr: DeviceAttr<Data> = DeviceAttr::new(
+            kernel::c_str!(concat!("sensor_", stringify!($n))),
+            RW,
+            show_sensor::<$n>,
+            Some(store_sensor::<$n>),
+        );
+    )*};
+}
+
+sensor_attrs! {
+    SENSOR_0 = 0; SENSOR_1 = 1; SENSOR_2 = 2; SENSOR_3 = 3; SENSOR_4 = 4; SENSOR_5 = 5;
+    SENSOR_6 = 6; SENSOR_7 = 7; SENSOR_8 = 8; SENSOR_9 = 9; SENSOR_10 = 10; SENSOR_11 = 11;
+    SENSOR_12 = 12; SENSOR_13 = 13; SENSOR_14 = 14; SENSOR_15 = 15; SENSOR_16 = 16;
+    SENSOR_17 = 17; SENSOR_18 = 18; SENSOR_19 = 19; SENSOR_20 = 20; SENSOR_21 = 21;
+    SENSOR_22 = 22; SENSOR_23 = 23; SENSOR_24 = 24; SENSOR_25 = 25; SENSOR_26 = 26;
+    SENSOR_27 = 27; SENSOR_28 = 28; SENSOR_29 = 29; SENSOR_30 = 30; SENSOR_31 = 31;
+    SENSOR_32 = 32; SENSOR_33 = 33; SENSOR_34 = 34; SENSOR_35 = 35; SENSOR_36 = 36;
+    SENSOR_37 = 37;
+}
+
+// One attribute per VE1 sensor.
+const _: () = assert!(crate::sensors::VE1_SENSORS == 38);
 
 crate::attribute_groups!(
-    /// The attributes of a VE1 (and of the emulator, which is one): NEC's common group, then its
-    /// VE1 group.
+    /// The attributes of a VE1 (and of the emulator, which is one): NEC's common group, its
+    /// VE1 group and its VE1 sensor group, each in NEC's order.
     pub(crate) static VE1_ATTRIBUTES: Data = [
         [
             ABI_VERSION,
@@ -292,6 +425,7 @@ crate::attribute_groups!(
             CACHE_L1D,
             CACHE_L2,
             CACHE_LLC,
+            JIFFIES,
             TASK_ID_ALL,
             TASK_ID_DEAD,
             FW_VERSION,
@@ -300,11 +434,22 @@ crate::attribute_groups!(
         [
             PARTITIONING_MODE,
             THROTTLING_LEVEL,
+            BAR0_SIZE,
+            BAR0_ADDR,
+            BAR3_ADDR,
             NUMA0_CORES_ATTR,
             NUMA1_CORES_ATTR,
             NUMA_MEM_BLOCK_SIZE_ATTR,
             FIRST_MEM_NODE,
+            VE_STATE,
             CHIP_ID,
+        ],
+        [
+            SENSOR_0, SENSOR_1, SENSOR_2, SENSOR_3, SENSOR_4, SENSOR_5, SENSOR_6, SENSOR_7,
+            SENSOR_8, SENSOR_9, SENSOR_10, SENSOR_11, SENSOR_12, SENSOR_13, SENSOR_14, SENSOR_15,
+            SENSOR_16, SENSOR_17, SENSOR_18, SENSOR_19, SENSOR_20, SENSOR_21, SENSOR_22, SENSOR_23,
+            SENSOR_24, SENSOR_25, SENSOR_26, SENSOR_27, SENSOR_28, SENSOR_29, SENSOR_30, SENSOR_31,
+            SENSOR_32, SENSOR_33, SENSOR_34, SENSOR_35, SENSOR_36, SENSOR_37,
         ],
     ];
 );

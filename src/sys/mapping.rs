@@ -75,6 +75,16 @@ impl RegisterWindow {
             len,
         })
     }
+
+    /// The window's physical (bus) start address, as the BAR's resource gives it.
+    pub(crate) fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// The window's size in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
 }
 
 /// What each VMA of a register mapping holds: it decides, page by page and fault by fault, whether

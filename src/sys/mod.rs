@@ -20,6 +20,7 @@
 //! - Here: [`pci_vendor`] (NEC's 0x1bcf, which the kernel's vendor list lacks),
 //!   [`set_dma_mask_48`] (the setter is `unsafe` in 7.3), [`dma_addresses_are_physical`],
 //!   [`capable_sys_admin`], [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`],
+//!   [`jiffies_now`] (7.3's `kernel::time` cannot read the counter),
 //!   [`clear_master`] (`pci_clear_master`, which 7.3's `pci::Device` lacks), and
 //!   `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
 //!
@@ -146,6 +147,16 @@ pub(crate) fn taint_user_dma(dev: &kernel::device::Device) {
     );
     // SAFETY: `add_taint()` may be called from any context; the taint does not affect lockdep.
     unsafe { bindings::add_taint(bindings::TAINT_USER, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
+}
+
+/// The kernel's jiffies counter now, as `get_jiffies_64()` reads it on a 64-bit kernel (one
+/// load of `jiffies`); 7.3's `kernel::time` has the [`Jiffies`](kernel::time::Jiffies) type but
+/// no reader.
+pub(crate) fn jiffies_now() -> kernel::time::Jiffies {
+    // SAFETY: `jiffies` is a kernel global that lives as long as the kernel; the timer tick
+    // updates it with single aligned stores, and a volatile aligned load of the whole word is
+    // what `READ_ONCE(jiffies)` does.
+    unsafe { core::ptr::read_volatile(&raw const bindings::jiffies) }
 }
 
 /// Turns bus mastering of `pdev` off: after unbind the device must not reach host memory, and a

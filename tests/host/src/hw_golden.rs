@@ -224,8 +224,12 @@ fn emulator_bar2_layout() {
     assert_eq!(emu::BLOCK, 0x200_0000);
     assert_eq!(emu::CR_AREA, 0x280_0000);
     assert_eq!(emu::CR_AREA_SIZE, 32 * 0x2000);
-    assert_eq!(emu::VEMEM_AREA, 0x300_0000);
-    assert_eq!(emu::BAR2_SIZE, 0x400_0000);
+    assert_eq!(emu::VEMEM_AREA, 0x800_0000);
+    assert_eq!(emu::VEMEM_AREA_SIZE, 0x800_0000);
+    assert_eq!(emu::BAR2_SIZE, 0x1000_0000);
+    assert_eq!(emu::ABI_VERSION, 3);
+    // VEOS refuses a BAR0 (here: the VE memory window) under 128 MiB.
+    const { assert!(emu::VEMEM_AREA_SIZE >= 128 << 20) };
     const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };
     const { assert!(emu::BLOCK + emu::BLOCK_SIZE <= emu::CR_AREA) };
     const { assert!(emu::CR_AREA + emu::CR_AREA_SIZE <= emu::VEMEM_AREA) };

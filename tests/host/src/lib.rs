@@ -11,6 +11,8 @@ pub mod extent;
 pub mod hw;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
+#[path = "../../../src/sensors.rs"]
+pub mod sensors;
 #[path = "../../../src/sysfs_rules.rs"]
 pub mod sysfs_rules;
 #[path = "../../../src/task_rules.rs"]
@@ -33,6 +35,9 @@ mod hw_golden;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;
+#[cfg(test)]
+#[path = "sensors.rs"]
+mod sensors_tests;
 #[cfg(test)]
 #[path = "sysfs_rules.rs"]
 mod sysfs_rules_tests;

@@ -5,7 +5,10 @@
 //! directory is `<pci device>/ve/ve0`, NEC's attributes with NEC's modes and formats, their values
 //! from the VE Configuration Registers the emulator publishes (decoded here by hand, and changed
 //! through the emulator and read back after a rebind), `os_state` moving only as VEOS moves it
-//! and waking pollers, NEC's permission rule (every ioctl needs CAP_SYS_ADMIN; an unknown one is
+//! and waking pollers, VE1's management state (`ve_state` moving only along NEC's table and waking
+//! pollers, `jiffies` since ONLINE, the 38 sensors gated by it and decoded by NEC's formulas), the
+//! BAR attributes (the emulator's VE memory and CR regions of its BAR2, from the PCI resource
+//! file), NEC's permission rule (every ioctl needs CAP_SYS_ADMIN; an unknown one is
 //! EINVAL), NEC's typed `WAIT_INTR` mask, and the class going with the module.
 //!
 //! Needs `ve_drv` loaded with `emulator=1` (the suite script does it); unloads and reloads it.
@@ -98,6 +101,75 @@ fn store(name: &str, value: &str) -> Result<(), i32> {
     sys::write_file(&format!("{CLASS_DIR}/{name}"), value)
 }
 
+/// An attribute's text, or the errno its read failed with.
+fn read_errno(name: &str) -> Result<String, i32> {
+    fs::read_to_string(format!("{CLASS_DIR}/{name}")).map_err(|e| e.raw_os_error().unwrap_or(0))
+}
+
+/// `ve_state <- value`, which must succeed.
+fn set_ve_state(value: &str) -> R {
+    store("ve_state", value).map_err(|e| format!("ve_state <- {value:?}: {}", errname(e)))
+}
+
+/// `ve_state` to UNINITIALIZED and the online time forgotten, whatever it was: OFFLINE and
+/// UNAVAILABLE are allowed from anything, UNINITIALIZED from UNAVAILABLE.
+fn reset_ve_state() -> R {
+    for v in ["2", "4", "0"] {
+        set_ve_state(v)?;
+    }
+    ensure_eq("ve_state after reset", attr("ve_state")?, "0\n".into())
+}
+
+/// `jiffies` as a number.
+fn jiffies() -> Result<u64, String> {
+    let s = attr("jiffies")?;
+    s.strip_suffix('\n')
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("jiffies: {s:?}"))
+}
+
+/// Writes `value` to attribute `name` 200 ms after a poller of the file started waiting for
+/// `POLLPRI` (a sysfs poller reads first); the store's result and whether the poller was woken
+/// within `wait_ms`.
+fn store_while_polling(name: &str, value: &'static str, wait_ms: i32) -> Result<(R, bool), String> {
+    let f = fs::File::open(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("open: {e}"))?;
+    let mut buf = [0u8; 16];
+    // SAFETY: a read into a local buffer from an open file.
+    unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let owned = name.to_owned();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        store(&owned, value)
+    });
+    let mut p = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLPRI | libc::POLLERR,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, wait_ms) };
+    let stored = writer.join().map_err(|_| "writer panicked")?;
+    let stored = stored.map_err(|e| format!("{name} <- {value:?}: {}", errname(e)));
+    Ok((stored, n == 1 && p.revents & libc::POLLPRI != 0))
+}
+
+/// Start and size of BAR `bar` of PCI device `bdf`, from its sysfs `resource` file (one line
+/// per resource: start, end, flags).
+fn pci_resource(bdf: &str, bar: usize) -> Result<(u64, u64), String> {
+    let text = fs::read_to_string(format!("/sys/bus/pci/devices/{bdf}/resource"))
+        .map_err(|e| format!("resource: {e}"))?;
+    let line = text.lines().nth(bar).ok_or("no such resource line")?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("resource line {line:?}: {e}"))?;
+    ensure(f.len() == 3 && f[1] > f[0], || {
+        format!("resource line {line:?}")
+    })?;
+    Ok((f[0], f[1] - f[0] + 1))
+}
+
 fn rebind(bdf: &str) -> Result<(), i32> {
     sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), bdf)?;
     sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), bdf)
@@ -170,7 +242,16 @@ fn class_and_devnum_name_the_pci_child(fx: &mut Fx) -> R {
 
 /// Every attribute this driver has of NEC's VE1 set, with NEC's mode.
 fn attributes_have_necs_modes(_: &mut Fx) -> R {
-    const RW: &[&str] = &["os_state", "partitioning_mode", "throttling_level"];
+    let mut rw: Vec<String> = [
+        "os_state",
+        "partitioning_mode",
+        "throttling_level",
+        "ve_state",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    rw.extend((0..38).map(|n| format!("sensor_{n}")));
     const RO: &[&str] = &[
         "abi_version",
         "ve_arch_class",
@@ -195,13 +276,24 @@ fn attributes_have_necs_modes(_: &mut Fx) -> R {
         "numa_mem_block_size",
         "first_mem_node",
         "chip_id",
+        "jiffies",
+        "bar0_size",
+        "bar0_addr",
+        "bar3_addr",
     ];
-    for (names, mode) in [(RO, 0o444), (RW, 0o644)] {
+    let ro: Vec<String> = RO.iter().map(|s| s.to_string()).collect();
+    for (names, mode) in [(&ro, 0o444), (&rw, 0o644)] {
         for name in names {
             let m =
                 fs::metadata(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("{name}: {e}"))?;
             ensure_eq(name, m.permissions().mode() & 0o777, mode)?;
         }
+    }
+    // VE1 has sensors 0..37 only, and no bar3_size (NEC's VE1 set).
+    for name in ["sensor_38", "bar3_size", "bar4_addr"] {
+        ensure(!sys::exists(&format!("{CLASS_DIR}/{name}")), || {
+            format!("{name} exists")
+        })?;
     }
     Ok(())
 }
@@ -210,6 +302,8 @@ fn attributes_have_necs_modes(_: &mut Fx) -> R {
 fn values_follow_the_configuration_registers(fx: &mut Fx) -> R {
     check_values(&fx.vcr)?;
     ensure_eq("os_state at probe", attr("os_state")?, "1\n".into())?;
+    ensure_eq("ve_state at probe", attr("ve_state")?, "0\n".into())?;
+    ensure_eq("jiffies at probe", attr("jiffies")?, "0\n".into())?;
     ensure_eq(
         "partitioning_mode",
         attr("partitioning_mode")?,
@@ -344,6 +438,256 @@ fn os_state_moves_as_veos_moves_it(_: &mut Fx) -> R {
     ensure_eq("offline again", attr("os_state")?, "1\n".into())
 }
 
+/// `ve_state`: only NEC's VE1 transitions (UNINITIALIZED from MAINTENANCE or UNAVAILABLE, ONLINE
+/// and MAINTENANCE from OFFLINE, OFFLINE and UNAVAILABLE from anything); anything else `EINVAL`,
+/// a number too large `ERANGE`; a successful store wakes a `POLLPRI` poller, a refused one does
+/// not.
+fn ve_state_moves_as_necs_table(_: &mut Fx) -> R {
+    reset_ve_state()?;
+    // From UNINITIALIZED: only OFFLINE and UNAVAILABLE.
+    for bad in ["0", "1", "3", "5", "-1", "x", "2 ", "0x"] {
+        ensure_errno(
+            &format!("uninitialized -> {bad:?}"),
+            store("ve_state", bad),
+            libc::EINVAL,
+        )?;
+    }
+    ensure_errno(
+        "a number beyond u64",
+        store("ve_state", "99999999999999999999"),
+        libc::ERANGE,
+    )?;
+    ensure_eq("still uninitialized", attr("ve_state")?, "0\n".into())?;
+    // (from, to, allowed), walked in this order; each row starts where the last one left off.
+    let walk: &[(&str, &str, bool)] = &[
+        ("0", "2", true),
+        ("2", "0", false),
+        ("2", "2", true),
+        ("2", "3", true),
+        ("3", "1", false),
+        ("3", "3", false),
+        ("3", "0", true),
+        ("0", "4", true),
+        ("4", "1", false),
+        ("4", "3", false),
+        ("4", "4", true),
+        ("4", "0", true),
+        ("0", "2", true),
+        ("2", "1", true),
+        ("1", "1", false),
+        ("1", "0", false),
+        ("1", "3", false),
+        ("1", "2", true),
+        ("2", "1", true),
+        ("1", "4", true),
+        ("4", "2", true),
+        ("2", "4", true),
+        ("4", "0", true),
+    ];
+    for &(from, to, ok) in walk {
+        ensure_eq("from", attr("ve_state")?, format!("{from}\n"))?;
+        let what = format!("{from} -> {to}");
+        if ok {
+            store("ve_state", to).map_err(|e| format!("{what}: {}", errname(e)))?;
+        } else {
+            ensure_errno(&what, store("ve_state", to), libc::EINVAL)?;
+        }
+    }
+    // Hex and a newline parse as kstrtoul's; OFFLINE -> ONLINE wakes a poller.
+    set_ve_state("0x2\n")?;
+    let (stored, woken) = store_while_polling("ve_state", "1\n", 5000)?;
+    stored?;
+    ensure(woken, || "OFFLINE -> ONLINE did not wake the poller".into())?;
+    ensure_eq("online", attr("ve_state")?, "1\n".into())?;
+    // A refused store (ONLINE -> MAINTENANCE) wakes nobody.
+    let (stored, woken) = store_while_polling("ve_state", "3", 700)?;
+    ensure(stored.is_err(), || {
+        "ONLINE -> MAINTENANCE was accepted".into()
+    })?;
+    ensure(!woken, || "a refused store woke the poller".into())?;
+    // ONLINE -> UNAVAILABLE wakes it too.
+    let (stored, woken) = store_while_polling("ve_state", "4", 5000)?;
+    stored?;
+    ensure(woken, || {
+        "ONLINE -> UNAVAILABLE did not wake the poller".into()
+    })?;
+    reset_ve_state()
+}
+
+/// `jiffies`: 0 before the first ONLINE; after it, the jiffies since, growing; kept through
+/// UNAVAILABLE (NEC touches it only on ONLINE and OFFLINE); 0 again after OFFLINE; restarted
+/// by the next ONLINE.
+fn jiffies_count_from_online(_: &mut Fx) -> R {
+    reset_ve_state()?;
+    ensure_eq("uninitialized", jiffies()?, 0)?;
+    set_ve_state("2")?;
+    ensure_eq("offline", jiffies()?, 0)?;
+    set_ve_state("3")?;
+    ensure_eq("maintenance", jiffies()?, 0)?;
+    set_ve_state("2")?;
+    set_ve_state("1")?;
+    let j1 = jiffies()?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let j2 = jiffies()?;
+    // 300 ms is at least 30 jiffies at HZ=100.
+    ensure(j2 >= j1 + 20, || {
+        format!("jiffies {j1} then {j2} 300 ms later")
+    })?;
+    set_ve_state("4")?;
+    let j3 = jiffies()?;
+    ensure(j3 >= j2, || format!("unavailable: jiffies {j3} after {j2}"))?;
+    set_ve_state("2")?;
+    ensure_eq("offline after online", jiffies()?, 0)?;
+    set_ve_state("1")?;
+    let j4 = jiffies()?;
+    ensure(j4 < j3, || {
+        format!("online again: jiffies {j4}, not restarted (was {j3})")
+    })?;
+    reset_ve_state()?;
+    ensure_eq("after reset", jiffies()?, 0)
+}
+
+/// The sensors: `EIO` while not ONLINE (reads, writes, even of garbage); `EAGAIN` after ONLINE
+/// until written; written raw values read back through NEC's decoders (worked out here from
+/// NEC's formulas); the low 16 bits kept; `EINVAL` for what is not a number; unset again after
+/// the next ONLINE.
+fn sensors_follow_ve_state(_: &mut Fx) -> R {
+    reset_ve_state()?;
+    for state in ["0", "2"] {
+        if state == "2" {
+            set_ve_state("2")?;
+        }
+        ensure_errno(
+            &format!("read sensor_0 in state {state}"),
+            read_errno("sensor_0"),
+            libc::EIO,
+        )?;
+        for v in ["1", "junk"] {
+            ensure_errno(
+                &format!("sensor_0 <- {v:?} in state {state}"),
+                store("sensor_0", v),
+                libc::EIO,
+            )?;
+        }
+    }
+    set_ve_state("1")?;
+    for n in 0..38 {
+        ensure_errno(
+            &format!("sensor_{n} before a write"),
+            read_errno(&format!("sensor_{n}")),
+            libc::EAGAIN,
+        )?;
+    }
+    // (sensor, written, shown): NEC's decoder of each sensor (sensor_ve1.tbl) on the value.
+    let cases: &[(u32, &str, i64)] = &[
+        // a: bits 11:0 x 500.
+        (0, "0x123", 0x123 * 500),
+        (1, "0xf001", 500),
+        // b: bits 9:0 x 6250; l: x 7800; c: x 2197; d: x 62500; e: x 17200; f: x 4394.
+        (2, "1023", 1023 * 6250),
+        (3, "0x401", 7800),
+        (4, "100", 100 * 2197),
+        (8, "2", 2 * 62500),
+        (10, "3", 3 * 17200),
+        (11, "10", 10 * 4394),
+        // g: 16 bits x 2.
+        (12, "0xfffe", 0xfffe * 2),
+        // h: bits 10:0 x 125000 (NEC's arithmetic cancels the sign bit 11).
+        (14, "5", 5 * 125_000),
+        (23, "0x805", 5 * 125_000),
+        // i: bits 15:6 x 250000 - 64000000.
+        (24, "0", -64_000_000),
+        (28, "0x4b3f", 300 * 250_000 - 64_000_000),
+        // j: bit 9 clear: bits 8:0 x 250000; set: (bits 8:0 - 512) x -250000.
+        (27, "10", 10 * 250_000),
+        (27, "0x20a", (10 - 512) * -250_000),
+        // k: 5400000 / raw, 0 for 0.
+        (29, "1800", 5_400_000 / 1800),
+        (29, "7", 5_400_000 / 7),
+        (29, "0", 0),
+        // m: bits 9:0 x 6250, less 290000 from 290000 on.
+        (30, "46", 46 * 6250),
+        (30, "47", 47 * 6250 - 290_000),
+        (31, "1", 2197),
+        // n: raw; octal and a newline parse as kstrtoul's; the low 16 bits are kept.
+        (32, "010\n", 8),
+        (37, "0x12345", 0x2345),
+    ];
+    for &(n, v, want) in cases {
+        let name = format!("sensor_{n}");
+        store(&name, v).map_err(|e| format!("{name} <- {v:?}: {}", errname(e)))?;
+        ensure_eq(
+            &format!("{name} <- {v:?}"),
+            attr(&name)?,
+            format!("{want}\n"),
+        )?;
+    }
+    // Low 16 bits all ones: unset again.
+    store("sensor_37", "0x1ffff").map_err(|e| format!("sensor_37 <- 0x1ffff: {}", errname(e)))?;
+    ensure_errno(
+        "sensor_37 <- 0x1ffff",
+        read_errno("sensor_37"),
+        libc::EAGAIN,
+    )?;
+    for bad in ["junk", "-1", "1 ", "0x", "99999999999999999999"] {
+        ensure_errno(
+            &format!("sensor_5 <- {bad:?}"),
+            store("sensor_5", bad),
+            libc::EINVAL,
+        )?;
+    }
+    ensure_errno(
+        "sensor_5 after refused writes",
+        read_errno("sensor_5"),
+        libc::EAGAIN,
+    )?;
+    // Out of ONLINE: EIO; back: unset.
+    set_ve_state("4")?;
+    ensure_errno("sensor_0 unavailable", read_errno("sensor_0"), libc::EIO)?;
+    set_ve_state("2")?;
+    set_ve_state("1")?;
+    for n in [0, 29, 37] {
+        ensure_errno(
+            &format!("sensor_{n} after ONLINE again"),
+            read_errno(&format!("sensor_{n}")),
+            libc::EAGAIN,
+        )?;
+    }
+    reset_ve_state()
+}
+
+/// `bar0_size`, `bar0_addr`, `bar3_addr`: on the emulator NEC's BAR0 (VE memory window) and BAR3
+/// (CR pages) are regions of its BAR2; the attributes show them from BAR2's start in the PCI
+/// resource file, in NEC's formats; `bar0_size` is at least the 128 MiB VEOS needs.
+fn bar_attributes_name_the_windows(fx: &mut Fx) -> R {
+    let (start, size) = pci_resource(&fx.bdf, 2)?;
+    ensure(
+        size >= (emu::VEMEM_AREA + emu::VEMEM_AREA_SIZE) as u64,
+        || format!("BAR2 is {size:#x} bytes"),
+    )?;
+    ensure_eq(
+        "bar0_size",
+        attr("bar0_size")?,
+        format!("{:#x}\n", emu::VEMEM_AREA_SIZE),
+    )?;
+    ensure_eq(
+        "bar0_addr",
+        attr("bar0_addr")?,
+        format!("0x{:x}\n", start + emu::VEMEM_AREA as u64),
+    )?;
+    ensure_eq(
+        "bar3_addr",
+        attr("bar3_addr")?,
+        format!("0x{:x}\n", start + emu::CR_AREA as u64),
+    )?;
+    let bar0 = attr("bar0_size")?;
+    let bar0 = u64::from_str_radix(bar0.trim_end().trim_start_matches("0x"), 16)
+        .map_err(|e| format!("bar0_size {bar0:?}: {e}"))?;
+    ensure(bar0 >= 128 << 20, || {
+        format!("bar0_size {bar0:#x} is less than VEOS's 128 MiB")
+    })
+}
+
 /// `partitioning_mode` takes 0 or 1, `throttling_level` 0..9 (`kstrtoul` with base 0), nothing
 /// else; read-only attributes cannot be opened for writing.
 fn writable_attributes_take_necs_values_only(_: &mut Fx) -> R {
@@ -370,7 +714,14 @@ fn writable_attributes_take_necs_values_only(_: &mut Fx) -> R {
         }
         store(name, "0").map_err(|e| format!("{name} <- 0: {}", errname(e)))?;
     }
-    for name in ["abi_version", "num_of_core", "task_id_all"] {
+    for name in [
+        "abi_version",
+        "num_of_core",
+        "task_id_all",
+        "jiffies",
+        "bar0_size",
+        "bar3_addr",
+    ] {
         ensure_errno(&format!("write {name}"), store(name, "1"), libc::EACCES)?;
     }
     Ok(())
@@ -504,6 +855,22 @@ fn main() {
         .case(
             "os_state moves only as VEOS moves it (EINVAL, ERANGE) and wakes a POLLPRI poller",
             os_state_moves_as_veos_moves_it,
+        )
+        .case(
+            "ve_state moves only along NEC's VE1 table (EINVAL, ERANGE) and wakes a POLLPRI poller",
+            ve_state_moves_as_necs_table,
+        )
+        .case(
+            "jiffies: 0 before ONLINE, growing after it, 0 after OFFLINE, restarted by ONLINE",
+            jiffies_count_from_online,
+        )
+        .case(
+            "sensors: EIO unless ONLINE, EAGAIN until written, NEC's decoders, low 16 bits, EINVAL",
+            sensors_follow_ve_state,
+        )
+        .case(
+            "bar0_size, bar0_addr, bar3_addr: the emulator's BAR2 regions; bar0_size >= 128 MiB",
+            bar_attributes_name_the_windows,
         )
         .case(
             "partitioning_mode 0-1, throttling_level 0-9, read-only attributes not writable",
