@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The engine lent to a user-space DMA manager (NEC's register mapping for VEOS): the grant each
-//! VMA of the mapping holds, its page faults, and taking the engine back.
+//! VMA of its mappings holds, their page faults, and taking the engine back.
 
 use kernel::{
     prelude::*,
@@ -17,9 +17,11 @@ use crate::sys::{
     VmFault, //
 };
 
-/// The engine lent to a user-space DMA manager for the life of its register mapping (NEC's
-/// mmap): every VMA of the mapping holds a reference. When the last goes, the engine returns to
-/// the kernel, unless the kernel took it back already ([`Card::reclaim_engine`], unbind).
+/// One register mapping's share of the engine lent to a user-space DMA manager (NEC's mmap):
+/// every VMA of the mapping holds a reference. Further mappings of the same user (VEOS maps the
+/// system-common registers twice through one file) have holders of their own with the same
+/// grant; when the last of the grant's mappings goes, the engine returns to the kernel, unless
+/// the kernel took it back already ([`Card::reclaim_engine`], unbind).
 pub(crate) struct ScrGrant {
     card: Arc<Card>,
     /// The grant's generation in the DMA manager.
@@ -29,17 +31,18 @@ pub(crate) struct ScrGrant {
 impl Drop for ScrGrant {
     fn drop(&mut self) {
         let card = &self.card;
-        card.dma.lock().take_back(&**card, Some(self.grant));
+        card.dma.lock().unmapped(&**card, self.grant);
         card.notify_dma();
     }
 }
 
 impl RegisterHolder for ScrGrant {
-    /// A fault in the grant's register mapping: the page is mapped only while this grant still
-    /// has the engine and the card is bound (its register BAR not yet released: unbind marks the
-    /// card removed under `dma`, and the BAR is revoked after unbind returns). Otherwise
-    /// `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps under `dma`)
-    /// either comes first, and this maps nothing, or comes after and removes what this mapped.
+    /// A fault in one of the grant's register mappings: the page is mapped only while this
+    /// grant still has the engine and the card is bound (its register BAR not yet released:
+    /// unbind marks the card removed under `dma`, and the BAR is revoked after unbind returns).
+    /// Otherwise `SIGBUS`. The page is inserted with `dma` held, so a take-back (which zaps
+    /// under `dma` every mapping of the grant) either comes first, and this maps nothing, or
+    /// comes after and removes what this mapped.
     fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
         let card = &self.card;
         // Held until the page is inserted.
@@ -55,25 +58,30 @@ impl RegisterHolder for ScrGrant {
     }
 }
 
-/// Lends `card`'s engine to the user-space manager mapping its registers at `space`; `EBUSY`
-/// while the kernel manager has requests or another mapping holds the engine, `ENODEV` once the
+/// Lends `card`'s engine to the user-space manager mapping its registers at `space`, or adds the
+/// mapping to its grant if the same open file in the same process holds it already; `EBUSY`
+/// while the kernel manager has requests or another user holds the engine, `ENODEV` once the
 /// card is unbound.
 pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<ScrGrant>> {
     // `lend` refuses a removed card, under `dma`, where unbind marks it: no engine is lent after
     // unbind took it back.
-    let grant = card.dma.lock().lend(&**card, space)?;
-    // Interrupts of the kernel manager's transfers are not the new owner's to wait for.
-    card.events.lock().pending = [0; 2];
-    // On failure the grant is dropped and gives the engine back.
+    let loan = card.dma.lock().lend(&**card, space)?;
+    if loan.first {
+        // Interrupts of the kernel manager's transfers are not the new owner's to wait for
+        // (a joining mapping's are: its user had the engine already).
+        card.events.lock().pending = [0; 2];
+    }
+    // On failure the mapping's share goes again (the engine back to the kernel if it was the
+    // only one).
     Arc::new(
         ScrGrant {
             card: card.clone(),
-            grant,
+            grant: loan.grant,
         },
         GFP_KERNEL,
     )
     .inspect_err(|_| {
-        card.dma.lock().take_back(&**card, Some(grant));
+        card.dma.lock().unmapped(&**card, loan.grant);
     })
     .map_err(Into::into)
 }

@@ -280,12 +280,33 @@ pub(crate) struct DmaState<R: Pinned = LockedRun> {
     /// Descriptors completed since probe: waiters watch it for progress.
     completed: u64,
     engine: EngineState,
-    /// The register mapping of the user-space manager the engine is lent to, to zap it when the
-    /// kernel takes the engine back.
-    user_space: Option<MappedSpace>,
+    /// The user-space manager the engine is lent to (`Some` exactly while it is
+    /// [`EngineState::Lent`]).
+    borrower: Option<Borrower>,
     next_grant: u64,
     /// When a device error was last reported (rate limit).
     reported: Option<Instant<Monotonic>>,
+}
+
+/// The user-space manager the engine is lent to: its register mappings, all of one open file in
+/// one process, share one grant.
+struct Borrower {
+    /// The file and the address space of the first mapping; zapping the file's address space
+    /// zaps every mapping sharing the grant, since they all map this file.
+    space: MappedSpace,
+    /// The mappings sharing the grant (mmap calls, not VMAs: a mapping is never split); the
+    /// engine returns to the kernel when the last goes.
+    maps: usize,
+}
+
+/// A register mapping's share of the engine, from [`DmaState::lend`].
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Loan {
+    /// The grant's generation.
+    pub(crate) grant: u64,
+    /// Whether this mapping took the engine from the kernel (the first of its grant), rather
+    /// than joined a grant its user already had.
+    pub(crate) first: bool,
 }
 
 /// A finished request, taken out of the table.
@@ -314,7 +335,7 @@ impl<R: Pinned> DmaState<R> {
             next_id: 1,
             completed: 0,
             engine: EngineState::Halted,
-            user_space: None,
+            borrower: None,
             next_grant: 1,
             reported: None,
         }
@@ -840,12 +861,24 @@ impl<R: Pinned> DmaState<R> {
 
 impl<R: Pinned> DmaState<R> {
     /// Lends the engine to a user-space manager whose register mapping is in `space`: only while
-    /// no request exists (`EBUSY`), to one mapping at a time (`EBUSY`), never once the engine
-    /// is dead (`EIO`) or the card unbound (`ENODEV`). The engine is halted first. Returns the
-    /// grant's generation.
-    pub(crate) fn lend(&mut self, eng: &impl Engine, space: MappedSpace) -> Result<u64> {
+    /// no request exists (`EBUSY`), never once the engine is dead (`EIO`) or the card unbound
+    /// (`ENODEV`). The engine is halted first. While it is lent, a mapping through the same open
+    /// file in the same process (VEOS maps the system-common registers twice) joins the grant;
+    /// any other gets `EBUSY`.
+    pub(crate) fn lend(&mut self, eng: &impl Engine, space: MappedSpace) -> Result<Loan> {
         if eng.removed() {
             return Err(ENODEV);
+        }
+        if let (EngineState::Lent(grant), Some(b)) = (self.engine, self.borrower.as_mut()) {
+            if !b.space.same_user(&space) {
+                return Err(EBUSY);
+            }
+            // At most one per VMA of the process: cannot overflow.
+            b.maps += 1;
+            return Ok(Loan {
+                grant,
+                first: false,
+            });
         }
         self.engine.accept_request()?;
         if !self.reqs.is_empty() || self.ring.inflight() > 0 {
@@ -857,22 +890,40 @@ impl<R: Pinned> DmaState<R> {
         let grant = self.next_grant;
         self.engine.lend(grant)?;
         self.next_grant += 1;
-        self.user_space = Some(space);
-        Ok(grant)
+        self.borrower = Some(Borrower { space, maps: 1 });
+        Ok(Loan { grant, first: true })
     }
 
-    /// Takes the engine back from user space: from grant `grant` only (its mapping went away), or
-    /// from whoever holds it (`None`), then zapping the mapping so that a stale one faults
-    /// instead of writing descriptors. The engine is halted, its descriptors cleared and the
-    /// ring restarted from the read pointer user space left; if it will not halt it is dead and
-    /// the kernel never uses it. Returns whether the engine was lent.
+    /// A register mapping of grant `grant` went away (or its mmap failed): when it was the
+    /// grant's last, the engine returns to the kernel ([`DmaState::take_back`]). Nothing if the
+    /// kernel took the engine back already: a stale mapping's end does not end a newer grant.
+    pub(crate) fn unmapped(&mut self, eng: &impl Engine, grant: u64) {
+        if !self.engine.lent_to(Some(grant)) {
+            return;
+        }
+        if let Some(b) = self.borrower.as_mut() {
+            b.maps = b.maps.saturating_sub(1);
+            if b.maps > 0 {
+                return;
+            }
+        }
+        self.take_back(eng, Some(grant));
+    }
+
+    /// Takes the engine back from user space: from grant `grant` only (its last mapping went
+    /// away), or from whoever holds it (`None`), then zapping every mapping sharing the grant so
+    /// that a stale one faults instead of writing descriptors. The engine is halted, its
+    /// descriptors cleared and the ring restarted from the read pointer user space left; if it
+    /// will not halt it is dead and the kernel never uses it. Returns whether the engine was
+    /// lent.
     pub(crate) fn take_back(&mut self, eng: &impl Engine, grant: Option<u64>) -> bool {
         if !self.engine.lent_to(grant) {
             return false;
         }
-        if let Some(space) = self.user_space.take() {
+        if let Some(b) = self.borrower.take() {
             if grant.is_none() {
-                space.zap();
+                // One address space for all of them: they map the same file.
+                b.space.zap();
             }
         }
         // No request exists while user space owns the engine: no slot is in use.

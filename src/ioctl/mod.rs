@@ -123,10 +123,13 @@ impl NodeFile for VeFile {
     /// (descriptors, DMACTL, INTVEC: SIGBUS): the kernel manager keeps the engine. With it, a
     /// mapping at the system-common registers' file offset (at most their size, `EINVAL`) is the
     /// user-space DMA manager's (VEOS): it maps them all and takes the engine from the kernel
-    /// manager (`EBUSY` while it has requests, or while another mapping has it) until it is
-    /// unmapped, `VE_DRV_IOC_RECLAIM` takes it back or the card is unbound. The first such
-    /// mapping taints the kernel (`U`): user space can now make the device write any host memory,
-    /// as with vfio's no-IOMMU mode.
+    /// manager (`EBUSY` while it has requests). While the engine is lent, further such mappings
+    /// through the same open file in the same process share the grant (VEOS maps the registers
+    /// twice, in `veos_init` and `ve_dma_open_p`); from another process or another open file
+    /// they get `EBUSY`. The engine returns to the kernel when the last mapping of the grant is
+    /// unmapped, or at once (every mapping of the grant zapped: SIGBUS) on `VE_DRV_IOC_RECLAIM`
+    /// or unbind. The first such mapping taints the kernel (`U`): user space can now make the
+    /// device write any host memory, as with vfio's no-IOMMU mode.
     fn mmap(this: &Self, vma: &VmaNew) -> Result {
         let card = &this.card;
         if card.is_removed() {

@@ -12,7 +12,10 @@ use kernel::{
     bindings,
     device::Bound,
     fs::File,
-    mm::virt::VmaNew,
+    mm::{
+        virt::VmaNew,
+        Mm, //
+    },
     pci,
     prelude::*,
     sync::{
@@ -246,12 +249,19 @@ impl<H: RegisterHolder> RegisterVmOps<H> {
     }
 }
 
-/// The file a register mapping maps, held so that its mappings can be zapped when the holder
-/// revokes them.
-pub(crate) struct MappedSpace(ARef<File>);
+/// The open file a register mapping maps and the address space it is mapped into, held so that
+/// its mappings can be zapped when the holder revokes them, and so that a later mapping can be
+/// told to come from the same user (the same open file in the same process).
+pub(crate) struct MappedSpace {
+    file: ARef<File>,
+    /// An `mmgrab` reference: the `mm_struct` cannot be freed and its address reused while this
+    /// is held, so comparing it identifies the process.
+    mm: ARef<Mm>,
+}
 
 impl MappedSpace {
-    /// The file `vma` (being set up by mmap) maps; takes a reference to it.
+    /// The file `vma` (being set up by mmap) maps and the address space it is in; takes a
+    /// reference to each.
     pub(crate) fn of(vma: &VmaNew) -> Result<Self> {
         // SAFETY: `vma` is being set up by this mmap call; its file may be read.
         let f = unsafe { (*vma.as_ptr()).vm_file };
@@ -260,13 +270,26 @@ impl MappedSpace {
         }
         // SAFETY: `f` is a live file, referenced by the mmap call for its duration; the new
         // `ARef` takes a reference of its own.
-        Ok(Self(ARef::from(unsafe { File::from_raw_file(f) })))
+        let file = ARef::from(unsafe { File::from_raw_file(f) });
+        let mm: &Mm = vma.mm();
+        Ok(Self {
+            file,
+            mm: ARef::from(mm),
+        })
+    }
+
+    /// Whether `other` maps the same open file (a `dup` of a descriptor is the same open file,
+    /// another `open` is not) into the same address space (the same process, or tasks sharing
+    /// its `mm`).
+    pub(crate) fn same_user(&self, other: &Self) -> bool {
+        core::ptr::eq(self.file.as_ptr(), other.file.as_ptr())
+            && core::ptr::eq(self.mm.as_raw(), other.mm.as_raw())
     }
 
     /// Removes every page table entry of every mapping of the file's address space: a later
     /// access through one of them faults (and the holder decides again).
     pub(crate) fn zap(&self) {
-        let file = self.0.as_ptr();
+        let file = self.file.as_ptr();
         // SAFETY: we hold a reference to the file: it and its address space are alive.
         let mapping = unsafe { (*file).f_mapping };
         // SAFETY: `mapping` is a live address space; a zero length means "to the end", and

@@ -5,7 +5,9 @@
 //! are written through the mapping; the engine is started (DMACTL, plus the emulator's kick);
 //! completion comes through `VEDRV_CMD_WAIT_INTR`, in both argument forms. The data goes VH -> VE
 //! -> VH and is compared. Without the parameter the mapping withholds the engine's pages and the
-//! kernel manager works; with it the kernel manager answers EBUSY.
+//! kernel manager works; with it the kernel manager answers EBUSY. A second mapping through the
+//! same file in the same process (VEOS's `ve_dma_open_p`) shares the engine; the kernel gets it
+//! back when the last is unmapped, and RECLAIM and unbind zap both.
 //!
 //! ```text
 //! ve_userdma_test [--module PATH]
@@ -273,10 +275,10 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
     Ok((reclaim_won, map_won))
 }
 
-/// Unbind with a live register mapping (touched, so its pages are mapped): the mapping is
-/// zapped and faults (SIGBUS in the child) instead of reaching the engine, no descriptor runs,
-/// a new mapping on the old file gets ENODEV; binding again gives a card whose kernel manager
-/// works and whose registers can be mapped again.
+/// Unbind with two live register mappings of one file (both touched, so their pages are
+/// mapped): both are zapped, and the second faults (SIGBUS in the child) instead of reaching the
+/// engine, no descriptor runs, a new mapping on the old file gets ENODEV; binding again gives a
+/// card whose kernel manager works and whose registers can be mapped again.
 fn unbind_with_mapping(bdf: &str) -> R {
     let emu = EmuBar::open()?;
     let mut pipe = [0i32; 2];
@@ -290,8 +292,10 @@ fn unbind_with_mapping(bdf: &str) -> R {
     if pid == 0 {
         let code = (|| {
             let fd = sys::open_rw(NODE).ok()?;
+            let first = UserEngine::map(&fd).ok()?;
             let eng = UserEngine::map(&fd).ok()?;
-            // Touch: the fault handler maps the pages now.
+            // Touch both: the fault handler maps the pages now.
+            let _ = first.ctl1();
             let _ = eng.ctl1();
             let mut b = [1u8];
             // SAFETY: tell the parent, then wait for its go.
@@ -451,9 +455,13 @@ fn busy_errno(fd: &OwnedFd) -> i32 {
     ve_guest::dma::xfer(fd, true, b.addr(), 0x10_0000, 8).map_or_else(|(e, _)| e, |_| 0)
 }
 
-/// A child maps the registers; the parent reclaims the engine; the child's next access to its
-/// (stale) mapping must kill it with SIGBUS.
-fn reclaim(fd: &OwnedFd) -> Result<(), String> {
+/// A child maps the registers twice through one file (as VEOS does) and touches both, so that
+/// both have their pages mapped; the parent reclaims the engine; the child's next access to
+/// mapping `which` (0 or 1, both stale now) must kill it with SIGBUS, and no descriptor runs.
+/// While the child still holds its stale mappings the parent maps the registers itself (a new
+/// grant): the child's death, which unmaps the stale ones, must leave that grant alone (XFER
+/// EBUSY, its registers readable) until the parent unmaps it.
+fn reclaim(fd: &OwnedFd, which: usize) -> Result<(), String> {
     let mut pipe = [0i32; 2];
     // SAFETY: a pipe for the child to say it has mapped, and for the parent to say go.
     if unsafe { libc::pipe(pipe.as_mut_ptr()) } != 0 {
@@ -469,14 +477,18 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
     if pid == 0 {
         let code = (|| {
             let fd = sys::open_rw(NODE).ok()?;
-            let eng = UserEngine::map(&fd).ok()?;
-            let mut b = [1u8];
+            let engs = [UserEngine::map(&fd).ok()?, UserEngine::map(&fd).ok()?];
+            // Touch both: their pages are mapped now, and only a zap removes them.
+            let mut b = [u8::from(
+                engs.iter().all(|e| e.ctl1() & dmactl::EXCEPTION == 0),
+            )];
             // SAFETY: tell the parent, then wait for its go.
             unsafe {
                 libc::write(pipe[1], b.as_ptr().cast(), 1);
                 libc::read(back[0], b.as_mut_ptr().cast(), 1);
             }
             // The engine was taken back: this must fault.
+            let eng = engs.get(which)?;
             eng.write(scr::PDMA_DESC, 0x1234);
             let _ = eng.read(scr::PDMA_CTL0);
             Some(0)
@@ -490,6 +502,8 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
     let n = unsafe { libc::read(pipe[0], b.as_mut_ptr().cast(), 1) };
     let reclaimed = sys::ioctl_raw(fd, uapi::VE_DRV_IOC_RECLAIM, 0);
     let descs0 = EmuBar::open().map(|c| c.get(emu::OFF_CNT_DESCS));
+    // A new grant while the child's stale mappings exist.
+    let mine = UserEngine::map(fd);
     let mut status = 0;
     // SAFETY: let the child go (one byte from `b`), then reap it and close our pipe ends.
     unsafe {
@@ -499,7 +513,7 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
             libc::close(*p);
         }
     }
-    ensure_eq("child mapped", n, 1)?;
+    ensure_eq("child mapped twice and read both", (n, b[0]), (1, 1))?;
     ensure_eq(
         "RECLAIM (1: the engine was lent)",
         reclaimed.map_err(errname)?,
@@ -507,7 +521,7 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
     )?;
     ensure(
         libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS,
-        || format!("child status {status:#x}, want death by SIGBUS"),
+        || format!("mapping {which}: child status {status:#x}, want death by SIGBUS"),
     )?;
     // The descriptor slot the child aimed at still holds nothing the engine would run.
     let c = EmuBar::open()?;
@@ -516,11 +530,51 @@ fn reclaim(fd: &OwnedFd) -> Result<(), String> {
         Ok(c.get(emu::OFF_CNT_DESCS)),
         descs0,
     )?;
+    let mine = mine.map_err(|e| format!("the parent's mapping after RECLAIM: {}", errname(e)))?;
+    ensure_errno(
+        "XFER after the stale mappings went, the parent's mapped",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )?;
+    ensure_eq(
+        "the parent's mapping: exception bit",
+        mine.ctl1() & dmactl::EXCEPTION,
+        0,
+    )?;
+    drop(mine);
     ensure_eq(
         "RECLAIM again (0: the kernel has it)",
         sys::ioctl_raw(fd, uapi::VE_DRV_IOC_RECLAIM, 0).map_err(errname)?,
         0,
     )
+}
+
+/// 64 KiB of a pattern VH -> VE -> VH through the in-kernel manager (XFER), every byte compared.
+fn kernel_round_trip(fd: &OwnedFd, ve: u64) -> R {
+    let a = Buffer::new(Backing::Anon4k, LEN)?;
+    let b = Buffer::new(Backing::Anon4k, LEN)?;
+    for k in (0..LEN).step_by(8) {
+        // SAFETY: both buffers are LEN bytes.
+        unsafe {
+            a.ptr
+                .add(k)
+                .cast::<u64>()
+                .write(0x5ca1_ab1e_0000_0000 ^ k as u64);
+            b.ptr.add(k).cast::<u64>().write(0);
+        }
+    }
+    for (to_ve, buf) in [(true, &a), (false, &b)] {
+        ve_guest::dma::xfer(fd, to_ve, buf.addr(), ve, LEN as u64)
+            .map_err(|(e, _)| format!("XFER (to VE: {to_ve}): {}", errname(e)))?;
+    }
+    // SAFETY: both buffers are LEN bytes.
+    let (x, y) = unsafe {
+        (
+            std::slice::from_raw_parts(a.ptr, LEN),
+            std::slice::from_raw_parts(b.ptr, LEN),
+        )
+    };
+    ensure(x == y, || "kernel round trip: data differs".into())
 }
 
 /// The module's path and what the cases hand on: the card's file, the register mapping while
@@ -531,6 +585,8 @@ struct Fx {
     held: i64,
     fd: Option<OwnedFd>,
     eng: Option<UserEngine>,
+    /// The second mapping (VEOS's `ve_dma_open_p`), through the same file.
+    eng2: Option<UserEngine>,
     bufs: Option<(Buffer, Buffer)>,
 }
 
@@ -600,8 +656,12 @@ fn main() {
             taint_and_no_exec,
         )
         .case(
-            "while mapped: XFER and SUBMIT answer EBUSY, a second mapping EBUSY",
+            "while mapped: XFER and SUBMIT answer EBUSY, a mapping through another open file of this process EBUSY",
             busy_while_mapped,
+        )
+        .case(
+            "fork: the child gets no copy of the mapping (SIGSEGV there; MADV_DOFORK EINVAL), its mmap through the inherited file or its own EBUSY; the parent keeps the engine",
+            fork_while_mapped,
         )
         .case(
             "the mapping shows the engine's registers (DMACTL halted or idle, no exception)",
@@ -624,12 +684,24 @@ fn main() {
             "NEC's legacy and bulk managers (as the benchmark runs them) move the data intact, 4 KiB and 2 MiB pages",
             nec_managers,
         )
-        .case(
-            "munmap gives the engine back to the kernel: XFER works",
-            munmap_gives_back,
+        .step(
+            "map the registers a second time through the same file (VEOS's ve_dma_open_p)",
+            map_second,
         )
         .case(
-            "RECLAIM takes the engine back: a stale mapping faults (SIGBUS) instead of writing descriptors",
+            "two mappings share the engine: each sees what the other writes, VH -> VE through one and VE -> VH through the other, data compared; XFER EBUSY",
+            shared_copies,
+        )
+        .case(
+            "munmap of the first keeps the engine lent: XFER, SUBMIT and another process EBUSY; a copy through the second, data compared",
+            unmap_first_keeps,
+        )
+        .case(
+            "munmap of the last gives the engine back: a kernel round trip VH -> VE -> VH, data compared",
+            unmap_last_gives_back,
+        )
+        .case(
+            "RECLAIM zaps both mappings of a process: an access to either faults (SIGBUS), no descriptor runs; their end leaves a newer grant alone",
             reclaim_case,
         )
         .case(
@@ -645,7 +717,7 @@ fn main() {
             reclaim_race,
         )
         .case(
-            "unbind with a live mapping: the mapping faults (SIGBUS), no descriptor runs, mmap on the old file ENODEV; rebind works",
+            "unbind with two live mappings: the second faults (SIGBUS), no descriptor runs, mmap on the old file ENODEV; rebind works",
             unbind_live_mapping,
         )
         .case("nothing left pinned; rmmod", nothing_pinned_rmmod);
@@ -655,6 +727,7 @@ fn main() {
             held: pins_held(),
             fd: None,
             eng: None,
+            eng2: None,
             bufs: None,
         })
     }));
@@ -746,9 +819,66 @@ fn busy_while_mapped(fx: &mut Fx) -> R {
         ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
         libc::EBUSY,
     )?;
+    // The same process, another open file: not the same user of the engine.
+    let other = sys::open_rw(NODE).map_err(errname)?;
     ensure_errno(
-        "second mapping",
-        map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        "mapping through another open file",
+        map_raw(&other, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        libc::EBUSY,
+    )
+}
+
+/// A fork of the process holding the mapping: the child gets no copy of it (`VM_DONTCOPY`, and
+/// `MADV_DOFORK` cannot undo it on an I/O mapping), so the parent's address is unmapped there
+/// (SIGSEGV); the child, another process, gets `EBUSY` for a mapping through the file it
+/// inherited and through its own. Neither touches the parent's grant: its mapping still reads
+/// the engine and the kernel manager still answers EBUSY.
+fn fork_while_mapped(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    let base = eng.base();
+    // SAFETY: asks for the live mapping to be copied on fork; refused.
+    let r = unsafe { libc::madvise(base.cast(), scr::SIZE, libc::MADV_DOFORK) };
+    ensure_errno(
+        "MADV_DOFORK",
+        if r == 0 { Ok(()) } else { Err(sys::errno()) },
+        libc::EINVAL,
+    )?;
+    let status = sys::child_status(|| {
+        // SAFETY: the parent's register mapping, which the child does not have: SIGSEGV.
+        let _ = unsafe { base.add(scr::PDMA_CTL1).cast::<u64>().read_volatile() };
+        0
+    })
+    .map_err(errname)?;
+    ensure(sys::died_of(status, libc::SIGSEGV), || {
+        format!("child touching the parent's mapping: status {status:#x}, want SIGSEGV")
+    })?;
+    let code = sys::in_child(|| {
+        let inherited = match map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE) {
+            Err(e) if e == libc::EBUSY => 0,
+            Err(_) => 1,
+            Ok(_) => 2,
+        };
+        let Ok(own) = sys::open_rw(NODE) else {
+            return 9;
+        };
+        let mine = match map_raw(&own, SCR_MMAP_OFFSET, scr::SIZE) {
+            Err(e) if e == libc::EBUSY => 0,
+            Err(_) => 1,
+            Ok(_) => 2,
+        };
+        inherited * 3 + mine
+    })
+    .map_err(errname)?;
+    ensure_eq(
+        "child's mmaps (inherited file * 3 + own file; 0: EBUSY, 1: other errno, 2: mapped)",
+        code,
+        0,
+    )?;
+    ensure_eq("exception bit", eng.ctl1() & dmactl::EXCEPTION, 0)?;
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
         libc::EBUSY,
     )
 }
@@ -832,15 +962,115 @@ fn nec_managers(fx: &mut Fx) -> R {
     Ok(())
 }
 
-fn munmap_gives_back(fx: &mut Fx) -> R {
+fn map_second(fx: &mut Fx) -> R {
+    fx.eng2 = Some(UserEngine::map(opened(&fx.fd)?).map_err(errname)?);
+    Ok(())
+}
+
+/// Both mappings show the same registers, the withheld pages included: a descriptor word written
+/// through one reads back through the other (in a slot the copies below overwrite). Then one
+/// copy's descriptors go through the first mapping and the other's through the second.
+fn shared_copies(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let one = fx.eng.as_ref().ok_or("the registers are not mapped")?;
+    let two = fx
+        .eng2
+        .as_ref()
+        .ok_or("the registers are not mapped twice")?;
+    ensure(one.base() != two.base(), || "one mapping, not two".into())?;
+    ensure_eq("taint U", tainted()? & TAINT_USER, TAINT_USER)?;
+    ensure_eq("DMACTL word 1 through both", two.ctl1(), one.ctl1())?;
+    let slot = (one.ctl1() & dmactl::READPTR_MASK) as usize;
+    let word2 = scr::PDMA_DESC + slot * desc::SIZE + 16;
+    for (w, r, v) in [(two, one, 0x0123_4567_89ab_cdf8u64), (one, two, 0)] {
+        w.write(word2, v);
+        ensure_eq(
+            "a descriptor word written through the other",
+            r.read(word2),
+            v,
+        )?;
+    }
+    let (src, dst) = fx.bufs.as_ref().ok_or("no buffers")?;
+    // SAFETY: `dst` is LEN bytes.
+    unsafe { core::ptr::write_bytes(dst.ptr, 0, LEN) };
+    user_copy(fd, one, src.addr(), 0x400_0000, LEN as u64, true, false)?;
+    user_copy(fd, two, dst.addr(), 0x400_0000, LEN as u64, false, true)?;
+    // SAFETY: both buffers are LEN bytes.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(src.ptr, LEN),
+            std::slice::from_raw_parts(dst.ptr, LEN),
+        )
+    };
+    ensure(a == b, || "data differs".into())?;
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )
+}
+
+/// The first mapping goes; the second still holds the engine: the kernel manager answers EBUSY,
+/// another process cannot map, and a copy VH -> VE -> VH through the second works.
+fn unmap_first_keeps(fx: &mut Fx) -> R {
     fx.eng = None;
     let fd = opened(&fx.fd)?;
-    kernel_xfer(fd)
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )?;
+    let b = Buffer::new(Backing::Anon4k, 4096)?;
+    ensure_errno(
+        "SUBMIT",
+        ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
+        libc::EBUSY,
+    )?;
+    let code = sys::in_child(|| {
+        let Ok(own) = sys::open_rw(NODE) else {
+            return 9;
+        };
+        match map_raw(&own, SCR_MMAP_OFFSET, scr::SIZE) {
+            Err(e) if e == libc::EBUSY => 0,
+            Err(_) => 1,
+            Ok(_) => 2,
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq(
+        "another process's mmap (0: EBUSY, 1: other errno, 2: mapped)",
+        code,
+        0,
+    )?;
+    let two = fx
+        .eng2
+        .as_ref()
+        .ok_or("the registers are not mapped twice")?;
+    let (src, dst) = fx.bufs.as_ref().ok_or("no buffers")?;
+    // SAFETY: `dst` is LEN bytes.
+    unsafe { core::ptr::write_bytes(dst.ptr, 0, LEN) };
+    user_copy(fd, two, src.addr(), 0x500_0000, LEN as u64, true, false)?;
+    user_copy(fd, two, dst.addr(), 0x500_0000, LEN as u64, false, false)?;
+    // SAFETY: both buffers are LEN bytes.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(src.ptr, LEN),
+            std::slice::from_raw_parts(dst.ptr, LEN),
+        )
+    };
+    ensure(a == b, || "data differs".into())
+}
+
+fn unmap_last_gives_back(fx: &mut Fx) -> R {
+    fx.eng2 = None;
+    let fd = opened(&fx.fd)?;
+    kernel_round_trip(fd, 0x600_0000)
 }
 
 fn reclaim_case(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
-    reclaim(fd)
+    reclaim(fd, 0)?;
+    reclaim(fd, 1)
 }
 
 fn after_reclaim(fx: &mut Fx) -> R {
