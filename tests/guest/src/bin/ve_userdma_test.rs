@@ -820,7 +820,7 @@ fn busy_while_mapped(fx: &mut Fx) -> R {
         libc::EBUSY,
     )?;
     // The same process, another open file: not the same user of the engine.
-    let other = sys::open_rw(NODE).map_err(errname)?;
+    let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     ensure_errno(
         "mapping through another open file",
         map_raw(&other, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
