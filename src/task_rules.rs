@@ -31,8 +31,13 @@ pub enum TaskState {
 pub enum Refusal {
     /// `EINVAL`: the command does not apply to the task's state.
     Invalid,
-    /// `EAGAIN`: try again once the task is off its core.
+    /// `EAGAIN`: try again once the task is off its core, or its exception was reported, or the
+    /// core's interrupt arrived.
     Again,
+    /// `ESRCH`: the task is not in a state the command applies to.
+    NotReady,
+    /// `EBUSY`: the core has a task, or is running.
+    Busy,
 }
 
 /// What a delete does to a task.
@@ -44,6 +49,35 @@ pub enum Deletion {
     Deleted,
     /// The task's closer, waiting in close, may finish: the task goes with it.
     LetCloserGo,
+}
+
+/// What `UNASSIGN_TASK` does with a task's core, in NEC's order, from what the core shows: the
+/// core still runs (EXS run bit: `EBUSY`, VEOS halts it first); an interrupt of the core that
+/// `WAIT_EXCEPTION` has not collected (its count is not 0): the exception status is saved in the
+/// task for its `WAIT_EXCEPTION`, and the count cleared; none, but the core's interrupt bit is
+/// still up (`EAGAIN`: the interrupt is on its way, VEOS retries). Otherwise the task simply
+/// comes off.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Unassign {
+    /// Off the core; nothing to save.
+    Off,
+    /// Off the core; save the exception status in the task and wake its waiter.
+    SaveExs,
+}
+
+impl Unassign {
+    /// NEC's decision (VE1: the core's EXS run bit, its interrupt count, its INTVEC bit).
+    pub const fn decide(running: bool, count: u64, intvec_pending: bool) -> Result<Self, Refusal> {
+        if running {
+            Err(Refusal::Busy)
+        } else if count > 0 {
+            Ok(Self::SaveExs)
+        } else if intvec_pending {
+            Err(Refusal::Again)
+        } else {
+            Ok(Self::Off)
+        }
+    }
 }
 
 /// What closing a task's file does.
@@ -92,6 +126,36 @@ impl TaskState {
             Self::Deleted | Self::Ready => Ok(Self::Ready),
             Self::New | Self::Assigned | Self::Released => Err(Refusal::Invalid),
         }
+    }
+
+    /// `ASSIGN_TASK`, NEC's checks after the core (enabled, else `EINVAL`) and the task were
+    /// found, in NEC's order: the core has a task (`EBUSY`); the task has an exception status
+    /// saved by an unassign that its `WAIT_EXCEPTION` has not collected yet, or its file was
+    /// closed (`EAGAIN`); it is not ready (`ESRCH`). Otherwise it becomes assigned.
+    pub const fn on_assign(self, core_busy: bool, exs_saved: bool) -> Result<Self, Refusal> {
+        if core_busy {
+            return Err(Refusal::Busy);
+        }
+        if exs_saved || matches!(self, Self::Released) {
+            return Err(Refusal::Again);
+        }
+        match self {
+            Self::Ready => Ok(Self::Assigned),
+            _ => Err(Refusal::NotReady),
+        }
+    }
+
+    /// The state after its task comes off its core: ready, unless its file was closed.
+    pub const fn on_unassign(self) -> Self {
+        match self {
+            Self::Released => Self::Released,
+            _ => Self::Ready,
+        }
+    }
+
+    /// Whether `WAIT_EXCEPTION` may wait for the task (ready or on a core), else `ESRCH`.
+    pub const fn may_wait(self) -> bool {
+        matches!(self, Self::Ready | Self::Assigned)
     }
 
     /// Closing the task's file.

@@ -99,6 +99,8 @@ fn errno(r: Refusal) -> Error {
     match r {
         Refusal::Invalid => EINVAL,
         Refusal::Again => EAGAIN,
+        Refusal::NotReady => ESRCH,
+        Refusal::Busy => EBUSY,
     }
 }
 

@@ -99,3 +99,47 @@ fn a_program_lifecycle_ends_deleted_and_revives() {
     assert_eq!(Deleted.on_revive(), Ok(Ready));
     assert_eq!(Deleted.on_release(), Release::FreeNow);
 }
+
+#[test]
+fn assign_checks_in_necs_order() {
+    // A busy core first, whatever the task.
+    for s in ALL {
+        assert_eq!(s.on_assign(true, false), Err(Refusal::Busy));
+    }
+    // Then a saved exception status or a closed file.
+    assert_eq!(Ready.on_assign(false, true), Err(Refusal::Again));
+    assert_eq!(Released.on_assign(false, false), Err(Refusal::Again));
+    // Then the state.
+    let after: Vec<_> = ALL.iter().map(|s| s.on_assign(false, false)).collect();
+    assert_eq!(
+        after,
+        [
+            Err(Refusal::NotReady),
+            Ok(Assigned),
+            Err(Refusal::NotReady),
+            Err(Refusal::Again),
+            Err(Refusal::NotReady),
+        ]
+    );
+}
+
+#[test]
+fn unassign_keeps_a_released_task_released() {
+    assert_eq!(Assigned.on_unassign(), Ready);
+    assert_eq!(Released.on_unassign(), Released);
+}
+
+#[test]
+fn wait_exception_waits_for_ready_and_assigned_tasks_only() {
+    let may: Vec<bool> = ALL.iter().map(|s| s.may_wait()).collect();
+    assert_eq!(may, [false, true, false, false, true]);
+}
+
+#[test]
+fn unassign_decides_from_the_core_in_necs_order() {
+    use crate::task_rules::Unassign;
+    assert_eq!(Unassign::decide(true, 5, true), Err(Refusal::Busy));
+    assert_eq!(Unassign::decide(false, 1, true), Ok(Unassign::SaveExs));
+    assert_eq!(Unassign::decide(false, 0, true), Err(Refusal::Again));
+    assert_eq!(Unassign::decide(false, 0, false), Ok(Unassign::Off));
+}
