@@ -99,18 +99,18 @@ impl NodeFile for VeFile {
         Ok(file)
     }
 
-    fn ioctl(this: &Self, cmd: u32, arg: usize) -> Result<isize> {
-        dispatch(this, cmd, arg)
+    fn ioctl(this: &Self, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        dispatch(this, file, cmd, arg)
     }
 
     /// This driver's own ioctls (numbers from 0x40 on) have the same layout for 32-bit callers:
     /// fixed-width fields, pointers as u64. NEC's (0..31) hold pointers and `unsigned long`, so
     /// they are refused to 32-bit callers rather than misread.
-    fn compat_ioctl(this: &Self, cmd: u32, arg: usize) -> Result<isize> {
+    fn compat_ioctl(this: &Self, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         if uapi::ioc_nr(cmd) < uapi::VE_DMA_NR_BASE {
             return Err(ENOTTY);
         }
-        dispatch(this, cmd, arg)
+        dispatch(this, file, cmd, arg)
     }
 
     /// NEC's mmap windows (`src/chip.rs`): `ENODEV` once the card is unbound; `EINVAL` for a
@@ -183,7 +183,7 @@ impl NodeFile for VeFile {
 /// `CAP_SYS_ADMIN` (`EPERM`), except the ones NEC lets a pseudo process (an ordinary user) issue,
 /// of which this driver implements none yet; an unknown command is then `EINVAL`, as NEC answers
 /// it (VEOS treats other errnos as failures of the command).
-fn dispatch(file: &VeFile, cmd: u32, arg: usize) -> Result<isize> {
+fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
     if !sys::capable_sys_admin() {
         return Err(EPERM);
     }

@@ -36,9 +36,10 @@ pub(crate) trait NodeFile: Sized {
     /// when the file is released (its last reference gone).
     fn open(data: &Self::Data) -> Result<Self::Ptr>;
 
-    /// An ioctl from a caller of the kernel's own word size.
+    /// An ioctl from a caller of the kernel's own word size, on `file`.
     fn ioctl(
         this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
         cmd: u32,
         arg: usize,
     ) -> Result<isize>;
@@ -47,6 +48,7 @@ pub(crate) trait NodeFile: Sized {
     /// Without it, 32-bit callers get `ENOTTY` for every ioctl.
     fn compat_ioctl(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
         _cmd: u32,
         _arg: usize,
     ) -> Result<isize> {
@@ -159,7 +161,9 @@ impl<T: NodeFile> NodeVTable<T> {
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: an open file, held by the VFS for the call.
         let this = unsafe { Self::borrow(file) };
-        match T::ioctl(this, cmd, arg) {
+        // SAFETY: the file is valid for the call and no `fdget_pos` region is active on it here.
+        let f = unsafe { File::from_raw_file(file) };
+        match T::ioctl(this, f, cmd, arg) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
         }
@@ -180,7 +184,9 @@ impl<T: NodeFile> NodeVTable<T> {
         let arg = arg as u32 as usize;
         // SAFETY: as for `ioctl`.
         let this = unsafe { Self::borrow(file) };
-        match T::compat_ioctl(this, cmd, arg) {
+        // SAFETY: as for `ioctl`.
+        let f = unsafe { File::from_raw_file(file) };
+        match T::compat_ioctl(this, f, cmd, arg) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
         }
