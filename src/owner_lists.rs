@@ -170,7 +170,7 @@ pub const fn pciatb_page_size_for_window(bar0_size: u64) -> u64 {
 /// where NEC's check refuses them (`offset + size - 1 < offset`, in unsigned arithmetic: a range
 /// that wraps, or an empty one at a nonzero offset); else the pages holding a byte of
 /// `[offset, offset + size)`, as `(first page, pages)` of `page_size` bytes, `None` if empty.
-/// Exactly that range: NEC's zaps `[offset, 2 * offset + size - 1)` (it passes the end as the
+/// Exactly that range (`None` too for a zero `page_size`): NEC's zaps `[offset, 2 * offset + size - 1)` (it passes the end as the
 /// length).
 pub fn unmap_pages(offset: i64, size: u64, page_size: u64) -> Result<Option<(u64, u64)>, ()> {
     let start = offset as u64;
@@ -178,9 +178,8 @@ pub fn unmap_pages(offset: i64, size: u64, page_size: u64) -> Result<Option<(u64
     if last < start {
         return Err(());
     }
-    if size == 0 {
-        return Ok(None);
+    match (start.checked_div(page_size), last.checked_div(page_size)) {
+        (Some(first), Some(end)) if size != 0 => Ok(Some((first, end - first + 1))),
+        _ => Ok(None),
     }
-    let first = start / page_size;
-    Ok(Some((first, last / page_size - first + 1)))
 }
