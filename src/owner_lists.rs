@@ -73,7 +73,7 @@ impl<S: OwnerStore> OwnerLists<S> {
     }
 
     /// Indices these lists cover.
-    pub fn len(&self) -> u32 {
+    pub fn indices(&self) -> u32 {
         self.len
     }
 
@@ -166,17 +166,21 @@ pub const fn pciatb_page_size_for_window(bar0_size: u64) -> u64 {
     }
 }
 
+/// `VEDRV_CMD_UNMAP`'s range is refused (`EINVAL`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BadRange;
+
 /// `VEDRV_CMD_UNMAP`'s range: `offset` and `size` as the ioctl passes them. `Err` (`EINVAL`)
 /// where NEC's check refuses them (`offset + size - 1 < offset`, in unsigned arithmetic: a range
 /// that wraps, or an empty one at a nonzero offset); else the pages holding a byte of
 /// `[offset, offset + size)`, as `(first page, pages)` of `page_size` bytes, `None` if empty.
 /// Exactly that range (`None` too for a zero `page_size`): NEC's zaps `[offset, 2 * offset + size - 1)` (it passes the end as the
 /// length).
-pub fn unmap_pages(offset: i64, size: u64, page_size: u64) -> Result<Option<(u64, u64)>, ()> {
+pub fn unmap_pages(offset: i64, size: u64, page_size: u64) -> Result<Option<(u64, u64)>, BadRange> {
     let start = offset as u64;
     let last = start.wrapping_add(size).wrapping_sub(1);
     if last < start {
-        return Err(());
+        return Err(BadRange);
     }
     match (start.checked_div(page_size), last.checked_div(page_size)) {
         (Some(first), Some(end)) if size != 0 => Ok(Some((first, end - first + 1))),

@@ -39,7 +39,7 @@ mod regs;
 #[expect(
     dead_code,
     unreachable_pub,
-    reason = "`pub` for the host tests, which include this file; `len`, `count`, `store_mut` are theirs"
+    reason = "`pub` for the host tests, which include this file; `indices`, `count`, `store_mut` are theirs"
 )]
 mod owner_lists;
 // VE1's sensor decoders (`core` only, shared with the host tests).

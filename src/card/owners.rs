@@ -162,7 +162,7 @@ impl Card {
     pub(crate) fn unmap_range(&self, offset: i64, size: u64) -> Result {
         let page = kernel::page::PAGE_SIZE as u64;
         let Some((first, pages)) =
-            owner_lists::unmap_pages(offset, size, page).map_err(|()| EINVAL)?
+            owner_lists::unmap_pages(offset, size, page).map_err(|_| EINVAL)?
         else {
             return Ok(());
         };

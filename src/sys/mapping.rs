@@ -307,7 +307,7 @@ impl MappedSpace {
         let mapping = unsafe { (*file).f_mapping };
         // SAFETY: `mapping` is a live address space; any page range is valid (pages past the
         // mappings are skipped); `even_cows` removes private copies too (there are none).
-        unsafe { bindings::unmap_mapping_pages(mapping, first as _, pages as _, true) };
+        unsafe { bindings::unmap_mapping_pages(mapping, first as c_ulong, pages as c_ulong, true) };
     }
 
     /// Removes every page table entry of every mapping of the file's address space: a later

@@ -4,8 +4,8 @@
 //! duplicates, bounds, lookup; the PCIATB page size; UNMAP's range.
 
 use crate::owner_lists::{
-    pciatb_page_size, pciatb_page_size_for_window, unmap_pages, OnDuplicate, OutOfMemory, Owner,
-    OwnerError, OwnerLists, OwnerStore, PCIATB_2M, PCIATB_64M,
+    pciatb_page_size, pciatb_page_size_for_window, unmap_pages, BadRange, OnDuplicate, OutOfMemory,
+    Owner, OwnerError, OwnerLists, OwnerStore, PCIATB_2M, PCIATB_64M,
 };
 
 /// A `Vec` that can be told to fail its next allocation.
@@ -57,7 +57,7 @@ fn assign_permits_only_that_uid_and_index() {
 #[test]
 fn index_range_is_checked() {
     for mut l in [cr(), vemem()] {
-        let n = l.len() as i32;
+        let n = l.indices() as i32;
         for bad in [-1, i32::MIN, n, n + 1, i32::MAX] {
             assert_eq!(l.assign(bad, 5), Err(OwnerError::BadIndex), "assign {bad}");
             assert_eq!(
@@ -150,10 +150,10 @@ fn pciatb_page_sizes() {
 fn unmap_range_is_exactly_the_request() {
     let p = 4096;
     // NEC's check: offset + size - 1 < offset (unsigned) is EINVAL.
-    assert_eq!(unmap_pages(-1, 2, p), Err(()));
-    assert_eq!(unmap_pages(0x1000, u64::MAX, p), Err(()));
-    assert_eq!(unmap_pages(1, 0, p), Err(()));
-    assert_eq!(unmap_pages(i64::MIN, 0, p), Err(()));
+    assert_eq!(unmap_pages(-1, 2, p), Err(BadRange));
+    assert_eq!(unmap_pages(0x1000, u64::MAX, p), Err(BadRange));
+    assert_eq!(unmap_pages(1, 0, p), Err(BadRange));
+    assert_eq!(unmap_pages(i64::MIN, 0, p), Err(BadRange));
     // An empty range at 0 passes the check and zaps nothing.
     assert_eq!(unmap_pages(0, 0, p), Ok(None));
     // Page aligned: exactly those pages (NEC would zap [offset, 2 * offset + size - 1)).

@@ -732,12 +732,12 @@ fn owner_errnos(fx: &mut Fx) -> R {
     };
     ensure_eq(
         "nobody: first command without EPERM (0: none)",
-        sys::as_nobody(|| each()).map_err(errname)?,
+        sys::as_nobody(each).map_err(errname)?,
         0,
     )?;
     ensure_eq(
         "root without CAP_SYS_ADMIN: first command without EPERM (0: none)",
-        sys::without_cap(sys::CAP_SYS_ADMIN, || each()).map_err(errname)?,
+        sys::without_cap(sys::CAP_SYS_ADMIN, each).map_err(errname)?,
         0,
     )
 }
