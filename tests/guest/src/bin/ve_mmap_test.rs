@@ -531,8 +531,7 @@ fn outcomes(
 
 /// Unprivileged callers, NEC's rules: without CAP_SYS_ADMIN the register window is `EACCES`
 /// (user registers, the SCR); the CR and VE memory windows map for anyone but their pages fault
-/// (SIGBUS: their owners, NEC's ASSIGN_CR and ASSIGN_VEMEM, are not implemented, so only
-/// CAP_SYS_ADMIN maps them). Without CAP_SYS_RAWIO (this driver's gate of raw device access) the
+/// (SIGBUS: no uid owns them, so only CAP_SYS_ADMIN maps them). Without CAP_SYS_RAWIO (this driver's gate of raw device access) the
 /// register window is `EPERM`, the others work.
 fn unprivileged(_fx: &mut Fx) -> R {
     let nobody = outcomes(sys::as_nobody)?;
