@@ -33,18 +33,18 @@ pub(crate) enum VcrSource {
 /// Who may map a window of `/dev/veN`, and what a fault in it checks (NEC's rules, mmap_ve1.c).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum WindowKind {
-    /// Communication register pages: anyone may map them; a page is mapped at fault time only for
-    /// a caller with `CAP_SYS_ADMIN` (NEC also lets the uid that `VEDRV_CMD_ASSIGN_CR` gave the
-    /// page, which this driver does not implement: admin only).
+    /// Communication register pages ([`Chip::cr_page_size`] each): anyone may map them; a page is
+    /// mapped at fault time for a caller with `CAP_SYS_ADMIN` or whose uid `VEDRV_CMD_ASSIGN_CR`
+    /// made an owner of its CR page (of [`Chip::cr_pages`]).
     Cr,
     /// Registers: `CAP_SYS_ADMIN` at mmap time (`EACCES`, NEC's), and this driver's gates of
     /// raw device access: `CAP_SYS_RAWIO` and no kernel lockdown (`EPERM`). Every page maps at
     /// fault time except the system-common pages [`Chip::scr_withheld`] (SIGBUS), which only a
     /// `user_pdma=1` mapping that holds the engine maps.
     Registers,
-    /// VE memory through the PCIATB: anyone may map it; a page is mapped at fault time only for
-    /// `CAP_SYS_ADMIN` (NEC also lets the uid that `VEDRV_CMD_ASSIGN_VEMEM` gave the PCIATB
-    /// entry: not implemented, admin only).
+    /// VE memory through the PCIATB: anyone may map it; a page is mapped at fault time for
+    /// `CAP_SYS_ADMIN` or a uid that `VEDRV_CMD_ASSIGN_VEMEM` made an owner of its PCIATB entry
+    /// (of [`Chip::pciatb_entries`], each a PCIATB page: [`Chip::pciatba`]).
     VeMemory,
 }
 
@@ -114,6 +114,16 @@ pub(crate) struct Chip {
     pub(crate) wait_irq_type: u64,
     /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
     pub(crate) wait_irq: (bool, u32),
+    /// CR pages `VEDRV_CMD_ASSIGN_CR` can give a user.
+    pub(crate) cr_pages: u32,
+    /// Bytes of one CR page of a [`WindowKind::Cr`] window.
+    pub(crate) cr_page_size: u64,
+    /// PCIATB entries `VEDRV_CMD_ASSIGN_VEMEM` can give a user.
+    pub(crate) pciatb_entries: u32,
+    /// The PCIATBA register relative to the system-common block, whose bit 0 gives the PCIATB
+    /// page size (read at every fault in the VE memory window, as NEC does); `None` where it is
+    /// not in [`Chip::scr_bar`] (VE3: then the size VEOS programs for the window's size).
+    pub(crate) pciatba: Option<usize>,
     /// End of the VE addresses the engine can reach: a VE range must end at or below it. The
     /// engine's address fields are 48 bits wide; the card's memory is smaller, where known.
     pub(crate) ve_addr_limit: u64,
@@ -171,6 +181,10 @@ pub(crate) static VE1: Chip = Chip {
     scr_withheld: &hw::scr::WITHHELD,
     // libved's VE_INTR_P_DMA: bit 48 of the lower word.
     wait_irq: (false, hw::ve1::PDMA_VECTOR),
+    cr_pages: hw::ve1::CR_PAGES as u32,
+    cr_page_size: hw::ve1::CR_PAGE_SIZE as u64,
+    pciatb_entries: hw::ve1::PCIATB_ENTRIES as u32,
+    pciatba: Some(hw::scr::PCIATBA),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
 };
 
@@ -227,6 +241,13 @@ pub(crate) static VE3: Chip = Chip {
     scr_withheld: &hw::ve3::WITHHELD,
     // libved VE3: INTVEC bit 64, bit 0 of the upper word.
     wait_irq: (true, 0),
+    // NEC's VE3: 32 CR pages of 8 KiB in BAR4's CR part, which this table does not yet give a
+    // window of its own.
+    cr_pages: hw::ve1::CR_PAGES as u32,
+    cr_page_size: hw::ve1::CR_PAGE_SIZE as u64,
+    pciatb_entries: hw::ve3::PCIATB_ENTRIES as u32,
+    // In BAR2's SCR, not in `scr_bar` (BAR4).
+    pciatba: None,
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
 };
 

@@ -24,6 +24,8 @@ void ve_vma_make_uncached_pfnmap(struct vm_area_struct *vma);
 unsigned long ve_fault_pgoff(struct vm_fault *vmf);
 vm_fault_t ve_fault_insert_pfn(struct vm_fault *vmf, unsigned long pfn);
 int ve_locked_down(void);
+int ve_kuid_from_user(unsigned int uid, unsigned int *kuid);
+unsigned int ve_current_kuid(void);
 
 /* For src/sys/gup.rs: the ptrace check for pinning another process, the folio of a page. */
 int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
@@ -106,6 +108,23 @@ vm_fault_t ve_fault_insert_pfn(struct vm_fault *vmf, unsigned long pfn)
  * direct PCI device access (as sysfs resourceN mmap: LOCKDOWN_PCI_ACCESS); a user-space DMA
  * manager does both.
  */
+/* make_kuid() in the caller's user namespace; -EINVAL for a uid that maps to no kuid. */
+int ve_kuid_from_user(unsigned int uid, unsigned int *kuid)
+{
+	kuid_t k = make_kuid(current_user_ns(), uid);
+
+	if (!uid_valid(k))
+		return -EINVAL;
+	*kuid = __kuid_val(k);
+	return 0;
+}
+
+/* current_uid(): the caller's real uid, as NEC's fault check compares it. */
+unsigned int ve_current_kuid(void)
+{
+	return __kuid_val(current_uid());
+}
+
 int ve_locked_down(void)
 {
 	int ret = security_locked_down(LOCKDOWN_DEV_MEM);

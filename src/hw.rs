@@ -49,6 +49,9 @@ pub mod scr {
     /// Privileged DMA control, word 1: bit 63 exception, bits 6:0 read pointer (next descriptor
     /// the engine will process). Writing the read pointer clears the exception.
     pub const PDMA_CTL1: usize = 0x4_2008;
+    /// PCIATB attributes (PCIATBA): bit 0 selects the PCIATB page size (1: 64 MiB, 0: 2 MiB),
+    /// which NEC's fault check reads at every fault in the VE memory window.
+    pub const PCIATBA: usize = 0x7_0000;
 
     /// The pages of the block that a register mapping made without `user_pdma=1` withholds (a
     /// fault there is SIGBUS), relative to the block: INTVEC and PCIEXC (VEOS never touches them;
@@ -80,6 +83,9 @@ pub mod ve1 {
     pub const CR_PAGE_SIZE: usize = 0x2000;
     /// CR pages on a VE1.
     pub const CR_PAGES: usize = 32;
+    /// PCIATB entries on a VE1 (NEC's `hw_ve1.h`): pages of the BAR0 window that
+    /// `VEDRV_CMD_ASSIGN_VEMEM` can give a user.
+    pub const PCIATB_ENTRIES: usize = 1024;
     /// Per-core register areas in [`SCR_BAR`]: core `c`'s at `c * CORE_AREA`.
     pub const CORE_AREA: usize = 0x10_0000;
     /// A core's user registers, from the start of its area.
@@ -116,6 +122,8 @@ pub mod ve3 {
     pub const PDMA_CTL0: usize = 0xA000;
     /// MSI-X entry of the privileged DMA engine.
     pub const PDMA_VECTOR: u32 = 32;
+    /// PCIATB entries on a VE3 (NEC's `hw_ve3.h`).
+    pub const PCIATB_ENTRIES: usize = 4096;
     /// Pages withheld from a register mapping without `user_pdma=1`, relative to the SCR:
     /// INTVEC0-3, `DMADESP`, the reserved page after it, `DMACTLP` (as VE1's
     /// [`super::scr::WITHHELD`]).

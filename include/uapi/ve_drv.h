@@ -242,8 +242,8 @@ struct ve_vp_release {
  * bound to the opening thread), the exception wait of the pseudo process, the ownership of CR
  * pages and PCIATB entries, the VE reset and, on VE3, ownership of the card, fault notice, the
  * exception register, memory clearing and clock gating. They are declared with NEC's names,
- * numbers and argument layouts so that libved and VEOS compile unchanged; this driver does not
- * implement them yet and answers each with EINVAL.
+ * numbers and argument layouts so that libved and VEOS compile unchanged; those marked "Not
+ * implemented" below answer EINVAL.
  *
  * Several commands pass a number by value in the ioctl's argument although the encoding names a
  * type (pid_t, int, uint64_t): the type only sets the encoded size. The commands that return data
@@ -345,31 +345,55 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_ASSIGN_CR - lets a user map a CR page.
  *
- * Argument: &struct ve_cr_assign. Not implemented (EINVAL).
+ * Argument: &struct ve_cr_assign. Adds @owner_uid (a uid of the caller's user namespace) to the
+ * owners of CR page @cr_page_num: from then on a fault of a process whose real uid it is maps
+ * that page of the CR window (see mmap below). The owners live as long as the card is bound.
+ *
+ * Errors: EFAULT; EINVAL (a uid that names nobody in the caller's user namespace, a page outside
+ * 0..31, a uid that already owns the page); ENOMEM.
  */
 #define VEDRV_CMD_ASSIGN_CR		_IOR(VE_IOC_MAGIC, 8, struct ve_cr_assign)
 /**
  * VEDRV_CMD_UNASSIGN_CR - withdraws a CR page from its user.
  *
- * Argument: &struct ve_cr_assign. Not implemented (EINVAL).
+ * Argument: &struct ve_cr_assign. Removes @owner_uid from the owners of CR page @cr_page_num
+ * (success if it was not one). Pages already mapped stay mapped: VEDRV_CMD_UNMAP revokes them.
+ *
+ * Errors: EFAULT; EINVAL (a uid that names nobody, a page outside 0..31).
  */
 #define VEDRV_CMD_UNASSIGN_CR		_IOR(VE_IOC_MAGIC, 9, struct ve_cr_assign)
 /**
  * VEDRV_CMD_ASSIGN_VEMEM - lets a user map a PCIATB entry's page of VE memory.
  *
- * Argument: &struct ve_pcimem_assign. Not implemented (EINVAL).
+ * Argument: &struct ve_pcimem_assign. Adds @owner_uid to the owners of PCIATB entry
+ * @pciatb_entry: a fault of a process whose real uid it is maps the pages of that entry (a PCIATB
+ * page: 2 MiB, or 64 MiB when PCIATBA bit 0 is set) of the VE memory window. A uid that already
+ * owns the entry: success, nothing changes (unlike VEDRV_CMD_ASSIGN_CR, as NEC's).
+ *
+ * Errors: EFAULT; EINVAL (a uid that names nobody, an entry outside 0..1023 on VE1, 0..4095 on
+ * VE3); ENOMEM.
  */
 #define VEDRV_CMD_ASSIGN_VEMEM		_IOR(VE_IOC_MAGIC, 10, struct ve_pcimem_assign)
 /**
  * VEDRV_CMD_UNASSIGN_VEMEM - withdraws a PCIATB entry's page from its user.
  *
- * Argument: &struct ve_pcimem_assign. Not implemented (EINVAL).
+ * Argument: &struct ve_pcimem_assign. Removes @owner_uid from the owners of the entry (success
+ * if it was not one); mapped pages stay until VEDRV_CMD_UNMAP.
+ *
+ * Errors: EFAULT; EINVAL (a uid that names nobody, an entry out of range).
  */
 #define VEDRV_CMD_UNASSIGN_VEMEM	_IOR(VE_IOC_MAGIC, 11, struct ve_pcimem_assign)
 /**
  * VEDRV_CMD_UNMAP - removes every user mapping of a range of the device's windows.
  *
- * Argument: &struct ve_unmap. Not implemented (EINVAL).
+ * Argument: &struct ve_unmap. Removes the page table entries of every user mapping of this
+ * card's windows that maps a page holding a byte of [@offset, @offset + @size) (file offsets),
+ * through any open file of its device node; the next access faults and maps the page again only
+ * if it is still permitted. Exactly that range (NEC's driver zaps [@offset, 2 * @offset + @size
+ * - 1)). An empty range at offset 0 does nothing.
+ *
+ * Errors: EFAULT; EINVAL (@offset + @size - 1 < @offset, in unsigned arithmetic: the range wraps,
+ * or is empty at a nonzero offset).
  */
 #define VEDRV_CMD_UNMAP			_IOR(VE_IOC_MAGIC, 12, struct ve_unmap)
 /**
@@ -469,8 +493,10 @@ struct ve_ownership {
  * page mapped when it is first touched. A mapping must lie inside one window, be MAP_SHARED and
  * not executable, and cannot be split. The register window needs CAP_SYS_ADMIN (EACCES, as
  * NEC's), CAP_SYS_RAWIO and no kernel lockdown (EPERM); the CR and VE memory windows map for
- * anyone, but a page is mapped only for CAP_SYS_ADMIN (NEC's owners by uid, ASSIGN_CR and
- * ASSIGN_VEMEM, are not implemented) and an access otherwise faults with SIGBUS. Unbinding the
+ * anyone, but a page is mapped only for CAP_SYS_ADMIN or for a process whose real uid owns its
+ * CR page (8 KiB each; VEDRV_CMD_ASSIGN_CR) or its PCIATB entry (VEDRV_CMD_ASSIGN_VEMEM; the
+ * entry is the offset in the window divided by the PCIATB page size, which PCIATBA gives at the
+ * time of the fault), and an access otherwise faults with SIGBUS. Unbinding the
  * card zaps every mapping (SIGBUS afterwards).
  *
  * Without the module parameter user_pdma=1, the privileged DMA engine's pages of the

@@ -7,6 +7,7 @@
 //!   `VEDRV_CMD_WAIT_INTR`, and the engine the DMA manager drives;
 //! - [`lending`]: the engine lent to a user-space DMA manager through a register mapping;
 //! - [`windows`]: NEC's mmap windows and the mappings that do not take the engine;
+//! - [`owners`]: NEC's owners by uid of CR pages and PCIATB entries, and `VEDRV_CMD_UNMAP`;
 //! - [`emulator`]: the engine emulator's identification block and ping;
 //! - [`tasks`]: NEC's task objects, one per open file;
 //! - [`sysfs`]: NEC's sysfs attributes.
@@ -21,8 +22,11 @@
 //!   threaded IRQ handler) -> `i_mmap_rwsem` (zapping the register mapping) and -> `Card::events`
 //!   (spinlock, interrupts off; also taken in the hard IRQ handler);
 //! - `mmap_lock` -> `Card::maps` (mutex: the mappings that do not take the engine; held while a
-//!   fault inserts a page and while unbind zaps them) -> `i_mmap_rwsem`; `Card::maps` is never
-//!   held with `Card::dma`;
+//!   fault decides and inserts a page and while unbind or `VEDRV_CMD_UNMAP` zap them) ->
+//!   `i_mmap_rwsem`; `Card::maps` is never held with `Card::dma`;
+//! - `Card::maps` -> `Card::owners` (mutex: the owners by uid of CR pages and PCIATB entries;
+//!   taken by a fault in the CR or VE memory window inside `Card::maps`, and alone by the
+//!   `ASSIGN`/`UNASSIGN` ioctls, which allocate under it);
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
@@ -34,6 +38,7 @@
 mod binding;
 mod emulator;
 mod lending;
+mod owners;
 mod pdma;
 mod sysfs;
 mod tasks;
@@ -52,6 +57,7 @@ pub(crate) use emulator::{
     EmuIdent, //
 };
 pub(crate) use lending::lend_engine;
+pub(crate) use owners::OwnerKind;
 pub(crate) use sysfs::read_vcr;
 pub(crate) use windows::{
     map_window,
@@ -154,6 +160,10 @@ pub(crate) struct Card {
     /// The register mappings that do not take the engine, zapped at unbind.
     #[pin]
     maps: Mutex<windows::MapRegistry>,
+    /// NEC's owners by uid of CR pages and PCIATB entries, which the CR and VE memory windows'
+    /// faults consult (inside `maps`).
+    #[pin]
+    owners: Mutex<owners::Owners>,
     /// NEC's task objects, one per open file.
     #[pin]
     tasks: Mutex<tasks::TaskTable>,
@@ -169,6 +179,7 @@ impl Card {
         regs: DevresBar,
         doorbell: Option<DevresBar>,
     ) -> impl PinInit<Self, Error> {
+        let chip = facts.chip;
         try_pin_init!(Self {
             facts,
             regs,
@@ -179,6 +190,10 @@ impl Card {
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
             maps <- new_mutex!(windows::MapRegistry::new(), "ve_drv::Card::maps"),
+            owners <- new_mutex!(
+                owners::Owners::new(chip.cr_pages, chip.pciatb_entries),
+                "ve_drv::Card::owners"
+            ),
             tasks <- new_mutex!(tasks::TaskTable::new(), "ve_drv::Card::tasks"),
             task_released <- new_condvar!("ve_drv::Card::task_released"),
             dma <- new_mutex!(DmaState::new(), "ve_drv::Card::dma"),

@@ -20,7 +20,6 @@ use crate::{
         WindowKind, //
     },
     sys::{
-        self,
         MappedSpace,
         RegisterFault,
         RegisterHolder,
@@ -105,6 +104,20 @@ impl MapRegistry {
             spaces: KVec::new(),
         }
     }
+
+    /// Runs `f` once for each address space (device node) the registered mappings map through.
+    pub(crate) fn for_each_address_space(&self, mut f: impl FnMut(&MappedSpace)) {
+        for (i, (_, space)) in self.spaces.iter().enumerate() {
+            let seen = self
+                .spaces
+                .iter()
+                .take(i)
+                .any(|(_, s)| s.same_address_space(space));
+            if !seen {
+                f(space);
+            }
+        }
+    }
 }
 
 /// What each VMA of a mapping that does not hold the engine holds: the card and its window.
@@ -129,10 +142,11 @@ impl Drop for WindowMap {
 
 impl RegisterHolder for WindowMap {
     /// A fault: nothing once the card is unbound; in a register window the page unless it is a
-    /// withheld system-common page; in a CR or VE memory window the page for `CAP_SYS_ADMIN`
-    /// (evaluated for the faulting process, as NEC does); `SIGBUS` otherwise. The page is
-    /// inserted with [`Card::maps`] held, so unbind (which zaps under it) either comes first and
-    /// this maps nothing, or comes after and removes what this mapped.
+    /// withheld system-common page; in a CR or VE memory window the page for `CAP_SYS_ADMIN` or
+    /// an owner of its CR page or PCIATB entry ([`Card::may_fault`], evaluated for the faulting
+    /// task, as NEC does); `SIGBUS` otherwise. The decision is made and the page inserted with
+    /// [`Card::maps`] held, so unbind and `VEDRV_CMD_UNMAP` (which zap under it) either come
+    /// first and this decides anew, or come after and remove what this mapped.
     fn fault(&self, fault: &RegisterFault<'_>) -> VmFault {
         let card = &self.card;
         let Some(w) = card.facts.windows.get(self.window) else {
@@ -142,16 +156,16 @@ impl RegisterHolder for WindowMap {
         let Some(rel) = offset.checked_sub(w.window.file_offset) else {
             return VmFault::SIGBUS;
         };
-        let allowed = match w.window.kind {
-            WindowKind::Registers => !withheld(card.facts.chip, offset),
-            WindowKind::Cr | WindowKind::VeMemory => sys::capable_sys_admin(),
-        };
-        if !allowed {
-            return VmFault::SIGBUS;
-        }
         // Held until the page is inserted.
         let maps = card.maps.lock();
         if maps.removed {
+            return VmFault::SIGBUS;
+        }
+        let allowed = match w.window.kind {
+            WindowKind::Registers => !withheld(card.facts.chip, offset),
+            kind @ (WindowKind::Cr | WindowKind::VeMemory) => card.may_fault(kind, rel, w.size),
+        };
+        if !allowed {
             return VmFault::SIGBUS;
         }
         fault.insert(&w.bar, rel)

@@ -6,6 +6,7 @@
 //! Every ioctl number not listed in [`dispatch`], NEC's included, returns `ENOTTY`.
 
 mod nec;
+mod owners;
 mod task;
 
 use kernel::{
@@ -116,8 +117,10 @@ impl NodeFile for VeFile {
     /// NEC's mmap windows (`src/chip.rs`): `ENODEV` once the card is unbound; `EINVAL` for a
     /// private or executable mapping, or one that does not lie inside one window. The register
     /// window needs CAP_SYS_ADMIN (`EACCES`, NEC's), and, as raw device access, CAP_SYS_RAWIO and
-    /// no kernel lockdown (`EPERM`); the CR and VE memory windows map for anyone and check
-    /// CAP_SYS_ADMIN at each fault (SIGBUS). Pages are mapped uncached, at fault time.
+    /// no kernel lockdown (`EPERM`); the CR and VE memory windows map for anyone and check at
+    /// each fault for CAP_SYS_ADMIN or an owner by uid of the page's CR page or PCIATB entry
+    /// (`VEDRV_CMD_ASSIGN_CR`, `_ASSIGN_VEMEM`; SIGBUS otherwise). Pages are mapped uncached, at
+    /// fault time.
     ///
     /// Without `user_pdma=1` a register mapping never maps the privileged DMA engine's pages
     /// (descriptors, DMACTL, INTVEC: SIGBUS): the kernel manager keeps the engine. With it, a
@@ -217,6 +220,11 @@ fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_RST_INTR_COUNT => task::reset_interrupt_count(card, arg),
         uapi::VEDRV_CMD_RST_EXSRAR_MEM => task::reset_exsrar(card, arg),
         uapi::VEDRV_CMD_HOST_PID => task::host_pid(arg),
+        uapi::VEDRV_CMD_ASSIGN_CR => owners::cr(card, arg, true),
+        uapi::VEDRV_CMD_UNASSIGN_CR => owners::cr(card, arg, false),
+        uapi::VEDRV_CMD_ASSIGN_VEMEM => owners::vemem(card, arg, true),
+        uapi::VEDRV_CMD_UNASSIGN_VEMEM => owners::vemem(card, arg, false),
+        uapi::VEDRV_CMD_UNMAP => owners::unmap(card, arg),
         _ => Err(EINVAL),
     }
 }

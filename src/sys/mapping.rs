@@ -286,6 +286,30 @@ impl MappedSpace {
             && core::ptr::eq(self.mm.as_raw(), other.mm.as_raw())
     }
 
+    /// Whether `other` maps through the same address space (the same device node's inode):
+    /// zapping one zaps the other's mappings too.
+    pub(crate) fn same_address_space(&self, other: &Self) -> bool {
+        // SAFETY: we hold references to both files: they are alive, their mapping fields set.
+        unsafe {
+            core::ptr::eq(
+                (*self.file.as_ptr()).f_mapping,
+                (*other.file.as_ptr()).f_mapping,
+            )
+        }
+    }
+
+    /// Removes the page table entries of `pages` pages from file page `first` on, in every
+    /// mapping of the file's address space (every VMA mapping those file pages, whoever holds
+    /// it): a later access there faults (and the holder decides again).
+    pub(crate) fn zap_pages(&self, first: u64, pages: u64) {
+        let file = self.file.as_ptr();
+        // SAFETY: we hold a reference to the file: it and its address space are alive.
+        let mapping = unsafe { (*file).f_mapping };
+        // SAFETY: `mapping` is a live address space; any page range is valid (pages past the
+        // mappings are skipped); `even_cows` removes private copies too (there are none).
+        unsafe { bindings::unmap_mapping_pages(mapping, first as c_ulong, pages as c_ulong, true) };
+    }
+
     /// Removes every page table entry of every mapping of the file's address space: a later
     /// access through one of them faults (and the holder decides again).
     pub(crate) fn zap(&self) {

@@ -20,6 +20,7 @@
 //! - Here: [`pci_vendor`] (NEC's 0x1bcf, which the kernel's vendor list lacks),
 //!   [`set_dma_mask_48`] (the setter is `unsafe` in 7.3), [`dma_addresses_are_physical`],
 //!   [`capable_sys_admin`], [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`],
+//!   [`kuid_from_user`] and [`current_kuid`] (`make_kuid`, `current_uid`: static inlines),
 //!   [`jiffies_now`] (7.3's `kernel::time` cannot read the counter),
 //!   [`clear_master`] (`pci_clear_master`, which 7.3's `pci::Device` lacks), and
 //!   `FromBytes`/`AsBytes` for the ioctl argument structs of [`crate::uapi`].
@@ -65,6 +66,8 @@ pub(crate) use node::NodeFile;
 
 extern "C" {
     fn ve_locked_down() -> c_int;
+    fn ve_kuid_from_user(uid: c_uint, kuid: *mut c_uint) -> c_int;
+    fn ve_current_kuid() -> c_uint;
 }
 
 /// A PCI vendor id the kernel's `pci::Vendor` list does not name. NEC's SX-Aurora vendor id 0x1bcf
@@ -118,6 +121,23 @@ pub(crate) fn capable_sys_admin() -> bool {
 pub(crate) fn capable_sys_rawio() -> bool {
     // SAFETY: as for `capable_sys_admin`.
     unsafe { bindings::capable(bindings::CAP_SYS_RAWIO as c_int) }
+}
+
+/// The kernel uid (`kuid_t`'s value) of user id `uid` in the caller's user namespace
+/// (`make_kuid(current_user_ns(), uid)`); `EINVAL` if it names none there.
+pub(crate) fn kuid_from_user(uid: u32) -> Result<u32> {
+    let mut kuid: c_uint = 0;
+    // SAFETY: `make_kuid()` and `current_user_ns()` may be called from any process context;
+    // `kuid` is a valid place for the result.
+    kernel::error::to_result(unsafe { ve_kuid_from_user(uid, &mut kuid) })?;
+    Ok(kuid)
+}
+
+/// The current task's real uid as a kernel uid (`current_uid()`, what NEC's fault check of the
+/// CR and VE memory windows compares).
+pub(crate) fn current_kuid() -> u32 {
+    // SAFETY: `current_uid()` reads the current task's credentials, valid in any process context.
+    unsafe { ve_current_kuid() }
 }
 
 /// `EPERM` when kernel lockdown forbids what a user-space DMA manager does: raw access to memory

@@ -220,6 +220,23 @@ pub fn as_nobody(f: impl FnOnce() -> i32) -> Result<i32, i32> {
     })
 }
 
+/// Runs `f` in a child process with real uid `ruid`, effective and saved uid `euid` (gid 65534)
+/// and returns its exit code (100 if the switch failed).
+pub fn as_user(ruid: u32, euid: u32, f: impl FnOnce() -> i32) -> Result<i32, i32> {
+    in_child(|| {
+        // SAFETY: plain syscalls in the child.
+        unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setresgid(65534, 65534, 65534) != 0
+                || libc::setresuid(ruid, euid, euid) != 0
+            {
+                return 100;
+            }
+        }
+        f()
+    })
+}
+
 /// `CAP_IPC_LOCK` (include/uapi/linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
 

@@ -9,6 +9,8 @@ pub mod engine;
 pub mod extent;
 #[path = "../../../src/hw.rs"]
 pub mod hw;
+#[path = "../../../src/owner_lists.rs"]
+pub mod owner_lists;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
 #[path = "../../../src/sensors.rs"]
@@ -32,6 +34,9 @@ mod engine_tests;
 mod extent_tests;
 #[cfg(test)]
 mod hw_golden;
+#[cfg(test)]
+#[path = "owner_lists.rs"]
+mod owner_lists_tests;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;

@@ -137,7 +137,33 @@ fn one(
             ($name, res)
         }};
     }
-    match r.below(19) {
+    match r.below(20) {
+        19 => {
+            let index = r.pick(&[0, 1, 31, 32, 1023, 1024, -1, i32::MIN, i32::MAX]);
+            let any = r.next_u64();
+            let uid = r.pick(&[0, 1000, 65534, u32::MAX, any as u32]);
+            let offset = r.pick(&[0, -1, 0x2000_0000, 0x1000, any as i64]);
+            let size = r.pick(&[0, 1, 0x1000, 0x20_0000, u64::MAX, any]);
+            let cr = uapi::VeCrAssign {
+                cr_page_num: index,
+                owner_uid: uid,
+            };
+            let vemem = uapi::VePcimemAssign {
+                pciatb_entry: index,
+                owner_uid: uid,
+            };
+            match r.below(5) {
+                0 => call!("ASSIGN_CR", uapi::VEDRV_CMD_ASSIGN_CR, cr),
+                1 => call!("UNASSIGN_CR", uapi::VEDRV_CMD_UNASSIGN_CR, cr),
+                2 => call!("ASSIGN_VEMEM", uapi::VEDRV_CMD_ASSIGN_VEMEM, vemem),
+                3 => call!("UNASSIGN_VEMEM", uapi::VEDRV_CMD_UNASSIGN_VEMEM, vemem),
+                _ => call!(
+                    "UNMAP",
+                    uapi::VEDRV_CMD_UNMAP,
+                    uapi::VeUnmap { offset, size }
+                ),
+            }
+        }
         18 => task_command(fd, r),
         15 => {
             let vh = address(r, scratch);
@@ -498,6 +524,11 @@ fn one(
                 uapi::VEDRV_CMD_RST_INTR_COUNT,
                 uapi::VEDRV_CMD_RST_EXSRAR_MEM,
                 uapi::VEDRV_CMD_HOST_PID,
+                uapi::VEDRV_CMD_ASSIGN_CR,
+                uapi::VEDRV_CMD_UNASSIGN_CR,
+                uapi::VEDRV_CMD_ASSIGN_VEMEM,
+                uapi::VEDRV_CMD_UNASSIGN_VEMEM,
+                uapi::VEDRV_CMD_UNMAP,
             ];
             if known.contains(&cmd) {
                 return ("COUNT_PD_PAGE_ALL", nec::count(fd, uapi::OS_LIST));
@@ -570,6 +601,8 @@ fn allowed(name: &str) -> &'static [i32] {
         "DELETE_ALL_TASK" | "RST_INTR_COUNT" => &[],
         "RST_EXSRAR_MEM" => &[EINVAL],
         "HOST_PID" => &[EFAULT, ESRCH],
+        "ASSIGN_CR" | "ASSIGN_VEMEM" => &[EFAULT, EINVAL, ENOMEM],
+        "UNASSIGN_CR" | "UNASSIGN_VEMEM" | "UNMAP" => &[EFAULT, EINVAL],
         // An unknown command, and PIN_BENCH without test_ioctls=1: EINVAL, as NEC's driver
         // answers a command it does not know.
         _ => &[EINVAL],
