@@ -321,13 +321,21 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_CREATE_TASK - makes a task ready to be assigned.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
+ * Argument, by value: the task's thread id (pid_t), as the caller sees it. Every open file of the
+ * device is a task, keyed by the thread that opened it. A new task becomes ready (a VE program's
+ * thread); a task in any other state is left as it is.
+ *
+ * Errors: ESRCH (no task of that thread).
  */
 #define VEDRV_CMD_CREATE_TASK		_IOR(VE_IOC_MAGIC, 4, pid_t)
 /**
  * VEDRV_CMD_DELETE_TASK - marks a task deleted.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
+ * Argument, by value: the task's thread id (pid_t). A ready task becomes deleted; a task whose
+ * file was closed while VEOS owned it (released) goes, and that close returns; new and deleted
+ * tasks are left as they are.
+ *
+ * Errors: ESRCH (no task of that thread); EAGAIN (the task is on a core).
  */
 #define VEDRV_CMD_DELETE_TASK		_IOR(VE_IOC_MAGIC, 5, pid_t)
 /**
@@ -399,19 +407,25 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_RST_EXSRAR_MEM - clears a core's saved exception status.
  *
- * Argument, by value: the core (int). Not implemented (EINVAL).
+ * Argument, by value: the core (int). Zeroes the core's exception-status slot in host memory
+ * (which neither NEC's driver since v3.0 nor this one reads).
+ *
+ * Errors: EINVAL (a core below 0 or beyond the highest enabled one).
  */
 #define VEDRV_CMD_RST_EXSRAR_MEM	_IOR(VE_IOC_MAGIC, 13, int)
 /**
  * VEDRV_CMD_DELETE_ALL_TASK - deletes every task of the card.
  *
- * No argument. Not implemented (EINVAL).
+ * No argument. Every ready or assigned task becomes deleted (taken off its core without touching
+ * the hardware), every released task goes and its close returns; new tasks (VEOS's own) stay.
+ * Always succeeds. VEOS calls it when it starts.
  */
 #define VEDRV_CMD_DELETE_ALL_TASK	_IO(VE_IOC_MAGIC, 17)
 /**
  * VEDRV_CMD_RST_INTR_COUNT - resets a core's interrupt count.
  *
- * Argument, by value: the core. Not implemented (EINVAL).
+ * Argument, by value: the core. Does nothing and succeeds for any argument, as NEC's driver (whose
+ * counts are reset by VEDRV_CMD_WAIT_EXCEPTION and by ve_state becoming online).
  */
 #define VEDRV_CMD_RST_INTR_COUNT	_IOR(VE_IOC_MAGIC, 18, uint64_t)
 /**
@@ -423,15 +437,21 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_REVIVE_TASK - makes a deleted task ready again.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
+ * Argument, by value: the task's thread id (pid_t). A deleted task becomes ready (the same thread
+ * after execve); a ready one stays ready.
+ *
+ * Errors: ESRCH (no task of that thread); EINVAL (a new, assigned or released task).
  */
 #define VEDRV_CMD_REVIVE_TASK		_IOR(VE_IOC_MAGIC, 20, pid_t)
 /**
  * VEDRV_CMD_HOST_PID - converts a pid of another pid namespace into the caller's.
  *
- * Argument: &struct ve_get_host_pid. Not implemented (EINVAL).
+ * Argument: &struct ve_get_host_pid: @namespace_pid is a pid in the pid namespace of the process
+ * @host_pid names (a pid the caller sees).
  *
- * Return: the converted pid, as the ioctl's value.
+ * Return: the pid the caller sees for it, as the ioctl's value.
+ *
+ * Errors: EFAULT; ESRCH (either pid not found, or the result not visible to the caller).
  */
 #define VEDRV_CMD_HOST_PID		_IOR(VE_IOC_MAGIC, 21, struct ve_get_host_pid)
 /**
