@@ -130,10 +130,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             let chip = facts.chip;
             let exsrar = Exsrar::new(pdev.as_ref())?;
             let card = Arc::pin_init(Card::new(facts, regs, doorbell, exsrar), GFP_KERNEL)?;
-            // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes),
-            // then each enabled core reports its EXS to its slot.
+            // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes).
             card.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))?;
-            card.program_exsrar()?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
             // mastering (`halt_before_master`), and nothing has permitted it since: the manager
             // starts from a halted engine at its read pointer.
@@ -173,6 +171,13 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             })
             .pin_chain(|this| {
                 this.card.set_msix_vectors(this.irq.vectors());
+                // Last, when nothing else can fail: each enabled core reports its EXS to its
+                // slot. If programming fails half-way, the cores are stopped and every EXSRAR
+                // disabled again before the card (and its slots) can go.
+                if let Err(e) = this.card.program_exsrar() {
+                    this.card.stop_cores();
+                    return Err(e);
+                }
                 // Dropped by `unbind` (`Card::end_tasks`): it holds the node's device.
                 this.card.set_task_notifier(this.node.notifier());
                 Ok(())
