@@ -149,8 +149,7 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             Ok(try_pin_init!(Self {
                 irq <- MsixIrq::new(
                     pdev,
-                    chip.msix_vectors(),
-                    chip.msix_max,
+                    chip.msix_vectors()..=chip.msix_max,
                     chip.pdma_vector,
                     c"ve_drv-pdma",
                     Ok::<_, Error>(handler),

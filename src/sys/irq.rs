@@ -32,13 +32,12 @@ pub(crate) struct MsixIrq<'bound, T: irq::ThreadedHandler + 'bound, H: irq::Hand
 }
 
 impl<'bound, T: irq::ThreadedHandler + 'bound, H: irq::Handler + 'bound> MsixIrq<'bound, T, H> {
-    /// Allocates between `min` and `max` MSI-X vectors, registers the threaded `handler` on entry
+    /// Allocates `count` (a range: at least, at most) MSI-X vectors, registers the threaded `handler` on entry
     /// `index` and, for every other allocated entry `e` for which `hard_for(e)` gives one, a hard
     /// handler on `e`.
     pub(crate) fn new(
         pdev: &'bound pci::Device<Bound>,
-        min: u32,
-        max: u32,
+        count: core::ops::RangeInclusive<u32>,
         index: u32,
         name: &'static CStr,
         handler: impl PinInit<T, Error> + 'bound,
@@ -49,7 +48,7 @@ impl<'bound, T: irq::ThreadedHandler + 'bound, H: irq::Handler + 'bound> MsixIrq
         try_pin_init!(&this in Self {
             // Initialised before `registration` and `hard`: pin-init runs field initialisers in
             // the order they are written here.
-            vectors: pdev.alloc_irq_vectors(min, max, msix)?,
+            vectors: pdev.alloc_irq_vectors(*count.start(), *count.end(), msix)?,
             registration <- {
                 // SAFETY: `vectors` is initialised (above) and lives inside `*this`, which is
                 // pinned: its address is stable until `Self` is dropped. By the type invariant

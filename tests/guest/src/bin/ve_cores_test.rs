@@ -289,7 +289,7 @@ fn storm_on_core_entry(fx: &mut Fx) -> R {
     fx.raise(emu::RAISE_SPURIOUS, n, 0, 500, true)?;
     let after = settle(|| fx.core(n).map_or(0, |s| s.count));
     let got = after - before;
-    ensure(got >= 1 && got <= 500, || {
+    ensure((1..=500).contains(&got), || {
         format!("{got} of 500 spurious interrupts counted")
     })?;
     println!("# figure: cores: storm of 500 on core {n}'s entry: {got} handled");
