@@ -164,6 +164,18 @@ impl Card {
         }
     }
 
+    /// Whether core `core`'s INTVEC bit is set: an interrupt raised and not yet handled
+    /// (`UNASSIGN_TASK`'s `EAGAIN` test, NEC's). Call with [`Card::cores`] held, so that the
+    /// handler's count and clear are seen together.
+    #[allow(
+        dead_code,
+        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
+    )]
+    pub(crate) fn core_intvec_pending(&self, core: usize) -> Result<bool> {
+        let bit = hw::scr::intvec_bit_of(core as u32).ok_or(EINVAL)?;
+        Ok(self.with_regs(|r| r.intvec())? & bit != 0)
+    }
+
     /// `VEDRV_CMD_RST_EXSRAR_MEM`: zeroes core `core`'s EXSRAR slot. `EINVAL` for a core at or
     /// above the highest enabled one + 1 (NEC's `core_fls`).
     pub(crate) fn reset_exsrar(&self, core: usize) -> Result {
@@ -328,5 +340,46 @@ pub(crate) struct EntryIrq {
 impl irq::Handler for EntryIrq {
     fn handle(&self) -> IrqReturn {
         self.card.handle_entry_irq(self.entry)
+    }
+}
+
+#[kunit_tests(ve_drv_cores)]
+mod tests {
+    use super::*;
+    use crate::chip;
+
+    /// The table covers every core entry of VE1's map and nothing beyond; a new table is idle.
+    #[test]
+    fn core_table() {
+        let mut t = CoreTable::new();
+        assert!(t.core(CORES - 1).is_some());
+        assert!(t.core(CORES).is_none());
+        assert!(t.core_mut(CORES).is_none());
+        for c in &t.cores {
+            assert_eq!((c.count, c.task, c.wake), (0, None, 0));
+        }
+        if let Some(c) = t.core_mut(3) {
+            c.count += 1;
+        }
+        assert_eq!(t.core(3).map(|c| c.count), Some(1));
+        for e in 0..ve1::MSIX_ENTRIES {
+            if let Entry::Core(n) = ve1::entry(e) {
+                assert!((n as usize) < CORES);
+            }
+        }
+    }
+
+    /// Which entries get a hard handler: on VE1 and the emulator every named entry but the
+    /// privileged DMA one (75), on VE3 none yet.
+    #[test]
+    fn handled_entries() {
+        let hard = |c: &chip::Chip| {
+            (0..c.msix_max)
+                .filter(|&e| !matches!((c.irq_entry)(e), Entry::Unused | Entry::Pdma))
+                .count()
+        };
+        assert_eq!(hard(&chip::VE1), 16 + 32 + 1 + 16 + 10);
+        assert_eq!(hard(&chip::EMULATOR), hard(&chip::VE1));
+        assert_eq!(hard(&chip::VE3), 0);
     }
 }
