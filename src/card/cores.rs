@@ -240,6 +240,16 @@ impl Card {
         Ok(())
     }
 
+    /// `ve_state` became ONLINE (NEC's VE1 store): every core's interrupt count to 0, the slots
+    /// zeroed and every EXSRAR programmed again, INTVEC cleared.
+    pub(super) fn cores_online(&self) -> Result {
+        for c in self.cores.lock().cores.iter_mut() {
+            c.count = 0;
+        }
+        self.program_exsrar()?;
+        self.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))
+    }
+
     /// Unbind, before the slots can be freed: stops every enabled core (EXS = STOP, as NEC's
     /// removal does), disables its report (EXSRAR = 0), and reads EXSRAR back: on PCIe the read's
     /// completion cannot pass a DMA write the card issued before it, so once it returns no report

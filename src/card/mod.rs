@@ -30,6 +30,7 @@
 //!   unpinned after it is released.
 //! - `Card::tasks` (mutex) is taken alone or -> `Card::cores`; a sysfs notification (`kernfs`
 //!   locks) may be sent under it, and a closing file waits on `Card::task_released` with it.
+//! - the sysfs state's `ve1` (mutex) -> `Card::cores` (`ve_state` ONLINE resets the counts);
 //! - `Card::cores` (spinlock, interrupts off; also taken in the hard IRQ handlers of the core
 //!   entries) is innermost: register accesses (no sleeping) are made under it, nothing is locked
 //!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.

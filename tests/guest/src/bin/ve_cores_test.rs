@@ -368,6 +368,30 @@ fn bad_raise_refused(fx: &mut Fx) -> R {
     ensure_eq("refused", fx.c.get(emu::OFF_CNT_RAISE_BAD), bad + 2)
 }
 
+/// `ve_state` OFFLINE then ONLINE, as NEC's management agent moves it: every core's count back to
+/// 0, the slots zeroed and EXSRAR programmed again, INTVEC cleared (NEC's VE1 store).
+fn online_resets_cores(fx: &mut Fx) -> R {
+    let n = cores(&fx.c)[0];
+    fx.raise(emu::RAISE_EXCEPTION, n, cause(n), 0, true)?;
+    ensure(
+        sys::wait_for(2000, || {
+            fx.core(n).is_ok_and(|s| s.count > 0 && s.exsrar_slot != 0)
+        }),
+        || "exception not counted".into(),
+    )?;
+    // A stale EXSRAR and INTVEC bit, as if something had written them.
+    fx.set_reg(ve1::exsrar_offset(n as usize), 0);
+    let state = "/sys/class/ve/ve0/ve_state";
+    for v in ["2", "1"] {
+        sys::write_file(state, v).map_err(|e| format!("ve_state <- {v}: {}", errname(e)))?;
+    }
+    let s = fx.core(n)?;
+    ensure_eq("count after ONLINE", s.count, 0)?;
+    ensure_eq("slot after ONLINE", s.exsrar_slot, 0)?;
+    ensure_eq("INTVEC after ONLINE", s.intvec, 0)?;
+    exsrar_programmed(fx)
+}
+
 /// Unbind: every core stopped (EXS = STOP) and its EXSRAR disabled before the slots are freed;
 /// an exception afterwards writes nothing to host memory. Binding again programs them afresh and
 /// clears INTVEC.
@@ -443,6 +467,10 @@ fn main() {
             storm_on_error_entry,
         )
         .case("the emulator refuses raises outside its map", bad_raise_refused)
+        .case(
+            "ve_state ONLINE resets the counts, zeroes the slots, programs EXSRAR again, clears INTVEC",
+            online_resets_cores,
+        )
         .case(
             "unbind stops the cores and disables EXSRAR before the slots go; bind programs them again",
             unbind_disables_exsrar,
