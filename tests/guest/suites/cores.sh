@@ -6,7 +6,7 @@
 # entries through WAIT_INTR, ve_state ONLINE resetting the cores, and unbind disabling every
 # EXSRAR before its slot is freed.
 # harness-emulator-args:
-# harness-timeout: 240
+# harness-timeout: 300
 insmod /lib/modules/ve_drv.ko emulator=1 test_ioctls=1 || exit 1
 /bin/ve_cores_test
 rc=$?
