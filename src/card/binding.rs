@@ -191,7 +191,7 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     /// starts and no mapping gets the engine again; bus mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
         // The cores stop and report nothing more to their EXSRAR slots (which go with the card,
-        // later); first, while pings (the emulator's proof) still work.
+        // later).
         self.card.stop_cores();
         let mut dma = self.card.dma().lock();
         // Under `dma`: no request opens, no engine is lent and no register page is mapped after

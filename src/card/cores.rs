@@ -253,9 +253,9 @@ impl Card {
     /// Unbind, before the slots can be freed: stops every enabled core (EXS = STOP, as NEC's
     /// removal does), disables its report (EXSRAR = 0), and reads EXSRAR back: on PCIe the read's
     /// completion cannot pass a DMA write the card issued before it, so once it returns no report
-    /// is in flight; on the emulator, whose reports are done by the time it answers a doorbell, a
-    /// ping round trip does the same. Failures are reported; the card is going anyway (bus
-    /// mastering is cleared after this).
+    /// is in flight. Failures are reported; the card is going anyway (bus mastering is cleared
+    /// after this). On the emulator the read-back proves nothing about a report it is making at
+    /// that moment (docs/design.md, "Interrupts": a known gap, test-only).
     pub(super) fn stop_cores(&self) {
         let r = self.with_regs(|r| {
             for core in self.cores_enabled() {
@@ -271,11 +271,6 @@ impl Card {
         });
         if let Err(e) = r {
             dev_warn!(self.dev(), "cores not stopped at unbind: {:?}\n", e);
-        }
-        if self.facts.emu.is_some() {
-            if let Err(e) = self.ping(0) {
-                dev_warn!(self.dev(), "emulator did not answer at unbind: {:?}\n", e);
-            }
         }
     }
 

@@ -147,8 +147,7 @@ impl Device {
         self.service_raise()?;
         self.service_engine()?;
         // The ping last: its acknowledgement tells the driver that everything it asked for
-        // before the ping (a raise, an EXSRAR write) has been seen and done, in particular every
-        // DMA write to an EXSRAR slot (docs/design.md, "Interrupts").
+        // before the ping has been seen and done.
         self.service_ping()
     }
 
