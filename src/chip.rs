@@ -97,8 +97,17 @@ pub(crate) struct Chip {
     pub(crate) pdma_ctl: usize,
     /// Interrupt vector register relative to the SCR, where its layout is known.
     pub(crate) intvec: Option<usize>,
+    /// Whether INTVEC is write-one-to-clear (real cards) or plain memory (the emulator: cleared
+    /// by read-modify-write, [`crate::regs::Regs::intvec_clear`]).
+    pub(crate) intvec_w1c: bool,
     /// MSI-X entry of the privileged DMA engine.
     pub(crate) pdma_vector: u32,
+    /// MSI-X vectors asked for: every entry the variant's handler dispatches (at least
+    /// [`Chip::msix_vectors`] must be granted).
+    pub(crate) msix_max: u32,
+    /// What an MSI-X entry stands for; a hard handler is registered on every entry that is not
+    /// [`hw::ve1::Entry::Unused`] (the privileged DMA entry has its threaded one).
+    pub(crate) irq_entry: fn(u32) -> hw::ve1::Entry,
     /// How to make the engine look at its control registers.
     pub(crate) kick: Kick,
     /// File offset at which NEC's driver lets VEOS mmap the system-common registers (inside the
@@ -129,8 +138,18 @@ pub(crate) struct Chip {
     pub(crate) ve_addr_limit: u64,
 }
 
+/// VE3's MSI-X entries as far as this driver handles them: only the privileged DMA one (NEC's
+/// VE3 core, user DMA, PCI exception and error entries (reference 6.3) come with VE3 support).
+const fn ve3_irq_entry(e: u32) -> hw::ve1::Entry {
+    if e == hw::ve3::PDMA_VECTOR {
+        hw::ve1::Entry::Pdma
+    } else {
+        hw::ve1::Entry::Unused
+    }
+}
+
 impl Chip {
-    /// MSI-X vectors to allocate so that [`Chip::pdma_vector`] exists.
+    /// MSI-X vectors to allocate at least, so that [`Chip::pdma_vector`] exists.
     pub(crate) const fn msix_vectors(&self) -> u32 {
         self.pdma_vector + 1
     }
@@ -151,7 +170,10 @@ pub(crate) static VE1: Chip = Chip {
     pdma_desc: hw::scr::PDMA_DESC,
     pdma_ctl: hw::scr::PDMA_CTL0,
     intvec: Some(hw::scr::INTVEC),
+    intvec_w1c: true,
     pdma_vector: hw::ve1::PDMA_VECTOR,
+    msix_max: hw::ve1::MSIX_ENTRIES,
+    irq_entry: hw::ve1::entry,
     kick: Kick::None,
     // NEC VE1: BAR2 at file offset 0x10000000, the SCR at +0x1000000 in it.
     mmap_scr: hw::ve1::MAP_REGS + hw::ve1::SCR_OFFSET as u64,
@@ -208,7 +230,10 @@ pub(crate) static VE3: Chip = Chip {
     pdma_desc: hw::ve3::PDMA_DESC,
     pdma_ctl: hw::ve3::PDMA_CTL0,
     intvec: None,
+    intvec_w1c: true,
     pdma_vector: hw::ve3::PDMA_VECTOR,
+    msix_max: hw::ve3::PDMA_VECTOR + 1,
+    irq_entry: ve3_irq_entry,
     kick: Kick::None,
     // NEC VE3: BAR4 at file offset 0, the SCR at +0x200000 in it.
     mmap_scr: hw::ve3::SCR_OFFSET as u64,
@@ -258,6 +283,8 @@ pub(crate) static EMULATOR: Chip = Chip {
     variant: Variant::Emulator,
     name: "VE1 emulator",
     kick: Kick::IvshmemDoorbell,
+    // BAR2 is shared memory: a store replaces the word.
+    intvec_w1c: false,
     vcr: VcrSource::Emulator,
     windows: &[
         Window {

@@ -64,6 +64,22 @@ pub mod scr {
     pub const fn intvec_bit(vector: u32) -> u64 {
         1u64 << (63 - vector)
     }
+
+    /// [`intvec_bit`] for any entry: `None` from 64 on (VE1's one INTVEC register has no bit for
+    /// the fault and error entries).
+    pub const fn intvec_bit_of(vector: u32) -> Option<u64> {
+        if vector < 64 {
+            Some(intvec_bit(vector))
+        } else {
+            None
+        }
+    }
+
+    /// How many times NEC's VE1 core-interrupt handler writes a core's INTVEC bit to clear it
+    /// (`ve1_clear_intvec()` in ve_drv-kmod `src/main_ve1.c` loops 20 times; NEC gives no reason:
+    /// this driver repeats it because the clear of a bit whose interrupt is re-raised at the same
+    /// time is not otherwise known to stick on the real chip).
+    pub const INTVEC_CORE_CLEAR_WRITES: u32 = 20;
 }
 
 /// VE1 PCI layout (docs/hardware.md, "PCI layout" and "Interrupts").
@@ -104,6 +120,154 @@ pub mod ve1 {
     pub const MAP_REGS: u64 = 0x1000_0000;
     /// The BAR0 window.
     pub const MAP_VEMEM: u64 = 0x2000_0000;
+
+    /// Physical cores a VE1 numbers (MSI-X entries 0..=15 are theirs; NEC's `max_core_num` is
+    /// 10, the per-core state here is sized for the whole entry range).
+    pub const CORES_MAX: usize = 16;
+    /// EXS, the core's execution status register, in its user registers (libved `ve_hw_ve1.h`).
+    /// Bits 1:0 are the run state ([`super::exs`]); a write of [`super::exs::STOP`] or
+    /// [`super::exs::RUN`] stops or starts the core.
+    pub const UREG_EXS: usize = 0x1008;
+    /// EXSRAR, the execution status report address register, in the core's system registers:
+    /// where the core DMA-writes its EXS when it stops ([`super::exsrar`]).
+    pub const SREG_EXSRAR: usize = 0x1_0900;
+
+    /// BAR2 offset of core `core`'s EXS.
+    pub const fn exs_offset(core: usize) -> usize {
+        core * CORE_AREA + UREG_OFFSET + UREG_EXS
+    }
+
+    /// BAR2 offset of core `core`'s EXSRAR (`core` MiB + 0x90900).
+    pub const fn exsrar_offset(core: usize) -> usize {
+        core * CORE_AREA + SREG_OFFSET + SREG_EXSRAR
+    }
+
+    /// MSI-X entries NEC's VE1 handler dispatches (0..=95; it ignores the rest).
+    pub const MSIX_ENTRIES: u32 = 96;
+    /// First MSI-X entry of the cores' user DMA engines (core `c`: host side `16 + 2c`, VE side
+    /// `17 + 2c`).
+    pub const UDMA_VECTOR_FIRST: u32 = 16;
+    /// MSI-X entry of the PCI access exception.
+    pub const PCI_EXC_VECTOR: u32 = 56;
+    /// First MSI-X entry of the core faults (core `c` at `64 + c`).
+    pub const CORE_FAULT_VECTOR_FIRST: u32 = 64;
+    /// The hardware error entries NEC names: FAULT, FAULT_DIAG, FAULT_ENV, HMC_ERR, LLC_ERR,
+    /// MCU_ERR, DP_ERR, VR_ERR, WARN_ENV, DIAG_INFO (libved `libved_ve1.c`).
+    pub const HW_ERROR_VECTORS: [u32; 10] = [80, 81, 82, 84, 85, 86, 87, 88, 91, 92];
+
+    /// What a VE1 MSI-X entry stands for (reference 6.2, NEC's `ve1_intr()`).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    pub enum Entry {
+        /// Core `n` stopped (an exception or a `MONC`): the core path.
+        Core(u32),
+        /// A core's user DMA engine (host side even, VE side odd).
+        UserDma(u32),
+        /// The privileged DMA engine.
+        Pdma,
+        /// PCI access exception.
+        PciAccessException,
+        /// Core `n` fault.
+        CoreFault(u32),
+        /// A hardware error or warning of the card, by entry.
+        HwError(u32),
+        /// NEC names nothing here: its handler still records entries below 96 in the pending
+        /// mask; this driver registers no handler on them.
+        Unused,
+    }
+
+    /// Classifies MSI-X entry `e`.
+    pub const fn entry(e: u32) -> Entry {
+        match e {
+            0..=15 => Entry::Core(e),
+            16..=47 => Entry::UserDma(e),
+            48 => Entry::Pdma,
+            56 => Entry::PciAccessException,
+            64..=79 => Entry::CoreFault(e - CORE_FAULT_VECTOR_FIRST),
+            80 | 81 | 82 | 84 | 85 | 86 | 87 | 88 | 91 | 92 => Entry::HwError(e),
+            _ => Entry::Unused,
+        }
+    }
+
+    /// The bit of `VEDRV_CMD_WAIT_INTR`'s 128-bit mask (`[upper, lower]`) that entry `e` sets on
+    /// NEC's node path: `(upper, bit)`: bit `e` of `lower` below 64, bit `e - 64` of `upper`
+    /// from 64 to 95. `None` for entries NEC ignores (above 95).
+    pub const fn wait_intr_bit(e: u32) -> Option<(bool, u32)> {
+        if e < 64 {
+            Some((false, e))
+        } else if e < MSIX_ENTRIES {
+            Some((true, e - 64))
+        } else {
+            None
+        }
+    }
+}
+
+/// EXS, a core's execution status (VE1 user register [`ve1::UREG_EXS`]). Sources: libved
+/// `ve_hw_ve1.h` (`EXS_STOP`, `EXS_RUN`), ve_drv-kmod `src/fops.c` (the run-state poll), VEOS
+/// `libvepseudo/psm/ve_signal.h` (`NO_EXS`).
+pub mod exs {
+    /// Write: stop the core (libved `EXS_STOP`).
+    pub const STOP: u64 = 0x1;
+    /// Write: run the core (libved `EXS_RUN`).
+    pub const RUN: u64 = 0xEE;
+    /// Bits 1:0: the run state.
+    pub const STATE_MASK: u64 = 0x3;
+    /// Bits 63:8: exception and stop causes; a value with none set is "nothing to do" for the
+    /// pseudo process (`NO_EXS`).
+    pub const CAUSE_MASK: u64 = 0xFFFF_FFFF_FFFF_FF00;
+
+    /// The run state in bits 1:0.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    pub enum RunState {
+        /// `00b`: not described by NEC (a core out of reset reads 0 on the emulator).
+        Idle,
+        /// `01b`: halted.
+        Halted,
+        /// `10b`: running.
+        Running,
+        /// `11b`: halting ("before halt"): read again.
+        BeforeHalt,
+    }
+
+    /// Decodes bits 1:0 of `exs`.
+    pub const fn run_state(exs: u64) -> RunState {
+        match exs & STATE_MASK {
+            0 => RunState::Idle,
+            1 => RunState::Halted,
+            2 => RunState::Running,
+            _ => RunState::BeforeHalt,
+        }
+    }
+
+    /// EXS as a core leaves it when it stops with `cause`: the cause bits, run state halted.
+    pub const fn halted(cause: u64) -> u64 {
+        (cause & !STATE_MASK) | 1
+    }
+}
+
+/// EXSRAR, the execution status report address register (VE1 system register
+/// [`ve1::SREG_EXSRAR`]): bit 0 enables the report, bits 63:2 are the host DMA address of an
+/// 8-byte slot the core writes its EXS to when it stops. NEC's driver programs
+/// `(slot_address & !3) | 1` for every core at probe (ve_drv-kmod `src/main.c`, `ve_init_exsrar`).
+pub mod exsrar {
+    /// Bit 0: the core reports its EXS to the slot.
+    pub const ENABLE: u64 = 1;
+    /// The slot address bits.
+    pub const ADDR_MASK: u64 = !3;
+
+    /// The register value that reports to the slot at DMA address `slot`.
+    pub const fn enabled(slot: u64) -> u64 {
+        (slot & ADDR_MASK) | ENABLE
+    }
+
+    /// The slot a register value reports to, if reporting is enabled.
+    pub const fn slot(reg: u64) -> Option<u64> {
+        if reg & ENABLE != 0 {
+            Some(reg & ADDR_MASK)
+        } else {
+            None
+        }
+    }
 }
 
 /// VE3 PCI layout (docs/hardware.md, "PCI layout", "System-common registers (VE1)" and
@@ -475,8 +639,10 @@ pub mod emu {
     pub const MAGIC: u64 = u64::from_le_bytes(*b"VEEMU1\0\0");
     /// Layout version of this block; bumped on any incompatible change (emu). 2: the block moved
     /// from BAR2 offset 0 to [`BLOCK`], BAR2 grew to 64 MiB. 3: BAR2 grew to 256 MiB, the VE
-    /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB).
-    pub const ABI_VERSION: u32 = 3;
+    /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB). 4: 96
+    /// MSI-X vectors (VE1's whole map), the cores' exception path and the raise controls
+    /// ([`OFF_CTL_RAISE`]).
+    pub const ABI_VERSION: u32 = 4;
     /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
     /// is sparse: untouched pages cost nothing.
     pub const BAR2_SIZE: usize = 256 << 20;
@@ -499,8 +665,12 @@ pub mod emu {
     pub const VEMEM_AREA_SIZE: usize = 128 << 20;
     /// Size of the emulated VE register space (VERAA addresses 0..this).
     pub const VERAA_SIZE: usize = 64 << 10;
-    /// MSI-X vectors the emulator serves (entries 0..=48; 48 is the privileged DMA vector).
-    pub const VECTORS: u32 = super::ve1::PDMA_VECTOR + 1;
+    /// MSI-X vectors the emulator serves: VE1's whole map as NEC's handler dispatches it
+    /// (entries 0..=95: cores 0-15, user DMA 16-47, privileged DMA 48, PCI access exception 56,
+    /// core faults 64-79, hardware errors 80-92).
+    pub const VECTORS: u32 = super::ve1::MSIX_ENTRIES;
+    /// Physical cores the emulator models (its VCR enables cores 0-7).
+    pub const CORES: usize = 8;
 
     /// u64 magic (emu). Written last at start-up, after every other field.
     pub const OFF_MAGIC: usize = 0x00;
@@ -545,6 +715,15 @@ pub mod emu {
     pub const OFF_CNT_IRQS_SPURIOUS: usize = 0x150;
     /// Halts: times the engine reported HALT after its permit bit was cleared.
     pub const OFF_CNT_HALTS: usize = 0x158;
+    /// Core exceptions raised ([`RAISE_EXCEPTION`]).
+    pub const OFF_CNT_CORE_EXCEPTIONS: usize = 0x160;
+    /// EXS values DMA-written to an EXSRAR slot in guest memory.
+    pub const OFF_CNT_EXSRAR_WRITES: usize = 0x168;
+    /// Raise requests served ([`OFF_CTL_RAISE`]); a test waits for this to move.
+    pub const OFF_CNT_RAISED: usize = 0x170;
+    /// Raise requests refused (an entry outside [`VECTORS`], a core outside [`CORES`], an EXSRAR
+    /// slot outside guest RAM).
+    pub const OFF_CNT_RAISE_BAD: usize = 0x178;
 
     /// Test controls, all u64, written by tests (through the driver or a mapping of BAR2), read by
     /// the engine before every descriptor. 0 means off.
@@ -574,6 +753,31 @@ pub mod emu {
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;
+
+    /// Raise request (tests write it, through a mapping of BAR2, after [`OFF_CTL_RAISE_ENTRY`],
+    /// [`OFF_CTL_RAISE_EXS`] and [`OFF_CTL_RAISE_COUNT`], then ring the doorbell; the emulator
+    /// clears it to 0 and counts [`OFF_CNT_RAISED`] when it has acted): one of [`RAISE_EXCEPTION`],
+    /// [`RAISE_INTERRUPT`], [`RAISE_SPURIOUS`].
+    pub const OFF_CTL_RAISE: usize = 0x400;
+    /// u64 MSI-X entry the request is for (tests).
+    pub const OFF_CTL_RAISE_ENTRY: usize = 0x408;
+    /// u64 EXS cause bits of a [`RAISE_EXCEPTION`] (tests).
+    pub const OFF_CTL_RAISE_EXS: usize = 0x410;
+    /// u64 interrupts of a [`RAISE_SPURIOUS`] storm (0 counts as 1) (tests).
+    pub const OFF_CTL_RAISE_COUNT: usize = 0x418;
+
+    /// Core `entry` (0..[`CORES`]) raises an exception with cause [`OFF_CTL_RAISE_EXS`], as a VE1
+    /// core does when it stops: EXS becomes [`super::exs::halted`]`(cause)`, the value is
+    /// DMA-written to the slot its EXSRAR names if bit 0 is set ([`super::exsrar`]), then the
+    /// core's INTVEC bit is set and its MSI-X entry raised.
+    pub const RAISE_EXCEPTION: u64 = 1;
+    /// A plain interrupt on `entry` (a user DMA, PCI access exception, core fault or hardware
+    /// error entry): its INTVEC bit set where it has one (entries below 64), the entry raised.
+    pub const RAISE_INTERRUPT: u64 = 2;
+    /// A storm of [`OFF_CTL_RAISE_COUNT`] spurious interrupts on `entry`: no INTVEC bit, no state
+    /// change, [`STORM_GAP_US`] apart, from a thread of their own; counted in
+    /// [`OFF_CNT_IRQS_SPURIOUS`] when it starts.
+    pub const RAISE_SPURIOUS: u64 = 3;
 
     /// Ping mailbox: the transport self-test. The driver writes [`OFF_PING_VALUE`] and
     /// [`OFF_PING_CHECK`] = [`ping_check`]`(nonce, seq, value)`, then [`OFF_PING_SEQ`] = seq (last),

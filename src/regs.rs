@@ -128,13 +128,62 @@ impl<'a> Regs<'a> {
         let Some(off) = self.chip.intvec else {
             return Ok(None);
         };
-        let bit = hw::scr::intvec_bit(vector);
+        let Some(bit) = hw::scr::intvec_bit_of(vector) else {
+            return Ok(None);
+        };
         let set = self.scr_read64(off)? & bit != 0;
         if set {
-            // Write-one-to-clear, with the bit-reversed mask (docs/hardware.md, "Interrupts").
-            self.scr_write64(bit, off)?;
+            self.intvec_clear(bit, 1)?;
         }
         Ok(Some(set))
+    }
+
+    /// Clears the INTVEC bits `mask` (bit-reversed: bit `63 - e` for entry `e`), writing the mask
+    /// `writes` times where INTVEC is write-one-to-clear (docs/hardware.md, "Interrupts"). On the
+    /// emulator ([`Chip::intvec_w1c`] false) a store replaces the whole word, so the bits are
+    /// cleared by a read-modify-write instead, once; a bit the emulator sets between the read and
+    /// the write is lost there, which only the emulator's INTVEC read-back can see.
+    pub(crate) fn intvec_clear(&self, mask: u64, writes: u32) -> Result {
+        let Some(off) = self.chip.intvec else {
+            return Ok(());
+        };
+        if self.chip.intvec_w1c {
+            for _ in 0..writes {
+                self.scr_write64(mask, off)?;
+            }
+            Ok(())
+        } else {
+            let v = self.scr_read64(off)?;
+            self.scr_write64(v & !mask, off)
+        }
+    }
+
+    /// Clears core `core`'s INTVEC bit as NEC's VE1 core handler does: the bit written
+    /// [`hw::scr::INTVEC_CORE_CLEAR_WRITES`] times.
+    pub(crate) fn intvec_clear_core(&self, core: u32) -> Result {
+        match hw::scr::intvec_bit_of(core) {
+            Some(bit) => self.intvec_clear(bit, hw::scr::INTVEC_CORE_CLEAR_WRITES),
+            None => Err(EINVAL),
+        }
+    }
+
+    /// Reads INTVEC (0 where its layout is not described).
+    pub(crate) fn intvec(&self) -> Result<u64> {
+        match self.chip.intvec {
+            Some(off) => self.scr_read64(off),
+            None => Ok(0),
+        }
+    }
+
+    /// Reads the 64-bit register at `off` of the register BAR (the per-core registers, outside the
+    /// system-common block).
+    pub(crate) fn bar_read64(&self, off: usize) -> Result<u64> {
+        self.bar.try_read64(off)
+    }
+
+    /// Writes the 64-bit register at `off` of the register BAR.
+    pub(crate) fn bar_write64(&self, value: u64, off: usize) -> Result {
+        self.bar.try_write64(value, off)
     }
 
     /// Reads a 64-bit field of the emulator's identification block (BAR offset, not SCR).

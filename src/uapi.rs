@@ -8,7 +8,7 @@
 //!
 //! NEC's ioctls keep NEC's magic (0xF5), numbers (0..=31) and layouts. This driver's own ioctls use
 //! the same magic with numbers NEC has never used, in two ranges: the in-kernel DMA manager's from
-//! [`VE_DMA_NR_BASE`] (0x40..=0x43), the card's from [`VE_DRV_NR_BASE`] (0x80..=0x84).
+//! [`VE_DMA_NR_BASE`] (0x40..=0x43), the card's from [`VE_DRV_NR_BASE`] (0x80..=0x85).
 
 /// NEC's ioctl magic (`VE_IOC_MAGIC`).
 pub const VE_IOC_MAGIC: u32 = 0xF5;
@@ -632,6 +632,34 @@ pub const VE_DRV_IOC_PIN_BENCH: u32 = iowr::<VeDrvPinBench>(VE_DRV_NR_BASE + 2);
 /// the kernel had it. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`.
 pub const VE_DRV_IOC_RECLAIM: u32 = ioc(0, VE_IOC_MAGIC, VE_DRV_NR_BASE + 4, 0);
 
+/// Argument of [`VE_DRV_IOC_CORE_STATE`]: one VE core as the driver sees it.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDrvCoreState {
+    /// In: the physical core.
+    pub core: u32,
+    /// In: must be 0.
+    pub flags: u32,
+    /// Out: core interrupts counted since the count was last reset.
+    pub count: u64,
+    /// Out: the core's wake-up generation (interrupts while a task was assigned).
+    pub wake: u64,
+    /// Out: the core's EXS, read as NEC's driver reads it.
+    pub exs: u64,
+    /// Out: the core's EXSRAR report slot in host memory, as the card last wrote it.
+    pub exsrar_slot: u64,
+    /// Out: the INTVEC register.
+    pub intvec: u64,
+    /// In: must be 0. Out: 0.
+    pub reserved: [u64; 2],
+}
+
+/// Test only, and only with the module parameter `test_ioctls=1` (`EINVAL` otherwise): a core's
+/// interrupt count, wake-up generation, EXS, EXSRAR slot and the INTVEC register. Needs
+/// `CAP_SYS_ADMIN`. Errors: `EPERM`, `EFAULT`, `EINVAL` (a core outside the driver's table,
+/// nonzero `flags`/`reserved`), `ENODEV` (card removed).
+pub const VE_DRV_IOC_CORE_STATE: u32 = iowr::<VeDrvCoreState>(VE_DRV_NR_BASE + 5);
+
 /// [`VeDmaXfer::flags`]: copy from the VH buffer to VE memory.
 pub const VE_DMA_VH_TO_VE: u32 = 1;
 /// [`VeDmaXfer::flags`]: copy from VE memory to the VH buffer.
@@ -849,6 +877,13 @@ impl VeDrvInfo {
             && self.dma_is_phys == 0
             && self.tasks == 0
             && self.reserved.iter().all(|&r| r == 0)
+    }
+}
+
+impl VeDrvCoreState {
+    /// Whether the caller's input fields are acceptable.
+    pub fn input_valid(&self) -> bool {
+        self.flags == 0 && self.reserved == [0; 2]
     }
 }
 

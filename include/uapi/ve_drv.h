@@ -37,7 +37,7 @@
  * Every ioctl uses NEC's type VE_IOC_MAGIC (0xF5). The numbers 0 to 31 (0x00-0x1f) are NEC's and
  * keep NEC's meaning and encoding. This driver's own ioctls use numbers NEC has never used, in two
  * ranges: the in-kernel DMA manager's from VE_DMA_NR_BASE (0x40-0x43), the card's from
- * VE_DRV_NR_BASE (0x80-0x84). The numbers between are unused.
+ * VE_DRV_NR_BASE (0x80-0x85). The numbers between are unused.
  *
  * NEC encodes several commands that pass data into the kernel with _IOR (the opposite of the
  * kernel's convention); the values are kept exactly as NEC's headers produce them.
@@ -903,6 +903,39 @@ struct ve_dma_cancel {
  * Return: 1 if the engine was lent, 0 if the kernel had it; or -1 with errno EPERM.
  */
 #define VE_DRV_IOC_RECLAIM	_IO(VE_IOC_MAGIC, VE_DRV_NR_BASE + 4)
+
+/**
+ * struct ve_drv_core_state - argument of VE_DRV_IOC_CORE_STATE (test only).
+ * @core: in: the physical core.
+ * @flags: in: must be 0.
+ * @count: out: core interrupts counted since the count was last reset.
+ * @wake: out: the core's wake-up generation (interrupts while a task was assigned).
+ * @exs: out: the core's EXS, read as NEC's driver reads it.
+ * @exsrar_slot: out: the core's EXSRAR report slot in host memory, as the card last wrote it.
+ * @intvec: out: the INTVEC register.
+ * @reserved: in: must be 0; out: 0.
+ */
+struct ve_drv_core_state {
+	__u32 core;
+	__u32 flags;
+	__u64 count;
+	__u64 wake;
+	__u64 exs;
+	__u64 exsrar_slot;
+	__u64 intvec;
+	__u64 reserved[2];
+};
+
+/**
+ * VE_DRV_IOC_CORE_STATE - test only: one VE core as the driver sees it.
+ *
+ * Argument: &struct ve_drv_core_state. Only with the module parameter test_ioctls=1 (EINVAL
+ * otherwise). Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM, EFAULT, EINVAL (core outside the driver's table, nonzero
+ * flags or reserved), ENODEV (card removed).
+ */
+#define VE_DRV_IOC_CORE_STATE	_IOWR(VE_IOC_MAGIC, VE_DRV_NR_BASE + 5, struct ve_drv_core_state)
 
 /* NEC's per-variant part, chosen by the including file as with NEC's header. */
 #if defined(_VE_ARCH_VE3_)

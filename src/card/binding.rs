@@ -20,6 +20,10 @@ use kernel::{
 };
 
 use super::{
+    cores::{
+        EntryIrq,
+        Exsrar, //
+    },
     pdma::{
         halt_engine,
         PdmaIrq, //
@@ -108,7 +112,7 @@ impl Drop for CardIndex {
 pub(crate) struct CardBinding<'bound, F: NodeFile<Data = Arc<Card>> + 'static> {
     node: CharNode<F>,
     #[pin]
-    irq: MsixIrq<'bound, PdmaIrq>,
+    irq: MsixIrq<'bound, PdmaIrq, EntryIrq>,
     card: Arc<Card>,
     _index: CardIndex,
 }
@@ -124,20 +128,33 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     ) -> impl PinInit<Self, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let chip = facts.chip;
-            let card = Arc::pin_init(Card::new(facts, regs, doorbell), GFP_KERNEL)?;
+            let exsrar = Exsrar::new(pdev.as_ref())?;
+            let card = Arc::pin_init(Card::new(facts, regs, doorbell, exsrar), GFP_KERNEL)?;
+            // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes).
+            card.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
             // mastering (`halt_before_master`), and nothing has permitted it since: the manager
             // starts from a halted engine at its read pointer.
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
             card.dma().lock().reset(readptr as usize)?;
             let handler = PdmaIrq { card: card.clone() };
+            let entry_card = card.clone();
+            let entry_handler = move |entry| match (chip.irq_entry)(entry) {
+                hw::ve1::Entry::Unused | hw::ve1::Entry::Pdma => None,
+                _ => Some(EntryIrq {
+                    card: entry_card.clone(),
+                    entry,
+                }),
+            };
             Ok(try_pin_init!(Self {
                 irq <- MsixIrq::new(
                     pdev,
-                    chip.msix_vectors(),
+                    chip.msix_vectors()..=chip.msix_max,
                     chip.pdma_vector,
                     c"ve_drv-pdma",
                     Ok::<_, Error>(handler),
+                    c"ve_drv",
+                    entry_handler,
                 ),
                 // VE3's own attribute group comes with VE3 support.
                 node: CharNode::new(
@@ -152,6 +169,14 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 _index: index,
             })
             .pin_chain(|this| {
+                this.card.set_msix_vectors(this.irq.vectors());
+                // Last, when nothing else can fail: each enabled core reports its EXS to its
+                // slot. If programming fails half-way, the cores are stopped and every EXSRAR
+                // disabled again before the card (and its slots) can go.
+                if let Err(e) = this.card.program_exsrar() {
+                    this.card.stop_cores();
+                    return Err(e);
+                }
                 // Dropped by `unbind` (`Card::end_tasks`): it holds the node's device.
                 this.card.set_task_notifier(this.node.notifier());
                 Ok(())
@@ -165,6 +190,9 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     /// with `ENODEV` and its pages are unpinned (kept, if the engine will not halt); no request
     /// starts and no mapping gets the engine again; bus mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
+        // The cores stop and report nothing more to their EXSRAR slots (which go with the card,
+        // later).
+        self.card.stop_cores();
         let mut dma = self.card.dma().lock();
         // Under `dma`: no request opens, no engine is lent and no register page is mapped after
         // this.
@@ -262,6 +290,8 @@ mod tests {
     fn chip_table() {
         for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
             assert!(chip.msix_vectors() > chip.pdma_vector);
+            assert!(chip.msix_max >= chip.msix_vectors());
+            assert!((chip.irq_entry)(chip.pdma_vector) == hw::ve1::Entry::Pdma);
             assert!(chip.pdma_desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma_ctl);
             assert!(chip.pdma_ctl + 16 <= chip.scr_size);
             assert!(scr_bar_fits(chip, (chip.scr_offset + chip.scr_size) as u64));
@@ -273,7 +303,9 @@ mod tests {
         assert!(scr_bar_fits(&chip::EMULATOR, hw::emu::BAR2_SIZE as u64));
         assert_eq!(chip::EMULATOR.scr_offset, chip::VE1.scr_offset);
         assert_eq!(chip::EMULATOR.pdma_vector, chip::VE1.pdma_vector);
-        assert_eq!(chip::EMULATOR.msix_vectors(), hw::emu::VECTORS);
+        assert_eq!(chip::EMULATOR.msix_max, hw::emu::VECTORS);
+        assert!(chip::EMULATOR.msix_vectors() <= hw::emu::VECTORS);
+        assert!(!chip::EMULATOR.intvec_w1c && chip::VE1.intvec_w1c);
         assert!(needs_doorbell(&chip::EMULATOR) && !needs_doorbell(&chip::VE1));
     }
 

@@ -10,6 +10,8 @@
 //! - [`owners`]: NEC's owners by uid of CR pages and PCIATB entries, and `VEDRV_CMD_UNMAP`;
 //! - [`emulator`]: the engine emulator's identification block and ping;
 //! - [`tasks`]: NEC's task objects, one per open file;
+//! - [`cores`]: the VE cores (interrupt counts, assigned task, EXS, EXSRAR) and the handlers of
+//!   every MSI-X entry but the privileged DMA one;
 //! - [`sysfs`]: NEC's sysfs attributes.
 //!
 //! Lifetimes: a `Card` lives in an `Arc` held by the binding, the IRQ handler and every open file,
@@ -30,12 +32,17 @@
 //! - `Card::ping` (mutex) -> `Card::events`;
 //! - `Card::pins` (mutex) is taken alone: nothing else is locked while it is held, and pages are
 //!   unpinned after it is released.
-//! - `Card::tasks` (mutex) is taken alone; a sysfs notification (`kernfs` locks) may be sent
-//!   under it, and a closing file waits on `Card::task_released` with it.
+//! - `Card::tasks` (mutex) is taken alone or -> `Card::cores`; a sysfs notification (`kernfs`
+//!   locks) may be sent under it, and a closing file waits on `Card::task_released` with it.
+//! - the sysfs state's `ve1` (mutex) -> `Card::cores` (`ve_state` ONLINE resets the counts);
+//! - `Card::cores` (spinlock, interrupts off; also taken in the hard IRQ handlers of the core
+//!   entries) is innermost: register accesses (no sleeping) are made under it, nothing is locked
+//!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.
 //!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 
 mod binding;
+pub(crate) mod cores;
 mod emulator;
 mod lending;
 mod owners;
@@ -75,6 +82,10 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         poll::PollCondVar,
         CondVar,
         CondVarTimeoutResult,
@@ -106,6 +117,8 @@ struct Events {
     pending: [u64; 2],
     /// The card was unbound: waiters must give up.
     removed: bool,
+    /// Core fault and hardware error interrupts handled (for rate-limited logging).
+    hw_errors: u64,
 }
 
 /// Fixed facts about a card, gathered at probe.
@@ -170,6 +183,18 @@ pub(crate) struct Card {
     /// Notified (with `tasks` released) when a closer waiting for VEOS may finish.
     #[pin]
     task_released: CondVar,
+    /// The VE cores: interrupt counts, assigned tasks, wake-up generations.
+    #[pin]
+    cores: SpinLockIrq<cores::CoreTable>,
+    /// Notified (after `cores` is released) by every core interrupt and at unbind:
+    /// `WAIT_EXCEPTION` sleeps on it with `cores`.
+    #[pin]
+    core_event: CondVar,
+    /// The cores' EXSRAR report slots (DMA memory): freed with the card, after unbind disabled
+    /// every EXSRAR ([`Card::stop_cores`]).
+    exsrar: cores::Exsrar,
+    /// MSI-X vectors allocated (set once the interrupts are registered).
+    msix_vectors: Atomic<u32>,
 }
 
 impl Card {
@@ -178,14 +203,19 @@ impl Card {
         facts: CardFacts,
         regs: DevresBar,
         doorbell: Option<DevresBar>,
+        exsrar: cores::Exsrar,
     ) -> impl PinInit<Self, Error> {
         let chip = facts.chip;
         try_pin_init!(Self {
             facts,
             regs,
             doorbell,
+            exsrar,
+            msix_vectors: Atomic::new(0),
+            cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
+            core_event <- new_condvar!("ve_drv::Card::core_event"),
             sysfs <- sysfs::SysfsState::new(),
-            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false }, "ve_drv::Card::events"),
+            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false, hw_errors: 0 }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),
@@ -247,6 +277,11 @@ impl Card {
         self.facts.emu.map_or(bound, |e| e.ve_mem_size.min(bound))
     }
 
+    /// Records how many MSI-X vectors the binding got.
+    fn set_msix_vectors(&self, n: u32) {
+        self.msix_vectors.store(n, Relaxed);
+    }
+
     /// Interrupts handled so far.
     pub(crate) fn irq_count(&self) -> u64 {
         self.events.lock().irq_count
@@ -261,6 +296,22 @@ impl Card {
     fn mark_removed(&self) {
         self.events.lock().removed = true;
         self.event_wait.notify_all();
+        self.core_event.notify_all();
+    }
+
+    /// What `WAIT_EXCEPTION` sleeps on (with [`Card::cores`] held): notified by every core
+    /// interrupt and at unbind.
+    #[allow(
+        dead_code,
+        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
+    )]
+    pub(crate) fn core_event(&self) -> &CondVar {
+        &self.core_event
+    }
+
+    /// The cores' table: lock it for the assigned tasks and wake-up generations.
+    pub(crate) fn cores(&self) -> &SpinLockIrq<cores::CoreTable> {
+        &self.cores
     }
 
     /// Fills `VE_DRV_IOC_INFO`.
@@ -273,7 +324,7 @@ impl Card {
             vendor_id: f.vendor_id,
             device_id: f.device_id,
             pdma_vector: f.chip.pdma_vector,
-            msix_vectors: f.chip.msix_vectors(),
+            msix_vectors: self.msix_vectors.load(Relaxed),
             scr_bar_size: f.scr_bar_size,
             irq_count: self.irq_count(),
             dma_is_phys: f.dma_is_phys.into(),

@@ -32,6 +32,10 @@ use crate::{
     regs, //
 };
 
+/// `VEDRV_CMD_WAIT_INTR`'s lower-word bits of the DMA entries (user DMA 16-47, privileged DMA
+/// 48): NEC's VE1 `DMA_INTERRUPT_VECTOR_MASK`.
+const WAIT_INTR_DMA_ENTRIES: u64 = 0x1_ffff_ffff_0000;
+
 /// How long the privileged DMA engine may take to report HALT (see [`Card::halt_pdma`]).
 pub(crate) const HALT_TIMEOUT_MS: i64 = 200;
 
@@ -109,6 +113,17 @@ impl Card {
             if caught != [0, 0] {
                 events.pending[0] &= !caught[0];
                 events.pending[1] &= !caught[1];
+                // NEC's VE1 rule: reporting a DMA interrupt (entries 16-48) clears the INTVEC
+                // bits of everything reported in the lower word (bit-reversed). The privileged
+                // DMA handler has cleared its own bit already; VE3's INTVEC is not described.
+                if caught[1] & WAIT_INTR_DMA_ENTRIES != 0 {
+                    if let Err(e) = self.with_regs(|r| r.intvec_clear(caught[1].reverse_bits(), 1))
+                    {
+                        if e != ENODEV {
+                            dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
+                        }
+                    }
+                }
                 return Ok(caught);
             }
             if remaining == 0 {

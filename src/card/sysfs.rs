@@ -191,11 +191,13 @@ fn store_ve_state(c: &Data, input: &str, n: &Notifier) -> Result {
         let mut ve1 = c.sysfs.ve1.lock();
         ve1.set_state(to, sys::jiffies_now() as u64)
             .map_err(|_| EINVAL)?;
-        // NEC's VE1 store also does, on ONLINE, what belongs to the VE cores' exception path
-        // (not built yet): every core's interrupt count to 0 (`ve_init_intr_count`), EXSRAR
-        // re-programmed for every core (`ve_init_exsrar`), INTVEC cleared (~0 written 20 times,
-        // `main_ve1.c`), and its `hw_intr_test_param` to 0. They go here, under this lock, with
-        // that path.
+        // NEC's VE1 store also does, on ONLINE: every core's interrupt count to 0
+        // (`ve_init_intr_count`), EXSRAR re-programmed for every core (`ve_init_exsrar`), INTVEC
+        // cleared (~0 written 20 times, `main_ve1.c`), and its `hw_intr_test_param` (which this
+        // driver does not have) to 0.
+        if to == VeState::Online {
+            c.cores_online()?;
+        }
     }
     n.notify(c"ve_state");
     Ok(())

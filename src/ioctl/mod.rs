@@ -197,6 +197,9 @@ fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VE_DRV_IOC_PIN_BENCH if crate::module_parameters::test_ioctls.value() => {
             pin_bench(arg)
         }
+        uapi::VE_DRV_IOC_CORE_STATE if crate::module_parameters::test_ioctls.value() => {
+            core_state(card, arg)
+        }
         uapi::VE_DMA_IOC_XFER => dma_xfer(file, arg),
         uapi::VE_DMA_IOC_SUBMIT => dma_submit(file, arg),
         uapi::VE_DMA_IOC_WAIT => dma_wait(file, arg),
@@ -252,6 +255,25 @@ fn ping(card: &Card, arg: usize) -> Result<isize> {
     let (response, rtt_ns) = card.ping(req.value)?;
     req.response = response;
     req.rtt_ns = rtt_ns;
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `VE_DRV_IOC_CORE_STATE` (test only).
+fn core_state(card: &Card, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDrvCoreState>()).reader_writer();
+    let mut req: uapi::VeDrvCoreState = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let core = req.core as usize;
+    let state = *card.cores().lock().core(core).ok_or(EINVAL)?;
+    req.count = state.count;
+    req.wake = state.wake;
+    req.exs = card.read_exs(core)?;
+    req.exsrar_slot = card.exsrar_slot(core)?;
+    req.intvec = card.with_regs(|r| r.intvec())?;
     writer.write(&req)?;
     Ok(0)
 }

@@ -49,16 +49,13 @@ pub(super) fn reset_interrupt_count(_card: &Card, _arg: usize) -> Result<isize> 
     Ok(0)
 }
 
-/// `VEDRV_CMD_RST_EXSRAR_MEM`: `EINVAL` for a core outside the enabled ones' range (below the
-/// highest enabled core + 1, as NEC's); no effect otherwise. NEC's driver zeroes the core's
-/// exception-status slot, which it has not read since v3.0; this driver programs no such slot
-/// yet (it comes with the VE cores' exception path). VEOS 3.5 does not call it.
+/// `VEDRV_CMD_RST_EXSRAR_MEM`: zeroes the core's EXSRAR report slot; `EINVAL` for a core
+/// outside the enabled ones' range (below the highest enabled core + 1, as NEC's). Nothing reads
+/// the slot (NEC has not since v3.0). VEOS 3.5 does not call it.
 pub(super) fn reset_exsrar(card: &Card, arg: usize) -> Result<isize> {
     let core = arg as u32 as i32;
-    match u32::try_from(core) {
-        Ok(c) if c < card.vcr().core_fls() => Ok(0),
-        _ => Err(EINVAL),
-    }
+    let core = usize::try_from(core).map_err(|_| EINVAL)?;
+    card.reset_exsrar(core).map(|()| 0)
 }
 
 /// `VEDRV_CMD_HOST_PID`: returns the pid, as the caller sees it, of `namespace_pid` in the pid

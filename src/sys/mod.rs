@@ -6,7 +6,8 @@
 //! below it ([`crate::extent`], [`crate::uapi`]).
 //!
 //! What lives here, and why:
-//! - [`irq::MsixIrq`]: MSI-X vectors and the threaded handler on one of them, in one struct.
+//! - [`irq::MsixIrq`]: MSI-X vectors, the threaded handler on one of them and hard handlers on
+//!   others, in one struct.
 //! - [`chardev`]: a device class of the driver's own, its char-device region, and char device
 //!   nodes parented on their PCI device ([`chardev::CharNode`]), generic over their file type
 //!   ([`node::NodeFile`], file operations with `poll` and driver data that `open` reaches: 7.3's
@@ -222,6 +223,7 @@ plain_abi_struct!(
     uapi::VeDmaCancel,
     uapi::VeDrvPing,
     uapi::VeDrvPinBench,
+    uapi::VeDrvCoreState,
     uapi::VeVp,
     uapi::VeVpBlk,
     uapi::VeVpBlkRelease,

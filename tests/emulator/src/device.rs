@@ -124,15 +124,17 @@ impl Device {
         self.peers = Some(peers);
     }
 
-    /// Raises MSI-X `vector` in the guest: sets its INTVEC bit, counts, signals the eventfd.
+    /// Raises MSI-X `vector` in the guest: sets its INTVEC bit (entries below 64: VE1's INTVEC
+    /// has no bit for the others), counts, signals the eventfd.
     pub fn raise(&self, vector: u32) -> io::Result<()> {
         let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let fd = peers
             .guest_irqs
             .get(vector as usize)
             .ok_or(io::ErrorKind::InvalidInput)?;
-        self.bar
-            .or64(SCR + hw::scr::INTVEC, hw::scr::intvec_bit(vector));
+        if let Some(bit) = hw::scr::intvec_bit_of(vector) {
+            self.bar.or64(SCR + hw::scr::INTVEC, bit);
+        }
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS, 1);
         ivshmem::eventfd_signal(fd)
     }
@@ -142,23 +144,61 @@ impl Device {
     pub fn service(&mut self) -> io::Result<()> {
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_WAKEUPS, 1);
         self.service_storm()?;
+        self.service_raise()?;
         self.service_engine()?;
+        // The ping last: its acknowledgement tells the driver that everything it asked for
+        // before the ping has been seen and done.
         self.service_ping()
     }
 
-    /// A requested interrupt storm: spurious interrupts on the privileged DMA vector, without its
-    /// INTVEC bit and without anything completed, raised from a thread of their own so that the
-    /// engine keeps running (and halting) meanwhile. Counted when the storm starts.
-    fn service_storm(&mut self) -> io::Result<()> {
-        let n = self.bar.load64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM);
-        if n == 0 {
+    /// A raise request of the test controls ([`emu::OFF_CTL_RAISE`]), if any.
+    fn service_raise(&mut self) -> io::Result<()> {
+        let req = self.bar.load64(emu::BLOCK + emu::OFF_CTL_RAISE);
+        if req == 0 {
             return Ok(());
         }
-        self.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM, 0);
+        let entry = self.bar.load64(emu::BLOCK + emu::OFF_CTL_RAISE_ENTRY);
+        let cause = self.bar.load64(emu::BLOCK + emu::OFF_CTL_RAISE_EXS);
+        let count = self
+            .bar
+            .load64(emu::BLOCK + emu::OFF_CTL_RAISE_COUNT)
+            .max(1);
+        self.bar.store64(emu::BLOCK + emu::OFF_CTL_RAISE, 0);
+        let ok = match (req, u32::try_from(entry)) {
+            (_, Ok(e)) if e >= emu::VECTORS => false,
+            (emu::RAISE_EXCEPTION, Ok(e)) if (e as usize) < emu::CORES => {
+                if core_exception(&self.bar, &self.ram, e as usize, cause) {
+                    self.raise(e)?;
+                    true
+                } else {
+                    false
+                }
+            }
+            (emu::RAISE_INTERRUPT, Ok(e)) => {
+                self.raise(e)?;
+                true
+            }
+            (emu::RAISE_SPURIOUS, Ok(e)) => {
+                self.storm(e, count)?;
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            self.bar.add64(emu::BLOCK + emu::OFF_CNT_RAISE_BAD, 1);
+        }
+        // Counted last: a test that sees the count sees everything the request did.
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_RAISED, 1);
+        Ok(())
+    }
+
+    /// `n` spurious interrupts on `vector` (no INTVEC bit, nothing happened), [`emu::STORM_GAP_US`]
+    /// apart, from a thread of their own; counted when the storm starts.
+    fn storm(&self, vector: u32, n: u64) -> io::Result<()> {
         let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let fd = peers
             .guest_irqs
-            .get(hw::ve1::PDMA_VECTOR as usize)
+            .get(vector as usize)
             .ok_or(io::ErrorKind::InvalidInput)?
             .try_clone()?;
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS_SPURIOUS, n);
@@ -171,6 +211,18 @@ impl Device {
             }
         });
         Ok(())
+    }
+
+    /// A requested interrupt storm: spurious interrupts on the privileged DMA vector, without its
+    /// INTVEC bit and without anything completed, raised from a thread of their own so that the
+    /// engine keeps running (and halting) meanwhile. Counted when the storm starts.
+    fn service_storm(&mut self) -> io::Result<()> {
+        let n = self.bar.load64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM);
+        if n == 0 {
+            return Ok(());
+        }
+        self.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM, 0);
+        self.storm(hw::ve1::PDMA_VECTOR, n)
     }
 
     /// Runs the DMA engine on whatever the guest has posted or changed in DMACTL.
@@ -227,6 +279,33 @@ impl Device {
     }
 }
 
+/// Core `core` stops with an exception of `cause`, as a VE1 core does: its EXS reads halted with
+/// the cause bits, and if its EXSRAR enables the report, the EXS value is DMA-written to the slot
+/// in guest RAM that EXSRAR names. Then the caller raises the core's MSI-X entry (which sets its
+/// INTVEC bit). `false` if the slot is not guest RAM (the value is then not written anywhere, as
+/// an IOMMU or a master abort would drop it).
+///
+/// What else a core does is plain memory: the guest's write of [`hw::exs::STOP`] (1) reads as
+/// halted (bits 1:0 = 01b), a write of [`hw::exs::RUN`] (0xEE) as running (10b) until the next
+/// exception, without the emulator looking (nothing executes on these cores).
+pub fn core_exception(bar: &Bar2, ram: &GuestRam, core: usize, cause: u64) -> bool {
+    let exs = hw::exs::halted(cause);
+    bar.store64(hw::ve1::exs_offset(core), exs);
+    bar.add64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS, 1);
+    let Some(slot) = hw::exsrar::slot(bar.load64(hw::ve1::exsrar_offset(core))) else {
+        return true;
+    };
+    let Some(p) = ram.host_ptr(slot, 8) else {
+        return false;
+    };
+    // SAFETY: `host_ptr` checked that the 8 bytes are inside guest RAM; the guest may access them
+    // concurrently, as with any DMA; the store is unaligned because EXSRAR only
+    // promises 4-byte alignment.
+    unsafe { p.cast::<u64>().write_unaligned(exs.to_le()) };
+    bar.add64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES, 1);
+    true
+}
+
 /// The VE Configuration Registers the emulator publishes (docs/hardware.md, "VE Configuration
 /// Registers"): NEC's QEMU model (0xfe), layout 1, 8 cores of which cores 0-7 are enabled, the VE
 /// memory size in GiB, VE1's clocks (memory 1600 MHz, cores 1400 MHz, base 100 MHz), and made-up
@@ -250,4 +329,73 @@ pub fn default_vcr(ve_mem_size: u64) -> hw::vcr::Vcr {
         (gib << 16) | 1600,
         (1400 << 16) | 100,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rig() -> (Bar2, GuestRam, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "ve-device-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bar = Bar2::new().unwrap();
+        let ram = GuestRam::create(&dir.join("ram"), 16 << 20).unwrap();
+        (bar, ram, dir)
+    }
+
+    fn slot(ram: &GuestRam, gpa: u64) -> u64 {
+        let p = ram.host_ptr(gpa, 8).unwrap();
+        // SAFETY: in bounds (checked by host_ptr).
+        unsafe { p.cast::<u64>().read_unaligned() }
+    }
+
+    /// EXS is plain memory for STOP and RUN: STOP reads halted, RUN running.
+    #[test]
+    fn exs_stop_and_run_read_back() {
+        let (bar, _ram, _dir) = rig();
+        bar.store64(hw::ve1::exs_offset(2), hw::exs::RUN);
+        assert_eq!(
+            hw::exs::run_state(bar.load64(hw::ve1::exs_offset(2))),
+            hw::exs::RunState::Running
+        );
+        bar.store64(hw::ve1::exs_offset(2), hw::exs::STOP);
+        assert_eq!(
+            hw::exs::run_state(bar.load64(hw::ve1::exs_offset(2))),
+            hw::exs::RunState::Halted
+        );
+    }
+
+    /// An exception halts the core with the cause bits and reports EXS to the EXSRAR slot only
+    /// while bit 0 is set; a slot outside guest RAM is refused and nothing is written.
+    #[test]
+    fn exception_reports_to_exsrar_slot() {
+        let (bar, ram, _dir) = rig();
+        let core = 3;
+        bar.store64(hw::ve1::exs_offset(core), hw::exs::RUN);
+        // Disabled: EXS changes, no DMA.
+        bar.store64(hw::ve1::exsrar_offset(core), 0x1000);
+        assert!(core_exception(&bar, &ram, core, 0x4_0000_0000_0102));
+        assert_eq!(bar.load64(hw::ve1::exs_offset(core)), 0x4_0000_0000_0101);
+        assert_eq!(slot(&ram, 0x1000), 0);
+        assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 0);
+        // Enabled: the slot gets the value.
+        bar.store64(
+            hw::ve1::exsrar_offset(core),
+            hw::exsrar::enabled(0x1000 + 8 * core as u64),
+        );
+        assert!(core_exception(&bar, &ram, core, 0x8_0000));
+        assert_eq!(slot(&ram, 0x1000 + 24), 0x8_0001);
+        assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
+        assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS), 2);
+        // Other cores untouched.
+        assert_eq!(bar.load64(hw::ve1::exs_offset(core + 1)), 0);
+        // Outside guest RAM (16 MiB here).
+        bar.store64(hw::ve1::exsrar_offset(core), hw::exsrar::enabled(16 << 20));
+        assert!(!core_exception(&bar, &ram, core, 0x100));
+        assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
+    }
 }

@@ -7,7 +7,7 @@
 //!        [--stats FILE] [--bad-magic]
 //! ```
 //! Start it before QEMU; QEMU then gets `-object memory-backend-file,mem-path=<ram-file>,share=on`
-//! and `-chardev socket,path=<socket>` with `-device ivshmem-doorbell,vectors=49`.
+//! and `-chardev socket,path=<socket>` with `-device ivshmem-doorbell,vectors=96` (`hw::emu::VECTORS`).
 //! The socket file appears once the emulator is ready to accept.
 
 use std::{

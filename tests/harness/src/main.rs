@@ -2,8 +2,8 @@
 
 //! `ve-harness`: runs guest suites, one VM boot each. For every suite it starts the VE engine
 //! emulator with a fresh random nonce, waits for its socket, boots QEMU (TCG, q35, ivshmem-doorbell
-//! with 49 vectors, guest RAM shared with the emulator), streams the console to a log, enforces
-//! the suite's timeout, and judges the log (`ve_harness::judge`).
+//! with 96 vectors: VE1's MSI-X map, `hw::emu::VECTORS`; guest RAM shared with the emulator),
+//! streams the console to a log, enforces the suite's timeout, and judges the log (`ve_harness::judge`).
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
@@ -237,7 +237,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
             ))
             .arg("-chardev")
             .arg(format!("socket,path={},id=ivs", sock.display()))
-            .args(["-device", "ivshmem-doorbell,chardev=ivs,vectors=49"])
+            .args(["-device", "ivshmem-doorbell,chardev=ivs,vectors=96"])
             .arg("-kernel")
             .arg(&o.kernel)
             .arg("-initrd")

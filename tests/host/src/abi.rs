@@ -112,6 +112,7 @@ fn common_facts() -> Vec<Fact> {
         num!(VE_DRV_IOC_PIN_BENCH),
         num!(VE_DRV_IOC_KICK),
         num!(VE_DRV_IOC_RECLAIM),
+        num!(VE_DRV_IOC_CORE_STATE),
         num!(VE_DRV_PIN_BENCH_WRITE),
         num!(VE_DRV_PIN_BENCH_LONGTERM),
         num!(VE_DMA_NR_BASE),
@@ -200,6 +201,11 @@ fn common_facts() -> Vec<Fact> {
             VeDrvPinBench,
             "ve_drv_pin_bench",
             [addr, len, flags, reserved, pin_ns, unpin_ns, pages, runs,]
+        ),
+        layout!(
+            VeDrvCoreState,
+            "ve_drv_core_state",
+            [core, flags, count, wake, exs, exsrar_slot, intvec, reserved]
         ),
         layout!(
             VeDmaXfer,
@@ -507,9 +513,10 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         VE_DRV_IOC_PIN_BENCH,
         VE_DRV_IOC_KICK,
         VE_DRV_IOC_RECLAIM,
+        VE_DRV_IOC_CORE_STATE,
     ];
     assert_eq!(dma.map(ioc_nr), [0x40, 0x41, 0x42, 0x43]);
-    assert_eq!(card.map(ioc_nr), [0x80, 0x81, 0x82, 0x83, 0x84]);
+    assert_eq!(card.map(ioc_nr), [0x80, 0x81, 0x82, 0x83, 0x84, 0x85]);
     assert!(dma.iter().chain(&card).all(|&c| ioc_type(c) == 0xf5));
 }
 

@@ -207,13 +207,77 @@ fn dmactl_and_intvec_bits() {
 fn emulator_identification_block() {
     // "VEEMU1\0\0" little-endian: 56 45 45 4d 55 31 00 00.
     assert_eq!(emu::MAGIC, 0x0000_3155_4d45_4556);
-    assert_eq!(emu::VECTORS, 49);
+    assert_eq!(emu::VECTORS, 96);
     // The counters, test controls and mailbox stay clear of each other and inside the block.
     const { assert!(emu::OFF_NONCE + 8 <= emu::OFF_CNT_WAKEUPS) };
     const { assert!(emu::OFF_CNT_IRQS_DROPPED + 8 <= emu::OFF_CTL_EXC_AT) };
     const { assert!(emu::OFF_CTL_IRQ_DROP + 8 <= emu::OFF_PING_SEQ) };
     const { assert!(emu::OFF_PING_STATUS + 8 <= emu::OFF_VCR) };
-    const { assert!(emu::OFF_VCR + 4 * crate::hw::vcr::WORDS <= emu::BLOCK_SIZE) };
+    const { assert!(emu::OFF_VCR + 4 * crate::hw::vcr::WORDS <= emu::OFF_CTL_RAISE) };
+    const { assert!(emu::OFF_CNT_RAISE_BAD + 8 <= emu::OFF_CTL_EXC_AT) };
+    const { assert!(emu::OFF_CTL_RAISE_COUNT + 8 <= emu::BLOCK_SIZE) };
+}
+
+/// The cores' registers and VE1's MSI-X map, from docs/hardware.md ("Cores", "Interrupts"),
+/// written out by hand.
+#[test]
+fn ve1_cores_and_msix_map() {
+    use crate::hw::{
+        exs,
+        exsrar,
+        ve1::{
+            self,
+            Entry, //
+        }, //
+    };
+    // EXS of core n at n MiB + 0x1008, EXSRAR at n MiB + 512 KiB + 0x10900.
+    assert_eq!(ve1::exs_offset(0), 0x1008);
+    assert_eq!(ve1::exs_offset(3), 0x30_1008);
+    assert_eq!(ve1::exsrar_offset(0), 0x9_0900);
+    assert_eq!(ve1::exsrar_offset(7), 0x79_0900);
+    // Every core's registers are below the SCR.
+    assert!(ve1::exsrar_offset(ve1::CORES_MAX - 1) + 8 <= ve1::SCR_OFFSET);
+    // INTVEC: core n is bit 63 - n; the fault and error entries have no bit.
+    assert_eq!(scr::intvec_bit_of(0), Some(1 << 63));
+    assert_eq!(scr::intvec_bit_of(15), Some(1 << 48));
+    assert_eq!(scr::intvec_bit_of(56), Some(1 << 7));
+    assert_eq!(scr::intvec_bit_of(64), None);
+    assert_eq!(scr::INTVEC_CORE_CLEAR_WRITES, 20);
+    // EXS: STOP 1, RUN 0xEE, the run state in bits 1:0.
+    assert_eq!((exs::STOP, exs::RUN), (1, 0xee));
+    assert_eq!(exs::run_state(exs::STOP), exs::RunState::Halted);
+    assert_eq!(exs::run_state(exs::RUN), exs::RunState::Running);
+    assert_eq!(exs::run_state(0x1_0003), exs::RunState::BeforeHalt);
+    assert_eq!(exs::run_state(0), exs::RunState::Idle);
+    assert_eq!(exs::halted(0xdead_beef_0000_0102), 0xdead_beef_0000_0101);
+    assert_eq!(exs::halted(0x1_0002) & exs::CAUSE_MASK, 0x1_0000);
+    // EXSRAR: (slot & !3) | 1.
+    assert_eq!(exsrar::enabled(0x1234_5678), 0x1234_5679);
+    assert_eq!(exsrar::enabled(0x1000_0007), 0x1000_0005);
+    assert_eq!(exsrar::slot(0x1234_5679), Some(0x1234_5678));
+    assert_eq!(exsrar::slot(0x1234_5678), None);
+    // MSI-X map (reference 6.2).
+    assert_eq!(ve1::entry(0), Entry::Core(0));
+    assert_eq!(ve1::entry(15), Entry::Core(15));
+    assert_eq!(ve1::entry(16), Entry::UserDma(16));
+    assert_eq!(ve1::entry(47), Entry::UserDma(47));
+    assert_eq!(ve1::entry(48), Entry::Pdma);
+    assert_eq!(ve1::entry(49), Entry::Unused);
+    assert_eq!(ve1::entry(56), Entry::PciAccessException);
+    assert_eq!(ve1::entry(64), Entry::CoreFault(0));
+    assert_eq!(ve1::entry(79), Entry::CoreFault(15));
+    assert_eq!(ve1::entry(83), Entry::Unused);
+    assert_eq!(ve1::entry(92), Entry::HwError(92));
+    assert_eq!(ve1::entry(95), Entry::Unused);
+    for e in ve1::HW_ERROR_VECTORS {
+        assert_eq!(ve1::entry(e), Entry::HwError(e));
+    }
+    assert_eq!(ve1::wait_intr_bit(48), Some((false, 48)));
+    assert_eq!(ve1::wait_intr_bit(56), Some((false, 56)));
+    assert_eq!(ve1::wait_intr_bit(64), Some((true, 0)));
+    assert_eq!(ve1::wait_intr_bit(92), Some((true, 28)));
+    assert_eq!(ve1::wait_intr_bit(96), None);
+    assert_eq!(ve1::MSIX_ENTRIES, emu::VECTORS);
 }
 
 #[test]
@@ -227,7 +291,7 @@ fn emulator_bar2_layout() {
     assert_eq!(emu::VEMEM_AREA, 0x800_0000);
     assert_eq!(emu::VEMEM_AREA_SIZE, 0x800_0000);
     assert_eq!(emu::BAR2_SIZE, 0x1000_0000);
-    assert_eq!(emu::ABI_VERSION, 3);
+    assert_eq!(emu::ABI_VERSION, 4);
     // VEOS refuses a BAR0 (here: the VE memory window) under 128 MiB.
     const { assert!(emu::VEMEM_AREA_SIZE >= 128 << 20) };
     const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };

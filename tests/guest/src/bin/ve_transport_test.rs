@@ -288,7 +288,7 @@ fn info_describes(fx: &mut Fx) -> R {
     ensure_eq("vendor_id", i.vendor_id, pci_id::VENDOR_REDHAT_QUMRANET)?;
     ensure_eq("device_id", i.device_id, pci_id::DEVICE_IVSHMEM)?;
     ensure_eq("pdma_vector", i.pdma_vector, 48)?;
-    ensure_eq("msix_vectors", i.msix_vectors, 49)?;
+    ensure_eq("msix_vectors", i.msix_vectors, 96)?;
     ensure_eq("emu_abi_version", i.emu_abi_version, emu::ABI_VERSION)?;
     ensure_eq("scr_bar_size", i.scr_bar_size, emu::BAR2_SIZE as u64)?;
     ensure(i.ve_mem_size > 0, || "ve_mem_size is 0".into())?;
