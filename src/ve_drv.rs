@@ -57,9 +57,8 @@ mod sys;
 mod sysfs_rules;
 // NEC's task states (`core` only, shared with the host tests).
 #[expect(
-    dead_code,
     unreachable_pub,
-    reason = "`pub` for the host tests, which include this file; `Assigned` comes with ASSIGN_TASK"
+    reason = "`pub` for the host tests, which include this file"
 )]
 mod task_rules;
 #[expect(

@@ -76,12 +76,15 @@ pub(crate) struct CoreState {
 /// in the hard IRQ handler: innermost in the lock order).
 pub(crate) struct CoreTable {
     pub(crate) cores: [CoreState; CORES],
+    /// The card was unbound: `WAIT_EXCEPTION` gives up (`ENODEV`).
+    pub(crate) removed: bool,
 }
 
 impl CoreTable {
     pub(crate) fn new() -> Self {
         Self {
             cores: [CoreState::default(); CORES],
+            removed: false,
         }
     }
 
@@ -134,10 +137,6 @@ impl Card {
     }
 
     /// Whether `core` is an enabled physical core.
-    #[allow(
-        dead_code,
-        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
-    )]
     pub(crate) fn core_enabled(&self, core: usize) -> bool {
         core < CORES && self.vcr().cores_enable() & (1 << core) != 0
     }
@@ -167,10 +166,6 @@ impl Card {
     /// Whether core `core`'s INTVEC bit is set: an interrupt raised and not yet handled
     /// (`UNASSIGN_TASK`'s `EAGAIN` test, NEC's). Call with [`Card::cores`] held, so that the
     /// handler's count and clear are seen together.
-    #[allow(
-        dead_code,
-        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
-    )]
     pub(crate) fn core_intvec_pending(&self, core: usize) -> Result<bool> {
         let bit = hw::scr::intvec_bit_of(core as u32).ok_or(EINVAL)?;
         Ok(self.with_regs(|r| r.intvec())? & bit != 0)

@@ -295,18 +295,9 @@ impl Card {
     /// Marks the card removed and wakes every waiter: they return `ENODEV`.
     fn mark_removed(&self) {
         self.events.lock().removed = true;
+        self.cores.lock().removed = true;
         self.event_wait.notify_all();
         self.core_event.notify_all();
-    }
-
-    /// What `WAIT_EXCEPTION` sleeps on (with [`Card::cores`] held): notified by every core
-    /// interrupt and at unbind.
-    #[allow(
-        dead_code,
-        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
-    )]
-    pub(crate) fn core_event(&self) -> &CondVar {
-        &self.core_event
     }
 
     /// The cores' table: lock it for the assigned tasks and wake-up generations.

@@ -55,6 +55,10 @@ pub(crate) struct VeFile {
     card: Arc<Card>,
     /// Names this file's DMA requests (only it may wait for or cancel them) and its task.
     owner: u64,
+    /// An mmap was attempted on this file: `WAIT_EXCEPTION` is refused (`EINVAL`), as NEC's.
+    mapped: Atomic<bool>,
+    /// `WAIT_EXCEPTION` was called on this file: mmap is refused (`EACCES`), as NEC's.
+    waited: Atomic<bool>,
 }
 
 impl Drop for VeFile {
@@ -92,6 +96,8 @@ impl NodeFile for VeFile {
             VeFile {
                 card: card.clone(),
                 owner,
+                mapped: Atomic::new(false),
+                waited: Atomic::new(false),
             },
             GFP_KERNEL,
         )?;
@@ -138,6 +144,12 @@ impl NodeFile for VeFile {
         if card.is_removed() {
             return Err(ENODEV);
         }
+        // NEC's exclusion: a file is either a pseudo process's (it waits for exceptions) or
+        // VEOS's (it maps registers); even a failed mmap makes it VEOS's.
+        if this.waited.load(Relaxed) {
+            return Err(EACCES);
+        }
+        this.mapped.store(true, Relaxed);
         sys::mapping::check_register_vma(vma)?;
         let offset = sys::mapping::vma_file_offset(vma);
         let len = (vma.end() - vma.start()) as u64;
@@ -186,7 +198,11 @@ impl NodeFile for VeFile {
 /// `CAP_SYS_ADMIN` (`EPERM`), except the ones NEC lets a pseudo process (an ordinary user) issue,
 /// of which this driver implements none yet; an unknown command is then `EINVAL`, as NEC answers
 /// it (VEOS treats other errnos as failures of the command).
-fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
+fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
+    // NEC lets an ordinary user (the pseudo process) wait on its own task.
+    if cmd == uapi::VEDRV_CMD_WAIT_EXCEPTION {
+        return wait_exception(file, vfs, arg);
+    }
     if !sys::capable_sys_admin() {
         return Err(EPERM);
     }
@@ -217,6 +233,8 @@ fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_RELEASE_PD_PAGE_ALL => nec::release_pd_page_all(card, arg),
         uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL => nec::count_pd_page_all(card, arg),
         uapi::VEDRV_CMD_CREATE_TASK => task::create(card, arg),
+        uapi::VEDRV_CMD_ASSIGN_TASK => task::assign(card, arg),
+        uapi::VEDRV_CMD_UNASSIGN_TASK => task::unassign(card, arg),
         uapi::VEDRV_CMD_DELETE_TASK => task::delete(card, arg),
         uapi::VEDRV_CMD_REVIVE_TASK => task::revive(card, arg),
         uapi::VEDRV_CMD_DELETE_ALL_TASK => task::delete_all(card),
@@ -230,6 +248,21 @@ fn dispatch(file: &VeFile, _vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_UNMAP => owners::unmap(card, arg),
         _ => Err(EINVAL),
     }
+}
+
+/// `VEDRV_CMD_WAIT_EXCEPTION`, for anyone on their own file: `EINVAL` if the file was ever
+/// mmapped; then it is a waiting file for good (mmap `EACCES`). Out: the exception status.
+fn wait_exception(file: &VeFile, vfs: &File, arg: usize) -> Result<isize> {
+    if file.mapped.load(Relaxed) {
+        return Err(EINVAL);
+    }
+    file.waited.store(true, Relaxed);
+    let nonblock = vfs.flags() & kernel::fs::file::flags::O_NONBLOCK != 0;
+    let exs = file.card.wait_exception(file.owner, nonblock)?;
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<u64>())
+        .writer()
+        .write(&exs)?;
+    Ok(0)
 }
 
 /// `VE_DRV_IOC_INFO`.

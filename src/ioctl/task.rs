@@ -36,6 +36,20 @@ pub(super) fn revive(card: &Card, arg: usize) -> Result<isize> {
     card.revive_task(tid_of(arg)).map(|()| 0)
 }
 
+/// `VEDRV_CMD_ASSIGN_TASK`.
+pub(super) fn assign(card: &Card, arg: usize) -> Result<isize> {
+    let req: uapi::VeTidCore =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeTidCore>())
+            .reader()
+            .read()?;
+    card.assign_task(req.tid, req.core_id).map(|()| 0)
+}
+
+/// `VEDRV_CMD_UNASSIGN_TASK`.
+pub(super) fn unassign(card: &Card, arg: usize) -> Result<isize> {
+    card.unassign_task(tid_of(arg)).map(|()| 0)
+}
+
 /// `VEDRV_CMD_DELETE_ALL_TASK`: always succeeds.
 pub(super) fn delete_all(card: &Card) -> Result<isize> {
     card.delete_all_tasks();

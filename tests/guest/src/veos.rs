@@ -81,6 +81,10 @@ fn read_byte(fd: &OwnedFd, ms: i32) -> Option<u8> {
 
 /// Commands to the pseudo process, and its answers.
 const CMD_CLOSE: u8 = b'c';
+const CMD_WAIT: u8 = b'w';
+const CMD_WAIT_NONBLOCK: u8 = b'n';
+const CMD_MMAP: u8 = b'm';
+const WAITED: u8 = b'W';
 const CLOSED: u8 = b'C';
 const OPENED: u8 = b'O';
 const OPEN_FAILED: u8 = b'F';
@@ -112,13 +116,56 @@ impl Pseudo {
             // SAFETY: plain syscalls in the child.
             let ok = unsafe { libc::setgid(65534) == 0 && libc::setuid(65534) == 0 };
             let fd = if ok { sys::open_rw(NODE).ok() } else { None };
-            write_byte(&ans_w, if fd.is_some() { OPENED } else { OPEN_FAILED });
-            if read_byte(&cmd_r, -1) == Some(CMD_CLOSE) {
-                drop(fd);
-                write_byte(&ans_w, CLOSED);
-                // Stay until told (or killed), so that the pid stays this process's.
-                let _ = read_byte(&cmd_r, -1);
+            // SIGUSR1 interrupts a wait (EINTR) without killing: a handler, no SA_RESTART.
+            extern "C" fn nothing(_: i32) {}
+            // SAFETY: a zeroed sigaction with a handler that does nothing.
+            unsafe {
+                let mut sa: libc::sigaction = core::mem::zeroed();
+                sa.sa_sigaction = nothing as *const () as usize;
+                libc::sigaction(libc::SIGUSR1, &sa, core::ptr::null_mut());
             }
+            write_byte(&ans_w, if fd.is_some() { OPENED } else { OPEN_FAILED });
+            let mut fd = fd;
+            loop {
+                match read_byte(&cmd_r, -1) {
+                    Some(CMD_CLOSE) => {
+                        fd = None;
+                        write_byte(&ans_w, CLOSED);
+                    }
+                    Some(c @ (CMD_WAIT | CMD_WAIT_NONBLOCK | CMD_MMAP)) => {
+                        let r = match &fd {
+                            None => Err(libc::EBADF),
+                            Some(f) if c == CMD_MMAP => {
+                                crate::userdma::map_raw(f, 0, 4096).map(|_| 0)
+                            }
+                            Some(f) => {
+                                if c == CMD_WAIT_NONBLOCK {
+                                    // SAFETY: sets a flag of our own descriptor.
+                                    unsafe {
+                                        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK)
+                                    };
+                                }
+                                let mut exs = 0u64;
+                                sys::ioctl(f, crate::uapi::VEDRV_CMD_WAIT_EXCEPTION, &mut exs)
+                                    .map(|_| exs)
+                            }
+                        };
+                        let (tag, v) = match r {
+                            Ok(v) => (0u8, v),
+                            Err(e) => (1u8, e as u64),
+                        };
+                        let mut msg = [0u8; 10];
+                        msg[0] = WAITED;
+                        msg[1] = tag;
+                        msg[2..].copy_from_slice(&v.to_le_bytes());
+                        // SAFETY: writes the local message.
+                        unsafe { libc::write(ans_w.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
+                    }
+                    // Told to go, or the test is gone.
+                    _ => break,
+                }
+            }
+            drop(fd);
             // SAFETY: leave without the parent's destructors.
             unsafe { libc::_exit(0) };
         }
@@ -148,6 +195,56 @@ impl Pseudo {
         } else {
             Err(format!("pseudo process {}: command pipe", self.pid))
         }
+    }
+
+    /// Tells it to call `WAIT_EXCEPTION` on its file (with `O_NONBLOCK` if `nonblock`); the
+    /// answer comes with [`Pseudo::waited_within`].
+    pub fn wait_exception(&self, nonblock: bool) -> Result<(), String> {
+        let c = if nonblock {
+            CMD_WAIT_NONBLOCK
+        } else {
+            CMD_WAIT
+        };
+        if write_byte(&self.cmd, c) {
+            Ok(())
+        } else {
+            Err(format!("pseudo process {}: command pipe", self.pid))
+        }
+    }
+
+    /// Tells it to mmap its file (one page at offset 0); the answer (0 or the errno) comes with
+    /// [`Pseudo::waited_within`].
+    pub fn mmap(&self) -> Result<(), String> {
+        if write_byte(&self.cmd, CMD_MMAP) {
+            Ok(())
+        } else {
+            Err(format!("pseudo process {}: command pipe", self.pid))
+        }
+    }
+
+    /// The answer of its `WAIT_EXCEPTION` (the exception status, or the errno) or mmap, if it
+    /// came within `ms` milliseconds.
+    pub fn waited_within(&self, ms: i32) -> Option<Result<u64, i32>> {
+        if read_byte(&self.answer, ms) != Some(WAITED) {
+            return None;
+        }
+        let mut rest = [0u8; 9];
+        // SAFETY: reads into the local buffer; the child wrote the message whole.
+        let n = unsafe { libc::read(self.answer.as_raw_fd(), rest.as_mut_ptr().cast(), 9) };
+        if n != 9 {
+            return None;
+        }
+        let v = u64::from_le_bytes(rest[1..].try_into().ok()?);
+        Some(if rest[0] == 0 { Ok(v) } else { Err(v as i32) })
+    }
+
+    /// Whether it is blocked in an ioctl (`/proc/PID/syscall` names x86-64's `ioctl`, 16)
+    /// within `ms` milliseconds: a test that must act while it waits checks this first.
+    pub fn in_ioctl_within(&self, ms: u64) -> bool {
+        let path = format!("/proc/{}/syscall", self.pid);
+        sys::wait_for(ms, || {
+            fs::read_to_string(&path).is_ok_and(|s| s.split(' ').next() == Some("16"))
+        })
     }
 
     /// Whether its close returned within `ms` milliseconds.

@@ -518,6 +518,9 @@ fn one(
                 uapi::VEDRV_CMD_RELEASE_PD_PAGE_BLK,
                 uapi::VEDRV_CMD_COUNT_PD_PAGE_ALL,
                 uapi::VEDRV_CMD_CREATE_TASK,
+                uapi::VEDRV_CMD_ASSIGN_TASK,
+                uapi::VEDRV_CMD_UNASSIGN_TASK,
+                uapi::VEDRV_CMD_WAIT_EXCEPTION,
                 uapi::VEDRV_CMD_DELETE_TASK,
                 uapi::VEDRV_CMD_REVIVE_TASK,
                 uapi::VEDRV_CMD_DELETE_ALL_TASK,
@@ -555,7 +558,23 @@ fn task_command(fd: &OwnedFd, r: &mut Rng) -> (&'static str, Result<i32, i32>) {
         value = 0;
     }
     let by_value = |cmd| sys::ioctl_raw(fd, cmd, value as usize);
-    match r.below(7) {
+    match r.below(9) {
+        7 => ("UNASSIGN_TASK", by_value(uapi::VEDRV_CMD_UNASSIGN_TASK)),
+        8 => {
+            let mut a = uapi::VeTidCore {
+                tid: value as i32,
+                core_id: r.pick(&[0, 1, -1, 15, 16, value as i32]),
+            };
+            let arg = if r.below(8) == 0 {
+                r.pick(&[0, 0x10, u64::MAX - 3])
+            } else {
+                std::ptr::from_mut(&mut a) as u64
+            };
+            (
+                "ASSIGN_TASK",
+                sys::ioctl_raw(fd, uapi::VEDRV_CMD_ASSIGN_TASK, arg as usize),
+            )
+        }
         0 => ("CREATE_TASK", by_value(uapi::VEDRV_CMD_CREATE_TASK)),
         1 => ("DELETE_TASK", by_value(uapi::VEDRV_CMD_DELETE_TASK)),
         2 => ("REVIVE_TASK", by_value(uapi::VEDRV_CMD_REVIVE_TASK)),
@@ -596,6 +615,8 @@ fn allowed(name: &str) -> &'static [i32] {
         "RELEASE_PD_PAGE" | "RELEASE_PD_PAGE_BLK" => &[EFAULT, EINVAL, ENOENT],
         "RELEASE_PD_PAGE_ALL" | "COUNT_PD_PAGE_ALL" => &[EFAULT, EINVAL],
         "CREATE_TASK" => &[ESRCH],
+        "ASSIGN_TASK" => &[EFAULT, EINVAL, ESRCH],
+        "UNASSIGN_TASK" => &[ESRCH],
         "DELETE_TASK" => &[ESRCH, EAGAIN],
         "REVIVE_TASK" => &[ESRCH, EINVAL],
         "DELETE_ALL_TASK" | "RST_INTR_COUNT" => &[],

@@ -775,8 +775,8 @@ fn unknown_commands_are_einval(_: &mut Fx) -> R {
         libc::EINVAL,
     )?;
     ensure_errno(
-        "VEDRV_CMD_WAIT_EXCEPTION (not implemented)",
-        sys::ioctl_raw(&fd, uapi::VEDRV_CMD_WAIT_EXCEPTION, 0),
+        "VEDRV_CMD_GET_EXS_REG (VE3's)",
+        sys::ioctl_raw(&fd, uapi::VEDRV_CMD_GET_EXS_REG, 0),
         libc::EINVAL,
     )
 }

@@ -370,11 +370,11 @@ fn unknown_ioctls(fx: &mut Fx) -> R {
         sys::ioctl(fd, uapi::iowr::<VeDrvInfo>(0x9f), &mut i),
         libc::EINVAL,
     )?;
-    // NEC's VEDRV_CMD_WAIT_EXCEPTION (nr 2, not yet implemented) and VE3's
-    // VEDRV_CMD_OWNERSHIP (nr 26; on a VE1 it is unknown, as on NEC's).
+    // VE3's VEDRV_CMD_NOTIFY_FAULT (nr 27) and VEDRV_CMD_OWNERSHIP (nr 26): on a VE1 they are
+    // unknown, as on NEC's.
     ensure_errno(
-        "WAIT_EXCEPTION",
-        sys::ioctl_raw(fd, 0x4008_f502, 0),
+        "NOTIFY_FAULT",
+        sys::ioctl_raw(fd, 0x0000_f51b, 0),
         libc::EINVAL,
     )?;
     ensure_errno(
