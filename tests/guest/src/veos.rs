@@ -48,6 +48,52 @@ pub fn by_value(fd: &OwnedFd, cmd: u32, value: i64) -> Result<i32, i32> {
     sys::ioctl_raw(fd, cmd, value as usize)
 }
 
+/// Loads `module` with `emulator=1` and waits for the node.
+pub fn insmod_emulator(module: &str) -> Result<(), String> {
+    sys::insmod(module, "emulator=1").map_err(errname)?;
+    if sys::wait_for(2000, || sys::exists(NODE)) {
+        Ok(())
+    } else {
+        Err(format!("{NODE} missing"))
+    }
+}
+
+/// Tasks of the card (its open files), as `VE_DRV_IOC_INFO` counts them.
+pub fn tasks(fd: &OwnedFd) -> Result<u64, String> {
+    let mut i = crate::uapi::VeDrvInfo::default();
+    sys::ioctl(fd, crate::uapi::VE_DRV_IOC_INFO, &mut i)
+        .map_err(|e| format!("INFO: {}", errname(e)))?;
+    Ok(i.tasks)
+}
+
+/// `DELETE_ALL_TASK`, as VEOS issues it when it starts.
+pub fn delete_all(fd: &OwnedFd) -> Result<(), String> {
+    sys::ioctl_raw(fd, crate::uapi::VEDRV_CMD_DELETE_ALL_TASK, 0)
+        .map(drop)
+        .map_err(|e| format!("DELETE_ALL_TASK: {}", errname(e)))
+}
+
+/// Unbinds the card from `ve_drv_emu`, runs `during` (what should happen at unbind), binds it
+/// again and waits for the node; returns what `during` returned. The caller's files of the old
+/// binding are dead afterwards: open the node again.
+pub fn while_unbound<T>(during: impl FnOnce() -> T) -> Result<T, String> {
+    let bdf = fs::read_link(format!("{CLASS_DIR}/device"))
+        .map_err(|e| format!("device link: {e}"))?
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or("device link has no name")?;
+    let driver = "/sys/bus/pci/drivers/ve_drv_emu";
+    sys::write_file(&format!("{driver}/unbind"), &bdf)
+        .map_err(|e| format!("unbind: {}", errname(e)))?;
+    let r = during();
+    sys::write_file(&format!("{driver}/bind"), &bdf)
+        .map_err(|e| format!("bind: {}", errname(e)))?;
+    if !sys::wait_for(2000, || sys::exists(NODE)) {
+        return Err(format!("{NODE} missing after rebinding"));
+    }
+    Ok(r)
+}
+
 fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
     let mut p = [0; 2];
     // SAFETY: `p` has room for the two descriptors.

@@ -47,15 +47,17 @@ use ve_guest::{
     uapi,
     veos::{
         by_value,
+        delete_all,
+        insmod_emulator,
         pid_list,
+        tasks,
+        while_unbound,
         Pseudo,
-        CLASS_DIR,
         NODE, //
     },
 };
 
 type R = Result<(), String>;
-const EMU_DRIVER: &str = "ve_drv_emu";
 
 struct Fx {
     module: String,
@@ -72,9 +74,7 @@ impl Fixture for Fx {
     /// A failed case may leave tasks on cores or closers waiting: VEOS's start-up cleanup.
     fn teardown(&mut self) -> R {
         match &self.fd {
-            Some(fd) => sys::ioctl_raw(fd, uapi::VEDRV_CMD_DELETE_ALL_TASK, 0)
-                .map(drop)
-                .map_err(errname),
+            Some(fd) => delete_all(fd),
             None => Ok(()),
         }
     }
@@ -173,10 +173,7 @@ fn cause(n: u64) -> u64 {
 }
 
 fn insmod(fx: &mut Fx) -> R {
-    sys::insmod(&fx.module, "emulator=1").map_err(errname)?;
-    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-        format!("{NODE} missing")
-    })
+    insmod_emulator(&fx.module)
 }
 
 fn open_veos(fx: &mut Fx) -> R {
@@ -463,10 +460,7 @@ fn delete_all_frees_the_cores(fx: &mut Fx) -> R {
     ensure(p.in_ioctl_within(3000), || {
         "WAIT_EXCEPTION did not block".into()
     })?;
-    ok(
-        "DELETE_ALL",
-        sys::ioctl_raw(fx.fd()?, uapi::VEDRV_CMD_DELETE_ALL_TASK, 0),
-    )?;
+    delete_all(fx.fd()?)?;
     fx.exception(core, cause(3))?;
     ensure(p.waited_within(300).is_none(), || {
         "a deleted task's waiter returned after its old core's exception".into()
@@ -492,31 +486,17 @@ fn unbind_ends_waits(fx: &mut Fx) -> R {
     ok("ASSIGN", fx.assign(p.pid(), core as i32))?;
     p.wait_exception(false)?;
     ensure(p.in_ioctl_within(3000), || "WAIT did not wait".into())?;
-    let bdf = std::fs::read_link(format!("{CLASS_DIR}/device"))
-        .map_err(|e| format!("device link: {e}"))?
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or("device link has no name")?;
-    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf)
-        .map_err(|e| format!("unbind: {}", errname(e)))?;
-    let got = p.waited_within(3000);
-    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf)
-        .map_err(|e| format!("bind: {}", errname(e)))?;
+    let got = while_unbound(|| p.waited_within(3000))?;
     ensure_eq("WAIT at unbind", got, Some(Err(libc::ENODEV)))?;
     p.close()?;
     ensure(p.closed_within(3000), || "close after unbind waited".into())?;
-    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-        format!("{NODE} missing after rebinding")
-    })?;
     fx.fd = None;
     fx.fd = Some(sys::open_rw(NODE).map_err(|e| format!("reopen: {}", errname(e)))?);
     Ok(())
 }
 
 fn nothing_left_rmmod(fx: &mut Fx) -> R {
-    let mut i = uapi::VeDrvInfo::default();
-    sys::ioctl(fx.fd()?, uapi::VE_DRV_IOC_INFO, &mut i).map_err(errname)?;
-    ensure_eq("tasks at the end", i.tasks, 1)?;
+    ensure_eq("tasks at the end", tasks(fx.fd()?)?, 1)?;
     ensure_eq("pages pinned", pins_held(), 0)?;
     fx.fd = None;
     fx.regs = None;

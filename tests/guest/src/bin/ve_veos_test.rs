@@ -57,7 +57,11 @@ use ve_guest::{
     veos::{
         attr,
         by_value,
+        delete_all,
+        insmod_emulator,
         pid_list,
+        tasks,
+        while_unbound,
         Pseudo,
         CLASS_DIR,
         NODE, //
@@ -65,7 +69,6 @@ use ve_guest::{
 };
 
 type R = Result<(), String>;
-const EMU_DRIVER: &str = "ve_drv_emu";
 const PAGE: usize = 4096;
 /// A pid no process has (above the guest's `pid_max`).
 const NO_SUCH_PID: i64 = 4_000_000;
@@ -92,13 +95,6 @@ fn opened(fx: &Fx) -> Result<&OwnedFd, String> {
     fx.fd.as_ref().ok_or_else(|| "/dev/ve0 is not open".into())
 }
 
-/// Tasks of the card (open files), as `VE_DRV_IOC_INFO` counts them.
-fn tasks(fd: &OwnedFd) -> Result<u64, String> {
-    let mut i = uapi::VeDrvInfo::default();
-    sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i).map_err(|e| format!("INFO: {}", errname(e)))?;
-    Ok(i.tasks)
-}
-
 fn cmd(fd: &OwnedFd, name: &str, cmd: u32, tid: i64) -> R {
     by_value(fd, cmd, tid)
         .map(drop)
@@ -115,12 +111,6 @@ fn delete(fd: &OwnedFd, tid: i32) -> R {
 
 fn revive(fd: &OwnedFd, tid: i32) -> R {
     cmd(fd, "REVIVE_TASK", uapi::VEDRV_CMD_REVIVE_TASK, tid.into())
-}
-
-fn delete_all(fd: &OwnedFd) -> R {
-    sys::ioctl_raw(fd, uapi::VEDRV_CMD_DELETE_ALL_TASK, 0)
-        .map(drop)
-        .map_err(|e| format!("DELETE_ALL_TASK: {}", errname(e)))
 }
 
 fn gettid() -> i32 {
@@ -150,10 +140,7 @@ fn notified(f: &fs::File, ms: i32) -> bool {
 }
 
 fn insmod(fx: &mut Fx) -> R {
-    sys::insmod(&fx.module, "emulator=1").map_err(errname)?;
-    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-        format!("{NODE} missing")
-    })
+    insmod_emulator(&fx.module)
 }
 
 fn open_veos(fx: &mut Fx) -> R {
@@ -357,20 +344,8 @@ fn unbind_lets_waiting_closers_go(fx: &mut Fx) -> R {
     ensure(!p.closed_within(200), || {
         "the close returned before VEOS deleted the task".into()
     })?;
-    let bdf = fs::read_link(format!("{CLASS_DIR}/device"))
-        .map_err(|e| format!("device link: {e}"))?
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or("device link has no name")?;
-    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind"), &bdf)
-        .map_err(|e| format!("unbind: {}", errname(e)))?;
-    let closed = p.closed_within(3000);
-    sys::write_file(&format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind"), &bdf)
-        .map_err(|e| format!("bind: {}", errname(e)))?;
+    let closed = while_unbound(|| p.closed_within(3000))?;
     ensure(closed, || "the close did not return at unbind".into())?;
-    ensure(sys::wait_for(2000, || sys::exists(NODE)), || {
-        format!("{NODE} missing after rebinding")
-    })?;
     fx.fd = None;
     fx.fd = Some(sys::open_rw(NODE).map_err(|e| format!("reopen: {}", errname(e)))?);
     ensure_eq("tasks on the rebound card", tasks(opened(fx)?)?, 1)
