@@ -4,7 +4,7 @@
 # and the transport's round-trip time, unload.
 # harness-role: job (run by scripts/run.sh, not by the test command)
 # harness-emulator-args:
-# harness-timeout: 120
+# harness-timeout: 300
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1
 ve_info /dev/ve0 --ping 2000
 rc=$?

@@ -8,7 +8,7 @@
 # PCI resource file, NEC's permission rule and EINVAL for unknown commands, NEC's typed WAIT_INTR
 # mask.
 # harness-emulator-args:
-# harness-timeout: 180
+# harness-timeout: 300
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1
 /bin/ve_sysfs_test
 rc=$?
