@@ -62,7 +62,8 @@ pub(crate) const CORES: usize = ve1::CORES_MAX;
 /// One core's state, protected by [`Card::cores`].
 #[derive(Copy, Clone, Debug, Default)]
 pub(crate) struct CoreState {
-    /// Core interrupts since the last reset ([`Card::reset_core_count`]): NEC's `count`.
+    /// Core interrupts not yet collected (reset by `WAIT_EXCEPTION`, an unassign that finds a
+    /// count, `ve_state` ONLINE): NEC's `count`.
     pub(crate) count: u64,
     /// The task assigned to the core: its file id (`VeFile::owner`). Set and cleared by
     /// `ASSIGN_TASK`/`UNASSIGN_TASK` (`tasks.rs`), never by the handlers.
@@ -139,28 +140,6 @@ impl Card {
     /// Whether `core` is an enabled physical core.
     pub(crate) fn core_enabled(&self, core: usize) -> bool {
         core < CORES && self.vcr().cores_enable() & (1 << core) != 0
-    }
-
-    /// The interrupts core `core` raised since its count was last reset (0 for a core outside the
-    /// table).
-    #[allow(
-        dead_code,
-        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
-    )]
-    pub(crate) fn core_interrupts(&self, core: usize) -> u64 {
-        self.cores.lock().core(core).map_or(0, |c| c.count)
-    }
-
-    /// Resets core `core`'s interrupt count (NEC: `WAIT_EXCEPTION`, an unassign that finds a
-    /// count, `ve_state` ONLINE).
-    #[allow(
-        dead_code,
-        reason = "for the task commands (ASSIGN_TASK, UNASSIGN_TASK, WAIT_EXCEPTION)"
-    )]
-    pub(crate) fn reset_core_count(&self, core: usize) {
-        if let Some(c) = self.cores.lock().core_mut(core) {
-            c.count = 0;
-        }
     }
 
     /// Whether core `core`'s INTVEC bit is set: an interrupt raised and not yet handled

@@ -135,10 +135,6 @@ pub(crate) fn read_vcr(
 
 type Data = Arc<Card>;
 
-fn vcr_of(card: &Data) -> &Vcr {
-    &card.facts.vcr
-}
-
 /// A number written to a store that answers `EINVAL` for anything it cannot use.
 fn number(input: &str) -> Result<u64> {
     parse_ulong(input).map_err(|_| EINVAL)
@@ -260,12 +256,12 @@ fn show_bar3_addr(c: &Data, t: &mut SysfsText<'_>) -> Result {
 }
 
 fn show_serial(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    let (hi, lo) = vcr_of(c).serial();
+    let (hi, lo) = c.vcr().serial();
     t.emit(format_args!("{hi:016x}{lo:016x}\n"))
 }
 
 fn show_chip_id(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    let (hi, lo) = vcr_of(c).chip_id();
+    let (hi, lo) = c.vcr().chip_id();
     t.emit(format_args!("{hi:016x}{lo:016x}\n"))
 }
 
@@ -335,21 +331,21 @@ macro_rules! ro_attrs {
 ro_attrs! {
     ABI_VERSION = c"abi_version": |_c| "{}\n", uapi::VEDRV_ABI_VERSION;
     VE_ARCH_CLASS = c"ve_arch_class": |c| "{}\n", c.facts.chip.arch_class;
-    NUM_OF_CORE = c"num_of_core": |c| "{}\n", vcr_of(c).num_of_core();
-    MEMORY_SIZE = c"memory_size": |c| "{}\n", vcr_of(c).memory_size_gib();
-    MODEL = c"model": |c| "{}\n", vcr_of(c).model();
-    TYPE = c"type": |c| "{}\n", vcr_of(c).product_type();
-    CORES_ENABLE = c"cores_enable": |c| "{:#08x}\n", vcr_of(c).cores_enable();
-    CLOCK_MEMORY = c"clock_memory": |c| "{}\n", vcr_of(c).clock_memory();
-    CLOCK_CHIP = c"clock_chip": |c| "{}\n", vcr_of(c).clock_chip();
-    CLOCK_BASE = c"clock_base": |c| "{}\n", vcr_of(c).clock_base();
-    FW_VERSION = c"fw_version": |c| "{}\n", vcr_of(c).fw_version();
+    NUM_OF_CORE = c"num_of_core": |c| "{}\n", c.vcr().num_of_core();
+    MEMORY_SIZE = c"memory_size": |c| "{}\n", c.vcr().memory_size_gib();
+    MODEL = c"model": |c| "{}\n", c.vcr().model();
+    TYPE = c"type": |c| "{}\n", c.vcr().product_type();
+    CORES_ENABLE = c"cores_enable": |c| "{:#08x}\n", c.vcr().cores_enable();
+    CLOCK_MEMORY = c"clock_memory": |c| "{}\n", c.vcr().clock_memory();
+    CLOCK_CHIP = c"clock_chip": |c| "{}\n", c.vcr().clock_chip();
+    CLOCK_BASE = c"clock_base": |c| "{}\n", c.vcr().clock_base();
+    FW_VERSION = c"fw_version": |c| "{}\n", c.vcr().fw_version();
     CACHE_L1I = c"cache_l1i": |c| "{}\n", c.facts.chip.cache_kib[0];
     CACHE_L1D = c"cache_l1d": |c| "{}\n", c.facts.chip.cache_kib[1];
     CACHE_L2 = c"cache_l2": |c| "{}\n", c.facts.chip.cache_kib[2];
     CACHE_LLC = c"cache_llc": |c| "{}\n", c.facts.chip.cache_kib[3];
-    NUMA0_CORES_ATTR = c"numa0_cores": |c| "{:#x}\n", vcr_of(c).cores_enable() & NUMA0_CORES;
-    NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", vcr_of(c).cores_enable() & NUMA1_CORES;
+    NUMA0_CORES_ATTR = c"numa0_cores": |c| "{:#x}\n", c.vcr().cores_enable() & NUMA0_CORES;
+    NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", c.vcr().cores_enable() & NUMA1_CORES;
     NUMA_MEM_BLOCK_SIZE_ATTR = c"numa_mem_block_size": |_c| "{:#x}\n", NUMA_MEM_BLOCK_SIZE;
     FIRST_MEM_NODE = c"first_mem_node": |_c| "{}\n", 0;
 }

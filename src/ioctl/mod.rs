@@ -238,7 +238,7 @@ fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_DELETE_TASK => task::delete(card, arg),
         uapi::VEDRV_CMD_REVIVE_TASK => task::revive(card, arg),
         uapi::VEDRV_CMD_DELETE_ALL_TASK => task::delete_all(card),
-        uapi::VEDRV_CMD_RST_INTR_COUNT => task::reset_interrupt_count(card, arg),
+        uapi::VEDRV_CMD_RST_INTR_COUNT => task::reset_interrupt_count(),
         uapi::VEDRV_CMD_RST_EXSRAR_MEM => task::reset_exsrar(card, arg),
         uapi::VEDRV_CMD_HOST_PID => task::host_pid(arg),
         uapi::VEDRV_CMD_ASSIGN_CR => owners::cr(card, arg, true),

@@ -59,7 +59,7 @@ pub(super) fn delete_all(card: &Card) -> Result<isize> {
 /// `VEDRV_CMD_RST_INTR_COUNT`: succeeds for any core, with no effect, as NEC's (whose core
 /// interrupt counts are reset by `WAIT_EXCEPTION`, not by this). VEOS calls it for each core at
 /// start-up.
-pub(super) fn reset_interrupt_count(_card: &Card, _arg: usize) -> Result<isize> {
+pub(super) fn reset_interrupt_count() -> Result<isize> {
     Ok(0)
 }
 
