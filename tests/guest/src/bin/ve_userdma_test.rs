@@ -450,6 +450,21 @@ fn kernel_xfer(fd: &OwnedFd) -> Result<(), String> {
 }
 
 /// The errno of an 8-byte XFER (0 if it worked).
+/// While the engine is lent: the kernel manager refuses XFER and SUBMIT with `EBUSY`.
+fn kernel_manager_busy(fd: &OwnedFd) -> R {
+    ensure_errno(
+        "XFER",
+        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
+        libc::EBUSY,
+    )?;
+    let b = Buffer::new(Backing::Anon4k, 4096)?;
+    ensure_errno(
+        "SUBMIT",
+        ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
+        libc::EBUSY,
+    )
+}
+
 fn busy_errno(fd: &OwnedFd) -> i32 {
     let b = Buffer::new(Backing::Anon4k, 4096).expect("buffer");
     ve_guest::dma::xfer(fd, true, b.addr(), 0x10_0000, 8).map_or_else(|(e, _)| e, |_| 0)
@@ -808,17 +823,7 @@ fn taint_and_no_exec(fx: &mut Fx) -> R {
 
 fn busy_while_mapped(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
-    ensure_errno(
-        "XFER",
-        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
-        libc::EBUSY,
-    )?;
-    let b = Buffer::new(Backing::Anon4k, 4096)?;
-    ensure_errno(
-        "SUBMIT",
-        ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
-        libc::EBUSY,
-    )?;
+    kernel_manager_busy(fd)?;
     // The same process, another open file: not the same user of the engine.
     let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     ensure_errno(
@@ -1015,17 +1020,7 @@ fn shared_copies(fx: &mut Fx) -> R {
 fn unmap_first_keeps(fx: &mut Fx) -> R {
     fx.eng = None;
     let fd = opened(&fx.fd)?;
-    ensure_errno(
-        "XFER",
-        kernel_xfer(fd).map_err(|_| busy_errno(fd)),
-        libc::EBUSY,
-    )?;
-    let b = Buffer::new(Backing::Anon4k, 4096)?;
-    ensure_errno(
-        "SUBMIT",
-        ve_guest::dma::submit(fd, true, b.addr(), 0, 8).map(|_| ()),
-        libc::EBUSY,
-    )?;
+    kernel_manager_busy(fd)?;
     let code = sys::in_child(|| {
         let Ok(own) = sys::open_rw(NODE) else {
             return 9;
