@@ -85,7 +85,7 @@ module! {
         },
         test_ioctls: bool {
             default: false,
-            description: "Enable test-only ioctls (the pin engine micro-benchmark); off by default",
+            description: "Enable test-only ioctls (the pin engine micro-benchmark, a core's interrupt and exception state); off by default",
         },
     },
 }
