@@ -136,6 +136,9 @@ pub(crate) struct Chip {
     /// End of the VE addresses the engine can reach: a VE range must end at or below it. The
     /// engine's address fields are 48 bits wide; the card's memory is smaller, where known.
     pub(crate) ve_addr_limit: u64,
+    /// The chip reset (`VE_VE_RESET` level 0) as BAR writes in [`Chip::scr_bar`], in order;
+    /// `None` where the driver does not know it yet (VE3: its reset comes with VE3 support).
+    pub(crate) chip_reset: Option<&'static [(usize, u64)]>,
 }
 
 /// VE3's MSI-X entries as far as this driver handles them: only the privileged DMA one (NEC's
@@ -208,6 +211,7 @@ pub(crate) static VE1: Chip = Chip {
     pciatb_entries: hw::ve1::PCIATB_ENTRIES as u32,
     pciatba: Some(hw::scr::PCIATBA),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
+    chip_reset: Some(&hw::ve1::CHIP_RESET),
 };
 
 /// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets. Its
@@ -274,6 +278,7 @@ pub(crate) static VE3: Chip = Chip {
     // In BAR2's SCR, not in `scr_bar` (BAR4).
     pciatba: None,
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
+    chip_reset: None,
 };
 
 /// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd,

@@ -155,6 +155,21 @@ pub mod ve1 {
     /// MCU_ERR, DP_ERR, VR_ERR, WARN_ENV, DIAG_INFO (libved `libved_ve1.c`).
     pub const HW_ERROR_VECTORS: [u32; 10] = [80, 81, 82, 84, 85, 86, 87, 88, 91, 92];
 
+    /// A VE1 chip reset (`VE_VE_RESET` level 0; reference 4.5, NEC's `main_ve1.c`): BAR2 writes
+    /// in this order, the interrupt settings cancelled first, then the card reset command (the
+    /// last). Afterwards the card does not answer configuration reads (vendor ID all ones) until
+    /// it is out of reset; the engine is halted, the cores stopped.
+    pub const CHIP_RESET: [(usize, u64); 4] = [
+        (0x142_0090, 0xffc0_ffff_f000_8080),
+        (0x142_00a8, 0xffc0_ef98_0000_0000),
+        (0x140_0198, 0x0000_0200_0000_0200),
+        (CHIP_RESET_COMMAND, CHIP_RESET_GO),
+    ];
+    /// The register of [`CHIP_RESET`]'s last write, the card reset command.
+    pub const CHIP_RESET_COMMAND: usize = 0x140_0190;
+    /// The value that starts the reset.
+    pub const CHIP_RESET_GO: u64 = 0x8800_0000_0020_0052;
+
     /// What a VE1 MSI-X entry stands for (reference 6.2, NEC's `ve1_intr()`).
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     pub enum Entry {
@@ -641,8 +656,9 @@ pub mod emu {
     /// from BAR2 offset 0 to [`BLOCK`], BAR2 grew to 64 MiB. 3: BAR2 grew to 256 MiB, the VE
     /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB). 4: 96
     /// MSI-X vectors (VE1's whole map), the cores' exception path and the raise controls
-    /// ([`OFF_CTL_RAISE`]).
-    pub const ABI_VERSION: u32 = 4;
+    /// ([`OFF_CTL_RAISE`]). 5: VE1's chip reset ([`super::ve1::CHIP_RESET`]) and
+    /// [`OFF_CNT_RESETS`].
+    pub const ABI_VERSION: u32 = 5;
     /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
     /// is sparse: untouched pages cost nothing.
     pub const BAR2_SIZE: usize = 256 << 20;
@@ -750,6 +766,8 @@ pub mod emu {
     /// Microseconds the engine takes to report HALT once its permit bit is cleared (as a card
     /// finishing the descriptor it is on); `u64::MAX`: it never halts (a wedged engine).
     pub const OFF_CTL_HALT_DELAY_US: usize = 0x1c0;
+    /// u64: chip resets done ([`super::ve1::CHIP_RESET`]), counted when the card is out of reset.
+    pub const OFF_CNT_RESETS: usize = 0x1c8;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;

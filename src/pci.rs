@@ -176,7 +176,7 @@ fn probe<'bound, 'core>(
             emu,
             dma_is_phys: true,
             vcr,
-            dev: pdev.as_ref().into(),
+            pdev: pdev.into(),
         };
         dev_info!(
             pdev,

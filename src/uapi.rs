@@ -391,7 +391,8 @@ pub const VEDRV_CMD_RST_EXSRAR_MEM: u32 = ior::<i32>(13);
 pub const VEDRV_CMD_DELETE_ALL_TASK: u32 = io(17);
 /// Resets a core's interrupt count (argument by value: the core).
 pub const VEDRV_CMD_RST_INTR_COUNT: u32 = ior::<u64>(18);
-/// Resets the VE (argument by value: the reset level).
+/// Resets the VE (argument by value: the reset level, 0 chip or 1 secondary bus; VEOS offline).
+/// Semantics and errnos: `include/uapi/ve_drv.h`.
 pub const VEDRV_CMD_VE_VE_RESET: u32 = ior::<u64>(19);
 /// Readies a deleted task again (argument by value: its tid).
 pub const VEDRV_CMD_REVIVE_TASK: u32 = ior::<i32>(20);
@@ -414,7 +415,7 @@ pub const VEDRV_CMD_GET_CLOCK_GATING_STATE: u32 = iow::<u64>(31);
 
 /// VE1's name in sysfs `ve_arch_class` (`VE_DRV_ARCH_NAME_VE1`).
 pub const VE_DRV_ARCH_NAME_VE1: &str = "ve1";
-/// VE1: loads new firmware; no argument.
+/// VE1: loads new firmware; no argument. `EAGAIN` unless VEOS is offline, else `EOPNOTSUPP`.
 pub const VEDRV_CMD_VE1_UPDATE_FIRMWARE: u32 = io(0);
 /// VE1: file offset of the BAR3 window (CR pages).
 pub const VEDRV_VE1_MAP_BAR3_OFFSET: u64 = 0;

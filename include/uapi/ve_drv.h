@@ -431,7 +431,17 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_VE_VE_RESET - resets the VE.
  *
- * Argument, by value: the reset level. Not implemented (EINVAL).
+ * Argument, by value: the reset level, 0 (chip reset) or 1 (secondary bus reset). VEOS must be
+ * offline (os_state 1). A chip reset stops every core, fails every request of the in-kernel DMA
+ * manager with -EIO (its pages unpinned once the engine is halted), takes the engine back from a
+ * user-space manager (its register mapping zapped), resets the card, restores its PCI
+ * configuration, and programs the cores' EXSRAR and clears INTVEC again. Tasks, their cores and
+ * interrupt counts, pinned pages of the translation ioctls and ve_state are left as they are.
+ * Errors: EPERM without CAP_SYS_ADMIN; EAGAIN unless os_state is OFFLINE; EINVAL for a level
+ * above 1; EOPNOTSUPP for level 1 (it needs a real card's upstream port) and on a card whose
+ * reset the driver does not know (VE3); ENODEV once the card is unbound; ETIMEDOUT if the card
+ * did not answer within 16 s after the reset; EIO if its DMA engine did not come out of reset
+ * halted (it then stays out of service until the driver is rebound).
  */
 #define VEDRV_CMD_VE_VE_RESET		_IOR(VE_IOC_MAGIC, 19, uint64_t)
 /**

@@ -114,7 +114,9 @@ struct ve1_compat_wait_irq_arg {
 /**
  * VEDRV_CMD_VE1_UPDATE_FIRMWARE - VE1: loads new firmware into the card.
  *
- * No argument. Not implemented (ENOTTY).
+ * No argument. Errors: EPERM without CAP_SYS_ADMIN; EAGAIN unless os_state is OFFLINE (as NEC's);
+ * otherwise EOPNOTSUPP: programming the PCIe SerDes firmware needs a real VE1 and NEC's firmware
+ * files (NEC's driver ships with the update skipped).
  */
 #define VEDRV_CMD_VE1_UPDATE_FIRMWARE	_IO(VE_IOC_MAGIC, 0)
 /**

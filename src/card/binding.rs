@@ -174,7 +174,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 // slot. If programming fails half-way, the cores are stopped and every EXSRAR
                 // disabled again before the card (and its slots) can go.
                 if let Err(e) = this.card.program_exsrar() {
-                    this.card.stop_cores();
+                    // Reported by the caller's failed probe; the cores' state does not change it.
+                    let _ = this.card.stop_cores();
                     return Err(e);
                 }
                 // Dropped by `unbind` (`Card::end_tasks`): it holds the node's device.
@@ -190,9 +191,14 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
     /// with `ENODEV` and its pages are unpinned (kept, if the engine will not halt); no request
     /// starts and no mapping gets the engine again; bus mastering is turned off.
     pub(crate) fn unbind(&self, pdev: &pci::Device<Bound>) {
+        // A card reset under way finishes first; none starts after this (it finds the card
+        // removed).
+        let management = self.card.sysfs.lock_management();
         // The cores stop and report nothing more to their EXSRAR slots (which go with the card,
         // later).
-        self.card.stop_cores();
+        if let Err(e) = self.card.stop_cores() {
+            dev_warn!(pdev, "cores not stopped at unbind: {:?}\n", e);
+        }
         let mut dma = self.card.dma().lock();
         // Under `dma`: no request opens, no engine is lent and no register page is mapped after
         // this.
@@ -202,6 +208,7 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }
         drop(dma);
+        drop(management);
         // The mappings that do not hold the engine map nothing more, and lose what they mapped.
         self.card.zap_window_maps();
         // Closers waiting for VEOS finish; the task table lets go of the node.

@@ -224,14 +224,15 @@ impl Card {
         self.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))
     }
 
-    /// Unbind, before the slots can be freed: stops every enabled core (EXS = STOP, as NEC's
-    /// removal does), disables its report (EXSRAR = 0), and reads EXSRAR back: on PCIe the read's
-    /// completion cannot pass a DMA write the card issued before it, so once it returns no report
-    /// is in flight. Failures are reported; the card is going anyway (bus mastering is cleared
-    /// after this). On the emulator the read-back proves nothing about a report it is making at
-    /// that moment (docs/design.md, "Interrupts": a known gap, test-only).
-    pub(super) fn stop_cores(&self) {
-        let r = self.with_regs(|r| {
+    /// Stops every enabled core (EXS = STOP, as NEC's removal does), disables its report
+    /// (EXSRAR = 0), and reads EXSRAR back: on PCIe the read's completion cannot pass a DMA write
+    /// the card issued before it, so once it returns no report is in flight. Before unbind frees
+    /// the slots, and before a card reset. `EIO` if a report stayed enabled; the callers report a
+    /// failure and go on (the card is going, or being reset). On the emulator the read-back
+    /// proves nothing about a report it is making at that moment (docs/design.md, "Interrupts": a
+    /// known gap, test-only).
+    pub(super) fn stop_cores(&self) -> Result {
+        self.with_regs(|r| {
             for core in self.cores_enabled() {
                 r.bar_write64(exs::STOP, ve1::exs_offset(core))?;
                 r.bar_write64(0, ve1::exsrar_offset(core))?;
@@ -242,10 +243,7 @@ impl Card {
                 }
             }
             Ok(())
-        });
-        if let Err(e) = r {
-            dev_warn!(self.dev(), "cores not stopped at unbind: {:?}\n", e);
-        }
+        })
     }
 
     /// The hard IRQ handler of MSI-X entry `entry` (every entry but the privileged DMA one).

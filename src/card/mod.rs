@@ -12,6 +12,7 @@
 //! - [`tasks`]: NEC's task objects, one per open file;
 //! - [`cores`]: the VE cores (interrupt counts, assigned task, EXS, EXSRAR) and the handlers of
 //!   every MSI-X entry but the privileged DMA one;
+//! - [`reset`]: NEC's card reset (`VE_VE_RESET`) and firmware update;
 //! - [`sysfs`]: NEC's sysfs attributes.
 //!
 //! Lifetimes: a `Card` lives in an `Arc` held by the binding, the IRQ handler and every open file,
@@ -34,7 +35,10 @@
 //!   unpinned after it is released.
 //! - `Card::tasks` (mutex) is taken alone or -> `Card::cores`; a sysfs notification (`kernfs`
 //!   locks) may be sent under it, and a closing file waits on `Card::task_released` with it.
-//! - the sysfs state's `ve1` (mutex) -> `Card::cores` (`ve_state` ONLINE resets the counts);
+//! - the sysfs state's `ve1` (mutex) -> `Card::cores` (`ve_state` ONLINE resets the counts), and
+//!   -> `Card::dma`, -> `Card::ping` (a card reset holds `ve1` from its `os_state` check to its
+//!   end; unbind takes it before it marks the card removed, so that a reset under way finishes
+//!   first);
 //! - `Card::cores` (spinlock, interrupts off; also taken in the hard IRQ handlers of the core
 //!   entries) is innermost: register accesses (no sleeping) are made under it, nothing is locked
 //!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.
@@ -47,6 +51,7 @@ mod emulator;
 mod lending;
 mod owners;
 mod pdma;
+mod reset;
 mod sysfs;
 mod tasks;
 pub(crate) mod windows;
@@ -137,8 +142,8 @@ pub(crate) struct CardFacts {
     pub(crate) dma_is_phys: bool,
     /// The VE Configuration Registers, read at probe.
     pub(crate) vcr: crate::hw::vcr::Vcr,
-    /// The PCI device, for messages.
-    pub(crate) dev: ARef<kernel::device::Device>,
+    /// The PCI device: for messages, and its configuration state around a reset.
+    pub(crate) pdev: ARef<kernel::pci::Device>,
 }
 
 /// One card, shared by its binding, its IRQ handler and its open files.
@@ -242,7 +247,7 @@ impl Card {
 
     /// The card's device, for messages.
     pub(crate) fn dev(&self) -> &kernel::device::Device {
-        &self.facts.dev
+        self.facts.pdev.as_ref()
     }
 
     /// NEC's pin lists.

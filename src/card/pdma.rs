@@ -191,6 +191,10 @@ impl crate::dma::Engine for Card {
         self.with_regs(|r| r.pdma_clear_descriptors())
     }
 
+    fn ctl0(&self) -> Result<u64> {
+        self.with_regs(|r| r.pdma_ctl0())
+    }
+
     fn ctl1(&self) -> Result<u64> {
         self.with_regs(|r| r.pdma_ctl1())
     }

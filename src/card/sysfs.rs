@@ -24,7 +24,8 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        Mutex, //
+        Mutex,
+        MutexGuard, //
     }, //
 };
 
@@ -95,6 +96,18 @@ impl SysfsState {
             ve1 <- new_mutex!(Ve1Management::new(), "ve_drv::SysfsState::ve1"),
         })
     }
+
+    /// Locks `ve_state` and what changes with it. Held by a card reset from its `os_state`
+    /// check to its end, which stores of `os_state` and `ve_state` and unbind wait for (NEC's
+    /// reset holds its sysfs mutex so).
+    pub(super) fn lock_management(&self) -> MutexGuard<'_, Ve1Management> {
+        self.ve1.lock()
+    }
+
+    /// VEOS's state as stored; `None` if it were out of range (it cannot be: stores check).
+    pub(super) fn os_state(&self) -> Option<OsState> {
+        OsState::from_u64(self.os_state.load(Relaxed).into())
+    }
 }
 
 /// Reads the card's VE Configuration Registers at probe, where `chip` says they are (PCI config
@@ -152,6 +165,8 @@ fn store_os_state(c: &Data, input: &str, n: &Notifier) -> Result {
         ParseError::Range => ERANGE,
     })?;
     let to = OsState::from_u64(v).ok_or(EINVAL)?;
+    // Not while a card reset runs: it needs VEOS offline from its check to its end.
+    let _management = c.sysfs.lock_management();
     let state = &c.sysfs.os_state;
     let mut cur = state.load(Relaxed);
     loop {

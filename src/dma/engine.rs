@@ -13,9 +13,12 @@
 //!     | ring empty)  -> Lent(g) --------------------------------> Halted| all ones
 //!     |                  |                                              v
 //!     |                  +---- take back: no HALT -------------------> Dead
+//!     |
+//!     | card reset (VE_VE_RESET) from Halted -> Resetting: DMACTL reads HALT after the reset
+//!     +-------------------------------------------+        otherwise ---------------> Dead
 //! ```
 //!
-//! `Dead` is final until the card is unbound: an engine that did not stop when told to may
+//! `Dead` is final until the card is unbound (a card reset does not revive it): an engine that did not stop when told to may
 //! still run every descriptor in its ring, so nothing those descriptors can reach is ever
 //! unpinned, nothing new is posted and the engine is lent to nobody.
 //!
@@ -38,6 +41,9 @@ pub enum EngineState {
     Halting,
     /// A user-space manager (NEC's register mapping) owns the engine, by grant `.0`.
     Lent(u64),
+    /// The card is being reset (`VE_VE_RESET`): the engine was halted and its ring emptied before
+    /// the reset began; nobody posts to it or borrows it until the reset ends.
+    Resetting,
     /// The engine did not halt when told to, or the device stopped answering: it may still run
     /// anything in its ring. Final until unbind.
     Dead,
@@ -112,7 +118,7 @@ impl EngineState {
     pub const fn accept_request(self) -> Result<(), Refusal> {
         match self {
             Self::Halted | Self::Running => Ok(()),
-            Self::Lent(_) | Self::Halting => Err(Refusal::Busy),
+            Self::Lent(_) | Self::Halting | Self::Resetting => Err(Refusal::Busy),
             Self::Dead => Err(Refusal::Dead),
         }
     }
@@ -125,9 +131,10 @@ impl EngineState {
     }
 
     /// The permit bit is being cleared. Returns `false` (and changes nothing) if the engine is
-    /// dead: a dead engine is never asked again.
+    /// dead (a dead engine is never asked again) or being reset (its ring is empty and the reset
+    /// owns its registers).
     pub fn halt_requested(&mut self) -> bool {
-        if self.is_dead() {
+        if matches!(self, Self::Dead | Self::Resetting) {
             return false;
         }
         *self = Self::Halting;
@@ -159,6 +166,38 @@ impl EngineState {
             }
             Self::Dead => Err(Refusal::Dead),
             _ => Err(Refusal::Busy),
+        }
+    }
+
+    /// A card reset begins. Only from `Halted`: the caller halted the engine, took it back from
+    /// user space and emptied its ring. `Dead` stays dead (a reset does not make the driver trust
+    /// a ring it could not stop); anything else is `Busy`.
+    pub fn begin_reset(&mut self) -> Result<(), Refusal> {
+        match *self {
+            Self::Halted => {
+                *self = Self::Resetting;
+                Ok(())
+            }
+            Self::Dead => Err(Refusal::Dead),
+            _ => Err(Refusal::Busy),
+        }
+    }
+
+    /// The card reset ended and DMACTL word 0 read `status`: `Halted` (the engine is the kernel's
+    /// again) only if it reads HALT, as an engine out of reset must; otherwise `Dead`. Nothing
+    /// unless a reset was under way.
+    pub fn reset_done(&mut self, status: Status) -> Reach {
+        match (*self, status) {
+            (Self::Resetting, Status::Halted) => {
+                *self = Self::Halted;
+                Reach::Stopped
+            }
+            (Self::Resetting, _) => {
+                *self = Self::Dead;
+                Reach::MayRun
+            }
+            (s, _) if s.kernel_owns() => Reach::Stopped,
+            _ => Reach::MayRun,
         }
     }
 

@@ -809,6 +809,46 @@ impl<R: Pinned> DmaState<R> {
         }
     }
 
+    /// A card reset (`VE_VE_RESET`) begins: the engine is taken back from user space (its
+    /// mapping zapped), every request fails with `EIO` (its pages released once the engine is
+    /// halted with its descriptors out of the ring), and the engine is the reset's: no request
+    /// opens, nothing is posted and nobody borrows it until [`Self::end_reset`]. `EIO` if the
+    /// engine is dead (or will not halt now): it takes no part and stays dead.
+    pub(crate) fn begin_reset(&mut self, eng: &impl Engine) -> Result {
+        self.take_back(eng, None);
+        self.fail_all(eng, EIO);
+        if self.engine == EngineState::Running {
+            // Either outcome: halted, or dead (which `die` reported).
+            let _: Reach = self.halt(eng);
+        }
+        Ok(self.engine.begin_reset()?)
+    }
+
+    /// The card reset ended. The engine is the kernel's again only if DMACTL word 0 reads HALT,
+    /// as it must out of reset: then its descriptors are cleared and the ring starts from the
+    /// read pointer it reports. Otherwise it is dead (`EIO`). Nothing unless a reset began.
+    pub(crate) fn end_reset(&mut self, eng: &impl Engine) -> Result {
+        if self.engine != EngineState::Resetting {
+            return Ok(());
+        }
+        let status = eng
+            .ctl0()
+            .map_or(engine::Status::Gone, engine::classify_status);
+        if self.engine.reset_done(status) == Reach::MayRun {
+            let outcome = if status == engine::Status::Gone {
+                HaltOutcome::Gone
+            } else {
+                HaltOutcome::TimedOut
+            };
+            self.die(eng, outcome);
+            return Err(EIO);
+        }
+        eng.clear_descriptors()?;
+        let readptr = (eng.ctl1()? & hw::dmactl::READPTR_MASK) as usize;
+        self.reset_ring(readptr);
+        eng.set_readptr(readptr)
+    }
+
     /// Takes out a finished request of `owner`: `id`, or any (the oldest) if `id == 0`.
     /// `Ok(None)` if it is still running; `ENOENT` if there is no such request.
     pub(crate) fn collect(&mut self, owner: u64, id: u64) -> Result<Option<Collected>> {
@@ -1061,6 +1101,14 @@ mod tests {
         fn clear_descriptors(&self) -> Result {
             *self.words.borrow_mut() = [[0; 4]; ring::NUM];
             Ok(())
+        }
+
+        fn ctl0(&self) -> Result<u64> {
+            Ok(if self.permit.get() {
+                hw::dmactl::PERMIT
+            } else {
+                hw::dmactl::STATUS_HALT
+            })
         }
 
         fn ctl1(&self) -> Result<u64> {
@@ -1329,6 +1377,52 @@ mod tests {
                 Event::Released(1)
             ]
         ));
+        Ok(())
+    }
+
+    /// A card reset fails every request (its pages released after the halt), refuses new ones
+    /// while it runs, and hands back an empty ring at the engine's read pointer; the engine then
+    /// works again. An engine that does not read HALT out of reset is dead.
+    #[test]
+    fn a_card_reset_fails_requests_and_hands_back_an_empty_ring() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let a = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, a, 0, 200, &[(100, 1), (200, 2)])?;
+        fake.complete(5);
+        dma.begin_reset(&fake)?;
+        assert!(saw(
+            &fake,
+            &[
+                Event::Halt,
+                Event::Halted,
+                Event::Released(1),
+                Event::Released(2)
+            ]
+        ));
+        assert_eq!(fake.live(), 0);
+        assert_eq!(dma.engine(), EngineState::Resetting);
+        assert_eq!(dma.open(1, false), Err(EBUSY));
+        let c = dma.collect(1, a)?.ok_or(EINVAL)?;
+        assert_eq!(c.result, Err(EIO));
+        assert_eq!(c.out.bytes_done, 5 * 4096);
+        // Out of reset: halted, read pointer 0.
+        fake.ctl1.set(0);
+        dma.end_reset(&fake)?;
+        assert_eq!(dma.engine(), EngineState::Halted);
+        let b = dma.open(1, false)?;
+        hand_over(&mut dma, &fake, b, 0, 2, &[(2, 3)])?;
+        fake.complete(2);
+        dma.service(&fake)?;
+        assert_eq!(dma.collect(1, b)?.ok_or(EINVAL)?.result, Ok(()));
+        // A second reset whose engine comes out running: dead, nothing opens.
+        dma.begin_reset(&fake)?;
+        fake.permit.set(true);
+        assert_eq!(dma.end_reset(&fake), Err(EIO));
+        assert!(dma.engine().is_dead());
+        assert_eq!(dma.open(1, false), Err(EIO));
+        assert_eq!(dma.begin_reset(&fake), Err(EIO));
         Ok(())
     }
 }

@@ -50,6 +50,8 @@ pub(crate) trait Engine {
     fn neutralise(&self, slot: usize) -> Result;
     /// Clears every descriptor (only while the engine is halted).
     fn clear_descriptors(&self) -> Result;
+    /// DMACTL word 0: permit and status bits (all ones if the device is gone).
+    fn ctl0(&self) -> Result<u64>;
     /// DMACTL word 1: exception bit and read pointer.
     fn ctl1(&self) -> Result<u64>;
     /// Word 0 of descriptor `slot` (status, exception code).

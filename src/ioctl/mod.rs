@@ -246,6 +246,9 @@ fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_ASSIGN_VEMEM => owners::vemem(card, arg, true),
         uapi::VEDRV_CMD_UNASSIGN_VEMEM => owners::vemem(card, arg, false),
         uapi::VEDRV_CMD_UNMAP => owners::unmap(card, arg),
+        // The level by value, as libved passes it.
+        uapi::VEDRV_CMD_VE_VE_RESET => card.reset_card(arg as u64).map(|()| 0),
+        uapi::VEDRV_CMD_VE1_UPDATE_FIRMWARE => card.update_firmware().map(|()| 0),
         _ => Err(EINVAL),
     }
 }

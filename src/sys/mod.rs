@@ -18,6 +18,8 @@
 //!   what the mapping holds ([`mapping::RegisterHolder`]), and zapped by [`mapping::MappedSpace`].
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
 //! - [`pid`]: threads named by their `struct pid`, and pid numbers across pid namespaces.
+//! - [`pci_state`]: a function's configuration state saved and restored around a card reset,
+//!   and its vendor ID read to tell when it answers again.
 //! - Here: [`pci_vendor`] (NEC's 0x1bcf, which the kernel's vendor list lacks),
 //!   [`set_dma_mask_48`] (the setter is `unsafe` in 7.3), [`dma_addresses_are_physical`],
 //!   [`capable_sys_admin`], [`capable_sys_rawio`], [`check_lockdown`], [`taint_user_dma`],
@@ -47,6 +49,7 @@ pub(crate) mod gup;
 pub(crate) mod irq;
 pub(crate) mod mapping;
 pub(crate) mod node;
+pub(crate) mod pci_state;
 pub(crate) mod pid;
 pub(crate) mod sysfs;
 

@@ -143,12 +143,35 @@ impl Device {
     /// Doorbells coalesce, so this must not assume one request per wake-up.
     pub fn service(&mut self) -> io::Result<()> {
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_WAKEUPS, 1);
+        // First: nothing the guest posted before a reset runs after it.
+        self.service_reset();
         self.service_storm()?;
         self.service_raise()?;
         self.service_engine()?;
         // The ping last: its acknowledgement tells the driver that everything it asked for
         // before the ping has been seen and done.
         self.service_ping()
+    }
+
+    /// VE1's chip reset command ([`hw::ve1::CHIP_RESET`]), if the guest wrote it: the card comes
+    /// out of reset with the engine halted at read pointer 0 and no descriptor, every core
+    /// stopped with its EXS report disabled, no interrupt pending and the reset registers clear.
+    /// The test controls are the emulator's, not the card's: they stay.
+    fn service_reset(&mut self) {
+        if self.bar.load64(hw::ve1::CHIP_RESET_COMMAND) != hw::ve1::CHIP_RESET_GO {
+            return;
+        }
+        for (off, _) in hw::ve1::CHIP_RESET {
+            self.bar.store64(off, 0);
+        }
+        self.engine = Engine::chip_reset(&self.bar);
+        for core in 0..emu::CORES {
+            self.bar.store64(hw::ve1::exs_offset(core), hw::exs::STOP);
+            self.bar.store64(hw::ve1::exsrar_offset(core), 0);
+        }
+        self.bar.store64(SCR + hw::scr::INTVEC, 0);
+        // Counted last: a test that sees the count sees the card out of reset.
+        self.bar.add64(emu::BLOCK + emu::OFF_CNT_RESETS, 1);
     }
 
     /// A raise request of the test controls ([`emu::OFF_CTL_RAISE`]), if any.
@@ -351,6 +374,52 @@ mod tests {
         let p = ram.host_ptr(gpa, 8).unwrap();
         // SAFETY: in bounds (checked by host_ptr).
         unsafe { p.cast::<u64>().read_unaligned() }
+    }
+
+    /// The chip reset command clears the ring, halts the engine at read pointer 0, stops every
+    /// core with its report disabled, clears INTVEC and the reset registers, and is counted;
+    /// anything else written there does nothing.
+    #[test]
+    fn chip_reset_command() {
+        let (_, _, dir) = rig();
+        let mut dev = Device::new(
+            Config {
+                ram_size: 16 << 20,
+                ve_mem_size: 1 << 20,
+                nonce: 1,
+                bad_magic: false,
+            },
+            &dir.join("ram2"),
+        )
+        .unwrap();
+        let b = &dev.bar;
+        b.store64(crate::engine::desc_word(5, 0), hw::desc::STATUS_PREPARED);
+        b.store64(SCR + hw::scr::PDMA_CTL0, hw::dmactl::PERMIT);
+        b.store64(SCR + hw::scr::PDMA_CTL1, 7);
+        b.store64(SCR + hw::scr::INTVEC, 0x3);
+        b.store64(hw::ve1::exs_offset(1), hw::exs::RUN);
+        b.store64(hw::ve1::exsrar_offset(1), hw::exsrar::enabled(0x1000));
+        b.store64(hw::ve1::CHIP_RESET_COMMAND, 0x1234);
+        dev.service_reset();
+        assert_eq!(dev.bar.load64(emu::BLOCK + emu::OFF_CNT_RESETS), 0);
+        for (off, value) in hw::ve1::CHIP_RESET {
+            dev.bar.store64(off, value);
+        }
+        dev.service_reset();
+        let b = &dev.bar;
+        assert_eq!(b.load64(emu::BLOCK + emu::OFF_CNT_RESETS), 1);
+        assert_eq!(b.load64(crate::engine::desc_word(5, 0)), 0);
+        assert_eq!(b.load64(SCR + hw::scr::PDMA_CTL0), hw::dmactl::STATUS_HALT);
+        assert_eq!(b.load64(SCR + hw::scr::PDMA_CTL1), 0);
+        assert_eq!(b.load64(SCR + hw::scr::INTVEC), 0);
+        assert_eq!(
+            hw::exs::run_state(b.load64(hw::ve1::exs_offset(1))),
+            hw::exs::RunState::Halted
+        );
+        assert_eq!(b.load64(hw::ve1::exsrar_offset(1)), 0);
+        for (off, _) in hw::ve1::CHIP_RESET {
+            assert_eq!(b.load64(off), 0);
+        }
     }
 
     /// EXS is plain memory for STOP and RUN: STOP reads halted, RUN running.

@@ -105,6 +105,16 @@ impl Engine {
         Self::default()
     }
 
+    /// Out of a chip reset: as [`Self::reset`], and no descriptor in the ring.
+    pub fn chip_reset(bar: &Bar2) -> Self {
+        for i in 0..desc::NUM {
+            for w in 0..4 {
+                bar.store64(desc_word(i, w), 0);
+            }
+        }
+        Self::reset(bar)
+    }
+
     /// Looks at DMACTL and runs every PREPARED descriptor while permitted. Returns what it did;
     /// the caller raises the interrupt.
     pub fn run(&mut self, bar: &Bar2, mem: &mut Memories<'_>) -> io::Result<RunResult> {

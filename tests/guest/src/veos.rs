@@ -94,7 +94,8 @@ pub fn while_unbound<T>(during: impl FnOnce() -> T) -> Result<T, String> {
     Ok(r)
 }
 
-fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+/// A pipe, both ends close-on-exec: `(read, write)`.
+pub fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
     let mut p = [0; 2];
     // SAFETY: `p` has room for the two descriptors.
     if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -104,13 +105,14 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
     Ok(unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) })
 }
 
-fn write_byte(fd: &OwnedFd, b: u8) -> bool {
+/// Writes one byte; whether it was written.
+pub fn write_byte(fd: &OwnedFd, b: u8) -> bool {
     // SAFETY: writes one byte from a local.
     unsafe { libc::write(fd.as_raw_fd(), (&raw const b).cast(), 1) == 1 }
 }
 
 /// Reads one byte, waiting at most `ms` milliseconds; `None` on timeout or end of file.
-fn read_byte(fd: &OwnedFd, ms: i32) -> Option<u8> {
+pub fn read_byte(fd: &OwnedFd, ms: i32) -> Option<u8> {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,

@@ -155,3 +155,52 @@ fn pin_release_rule() {
         "stopped before anything was posted"
     );
 }
+
+/// A card reset takes a halted engine out of everybody's hands and gives it back only if it
+/// reads HALT afterwards; a dead engine stays dead; nothing else may begin a reset.
+#[test]
+fn a_card_reset_from_halted_only() {
+    for from in [
+        EngineState::Running,
+        EngineState::Halting,
+        EngineState::Lent(2),
+    ] {
+        let mut s = from;
+        assert_eq!(s.begin_reset(), Err(Refusal::Busy), "from {from:?}");
+        assert_eq!(s, from);
+    }
+    let mut dead = EngineState::Dead;
+    assert_eq!(dead.begin_reset(), Err(Refusal::Dead));
+    assert_eq!(dead.reset_done(Status::Halted), Reach::MayRun);
+    assert_eq!(
+        dead,
+        EngineState::Dead,
+        "a reset does not revive a dead engine"
+    );
+
+    let mut s = EngineState::Halted;
+    assert_eq!(s.begin_reset(), Ok(()));
+    assert_eq!(s, EngineState::Resetting);
+    assert!(!s.kernel_owns());
+    assert_eq!(s.accept_request(), Err(Refusal::Busy));
+    assert_eq!(s.lend(1), Err(Refusal::Busy));
+    assert_eq!(s.begin_reset(), Err(Refusal::Busy), "one reset at a time");
+    s.permitted();
+    assert_eq!(
+        s,
+        EngineState::Resetting,
+        "nothing permits an engine under reset"
+    );
+    assert!(!s.halt_requested(), "the reset owns the registers");
+    assert_eq!(s, EngineState::Resetting);
+
+    let mut good = s;
+    assert_eq!(good.reset_done(Status::Halted), Reach::Stopped);
+    assert_eq!(good, EngineState::Halted);
+    assert_eq!(good.accept_request(), Ok(()));
+    for status in [Status::Running, Status::Gone] {
+        let mut bad = s;
+        assert_eq!(bad.reset_done(status), Reach::MayRun, "{status:?}");
+        assert_eq!(bad, EngineState::Dead);
+    }
+}

@@ -291,7 +291,21 @@ fn emulator_bar2_layout() {
     assert_eq!(emu::VEMEM_AREA, 0x800_0000);
     assert_eq!(emu::VEMEM_AREA_SIZE, 0x800_0000);
     assert_eq!(emu::BAR2_SIZE, 0x1000_0000);
-    assert_eq!(emu::ABI_VERSION, 4);
+    assert_eq!(emu::ABI_VERSION, 5);
+    // NEC's VE1 chip reset writes (reference 4.5), between the SCR and the block.
+    assert_eq!(
+        ve1::CHIP_RESET,
+        [
+            (0x0142_0090, 0xffc0_ffff_f000_8080),
+            (0x0142_00a8, 0xffc0_ef98_0000_0000),
+            (0x0140_0198, 0x0000_0200_0000_0200),
+            (0x0140_0190, 0x8800_0000_0020_0052),
+        ]
+    );
+    for (off, _) in ve1::CHIP_RESET {
+        assert!(off >= ve1::SCR_OFFSET + scr::SIZE && off + 8 <= emu::BLOCK);
+    }
+    assert!(emu::OFF_CNT_RESETS + 8 <= emu::BLOCK_SIZE);
     // VEOS refuses a BAR0 (here: the VE memory window) under 128 MiB.
     const { assert!(emu::VEMEM_AREA_SIZE >= 128 << 20) };
     const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };

@@ -19,11 +19,13 @@
 use std::os::fd::OwnedFd;
 
 use ve_guest::{
+    dma,
     emubar::{
         self,
         EmuBar, //
     },
     hw::{
+        self,
         emu,
         exs,
         scr,
@@ -46,13 +48,18 @@ use ve_guest::{
     },
     uapi,
     veos::{
+        attr,
         by_value,
         delete_all,
         insmod_emulator,
         pid_list,
+        pipe,
+        read_byte,
         tasks,
         while_unbound,
+        write_byte,
         Pseudo,
+        CLASS_DIR,
         NODE, //
     },
 };
@@ -478,6 +485,184 @@ fn delete_all_frees_the_cores(fx: &mut Fx) -> R {
     )
 }
 
+/// VEOS dies (killed) while its tasks run: nothing of a pseudo process's task changes. Its wait
+/// still gets its core's exception, its task keeps the core; the next VEOS's `DELETE_ALL_TASK`
+/// frees the core, after which the pseudo process closes at once.
+fn veos_killed_while_tasks_run(fx: &mut Fx) -> R {
+    let core = fx.cores[0];
+    let p = Pseudo::spawn()?;
+    let before = tasks(fx.fd()?)?;
+    let (ready_r, ready_w) = pipe()?;
+    // SAFETY: the child only makes syscalls and leaves with `_exit` or is killed.
+    let veos = unsafe { libc::fork() };
+    if veos < 0 {
+        return Err(format!("fork: {}", errname(sys::errno())));
+    }
+    if veos == 0 {
+        // The dying VEOS: its own file, the task created and put on a core through it.
+        let step = || -> Result<(), i32> {
+            let own = sys::open_rw(NODE)?;
+            by_value(&own, uapi::VEDRV_CMD_CREATE_TASK, p.pid().into())?;
+            let mut a = uapi::VeTidCore {
+                tid: p.pid(),
+                core_id: core as i32,
+            };
+            sys::ioctl(&own, uapi::VEDRV_CMD_ASSIGN_TASK, &mut a)?;
+            write_byte(&ready_w, 1);
+            // Waits for the signal that kills it, the file still open.
+            loop {
+                // SAFETY: a plain syscall.
+                unsafe { libc::pause() };
+            }
+        };
+        let _ = step();
+        // SAFETY: leave without the parent's destructors.
+        unsafe { libc::_exit(1) };
+    }
+    drop(ready_w);
+    let ready = read_byte(&ready_r, 5000);
+    // SAFETY: the child forked above.
+    unsafe { libc::kill(veos, libc::SIGKILL) };
+    let mut status = 0;
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(veos, &mut status, 0) };
+    ensure_eq("VEOS child set up the task", ready, Some(1))?;
+    ensure(sys::died_of(status, libc::SIGKILL), || {
+        format!("VEOS child status {status:#x}")
+    })?;
+    ensure_eq("tasks after VEOS died", tasks(fx.fd()?)?, before)?;
+    p.wait_exception(false)?;
+    ensure(p.in_ioctl_within(3000), || "WAIT did not wait".into())?;
+    fx.exception(core, cause(40))?;
+    ensure_eq(
+        "the exception reaches the pseudo process of a dead VEOS",
+        p.waited_within(3000),
+        Some(Ok(exs::halted(cause(40)))),
+    )?;
+    ensure_errno(
+        "ASSIGN while the core still has the task",
+        fx.assign(p.pid(), core as i32),
+        libc::EBUSY,
+    )?;
+    // The next VEOS starts: DELETE_ALL_TASK frees the core.
+    delete_all(fx.fd()?)?;
+    let q = Pseudo::spawn()?;
+    ok("CREATE", fx.cmd(uapi::VEDRV_CMD_CREATE_TASK, q.pid()))?;
+    ok("ASSIGN to the freed core", fx.assign(q.pid(), core as i32))?;
+    ok("UNASSIGN", fx.unassign(q.pid()))?;
+    ok("DELETE", fx.cmd(uapi::VEDRV_CMD_DELETE_TASK, q.pid()))?;
+    p.close()?;
+    ensure(p.closed_within(3000), || {
+        "close after DELETE_ALL_TASK waited".into()
+    })
+}
+
+/// `VE_VE_RESET` and `VE1_UPDATE_FIRMWARE`: `EAGAIN` unless VEOS is offline (checked before the
+/// level), `EINVAL` above level 1, `EOPNOTSUPP` for a secondary bus reset and for the firmware;
+/// `EPERM` for an ordinary user. None of them resets the card.
+fn reset_errnos(fx: &mut Fx) -> R {
+    let fd = fx.fd()?;
+    let resets = fx.c()?.get(emu::OFF_CNT_RESETS);
+    let reset = |level: i64| by_value(fd, uapi::VEDRV_CMD_VE_VE_RESET, level);
+    let firmware = || sys::ioctl_raw(fd, uapi::VEDRV_CMD_VE1_UPDATE_FIRMWARE, 0);
+    ensure_eq("os_state", attr("os_state")?, "1\n".to_string())?;
+    let os_state = format!("{CLASS_DIR}/os_state");
+    sys::write_file(&os_state, "2").map_err(|e| format!("os_state 2: {}", errname(e)))?;
+    let starting = (reset(0), reset(7), firmware());
+    sys::write_file(&os_state, "1").map_err(|e| format!("os_state 1: {}", errname(e)))?;
+    ensure_errno("RESET 0 while VEOS starts", starting.0, libc::EAGAIN)?;
+    ensure_errno("RESET 7 while VEOS starts", starting.1, libc::EAGAIN)?;
+    ensure_errno(
+        "UPDATE_FIRMWARE while VEOS starts",
+        starting.2,
+        libc::EAGAIN,
+    )?;
+    for level in [2, 3, -1] {
+        ensure_errno(&format!("RESET {level}"), reset(level), libc::EINVAL)?;
+    }
+    ensure_errno("RESET 1 (secondary bus)", reset(1), libc::EOPNOTSUPP)?;
+    ensure_errno("UPDATE_FIRMWARE", firmware(), libc::EOPNOTSUPP)?;
+    let code = sys::as_nobody(|| {
+        let Ok(own) = sys::open_rw(NODE) else {
+            return 1;
+        };
+        if by_value(&own, uapi::VEDRV_CMD_VE_VE_RESET, 0) != Err(libc::EPERM) {
+            return 2;
+        }
+        if sys::ioctl_raw(&own, uapi::VEDRV_CMD_VE1_UPDATE_FIRMWARE, 0) != Err(libc::EPERM) {
+            return 3;
+        }
+        0
+    })
+    .map_err(errname)?;
+    ensure_eq("ordinary user (1: open; 2, 3: not EPERM)", code, 0)?;
+    ensure_eq("chip resets", fx.c()?.get(emu::OFF_CNT_RESETS), resets)
+}
+
+/// A chip reset with a task waiting on a running core and a transfer held in the engine: the
+/// transfer fails with `EIO` and its pages are unpinned; the card is reset once; the core is
+/// stopped and its EXSRAR programmed again; the task keeps its core and its wait, which the
+/// core's next exception ends; the engine moves data again (compared).
+fn chip_reset(fx: &mut Fx) -> R {
+    let core = fx.cores[1];
+    let fd = fx.fd()?;
+    let c = fx.c()?;
+    let resets = c.get(emu::OFF_CNT_RESETS);
+    let p = Pseudo::spawn()?;
+    ok("CREATE", fx.cmd(uapi::VEDRV_CMD_CREATE_TASK, p.pid()))?;
+    ok("ASSIGN", fx.assign(p.pid(), core as i32))?;
+    fx.set_exs(core, exs::RUN)?;
+    p.wait_exception(false)?;
+    ensure(p.in_ioctl_within(3000), || "WAIT did not wait".into())?;
+
+    const LEN: usize = 1 << 20;
+    let mut src = Mapping::anon_rw(LEN)?;
+    for (i, b) in src.as_mut_slice().iter_mut().enumerate() {
+        *b = (i * 7 + 3) as u8;
+    }
+    let stall = c.stall(fd);
+    let id = dma::submit(fd, true, src.addr(), 0, LEN as u64)
+        .map_err(|e| format!("SUBMIT: {}", errname(e)))?;
+    ensure(pins_held() > 0, || "the held transfer pins nothing".into())?;
+    let r = by_value(fd, uapi::VEDRV_CMD_VE_VE_RESET, 0);
+    stall.release()?;
+    ok("RESET 0", r)?;
+    ensure_eq("chip resets", c.get(emu::OFF_CNT_RESETS), resets + 1)?;
+    let w = dma::wait(fd, id, 5000).map_err(|e| format!("WAIT: {}", errname(e)))?;
+    ensure_eq("the held transfer's status", w.status, -libc::EIO)?;
+    ensure_eq("pages pinned after the reset", pins_held(), 0)?;
+
+    ensure_eq(
+        "the core after the reset",
+        exs::run_state(fx.reg(ve1::exs_offset(core as usize))?),
+        exs::RunState::Halted,
+    )?;
+    let exsrar = fx.reg(ve1::exsrar_offset(core as usize))?;
+    ensure(exsrar & hw::exsrar::ENABLE != 0, || {
+        format!("EXSRAR not programmed again: {exsrar:#x}")
+    })?;
+    ensure(p.waited_within(200).is_none(), || {
+        "the reset ended the task's wait".into()
+    })?;
+    fx.exception(core, cause(41))?;
+    ensure_eq(
+        "the exception after the reset",
+        p.waited_within(3000),
+        Some(Ok(exs::halted(cause(41)))),
+    )?;
+    ok("UNASSIGN", fx.unassign_retrying(p.pid()))?;
+    ok("DELETE", fx.cmd(uapi::VEDRV_CMD_DELETE_TASK, p.pid()))?;
+
+    let mut back = Mapping::anon_rw(LEN)?;
+    dma::xfer(fd, true, src.addr(), 0, LEN as u64)
+        .map_err(|(e, _)| format!("XFER to the VE after the reset: {}", errname(e)))?;
+    dma::xfer(fd, false, back.addr(), 0, LEN as u64)
+        .map_err(|(e, _)| format!("XFER from the VE after the reset: {}", errname(e)))?;
+    ensure(back.as_mut_slice() == src.as_mut_slice(), || {
+        "data after the reset differ".into()
+    })
+}
+
 /// Unbind while a task waits on its core: the wait returns `ENODEV`; the card binds again.
 fn unbind_ends_waits(fx: &mut Fx) -> R {
     let core = fx.cores[0];
@@ -537,6 +722,18 @@ fn main() {
         .balanced(
             "DELETE_ALL_TASK frees the cores; the old waiter is not woken",
             delete_all_frees_the_cores,
+        )
+        .balanced(
+            "VEOS killed while its tasks run: the waits go on, the next VEOS's DELETE_ALL cleans up",
+            veos_killed_while_tasks_run,
+        )
+        .balanced(
+            "VE_VE_RESET, VE1_UPDATE_FIRMWARE: EAGAIN unless offline, EINVAL, EOPNOTSUPP, EPERM",
+            reset_errnos,
+        )
+        .balanced(
+            "chip reset: held transfer EIO and unpinned, core stopped, EXSRAR again, DMA works",
+            chip_reset,
         )
         .balanced(
             "unbind ends a wait (ENODEV); the card binds again",
