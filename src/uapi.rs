@@ -718,9 +718,30 @@ impl VeDmaXfer {
 /// the engine). `bytes_done` tells how far it got.
 pub const VE_DMA_IOC_XFER: u32 = iowr::<VeDmaXfer>(VE_DMA_NR_BASE);
 
+/// [`VeDmaSubmit::flags`]: from VE memory to VE memory, [`VeDmaSubmit::ve_addr`] to
+/// [`VeDmaSubmit::ve_dst_addr`]; no VH side.
+pub const VE_DMA_VE_TO_VE: u32 = 3;
+/// The bits of [`VeDmaSubmit::flags`] that give the direction.
+pub const VE_DMA_DIRECTION: u32 = 3;
 /// [`VeDmaSubmit::flags`]: the VE side is [`VeDmaSubmit::num_extents`] extents
 /// ([`VeDmaExtent`]) at user address [`VeDmaSubmit::ve_addr`], walked in order.
 pub const VE_DMA_VE_LIST: u32 = 4;
+/// [`VeDmaSubmit::flags`]: the VH side is a bus address (VHSAA) the engine uses as it is; nothing
+/// is pinned; `pid` 0; needs `CAP_SYS_RAWIO` and no kernel lockdown.
+pub const VE_DMA_VH_BUS: u32 = 8;
+/// [`VeDmaSubmit::flags`]: the VE side is VE register space (VERAA), one range.
+pub const VE_DMA_VE_REGS: u32 = 16;
+/// Every bit [`VeDmaSubmit::flags`] may have.
+pub const VE_DMA_SUBMIT_FLAGS: u32 =
+    VE_DMA_DIRECTION | VE_DMA_VE_LIST | VE_DMA_VH_BUS | VE_DMA_VE_REGS;
+/// [`VeDmaSubmit::opt`]: accepted; every request's last descriptor carries SYNC.
+pub const VE_DMA_SUBMIT_SYNC: u32 = 1;
+/// [`VeDmaSubmit::opt`]: PCIe relaxed ordering on the VH side's transactions.
+pub const VE_DMA_SUBMIT_RO: u32 = 2;
+/// [`VeDmaSubmit::opt`]: PCIe ID-based ordering on the VH side's transactions.
+pub const VE_DMA_SUBMIT_IDO: u32 = 4;
+/// Every bit [`VeDmaSubmit::opt`] may have.
+pub const VE_DMA_SUBMIT_OPTS: u32 = VE_DMA_SUBMIT_SYNC | VE_DMA_SUBMIT_RO | VE_DMA_SUBMIT_IDO;
 /// Most extents one request may list.
 pub const VE_DMA_MAX_EXTENTS: u32 = 1024;
 /// Requests one open file may have submitted and not yet collected with [`VE_DMA_IOC_WAIT`].
@@ -736,61 +757,91 @@ pub struct VeDmaExtent {
     pub len: u64,
 }
 
-/// Argument of [`VE_DMA_IOC_SUBMIT`].
+/// Argument of [`VE_DMA_IOC_SUBMIT`]. The address types of the fields `opt` and `ve_dst_addr`
+/// came later, in fields that were reserved (and had to be 0): an older caller's request keeps its
+/// meaning, a VH virtual range and VE memory.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct VeDmaSubmit {
-    /// In: VH virtual address in process `pid`; 8-byte aligned.
+    /// In: the VH side, 8-byte aligned: a virtual address in process `pid`, or with
+    /// [`VE_DMA_VH_BUS`] a bus address; 0 with [`VE_DMA_VE_TO_VE`].
     pub vh_addr: u64,
-    /// In: VE physical address (VEMAA), 8-byte aligned; with [`VE_DMA_VE_LIST`], the user address
-    /// of `num_extents` [`VeDmaExtent`]s whose lengths add up to `len`.
+    /// In: the VE side (the source with [`VE_DMA_VE_TO_VE`]), 8-byte aligned: VE memory (VEMAA),
+    /// with [`VE_DMA_VE_REGS`] VE register space (VERAA), or with [`VE_DMA_VE_LIST`] the user
+    /// address of `num_extents` [`VeDmaExtent`]s whose lengths add up to `len`.
     pub ve_addr: u64,
     /// In: bytes; nonzero, a multiple of 8.
     pub len: u64,
-    /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
+    /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller, and 0 without a
+    /// VH virtual side.
     pub pid: i32,
-    /// In: one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], optionally with [`VE_DMA_VE_LIST`].
+    /// In: the direction ([`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], [`VE_DMA_VE_TO_VE`]), with
+    /// [`VE_DMA_VE_LIST`], [`VE_DMA_VH_BUS`], [`VE_DMA_VE_REGS`] as each allows.
     pub flags: u32,
     /// In: extents at `ve_addr` with [`VE_DMA_VE_LIST`] (1..=[`VE_DMA_MAX_EXTENTS`]), else 0.
     pub num_extents: u32,
-    /// In: must be 0.
-    pub reserved0: u32,
+    /// In: [`VE_DMA_SUBMIT_SYNC`], [`VE_DMA_SUBMIT_RO`], [`VE_DMA_SUBMIT_IDO`], or 0.
+    pub opt: u32,
     /// Out: the request's id, for [`VE_DMA_IOC_WAIT`] and [`VE_DMA_IOC_CANCEL`]; never 0.
     pub id: u64,
+    /// In: with [`VE_DMA_VE_TO_VE`] the destination in VE memory, 8-byte aligned; else 0.
+    pub ve_dst_addr: u64,
     /// In: must be 0.
-    pub reserved: [u64; 2],
+    pub reserved: u64,
 }
 
 impl VeDmaSubmit {
+    /// The direction bits.
+    pub const fn direction(&self) -> u32 {
+        self.flags & VE_DMA_DIRECTION
+    }
+
+    /// Whether it has flag `f`.
+    pub const fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
     /// Whether the caller's input fields are acceptable (the VE side is checked with the card's
-    /// facts).
+    /// facts): known flags and options only, a direction, the combinations the flags allow,
+    /// 8-byte alignment, no wrap-around, reserved fields and `id` zero.
     pub fn input_valid(&self) -> bool {
-        let dir = self.flags & !VE_DMA_VE_LIST;
-        let list = self.flags & VE_DMA_VE_LIST != 0;
-        (dir == VE_DMA_VH_TO_VE || dir == VE_DMA_VE_TO_VH)
-            && self.reserved0 == 0
-            && self.reserved == [0; 2]
+        let list = self.has(VE_DMA_VE_LIST);
+        let bus = self.has(VE_DMA_VH_BUS);
+        let regs = self.has(VE_DMA_VE_REGS);
+        let aligned_range = |addr: u64| addr % 8 == 0 && addr.checked_add(self.len).is_some();
+        let sides = if self.direction() == VE_DMA_VE_TO_VE {
+            !list
+                && !bus
+                && !regs
+                && self.vh_addr == 0
+                && self.pid == 0
+                && aligned_range(self.ve_dst_addr)
+        } else {
+            self.ve_dst_addr == 0 && aligned_range(self.vh_addr) && !(bus && self.pid != 0)
+        };
+        let ve_side = if list {
+            !regs && (1..=VE_DMA_MAX_EXTENTS).contains(&self.num_extents)
+        } else {
+            self.num_extents == 0 && aligned_range(self.ve_addr)
+        };
+        self.direction() != 0
+            && self.flags & !VE_DMA_SUBMIT_FLAGS == 0
+            && self.opt & !VE_DMA_SUBMIT_OPTS == 0
+            && self.reserved == 0
             && self.id == 0
             && self.len != 0
             && self.len % 8 == 0
-            && self.vh_addr % 8 == 0
-            && self.vh_addr.checked_add(self.len).is_some()
-            && if list {
-                (1..=VE_DMA_MAX_EXTENTS).contains(&self.num_extents)
-            } else {
-                self.num_extents == 0
-                    && self.ve_addr % 8 == 0
-                    && self.ve_addr.checked_add(self.len).is_some()
-            }
+            && sides
+            && ve_side
     }
 }
 
 /// Starts a transfer and returns once its last descriptor is posted (or, for a long transfer of
 /// small pages, once what is left fits the pinned window), with the request's id; completion is
 /// collected with [`VE_DMA_IOC_WAIT`]. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`; `EFAULT`; `EINVAL`
-/// (flags, alignment to 8 bytes, zero length, overflow, nonzero reserved fields or `id`, a bad
-/// extent list or one whose lengths do not add up to `len`, a VE range beyond the card's VE
-/// memory); `ESRCH`; `ENOMEM`; `EAGAIN` ([`VE_DMA_MAX_REQUESTS`] not yet collected);
+/// (flags or options unknown or not allowed together, alignment to 8 bytes, zero length, overflow,
+/// nonzero reserved fields or `id`, a bad extent list or one whose lengths do not add up to `len`,
+/// a VE range beyond the card's VE memory or register space); `ESRCH`; `ENOMEM`; `EAGAIN` ([`VE_DMA_MAX_REQUESTS`] not yet collected);
 /// `ETIMEDOUT` (no progress for 2 s while the window was full); `EINTR`; `ENODEV`; `EBUSY` (a
 /// user-space manager's register mapping has the engine). On an error nothing of the request
 /// remains.

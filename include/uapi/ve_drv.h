@@ -744,8 +744,31 @@ struct ve_dma_xfer {
  * and waits to be collected by VE_DMA_IOC_WAIT; POLLHUP | POLLERR once the card is gone.
  */
 
-/* ve_dma_submit.flags: the VE side is a list of extents */
+/*
+ * ve_dma_submit.flags: the direction, one of VE_DMA_VH_TO_VE, VE_DMA_VE_TO_VH or VE_DMA_VE_TO_VE
+ * (VE memory to VE memory: from @ve_addr to @ve_dst_addr, no VH side), and the address types of
+ * its sides: by default the VH side is VH virtual memory of @pid (pinned while the engine may
+ * reach it) and the VE side VE memory (VEMAA), one range.
+ */
+#define VE_DMA_VE_TO_VE		3
+/* The bits of ve_dma_submit.flags that give the direction */
+#define VE_DMA_DIRECTION	3
+/* The VE side is a list of extents (not with VE_DMA_VE_TO_VE or VE_DMA_VE_REGS) */
 #define VE_DMA_VE_LIST		4
+/*
+ * The VH side is a VH bus address (VHSAA) that the engine uses as it is: nothing is pinned or
+ * translated; @pid must be 0. Needs CAP_SYS_RAWIO and no kernel lockdown (EPERM).
+ */
+#define VE_DMA_VH_BUS		8
+/* The VE side is VE register space (VERAA) rather than VE memory: one range, no list */
+#define VE_DMA_VE_REGS		16
+
+/* ve_dma_submit.opt: accepted; the last descriptor of every request carries SYNC */
+#define VE_DMA_SUBMIT_SYNC	1
+/* ve_dma_submit.opt: PCIe relaxed ordering on the VH side's transactions */
+#define VE_DMA_SUBMIT_RO	2
+/* ve_dma_submit.opt: PCIe ID-based ordering on the VH side's transactions */
+#define VE_DMA_SUBMIT_IDO	4
 /* Most extents one request may list */
 #define VE_DMA_MAX_EXTENTS	1024
 /* Most requests one file may have submitted and not yet collected */
@@ -763,16 +786,26 @@ struct ve_dma_extent {
 
 /**
  * struct ve_dma_submit - argument of VE_DMA_IOC_SUBMIT.
- * @vh_addr: in: VH virtual address in process @pid, 8-byte aligned.
- * @ve_addr: in: VE physical address (VEMAA), or with VE_DMA_VE_LIST the user address of
- *	@num_extents &struct ve_dma_extent, walked in order, whose lengths add up to @len.
+ * @vh_addr: in: the VH side, 8-byte aligned: a virtual address in process @pid, or with
+ *	VE_DMA_VH_BUS a bus address; 0 with VE_DMA_VE_TO_VE.
+ * @ve_addr: in: the VE side (with VE_DMA_VE_TO_VE the source), 8-byte aligned: a VE memory
+ *	address (VEMAA), with VE_DMA_VE_REGS a VE register address (VERAA), or with VE_DMA_VE_LIST
+ *	the user address of @num_extents &struct ve_dma_extent, walked in order, whose lengths add
+ *	up to @len.
  * @len: in: bytes, nonzero, a multiple of 8.
- * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
- * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally | VE_DMA_VE_LIST.
+ * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller (and 0 with
+ *	VE_DMA_VH_BUS or VE_DMA_VE_TO_VE).
+ * @flags: in: the direction (VE_DMA_VH_TO_VE, VE_DMA_VE_TO_VH or VE_DMA_VE_TO_VE), optionally |
+ *	VE_DMA_VE_LIST, VE_DMA_VH_BUS, VE_DMA_VE_REGS as each says.
  * @num_extents: in: with VE_DMA_VE_LIST 1 to VE_DMA_MAX_EXTENTS, else 0.
- * @reserved0: in: must be 0.
+ * @opt: in: VE_DMA_SUBMIT_SYNC, VE_DMA_SUBMIT_RO, VE_DMA_SUBMIT_IDO, or 0.
  * @id: in: must be 0; out: the request's id (never 0), for VE_DMA_IOC_WAIT and VE_DMA_IOC_CANCEL.
+ * @ve_dst_addr: in: with VE_DMA_VE_TO_VE the destination VE memory address (8-byte aligned),
+ *	else 0.
  * @reserved: in: must be 0.
+ *
+ * Callers from before the address types and @opt (which were reserved and had to be 0) keep
+ * their meaning: a VH virtual range and VE memory.
  */
 struct ve_dma_submit {
 	__u64 vh_addr;
@@ -781,9 +814,10 @@ struct ve_dma_submit {
 	__s32 pid;
 	__u32 flags;
 	__u32 num_extents;
-	__u32 reserved0;
+	__u32 opt;
 	__u64 id;
-	__u64 reserved[2];
+	__u64 ve_dst_addr;
+	__u64 reserved;
 };
 
 /**
@@ -830,10 +864,11 @@ struct ve_dma_cancel {
  * engine (a long transfer of small pages blocks while 64 MiB are pinned and not yet copied). The
  * pins are as for VE_DMA_IOC_XFER. Needs CAP_SYS_ADMIN.
  *
- * Return: 0, or -1 with errno: EPERM; EFAULT; EINVAL (flags, alignment to 8 bytes, zero length,
- * overflow, nonzero reserved fields or id, an empty, misaligned or too long extent list or one
- * whose lengths do not add up to len, a VE range beyond the card's VE memory or the engine's
- * 48-bit reach); ESRCH; ENOMEM (as for VE_DMA_IOC_XFER); EAGAIN (VE_DMA_MAX_REQUESTS submitted
+ * Return: 0, or -1 with errno: EPERM (also: VE_DMA_VH_BUS without CAP_SYS_RAWIO or under kernel
+ * lockdown); EFAULT; EINVAL (unknown flags or opt bits, a combination the flags above rule out,
+ * alignment to 8 bytes, zero length, overflow, nonzero reserved fields or id, an empty,
+ * misaligned or too long extent list or one whose lengths do not add up to len, a VE range beyond
+ * the card's VE memory or register space or the engine's 48-bit reach); ESRCH; ENOMEM (as for VE_DMA_IOC_XFER); EAGAIN (VE_DMA_MAX_REQUESTS submitted
  * and not yet collected by this file); EIO (the engine is out of service: it once did not
  * halt); ETIMEDOUT (no engine progress for 2 s while the window was full); EINTR; ENODEV; EBUSY
  * (a register mapping has the engine). On an error nothing of the request remains.

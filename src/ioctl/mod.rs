@@ -444,9 +444,16 @@ fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    let list = (req.flags & uapi::VE_DMA_VE_LIST != 0).then_some(req.num_extents);
+    // The address types other than VH virtual and VE memory are declared, not yet implemented.
+    if req.direction() == uapi::VE_DMA_VE_TO_VE
+        || req.has(uapi::VE_DMA_VH_BUS | uapi::VE_DMA_VE_REGS)
+        || req.opt & !uapi::VE_DMA_SUBMIT_SYNC != 0
+    {
+        return Err(EINVAL);
+    }
+    let list = req.has(uapi::VE_DMA_VE_LIST).then_some(req.num_extents);
     let sub = Submission {
-        to_ve: req.flags & !uapi::VE_DMA_VE_LIST == uapi::VE_DMA_VH_TO_VE,
+        to_ve: req.direction() == uapi::VE_DMA_VH_TO_VE,
         vh_addr: req.vh_addr,
         len: req.len,
         pid: req.pid,

@@ -119,6 +119,13 @@ fn common_facts() -> Vec<Fact> {
         num!(VE_DMA_VH_TO_VE),
         num!(VE_DMA_VE_TO_VH),
         num!(VE_DMA_VE_LIST),
+        num!(VE_DMA_VE_TO_VE),
+        num!(VE_DMA_DIRECTION),
+        num!(VE_DMA_VH_BUS),
+        num!(VE_DMA_VE_REGS),
+        num!(VE_DMA_SUBMIT_SYNC),
+        num!(VE_DMA_SUBMIT_RO),
+        num!(VE_DMA_SUBMIT_IDO),
         num!(VE_DMA_MAX_EXTENTS),
         num!(VE_DMA_MAX_REQUESTS),
         num!(VE_DMA_IOC_XFER),
@@ -223,8 +230,9 @@ fn common_facts() -> Vec<Fact> {
                 pid,
                 flags,
                 num_extents,
-                reserved0,
+                opt,
                 id,
+                ve_dst_addr,
                 reserved,
             ]
         ),
@@ -659,4 +667,106 @@ fn input_validation() {
         ..Default::default()
     }
     .input_valid());
+}
+
+/// SUBMIT's input rules: known flags and options only, one direction, the address types'
+/// combinations, the zero fields; an old caller's request (VH virtual and VE memory, the new
+/// fields zero) stays valid.
+#[test]
+fn submit_input_validation() {
+    let base = VeDmaSubmit {
+        vh_addr: 0x1000,
+        ve_addr: 0x2000,
+        len: 4096,
+        flags: VE_DMA_VH_TO_VE,
+        ..Default::default()
+    };
+    let ok = |f: &dyn Fn(&mut VeDmaSubmit)| {
+        let mut a = base;
+        f(&mut a);
+        a.input_valid()
+    };
+    assert!(base.input_valid());
+    assert!(ok(&|a| a.flags = VE_DMA_VE_TO_VH));
+    assert!(!ok(
+        &|a| a.flags = VE_DMA_VE_TO_VH | VE_DMA_VE_LIST | VE_DMA_VH_BUS
+    ));
+    assert!(ok(&|a| {
+        a.flags = VE_DMA_VE_TO_VH | VE_DMA_VE_LIST | VE_DMA_VH_BUS;
+        a.num_extents = 3;
+    }));
+    assert!(ok(&|a| a.flags |= VE_DMA_VE_REGS));
+    assert!(ok(&|a| {
+        a.flags |= VE_DMA_VH_BUS | VE_DMA_VE_REGS;
+    }));
+    assert!(ok(
+        &|a| a.opt = VE_DMA_SUBMIT_SYNC | VE_DMA_SUBMIT_RO | VE_DMA_SUBMIT_IDO
+    ));
+    assert!(ok(&|a| a.pid = 42));
+    // VE to VE: both VE addresses, nothing of a VH side.
+    let ve_to_ve = |a: &mut VeDmaSubmit| {
+        a.flags = VE_DMA_VE_TO_VE;
+        a.vh_addr = 0;
+        a.ve_dst_addr = 0x8000;
+    };
+    assert!(ok(&ve_to_ve));
+    for bad in [
+        &(|a: &mut VeDmaSubmit| a.flags = 0) as &dyn Fn(&mut VeDmaSubmit),
+        &|a| a.flags |= 32,
+        &|a| a.flags |= 1 << 31,
+        &|a| a.opt = 8,
+        &|a| a.reserved = 1,
+        &|a| a.id = 1,
+        &|a| a.len = 0,
+        &|a| a.len = 12,
+        &|a| a.vh_addr = 4,
+        &|a| a.ve_addr = 4,
+        &|a| a.vh_addr = u64::MAX - 7,
+        &|a| a.ve_dst_addr = 0x8000,
+        &|a| a.num_extents = 1,
+        &|a| a.flags |= VE_DMA_VE_LIST,
+        &|a| {
+            a.flags |= VE_DMA_VE_LIST | VE_DMA_VE_REGS;
+            a.num_extents = 1;
+        },
+        &|a| {
+            a.flags |= VE_DMA_VE_LIST;
+            a.num_extents = VE_DMA_MAX_EXTENTS + 1;
+        },
+        &|a| {
+            a.flags |= VE_DMA_VH_BUS;
+            a.pid = 1;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.vh_addr = 0x1000;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.pid = 1;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.flags |= VE_DMA_VE_LIST;
+            a.num_extents = 1;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.flags |= VE_DMA_VH_BUS;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.flags |= VE_DMA_VE_REGS;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.ve_dst_addr = 0x8004;
+        },
+        &|a| {
+            ve_to_ve(a);
+            a.ve_dst_addr = u64::MAX - 7;
+        },
+    ] {
+        assert!(!ok(bad));
+    }
 }

@@ -720,9 +720,14 @@ fn bad_arguments(fd: &OwnedFd) -> R {
             libc::EINVAL,
         ),
         (
-            "nonzero reserved0",
+            "an unknown option",
+            VeDmaSubmit { opt: 8, ..good },
+            libc::EINVAL,
+        ),
+        (
+            "a VE destination without VE_TO_VE",
             VeDmaSubmit {
-                reserved0: 1,
+                ve_dst_addr: 8,
                 ..good
             },
             libc::EINVAL,
@@ -730,7 +735,7 @@ fn bad_arguments(fd: &OwnedFd) -> R {
         (
             "nonzero reserved",
             VeDmaSubmit {
-                reserved: [0, 1],
+                reserved: 1,
                 ..good
             },
             libc::EINVAL,

@@ -212,7 +212,8 @@ fn one(
                     pid: pid(r, child),
                     flags: dir
                         | if list { uapi::VE_DMA_VE_LIST } else { 0 }
-                        | r.pick(&[0, 0, 0, 8, 0x8000_0000]),
+                        // Never VE_DMA_VH_BUS: a random bus address is not the fuzzer's to write.
+                        | r.pick(&[0, 0, 0, 32, 0x8000_0000]),
                     num_extents: if list || r.below(8) == 0 {
                         r.pick(&[
                             n as u32,
@@ -224,17 +225,15 @@ fn one(
                     } else {
                         0
                     },
-                    reserved0: if r.below(8) == 0 {
+                    opt: if r.below(8) == 0 {
                         r.next_u64() as u32
                     } else {
                         0
                     },
                     id: if r.below(8) == 0 { r.next_u64() } else { 0 },
-                    reserved: if r.below(8) == 0 {
-                        [0, r.next_u64()]
-                    } else {
-                        [0, 0]
-                    },
+                    // Never a VE-to-VE destination for a VH-to-VE request: that fails EINVAL.
+                    ve_dst_addr: if r.below(8) == 0 { r.next_u64() | 8 } else { 0 },
+                    reserved: if r.below(8) == 0 { r.next_u64() } else { 0 },
                 }
             )
         }
