@@ -35,6 +35,9 @@ pub mod pci_id {
 pub mod scr {
     /// Size of the system-common register block on VE1.
     pub const SIZE: usize = 0x20_0000;
+    /// SYNC: a write serialises the card's earlier writes before a read that must see them (NEC
+    /// writes it before reading a core's INTVEC bit in the unassign).
+    pub const SYNC: usize = 0x8;
     /// Interrupt vector register (64 bit). Bit `63 - n` stands for MSI-X entry `n` ("the interrupt
     /// vector register is the reversed bit order of the MSI-X vector"); writing a 1 clears a bit.
     pub const INTVEC: usize = 0x2000;
