@@ -30,25 +30,23 @@ pub const fn pages_to_boundary(va: u64, split: u64) -> u64 {
     (split - (va & (split - 1))) >> PAGE_SHIFT
 }
 
-/// Length of the physically contiguous run at the start of `frames`: how many leading entries
-/// continue the first in steps of `step` (1 for page frame numbers, the size of a `struct page`
-/// for the addresses of the kernel's page pointers, which are contiguous for contiguous frames).
-/// At most `limit`; at least 1 unless `frames` is empty.
-pub fn contiguous_prefix(
-    frames: impl IntoIterator<Item = usize>,
-    step: usize,
+/// Length of the physically contiguous run at the start of `items`: how many leading entries
+/// continue the first, entry `k` being `nth(first, k)` (the frame plus `k` for page frame
+/// numbers; the pointer `k` `struct page`s on for the kernel's page pointers, which are
+/// contiguous for contiguous frames). At most `limit`; at least 1 unless `items` is empty. One
+/// compare per entry, in a loop the compiler keeps tight (it runs once per pinned page).
+pub fn contiguous_prefix<T: Copy + PartialEq>(
+    items: &[T],
+    nth: impl Fn(T, usize) -> T,
     limit: usize,
 ) -> usize {
-    let mut it = frames.into_iter();
-    let Some(first) = it.next() else {
+    let Some(&first) = items.first() else {
         return 0;
     };
+    let end = items.len().min(limit);
     let mut k = 1;
-    while k < limit {
-        match it.next() {
-            Some(f) if f == first.wrapping_add(k.wrapping_mul(step)) => k += 1,
-            _ => break,
-        }
+    while k < end && items[k] == nth(first, k) {
+        k += 1;
     }
     k
 }

@@ -475,25 +475,26 @@ impl TargetMm {
             while i < got {
                 let va_i = start + (i as u64) * PAGE_SIZE;
                 let page = pages[i];
+                // A run may not leave the split window of the page it starts at.
+                let window = (extent::pages_to_boundary(va_i, split) as usize).min(got - i);
                 // Physical contiguity is read off the `struct page` pointers: with the vmemmap
                 // (or flat) memory model, which src/helpers.c insists on, consecutive page frames
-                // have consecutive `struct page`s. The frame number is looked up once per run.
-                //
-                // A run may continue across a batch boundary: extend the last run of this call.
-                if let Some(last) = out.get_mut(own_from..).and_then(|r| r.last_mut()) {
-                    if va_i & mask != 0 && last.first.as_ptr().wrapping_add(last.npages) == page {
-                        // INVARIANT: page `i` is pinned, continues `last` physically and stays
-                        // in its split window; `last` now owns its pin.
-                        last.npages += 1;
-                        i += 1;
-                        continue;
+                // have consecutive `struct page`s (the pointers are only compared, never followed).
+                // The frame number is looked up once per run.
+                let n = extent::contiguous_prefix(&pages[i..], |p, k| p.wrapping_add(k), window);
+                // A run may continue across a batch boundary: extend the last run of this call
+                // when page `i` follows it and is not on a split boundary.
+                if va_i & mask != 0 {
+                    if let Some(last) = out.get_mut(own_from..).and_then(|r| r.last_mut()) {
+                        if last.first.as_ptr().wrapping_add(last.npages) == page {
+                            // INVARIANT: pages `i..i + n` are pinned, continue `last` physically
+                            // and stay in its split window; `last` now owns their pins.
+                            last.npages += n;
+                            i += n;
+                            continue;
+                        }
                     }
                 }
-                // The run may not leave the split window of its first page.
-                let window = extent::pages_to_boundary(va_i, split) as usize;
-                // The addresses of the page pointers are only compared, never used as pointers.
-                let frames = pages[i..].iter().map(|p| p.addr());
-                let n = extent::contiguous_prefix(frames, size_of::<bindings::page>(), window);
                 let Some(first) = NonNull::new(page) else {
                     Self::unpin_raw(&pages[i + 1..], hold);
                     return Err(EFAULT);

@@ -6,24 +6,30 @@ use crate::extent::*;
 
 #[test]
 fn contiguous_prefix_of_frames_and_pointers() {
-    assert_eq!(contiguous_prefix([10, 11, 12, 20, 21], 1, 100), 3);
-    assert_eq!(contiguous_prefix([10, 11, 12], 1, 2), 2, "limit");
+    let frames = |k: usize| move |f: usize, n: usize| f.wrapping_add(n * k);
+    assert_eq!(contiguous_prefix(&[10, 11, 12, 20, 21], frames(1), 100), 3);
+    assert_eq!(contiguous_prefix(&[10, 11, 12], frames(1), 2), 2, "limit");
     assert_eq!(
-        contiguous_prefix([7, 6], 1, 100),
+        contiguous_prefix(&[7, 6], frames(1), 100),
         1,
         "backwards does not merge"
     );
     assert_eq!(
-        contiguous_prefix([7, 7], 1, 100),
+        contiguous_prefix(&[7, 7], frames(1), 100),
         1,
         "a repeat does not merge"
     );
-    assert_eq!(contiguous_prefix([], 1, 100), 0);
+    assert_eq!(contiguous_prefix::<usize>(&[], frames(1), 100), 0);
+    assert_eq!(contiguous_prefix(&[5], frames(1), 0), 1, "at least 1");
     // struct page pointers: 64 bytes apart when the frames are consecutive.
     let base = 0xffff_ea00_0400_0000usize;
     let ptrs = [base, base + 64, base + 128, base + 4096, base + 4160];
-    assert_eq!(contiguous_prefix(ptrs, 64, 512), 3);
-    assert_eq!(contiguous_prefix(ptrs[3..].iter().copied(), 64, 512), 2);
+    assert_eq!(contiguous_prefix(&ptrs, frames(64), 512), 3);
+    assert_eq!(contiguous_prefix(&ptrs[3..], frames(64), 512), 2);
+    // Real pointers step by their type's size.
+    let arr = [0u64; 4];
+    let p: Vec<*const u64> = (0..4).map(|i| &arr[i] as *const u64).collect();
+    assert_eq!(contiguous_prefix(&p, |f, n| f.wrapping_add(n), 10), 4);
 }
 
 #[test]
