@@ -28,7 +28,7 @@ fn contiguous_prefix_of_frames_and_pointers() {
     assert_eq!(contiguous_prefix(&ptrs[3..], frames(64), 512), 2);
     // Real pointers step by their type's size.
     let arr = [0u64; 4];
-    let p: Vec<*const u64> = (0..4).map(|i| &arr[i] as *const u64).collect();
+    let p: Vec<*const u64> = (0..4).map(|i| std::ptr::from_ref(&arr[i])).collect();
     assert_eq!(contiguous_prefix(&p, |f, n| f.wrapping_add(n), 10), 4);
 }
 
