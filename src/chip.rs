@@ -136,6 +136,10 @@ pub(crate) struct Chip {
     /// End of the VE addresses the engine can reach: a VE range must end at or below it. The
     /// engine's address fields are 48 bits wide; the card's memory is smaller, where known.
     pub(crate) ve_addr_limit: u64,
+    /// End of the VE register addresses (VERAA) a request may name. NEC does not publish the
+    /// register space's size: on a real card the engine's 48 bits, and an address outside it
+    /// ends the request with the engine's exception.
+    pub(crate) veraa_limit: u64,
     /// The chip reset (`VE_VE_RESET` level 0) as BAR writes in [`Chip::scr_bar`], in order;
     /// `None` where the driver does not know it yet (VE3: its reset comes with VE3 support).
     pub(crate) chip_reset: Option<&'static [(usize, u64)]>,
@@ -211,6 +215,7 @@ pub(crate) static VE1: Chip = Chip {
     pciatb_entries: hw::ve1::PCIATB_ENTRIES as u32,
     pciatba: Some(hw::scr::PCIATBA),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
+    veraa_limit: hw::desc::ADDR_MASK + 1,
     chip_reset: Some(&hw::ve1::CHIP_RESET),
 };
 
@@ -278,6 +283,7 @@ pub(crate) static VE3: Chip = Chip {
     // In BAR2's SCR, not in `scr_bar` (BAR4).
     pciatba: None,
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
+    veraa_limit: hw::desc::ADDR_MASK + 1,
     chip_reset: None,
 };
 
@@ -314,5 +320,7 @@ pub(crate) static EMULATOR: Chip = Chip {
             kind: WindowKind::VeMemory,
         },
     ],
+    // The emulator's VE register space.
+    veraa_limit: hw::emu::VERAA_SIZE as u64,
     ..VE1
 };

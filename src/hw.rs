@@ -35,6 +35,9 @@ pub mod pci_id {
 pub mod scr {
     /// Size of the system-common register block on VE1.
     pub const SIZE: usize = 0x20_0000;
+    /// SYNC: a write serialises the card's earlier writes before a read that must see them (NEC
+    /// writes it before reading a core's INTVEC bit in the unassign).
+    pub const SYNC: usize = 0x8;
     /// Interrupt vector register (64 bit). Bit `63 - n` stands for MSI-X entry `n` ("the interrupt
     /// vector register is the reversed bit order of the MSI-X vector"); writing a 1 clears a bit.
     pub const INTVEC: usize = 0x2000;
@@ -376,6 +379,15 @@ pub mod desc {
     /// Control: raise the interrupt when this descriptor completes.
     pub const CTL_INTR_COMPLETION: u8 = 1;
 
+    /// Word 1: shift of the PCIe ordering attributes of the host side's transactions.
+    pub const ORDER_SHIFT: u32 = 45;
+    /// Ordering attribute: relaxed ordering.
+    pub const ORDER_RO: u8 = 2;
+    /// Ordering attribute: ID-based ordering (VE1's encoding; VE3 uses 4).
+    pub const ORDER_IDO_VE1: u8 = 1;
+    /// Every ordering attribute bit word 1 has room for.
+    pub const ORDER_MASK: u8 = 7;
+
     /// Address spaces the engine understands (virtual types never reach the hardware).
     #[derive(Copy, Clone, Debug, PartialEq, Eq)]
     #[repr(u8)]
@@ -426,6 +438,8 @@ pub mod desc {
         pub len: u32,
         /// `CTL_*` bits.
         pub control: u8,
+        /// `ORDER_*` bits: PCIe ordering attributes of the host side's transactions.
+        pub order: u8,
     }
 
     impl Desc {
@@ -452,10 +466,11 @@ pub mod desc {
             Ok(())
         }
 
-        /// Word 1: spaces, control and length.
+        /// Word 1: ordering attributes, spaces, control and length.
         pub const fn word1(&self) -> u64 {
             ((self.src_space as u64) << 40)
                 | ((self.dst_space as u64) << 36)
+                | (((self.order & ORDER_MASK) as u64) << ORDER_SHIFT)
                 | (((self.control & 0xf) as u64) << 32)
                 | self.len as u64
         }
@@ -490,6 +505,7 @@ pub mod desc {
                 dst: w3 & ADDR_MASK,
                 len: w1 as u32,
                 control: ((w1 >> 32) & 0xf) as u8,
+                order: ((w1 >> ORDER_SHIFT) as u8) & ORDER_MASK,
             })
         }
     }
@@ -657,7 +673,7 @@ pub mod emu {
     /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB). 4: 96
     /// MSI-X vectors (VE1's whole map), the cores' exception path and the raise controls
     /// ([`OFF_CTL_RAISE`]). 5: VE1's chip reset ([`super::ve1::CHIP_RESET`]) and
-    /// [`OFF_CNT_RESETS`].
+    /// [`OFF_CNT_RESETS`], the ordering-attribute counters.
     pub const ABI_VERSION: u32 = 5;
     /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
     /// is sparse: untouched pages cost nothing.
@@ -768,6 +784,11 @@ pub mod emu {
     pub const OFF_CTL_HALT_DELAY_US: usize = 0x1c0;
     /// u64: chip resets done ([`super::ve1::CHIP_RESET`]), counted when the card is out of reset.
     pub const OFF_CNT_RESETS: usize = 0x1c8;
+    /// u64: descriptors run with the relaxed-ordering attribute ([`super::desc::ORDER_RO`]).
+    pub const OFF_CNT_DESCS_RO: usize = 0x1d0;
+    /// u64: descriptors run with the ID-based-ordering attribute
+    /// ([`super::desc::ORDER_IDO_VE1`]).
+    pub const OFF_CNT_DESCS_IDO: usize = 0x1d8;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;

@@ -175,6 +175,16 @@ impl<'a> Regs<'a> {
         }
     }
 
+    /// INTVEC after a write to SCR SYNC, as NEC reads it where it must see every interrupt bit the
+    /// card set before (the unassign's check for an interrupt on its way).
+    pub(crate) fn intvec_synced(&self) -> Result<u64> {
+        if self.chip.intvec.is_none() {
+            return Ok(0);
+        }
+        self.scr_write64(0, hw::scr::SYNC)?;
+        self.intvec()
+    }
+
     /// Reads the 64-bit register at `off` of the register BAR (the per-core registers, outside the
     /// system-common block).
     pub(crate) fn bar_read64(&self, off: usize) -> Result<u64> {

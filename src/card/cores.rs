@@ -147,7 +147,7 @@ impl Card {
     /// handler's count and clear are seen together.
     pub(crate) fn core_intvec_pending(&self, core: usize) -> Result<bool> {
         let bit = hw::scr::intvec_bit_of(core as u32).ok_or(EINVAL)?;
-        Ok(self.with_regs(|r| r.intvec())? & bit != 0)
+        Ok(self.with_regs(|r| r.intvec_synced())? & bit != 0)
     }
 
     /// `VEDRV_CMD_RST_EXSRAR_MEM`: zeroes core `core`'s EXSRAR slot. `EINVAL` for a core at or

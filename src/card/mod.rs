@@ -282,6 +282,11 @@ impl Card {
         self.facts.emu.map_or(bound, |e| e.ve_mem_size.min(bound))
     }
 
+    /// Where the VE register space (VERAA) ends for a request.
+    pub(crate) fn ve_regs_limit(&self) -> u64 {
+        self.facts.chip.veraa_limit
+    }
+
     /// Records how many MSI-X vectors the binding got.
     fn set_msix_vectors(&self, n: u32) {
         self.msix_vectors.store(n, Relaxed);

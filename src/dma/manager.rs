@@ -71,38 +71,68 @@ const COMPACT_AFTER: usize = 1024;
 /// Device errors that waiters may hit every wait slice are reported at most this often.
 const REPORT_EVERY_MS: i64 = 5000;
 
+/// How a request's pieces become descriptors: the address spaces of a piece's two addresses,
+/// which of them is the source, and the PCIe ordering attributes of the host side.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// The space of a piece's first address: host memory (VHSAA), or VE memory for a copy
+    /// within the VE.
+    pub(crate) first: AddrSpace,
+    /// The space of its second address, the VE side: VE memory (VEMAA) or registers (VERAA).
+    pub(crate) second: AddrSpace,
+    /// Whether the first address is the source (else the destination).
+    pub(crate) first_is_src: bool,
+    /// `hw::desc::ORDER_*` bits.
+    pub(crate) order: u8,
+}
+
+impl Route {
+    /// Between host memory and VE memory.
+    pub(crate) const fn host_ve(to_ve: bool) -> Self {
+        Self {
+            first: AddrSpace::Vhsaa,
+            second: AddrSpace::Vemaa,
+            first_is_src: to_ve,
+            order: 0,
+        }
+    }
+
+    /// Whether the engine writes host memory (its pages are pinned writable).
+    pub(crate) fn writes_host(&self) -> bool {
+        self.first == AddrSpace::Vhsaa && !self.first_is_src
+    }
+}
+
 /// One descriptor's worth of a request, checked: its descriptor encodes (addresses within the
 /// engine's 48 bits, length within [`hw::desc::LEN_MAX`], 8-byte aligned).
 pub(crate) struct Piece {
-    /// VH physical address (VHSAA).
-    phys: u64,
-    /// VE physical address (VEMAA).
+    /// The first address ([`Route::first`]): VH physical (VHSAA), or VE memory.
+    first: u64,
+    /// The VE address ([`Route::second`]).
     ve: u64,
     /// Bytes.
     len: u32,
 }
 
 impl Piece {
-    /// A piece copying `len` bytes between VH physical address `phys` and VE address `ve`;
+    /// A piece copying `len` bytes between `first` and VE address `ve` as `route` says;
     /// `EINVAL` if the engine could not take it as one descriptor.
-    pub(crate) fn new(phys: u64, ve: u64, len: u64, to_ve: bool) -> Result<Self> {
+    pub(crate) fn new(first: u64, ve: u64, len: u64, route: Route) -> Result<Self> {
         let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
         let p = Self {
-            phys,
+            first,
             ve,
             len: len32,
         };
-        p.desc(to_ve, 0).validate().map_err(|_| EINVAL)?;
+        p.desc(route, 0).validate().map_err(|_| EINVAL)?;
         Ok(p)
     }
 
     /// Its descriptor, with `control` bits.
-    fn desc(&self, to_ve: bool, control: u8) -> Desc {
-        let (src_space, src, dst_space, dst) = if to_ve {
-            (AddrSpace::Vhsaa, self.phys, AddrSpace::Vemaa, self.ve)
-        } else {
-            (AddrSpace::Vemaa, self.ve, AddrSpace::Vhsaa, self.phys)
-        };
+    fn desc(&self, route: Route, control: u8) -> Desc {
+        let a = (route.first, self.first);
+        let b = (route.second, self.ve);
+        let ((src_space, src), (dst_space, dst)) = if route.first_is_src { (a, b) } else { (b, a) };
         Desc {
             src_space,
             src,
@@ -110,6 +140,7 @@ impl Piece {
             dst,
             len: self.len,
             control,
+            order: route.order,
         }
     }
 
@@ -206,7 +237,7 @@ struct Request<R: Pinned> {
     id: u64,
     /// The open file that submitted it.
     owner: u64,
-    to_ve: bool,
+    route: Route,
     /// Pieces handed over and not yet posted: `pending[pending_head..]`, oldest first.
     pending: KVVec<Piece>,
     pending_head: usize,
@@ -414,7 +445,7 @@ impl<R: Pinned> DmaState<R> {
 
     /// Opens a request for `owner`. `EAGAIN` when the owner has [`uapi::VE_DMA_MAX_REQUESTS`]
     /// not yet collected, `EBUSY` while user space has the engine, `EIO` once it is dead.
-    pub(crate) fn open(&mut self, owner: u64, to_ve: bool) -> Result<u64> {
+    pub(crate) fn open(&mut self, owner: u64, route: Route) -> Result<u64> {
         self.engine.accept_request()?;
         let mine = self.reqs.iter().filter(|r| r.owner == owner).count();
         if mine >= uapi::VE_DMA_MAX_REQUESTS as usize {
@@ -425,7 +456,7 @@ impl<R: Pinned> DmaState<R> {
             Request {
                 id,
                 owner,
-                to_ve,
+                route,
                 pending: KVVec::new(),
                 pending_head: 0,
                 submitting: true,
@@ -523,7 +554,7 @@ impl<R: Pinned> DmaState<R> {
                     control |= hw::desc::CTL_SYNC | hw::desc::CTL_INTR_COMPLETION;
                 }
                 // `Piece::new` checked that it encodes: control bits cannot change that.
-                let Ok(words) = p.desc(r.to_ve, control).encode() else {
+                let Ok(words) = p.desc(r.route, control).encode() else {
                     bad = Some(r.id);
                     break;
                 };
@@ -1187,7 +1218,12 @@ mod tests {
         let mut p = KVVec::new();
         for k in first..first + pieces {
             p.push(
-                Piece::new(0x1000_0000 + k * 4096, 0x2000_0000 + k * 8192, 4096, false)?,
+                Piece::new(
+                    0x1000_0000 + k * 4096,
+                    0x2000_0000 + k * 8192,
+                    4096,
+                    Route::host_ve(false),
+                )?,
                 GFP_KERNEL,
             )?;
         }
@@ -1220,7 +1256,7 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let id = dma.open(1, false)?;
+        let id = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, id, 0, 200, &[(200, 1)])?;
         assert_eq!(fake.live(), ring::MAX_IN_FLIGHT);
         assert!(fake.permit.get());
@@ -1246,12 +1282,12 @@ mod tests {
         fake.halts.set(false);
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let id = dma.open(1, false)?;
+        let id = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, id, 0, 200, &[(100, 1), (200, 2)])?;
         assert_eq!(dma.fail(&fake, id, ECANCELED, 0), Err(EIO));
         assert!(saw(&fake, &[Event::Halt, Event::Reported]));
         assert!(dma.engine().is_dead());
-        assert_eq!(dma.open(2, false), Err(EIO));
+        assert_eq!(dma.open(2, Route::host_ve(false)), Err(EIO));
         // Collected or not, the request's blocks are never unpinned.
         assert!(dma.collect(1, id)?.is_some());
         assert!(saw(
@@ -1268,7 +1304,7 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let id = dma.open(1, false)?;
+        let id = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, id, 0, 4, &[(4, 1)])?;
         fake.writes_fail.set(true);
         dma.fail(&fake, id, ECANCELED, 0)?;
@@ -1290,7 +1326,7 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let id = dma.open(1, false)?;
+        let id = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, id, 0, 4, &[(2, 1), (4, 2)])?;
         fake.complete(1);
         dma.service(&fake)?;
@@ -1315,9 +1351,9 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let a = dma.open(1, false)?;
+        let a = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, a, 0, 3, &[(3, 1)])?;
-        let b = dma.open(1, false)?;
+        let b = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, b, 3, 3, &[(3, 2)])?;
         let b_first = fake.words.borrow()[3];
         // A's first descriptor completes, its second raises an exception.
@@ -1361,9 +1397,9 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let a = dma.open(1, false)?;
+        let a = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, a, 0, 200, &[(200, 1)])?;
-        let b = dma.open(1, false)?;
+        let b = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, b, 200, 4, &[(4, 2)])?;
         dma.fail(&fake, b, ECANCELED, 0)?;
         assert!(saw(&fake, &[Event::Released(2)]));
@@ -1388,7 +1424,7 @@ mod tests {
         let fake = Fake::new();
         let mut dma = DmaState::new();
         dma.reset(0)?;
-        let a = dma.open(1, false)?;
+        let a = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, a, 0, 200, &[(100, 1), (200, 2)])?;
         fake.complete(5);
         dma.begin_reset(&fake)?;
@@ -1403,7 +1439,7 @@ mod tests {
         ));
         assert_eq!(fake.live(), 0);
         assert_eq!(dma.engine(), EngineState::Resetting);
-        assert_eq!(dma.open(1, false), Err(EBUSY));
+        assert_eq!(dma.open(1, Route::host_ve(false)), Err(EBUSY));
         let c = dma.collect(1, a)?.ok_or(EINVAL)?;
         assert_eq!(c.result, Err(EIO));
         assert_eq!(c.out.bytes_done, 5 * 4096);
@@ -1411,7 +1447,7 @@ mod tests {
         fake.ctl1.set(0);
         dma.end_reset(&fake)?;
         assert_eq!(dma.engine(), EngineState::Halted);
-        let b = dma.open(1, false)?;
+        let b = dma.open(1, Route::host_ve(false))?;
         hand_over(&mut dma, &fake, b, 0, 2, &[(2, 3)])?;
         fake.complete(2);
         dma.service(&fake)?;
@@ -1421,7 +1457,7 @@ mod tests {
         fake.permit.set(true);
         assert_eq!(dma.end_reset(&fake), Err(EIO));
         assert!(dma.engine().is_dead());
-        assert_eq!(dma.open(1, false), Err(EIO));
+        assert_eq!(dma.open(1, Route::host_ve(false)), Err(EIO));
         assert_eq!(dma.begin_reset(&fake), Err(EIO));
         Ok(())
     }

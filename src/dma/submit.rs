@@ -30,7 +30,8 @@ use crate::{
             DmaState,
             HeldBlock,
             Outcome,
-            Piece, //
+            Piece,
+            Route, //
         },
         velist::VeCursor,
         Channel,
@@ -40,6 +41,7 @@ use crate::{
         PAGE_SHIFT,
         PAGE_SIZE, //
     },
+    hw,
     sys::gup::{
         yield_between_batches,
         LockedRun,
@@ -94,12 +96,19 @@ impl Stall {
     }
 }
 
+/// The first side of a transfer ([`Route::first`]); the VE side is [`Submission::extents`].
+pub(crate) enum FirstSide {
+    /// VH virtual memory of process `pid` (0: the caller), pinned in batches.
+    Pinned { vh_addr: u64, pid: i32 },
+    /// An address the engine uses as it is (a VH bus address, or VE memory): nothing is pinned.
+    Fixed(u64),
+}
+
 /// A transfer to submit (validated by the caller).
 pub(crate) struct Submission {
-    pub(crate) to_ve: bool,
-    pub(crate) vh_addr: u64,
+    pub(crate) route: Route,
+    pub(crate) first: FirstSide,
     pub(crate) len: u64,
-    pub(crate) pid: i32,
     /// The VE side, `(addr, len)` in order; the lengths add up to `len`.
     pub(crate) extents: KVec<(u64, u64)>,
 }
@@ -121,37 +130,45 @@ pub(crate) fn submit<C: Channel>(
     sub: &Submission,
 ) -> Result<u64, (Error, Outcome)> {
     let fail = |e| (e, Outcome::default());
-    let target = TargetMm::by_pid(sub.pid).map_err(fail)?;
+    let target = match sub.first {
+        FirstSide::Pinned { pid, .. } => Some(TargetMm::by_pid(pid).map_err(fail)?),
+        FirstSide::Fixed(_) => None,
+    };
     let id = {
         let mut dma = card.dma().lock();
         if card.removed() {
             return Err(fail(ENODEV));
         }
-        dma.open(owner, sub.to_ve).map_err(fail)?
+        dma.open(owner, sub.route).map_err(fail)?
     };
-    let mut s = Submitter {
-        card,
-        target: &target,
-        id,
-        to_ve: sub.to_ve,
-        next_va: sub.vh_addr,
-        end_va: sub.vh_addr + sub.len,
-        ve: VeCursor::new(&sub.extents),
-        open: None,
-        merge_max: MERGE_FIRST,
-        pieces: KVVec::new(),
-        blocks: KVVec::new(),
-        cut: 0,
+    let r = match (&sub.first, &target) {
+        (FirstSide::Pinned { vh_addr, .. }, Some(target)) => {
+            let mut s = Submitter {
+                card,
+                target,
+                id,
+                route: sub.route,
+                next_va: *vh_addr,
+                end_va: *vh_addr + sub.len,
+                ve: VeCursor::new(&sub.extents),
+                open: None,
+                merge_max: MERGE_FIRST,
+                pieces: KVVec::new(),
+                blocks: KVVec::new(),
+                cut: 0,
+            };
+            // What was pinned but never handed over goes with `s`, before the request is
+            // failed below (nothing can reach it).
+            s.run()
+        }
+        (FirstSide::Fixed(first), _) => hand_over_fixed(card, id, *first, sub),
+        (FirstSide::Pinned { .. }, None) => Err(EINVAL),
     };
-    match s.run() {
+    match r {
         Ok(()) => Ok(id),
         Err(e) => {
             // A signal stopped it: the call is not restarted (it would be another request).
             let e = if e == ERESTARTSYS { EINTR } else { e };
-            // Drop what was pinned but never handed over first (nothing can reach it).
-            s.open = None;
-            s.pieces.clear();
-            s.blocks.clear();
             let mut dma = card.dma().lock();
             // `EIO` only if the engine would not halt, which the manager reported.
             let _ = dma.fail(card, id, e, 0);
@@ -166,11 +183,30 @@ pub(crate) fn submit<C: Channel>(
     }
 }
 
+/// Cuts a request whose first side is used as it is ([`FirstSide::Fixed`]) into pieces of at
+/// most [`hw::desc::LEN_MAX`] that follow the VE side's extents, and hands them all over at once:
+/// nothing is pinned, so nothing bounds how much may wait for the ring.
+fn hand_over_fixed<C: Channel>(card: &C, id: u64, first: u64, sub: &Submission) -> Result {
+    let mut ve = VeCursor::new(&sub.extents);
+    let mut pieces = KVVec::new();
+    let mut at = first;
+    let mut left = sub.len;
+    while left > 0 {
+        let (addr, len) = ve.take(left.min(hw::desc::LEN_MAX)).ok_or(EINVAL)?;
+        pieces.push(Piece::new(at, addr, len, sub.route)?, GFP_KERNEL)?;
+        at += len;
+        left -= len;
+    }
+    let mut dma = card.dma().lock();
+    dma.add(id, &mut pieces, &mut KVVec::new(), true)?;
+    dma.fill(card)
+}
+
 struct Submitter<'a, C: Channel> {
     card: &'a C,
     target: &'a TargetMm,
     id: u64,
-    to_ve: bool,
+    route: Route,
     /// Next VH address to pin, and the end.
     next_va: u64,
     end_va: u64,
@@ -265,7 +301,7 @@ impl<C: Channel> Submitter<'_, C> {
         let got = self.target.pin_runs(
             first,
             pages as usize,
-            !self.to_ve,
+            self.route.writes_host(),
             true,
             self.merge_max,
             &mut runs,
@@ -319,7 +355,7 @@ impl<C: Channel> Submitter<'_, C> {
             // The extent lengths add up to the VH length (checked at submit).
             let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
             self.pieces
-                .push(Piece::new(phys, ve, len, self.to_ve)?, GFP_KERNEL)?;
+                .push(Piece::new(phys, ve, len, self.route)?, GFP_KERNEL)?;
             self.cut += 1;
             left -= len;
             phys += len;

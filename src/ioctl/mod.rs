@@ -32,12 +32,18 @@ use crate::{
     },
     chip::WindowKind,
     dma::{
+        manager::Route,
         submit::{
             self,
+            FirstSide,
             Submission,
             WaitEnd, //
         },
         velist, //
+    },
+    hw::{
+        self,
+        desc::AddrSpace, //
     },
     sys::{
         self,
@@ -387,8 +393,9 @@ fn wait_intr(card: &Card, arg: usize, compat: bool) -> Result<isize> {
 }
 
 /// The VE side of a request: `ve_addr` and `len`, or `num_extents` extents read from user
-/// address `ve_addr`; checked against the card's VE memory, and against `len`.
-fn ve_side(card: &Card, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVec<(u64, u64)>> {
+/// address `ve_addr`; checked against `limit` (where the card's VE memory or register space
+/// ends), and against `len`.
+fn ve_side(limit: u64, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVec<(u64, u64)>> {
     let mut extents = KVec::new();
     match list {
         None => extents.push((ve_addr, len), GFP_KERNEL)?,
@@ -405,10 +412,75 @@ fn ve_side(card: &Card, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVe
             }
         }
     }
-    match velist::check(&extents, Some(card.ve_mem_limit())) {
+    match velist::check(&extents, Some(limit)) {
         Some(total) if total == len => Ok(extents),
         _ => Err(EINVAL),
     }
+}
+
+/// The PCIe ordering attributes `VE_DMA_SUBMIT_RO` and `VE_DMA_SUBMIT_IDO` ask for, as
+/// descriptor bits.
+fn ordering(opt: u32) -> u8 {
+    let mut order = 0;
+    if opt & uapi::VE_DMA_SUBMIT_RO != 0 {
+        order |= hw::desc::ORDER_RO;
+    }
+    if opt & uapi::VE_DMA_SUBMIT_IDO != 0 {
+        order |= hw::desc::ORDER_IDO_VE1;
+    }
+    order
+}
+
+/// A validated `VE_DMA_IOC_SUBMIT` as a [`Submission`]: the route its flags name, its sides
+/// checked against the card. `EPERM` for a VH bus address without `CAP_SYS_RAWIO` or under
+/// lockdown.
+fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
+    let order = ordering(req.opt);
+    if req.direction() == uapi::VE_DMA_VE_TO_VE {
+        // Both sides VE memory, one range each: the source checked as the destination is.
+        ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?;
+        return Ok(Submission {
+            route: Route {
+                first: AddrSpace::Vemaa,
+                second: AddrSpace::Vemaa,
+                first_is_src: true,
+                order,
+            },
+            first: FirstSide::Fixed(req.ve_addr),
+            len: req.len,
+            extents: ve_side(card.ve_mem_limit(), req.ve_dst_addr, req.len, None)?,
+        });
+    }
+    let (second, limit) = if req.has(uapi::VE_DMA_VE_REGS) {
+        (AddrSpace::Veraa, card.ve_regs_limit())
+    } else {
+        (AddrSpace::Vemaa, card.ve_mem_limit())
+    };
+    let first = if req.has(uapi::VE_DMA_VH_BUS) {
+        // The engine writes or reads whatever the caller names: raw device access.
+        if !sys::capable_sys_rawio() {
+            return Err(EPERM);
+        }
+        sys::check_lockdown()?;
+        FirstSide::Fixed(req.vh_addr)
+    } else {
+        FirstSide::Pinned {
+            vh_addr: req.vh_addr,
+            pid: req.pid,
+        }
+    };
+    let list = req.has(uapi::VE_DMA_VE_LIST).then_some(req.num_extents);
+    Ok(Submission {
+        route: Route {
+            first: AddrSpace::Vhsaa,
+            second,
+            first_is_src: req.direction() == uapi::VE_DMA_VH_TO_VE,
+            order,
+        },
+        first,
+        len: req.len,
+        extents: ve_side(limit, req.ve_addr, req.len, list)?,
+    })
 }
 
 /// `VE_DMA_IOC_XFER`: submit and wait.
@@ -421,11 +493,13 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
         return Err(EINVAL);
     }
     let sub = Submission {
-        to_ve: req.flags == uapi::VE_DMA_VH_TO_VE,
-        vh_addr: req.vh_addr,
+        route: Route::host_ve(req.flags == uapi::VE_DMA_VH_TO_VE),
+        first: FirstSide::Pinned {
+            vh_addr: req.vh_addr,
+            pid: req.pid,
+        },
         len: req.len,
-        pid: req.pid,
-        extents: ve_side(card, req.ve_addr, req.len, None)?,
+        extents: ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?,
     };
     let (out, res) = submit::transfer(card, file.owner, &sub);
     req.bytes_done = out.bytes_done;
@@ -444,21 +518,7 @@ fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    // The address types other than VH virtual and VE memory are declared, not yet implemented.
-    if req.direction() == uapi::VE_DMA_VE_TO_VE
-        || req.has(uapi::VE_DMA_VH_BUS | uapi::VE_DMA_VE_REGS)
-        || req.opt & !uapi::VE_DMA_SUBMIT_SYNC != 0
-    {
-        return Err(EINVAL);
-    }
-    let list = req.has(uapi::VE_DMA_VE_LIST).then_some(req.num_extents);
-    let sub = Submission {
-        to_ve: req.direction() == uapi::VE_DMA_VH_TO_VE,
-        vh_addr: req.vh_addr,
-        len: req.len,
-        pid: req.pid,
-        extents: ve_side(card, req.ve_addr, req.len, list)?,
-    };
+    let sub = submission(card, &req)?;
     req.id = submit::submit(card, file.owner, &sub).map_err(|(e, _)| e)?;
     if let Err(e) = writer.write(&req) {
         // The caller cannot learn the id: stop the request rather than leave it unreachable

@@ -192,6 +192,13 @@ impl Engine {
         match outcome {
             Ok(bytes) => {
                 Self::throttle(bar, start, bytes);
+                let order = ((w1 >> desc::ORDER_SHIFT) as u8) & desc::ORDER_MASK;
+                if order & desc::ORDER_RO != 0 {
+                    bar.add64(emu::BLOCK + emu::OFF_CNT_DESCS_RO, 1);
+                }
+                if order & desc::ORDER_IDO_VE1 != 0 {
+                    bar.add64(emu::BLOCK + emu::OFF_CNT_DESCS_IDO, 1);
+                }
                 bar.store64(desc_word(i, 0), desc::STATUS_COMPLETED);
                 bar.add64(emu::BLOCK + emu::OFF_CNT_BYTES, bytes);
                 bar.add64(emu::BLOCK + emu::OFF_CNT_DESCS, 1);
@@ -363,7 +370,33 @@ mod tests {
             dst,
             len,
             control: desc::CTL_INTR_COMPLETION,
+            order: 0,
         }
+    }
+
+    /// The ordering attributes of word 1 are counted per descriptor run, and change nothing else.
+    #[test]
+    fn ordering_attributes_are_counted() {
+        let mut r = Rig::new();
+        let order = [
+            desc::ORDER_RO,
+            desc::ORDER_IDO_VE1,
+            desc::ORDER_RO | desc::ORDER_IDO_VE1,
+            0,
+        ];
+        for (i, o) in order.into_iter().enumerate() {
+            r.post(
+                i,
+                Desc {
+                    order: o,
+                    ..d(AddrSpace::Vhsaa, 0x10_0000, AddrSpace::Vemaa, 0x40_0000, 64)
+                },
+            );
+        }
+        r.permit(true);
+        assert_eq!(r.run().completed, 4);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_DESCS_RO), 2);
+        assert_eq!(r.bar.load64(emu::BLOCK + emu::OFF_CNT_DESCS_IDO), 2);
     }
 
     #[test]
@@ -384,6 +417,7 @@ mod tests {
             1,
             Desc {
                 control: desc::CTL_INTR_COMPLETION | desc::CTL_SYNC,
+                order: 0,
                 ..d(
                     AddrSpace::Vemaa,
                     0x40_0000,
@@ -650,6 +684,7 @@ mod tests {
             10,
             Desc {
                 control: 0,
+                order: 0,
                 ..d(AddrSpace::Vhsaa, 0x1000, AddrSpace::Vemaa, 0, 8)
             },
         );

@@ -99,6 +99,7 @@ impl<'a> Poster<'a> {
                 dst,
                 len: p.len as u32,
                 control: desc::CTL_INTR_COMPLETION,
+                order: 0,
             },
         );
         self.head = (self.head + 1) % desc::NUM;

@@ -28,12 +28,30 @@ fn host_to_ve_with_sync_and_completion_interrupt() {
         dst: 0x4000_0000,
         len: 0x1000,
         control: 9,
+        order: 0,
     };
     // 2 << 40 | 6 << 36 | 9 << 32 | 0x1000
     assert_eq!(
         d.encode(),
         Ok([0x1, 0x0000_0269_0000_1000, 0x1234_5678, 0x4000_0000])
     );
+}
+
+/// The PCIe ordering attributes sit at bits 47:45 of word 1 (VE1: IDO 1, RO 2) and decode back.
+#[test]
+fn ordering_attributes_in_word_1() {
+    let d = Desc {
+        src_space: Vemaa,
+        src: 0x1000,
+        dst_space: Vhsaa,
+        dst: 0x2000,
+        len: 8,
+        control: 1,
+        order: crate::hw::desc::ORDER_RO | crate::hw::desc::ORDER_IDO_VE1,
+    };
+    // 3 << 45 | 6 << 40 | 2 << 36 | 1 << 32 | 8
+    assert_eq!(d.word1(), 0x0000_6621_0000_0008);
+    assert_eq!(Desc::decode(d.word1(), 0x1000, 0x2000), Some(d));
 }
 
 #[test]
@@ -45,6 +63,7 @@ fn ve_to_host_64_mib() {
         dst: 0x1_0000_0000,
         len: 64 << 20,
         control: 1,
+        order: 0,
     };
     // 6 << 40 | 2 << 36 | 1 << 32 | 0x0400_0000
     assert_eq!(
@@ -62,6 +81,7 @@ fn register_space_all_control_bits() {
         dst: 0x2000,
         len: 8,
         control: 0xf,
+        order: 0,
     };
     // 4 << 40 | 2 << 36 | 0xf << 32 | 8
     assert_eq!(d.encode(), Ok([0x1, 0x0000_042f_0000_0008, 0x100, 0x2000]));
@@ -76,6 +96,7 @@ fn decode_is_the_inverse_of_encode() {
         dst: 0x1000,
         len: 8,
         control: 1,
+        order: 0,
     };
     let w = d.encode().unwrap();
     assert_eq!(Desc::decode(w[1], w[2], w[3]), Some(d));
@@ -93,6 +114,7 @@ fn nec_rules_are_enforced() {
         dst: 0,
         len: 8,
         control: 1,
+        order: 0,
     };
     assert_eq!(Desc { len: 12, ..ok }.encode(), Err(DescError::Misaligned));
     assert_eq!(Desc { src: 4, ..ok }.encode(), Err(DescError::Misaligned));
@@ -305,7 +327,11 @@ fn emulator_bar2_layout() {
     for (off, _) in ve1::CHIP_RESET {
         assert!(off >= ve1::SCR_OFFSET + scr::SIZE && off + 8 <= emu::BLOCK);
     }
-    assert!(emu::OFF_CNT_RESETS + 8 <= emu::BLOCK_SIZE);
+    // The counters after the controls, before the ping mailbox.
+    const { assert!(emu::OFF_CTL_HALT_DELAY_US < emu::OFF_CNT_RESETS) };
+    const { assert!(emu::OFF_CNT_RESETS < emu::OFF_CNT_DESCS_RO) };
+    const { assert!(emu::OFF_CNT_DESCS_RO < emu::OFF_CNT_DESCS_IDO) };
+    const { assert!(emu::OFF_CNT_DESCS_IDO + 8 <= emu::OFF_PING_SEQ) };
     // VEOS refuses a BAR0 (here: the VE memory window) under 128 MiB.
     const { assert!(emu::VEMEM_AREA_SIZE >= 128 << 20) };
     const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };

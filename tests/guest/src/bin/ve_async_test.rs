@@ -39,7 +39,10 @@ use ve_guest::{
         Backing,
         Buffer, //
     },
-    nec::pins_held,
+    nec::{
+        self,
+        pins_held, //
+    },
     suite::{
         Bail,
         Fixture,
@@ -464,6 +467,232 @@ fn munmap_in_flight(fx: &mut Fx) -> R {
     })
 }
 
+/// VE memory to VE memory (`VE_DMA_VE_TO_VE`): 3 MiB + 8 B written to VE A, copied A -> B by
+/// the engine with no VH side (nothing pinned), read back from B and compared; a destination
+/// past the VE memory and a VH address with it are refused.
+fn ve_to_ve(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let len = 3 * MIB + 8;
+    let src = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    let dst = Buffer::new(Backing::Anon4k, 4 * MIB)?;
+    let (a, b) = (0x2000_0000u64, 0x2100_0008u64);
+    // SAFETY: `len` bytes of 4 MiB buffers, no transfer in flight.
+    unsafe {
+        fill(src.ptr, len, 0x7e);
+        fill(dst.ptr, len, 0);
+    }
+    let id = submit(fd, true, src.addr(), a, len as u64).map_err(errname)?;
+    wait_ok(fd, id)?;
+    let pins = pins_held();
+    let mut v = VeDmaSubmit {
+        ve_addr: a,
+        ve_dst_addr: b,
+        len: len as u64,
+        flags: uapi::VE_DMA_VE_TO_VE,
+        ..Default::default()
+    };
+    // Held in the engine while the pins are counted.
+    let stall = fx.c.stall(fd);
+    let id = submit_raw(fd, &mut v).map_err(|e| format!("VE_TO_VE: {}", errname(e)));
+    let pins_during = pins_held();
+    stall.release()?;
+    let id = id?;
+    v.id = 0;
+    ensure_eq("pins while VE_TO_VE runs", pins_during, pins)?;
+    ensure_eq("bytes VE->VE", wait_ok(fd, id)?, len as u64)?;
+    let id = submit(fd, false, dst.addr(), b, len as u64).map_err(errname)?;
+    wait_ok(fd, id)?;
+    // SAFETY: `len` bytes of each buffer; every transfer finished.
+    unsafe { same(src.ptr, dst.ptr, len) }?;
+    let mut info = uapi::VeDrvInfo::default();
+    sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut info).map_err(errname)?;
+    for (what, mut bad) in [
+        (
+            "a destination past VE memory",
+            VeDmaSubmit {
+                ve_dst_addr: info.ve_mem_size - 8,
+                ..v
+            },
+        ),
+        (
+            "a source past VE memory",
+            VeDmaSubmit {
+                ve_addr: info.ve_mem_size - 8,
+                ..v
+            },
+        ),
+        (
+            "a VH address",
+            VeDmaSubmit {
+                vh_addr: src.addr(),
+                ..v
+            },
+        ),
+        (
+            "a VE list",
+            VeDmaSubmit {
+                flags: uapi::VE_DMA_VE_TO_VE | uapi::VE_DMA_VE_LIST,
+                num_extents: 1,
+                ..v
+            },
+        ),
+    ] {
+        bad.id = 0;
+        ensure_errno(what, submit_raw(fd, &mut bad), libc::EINVAL)?;
+    }
+    Ok(())
+}
+
+/// VE register space (`VE_DMA_VE_REGS`, VE1's VERAA, as VEOS saves and restores a core's
+/// context): 4 KiB VH -> registers at 0x800 and back, compared; past the emulator's 64 KiB of
+/// registers and as a VE list refused.
+fn ve_registers(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let len = 4096usize;
+    let src = Buffer::new(Backing::Anon4k, MIB)?;
+    let dst = Buffer::new(Backing::Anon4k, MIB)?;
+    // SAFETY: `len` bytes of 1 MiB buffers, no transfer in flight.
+    unsafe {
+        fill(src.ptr, len, 0x5e6);
+        fill(dst.ptr, len, 1);
+    }
+    let regs = |vh: u64, to_ve: bool, ve: u64| VeDmaSubmit {
+        vh_addr: vh,
+        ve_addr: ve,
+        len: len as u64,
+        flags: dma::dir(to_ve) | uapi::VE_DMA_VE_REGS,
+        ..Default::default()
+    };
+    let id = submit_raw(fd, &mut regs(src.addr(), true, 0x800))
+        .map_err(|e| format!("VH -> VERAA: {}", errname(e)))?;
+    ensure_eq("bytes VH->VERAA", wait_ok(fd, id)?, len as u64)?;
+    let id = submit_raw(fd, &mut regs(dst.addr(), false, 0x800))
+        .map_err(|e| format!("VERAA -> VH: {}", errname(e)))?;
+    ensure_eq("bytes VERAA->VH", wait_ok(fd, id)?, len as u64)?;
+    // SAFETY: `len` bytes of each buffer; both transfers finished.
+    unsafe { same(src.ptr, dst.ptr, len) }?;
+    ensure_errno(
+        "past the register space",
+        submit_raw(fd, &mut regs(src.addr(), true, emu::VERAA_SIZE as u64 - 8)),
+        libc::EINVAL,
+    )?;
+    let ext = [VeDmaExtent { addr: 0, len: 4096 }];
+    ensure_errno(
+        "registers as a VE list",
+        submit_raw(
+            fd,
+            &mut VeDmaSubmit {
+                ve_addr: ext.as_ptr() as u64,
+                flags: uapi::VE_DMA_VH_TO_VE | uapi::VE_DMA_VE_REGS | uapi::VE_DMA_VE_LIST,
+                num_extents: 1,
+                ..regs(src.addr(), true, 0)
+            },
+        ),
+        libc::EINVAL,
+    )
+}
+
+/// A VH bus address (`VE_DMA_VH_BUS`, VEOS's VHSAA): a page pinned and translated by NEC's
+/// `VHVA_TO_VSAA_PIN_DOWN`, written by the engine at its bus address with nothing pinned by the
+/// request, compared; a pid with it is `EINVAL`, a caller without `CAP_SYS_RAWIO` `EPERM`.
+fn vh_bus_address(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let len = 4096usize;
+    let src = Buffer::new(Backing::Anon4k, MIB)?;
+    let page = Buffer::new(Backing::Anon4k, MIB)?;
+    // SAFETY: `len` bytes of 1 MiB buffers, no transfer in flight.
+    unsafe {
+        fill(src.ptr, len, 0xb05);
+        fill(page.ptr, len, 0);
+    }
+    let id = submit(fd, true, src.addr(), 0x3000_0000, len as u64).map_err(errname)?;
+    wait_ok(fd, id)?;
+    let bus = nec::page(fd, true, uapi::OS_LIST, 0, true, page.addr())
+        .map_err(|e| format!("PIN_DOWN: {}", errname(e)))?;
+    let pins = pins_held();
+    let mut v = VeDmaSubmit {
+        vh_addr: bus,
+        ve_addr: 0x3000_0000,
+        len: len as u64,
+        flags: uapi::VE_DMA_VE_TO_VH | uapi::VE_DMA_VH_BUS,
+        ..Default::default()
+    };
+    // Held in the engine while the pins are counted.
+    let stall = fx.c.stall(fd);
+    let id = submit_raw(fd, &mut v);
+    let pins_during = pins_held();
+    let unstalled = stall.release();
+    let r = id.map(|id| wait_ok(fd, id));
+    let released = nec::release_page(fd, uapi::OS_LIST, bus);
+    let bytes = r.map_err(|e| format!("VE -> VHSAA: {}", errname(e)))??;
+    released.map_err(|e| format!("RELEASE_PD_PAGE: {}", errname(e)))?;
+    unstalled?;
+    ensure_eq("bytes VE->VHSAA", bytes, len as u64)?;
+    ensure_eq("pins by the bus-address request", pins_during, pins)?;
+    // SAFETY: `len` bytes of each buffer; every transfer finished.
+    unsafe { same(src.ptr, page.ptr, len) }?;
+    v.id = 0;
+    ensure_errno(
+        "a pid with a bus address",
+        submit_raw(fd, &mut VeDmaSubmit { pid: 1, ..v }),
+        libc::EINVAL,
+    )?;
+    let code = sys::without_cap(sys::CAP_SYS_RAWIO, || {
+        let Ok(own) = sys::open_rw(NODE) else {
+            return 1;
+        };
+        let mut w = v;
+        match submit_raw(&own, &mut w) {
+            Err(e) if e == libc::EPERM => 0,
+            _ => 2,
+        }
+    })
+    .map_err(errname)?;
+    ensure_eq("without CAP_SYS_RAWIO (1: open; 2: not EPERM)", code, 0)
+}
+
+/// `opt`: relaxed and ID-based ordering reach every descriptor of the request (the emulator
+/// counts them); `VE_DMA_SUBMIT_SYNC` is accepted; an unknown option bit is `EINVAL`.
+fn ordering_options(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let len = 2 * MIB;
+    let src =
+        Buffer::new(Backing::Hugetlb2m, len).or_else(|_| Buffer::new(Backing::Anon4k, len))?;
+    // SAFETY: `len` bytes of the buffer, no transfer in flight.
+    unsafe { fill(src.ptr, len, 9) };
+    let (ro, ido) = (c.get(emu::OFF_CNT_DESCS_RO), c.get(emu::OFF_CNT_DESCS_IDO));
+    let mut v = VeDmaSubmit {
+        vh_addr: src.addr(),
+        ve_addr: 0x3100_0000,
+        len: len as u64,
+        flags: uapi::VE_DMA_VH_TO_VE,
+        opt: uapi::VE_DMA_SUBMIT_RO | uapi::VE_DMA_SUBMIT_SYNC,
+        ..Default::default()
+    };
+    let id = submit_raw(fd, &mut v).map_err(errname)?;
+    let w = wait(fd, id, 10_000).map_err(errname)?;
+    ensure_eq("status", w.status, 0)?;
+    ensure_eq(
+        "RO descriptors",
+        c.get(emu::OFF_CNT_DESCS_RO) - ro,
+        w.descs.into(),
+    )?;
+    ensure_eq("IDO descriptors", c.get(emu::OFF_CNT_DESCS_IDO), ido)?;
+    v.id = 0;
+    v.opt = uapi::VE_DMA_SUBMIT_IDO;
+    let id = submit_raw(fd, &mut v).map_err(errname)?;
+    let w = wait(fd, id, 10_000).map_err(errname)?;
+    ensure_eq(
+        "IDO descriptors",
+        c.get(emu::OFF_CNT_DESCS_IDO) - ido,
+        w.descs.into(),
+    )?;
+    v.id = 0;
+    v.opt = 8;
+    ensure_errno("option 8", submit_raw(fd, &mut v), libc::EINVAL)
+}
+
 fn nothing_left_pinned(fx: &mut Fx) -> R {
     ensure_eq("pins held", pins_held() - fx.baseline, 0)
 }
@@ -503,6 +732,10 @@ fn main() {
         .balanced("closing the file with requests in flight: they never run, nothing stays pinned", close_in_flight)
         .balanced("a process killed with requests in flight: nothing stays pinned, the engine works", kill_in_flight)
         .balanced("munmap during a VE->VH transfer: the pages stay pinned until their descriptors complete", munmap_in_flight)
+        .balanced("VE memory to VE memory: no VH side, nothing pinned, data compared", ve_to_ve)
+        .balanced("VE register space (VERAA) both ways, compared; out of range and as a list refused", ve_registers)
+        .balanced("a VH bus address (VHSAA) written by the engine, nothing pinned by it; EPERM without CAP_SYS_RAWIO", vh_bus_address)
+        .balanced("ordering options reach every descriptor; an unknown option is EINVAL", ordering_options)
         .case("nothing left pinned", nothing_left_pinned);
     std::process::exit(suite.run(|| {
         let baseline = pins_held();
@@ -677,7 +910,7 @@ fn bad_arguments(fd: &OwnedFd) -> R {
         (
             "unknown flag",
             VeDmaSubmit {
-                flags: uapi::VE_DMA_VH_TO_VE | 8,
+                flags: uapi::VE_DMA_VH_TO_VE | 32,
                 ..good
             },
             libc::EINVAL,

@@ -315,6 +315,7 @@ fn unbind_with_mapping(bdf: &str) -> R {
                     dst: 0x1000,
                     len: 8,
                     control: desc::CTL_SYNC,
+                    order: 0,
                 },
             );
             let _ = eng.start();
@@ -417,6 +418,7 @@ fn user_copy(
                 dst,
                 len: chunk as u32,
                 control,
+                order: 0,
             },
         );
         slot = (slot + 1) % desc::NUM;
