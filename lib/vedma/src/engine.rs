@@ -4,12 +4,17 @@
 //!
 //! A post turns into one or more kernel requests (`VE_DMA_IOC_SUBMIT`), submitted by the posting
 //! thread itself; at most `VE_DMA_MAX_REQUESTS` of the file are out at once (a post waits for a
-//! free slot rather than fail). One completion thread collects every finished kernel request
-//! with `VE_DMA_IOC_WAIT` (id 0: any of the file's), so slots free up whether or not anybody
-//! waits, adds its status to its post's outcome and, when the post's last kernel request is
-//! collected, releases the VE page references and the ipc_sync count the post held, then wakes
-//! the waiters. The same thread polls the pseudo processes' sockets and cancels the requests of
-//! those that hung up.
+//! free slot rather than fail). A thread in `ve_dma_wait`/`ve_dma_timedwait` collects its own
+//! request's kernel requests with `VE_DMA_IOC_WAIT` on their ids (no thread hop on the synchronous
+//! path). One completion thread collects, with `VE_DMA_IOC_WAIT` on any id of the file, the kernel
+//! requests nobody waits for (or all of them while a post waits for a slot), so that slots free
+//! up and requests end whether or not anybody waits; it leaves a request posted through the
+//! synchronous API (`VE_DMA_OPT_SYNC_API`) to its poster for [`SYNC_GRACE_MS`]. Whoever collects
+//! adds the status to the post's outcome and, when the post's last kernel request is collected,
+//! releases the VE page references and the ipc_sync count the post held, then wakes the waiters.
+//! The completion thread also polls the pseudo processes' sockets and cancels the requests of
+//! those that hung up. Two collectors racing for one id is harmless: the loser sees `ENOENT` and
+//! waits for the winner's record.
 
 use std::{
     collections::HashMap,
@@ -31,6 +36,10 @@ use crate::{
 
 /// The completion thread's longest wait in the kernel: how late a hung-up socket is noticed.
 const REAP_SLICE_MS: u32 = 50;
+/// How long the completion thread leaves a synchronous-API request to its poster's wait.
+pub const SYNC_GRACE_MS: u64 = 20;
+/// A waiter's longest wait in the kernel at once.
+const WAIT_SLICE_MS: u32 = 1000;
 /// Test hook: extents per kernel request (1..=`VE_DMA_MAX_EXTENTS`) from this environment
 /// variable at open, so that the guest test splits VEMVA lists without gigabytes of VE pages.
 pub const MAX_EXTENTS_ENV: &str = "VEDMA_TEST_MAX_EXTENTS";
@@ -81,6 +90,12 @@ struct Req {
     /// VE pages referenced through `veos_virt_to_phy`, released when the request ends.
     refs: Vec<u64>,
     ipc: Option<Ipc>,
+    /// Threads in `wait_for` on it: they collect its kernel requests themselves.
+    waiters: u32,
+    /// Posted through the synchronous API: its poster waits at once.
+    sync_api: bool,
+    /// When the post registered it.
+    since: Instant,
 }
 
 #[derive(Default)]
@@ -96,6 +111,29 @@ struct State {
     ids: HashMap<u64, u64>,
     /// Kernel requests collected before their poster registered them: id -> status.
     early: HashMap<u64, i32>,
+    /// Posts waiting for a free slot: the completion thread then collects everything.
+    slot_waiters: u32,
+}
+
+impl State {
+    /// Whether the completion thread has kernel requests to collect.
+    fn reapable(&self) -> bool {
+        let grace = Duration::from_millis(SYNC_GRACE_MS);
+        self.in_kernel > 0
+            && (self.slot_waiters > 0
+                || self.reqs.values().any(|r| {
+                    !r.live.is_empty()
+                        && r.waiters == 0
+                        && !(r.sync_api && r.since.elapsed() < grace)
+                }))
+    }
+
+    /// Whether a running post has a socket to watch.
+    fn watching(&self) -> bool {
+        self.reqs
+            .values()
+            .any(|r| !r.done && !r.cancel && r.sock >= 0)
+    }
 }
 
 /// VEOS's `ve_dma_hdl`.
@@ -315,6 +353,9 @@ impl Engine {
                     sock: p.sock,
                     refs,
                     ipc,
+                    waiters: 0,
+                    sync_api: p.opt & plan::VE_DMA_OPT_SYNC_API != 0,
+                    since: Instant::now(),
                 },
             );
             serial
@@ -370,7 +411,10 @@ impl Engine {
             if st.slots < VE_DMA_MAX_REQUESTS {
                 break;
             }
+            st.slot_waiters += 1;
+            self.cv.notify_all();
             st = self.wait(st);
+            st.slot_waiters -= 1;
         }
         st.slots += 1;
         drop(st);
@@ -462,20 +506,62 @@ impl Engine {
         self.cv.notify_all();
     }
 
+    /// Records the collection of kernel request `id` with `status`: the post it belongs to, to
+    /// [`Engine::finalize`] after the lock is dropped.
+    fn collected(&self, st: &mut State, id: u64, status: i32) -> Option<u64> {
+        st.slots = st.slots.saturating_sub(1);
+        let fin = match st.ids.remove(&id) {
+            Some(serial) => {
+                st.in_kernel -= 1;
+                if let Some(r) = st.reqs.get_mut(&serial) {
+                    r.live.retain(|&x| x != id);
+                    r.outcome.add(status);
+                }
+                Some(serial)
+            }
+            None => {
+                st.early.insert(id, status);
+                None
+            }
+        };
+        self.cv.notify_all();
+        fin
+    }
+
     /// The completion thread.
     fn reap(&self) {
+        let slice = Duration::from_millis(SYNC_GRACE_MS);
+        let every = Duration::from_millis(REAP_SLICE_MS.into());
         let mut last_check = Instant::now();
         loop {
             {
                 let mut st = self.lock();
-                while !st.closing && st.in_kernel == 0 {
-                    st = self.wait(st);
-                }
-                if st.closing {
-                    return;
+                loop {
+                    if st.closing {
+                        return;
+                    }
+                    if st.reapable() {
+                        break;
+                    }
+                    let watching = st.watching();
+                    if st.in_kernel == 0 && !watching {
+                        st = self.wait(st);
+                        continue;
+                    }
+                    st = self
+                        .cv
+                        .wait_timeout(st, slice)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if watching && last_check.elapsed() >= every {
+                        drop(st);
+                        self.check_sockets();
+                        last_check = Instant::now();
+                        st = self.lock();
+                    }
                 }
             }
-            if last_check.elapsed() >= Duration::from_millis(REAP_SLICE_MS.into()) {
+            if last_check.elapsed() >= every {
                 self.check_sockets();
                 last_check = Instant::now();
             }
@@ -486,26 +572,7 @@ impl Engine {
             };
             match ioctl(self.fd, VE_DMA_IOC_WAIT, &mut w) {
                 Ok(()) => {
-                    let fin = {
-                        let mut st = self.lock();
-                        st.slots = st.slots.saturating_sub(1);
-                        let fin = match st.ids.remove(&w.id) {
-                            Some(serial) => {
-                                st.in_kernel -= 1;
-                                if let Some(r) = st.reqs.get_mut(&serial) {
-                                    r.live.retain(|&x| x != w.id);
-                                    r.outcome.add(w.status);
-                                }
-                                Some(serial)
-                            }
-                            None => {
-                                st.early.insert(w.id, w.status);
-                                None
-                            }
-                        };
-                        self.cv.notify_all();
-                        fin
-                    };
+                    let fin = self.collected(&mut self.lock(), w.id, w.status);
                     if let Some(serial) = fin {
                         self.finalize(serial);
                     }
@@ -543,28 +610,65 @@ impl Engine {
         }
     }
 
-    /// `ve_dma_timedwait` with `deadline` (CLOCK_REALTIME), `ve_dma_wait` without.
+    /// `ve_dma_timedwait` with `deadline` (CLOCK_REALTIME), `ve_dma_wait` without. The caller
+    /// collects its request's kernel requests itself.
     pub fn wait_for(&self, serial: u64, deadline: Option<(i64, i64)>) -> Status {
         let mut st = self.lock();
         loop {
-            match st.reqs.get(&serial) {
-                Some(r) if r.done => return r.outcome.status(),
-                Some(_) => {}
-                None => return Status::Error,
+            let Some(r) = st.reqs.get_mut(&serial) else {
+                return Status::Error;
+            };
+            if r.done {
+                return r.outcome.status();
             }
-            st = match deadline {
-                None => self.wait(st),
-                Some(d) => {
-                    let Some(ms) = plan::remaining_ms(d, realtime()) else {
-                        return Status::TimedOut;
-                    };
-                    let t = Duration::from_millis(ms.into());
-                    self.cv
+            let ms = match deadline {
+                None => WAIT_SLICE_MS,
+                Some(d) => match plan::remaining_ms(d, realtime()) {
+                    Some(ms) => ms.min(WAIT_SLICE_MS),
+                    None => return Status::TimedOut,
+                },
+            };
+            let Some(&id) = r.live.first() else {
+                // Still posting, or being finished: whoever does it wakes us.
+                let t = Duration::from_millis(ms.into());
+                st = self
+                    .cv
+                    .wait_timeout(st, t)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            };
+            r.waiters += 1;
+            drop(st);
+            let mut w = VeDmaWait {
+                id,
+                timeout_ms: ms,
+                ..Default::default()
+            };
+            let res = ioctl(self.fd, VE_DMA_IOC_WAIT, &mut w);
+            st = self.lock();
+            if let Some(r) = st.reqs.get_mut(&serial) {
+                r.waiters -= 1;
+            }
+            match res {
+                Ok(()) => {
+                    if let Some(fin) = self.collected(&mut st, w.id, w.status) {
+                        drop(st);
+                        self.finalize(fin);
+                        st = self.lock();
+                    }
+                }
+                Err(libc::ETIMEDOUT) | Err(libc::EINTR) => {}
+                // Another thread collected it: wait for its record.
+                Err(_) => {
+                    let t = Duration::from_millis(1);
+                    st = self
+                        .cv
                         .wait_timeout(st, t)
                         .unwrap_or_else(|p| p.into_inner())
-                        .0
+                        .0;
                 }
-            };
+            }
         }
     }
 
