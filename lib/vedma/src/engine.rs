@@ -142,7 +142,10 @@ pub struct Engine {
     /// Extents per kernel request: `VE_DMA_MAX_EXTENTS` unless [`MAX_EXTENTS_ENV`] says less.
     max_extents: usize,
     st: Mutex<State>,
+    /// Posts ended, slots freed, records made.
     cv: Condvar,
+    /// Work for the completion thread (kept apart so that the synchronous path does not wake it).
+    rcv: Condvar,
     reaper: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -191,6 +194,7 @@ impl Engine {
             max_extents,
             st: Mutex::new(State::default()),
             cv: Condvar::new(),
+            rcv: Condvar::new(),
             reaper: Mutex::new(None),
         });
         let e2 = Arc::clone(&eng);
@@ -219,6 +223,7 @@ impl Engine {
             }
             st.closing = true;
             self.cv.notify_all();
+            self.rcv.notify_all();
         }
         let h = self.reaper.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = h {
@@ -412,7 +417,7 @@ impl Engine {
                 break;
             }
             st.slot_waiters += 1;
-            self.cv.notify_all();
+            self.rcv.notify_one();
             st = self.wait(st);
             st.slot_waiters -= 1;
         }
@@ -445,9 +450,14 @@ impl Engine {
         }
         req.live.push(s.id);
         let cancel = req.cancel;
+        // A synchronous-API post is waited for by its poster: the completion thread looks only
+        // after its grace time, on its own.
+        let reaper = !req.sync_api || req.sock >= 0;
         st.ids.insert(s.id, serial);
         st.in_kernel += 1;
-        self.cv.notify_all();
+        if reaper {
+            self.rcv.notify_one();
+        }
         drop(st);
         if cancel {
             self.cancel_ids(&[s.id]);
@@ -476,6 +486,7 @@ impl Engine {
             r.cancel = true;
             let ids = r.live.clone();
             self.cv.notify_all();
+            self.rcv.notify_one();
             ids
         };
         self.cancel_ids(&ids);
@@ -545,11 +556,11 @@ impl Engine {
                     }
                     let watching = st.watching();
                     if st.in_kernel == 0 && !watching {
-                        st = self.wait(st);
+                        st = self.rcv.wait(st).unwrap_or_else(|p| p.into_inner());
                         continue;
                     }
                     st = self
-                        .cv
+                        .rcv
                         .wait_timeout(st, slice)
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
@@ -701,6 +712,7 @@ impl Engine {
                 ids.extend_from_slice(&r.live);
             }
             self.cv.notify_all();
+            self.rcv.notify_one();
             (serials, ids)
         };
         self.cancel_ids(&ids);

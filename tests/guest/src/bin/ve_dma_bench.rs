@@ -509,6 +509,24 @@ fn main() {
             }
         }
     }
+    // The library's cost over the kernel's, one figure: geometric mean of library/kernel over
+    // every memory type and direction at >= 1 MiB.
+    let ratios: Vec<f64> = results
+        .iter()
+        .filter(|((_, _, len, m), _)| *m == Mode::Library && *len >= 1 << 20)
+        .filter_map(|(&(bi, to_ve, len, _), x)| {
+            results
+                .get(&(bi, to_ve, len, Mode::Kernel))
+                .map(|k| k.wall / x.wall)
+        })
+        .collect();
+    if !ratios.is_empty() {
+        let g = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        t.diag(&format!(
+            "library/kernel at >= 1 MiB, geometric mean of {} points: {g:.3}",
+            ratios.len()
+        ));
+    }
     t.result("every mode ran every transfer", ok);
     t.result(
         "results for every size",
