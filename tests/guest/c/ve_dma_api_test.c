@@ -1070,6 +1070,43 @@ static int t_free_running(void)
 	return 0;
 }
 
+#define OFF_CNT_STARTED 0x138
+#define OFF_CTL_EXC_AT 0x180
+
+/* an engine exception fails the request (ERROR), others and later ones are unaffected */
+static int t_exception(void)
+{
+	size_t len = 3 * PAGE2M;
+	char *b = vh_alloc(len);
+
+	CHECK(b, "mmap");
+	fill(b, len, 97);
+	/* the first descriptor started from now on fails */
+	emu_block[OFF_CTL_EXC_AT / 8] = emu_block[OFF_CNT_STARTED / 8] + 1;
+	__sync_synchronize();
+	ve_dma_status_t s = ve_dma_xfer_p_va(hdl, VE_DMA_VHVA, me(), (uint64_t)b, VE_DMA_VEMAA, 0,
+					     VEMAA_SCRATCH, 4096);
+	emu_block[OFF_CTL_EXC_AT / 8] = 0;
+	CHECK(s == VE_DMA_STATUS_ERROR, "exception: %s", st_name(s));
+	/* a VEMVA request in several kernel requests, one of which fails: ERROR, references dropped */
+	setenv("VEDMA_TEST_MAX_EXTENTS", "1", 1);
+	ve_dma_hdl *h = ve_dma_open_p(&vh);
+	unsetenv("VEDMA_TEST_MAX_EXTENTS");
+	CHECK(h, "open: errno %d", errno);
+	emu_block[OFF_CTL_EXC_AT / 8] = emu_block[OFF_CNT_STARTED / 8] + 1;
+	__sync_synchronize();
+	ve_dma_req_hdl *r = ve_dma_post_p_va(h, VE_DMA_VHVA, me(), (uint64_t)b, VE_DMA_VEMVA,
+					     TEST_VEPID, VEMVA_BASE + 20 * PAGE2M, len);
+	ve_dma_status_t s2 = r ? ve_dma_wait(r) : VE_DMA_STATUS_ERROR;
+	emu_block[OFF_CTL_EXC_AT / 8] = 0;
+	if (r)
+		ve_dma_req_free(r);
+	CHECK(ve_dma_close_p(h) == 0, "close");
+	CHECK(r, "post: errno %d", errno);
+	CHECK(s2 == VE_DMA_STATUS_ERROR, "split request with an exception: %s", st_name(s2));
+	return vh_roundtrip(VE_DMA_VEMAA, 0, VEMAA_SCRATCH, 64 << 10, 98, 0);
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1094,6 +1131,7 @@ static const struct test tests[] = {
 	{ "pseudo_process_killed", t_pseudo_killed },
 	{ "ipc_sync_swap_exclusion", t_ipc_sync },
 	{ "free_while_running", t_free_running },
+	{ "engine_exception_error", t_exception },
 };
 
 int main(void)
@@ -1124,6 +1162,7 @@ int main(void)
 						     strerror(errno)), -1);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		emu_block[OFF_CTL_STALL / 8] = 0;
+		emu_block[OFF_CTL_EXC_AT / 8] = 0;
 		if (hdl && ve_dma_is_busy(hdl)) {
 			ve_dma_terminate_all(hdl);
 			if (!rc)
