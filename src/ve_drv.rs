@@ -42,6 +42,13 @@ mod regs;
     reason = "`pub` for the host tests, which include this file; `indices`, `count`, `store_mut` are theirs"
 )]
 mod owner_lists;
+// The table behind NEC's pin lists (`core` only, shared with the host tests).
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; `is_empty` is theirs"
+)]
+mod pin_table;
 // VE1's sensor decoders (`core` only, shared with the host tests).
 #[expect(
     unreachable_pub,

@@ -5,6 +5,7 @@
 
 use kernel::{
     prelude::*,
+    transmute::AsBytes,
     uaccess::UserSlice, //
 };
 
@@ -116,9 +117,9 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
 
     // Results to the caller before the entries join the list: a bad `paddr` pointer is EFAULT
     // with nothing left pinned.
-    let mut paddr =
-        UserSlice::new(UserPtr::from_addr(v.paddr as usize), n * size_of::<u64>()).writer();
-    paddrs.iter().try_for_each(|p| paddr.write(p))?;
+    UserSlice::new(UserPtr::from_addr(v.paddr as usize), n * size_of::<u64>())
+        .writer()
+        .write_slice(AsBytes::as_bytes(&paddrs[..]))?;
     req.vp_info.length = block.length;
     req.vp_info.npages = n as u32;
     req.vp_info.pgsz = block.pgsz as i32;
@@ -154,12 +155,12 @@ pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     if n > VP_MAXBULK as usize {
         return Err(EINVAL);
     }
-    let mut addrs = KVec::with_capacity(n, GFP_KERNEL)?;
-    let mut reader =
-        UserSlice::new(UserPtr::from_addr(req.addr as usize), n * size_of::<u64>()).reader();
-    for _ in 0..n {
-        addrs.push(reader.read::<u64>()?, GFP_KERNEL)?;
-    }
+    // One copy of the whole array (at most 100 addresses).
+    let mut addrs = [0u64; VP_MAXBULK as usize];
+    let addrs = &mut addrs[..n];
+    UserSlice::new(UserPtr::from_addr(req.addr as usize), n * size_of::<u64>())
+        .reader()
+        .read_slice(AsBytes::as_bytes_mut(addrs))?;
     let mut released = KVec::with_capacity(n, GFP_KERNEL)?;
     let mut missing = false;
     {

@@ -3,11 +3,13 @@
 //! NEC's per-card pin lists (`OS_LIST` for VEOS, `TD_LIST` for the MMM and T&D tools): what the
 //! `*_PIN_DOWN` ioctls pinned, found again by physical address at release.
 //!
-//! Each list is a red-black tree keyed by page frame number (the `paddr` entry, or the legacy
-//! `phys`, shifted right by 12) and entry size, so release stays O(log n) however many pages are
-//! held (NEC's fixed 2048-bucket hash degrades as it fills). Pinning the same page twice holds it
-//! twice: the key carries a sequence number, and each release drops the newest entry of its frame
-//! and size. One tree node per entry is the only allocation.
+//! Each list is a [`PinTable`], an open-addressing hash table keyed by page frame number (the
+//! `paddr` entry, or the legacy `phys`, shifted right by 12) and entry size, which grows with what
+//! is held (NEC's fixed 2048-bucket hash degrades as it fills). Pinning the same page twice holds
+//! it twice: each release drops the newest entry of its frame and size. A block call reserves the
+//! slots for all of its entries at once; inserting and releasing an entry allocates nothing (a
+//! tree cost a node allocation and a rebalancing per entry, more than half of a block call's time:
+//! docs/design.md, "NEC's pin lists").
 //!
 //! Release is by the physical address the caller got back, as with NEC. A 2 MiB entry's address
 //! is its unit base; a 4 KiB entry's is its page (plus, for the one-page ioctls, the offset of the
@@ -21,18 +23,18 @@
 //! in the same folio (a 2 MiB entry is only given for one folio, whose pins keep every page of it
 //! in place), so either release leaves that memory pinned until the second.
 
-use kernel::{
-    prelude::*,
-    rbtree::{
-        RBTree,
-        RBTreeNodeReservation, //
-    }, //
-};
+use kernel::prelude::*;
 
 use crate::{
     extent::{
         HPAGE_SIZE,
         PAGE_SHIFT, //
+    },
+    pin_table::{
+        OutOfMemory,
+        PinTable,
+        Slot,
+        SlotStore, //
     },
     sys::gup::LockedRun,
     uapi, //
@@ -42,10 +44,6 @@ use crate::{
 const SMALL: u8 = 0;
 /// Entry size in a key: a 2 MiB unit.
 const HUGE: u8 = 1;
-
-/// Tree key: the page frame, the entry size ([`SMALL`] or [`HUGE`]), then a sequence number that
-/// keeps entries of the same frame and size apart (the newest has the highest).
-type Key = (u64, u8, u64);
 
 /// Where an entry is filed: the frame of the address the caller got back, and the entry's size.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,16 +71,36 @@ impl EntryKey {
     }
 }
 
+/// A list's slots, in the kernel's memory.
+pub(crate) struct Slots(KVVec<Slot<LockedRun>>);
+
+impl SlotStore<LockedRun> for Slots {
+    fn none() -> Self {
+        Self(KVVec::new())
+    }
+
+    fn empty(n: usize) -> Result<Self, OutOfMemory> {
+        let mut v = KVVec::with_capacity(n, GFP_KERNEL).map_err(|_| OutOfMemory)?;
+        for _ in 0..n {
+            // Within the capacity just allocated.
+            v.push_within_capacity(Slot::Empty)
+                .map_err(|_| OutOfMemory)?;
+        }
+        Ok(Self(v))
+    }
+
+    fn slots(&self) -> &[Slot<LockedRun>] {
+        &self.0
+    }
+
+    fn slots_mut(&mut self) -> &mut [Slot<LockedRun>] {
+        &mut self.0
+    }
+}
+
 /// The two pin lists of a card.
-///
-/// # Invariants
-///
-/// `held[l]` is the number of entries in `lists[l]`; `next_seq` is above every sequence number in
-/// use.
 pub(crate) struct PinLists {
-    lists: [RBTree<Key, LockedRun>; uapi::NR_PD_LIST as usize],
-    held: [usize; uapi::NR_PD_LIST as usize],
-    next_seq: u64,
+    lists: [PinTable<LockedRun, Slots>; uapi::NR_PD_LIST as usize],
 }
 
 /// A validated `enum pd_list` value.
@@ -104,108 +122,61 @@ impl PinLists {
     /// Empty lists.
     pub(crate) fn new() -> Self {
         Self {
-            lists: [RBTree::new(), RBTree::new()],
-            held: [0; uapi::NR_PD_LIST as usize],
-            next_seq: 0,
+            lists: [PinTable::new(), PinTable::new()],
         }
     }
 
     /// Entries held on `list`.
     pub(crate) fn count(&self, list: ListId) -> usize {
-        self.held[list.0]
+        self.lists[list.0].len()
     }
 
-    /// Adds every `(key, entry)` of `entries` to `list`, or none of them: if memory runs out,
-    /// the entries added so far are taken out again and everything is handed back, for the
-    /// caller to drop (unpin) outside the lock.
+    /// Adds every `(key, entry)` of `entries` to `list`, or none of them: if memory for their
+    /// slots runs out, everything is handed back, for the caller to drop (unpin) outside the
+    /// lock.
     pub(crate) fn insert_all(
         &mut self,
         list: ListId,
         entries: KVec<(EntryKey, LockedRun)>,
-    ) -> Result<(), KVec<LockedRun>> {
-        // Tree nodes first: once they are reserved, inserting cannot fail.
-        let mut nodes = KVec::new();
-        let ok = nodes.reserve(entries.len(), GFP_KERNEL).is_ok()
-            && (0..entries.len()).all(|_| match RBTreeNodeReservation::new(GFP_KERNEL) {
-                // Capacity is reserved.
-                Ok(n) => nodes.push(n, GFP_KERNEL).is_ok(),
-                Err(_) => false,
-            });
-        if !ok {
-            let mut back = KVec::new();
-            for (_, run) in entries {
-                // If even this fails, `push` drops (unpins) the run under the lock: still correct.
-                let _ = back.push(run, GFP_KERNEL);
-            }
-            return Err(back);
+    ) -> Result<(), KVec<(EntryKey, LockedRun)>> {
+        let table = &mut self.lists[list.0];
+        if table.reserve(entries.len()).is_err() {
+            return Err(entries);
         }
-        let tree = &mut self.lists[list.0];
-        for ((key, run), node) in entries.into_iter().zip(nodes) {
-            tree.insert(node.into_node((key.frame, key.size, self.next_seq), run));
-            self.next_seq += 1;
-            // INVARIANT: one entry joined the list, under a fresh sequence number.
-            self.held[list.0] += 1;
+        for (key, run) in entries {
+            // Room was reserved for all of them: this cannot fail; were it to, the entry would be
+            // dropped (unpinned) under the lock, which is still correct.
+            let _ = table.insert(key.frame, key.size, run);
         }
         Ok(())
     }
 
-    /// Adds one entry (NEC's one-page path: one allocation, the tree node); gives it back if
-    /// memory runs out.
+    /// Adds one entry (NEC's one-page path); gives it back if memory for its slot runs out.
     pub(crate) fn insert_one(
         &mut self,
         list: ListId,
         key: EntryKey,
         run: LockedRun,
     ) -> Result<(), LockedRun> {
-        let Ok(node) = RBTreeNodeReservation::new(GFP_KERNEL) else {
+        let table = &mut self.lists[list.0];
+        if table.reserve(1).is_err() {
             return Err(run);
-        };
-        self.lists[list.0].insert(node.into_node((key.frame, key.size, self.next_seq), run));
-        self.next_seq += 1;
-        // INVARIANT: one entry joined the list, under a fresh sequence number.
-        self.held[list.0] += 1;
-        Ok(())
+        }
+        table.insert(key.frame, key.size, run)
     }
 
     /// Takes the entry a release of physical address `addr` means, if one is held: see the
     /// module documentation.
     pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<LockedRun> {
-        for key in EntryKey::release(addr) {
-            if let Some(entry) = key.and_then(|k| self.pop_key(list, k)) {
-                return Some(entry);
-            }
-        }
-        None
+        let table = &mut self.lists[list.0];
+        EntryKey::release(addr)
+            .into_iter()
+            .flatten()
+            .find_map(|k| table.pop(k.frame, k.size))
     }
 
-    /// Takes the newest entry held under `key`, if any.
-    fn pop_key(&mut self, list: ListId, key: EntryKey) -> Option<LockedRun> {
-        let tree = &mut self.lists[list.0];
-        let same = |k: &Key| k.0 == key.frame && k.1 == key.size;
-        // The newest entry of `key` is the last key below `(frame, size + 1, 0)`.
-        let node = match tree.cursor_lower_bound_mut(&(key.frame, key.size + 1, 0)) {
-            Some(mut c) => {
-                if !c.peek_prev().is_some_and(|(k, _)| same(k)) {
-                    return None;
-                }
-                c.remove_prev()?
-            }
-            None => {
-                let c = tree.cursor_back_mut()?;
-                if !same(c.current().0) {
-                    return None;
-                }
-                c.remove_current().1
-            }
-        };
-        // INVARIANT: one entry left the list.
-        self.held[list.0] -= 1;
-        Some(node.to_key_value().1)
-    }
-
-    /// Takes every entry of `list`.
-    pub(crate) fn take_all(&mut self, list: ListId) -> RBTree<Key, LockedRun> {
-        self.held[list.0] = 0;
-        core::mem::take(&mut self.lists[list.0])
+    /// Takes every entry of `list`: they are unpinned when what this returns is dropped.
+    pub(crate) fn take_all(&mut self, list: ListId) -> Slots {
+        self.lists[list.0].take_all()
     }
 }

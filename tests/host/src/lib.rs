@@ -11,6 +11,8 @@ pub mod extent;
 pub mod hw;
 #[path = "../../../src/owner_lists.rs"]
 pub mod owner_lists;
+#[path = "../../../src/pin_table.rs"]
+pub mod pin_table;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
 #[path = "../../../src/sensors.rs"]
@@ -37,6 +39,9 @@ mod hw_golden;
 #[cfg(test)]
 #[path = "owner_lists.rs"]
 mod owner_lists_tests;
+#[cfg(test)]
+#[path = "pin_table.rs"]
+mod pin_table_tests;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;

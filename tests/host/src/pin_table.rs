@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tests of `src/pin_table.rs`: NEC's pin list semantics (newest first per key, duplicates,
+//! sizes apart) on the open-addressing table, its growth, and a random run against a model.
+
+use crate::pin_table::*;
+
+struct VecStore<V>(Vec<Slot<V>>);
+
+impl<V> SlotStore<V> for VecStore<V> {
+    fn none() -> Self {
+        Self(Vec::new())
+    }
+
+    fn empty(n: usize) -> Result<Self, OutOfMemory> {
+        Ok(Self((0..n).map(|_| Slot::Empty).collect()))
+    }
+
+    fn slots(&self) -> &[Slot<V>] {
+        &self.0
+    }
+
+    fn slots_mut(&mut self) -> &mut [Slot<V>] {
+        &mut self.0
+    }
+}
+
+type Table = PinTable<u32, VecStore<u32>>;
+
+fn held(s: &VecStore<u32>) -> Vec<u32> {
+    let mut v: Vec<u32> =
+        s.0.iter()
+            .filter_map(|x| match x {
+                Slot::Held(e) => Some(e.value),
+                _ => None,
+            })
+            .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn insert_needs_room_and_reserve_makes_it() {
+    let mut t = Table::new();
+    assert_eq!(t.insert(1, 0, 10), Err(10), "no slots yet");
+    assert_eq!(t.pop(1, 0), None);
+    t.reserve(100).unwrap();
+    for k in 0..100 {
+        t.insert(k, 0, k as u32).unwrap();
+    }
+    assert_eq!(t.len(), 100);
+    for k in (0..100).rev() {
+        assert_eq!(t.pop(k, 0), Some(k as u32));
+    }
+    assert!(t.is_empty());
+}
+
+#[test]
+fn newest_first_per_key_and_sizes_apart() {
+    let mut t = Table::new();
+    t.reserve(5).unwrap();
+    t.insert(7, 0, 1).unwrap();
+    t.insert(7, 1, 2).unwrap();
+    t.insert(7, 0, 3).unwrap();
+    t.insert(8, 0, 4).unwrap();
+    t.insert(7, 0, 5).unwrap();
+    assert_eq!(t.pop(7, 0), Some(5));
+    assert_eq!(t.pop(7, 0), Some(3));
+    assert_eq!(t.pop(7, 0), Some(1));
+    assert_eq!(t.pop(7, 0), None);
+    assert_eq!(t.pop(7, 1), Some(2));
+    assert_eq!(t.pop(9, 0), None);
+    assert_eq!(t.len(), 1);
+    assert_eq!(held(&t.take_all()), vec![4]);
+    assert!(t.is_empty());
+    assert_eq!(t.pop(8, 0), None);
+}
+
+/// Growth keeps every entry and the order of duplicates; released slots are reused and dropped at
+/// the next growth.
+#[test]
+fn growth_keeps_entries_and_order() {
+    let mut t = Table::new();
+    let mut v = 0u32;
+    for round in 0..50u64 {
+        t.reserve(64).unwrap();
+        for k in 0..64u64 {
+            t.insert(k % 20, 0, v).unwrap();
+            v += 1;
+        }
+        for k in 0..32u64 {
+            assert!(t.pop((k + round) % 20, 0).is_some());
+        }
+    }
+    assert_eq!(t.len(), 50 * 32);
+    // Per key, values come back in decreasing order (newest first).
+    let mut total = 0;
+    for k in 0..20 {
+        let mut last = u32::MAX;
+        while let Some(x) = t.pop(k, 0) {
+            assert!(x < last);
+            last = x;
+            total += 1;
+        }
+    }
+    assert_eq!(total, 50 * 32);
+}
+
+/// A random run of inserts, pops and reserves against a plain model.
+#[test]
+fn random_run_matches_a_model() {
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut t = Table::new();
+    let mut model: Vec<(u64, u8, u32)> = Vec::new();
+    for v in 0..20_000u32 {
+        let frame = next() % 300;
+        let size = (next() % 2) as u8;
+        if next() % 3 == 0 {
+            let got = t.pop(frame, size);
+            let want = model
+                .iter()
+                .rposition(|&(f, s, _)| f == frame && s == size)
+                .map(|i| model.remove(i).2);
+            assert_eq!(got, want);
+        } else {
+            if t.insert(frame, size, v).is_err() {
+                t.reserve(1 + (next() % 50) as usize).unwrap();
+                t.insert(frame, size, v).unwrap();
+            }
+            model.push((frame, size, v));
+        }
+        assert_eq!(t.len(), model.len());
+    }
+    let mut all: Vec<u32> = model.iter().map(|m| m.2).collect();
+    all.sort();
+    assert_eq!(held(&t.take_all()), all);
+}
+
+/// A table filled and emptied again keeps its slots: the next fill of the same size reuses them
+/// (the entries still come back right).
+#[test]
+fn emptied_table_is_reused() {
+    let mut t = Table::new();
+    for round in 0..3u32 {
+        t.reserve(1000).unwrap();
+        for k in 0..1000u64 {
+            t.insert(k * 3, 0, round * 1000 + k as u32).unwrap();
+        }
+        for k in 0..1000u64 {
+            assert_eq!(t.pop(k * 3, 0), Some(round * 1000 + k as u32));
+        }
+        assert!(t.is_empty());
+    }
+    assert_eq!(
+        t.take_all().0.len(),
+        2048,
+        "grown once, to twice the first fill"
+    );
+}
