@@ -31,6 +31,11 @@
  *   will be put in DMA Manager"); the library drops it once, when the post fails or the request
  *   ends, as VEOS's manager does.
  *
+ * Symbols the library defines besides the API: ve1_dma_* and ve3_dma_* (17 each: ve1_dma_intr,
+ * ve1_dma_pin_blk, ...), the architecture DMA hooks of VEOS's own manager that VEOS's generated
+ * architecture tables (arch_ops.c) name. Only VEOS's replaced DMA code calls them; they exist so
+ * that VEOS links without its DMA archives, and abort if ever called.
+ *
  * struct ve_ipc_sync (swap exclusion): the library uses the struct's fields as VEOS's own
  * manager does (there is no VEOS function for it): at post, under swap_exclusion_lock, it waits
  * on swapping_cond while swapping is nonzero and then counts the request in handling_request;
@@ -76,7 +81,10 @@ typedef unsigned int ve_dma_addrtype_t;
 #define VE_DMA_VEMVA_WO_PROT_CHECK (1) /* VEMVA without the write-protection check */
 #define VE_DMA_VHVA (2)                /* VH virtual address of a pid */
 #define VE_DMA_VEMAA (3)               /* VE memory (physical) */
-/* 4: VE1's VE1_DMA_VERAA (VE register space), defined by VEOS's ve1/src/veos/dma/dma_ve1.h */
+/* VE1's VE register space (VEOS's ve1/src/veos/dma/dma_ve1.h defines it the same way) */
+#ifndef VE1_DMA_VERAA
+#define VE1_DMA_VERAA (4)
+#endif
 #define VE_DMA_VHSAA (5)               /* VH bus (PCI) address */
 
 typedef enum ve_dma_status {

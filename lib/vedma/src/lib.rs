@@ -12,6 +12,7 @@
 #[allow(dead_code)]
 pub mod uapi;
 
+pub mod compat;
 pub mod engine;
 pub mod ffi;
 pub mod plan;

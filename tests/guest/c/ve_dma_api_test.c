@@ -35,8 +35,6 @@
 #include "veos/dma.h"
 #include "ve_drv.h"
 
-#define VE1_DMA_VERAA 4
-
 /* ---- test doubles of VEOS and libved ---- */
 
 struct vedl_handle_struct {
