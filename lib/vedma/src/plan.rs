@@ -564,3 +564,64 @@ mod tests {
         assert_eq!(wait_status(Status::Ok), Status::Ok);
     }
 }
+
+#[cfg(test)]
+mod header {
+    //! `include/veos/dma.h` says what this file says (and what VEOS's `dma.h` says).
+    use super::*;
+
+    const HEADER: &str = include_str!("../../../include/veos/dma.h");
+
+    fn define(name: &str) -> u64 {
+        let line = HEADER
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq(["#define", name]))
+            .unwrap_or_else(|| panic!("{name} not in the header"));
+        let v = line.split_whitespace().nth(2).unwrap();
+        let v = v.trim_matches(|c| c == '(' || c == ')');
+        match v.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16).unwrap(),
+            None => v.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn constants() {
+        assert_eq!(define("VE_DMA_VEMVA"), u64::from(VE_DMA_VEMVA));
+        assert_eq!(
+            define("VE_DMA_VEMVA_WO_PROT_CHECK"),
+            u64::from(VE_DMA_VEMVA_WO_PROT_CHECK)
+        );
+        assert_eq!(define("VE_DMA_VHVA"), u64::from(VE_DMA_VHVA));
+        assert_eq!(define("VE_DMA_VEMAA"), u64::from(VE_DMA_VEMAA));
+        assert_eq!(define("VE1_DMA_VERAA"), u64::from(VE1_DMA_VERAA));
+        assert_eq!(define("VE_DMA_VHSAA"), u64::from(VE_DMA_VHSAA));
+        assert_eq!(define("VE_DMA_OPT_SYNC"), VE_DMA_OPT_SYNC);
+        assert_eq!(define("VE_DMA_OPT_RO"), VE_DMA_OPT_RO);
+        assert_eq!(define("VE_DMA_OPT_IDO"), VE_DMA_OPT_IDO);
+        assert_eq!(define("VE_DMA_OPT_SYNC_API"), VE_DMA_OPT_SYNC_API);
+    }
+
+    #[test]
+    fn statuses_in_order() {
+        let names = [
+            ("VE_DMA_STATUS_OK", Status::Ok),
+            ("VE_DMA_STATUS_NOT_FINISHED", Status::NotFinished),
+            ("VE_DMA_STATUS_TIMEDOUT", Status::TimedOut),
+            ("VE_DMA_STATUS_CANCELED", Status::Canceled),
+            ("VE_DMA_STATUS_ERROR", Status::Error),
+        ];
+        let at = |n: &str| {
+            HEADER
+                .find(&format!("\t{n}"))
+                .unwrap_or_else(|| panic!("{n}"))
+        };
+        for (i, (n, s)) in names.iter().enumerate() {
+            assert_eq!(*s as usize, i, "{n}");
+            if i > 0 {
+                assert!(at(names[i - 1].0) < at(n), "{n} out of order");
+            }
+        }
+        assert!(HEADER.contains("VE_DMA_STATUS_OK = 0,"));
+    }
+}
