@@ -16,7 +16,9 @@
  *   of the card VEOS opened. The library submits on that file and nothing else: ve_drv allows one
  *   open file per thread (a second open() by the same thread is EBUSY), kernel requests belong
  *   to the file that submitted them, and any thread may wait on them. The file stays VEOS's:
- *   ve_dma_close_p does not close it.
+ *   ve_dma_close_p does not close it. The file's in-kernel DMA requests are the library's while
+ *   a handle is open: its completion thread collects any request of the file (VEOS itself makes
+ *   none but through this API).
  * - int64_t veos_virt_to_phy(vemva_t vaddr, pid_t pid, bool inc_ref, int *prot) (VEOS AMM,
  *   amm_api.h): for VE_DMA_VEMVA and VE_DMA_VEMVA_WO_PROT_CHECK, once per 2 MiB VE page of the
  *   range, with inc_ref = 1, as VEOS's dma_reqlist.c does: the VE physical page and a reference

@@ -427,8 +427,16 @@ impl Engine {
         let r = loop {
             s.id = 0;
             match ioctl(self.fd, VE_DMA_IOC_SUBMIT, &mut s) {
-                // Another user of the file holds slots: wait for the kernel, not fail.
+                // Another user of the file holds slots: wait for the kernel, not fail (unless
+                // the post is cancelled meanwhile).
                 Err(libc::EAGAIN) | Err(libc::EINTR) => {
+                    let mut st = self.lock();
+                    if st.reqs.get(&serial).is_none_or(|r| r.cancel) {
+                        st.slots -= 1;
+                        self.cv.notify_all();
+                        return Ok(false);
+                    }
+                    drop(st);
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 r => break r,
