@@ -99,10 +99,26 @@ phase_report() {
 # Sets KERNEL_IMAGE, INITRAMFS, MODULE_KO, EMULATOR_BIN, HARNESS_BIN.
 GUEST_TARGET=x86_64-unknown-linux-gnu
 build_userspace_phase() {
-	(cd "$VE_ROOT" && cargo build -q --release -p ve-emu -p ve-harness)
+	# ve-dma: libvedma.a and libvedma.so (VEOS's ve_dma_* API) in target/release.
+	(cd "$VE_ROOT" && cargo build -q --release -p ve-emu -p ve-harness -p ve-dma)
 	# The guest programs are static (the initramfs has no libc).
 	(cd "$VE_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
 		-p ve-guest --target "$GUEST_TARGET" --target-dir "$VE_ROOT/target/guest")
+	build_guest_c
+}
+# The C guest programs (tests/guest/c), linked statically against libvedma.a, next to the Rust
+# ones so that scripts/initramfs.sh packs them.
+build_guest_c() {
+	local dir=$VE_ROOT/target/guest/$GUEST_TARGET/release
+	(cd "$VE_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo rustc -q --release \
+		-p ve-dma --lib --crate-type staticlib --target "$GUEST_TARGET" \
+		--target-dir "$VE_ROOT/target/guest")
+	# glibc's static-link notes about getaddrinfo/getpwuid_r (Rust's std, unused here) are noise.
+	gcc -static -O2 -Wall -Wextra -Werror -I "$VE_ROOT/include" -I "$VE_ROOT/include/uapi" \
+		"$VE_ROOT/tests/guest/c/ve_dma_api_test.c" "$dir/libvedma.a" -Wl,--gc-sections \
+		-lpthread -ldl -lm -lrt -lutil -o "$dir/ve_dma_api_test" 2>&1 |
+		{ grep -v -e 'in statically linked applications requires' -e 'in function .std::' || true; } >&2
+	[ -x "$dir/ve_dma_api_test" ] || die "ve_dma_api_test not built"
 }
 build_for_kernel() {
 	local config=${1:-test}

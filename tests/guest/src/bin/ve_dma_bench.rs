@@ -7,10 +7,14 @@
 //! - `bulk`: NEC >= 2.1's user-space manager (<= 100 entries per pin ioctl, posting every 64 page
 //!   steps);
 //! - `kernel`: this driver's in-kernel manager, one `VE_DMA_IOC_XFER` per transfer;
+//! - `library`: VEOS's DMA API as this project's `libvedma` implements it over the kernel manager
+//!   (`lib/vedma`, called through its rlib): one `ve_dma_xfer_p_va` (VHVA <-> VEMAA) per transfer,
+//!   i.e. SUBMIT by the caller, WAIT by the library's completion thread, a condition variable;
 //! - `raw`: the engine's own busy time for the kernel manager's descriptors (the limit here: the
 //!   host's copy rate).
 //!
-//! It loads the module itself, once with `user_pdma=1` (legacy, bulk) and once without (kernel).
+//! It loads the module itself, once with `user_pdma=1` (legacy, bulk) and once without (kernel,
+//! library).
 //! Buffers are unregistered and pinned on the fly, as in NEC's benchmark. The guest runs under TCG:
 //! guest CPU work is about 18x slower than on hardware while the emulator copies natively, so
 //! these are not hardware numbers. A benchmark, not a test: it checks only that every transfer
@@ -23,9 +27,15 @@
 use std::{
     collections::BTreeMap,
     os::fd::{
+        AsRawFd,
         OwnedFd, //
     },
     time::Instant, //
+};
+
+use libc::{
+    c_int,
+    c_void, //
 };
 
 use ve_guest::{
@@ -48,12 +58,91 @@ use ve_guest::{
     },
     userdma::UserEngine,
 };
+use vedma::{
+    plan::{
+        VE_DMA_VEMAA,
+        VE_DMA_VHVA, //
+    },
+    Status,
+    VeDmaHdl, //
+};
 
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Mode {
     Legacy,
     Bulk,
     Kernel,
+    Library,
+}
+
+// Test doubles of what libvedma calls back in libved and VEOS (include/veos/dma.h): the
+// "libved handle" here is a pointer to the file descriptor; VHVA <-> VEMAA needs no translation.
+
+/// libved's `vedl_get_fd`.
+#[no_mangle]
+extern "C" fn vedl_get_fd(h: *const c_void) -> c_int {
+    // SAFETY: the only handle passed is `Lib::vh`, a live `c_int`.
+    unsafe { *h.cast::<c_int>() }
+}
+
+/// VEOS's `veos_virt_to_phy`: not used by VHVA <-> VEMAA.
+#[no_mangle]
+extern "C" fn veos_virt_to_phy(_v: u64, _pid: libc::pid_t, _inc: bool, _prot: *mut c_int) -> i64 {
+    -i64::from(libc::ENOSYS)
+}
+
+/// VEOS's `veos_put_page`: not used by VHVA <-> VEMAA.
+#[no_mangle]
+extern "C" fn veos_put_page(_pa: u64) -> c_int {
+    0
+}
+
+/// VEOS's `ve_put_ipc_sync`: not used (no ipc_sync is passed).
+#[no_mangle]
+extern "C" fn ve_put_ipc_sync(_s: *mut c_void) -> c_int {
+    0
+}
+
+/// A libvedma handle on the benchmark's file.
+struct Lib {
+    hdl: *mut VeDmaHdl,
+    _vh: Box<c_int>,
+}
+
+impl Lib {
+    fn open(fd: &OwnedFd) -> Result<Self, String> {
+        let vh = Box::new(fd.as_raw_fd());
+        // SAFETY: the handle is a pointer to the fd, as the `vedl_get_fd` double reads it.
+        let hdl = unsafe { vedma::ve_dma_open_p(core::ptr::from_ref(&*vh).cast_mut().cast()) };
+        if hdl.is_null() {
+            return Err(format!("ve_dma_open_p: {}", errname(sys::errno())));
+        }
+        Ok(Self { hdl, _vh: vh })
+    }
+
+    fn xfer(&self, to_ve: bool, vh: u64, len: u64) -> Result<(), String> {
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        let (st, sp, sa, dt, dp, da) = if to_ve {
+            (VE_DMA_VHVA, me, vh, VE_DMA_VEMAA, 0, VE)
+        } else {
+            (VE_DMA_VEMAA, 0, VE, VE_DMA_VHVA, me, vh)
+        };
+        // SAFETY: `hdl` is open; the addresses are the benchmark's buffer and VE memory.
+        let s = unsafe { vedma::ve_dma_xfer_p_va(self.hdl, st, sp, sa, dt, dp, da, len) };
+        if s == Status::Ok {
+            Ok(())
+        } else {
+            Err(format!("ve_dma_xfer_p_va: {s:?}"))
+        }
+    }
+}
+
+impl Drop for Lib {
+    fn drop(&mut self) {
+        // SAFETY: opened by `Lib::open`, closed once; nothing is in flight (xfer waits).
+        unsafe { vedma::ve_dma_close_p(self.hdl) };
+    }
 }
 
 /// One measurement: wall ns, engine busy ns, this process's CPU ns (user + system: the pin
@@ -87,10 +176,12 @@ fn pattern(seed: u64, i: usize) -> u64 {
 
 /// Data check of one mode on one buffer: the first `len` bytes go VH -> VE with a pattern,
 /// the buffer is overwritten, and they come back VE -> VH; every 8 bytes are compared.
+#[allow(clippy::too_many_arguments)]
 fn verify(
     mode: Mode,
     fd: &OwnedFd,
     eng: Option<&UserEngine>,
+    lib: Option<&Lib>,
     c: &EmuBar,
     b: &Buffer,
     len: usize,
@@ -102,9 +193,9 @@ fn verify(
     for (i, w) in words.iter_mut().enumerate() {
         *w = pattern(seed, i);
     }
-    run_once(mode, fd, eng, c, true, b.addr(), len as u64)?;
+    run_once(mode, fd, eng, lib, c, true, b.addr(), len as u64)?;
     words.fill(!0);
-    run_once(mode, fd, eng, c, false, b.addr(), len as u64)?;
+    run_once(mode, fd, eng, lib, c, false, b.addr(), len as u64)?;
     match words
         .iter()
         .enumerate()
@@ -119,10 +210,12 @@ fn verify(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_once(
     mode: Mode,
     fd: &OwnedFd,
     eng: Option<&UserEngine>,
+    lib: Option<&Lib>,
     c: &EmuBar,
     to_ve: bool,
     vh: u64,
@@ -147,6 +240,10 @@ fn run_once(
             sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a)
                 .map_err(|e| format!("XFER: {}", errname(e)))?;
             u64::from(a.descs)
+        }
+        Mode::Library => {
+            lib.ok_or("no library handle")?.xfer(to_ve, vh, len)?;
+            0
         }
         Mode::Legacy => necdma::legacy(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
         Mode::Bulk => necdma::bulk(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
@@ -174,7 +271,7 @@ type Key = (usize, bool, u64, Mode);
 fn floor_ns(fd: &OwnedFd, c: &EmuBar, b: &Buffer, n: usize) -> Result<f64, String> {
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
-        v.push(run_once(Mode::Kernel, fd, None, c, false, b.addr(), 8)?.wall);
+        v.push(run_once(Mode::Kernel, fd, None, None, c, false, b.addr(), 8)?.wall);
     }
     v.sort_by(|x, y| x.total_cmp(y));
     Ok(v[n / 2])
@@ -245,7 +342,7 @@ fn main() {
     let max_len = *sizes.last().unwrap();
     // Data is verified on up to 64 MiB of each buffer after each mode's scan.
     let check_len = max_len.min(64 << 20) as usize;
-    let all_modes = [Mode::Legacy, Mode::Bulk, Mode::Kernel];
+    let all_modes = [Mode::Legacy, Mode::Bulk, Mode::Kernel, Mode::Library];
     let mut t = Tap::new("ve_dma_bench", 4 + all_modes.len() * backings.len());
     let buffers: Result<Vec<Buffer>, String> =
         backings.iter().map(|(_, a)| a(max_len as usize)).collect();
@@ -270,7 +367,7 @@ fn main() {
             "emulator=1 user_pdma=1",
             [Mode::Legacy, Mode::Bulk].as_slice(),
         ),
-        ("emulator=1", [Mode::Kernel].as_slice()),
+        ("emulator=1", [Mode::Kernel, Mode::Library].as_slice()),
     ] {
         let r = (|| {
             sys::insmod(&module, params).map_err(|e| format!("insmod {params}: {}", errname(e)))?;
@@ -282,6 +379,11 @@ fn main() {
                 } else {
                     Some(UserEngine::map(&fd).map_err(|e| format!("mmap: {}", errname(e)))?)
                 };
+                let lib = if modes.contains(&Mode::Library) {
+                    Some(Lib::open(&fd)?)
+                } else {
+                    None
+                };
                 for &mode in modes {
                     for (bi, b) in buffers.iter().enumerate() {
                         for &to_ve in &dirs {
@@ -292,6 +394,7 @@ fn main() {
                                         mode,
                                         &fd,
                                         eng.as_ref(),
+                                        lib.as_ref(),
                                         &c,
                                         to_ve,
                                         b.addr(),
@@ -323,7 +426,16 @@ fn main() {
                         let seed = (mode as u64) << 32 | bi as u64;
                         checks.insert(
                             (mode, bi),
-                            verify(mode, &fd, eng.as_ref(), &c, b, check_len, seed),
+                            verify(
+                                mode,
+                                &fd,
+                                eng.as_ref(),
+                                lib.as_ref(),
+                                &c,
+                                b,
+                                check_len,
+                                seed,
+                            ),
                         );
                     }
                 }
@@ -347,6 +459,7 @@ fn main() {
     t.diag("those boots) are 1328 ns/page bulk and 4777 ns/page one page at a time, pin + release: this driver's one-page");
     t.diag("ioctls are about as fast, its bulk ioctls slower (so bulk here is, if anything, slower than with vp.ko).");
     t.diag("raw = the engine's busy time for the kernel manager's descriptors.");
+    t.diag("library = VEOS's ve_dma_xfer_p_va through libvedma (lib/vedma) on the kernel manager; library/kernel = its rate over kernel's.");
     t.diag("CPU = this process's user + system time per GiB moved (pinning, posting, waiting's overhead).");
     t.diag("legacy model = its CPU time + the engine's busy time, serial as VEOS 1.2.2 pins everything before posting.");
     let floor_v = floor.as_ref().ok().copied();
@@ -361,8 +474,8 @@ fn main() {
         for &to_ve in &dirs {
             let dir = if to_ve { "vh2ve" } else { "ve2vh" };
             t.diag(&format!("{bname} {dir}:"));
-            t.diag("| buff kb | legacy MiB/s | bulk MiB/s | kernel MiB/s | raw MiB/s | kernel/raw | kernel/bulk | kernel/legacy | descriptors legacy/bulk/kernel | CPU ms/GiB legacy/bulk/kernel | legacy model/measured | kernel/floor |");
-            t.diag("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            t.diag("| buff kb | legacy MiB/s | bulk MiB/s | kernel MiB/s | raw MiB/s | kernel/raw | kernel/bulk | kernel/legacy | descriptors legacy/bulk/kernel | CPU ms/GiB legacy/bulk/kernel | legacy model/measured | kernel/floor | library MiB/s | library/kernel |");
+            t.diag("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for &len in &sizes {
                 let get = |m| results.get(&(bi, to_ve, len, m)).copied();
                 let (Some(l), Some(b), Some(k)) =
@@ -371,8 +484,9 @@ fn main() {
                     continue;
                 };
                 let per_gib = |s: Sample| s.cpu / 1e6 * (1u64 << 30) as f64 / len as f64;
+                let lib = get(Mode::Library);
                 t.diag(&format!(
-                    "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{}/{} | {:.0}/{:.0}/{:.0} | {:.2} | {} |",
+                    "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{}/{} | {:.0}/{:.0}/{:.0} | {:.2} | {} | {} | {} |",
                     len >> 10,
                     mibs(len, l.wall),
                     mibs(len, b.wall),
@@ -389,9 +503,29 @@ fn main() {
                     per_gib(k),
                     (l.cpu + l.busy) / l.wall,
                     floor_v.map_or(String::from("-"), |f| format!("{:.2}", k.wall / f)),
+                    lib.map_or(String::from("-"), |x| format!("{:.0}", mibs(len, x.wall))),
+                    lib.map_or(String::from("-"), |x| format!("{:.3}", k.wall / x.wall)),
                 ));
             }
         }
+    }
+    // The library's cost over the kernel's, one figure: geometric mean of library/kernel over
+    // every memory type and direction at >= 1 MiB.
+    let ratios: Vec<f64> = results
+        .iter()
+        .filter(|((_, _, len, m), _)| *m == Mode::Library && *len >= 1 << 20)
+        .filter_map(|(&(bi, to_ve, len, _), x)| {
+            results
+                .get(&(bi, to_ve, len, Mode::Kernel))
+                .map(|k| k.wall / x.wall)
+        })
+        .collect();
+    if !ratios.is_empty() {
+        let g = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        t.diag(&format!(
+            "library/kernel at >= 1 MiB, geometric mean of {} points: {g:.3}",
+            ratios.len()
+        ));
     }
     t.result("every mode ran every transfer", ok);
     t.result(
