@@ -315,7 +315,13 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_WAIT_EXCEPTION - waits for an exception of the caller's task.
  *
- * Argument: user pointer to a uint64_t, out: the exception status. Not implemented (EINVAL).
+ * Argument: user pointer to a uint64_t, out: the exception status (the core's EXS). Any user, on
+ * the file of its own task (NEC's pseudo process): waits, interruptibly, until the core the task
+ * is assigned to raises an exception interrupt, or returns at once an exception saved by
+ * VEDRV_CMD_UNASSIGN_TASK. A file that waited cannot be mmapped afterwards (EACCES).
+ *
+ * Errors: EFAULT; EINVAL (the file was mmapped); ESRCH (the task is neither ready nor assigned);
+ * EAGAIN (O_NONBLOCK and nothing to report); EINTR (a signal); ENODEV (the card was unbound).
  */
 #define VEDRV_CMD_WAIT_EXCEPTION	_IOW(VE_IOC_MAGIC, 2, uint64_t)
 /**
@@ -341,13 +347,21 @@ struct ve_ownership {
 /**
  * VEDRV_CMD_ASSIGN_TASK - binds a task to a core.
  *
- * Argument: &struct ve_tid_core. Not implemented (EINVAL).
+ * Argument: &struct ve_tid_core. A ready task goes onto an enabled core.
+ *
+ * Errors: EFAULT; EINVAL (a core that is not enabled or out of range); EBUSY (the core has a
+ * task); EAGAIN (the task has an exception not yet collected); ESRCH (no ready task of that
+ * thread).
  */
 #define VEDRV_CMD_ASSIGN_TASK		_IOR(VE_IOC_MAGIC, 6, struct ve_tid_core)
 /**
  * VEDRV_CMD_UNASSIGN_TASK - unbinds a task from its core.
  *
- * Argument, by value: the task's thread id (pid_t). Not implemented (EINVAL).
+ * Argument, by value: the task's thread id (pid_t). The task leaves its core; an exception the
+ * core raised and nobody collected is saved for the task's next VEDRV_CMD_WAIT_EXCEPTION.
+ *
+ * Errors: ESRCH (no task of that thread); EINVAL (the task is on no core); EBUSY (the core is
+ * running); EAGAIN (the core's interrupt is on its way: try again).
  */
 #define VEDRV_CMD_UNASSIGN_TASK		_IOR(VE_IOC_MAGIC, 7, pid_t)
 /**
