@@ -23,36 +23,29 @@ use crate::{
         translate,
     },
     sys::gup::{
-        LockedRun,
+        PinCharge,
         PinnedRun,
         TargetMm, //
     },
     uapi, //
 };
 
-/// Puts pinned, charged entries on a list; on failure they are unpinned outside the lock.
-fn keep(card: &Card, list: ListId, entries: KVec<(EntryKey, LockedRun)>) -> Result {
-    let res = card.pins().lock().insert_all(list, entries);
+/// Puts pinned entries of `pgsz` bytes, given with the addresses the caller got back, on a list
+/// with `charge`, the charge of their pages; on failure they are unpinned and uncharged outside
+/// the lock.
+fn keep(
+    card: &Card,
+    list: ListId,
+    charge: PinCharge,
+    entries: KVec<(u64, PinnedRun)>,
+    pgsz: u64,
+) -> Result {
+    let res = card.pins().lock().insert_all(list, charge, entries, pgsz);
     // The guard is gone: dropping what came back unpins without the list lock held.
     res.map_err(|back| {
         drop(back);
         ENOMEM
     })
-}
-
-/// Charges pinned entries of `pgsz` bytes, given with their physical addresses, to the target;
-/// keyed for the pin list by the address and the size (release finds them by the same address).
-fn charge(
-    target: &TargetMm,
-    entries: KVec<(u64, PinnedRun)>,
-    pgsz: u64,
-) -> Result<KVec<(EntryKey, LockedRun)>> {
-    let mut keyed = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
-    for (addr, run) in entries {
-        // Capacity is reserved.
-        keyed.push((EntryKey::new(addr, pgsz), run), GFP_KERNEL)?;
-    }
-    target.charge(keyed)
 }
 
 /// `VEDRV_CMD_VHVA_TO_VSAA` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN`.
@@ -75,13 +68,13 @@ pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> 
         writer.write(&req)?;
         return Ok(0);
     };
-    let locked = target.charge_one(run)?;
+    let charge = target.charge_pages(run.npages())?;
     // Tell the caller first: if that fails, nothing stays pinned.
     writer.write(&req)?;
     let res = card
         .pins()
         .lock()
-        .insert_one(list, EntryKey::new(phys, PAGE_SIZE), locked);
+        .insert_one(list, EntryKey::new(phys, PAGE_SIZE), charge, run);
     // The guard is gone: an entry that came back is unpinned without the list lock held.
     res.map_err(|_| ENOMEM)?;
     Ok(0)
@@ -107,7 +100,11 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
         paddrs.push(*p, GFP_KERNEL)?;
     }
     let entries = match list {
-        Some(list) => Some((list, charge(&target, block.entries, block.pgsz)?)),
+        Some(list) => {
+            // One charge for the whole call (`ENOMEM` over the caller's limit).
+            let pages = block.entries.iter().map(|(_, r)| r.npages()).sum();
+            Some((list, target.charge_pages(pages)?, block.entries))
+        }
         // Translation only: the pins end here, as NEC drops its page references.
         None => {
             drop(block.entries);
@@ -125,8 +122,8 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     req.vp_info.pgsz = block.pgsz as i32;
     req.vp_info.pfnmap = 0;
     writer.write(&req)?;
-    if let Some((list, entries)) = entries {
-        keep(card, list, entries)?;
+    if let Some((list, charge, entries)) = entries {
+        keep(card, list, charge, entries, block.pgsz)?;
     }
     Ok(0)
 }

@@ -36,7 +36,10 @@ use crate::{
         Slot,
         SlotStore, //
     },
-    sys::gup::LockedRun,
+    sys::gup::{
+        PinCharge,
+        PinnedRun, //
+    },
     uapi, //
 };
 
@@ -71,10 +74,16 @@ impl EntryKey {
     }
 }
 
-/// A list's slots, in the kernel's memory.
-pub(crate) struct Slots(KVVec<Slot<LockedRun>>);
+/// One entry: its pinned pages and which of the list's charges they are counted in.
+pub(crate) struct ListEntry {
+    run: PinnedRun,
+    charge: usize,
+}
 
-impl SlotStore<LockedRun> for Slots {
+/// A list's slots, in the kernel's memory.
+pub(crate) struct Slots(KVVec<Slot<ListEntry>>);
+
+impl SlotStore<ListEntry> for Slots {
     fn none() -> Self {
         Self(KVVec::new())
     }
@@ -89,18 +98,73 @@ impl SlotStore<LockedRun> for Slots {
         Ok(Self(v))
     }
 
-    fn slots(&self) -> &[Slot<LockedRun>] {
+    fn slots(&self) -> &[Slot<ListEntry>] {
         &self.0
     }
 
-    fn slots_mut(&mut self) -> &mut [Slot<LockedRun>] {
+    fn slots_mut(&mut self) -> &mut [Slot<ListEntry>] {
         &mut self.0
+    }
+}
+
+/// One of NEC's pin lists: its entries, and their charges to the pinned memory of the address
+/// spaces they came from, one [`PinCharge`] (one mm reference) per address space, so that an
+/// entry costs no reference count of its own.
+///
+/// # Invariants
+///
+/// `charges[i]` is `Some` while an entry names charge `i`, and holds exactly the pages of the
+/// entries that name it.
+#[derive(Default)]
+struct PinList {
+    table: PinTable<ListEntry, Slots>,
+    charges: KVec<Option<PinCharge>>,
+}
+
+impl PinList {
+    /// Where `charge`'s address space is counted: an existing charge of the same mm, a free
+    /// place, or a new one; `None` if there is no memory for a new one.
+    fn charge_slot(&mut self, charge: &PinCharge) -> Option<usize> {
+        let mut free = None;
+        for (i, c) in self.charges.iter().enumerate() {
+            match c {
+                Some(c) if c.same_mm(charge) => return Some(i),
+                None if free.is_none() => free = Some(i),
+                _ => {}
+            }
+        }
+        if free.is_some() {
+            return free;
+        }
+        self.charges.push(None, GFP_KERNEL).ok()?;
+        Some(self.charges.len() - 1)
+    }
+
+    /// Adds `charge` at place `i` (from [`PinList::charge_slot`]).
+    fn add_charge(&mut self, i: usize, charge: PinCharge) {
+        let Some(place) = self.charges.get_mut(i) else {
+            // Not reached: `i` came from `charge_slot`. The charge goes back at once.
+            return;
+        };
+        match place {
+            Some(held) => {
+                // Same mm, as `charge_slot` chose; were it not, the charge goes back at once.
+                let _ = held.absorb(charge);
+            }
+            None => *place = Some(charge),
+        }
     }
 }
 
 /// The two pin lists of a card.
 pub(crate) struct PinLists {
-    lists: [PinTable<LockedRun, Slots>; uapi::NR_PD_LIST as usize],
+    lists: [PinList; uapi::NR_PD_LIST as usize],
+}
+
+/// Every entry of a list, taken out: dropping it unpins them and returns their charges.
+pub(crate) struct TakenList {
+    _slots: Slots,
+    _charges: KVec<Option<PinCharge>>,
 }
 
 /// A validated `enum pd_list` value.
@@ -122,61 +186,100 @@ impl PinLists {
     /// Empty lists.
     pub(crate) fn new() -> Self {
         Self {
-            lists: [PinTable::new(), PinTable::new()],
+            lists: [PinList::default(), PinList::default()],
         }
     }
 
     /// Entries held on `list`.
     pub(crate) fn count(&self, list: ListId) -> usize {
-        self.lists[list.0].len()
+        self.lists[list.0].table.len()
     }
 
-    /// Adds every `(key, entry)` of `entries` to `list`, or none of them: if memory for their
-    /// slots runs out, everything is handed back, for the caller to drop (unpin) outside the
+    /// Adds every `(addr, run)` of `entries`, entries of `pgsz` bytes answered with address
+    /// `addr`, to `list` with `charge`, the charge of all their pages, or none of them: if memory
+    /// runs out, everything is handed back, for the caller to drop (unpin, uncharge) outside the
     /// lock.
     pub(crate) fn insert_all(
         &mut self,
         list: ListId,
-        entries: KVec<(EntryKey, LockedRun)>,
-    ) -> Result<(), KVec<(EntryKey, LockedRun)>> {
-        let table = &mut self.lists[list.0];
-        if table.reserve(entries.len()).is_err() {
-            return Err(entries);
+        charge: PinCharge,
+        entries: KVec<(u64, PinnedRun)>,
+        pgsz: u64,
+    ) -> Result<(), (PinCharge, KVec<(u64, PinnedRun)>)> {
+        let l = &mut self.lists[list.0];
+        if l.table.reserve(entries.len()).is_err() {
+            return Err((charge, entries));
         }
-        for (key, run) in entries {
+        let Some(at) = l.charge_slot(&charge) else {
+            return Err((charge, entries));
+        };
+        // INVARIANT: the charge counts exactly the entries' pages, which name it from here on.
+        l.add_charge(at, charge);
+        for (addr, run) in entries {
+            let key = EntryKey::new(addr, pgsz);
             // Room was reserved for all of them: this cannot fail; were it to, the entry would be
-            // dropped (unpinned) under the lock, which is still correct.
-            let _ = table.insert(key.frame, key.size, run);
+            // dropped (unpinned) under the lock, its pages still counted in the charge until the
+            // list is emptied.
+            let _ = l
+                .table
+                .insert(key.frame, key.size, ListEntry { run, charge: at });
         }
         Ok(())
     }
 
-    /// Adds one entry (NEC's one-page path); gives it back if memory for its slot runs out.
+    /// Adds one entry with `charge`, the charge of its pages (NEC's one-page path); gives both
+    /// back if memory runs out.
     pub(crate) fn insert_one(
         &mut self,
         list: ListId,
         key: EntryKey,
-        run: LockedRun,
-    ) -> Result<(), LockedRun> {
-        let table = &mut self.lists[list.0];
-        if table.reserve(1).is_err() {
-            return Err(run);
+        charge: PinCharge,
+        run: PinnedRun,
+    ) -> Result<(), (PinCharge, PinnedRun)> {
+        let l = &mut self.lists[list.0];
+        if l.table.reserve(1).is_err() {
+            return Err((charge, run));
         }
-        table.insert(key.frame, key.size, run)
+        let Some(at) = l.charge_slot(&charge) else {
+            return Err((charge, run));
+        };
+        l.add_charge(at, charge);
+        // Room was reserved: this cannot fail (see `insert_all`).
+        let _ = l
+            .table
+            .insert(key.frame, key.size, ListEntry { run, charge: at });
+        Ok(())
     }
 
-    /// Takes the entry a release of physical address `addr` means, if one is held: see the
-    /// module documentation.
-    pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<LockedRun> {
-        let table = &mut self.lists[list.0];
-        EntryKey::release(addr)
+    /// Takes the entry a release of physical address `addr` means, if one is held (see the
+    /// module documentation), and returns its pages' charge; the pages are unpinned when the
+    /// returned run is dropped.
+    pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<PinnedRun> {
+        let l = &mut self.lists[list.0];
+        let table = &mut l.table;
+        let e = EntryKey::release(addr)
             .into_iter()
             .flatten()
-            .find_map(|k| table.pop(k.frame, k.size))
+            .find_map(|k| table.pop(k.frame, k.size))?;
+        if let Some(place) = l.charges.get_mut(e.charge) {
+            if let Some(c) = place {
+                c.release(e.run.npages());
+                if c.npages() == 0 {
+                    // INVARIANT: no entry names it any more; its mm reference goes.
+                    *place = None;
+                }
+            }
+        }
+        Some(e.run)
     }
 
-    /// Takes every entry of `list`: they are unpinned when what this returns is dropped.
-    pub(crate) fn take_all(&mut self, list: ListId) -> Slots {
-        self.lists[list.0].take_all()
+    /// Takes every entry of `list`: they are unpinned and their charges returned when what this
+    /// returns is dropped.
+    pub(crate) fn take_all(&mut self, list: ListId) -> TakenList {
+        let l = &mut self.lists[list.0];
+        TakenList {
+            _slots: l.table.take_all(),
+            _charges: core::mem::take(&mut l.charges),
+        }
     }
 }

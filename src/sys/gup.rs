@@ -181,23 +181,54 @@ impl Drop for PinnedRun {
     }
 }
 
-/// Pages charged to the pinned memory (`mm->pinned_vm`) of an address space.
+/// Pages charged to the pinned memory (`mm->pinned_vm`) of an address space: one run's
+/// ([`LockedRun`]), or the entries of one address space on one of NEC's pin lists (one charge and
+/// one mm reference for all of them, returned page by page as entries go).
 ///
 /// # Invariants
 ///
 /// `npages` pages are charged to `mm->pinned_vm` on behalf of this value; `mm` is held
 /// (`mmgrab`) so the charge can be returned even after the process has exited.
-struct PinCharge {
+pub(crate) struct PinCharge {
     mm: ARef<Mm>,
     npages: usize,
 }
 
 impl PinCharge {
-    /// Takes over `other`'s charge (on the same mm).
-    fn absorb(&mut self, other: PinCharge) {
+    /// Pages charged.
+    pub(crate) fn npages(&self) -> usize {
+        self.npages
+    }
+
+    /// Whether `other` is charged to the same address space.
+    pub(crate) fn same_mm(&self, other: &PinCharge) -> bool {
+        self.mm.as_raw() == other.mm.as_raw()
+    }
+
+    /// Takes over `other`'s charge if it is on the same mm; gives it back otherwise.
+    pub(crate) fn absorb(&mut self, other: PinCharge) -> Result<(), PinCharge> {
+        if !self.same_mm(&other) {
+            return Err(other);
+        }
+        self.take_over(other);
+        Ok(())
+    }
+
+    /// Takes over `other`'s charge, which the caller checked is on the same mm.
+    fn take_over(&mut self, other: PinCharge) {
         // INVARIANT: `other`'s pages were charged to the same mm; they are ours now.
         self.npages += other.npages;
         core::mem::forget(other);
+    }
+
+    /// Returns the charge of `n` of its pages now (at most as many as it holds).
+    pub(crate) fn release(&mut self, n: usize) {
+        let n = n.min(self.npages);
+        // SAFETY: by the type invariant at least `n` pages are charged to the grabbed `mm` on
+        // behalf of this value.
+        unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), n as c_ulong) };
+        // INVARIANT: the `n` pages are no longer charged.
+        self.npages -= n;
     }
 }
 
@@ -230,7 +261,8 @@ impl LockedRun {
         let LockedRun { run, charge } = other;
         match self.run.merge(run) {
             Ok(()) => {
-                self.charge.absorb(charge);
+                // Same mm, checked above.
+                self.charge.take_over(charge);
                 Ok(())
             }
             Err(run) => Err(LockedRun { run, charge }),
@@ -338,55 +370,25 @@ impl TargetMm {
         })
     }
 
-    /// Charges the runs of `entries` to the target's pinned memory (`mm->pinned_vm`, as RDMA and
-    /// io_uring account pins) and makes them [`LockedRun`]s, which uncharge when dropped; the keys
-    /// come along unchanged. The limit is the caller's RLIMIT_MEMLOCK, waived with CAP_IPC_LOCK
-    /// (VEOS runs as root and has it). Over the limit: `ENOMEM`, nothing charged, and the runs are
-    /// dropped (unpinned).
-    pub(crate) fn charge<K>(&self, entries: KVec<(K, PinnedRun)>) -> Result<KVec<(K, LockedRun)>> {
-        let total: usize = entries.iter().map(|(_, r)| r.npages).sum();
+    /// Charges `npages` pages to the target's pinned memory (`mm->pinned_vm`, as RDMA and
+    /// io_uring account pins), returned when the [`PinCharge`] goes (or page by page,
+    /// [`PinCharge::release`]). The limit is the caller's RLIMIT_MEMLOCK, waived with
+    /// CAP_IPC_LOCK (VEOS runs as root and has it): `ENOMEM` over it, nothing charged.
+    pub(crate) fn charge_pages(&self, npages: usize) -> Result<PinCharge> {
         // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
-        to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), total as c_ulong) })?;
-        let mut out = KVec::with_capacity(entries.len(), GFP_KERNEL).inspect_err(|_| {
-            // SAFETY: undoes the charge just made on the same live mm.
-            unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), total as c_ulong) }
-        })?;
+        to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), npages as c_ulong) })?;
         let mm: &Mm = &self.mm;
-        for (key, run) in entries {
-            // INVARIANT: `total` covered this run's pages; the LockedRun takes over its share.
-            // Capacity is reserved: the push cannot fail.
-            let npages = run.npages;
-            let _ = out.push(
-                (
-                    key,
-                    LockedRun {
-                        run,
-                        charge: PinCharge {
-                            mm: ARef::from(mm),
-                            npages,
-                        },
-                    },
-                ),
-                GFP_KERNEL,
-            );
-        }
-        Ok(out)
+        // INVARIANT: the pages were just charged to `mm`, which the ARef grabs.
+        Ok(PinCharge {
+            mm: ARef::from(mm),
+            npages,
+        })
     }
 
-    /// [`TargetMm::charge`] for a single run, without allocating.
+    /// Charges one run ([`TargetMm::charge_pages`]) and makes it a [`LockedRun`].
     pub(crate) fn charge_one(&self, run: PinnedRun) -> Result<LockedRun> {
-        // SAFETY: `self.mm` is a live mm: we hold `mm_users` on it.
-        to_result(unsafe { ve_pinned_vm_charge(self.mm.as_raw().cast(), run.npages as c_ulong) })?;
-        let mm: &Mm = &self.mm;
-        let npages = run.npages;
-        // INVARIANT: the run's pages were just charged to `mm`.
-        Ok(LockedRun {
-            run,
-            charge: PinCharge {
-                mm: ARef::from(mm),
-                npages,
-            },
-        })
+        let charge = self.charge_pages(run.npages)?;
+        Ok(LockedRun { run, charge })
     }
 
     /// Holds the one page at `va` (page aligned) as `hold` says, without allocating.

@@ -151,6 +151,16 @@ pub fn vmstat(key: &str) -> Option<u64> {
 /// `(nr_foll_pin_acquired, nr_foll_pin_released)`, exact: the per-CPU counter deltas are folded
 /// into the global counters first (`/proc/sys/vm/stat_refresh`, root only), otherwise
 /// /proc/vmstat lags by up to a second's worth of per-CPU batches.
+/// `VmPin` (pages charged to the process's pinned memory, `mm->pinned_vm`) of process `pid`
+/// (`"self"` for the caller), in kB.
+pub fn vm_pin_kb(pid: &str) -> Result<u64, String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmPin:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no VmPin in /proc/{pid}/status"))
+}
+
 pub fn pin_counters() -> Option<(u64, u64)> {
     let _ = fs::write("/proc/sys/vm/stat_refresh", "1");
     parse_pin_counters(&fs::read_to_string("/proc/vmstat").ok()?)

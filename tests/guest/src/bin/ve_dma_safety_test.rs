@@ -549,11 +549,7 @@ fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
 
 /// VmPin of this process, in kB.
 fn vm_pin_kb() -> Result<u64, String> {
-    let s = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmPin:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmPin in /proc/self/status".into())
+    sys::vm_pin_kb("self")
 }
 
 fn charged_while_held(fx: &mut Fx) -> R {

@@ -279,6 +279,36 @@ fn same_page_twice(fx: &mut Fx) -> R {
     ensure_eq("pins", pins_held() - held, 0)
 }
 
+/// List entries are charged to the pinned process's pinned memory (VmPin): one-page and block
+/// entries alike, returned as each entry is released, the rest by RELEASE_PD_PAGE_ALL.
+fn charged_to_pinned_vm(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 256 * PAGE as usize)?;
+    let kb = || sys::vm_pin_kb("self");
+    let before = kb()?;
+    let one = nec::page(fd, true, OS, ME, true, b.addr()).map_err(e("PIN_DOWN"))?;
+    ensure_eq("VmPin after a one-page entry (kB)", kb()? - before, 4)?;
+    let out = nec::blk(
+        fd,
+        true,
+        OS,
+        my_pid(),
+        true,
+        b.addr() + PAGE,
+        200 * PAGE,
+        100,
+    )
+    .map_err(e("BLK_PIN_DOWN"))?;
+    ensure_eq("block entries", out.paddr.len(), 100)?;
+    ensure_eq("VmPin after 100 block entries (kB)", kb()? - before, 404)?;
+    nec::release_blk(fd, OS, &out.paddr[..40]).map_err(e("RELEASE_PD_PAGE_BLK"))?;
+    ensure_eq("VmPin after 40 released (kB)", kb()? - before, 244)?;
+    nec::release_page(fd, OS, one).map_err(e("RELEASE_PD_PAGE"))?;
+    ensure_eq("VmPin after the one-page entry (kB)", kb()? - before, 240)?;
+    nec::release_all(fd, OS).map_err(e("RELEASE_PD_PAGE_ALL"))?;
+    ensure_eq("VmPin after RELEASE_ALL (kB)", kb()? - before, 0)
+}
+
 fn ptrace_a(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
     ptrace_root_without_cap(fd)
@@ -564,6 +594,7 @@ fn main() {
         .case("another process's buffer by pid; its pins outlive it", other_process_case)
         .case("pins outlive the file: COUNT after reopening, RELEASE_PD_PAGE_ALL", pins_outlive_file)
         .case("pinning the same page twice holds it twice", same_page_twice)
+        .case("entries are charged to VmPin, returned as they are released", charged_to_pinned_vm)
         .case("ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check", ptrace_a)
         .case("ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM", ptrace_b)
         .case("ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid", ptrace_c)
