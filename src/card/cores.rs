@@ -220,6 +220,12 @@ impl Card {
         for c in self.cores.lock().cores.iter_mut() {
             c.count = 0;
         }
+        self.reports_again()
+    }
+
+    /// Every enabled core's slot zeroed and EXSRAR programmed again, INTVEC cleared: after
+    /// `ve_state` ONLINE and after a card reset.
+    pub(super) fn reports_again(&self) -> Result {
         self.program_exsrar()?;
         self.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))
     }

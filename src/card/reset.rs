@@ -89,9 +89,7 @@ impl Card {
         let reset = self.run_chip_reset(sequence);
         let engine = self.dma.lock().end_reset(self);
         self.notify_dma();
-        let cores = self.program_exsrar().and_then(|()| {
-            self.with_regs(|r| r.intvec_clear(!0, crate::hw::scr::INTVEC_CORE_CLEAR_WRITES))
-        });
+        let cores = self.reports_again();
         if let Err(e) = cores {
             dev_warn!(self.dev(), "cores not restored after the reset: {:?}\n", e);
         }

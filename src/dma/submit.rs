@@ -96,18 +96,15 @@ impl Stall {
     }
 }
 
-/// The first side of a transfer ([`Route::first`]); the VE side is [`Submission::extents`].
-pub(crate) enum FirstSide {
-    /// VH virtual memory of process `pid` (0: the caller), pinned in batches.
-    Pinned { vh_addr: u64, pid: i32 },
-    /// An address the engine uses as it is (a VH bus address, or VE memory): nothing is pinned.
-    Fixed(u64),
-}
-
 /// A transfer to submit (validated by the caller).
 pub(crate) struct Submission {
     pub(crate) route: Route,
-    pub(crate) first: FirstSide,
+    /// The first side's address ([`Route::first`]).
+    pub(crate) first: u64,
+    /// `Some(pid)`: `first` is VH virtual memory of process `pid` (0: the caller), pinned in
+    /// batches. `None`: the engine uses `first` as it is (a VH bus address, or VE memory), and
+    /// nothing is pinned.
+    pub(crate) pin: Option<i32>,
     pub(crate) len: u64,
     /// The VE side, `(addr, len)` in order; the lengths add up to `len`.
     pub(crate) extents: KVec<(u64, u64)>,
@@ -130,10 +127,7 @@ pub(crate) fn submit<C: Channel>(
     sub: &Submission,
 ) -> Result<u64, (Error, Outcome)> {
     let fail = |e| (e, Outcome::default());
-    let target = match sub.first {
-        FirstSide::Pinned { pid, .. } => Some(TargetMm::by_pid(pid).map_err(fail)?),
-        FirstSide::Fixed(_) => None,
-    };
+    let target = sub.pin.map(TargetMm::by_pid).transpose().map_err(fail)?;
     let id = {
         let mut dma = card.dma().lock();
         if card.removed() {
@@ -141,15 +135,15 @@ pub(crate) fn submit<C: Channel>(
         }
         dma.open(owner, sub.route).map_err(fail)?
     };
-    let r = match (&sub.first, &target) {
-        (FirstSide::Pinned { vh_addr, .. }, Some(target)) => {
+    let r = match &target {
+        Some(target) => {
             let mut s = Submitter {
                 card,
                 target,
                 id,
                 route: sub.route,
-                next_va: *vh_addr,
-                end_va: *vh_addr + sub.len,
+                next_va: sub.first,
+                end_va: sub.first + sub.len,
                 ve: VeCursor::new(&sub.extents),
                 open: None,
                 merge_max: MERGE_FIRST,
@@ -161,8 +155,7 @@ pub(crate) fn submit<C: Channel>(
             // failed below (nothing can reach it).
             s.run()
         }
-        (FirstSide::Fixed(first), _) => hand_over_fixed(card, id, *first, sub),
-        (FirstSide::Pinned { .. }, None) => Err(EINVAL),
+        None => hand_over_fixed(card, id, sub),
     };
     match r {
         Ok(()) => Ok(id),
@@ -183,13 +176,13 @@ pub(crate) fn submit<C: Channel>(
     }
 }
 
-/// Cuts a request whose first side is used as it is ([`FirstSide::Fixed`]) into pieces of at
-/// most [`hw::desc::LEN_MAX`] that follow the VE side's extents, and hands them all over at once:
-/// nothing is pinned, so nothing bounds how much may wait for the ring.
-fn hand_over_fixed<C: Channel>(card: &C, id: u64, first: u64, sub: &Submission) -> Result {
+/// Cuts a request whose first side is used as it is ([`Submission::pin`] `None`) into pieces of
+/// at most [`hw::desc::LEN_MAX`] that follow the VE side's extents, and hands them all over at
+/// once: nothing is pinned, so nothing bounds how much may wait for the ring.
+fn hand_over_fixed<C: Channel>(card: &C, id: u64, sub: &Submission) -> Result {
     let mut ve = VeCursor::new(&sub.extents);
     let mut pieces = KVVec::new();
-    let mut at = first;
+    let mut at = sub.first;
     let mut left = sub.len;
     while left > 0 {
         let (addr, len) = ve.take(left.min(hw::desc::LEN_MAX)).ok_or(EINVAL)?;

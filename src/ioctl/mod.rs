@@ -35,7 +35,6 @@ use crate::{
         manager::Route,
         submit::{
             self,
-            FirstSide,
             Submission,
             WaitEnd, //
         },
@@ -438,7 +437,9 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
     let order = ordering(req.opt);
     if req.direction() == uapi::VE_DMA_VE_TO_VE {
         // Both sides VE memory, one range each: the source checked as the destination is.
-        ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?;
+        if velist::check(&[(req.ve_addr, req.len)], Some(card.ve_mem_limit())) != Some(req.len) {
+            return Err(EINVAL);
+        }
         return Ok(Submission {
             route: Route {
                 first: AddrSpace::Vemaa,
@@ -446,7 +447,8 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
                 first_is_src: true,
                 order,
             },
-            first: FirstSide::Fixed(req.ve_addr),
+            first: req.ve_addr,
+            pin: None,
             len: req.len,
             extents: ve_side(card.ve_mem_limit(), req.ve_dst_addr, req.len, None)?,
         });
@@ -456,18 +458,15 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
     } else {
         (AddrSpace::Vemaa, card.ve_mem_limit())
     };
-    let first = if req.has(uapi::VE_DMA_VH_BUS) {
+    let pin = if req.has(uapi::VE_DMA_VH_BUS) {
         // The engine writes or reads whatever the caller names: raw device access.
         if !sys::capable_sys_rawio() {
             return Err(EPERM);
         }
         sys::check_lockdown()?;
-        FirstSide::Fixed(req.vh_addr)
+        None
     } else {
-        FirstSide::Pinned {
-            vh_addr: req.vh_addr,
-            pid: req.pid,
-        }
+        Some(req.pid)
     };
     let list = req.has(uapi::VE_DMA_VE_LIST).then_some(req.num_extents);
     Ok(Submission {
@@ -477,7 +476,8 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
             first_is_src: req.direction() == uapi::VE_DMA_VH_TO_VE,
             order,
         },
-        first,
+        first: req.vh_addr,
+        pin,
         len: req.len,
         extents: ve_side(limit, req.ve_addr, req.len, list)?,
     })
@@ -494,10 +494,8 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
     }
     let sub = Submission {
         route: Route::host_ve(req.flags == uapi::VE_DMA_VH_TO_VE),
-        first: FirstSide::Pinned {
-            vh_addr: req.vh_addr,
-            pid: req.pid,
-        },
+        first: req.vh_addr,
+        pin: Some(req.pid),
         len: req.len,
         extents: ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?,
     };
