@@ -520,6 +520,12 @@ pub mod desc {
     pub const EXC_LENGTH: u16 = 0x0003;
     /// An address outside the memory of its space (guest RAM, the PCI hole, VE memory).
     pub const EXC_ADDR_RANGE: u16 = 0x0004;
+    /// The emulator's VT-d translation refused a host-side (VHSAA) address: no root table handed
+    /// over yet ([`super::emu::OFF_CTL_IOMMU_ENABLE`]), a non-present root, context or page-table
+    /// entry, an address beyond the context's address width, or a missing read (source) or write
+    /// (destination) permission. Nothing of the descriptor was copied; the faulting IOVA is in
+    /// [`super::emu::OFF_IOMMU_LAST_FAULT`]. Only with the emulator's `--iommu`.
+    pub const EXC_IOMMU_FAULT: u16 = 0x0005;
     /// Injected by the emulator's test controls.
     pub const EXC_INJECTED: u16 = 0x00ff;
 
@@ -673,8 +679,10 @@ pub mod emu {
     /// memory window to 128 MiB at 128 MiB (VEOS needs `bar0_size` of at least 128 MiB). 4: 96
     /// MSI-X vectors (VE1's whole map), the cores' exception path and the raise controls
     /// ([`OFF_CTL_RAISE`]). 5: VE1's chip reset ([`super::ve1::CHIP_RESET`]) and
-    /// [`OFF_CNT_RESETS`], the ordering-attribute counters.
-    pub const ABI_VERSION: u32 = 5;
+    /// [`OFF_CNT_RESETS`], the ordering-attribute counters. 6: the emulated VT-d translation of
+    /// host-side addresses (`--iommu`; [`OFF_CTL_IOMMU_ENABLE`] and its fields, counters and
+    /// [`super::desc::EXC_IOMMU_FAULT`]) and [`OFF_LAST_VH_ADDR`].
+    pub const ABI_VERSION: u32 = 6;
     /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
     /// is sparse: untouched pages cost nothing.
     pub const BAR2_SIZE: usize = 256 << 20;
@@ -789,6 +797,13 @@ pub mod emu {
     /// u64: descriptors run with the ID-based-ordering attribute
     /// ([`super::desc::ORDER_IDO_VE1`]).
     pub const OFF_CNT_DESCS_IDO: usize = 0x1d8;
+    /// u64: the host-side (VHSAA) address of the last descriptor the engine went to copy (one
+    /// that passed the alignment and length checks, with a nonzero length, whether its copy
+    /// then succeeded or not): its source if that is VHSAA, else its destination if that is;
+    /// untouched by descriptors with no VHSAA side. The address as the descriptor holds it, before any IOMMU
+    /// translation: a DMA address (an IOVA behind an IOMMU, a bounce buffer under swiotlb) that a
+    /// test can compare with its buffer's physical address.
+    pub const OFF_LAST_VH_ADDR: usize = 0x1e0;
     /// Microseconds between the interrupts of a storm: long enough for each to be delivered on
     /// its own (eventfd signals that pile up are delivered as one).
     pub const STORM_GAP_US: u64 = 20;
@@ -804,6 +819,67 @@ pub mod emu {
     pub const OFF_CTL_RAISE_EXS: usize = 0x410;
     /// u64 interrupts of a [`RAISE_SPURIOUS`] storm (0 counts as 1) (tests).
     pub const OFF_CTL_RAISE_COUNT: usize = 0x418;
+
+    /// The emulated VT-d (Intel IOMMU) translation, on with the emulator's `--iommu` only: every
+    /// host-side (VHSAA) address the engine uses, descriptor sources and destinations and the
+    /// cores' EXSRAR report writes, is then an IOVA that the emulator translates through the
+    /// guest's VT-d tables (legacy mode: root table, context table, second-level page tables),
+    /// read from guest RAM at every access, for requester id [`OFF_CTL_IOMMU_SID`]. Until a test
+    /// has written [`OFF_CTL_IOMMU_RTADDR`], [`OFF_CTL_IOMMU_SID`] and then (last) a nonzero
+    /// [`OFF_CTL_IOMMU_ENABLE`], every VHSAA access faults ([`super::desc::EXC_IOMMU_FAULT`]).
+    /// Tests write these three through a mapping of BAR2 (`ve_iommu_attach` in the guest).
+    /// u64 guest-physical address of the root table, as the IOMMU's RTADDR register holds it
+    /// (bits 11:10, the table mode, must be 0: legacy mode) (tests).
+    pub const OFF_CTL_IOMMU_RTADDR: usize = 0x420;
+    /// u64 requester id (source id) of the emulator's PCI device: `bus << 8 | devfn` (tests).
+    pub const OFF_CTL_IOMMU_SID: usize = 0x428;
+    /// u64 nonzero: translate through the tables [`OFF_CTL_IOMMU_RTADDR`] names; written last
+    /// (tests).
+    pub const OFF_CTL_IOMMU_ENABLE: usize = 0x430;
+    /// u64 [`IOMMU_MODE_OFF`] or [`IOMMU_MODE_VTD`]: how the emulator was started (emu).
+    pub const OFF_IOMMU_MODE: usize = 0x438;
+    /// u64: translation faults: descriptors failed with [`super::desc::EXC_IOMMU_FAULT`] and
+    /// EXSRAR report writes dropped (emu).
+    pub const OFF_CNT_IOMMU_FAULTS: usize = 0x440;
+    /// u64: IOVA pages translated through second-level page tables, one per successful walk (a
+    /// 4 KiB page, or a 2 MiB or 1 GiB super page) (emu).
+    pub const OFF_CNT_IOMMU_PAGES: usize = 0x448;
+    /// u64: 4 KiB pages passed through untranslated by a pass-through context entry (TT = 2)
+    /// (emu).
+    pub const OFF_CNT_IOMMU_PASSTHROUGH: usize = 0x450;
+    /// u64: the IOVA of the last translation fault (emu).
+    pub const OFF_IOMMU_LAST_FAULT: usize = 0x458;
+    /// u64: why the last translation fault happened, one of the `IOMMU_FAULT_*` codes (emu).
+    pub const OFF_IOMMU_LAST_FAULT_REASON: usize = 0x460;
+
+    /// [`OFF_IOMMU_MODE`]: host-side addresses are guest-physical (no `--iommu`).
+    pub const IOMMU_MODE_OFF: u64 = 0;
+    /// [`OFF_IOMMU_MODE`]: host-side addresses are IOVAs translated through the guest's VT-d
+    /// tables (`--iommu`).
+    pub const IOMMU_MODE_VTD: u64 = 1;
+
+    /// Fault reason: no tables handed over ([`OFF_CTL_IOMMU_ENABLE`] is 0).
+    pub const IOMMU_FAULT_NOT_ENABLED: u64 = 1;
+    /// Fault reason: RTADDR's table mode (bits 11:10) is not legacy.
+    pub const IOMMU_FAULT_TABLE_MODE: u64 = 2;
+    /// Fault reason: a root, context or page-table entry lies outside guest RAM.
+    pub const IOMMU_FAULT_TABLE_ADDR: u64 = 3;
+    /// Fault reason: the root entry of the requester's bus is not present.
+    pub const IOMMU_FAULT_ROOT: u64 = 4;
+    /// Fault reason: the context entry of the requester's devfn is not present.
+    pub const IOMMU_FAULT_CONTEXT: u64 = 5;
+    /// Fault reason: the context entry's translation type is reserved (3).
+    pub const IOMMU_FAULT_TRANSLATION_TYPE: u64 = 6;
+    /// Fault reason: the context entry's address width is not 1, 2 or 3 (39, 48, 57 bits).
+    pub const IOMMU_FAULT_ADDRESS_WIDTH: u64 = 7;
+    /// Fault reason: the IOVA is beyond the context entry's address width.
+    pub const IOMMU_FAULT_BEYOND_WIDTH: u64 = 8;
+    /// Fault reason: a second-level entry on the walk is not present (neither R nor W).
+    pub const IOMMU_FAULT_NOT_PRESENT: u64 = 9;
+    /// Fault reason: a read (descriptor source) without R on every level of the walk.
+    pub const IOMMU_FAULT_READ: u64 = 10;
+    /// Fault reason: a write (destination, EXSRAR report) without W on every level of the walk.
+    pub const IOMMU_FAULT_WRITE: u64 = 11;
 
     /// Core `entry` (0..[`CORES`]) raises an exception with cause [`OFF_CTL_RAISE_EXS`], as a VE1
     /// core does when it stops: EXS becomes [`super::exs::halted`]`(cause)`, the value is

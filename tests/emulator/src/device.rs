@@ -26,6 +26,12 @@ use crate::{
         GUEST_PEER, //
     },
     sys::Mapping,
+    vtd::{
+        copy_spans,
+        Access,
+        DmaError,
+        HostBus, //
+    },
 };
 
 /// Start-up parameters.
@@ -39,6 +45,9 @@ pub struct Config {
     pub nonce: u64,
     /// Test control: publish a wrong magic, so that the driver must refuse the device.
     pub bad_magic: bool,
+    /// `--iommu`: host-side addresses are IOVAs, translated through the guest's VT-d tables once
+    /// a test has handed them over (`vtd.rs`, [`emu::OFF_CTL_IOMMU_ENABLE`]).
+    pub iommu: bool,
 }
 
 /// Counters, as published in the identification block.
@@ -52,6 +61,9 @@ pub struct Stats {
     pub descs: u64,
     pub exceptions: u64,
     pub busy_ns: u64,
+    pub iommu_faults: u64,
+    pub iommu_pages: u64,
+    pub iommu_passthrough: u64,
 }
 
 /// The emulated card.
@@ -80,6 +92,14 @@ impl Device {
         bar.store64(emu::BLOCK + emu::OFF_VE_MEM_SIZE, cfg.ve_mem_size);
         bar.store64(emu::BLOCK + emu::OFF_GUEST_RAM_SIZE, cfg.ram_size);
         bar.store64(emu::BLOCK + emu::OFF_NONCE, cfg.nonce);
+        bar.store64(
+            emu::BLOCK + emu::OFF_IOMMU_MODE,
+            if cfg.iommu {
+                emu::IOMMU_MODE_VTD
+            } else {
+                emu::IOMMU_MODE_OFF
+            },
+        );
         for (i, w) in default_vcr(cfg.ve_mem_size).0.iter().enumerate() {
             bar.store32(emu::BLOCK + emu::OFF_VCR + 4 * i, *w);
         }
@@ -190,7 +210,7 @@ impl Device {
         let ok = match (req, u32::try_from(entry)) {
             (_, Ok(e)) if e >= emu::VECTORS => false,
             (emu::RAISE_EXCEPTION, Ok(e)) if (e as usize) < emu::CORES => {
-                if core_exception(&self.bar, &self.ram, e as usize, cause) {
+                if core_exception(&self.bar, &self.ram, self.cfg.iommu, e as usize, cause) {
                     self.raise(e)?;
                     true
                 } else {
@@ -254,6 +274,7 @@ impl Device {
             ram: &self.ram,
             ve_mem: &self.ve_mem,
             ve_regs: &mut self.ve_regs,
+            iommu: self.cfg.iommu,
         };
         let r = self.engine.run(&self.bar, &mut mem)?;
         if r.irq {
@@ -298,6 +319,9 @@ impl Device {
             descs: self.bar.load64(emu::BLOCK + emu::OFF_CNT_DESCS),
             exceptions: self.bar.load64(emu::BLOCK + emu::OFF_CNT_EXCEPTIONS),
             busy_ns: self.bar.load64(emu::BLOCK + emu::OFF_CNT_BUSY_NS),
+            iommu_faults: self.bar.load64(emu::BLOCK + emu::OFF_CNT_IOMMU_FAULTS),
+            iommu_pages: self.bar.load64(emu::BLOCK + emu::OFF_CNT_IOMMU_PAGES),
+            iommu_passthrough: self.bar.load64(emu::BLOCK + emu::OFF_CNT_IOMMU_PASSTHROUGH),
         }
     }
 }
@@ -306,25 +330,35 @@ impl Device {
 /// the cause bits, and if its EXSRAR enables the report, the EXS value is DMA-written to the slot
 /// in guest RAM that EXSRAR names. Then the caller raises the core's MSI-X entry (which sets its
 /// INTVEC bit). `false` if the slot is not guest RAM (the value is then not written anywhere, as
-/// an IOMMU or a master abort would drop it).
+/// a master abort would drop it).
+///
+/// With `iommu` (`--iommu`) the slot address is an IOVA, translated as the engine's addresses are
+/// (`vtd.rs`): a write the IOMMU refuses is dropped and counted in
+/// [`emu::OFF_CNT_IOMMU_FAULTS`] (its IOVA in [`emu::OFF_IOMMU_LAST_FAULT`]), and the core still
+/// stops and interrupts (`true`), as a card behind a real IOMMU would: it never learns of the
+/// fault.
 ///
 /// What else a core does is plain memory: the guest's write of [`hw::exs::STOP`] (1) reads as
 /// halted (bits 1:0 = 01b), a write of [`hw::exs::RUN`] (0xEE) as running (10b) until the next
 /// exception, without the emulator looking (nothing executes on these cores).
-pub fn core_exception(bar: &Bar2, ram: &GuestRam, core: usize, cause: u64) -> bool {
+pub fn core_exception(bar: &Bar2, ram: &GuestRam, iommu: bool, core: usize, cause: u64) -> bool {
     let exs = hw::exs::halted(cause);
     bar.store64(hw::ve1::exs_offset(core), exs);
     bar.add64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS, 1);
     let Some(slot) = hw::exsrar::slot(bar.load64(hw::ve1::exsrar_offset(core))) else {
         return true;
     };
-    let Some(p) = ram.host_ptr(slot, 8) else {
-        return false;
+    let spans = match HostBus::load(bar, iommu).spans(bar, ram, slot, 8, Access::Write) {
+        Ok(spans) => spans,
+        Err(DmaError::Range) => return false,
+        Err(DmaError::Iommu(_)) => return true,
     };
-    // SAFETY: `host_ptr` checked that the 8 bytes are inside guest RAM; the guest may access them
-    // concurrently, as with any DMA; the store is unaligned because EXSRAR only
-    // promises 4-byte alignment.
-    unsafe { p.cast::<u64>().write_unaligned(exs.to_le()) };
+    let bytes = exs.to_le_bytes();
+    let src = [(bytes.as_ptr().cast_mut(), bytes.len())];
+    // SAFETY: `spans` checked that the 8 bytes are inside guest RAM (one span, or two if the slot
+    // crosses an IOVA page); the guest may access them concurrently, as with any DMA. `src` is
+    // only read.
+    unsafe { copy_spans(&src, &spans) };
     bar.add64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES, 1);
     true
 }
@@ -388,6 +422,7 @@ mod tests {
                 ve_mem_size: 1 << 20,
                 nonce: 1,
                 bad_magic: false,
+                iommu: false,
             },
             &dir.join("ram2"),
         )
@@ -447,7 +482,7 @@ mod tests {
         bar.store64(hw::ve1::exs_offset(core), hw::exs::RUN);
         // Disabled: EXS changes, no DMA.
         bar.store64(hw::ve1::exsrar_offset(core), 0x1000);
-        assert!(core_exception(&bar, &ram, core, 0x4_0000_0000_0102));
+        assert!(core_exception(&bar, &ram, false, core, 0x4_0000_0000_0102));
         assert_eq!(bar.load64(hw::ve1::exs_offset(core)), 0x4_0000_0000_0101);
         assert_eq!(slot(&ram, 0x1000), 0);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 0);
@@ -456,7 +491,7 @@ mod tests {
             hw::ve1::exsrar_offset(core),
             hw::exsrar::enabled(0x1000 + 8 * core as u64),
         );
-        assert!(core_exception(&bar, &ram, core, 0x8_0000));
+        assert!(core_exception(&bar, &ram, false, core, 0x8_0000));
         assert_eq!(slot(&ram, 0x1000 + 24), 0x8_0001);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS), 2);
@@ -464,7 +499,66 @@ mod tests {
         assert_eq!(bar.load64(hw::ve1::exs_offset(core + 1)), 0);
         // Outside guest RAM (16 MiB here).
         bar.store64(hw::ve1::exsrar_offset(core), hw::exsrar::enabled(16 << 20));
-        assert!(!core_exception(&bar, &ram, core, 0x100));
+        assert!(!core_exception(&bar, &ram, false, core, 0x100));
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
+    }
+
+    /// With `--iommu` the EXSRAR slot is an IOVA: refused (dropped, counted, the core still
+    /// stops) before the tables are handed over and where the page is read only or unmapped,
+    /// written at the translated address where it is writable.
+    #[test]
+    fn exsrar_report_through_the_iommu() {
+        use crate::vtd::testing::{
+            Vt,
+            RO,
+            RW, //
+        };
+        let bar = Bar2::new().unwrap();
+        let mut vt = Vt::new(16 << 20);
+        let (t, top) = vt.context(0x18, 0, 1);
+        let iova = 0xfee0_0000u64;
+        vt.map(top, 3, iova, 0x80_0000, 1, RW);
+        vt.map(top, 3, iova + 0x1000, 0x80_1000, 1, RO);
+        let core = 2;
+        let count = |off| bar.load64(emu::BLOCK + off);
+        bar.store64(
+            hw::ve1::exsrar_offset(core),
+            hw::exsrar::enabled(iova + 0x40),
+        );
+        assert!(core_exception(&bar, &vt.ram, true, core, 0x100));
+        assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 1);
+        assert_eq!(count(emu::OFF_IOMMU_LAST_FAULT), iova + 0x40);
+        assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 0);
+        assert_eq!(slot(&vt.ram, 0x80_0040), 0);
+        // Attached.
+        bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_RTADDR, t.rtaddr);
+        bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_SID, 0x18);
+        bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_ENABLE, 1);
+        assert!(core_exception(&bar, &vt.ram, true, core, 0x200));
+        assert_eq!(slot(&vt.ram, 0x80_0040), 0x201);
+        assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 1);
+        assert_eq!(count(emu::OFF_CNT_IOMMU_PAGES), 1);
+        // A slot that straddles into the read-only page: nothing written, not even the first
+        // half.
+        bar.store64(
+            hw::ve1::exsrar_offset(core),
+            hw::exsrar::enabled(iova + 0xffc),
+        );
+        assert!(core_exception(&bar, &vt.ram, true, core, 0x300));
+        assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 2);
+        assert_eq!(count(emu::OFF_IOMMU_LAST_FAULT), iova + 0x1000);
+        assert_eq!(
+            count(emu::OFF_IOMMU_LAST_FAULT_REASON),
+            emu::IOMMU_FAULT_WRITE
+        );
+        assert_eq!(slot(&vt.ram, 0x80_0ff8), 0);
+        // Unmapped.
+        bar.store64(
+            hw::ve1::exsrar_offset(core),
+            hw::exsrar::enabled(iova + 0x2000),
+        );
+        assert!(core_exception(&bar, &vt.ram, true, core, 0x300));
+        assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 3);
+        assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 1);
     }
 }

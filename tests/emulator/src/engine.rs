@@ -8,10 +8,10 @@
 //! the read pointer: marks each STARTED, copies, marks it COMPLETED, advances the read pointer in
 //! DMACTL word 1, and raises MSI-X 48 (setting its INTVEC bit) when the descriptor asks for a
 //! completion interrupt. A bad descriptor (unknown address space, misalignment, over 64 MiB, an
-//! address outside its memory) stops the engine: the code goes into the descriptor's word 0 and
-//! DMACTL word 1 gets the exception bit with the read pointer on the faulting descriptor. Writing
-//! the read pointer (DMACTL word 1) clears the exception; clearing the permit bit halts the engine
-//! (status HALT in word 0).
+//! address outside its memory, a host-side address the emulated IOMMU refuses: `vtd.rs`) stops
+//! the engine: the code goes into the descriptor's word 0 and DMACTL word 1 gets the exception
+//! bit with the read pointer on the faulting descriptor. Writing the read pointer (DMACTL word 1)
+//! clears the exception; clearing the permit bit halts the engine (status HALT in word 0).
 //!
 //! Shared-memory rules (BAR2 traps nothing, see `bar.rs`): the engine owns DMACTL word 1 and
 //! remembers what it last wrote there; a different value found there on a wake-up is a guest
@@ -39,6 +39,13 @@ use crate::{
         emu, //
     },
     sys::Mapping,
+    vtd::{
+        copy_spans,
+        Access,
+        DmaError,
+        HostBus,
+        Span, //
+    },
 };
 
 /// Offset of the system-common registers in BAR2 (VE1 layout).
@@ -59,14 +66,34 @@ pub struct Memories<'a> {
     pub ve_mem: &'a Mapping,
     /// VE registers (VERAA).
     pub ve_regs: &'a mut [u8],
+    /// The emulator runs with `--iommu`: VHSAA addresses are IOVAs that the emulated VT-d
+    /// translates (`vtd.rs`).
+    pub iommu: bool,
 }
 
 impl Memories<'_> {
-    /// Host pointer for `[addr, addr + len)` of `space`, if it is all inside that memory.
-    fn resolve(&mut self, space: AddrSpace, addr: u64, len: u64) -> Option<*mut u8> {
+    /// The host memory of `[addr, addr + len)` of `space`, all of it, or the exception code:
+    /// VHSAA through `bus` (guest-physical, or translated page by page), the VE spaces if the
+    /// range is inside that memory.
+    fn spans(
+        &mut self,
+        bar: &Bar2,
+        bus: HostBus,
+        space: AddrSpace,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<Vec<Span>, u16> {
         let inside = |size: usize| addr.checked_add(len).is_some_and(|end| end <= size as u64);
-        match space {
-            AddrSpace::Vhsaa => self.ram.host_ptr(addr, len),
+        let p = match space {
+            AddrSpace::Vhsaa => {
+                return bus
+                    .spans(bar, self.ram, addr, len, access)
+                    .map_err(|e| match e {
+                        DmaError::Range => desc::EXC_ADDR_RANGE,
+                        DmaError::Iommu(_) => desc::EXC_IOMMU_FAULT,
+                    })
+            }
             AddrSpace::Vemaa => inside(self.ve_mem.len()).then(|| {
                 // SAFETY: `inside` keeps `[addr, addr + len)` within the mapping.
                 unsafe { self.ve_mem.as_ptr().add(addr as usize) }
@@ -75,7 +102,9 @@ impl Memories<'_> {
                 // SAFETY: `inside` keeps `[addr, addr + len)` within the slice.
                 unsafe { self.ve_regs.as_mut_ptr().add(addr as usize) }
             }),
-        }
+        };
+        p.map(|p| vec![(p, len as usize)])
+            .ok_or(desc::EXC_ADDR_RANGE)
     }
 }
 
@@ -187,7 +216,7 @@ impl Engine {
             Some(_) if bar.load64(emu::BLOCK + emu::OFF_CTL_EXC_AT) == seq => {
                 Err(desc::EXC_INJECTED)
             }
-            Some(d) => Self::copy(mem, &d),
+            Some(d) => Self::copy(bar, mem, &d),
         };
         match outcome {
             Ok(bytes) => {
@@ -241,8 +270,10 @@ impl Engine {
         result.irq = true;
     }
 
-    /// Checks a descriptor and copies. Returns the bytes copied or the exception code.
-    fn copy(mem: &mut Memories<'_>, d: &Desc) -> Result<u64, u16> {
+    /// Checks a descriptor and copies. Returns the bytes copied or the exception code. Both
+    /// ranges are resolved (and, behind the emulated IOMMU, translated page by page) before the
+    /// first byte moves: a descriptor that fails copies nothing.
+    fn copy(bar: &Bar2, mem: &mut Memories<'_>, d: &Desc) -> Result<u64, u16> {
         let len = u64::from(d.len);
         if len % desc::ALIGN != 0 || d.src % desc::ALIGN != 0 || d.dst % desc::ALIGN != 0 {
             return Err(desc::EXC_MISALIGNED);
@@ -254,15 +285,24 @@ impl Engine {
             // A neutralised descriptor: nothing to do.
             return Ok(0);
         }
-        let src = mem
-            .resolve(d.src_space, d.src, len)
-            .ok_or(desc::EXC_ADDR_RANGE)?;
-        let dst = mem
-            .resolve(d.dst_space, d.dst, len)
-            .ok_or(desc::EXC_ADDR_RANGE)?;
-        // SAFETY: both ranges were bounds-checked by `resolve`; `copy` allows overlap (same
-        // space). The guest may touch its RAM meanwhile, as real DMA allows.
-        unsafe { std::ptr::copy(src, dst, len as usize) };
+        let vh = if d.src_space == AddrSpace::Vhsaa {
+            Some(d.src)
+        } else if d.dst_space == AddrSpace::Vhsaa {
+            Some(d.dst)
+        } else {
+            None
+        };
+        if let Some(addr) = vh {
+            bar.store64(emu::BLOCK + emu::OFF_LAST_VH_ADDR, addr);
+        }
+        // The IOMMU controls as they are now: no translation outlives this descriptor.
+        let bus = HostBus::load(bar, mem.iommu);
+        let src = mem.spans(bar, bus, d.src_space, d.src, len, Access::Read)?;
+        let dst = mem.spans(bar, bus, d.dst_space, d.dst, len, Access::Write)?;
+        // SAFETY: every span was bounds-checked against its memory by `spans`, both total `len`
+        // bytes; `copy_spans` allows overlap within a piece (same space). The guest may touch its
+        // RAM meanwhile, as real DMA allows.
+        unsafe { copy_spans(&src, &dst) };
         Ok(len)
     }
 
@@ -283,45 +323,54 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vtd::{
+        testing::{
+            Vt,
+            RO,
+            RW,
+            WO, //
+        },
+        Tables,
+    };
 
     const MIB: u64 = 1 << 20;
 
     struct Rig {
         bar: Bar2,
-        ram: GuestRam,
+        /// Guest RAM, with a table builder for the IOMMU tests.
+        vt: Vt,
         ve_mem: Mapping,
         regs: Vec<u8>,
         engine: Engine,
-        _dir: std::path::PathBuf,
+        iommu: bool,
     }
 
     impl Rig {
         fn new() -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "ve-engine-test-{}-{:?}",
-                std::process::id(),
-                std::thread::current().id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
+            Self::with(16 * MIB, false)
+        }
+
+        /// A rig with `ram` bytes of guest RAM, as `ve-emu --iommu` if `iommu`.
+        fn with(ram: u64, iommu: bool) -> Self {
             let bar = Bar2::new().unwrap();
-            let ram = GuestRam::create(&dir.join("ram"), 16 * MIB).unwrap();
             let ve_mem = Mapping::sparse((128 * MIB) as usize).unwrap();
             let engine = Engine::reset(&bar);
             Rig {
                 bar,
-                ram,
+                vt: Vt::new(ram),
                 ve_mem,
                 regs: vec![0; emu::VERAA_SIZE],
                 engine,
-                _dir: dir,
+                iommu,
             }
         }
 
         fn run(&mut self) -> RunResult {
             let mut mem = Memories {
-                ram: &self.ram,
+                ram: &self.vt.ram,
                 ve_mem: &self.ve_mem,
                 ve_regs: &mut self.regs,
+                iommu: self.iommu,
             };
             self.engine.run(&self.bar, &mut mem).unwrap()
         }
@@ -344,7 +393,7 @@ mod tests {
         }
 
         fn ram_fill(&self, gpa: u64, len: usize, seed: u8) {
-            let p = self.ram.host_ptr(gpa, len as u64).unwrap();
+            let p = self.vt.ram.host_ptr(gpa, len as u64).unwrap();
             for k in 0..len {
                 // SAFETY: in bounds (checked by host_ptr).
                 unsafe { p.add(k).write(seed.wrapping_add((k * 7) as u8)) };
@@ -352,7 +401,7 @@ mod tests {
         }
 
         fn ram_bytes(&self, gpa: u64, len: usize) -> Vec<u8> {
-            let p = self.ram.host_ptr(gpa, len as u64).unwrap();
+            let p = self.vt.ram.host_ptr(gpa, len as u64).unwrap();
             // SAFETY: in bounds (checked by host_ptr).
             unsafe { std::slice::from_raw_parts(p, len).to_vec() }
         }
@@ -360,7 +409,37 @@ mod tests {
         fn ctl1(&self) -> u64 {
             self.bar.load64(CTL1)
         }
+
+        /// Hands the tables over as `ve_iommu_attach` does: root table, requester, enable last.
+        fn attach(&self, t: Tables) {
+            self.bar
+                .store64(emu::BLOCK + emu::OFF_CTL_IOMMU_RTADDR, t.rtaddr);
+            self.bar
+                .store64(emu::BLOCK + emu::OFF_CTL_IOMMU_SID, t.sid.into());
+            self.bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_ENABLE, 1);
+        }
+
+        fn emu(&self, off: usize) -> u64 {
+            self.bar.load64(emu::BLOCK + off)
+        }
+
+        /// Fills VE memory `[at, at + len)` with words that name their own offset.
+        fn ve_fill(&self, at: u64, len: usize, seed: u64) {
+            let p = self.ve_mem.as_ptr().cast::<u64>();
+            for k in 0..len / 8 {
+                // SAFETY: inside the 128 MiB mapping (tests stay below it), 8-byte aligned.
+                unsafe { p.add(at as usize / 8 + k).write(seed ^ (at + 8 * k as u64)) };
+            }
+        }
+
+        fn ve_bytes(&self, at: u64, len: usize) -> Vec<u8> {
+            // SAFETY: inside the 128 MiB mapping (tests stay below it).
+            unsafe { std::slice::from_raw_parts(self.ve_mem.as_ptr().add(at as usize), len) }
+                .to_vec()
+        }
     }
+
+    const SID: u16 = 0x18;
 
     fn d(src_space: AddrSpace, src: u64, dst_space: AddrSpace, dst: u64, len: u32) -> Desc {
         Desc {
@@ -695,5 +774,194 @@ mod tests {
                 irq: false
             }
         );
+    }
+
+    fn vh2ve(iova: u64, ve: u64, len: u32) -> Desc {
+        d(AddrSpace::Vhsaa, iova, AddrSpace::Vemaa, ve, len)
+    }
+
+    fn ve2vh(ve: u64, iova: u64, len: u32) -> Desc {
+        d(AddrSpace::Vemaa, ve, AddrSpace::Vhsaa, iova, len)
+    }
+
+    /// With `--iommu`, every VHSAA access faults until the tables are handed over, and nothing
+    /// moves; VE-only descriptors run. Once attached, the same descriptor copies through the
+    /// tables. [`emu::OFF_LAST_VH_ADDR`] follows the VHSAA side of each descriptor.
+    #[test]
+    fn iommu_refuses_until_attached() {
+        let mut r = Rig::with(64 * MIB, true);
+        let (t, top) = r.vt.context(SID, 0, 1);
+        let iova = 0x7fff_e000;
+        r.vt.map(top, 3, iova, 0x200_0000, 1, RW);
+        r.ram_fill(0x200_0000, 4096, 5);
+        r.permit(true);
+        r.post(0, vh2ve(iova, 0x1000, 4096));
+        r.post(1, vh2ve(iova, 0x1000, 4096));
+        expect_exception(&mut r, 0, desc::EXC_IOMMU_FAULT);
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_FAULTS), 1);
+        assert_eq!(r.emu(emu::OFF_IOMMU_LAST_FAULT), iova);
+        assert_eq!(
+            r.emu(emu::OFF_IOMMU_LAST_FAULT_REASON),
+            emu::IOMMU_FAULT_NOT_ENABLED
+        );
+        assert_eq!(r.emu(emu::OFF_LAST_VH_ADDR), iova);
+        assert!(r.ve_bytes(0x1000, 4096) == vec![0; 4096], "nothing copied");
+        // VE to VE needs no IOMMU and leaves the last VHSAA address alone.
+        r.bar.store64(CTL1, 1);
+        r.post(1, d(AddrSpace::Vemaa, 0, AddrSpace::Vemaa, 0x8000, 64));
+        assert_eq!(r.run().completed, 1);
+        assert_eq!(r.emu(emu::OFF_LAST_VH_ADDR), iova);
+        // Attached: translated.
+        r.attach(t);
+        r.post(2, vh2ve(iova, 0x1000, 4096));
+        r.post(3, ve2vh(0x1008, iova + 8, 16));
+        assert_eq!(r.run().completed, 2);
+        assert!(r.ve_bytes(0x1000, 4096) == r.ram_bytes(0x200_0000, 4096));
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PAGES), 2);
+        assert_eq!(r.emu(emu::OFF_LAST_VH_ADDR), iova + 8);
+        // Without `--iommu` the controls mean nothing: the address is guest-physical.
+        let mut p = Rig::with(64 * MIB, false);
+        p.attach(t);
+        p.ram_fill(0x7fff_e000 & (64 * MIB - 1), 64, 1);
+        p.permit(true);
+        p.post(0, vh2ve(0x200_0000, 0, 64));
+        assert_eq!(p.run().completed, 1);
+        assert_eq!(p.emu(emu::OFF_CNT_IOMMU_PAGES), 0);
+        assert_eq!(p.emu(emu::OFF_LAST_VH_ADDR), 0x200_0000);
+    }
+
+    /// One descriptor over IOVA pages that are scattered (and out of order) in guest memory,
+    /// starting and ending inside a page, both directions.
+    #[test]
+    fn descriptor_over_discontiguous_iova_pages() {
+        let mut r = Rig::with(64 * MIB, true);
+        let (t, top) = r.vt.context(SID, 0, 2);
+        let iova = 0xffe0_0000u64;
+        let gpa = |i: u64| 0x200_0000 + ((i * 5) % 16) * 0x2000;
+        for i in 0..16 {
+            r.vt.map(top, 4, iova + i * 4096, gpa(i), 1, RW);
+        }
+        r.attach(t);
+        r.permit(true);
+        let (start, len) = (iova + 0x808, 15 * 4096 - 0x100);
+        r.ve_fill(0x10_0000, len, 0xabcd);
+        r.post(0, ve2vh(0x10_0000, start, len as u32));
+        r.post(1, vh2ve(start, 0x20_0000, len as u32));
+        assert_eq!(r.run().completed, 2);
+        assert!(r.ve_bytes(0x20_0000, len) == r.ve_bytes(0x10_0000, len));
+        let ve = r.ve_bytes(0x10_0000, len);
+        let mut done = 0;
+        while done < len {
+            let at = start + done as u64;
+            let page = (at - iova) / 4096;
+            let n = (4096 - (at % 4096) as usize).min(len - done);
+            assert!(
+                r.ram_bytes(gpa(page) + at % 4096, n) == ve[done..done + n],
+                "page {page}"
+            );
+            done += n;
+        }
+        // 0x808 into page 0 to 0x708 into page 15: 16 pages each way.
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PAGES), 2 * 16);
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_FAULTS), 0);
+    }
+
+    /// A destination page without write permission (the last of four), or a source page without
+    /// read permission: the descriptor fails with its IOVA recorded, and not one byte moved.
+    #[test]
+    fn permission_fault_copies_nothing() {
+        let mut r = Rig::with(64 * MIB, true);
+        let (t, top) = r.vt.context(SID, 0, 1);
+        let iova = 0x4000_0000u64;
+        for i in 0..4 {
+            let perm = if i == 3 { RO } else { RW };
+            r.vt.map(top, 3, iova + i * 4096, 0x200_0000 + i * 4096, 1, perm);
+        }
+        r.vt.map(top, 3, iova + 0x10_0000, 0x300_0000, 1, WO);
+        r.attach(t);
+        r.permit(true);
+        r.ve_fill(0, 4 * 4096, 1);
+        r.post(0, ve2vh(0, iova, 4 * 4096));
+        r.post(1, ve2vh(0, iova, 8));
+        expect_exception(&mut r, 0, desc::EXC_IOMMU_FAULT);
+        assert!(r.ram_bytes(0x200_0000, 4 * 4096) == vec![0; 4 * 4096]);
+        assert_eq!(r.emu(emu::OFF_IOMMU_LAST_FAULT), iova + 3 * 4096);
+        assert_eq!(
+            r.emu(emu::OFF_IOMMU_LAST_FAULT_REASON),
+            emu::IOMMU_FAULT_WRITE
+        );
+        // A write-only page as a source.
+        r.bar.store64(CTL1, 2);
+        r.post(2, vh2ve(iova + 0x10_0000, 0x5_0000, 64));
+        r.post(3, vh2ve(iova, 0x5_0000, 8));
+        expect_exception(&mut r, 2, desc::EXC_IOMMU_FAULT);
+        assert_eq!(r.ve_bytes(0x5_0000, 64), vec![0; 64]);
+        assert_eq!(
+            r.emu(emu::OFF_IOMMU_LAST_FAULT_REASON),
+            emu::IOMMU_FAULT_READ
+        );
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_FAULTS), 2);
+        // Unmapped: the next descriptor after the read pointer is written runs.
+        r.bar.store64(CTL1, 3);
+        assert_eq!(r.run().completed, 1);
+    }
+
+    /// NEC's longest descriptor, 64 MiB, over 16384 IOVA pages scattered over guest memory in 4
+    /// KiB pieces: copied to the guest and back, every page where its table entry says.
+    #[test]
+    fn sixty_four_mib_over_fragmented_pages() {
+        let mut r = Rig::with(128 * MIB, true);
+        let (t, top) = r.vt.context(SID, 0, 2);
+        let pages = desc::LEN_MAX / 4096;
+        let iova = 0x1_0000_0000u64;
+        // A permutation of 16384 pages (7919 is prime, so coprime with 16384).
+        let gpa = |i: u64| 0x200_0000 + ((i * 7919) % pages) * 4096;
+        for i in 0..pages {
+            r.vt.map(top, 4, iova + i * 4096, gpa(i), 1, RW);
+        }
+        r.attach(t);
+        r.permit(true);
+        let len = desc::LEN_MAX as usize;
+        r.ve_fill(0, len, 0x5a5a);
+        r.post(0, ve2vh(0, iova, desc::LEN_MAX as u32));
+        r.post(1, vh2ve(iova, desc::LEN_MAX, desc::LEN_MAX as u32));
+        assert_eq!(r.run().completed, 2);
+        let ve = r.ve_bytes(0, len);
+        for i in (0..pages).step_by(97).chain([pages - 1]) {
+            let at = (i * 4096) as usize;
+            assert!(r.ram_bytes(gpa(i), 4096) == ve[at..at + 4096], "page {i}");
+        }
+        assert!(r.ve_bytes(desc::LEN_MAX, len) == ve, "the way back");
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PAGES), 2 * pages);
+    }
+
+    /// A descriptor from the end of a 2 MiB page into a 1 GiB page; and pass-through.
+    #[test]
+    fn super_pages_and_pass_through() {
+        let mut r = Rig::with(2048 * MIB, true);
+        let (t, top) = r.vt.context(SID, 0, 1);
+        let gib = 0x40_0000_0000u64;
+        r.vt.map(top, 3, gib - 2 * MIB, 0x200_0000, 2, RW);
+        r.vt.map(top, 3, gib, 0x4000_0000, 3, RW);
+        r.attach(t);
+        r.permit(true);
+        r.ve_fill(0, 2 << 20, 7);
+        r.post(0, ve2vh(0, gib - MIB, 2 << 20));
+        assert_eq!(r.run().completed, 1);
+        let ve = r.ve_bytes(0, 2 << 20);
+        assert!(r.ram_bytes(0x210_0000, 1 << 20) == ve[..1 << 20]);
+        assert!(r.ram_bytes(0x4000_0000, 1 << 20) == ve[1 << 20..]);
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PAGES), 2);
+
+        let mut r = Rig::with(64 * MIB, true);
+        let (t, _) = r.vt.context(SID, 2, 1);
+        r.attach(t);
+        r.permit(true);
+        r.ram_fill(0x200_0800, 8192, 3);
+        r.post(0, vh2ve(0x200_0800, 0, 8192));
+        assert_eq!(r.run().completed, 1);
+        assert!(r.ve_bytes(0, 8192) == r.ram_bytes(0x200_0800, 8192));
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PASSTHROUGH), 3);
+        assert_eq!(r.emu(emu::OFF_CNT_IOMMU_PAGES), 0);
     }
 }

@@ -76,6 +76,22 @@ impl GuestRam {
         // SAFETY: `gpa_to_offset` keeps `[off, off + len)` inside the `size`-byte mapping.
         Some(unsafe { self.map.as_ptr().add(off as usize) })
     }
+
+    /// The naturally aligned u64 at `gpa` (as a device reads a table entry: one 8-byte load the
+    /// guest cannot tear), or `None` if `gpa` is misaligned or not RAM.
+    pub fn read_u64(&self, gpa: u64) -> Option<u64> {
+        if gpa % 8 != 0 {
+            return None;
+        }
+        let p = self.host_ptr(gpa, 8)?;
+        // SAFETY: `host_ptr` checked the 8 bytes are inside the mapping; the mapping is page
+        // aligned and `gpa` (so the file offset) is 8-byte aligned, so `p` is too. An atomic
+        // load because the guest may write the word concurrently.
+        let v = unsafe {
+            (*p.cast::<std::sync::atomic::AtomicU64>()).load(std::sync::atomic::Ordering::Acquire)
+        };
+        Some(u64::from_le(v))
+    }
 }
 
 #[cfg(test)]

@@ -19,3 +19,4 @@ pub mod engine;
 pub mod guest_ram;
 pub mod ivshmem;
 pub mod sys;
+pub mod vtd;

@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! ve-emu --socket PATH --ram-file PATH --ram-size SIZE [--ve-mem-size SIZE] [--nonce HEX]
-//!        [--stats FILE] [--bad-magic]
+//!        [--stats FILE] [--bad-magic] [--iommu]
 //! ```
+//! `--iommu`: the guest has an Intel IOMMU (QEMU's `intel-iommu`); every host-side address the
+//! engine is given is an IOVA, translated through the guest's VT-d tables once a guest test has
+//! handed them over (`ve_iommu_attach`; `hw::emu::OFF_CTL_IOMMU_ENABLE`), refused until then.
 //! Start it before QEMU; QEMU then gets `-object memory-backend-file,mem-path=<ram-file>,share=on`
 //! and `-chardev socket,path=<socket>` with `-device ivshmem-doorbell,vectors=96` (`hw::emu::VECTORS`).
 //! The socket file appears once the emulator is ready to accept.
@@ -55,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
         ve_mem_size: 64 << 30,
         nonce: 0,
         bad_magic: false,
+        iommu: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -71,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--stats" => stats = Some(PathBuf::from(val()?)),
             "--bad-magic" => cfg.bad_magic = true,
+            "--iommu" => cfg.iommu = true,
             _ => return Err(format!("unknown argument {a:?}")),
         }
     }
@@ -88,13 +93,18 @@ fn run(args: Args) -> io::Result<()> {
     let _ = std::fs::remove_file(&args.socket);
     let listener = UnixListener::bind(&args.socket)?;
     eprintln!(
-        "ve-emu: ready on {} (RAM {} MiB, VE memory {} MiB, nonce {:#x}{})",
+        "ve-emu: ready on {} (RAM {} MiB, VE memory {} MiB, nonce {:#x}{}{})",
         args.socket.display(),
         args.cfg.ram_size >> 20,
         args.cfg.ve_mem_size >> 20,
         args.cfg.nonce,
         if args.cfg.bad_magic {
             ", BAD MAGIC"
+        } else {
+            ""
+        },
+        if args.cfg.iommu {
+            ", VT-d translation"
         } else {
             ""
         }
@@ -147,8 +157,16 @@ fn run(args: Args) -> io::Result<()> {
         std::fs::write(
             path,
             format!(
-                "wakeups={}\nirqs={}\npings={}\nping_bad={}\nbytes={}\ndescs={}\nexceptions={}\nbusy_ns={}\n",
-                s.wakeups, s.irqs, s.pings, s.ping_bad, s.bytes, s.descs, s.exceptions, s.busy_ns
+                "wakeups={}\nirqs={}\npings={}\nping_bad={}\nbytes={}\ndescs={}\nexceptions={}\nbusy_ns={}\n{}",
+                s.wakeups, s.irqs, s.pings, s.ping_bad, s.bytes, s.descs, s.exceptions, s.busy_ns,
+                if args.cfg.iommu {
+                    format!(
+                        "iommu_faults={}\niommu_pages={}\niommu_passthrough={}\n",
+                        s.iommu_faults, s.iommu_pages, s.iommu_passthrough
+                    )
+                } else {
+                    String::new()
+                }
             ),
         )?;
     }

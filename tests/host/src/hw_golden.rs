@@ -165,8 +165,10 @@ fn emulator_exception_codes_are_distinct_and_nonzero() {
         desc::EXC_MISALIGNED,
         desc::EXC_LENGTH,
         desc::EXC_ADDR_RANGE,
+        desc::EXC_IOMMU_FAULT,
         desc::EXC_INJECTED,
     ];
+    assert_eq!(desc::EXC_IOMMU_FAULT, 5);
     for (i, a) in codes.iter().enumerate() {
         assert_ne!(*a, 0);
         assert!(codes[i + 1..].iter().all(|b| b != a));
@@ -313,7 +315,7 @@ fn emulator_bar2_layout() {
     assert_eq!(emu::VEMEM_AREA, 0x800_0000);
     assert_eq!(emu::VEMEM_AREA_SIZE, 0x800_0000);
     assert_eq!(emu::BAR2_SIZE, 0x1000_0000);
-    assert_eq!(emu::ABI_VERSION, 5);
+    assert_eq!(emu::ABI_VERSION, 6);
     // NEC's VE1 chip reset writes (reference 4.5), between the SCR and the block.
     assert_eq!(
         ve1::CHIP_RESET,
@@ -331,7 +333,26 @@ fn emulator_bar2_layout() {
     const { assert!(emu::OFF_CTL_HALT_DELAY_US < emu::OFF_CNT_RESETS) };
     const { assert!(emu::OFF_CNT_RESETS < emu::OFF_CNT_DESCS_RO) };
     const { assert!(emu::OFF_CNT_DESCS_RO < emu::OFF_CNT_DESCS_IDO) };
-    const { assert!(emu::OFF_CNT_DESCS_IDO + 8 <= emu::OFF_PING_SEQ) };
+    const { assert!(emu::OFF_CNT_DESCS_IDO < emu::OFF_LAST_VH_ADDR) };
+    const { assert!(emu::OFF_LAST_VH_ADDR + 8 <= emu::OFF_PING_SEQ) };
+    // ABI 6: the VT-d controls and counters after the raise controls, inside the block.
+    assert_eq!(emu::OFF_LAST_VH_ADDR, 0x1e0);
+    assert_eq!(
+        [
+            emu::OFF_CTL_IOMMU_RTADDR,
+            emu::OFF_CTL_IOMMU_SID,
+            emu::OFF_CTL_IOMMU_ENABLE,
+            emu::OFF_IOMMU_MODE,
+            emu::OFF_CNT_IOMMU_FAULTS,
+            emu::OFF_CNT_IOMMU_PAGES,
+            emu::OFF_CNT_IOMMU_PASSTHROUGH,
+            emu::OFF_IOMMU_LAST_FAULT,
+            emu::OFF_IOMMU_LAST_FAULT_REASON,
+        ],
+        [0x420, 0x428, 0x430, 0x438, 0x440, 0x448, 0x450, 0x458, 0x460]
+    );
+    const { assert!(emu::OFF_CTL_RAISE_COUNT + 8 <= emu::OFF_CTL_IOMMU_RTADDR) };
+    const { assert!(emu::OFF_IOMMU_LAST_FAULT_REASON + 8 <= emu::BLOCK_SIZE) };
     // VEOS refuses a BAR0 (here: the VE memory window) under 128 MiB.
     const { assert!(emu::VEMEM_AREA_SIZE >= 128 << 20) };
     const { assert!(ve1::SCR_OFFSET + scr::SIZE <= emu::VE1_BAR2_SIZE) };
