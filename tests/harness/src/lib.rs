@@ -291,9 +291,62 @@ pub fn suite_header<'a>(script: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::trim))
 }
 
+/// The guest's IOMMU (`ve-harness --iommu`): QEMU's emulated Intel VT-d, the kernel told to use
+/// it in strict mode, and the engine emulator translating its DMA through the guest's tables
+/// (`docs/emulator.md`, "VT-d translation").
+pub mod iommu {
+    /// The QEMU device. Interrupt remapping is off: what is under test is DMA translation, and
+    /// with `intremap=on` QEMU's VT-d also remaps every MSI-X message of the ivshmem device
+    /// (96 vectors) through an interrupt remapping table that the guest must set up (its
+    /// `IRQ_REMAP` support, x2APIC and EIM follow), and under KVM it needs
+    /// `kernel-irqchip=split`: more moving parts on the interrupt path, none of them the
+    /// driver's. With it off, the MSI-X messages reach the APIC as without an IOMMU.
+    pub const QEMU_DEVICE: &str = "intel-iommu,intremap=off";
+    /// Kernel arguments: use the IOMMU for DMA (`intel_iommu=on`), translate rather than give
+    /// devices an identity (pass-through) default domain whatever the kernel's
+    /// `CONFIG_IOMMU_DEFAULT_*` (`iommu.passthrough=0`), and unmap synchronously
+    /// (`iommu.strict=1`: an IOVA is invalid as soon as `dma_unmap_*` returns, so a use after
+    /// unmap faults in the emulator at once instead of hiding in a flush queue).
+    pub const KERNEL_ARGS: &str = "intel_iommu=on iommu.passthrough=0 iommu.strict=1";
+    /// The emulator's switch.
+    pub const EMULATOR_ARG: &str = "--iommu";
+}
+
+/// The `-device` arguments of a suite's QEMU: the emulator's ivshmem device (96 vectors,
+/// `hw::emu::VECTORS`) on the chardev `ivs`, and with `iommu` the Intel IOMMU first. The IOMMU
+/// must come before the devices behind it: QEMU sets up a PCI device's bus-master address space
+/// when the device is realized, in command-line order, through the hook the IOMMU installs on the
+/// bus when it is realized itself, so a device realized earlier would keep an untranslated one
+/// (the ivshmem device's own DMA is only its MSI-X writes, but its place behind the IOMMU is what
+/// the guest's IOMMU driver sees). Other test suites using QEMU's VT-d put it first for the same
+/// reason (avocado-vt: "it must be added before any virtio devices").
+pub fn qemu_devices(iommu: bool) -> Vec<String> {
+    let mut a = Vec::new();
+    if iommu {
+        a.extend(["-device".to_string(), iommu::QEMU_DEVICE.to_string()]);
+    }
+    a.extend([
+        "-device".to_string(),
+        "ivshmem-doorbell,chardev=ivs,vectors=96".to_string(),
+    ]);
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iommu_device_comes_first() {
+        assert_eq!(
+            qemu_devices(false),
+            ["-device", "ivshmem-doorbell,chardev=ivs,vectors=96"]
+        );
+        let a = qemu_devices(true);
+        assert_eq!(a.len(), 4);
+        assert_eq!(a[..2], ["-device", "intel-iommu,intremap=off"]);
+        assert!(a[3].starts_with("ivshmem-doorbell"));
+    }
 
     const CLEAN: &str = "\
 [    0.100000] Linux version 7.3.4

@@ -7,8 +7,14 @@
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
-//!            [--mem-mib 4096] [--console all|tests|none] [--append KERNEL-ARGS] SUITE...
+//!            [--mem-mib 4096] [--console all|tests|none] [--append KERNEL-ARGS] [--iommu]
+//!            SUITE...
 //! ```
+//! `--iommu` gives the guest QEMU's Intel IOMMU (`-device intel-iommu,intremap=off`, before the
+//! ivshmem device), boots its kernel with `intel_iommu=on iommu.passthrough=0 iommu.strict=1`
+//! and starts the emulator with `--iommu`, so that the engine's host-side addresses are IOVAs it
+//! translates through the guest's VT-d tables (a suite hands them over with `ve_iommu_attach`;
+//! `ve_harness::iommu`).
 //! `--console` chooses what of the guest console is echoed (every line is always kept in
 //! `OUT/SUITE/console.log`): `tests` (default) shows the tests' own lines and the kernel's lines
 //! about ve_drv, KUnit and problems; a failed suite's last console lines are shown in any case.
@@ -41,7 +47,9 @@ use std::{
 };
 
 use ve_harness::{
+    iommu,
     judge_allowing,
+    qemu_devices,
     suite_header,
     taint_bits,
     Verdict, //
@@ -73,6 +81,7 @@ struct Opts {
     mem_mib: u64,
     console: Console,
     append: String,
+    iommu: bool,
     names: Vec<String>,
 }
 
@@ -89,6 +98,7 @@ fn parse() -> Result<Opts, String> {
         mem_mib: 4096,
         console: Console::Tests,
         append: String::new(),
+        iommu: false,
         names: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -102,6 +112,7 @@ fn parse() -> Result<Opts, String> {
             "--out" => o.out = val()?.into(),
             "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
             "--append" => o.append = val()?,
+            "--iommu" => o.iommu = true,
             "--console" => {
                 o.console = match val()?.as_str() {
                     "all" => Console::All,
@@ -167,11 +178,14 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     let script_path = o.suites.join(format!("{name}.sh"));
     let script =
         fs::read_to_string(&script_path).map_err(|e| format!("{}: {e}", script_path.display()))?;
-    let emu_args: Vec<String> = suite_header(&script, "emulator-args")
+    let mut emu_args: Vec<String> = suite_header(&script, "emulator-args")
         .unwrap_or("")
         .split_whitespace()
         .map(String::from)
         .collect();
+    if o.iommu && !emu_args.iter().any(|a| a == iommu::EMULATOR_ARG) {
+        emu_args.push(iommu::EMULATOR_ARG.into());
+    }
     let timeout = Duration::from_secs(
         suite_header(&script, "timeout")
             .and_then(|t| t.parse().ok())
@@ -213,7 +227,12 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
 
     let append = format!(
         "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=160 \
-         ve_test.suite={name} ve_test.nonce={nonce:#x} {}",
+         ve_test.suite={name} ve_test.nonce={nonce:#x} {}{}",
+        if o.iommu {
+            format!("{} ", iommu::KERNEL_ARGS)
+        } else {
+            String::new()
+        },
         o.append
     );
     let mem = format!("{}M", o.mem_mib);
@@ -237,7 +256,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
             ))
             .arg("-chardev")
             .arg(format!("socket,path={},id=ivs", sock.display()))
-            .args(["-device", "ivshmem-doorbell,chardev=ivs,vectors=96"])
+            .args(qemu_devices(o.iommu))
             .arg("-kernel")
             .arg(&o.kernel)
             .arg("-initrd")
