@@ -59,18 +59,19 @@ host_failed=$((host_failed + chk_failed))
 
 # Every suite but the main job's (marked "harness-role: job").
 suites=$(cd tests/guest/suites && grep -L '^# harness-role: job' -- *.sh | sed 's/\.sh$//' | sort)
-# Guest suites on one kernel configuration; adds to guest_passed/guest_failed.
+# Guest suites on the kernel of the last build_for_kernel; adds to guest_passed/guest_failed.
+# guest_suites NAME "HARNESS-OPTIONS" SUITES: results in $VE_OUT/guest-NAME/.
 guest_passed=0
 guest_failed=0
 guest_rc=0
 guest_suites() {
-	local config=$1 log=$VE_OUT/guest-tests-$1.log rc=0 p f
+	local name=$1 opts=$2 list=$3 log=$VE_OUT/guest-tests-$1.log rc=0 p f
 	guest_run() {
 		set -o pipefail
 		# shellcheck disable=SC2086
-		GUEST_OUT=$VE_OUT/guest-$config run_guest_suites --console none $suites | tee "$log"
+		GUEST_OUT=$VE_OUT/guest-$name run_guest_suites --console none $opts $list | tee "$log"
 	}
-	phase "guest suites on $config kernel ($(paste -sd, <<<"$suites"))" guest_run || rc=$?
+	phase "guest suites: $name ($(tr ' ' '\n' <<<"$list" | paste -sd,))" guest_run || rc=$?
 	read -r p f < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log")
 	p=${p:-0}
 	f=${f:-1}
@@ -82,17 +83,24 @@ guest_suites() {
 	[ "$rc" = 0 ] || guest_rc=$rc
 }
 
-guest_suites test
+guest_suites test "" "$suites"
+# The DMA suites again with the card behind an IOMMU: QEMU's intel-iommu (VT-d), strict
+# invalidation; the emulator translates every host address through the guest's tables, so a
+# descriptor that outlives its mapping or writes a read-only mapping fails its test.
+guest_suites test-iommu "--iommu" "dma async stress userdma"
+# And with every mapping bounced through swiotlb: the unmap/sync order decides the data.
+guest_suites test-swiotlb "--append swiotlb=force" "dma async userdma"
 # The same suites on the debug kernel: lockdep, atomic-sleep checks, KASAN, kmemleak, DEBUG_VM,
-# compaction and migration. Any splat fails the suite (the harness reads the kernel log).
+# DMA-API debugging, compaction and migration. Any splat fails the suite (the harness reads the
+# kernel log).
 build_for_kernel debug
-guest_suites debug
+guest_suites debug "" "$suites"
 
 # The figures the tests measured on their way (lines '# figure: ...' of the guest programs).
 figures() {
 	local config
-	for config in test debug; do
-		echo "Figures ($config kernel):"
+	for config in test test-iommu test-swiotlb debug; do
+		echo "Figures ($config):"
 		for log in "$VE_OUT/guest-$config"/*/console.log; do
 			sed -n "s|^# figure: |  $(basename "$(dirname "$log")"): |p" "$log"
 		done

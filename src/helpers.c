@@ -3,6 +3,7 @@
  * C helpers for kernel interfaces that are macros or static inlines, which an out-of-tree Rust
  * module cannot reach through the kernel crate's bindings. Only src/sys/ calls them.
  */
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/capability.h>
@@ -13,6 +14,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/security.h>
+#include <linux/swiotlb.h>
 
 /* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
 unsigned long ve_page_to_pfn(struct page *page);
@@ -31,6 +33,16 @@ unsigned int ve_current_kuid(void);
 int ve_mm_access(struct task_struct *task, struct mm_struct **mmp);
 unsigned long ve_page_folio_span(struct page *page, unsigned long *first_pfn);
 void ve_put_page_range(struct page *page, unsigned long npages);
+
+/* For src/sys/dma_map.rs: the DMA API's inline parts, and its IOVA calls (stubs without IOMMU_DMA). */
+bool ve_dma_mapping_error(struct device *dev, dma_addr_t addr);
+bool ve_dma_force_bounce(struct device *dev);
+bool ve_dma_iova_try_alloc(struct device *dev, struct dma_iova_state *state, size_t size);
+int ve_dma_iova_link(struct device *dev, struct dma_iova_state *state, phys_addr_t phys,
+		     size_t offset, size_t size, enum dma_data_direction dir);
+int ve_dma_iova_sync(struct device *dev, struct dma_iova_state *state, size_t offset, size_t size);
+void ve_dma_iova_destroy(struct device *dev, struct dma_iova_state *state, size_t mapped_len,
+			 enum dma_data_direction dir);
 
 unsigned long ve_page_to_pfn(struct page *page)
 {
@@ -226,4 +238,38 @@ void ve_put_page_range(struct page *page, unsigned long npages)
 
 	for (i = 0; i < npages; i++)
 		put_page(page + i);
+}
+
+bool ve_dma_mapping_error(struct device *dev, dma_addr_t addr)
+{
+	return dma_mapping_error(dev, addr) != 0;
+}
+
+/* swiotlb=force, or a confidential guest: every streaming mapping bounces. */
+bool ve_dma_force_bounce(struct device *dev)
+{
+	return is_swiotlb_force_bounce(dev);
+}
+
+/* Page-aligned transfers only: the physical address that sets the IOVA's alignment is 0. */
+bool ve_dma_iova_try_alloc(struct device *dev, struct dma_iova_state *state, size_t size)
+{
+	return dma_iova_try_alloc(dev, state, 0, size);
+}
+
+int ve_dma_iova_link(struct device *dev, struct dma_iova_state *state, phys_addr_t phys,
+		     size_t offset, size_t size, enum dma_data_direction dir)
+{
+	return dma_iova_link(dev, state, phys, offset, size, dir, 0);
+}
+
+int ve_dma_iova_sync(struct device *dev, struct dma_iova_state *state, size_t offset, size_t size)
+{
+	return dma_iova_sync(dev, state, offset, size);
+}
+
+void ve_dma_iova_destroy(struct device *dev, struct dma_iova_state *state, size_t mapped_len,
+			 enum dma_data_direction dir)
+{
+	dma_iova_destroy(dev, state, mapped_len, dir, 0);
 }

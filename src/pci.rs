@@ -147,16 +147,12 @@ fn probe<'bound, 'core>(
         })?;
         pdev.set_master();
         sys::set_dma_mask_48(pdev)?;
-        // The engine is given physical addresses of pinned pages (as NEC's driver does): that is
-        // only right where the DMA API maps to them one to one.
-        if !sys::dma_addresses_are_physical(pdev.as_ref())? {
-            dev_err!(
-                pdev,
-                "DMA addresses are not physical addresses (a translating IOMMU?): not binding; \
-                 boot with iommu=pt or the IOMMU off for this device\n"
-            );
-            return Err(ENODEV);
-        }
+        // Every host address the engine gets is mapped through the DMA API for this device:
+        // direct, through a translating IOMMU, or bounced (docs/design.md, "DMA mappings").
+        let dma = sys::dma_map::DmaDevice::new(pdev.as_ref());
+        // Reported by VE_DRV_IOC_INFO: NEC's translation ioctls answer physical addresses only
+        // where this holds.
+        let dma_is_phys = sys::dma_addresses_are_physical(pdev.as_ref())?;
         let index = CardIndex::alloc()?;
         let scr_window = sys::RegisterWindow::of_bar(
             pdev,
@@ -174,18 +170,24 @@ fn probe<'bound, 'core>(
             device_id: pdev.device_id(),
             scr_bar_size,
             emu,
-            dma_is_phys: true,
+            dma_is_phys,
+            dma,
             vcr,
             pdev: pdev.into(),
         };
         dev_info!(
             pdev,
-            "{} as /dev/ve{}: BAR{} {} MiB, privileged DMA on MSI-X {}\n",
+            "{} as /dev/ve{}: BAR{} {} MiB, privileged DMA on MSI-X {}, DMA {}\n",
             chip.name,
             facts.index,
             chip.scr_bar,
             scr_bar_size >> 20,
-            chip.pdma_vector
+            chip.pdma_vector,
+            match facts.dma.mode() {
+                sys::dma_map::DmaMode::Direct => "direct",
+                sys::dma_map::DmaMode::Iommu => "through the IOMMU",
+                sys::dma_map::DmaMode::Bounce => "bounced (swiotlb)",
+            }
         );
         if let Some(e) = &emu {
             dev_info!(

@@ -558,13 +558,24 @@ pub struct VeDrvInfo {
     /// Emulator only: interrupts the emulator says it raised.
     pub emu_irqs_raised: u64,
     /// 1: probe mapped a page for DMA through this device and its DMA address was its physical
-    /// address (the engine is given physical addresses). In: must be 0.
+    /// address (NEC's translation ioctls then answer physical addresses, as NEC's driver does).
+    /// In: must be 0.
     pub dma_is_phys: u64,
     /// NEC task objects of the card (one per open file). In: must be 0.
     pub tasks: u64,
+    /// How the DMA API maps host memory for the card: [`VE_DRV_DMA_DIRECT`],
+    /// [`VE_DRV_DMA_IOMMU`] or [`VE_DRV_DMA_BOUNCE`]. In: must be 0.
+    pub dma_mode: u64,
     /// In: must be 0. Out: 0.
-    pub reserved: [u64; 3],
+    pub reserved: [u64; 2],
 }
+
+/// [`VeDrvInfo::dma_mode`]: no translation, the card is given physical addresses (dma-direct).
+pub const VE_DRV_DMA_DIRECT: u64 = 1;
+/// [`VeDrvInfo::dma_mode`]: a translating IOMMU; host addresses are IOVAs.
+pub const VE_DRV_DMA_IOMMU: u64 = 2;
+/// [`VeDrvInfo::dma_mode`]: every mapping bounces through swiotlb.
+pub const VE_DRV_DMA_BOUNCE: u64 = 3;
 
 /// Argument of [`VE_DRV_IOC_PING`]: one round trip through the emulator's ping mailbox.
 ///
@@ -928,6 +939,7 @@ impl VeDrvInfo {
         self.flags == 0
             && self.dma_is_phys == 0
             && self.tasks == 0
+            && self.dma_mode == 0
             && self.reserved.iter().all(|&r| r == 0)
     }
 }

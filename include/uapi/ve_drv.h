@@ -93,7 +93,10 @@ enum os_state {
  * All need CAP_SYS_ADMIN.
  *
  * Pins are kept per card and per &enum pd_list; they outlive the file and the target process until
- * released by physical address, by block or all at once. A pinned entry is one page of the
+ * released by address, by block or all at once (or the card is unbound). A pinned entry is mapped
+ * for the card and answered with its DMA address: its physical address without an IOMMU (as NEC's
+ * driver answers), an IOVA behind one, a bounce buffer's address under swiotlb (then only 4 KiB
+ * entries); see ve_drv_info.dma_mode. The translation-only calls answer physical addresses. A pinned entry is one page of the
  * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
  * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
  * lies in one folio of at least 2 MiB (so the pins hold the whole unit; a split THP or adjacent
@@ -174,7 +177,7 @@ struct ve_vp_blk_release {
  * struct ve_vp_release - argument of VEDRV_CMD_RELEASE_PD_PAGE, _RELEASE_PD_PAGE_ALL and
  * VEDRV_CMD_COUNT_PD_PAGE_ALL (16 bytes).
  * @type: in: the list.
- * @addr: in, VEDRV_CMD_RELEASE_PD_PAGE only: the physical address the pin answered with.
+ * @addr: in, VEDRV_CMD_RELEASE_PD_PAGE only: the address the pin answered with.
  */
 struct ve_vp_release {
 	enum pd_list type;
@@ -189,9 +192,11 @@ struct ve_vp_release {
  */
 #define VEDRV_CMD_VHVA_TO_VSAA			_IOWR(VE_IOC_MAGIC, 3, struct ve_vp)
 /**
- * VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA, and keeps the page pinned.
+ * VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA, and keeps the page pinned and
+ * mapped for the card.
  *
- * Argument: &struct ve_vp. The pin joins list type until released.
+ * Argument: &struct ve_vp. vp_info.phys is the card's DMA address of virt; the pin joins list type
+ * until released.
  */
 #define VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN		_IOWR(VE_IOC_MAGIC, 14, struct ve_vp)
 /**
@@ -214,10 +219,12 @@ struct ve_vp_release {
  */
 #define VEDRV_CMD_VHVA_TO_VSAA_BLK		_IOWR(VE_IOC_MAGIC, 22, struct ve_vp_blk)
 /**
- * VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA_BLK, and keeps the pages pinned.
+ * VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN - like VEDRV_CMD_VHVA_TO_VSAA_BLK, and keeps the pages pinned
+ * and mapped for the card.
  *
- * Argument: &struct ve_vp_blk. Every entry joins list type, all or nothing, after the addresses
- * were copied to the caller.
+ * Argument: &struct ve_vp_blk. paddr[] are the entries' DMA addresses; every entry joins list
+ * type, all or nothing, after the addresses were copied to the caller. ENOMEM if the DMA API
+ * cannot map them (nothing stays pinned or mapped).
  */
 #define VEDRV_CMD_VHVA_TO_VSAA_BLK_PIN_DOWN	_IOWR(VE_IOC_MAGIC, 23, struct ve_vp_blk)
 /**
@@ -625,8 +632,9 @@ struct ve_wait_irq_arg {
  * @emu_nonce: out, emulator only: the nonce the emulator was started with.
  * @emu_irqs_raised: out, emulator only: interrupts the emulator says it raised.
  * @dma_is_phys: in: must be 0; out: 1 if the DMA address of a page mapped for this device is its
- *	physical address (probe checks this and refuses the card otherwise).
+ *	physical address (NEC's translation ioctls then answer physical addresses, as NEC's driver).
  * @tasks: in: must be 0; out: NEC task objects of the card (one per open file).
+ * @dma_mode: in: must be 0; out: how the DMA API maps host memory for the card, VE_DRV_DMA_*.
  * @reserved: in: must be 0; out: 0.
  *
  * Fields that do not apply to the card are 0.
@@ -648,8 +656,18 @@ struct ve_drv_info {
 	__u64 emu_irqs_raised;
 	__u64 dma_is_phys;
 	__u64 tasks;
-	__u64 reserved[3];
+	__u64 dma_mode;
+	__u64 reserved[2];
 };
+
+/*
+ * ve_drv_info.dma_mode. Every host address the engine is given, and every address NEC's
+ * translation ioctls answer, is the card's DMA address of the memory: the physical address in
+ * direct mode; an IOVA behind a translating IOMMU; a bounce buffer's address under swiotlb.
+ */
+#define VE_DRV_DMA_DIRECT	1	/* no translation (dma-direct) */
+#define VE_DRV_DMA_IOMMU	2	/* a translating IOMMU */
+#define VE_DRV_DMA_BOUNCE	3	/* every mapping bounces through swiotlb */
 
 /**
  * struct ve_drv_ping - argument of VE_DRV_IOC_PING: one round trip through the emulator.

@@ -204,7 +204,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         // this.
         self.card.mark_removed();
         dma.shut_down(&*self.card);
-        if dma.engine().is_dead() {
+        let dead = dma.engine().is_dead();
+        if dead {
             dev_warn!(pdev, "privileged DMA engine did not halt\n");
         }
         drop(dma);
@@ -214,6 +215,16 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         // Closers waiting for VEOS finish; the task table lets go of the node.
         self.card.end_tasks();
         sys::clear_master(pdev);
+        // NEC's pins: the engine is halted (it was taken back from VEOS) and may not master the
+        // bus, so nothing VEOS posted can reach them: unmapped and unpinned now, as the DMA API's
+        // mappings end with the binding. An engine that would not halt may still reach them:
+        // they stay pinned and mapped for good.
+        let nec_pins = self.card.pins().lock().take_every_list();
+        if dead {
+            core::mem::forget(nec_pins);
+        } else {
+            drop(nec_pins);
+        }
         self.card.notify_dma();
     }
 }

@@ -110,7 +110,13 @@ use crate::{
     hw::emu,
     pin::lists::PinLists,
     regs::Regs,
-    sys::RegisterWindow,
+    sys::{
+        dma_map::{
+            DmaDevice,
+            DmaMode, //
+        },
+        RegisterWindow,
+    },
     uapi, //
 };
 
@@ -138,8 +144,10 @@ pub(crate) struct CardFacts {
     pub(crate) device_id: u16,
     pub(crate) scr_bar_size: u64,
     pub(crate) emu: Option<EmuIdent>,
-    /// Probe checked that DMA addresses of this device are physical addresses.
+    /// Probe saw a page's DMA address equal its physical address.
     pub(crate) dma_is_phys: bool,
+    /// The device as the DMA API sees it, and how it maps.
+    pub(crate) dma: DmaDevice,
     /// The VE Configuration Registers, read at probe.
     pub(crate) vcr: crate::hw::vcr::Vcr,
     /// The PCI device: for messages, and its configuration state around a reset.
@@ -250,6 +258,11 @@ impl Card {
         self.facts.pdev.as_ref()
     }
 
+    /// The card's device as the DMA API sees it.
+    pub(crate) fn dma_device(&self) -> &DmaDevice {
+        &self.facts.dma
+    }
+
     /// NEC's pin lists.
     pub(crate) fn pins(&self) -> &Mutex<PinLists> {
         &self.pins
@@ -330,6 +343,11 @@ impl Card {
             irq_count: self.irq_count(),
             dma_is_phys: f.dma_is_phys.into(),
             tasks: self.task_count() as u64,
+            dma_mode: match f.dma.mode() {
+                DmaMode::Direct => uapi::VE_DRV_DMA_DIRECT,
+                DmaMode::Iommu => uapi::VE_DRV_DMA_IOMMU,
+                DmaMode::Bounce => uapi::VE_DRV_DMA_BOUNCE,
+            },
             ..Default::default()
         };
         if let Some(e) = f.emu {
@@ -345,6 +363,10 @@ impl Card {
 impl Channel for Card {
     fn dma(&self) -> &Mutex<DmaState> {
         &self.dma
+    }
+
+    fn dma_device(&self) -> &DmaDevice {
+        &self.facts.dma
     }
 
     fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result {

@@ -46,7 +46,7 @@ use crate::{
             self,
             Ring, //
         },
-        Engine, Pinned,
+        Engine, MappedBlock, Pinned,
     },
     hw::{
         self,
@@ -55,10 +55,7 @@ use crate::{
             Desc, //
         },
     },
-    sys::{
-        gup::LockedRun,
-        MappedSpace, //
-    },
+    sys::MappedSpace,
     uapi, //
 };
 
@@ -106,7 +103,8 @@ impl Route {
 /// One descriptor's worth of a request, checked: its descriptor encodes (addresses within the
 /// engine's 48 bits, length within [`hw::desc::LEN_MAX`], 8-byte aligned).
 pub(crate) struct Piece {
-    /// The first address ([`Route::first`]): VH physical (VHSAA), or VE memory.
+    /// The first address ([`Route::first`]): host memory as the card addresses it (VHSAA, from
+    /// the DMA API), or VE memory.
     first: u64,
     /// The VE address ([`Route::second`]).
     ve: u64,
@@ -151,7 +149,7 @@ impl Piece {
 
 /// A pinned block handed to the manager with its pieces: it may be released once the request's
 /// first `until` pieces cannot reach it any more ([`engine::may_release`]).
-pub(crate) struct HeldBlock<R: Pinned = LockedRun> {
+pub(crate) struct HeldBlock<R: Pinned = MappedBlock> {
     pub(crate) until: u64,
     pub(crate) run: R,
 }
@@ -302,7 +300,7 @@ struct Slot {
 ///
 /// `slots[i]` is `Some` exactly for the slots `i` in flight in `ring`; every request's `posted`
 /// counts its slots there. Descriptors are posted only while `engine.kernel_owns()`.
-pub(crate) struct DmaState<R: Pinned = LockedRun> {
+pub(crate) struct DmaState<R: Pinned = MappedBlock> {
     ring: Ring,
     slots: KVec<Option<Slot>>,
     /// Requests, in submission order.

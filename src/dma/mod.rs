@@ -38,7 +38,14 @@ use kernel::{
     time::Jiffies, //
 };
 
-use crate::sys::gup::LockedRun;
+use crate::sys::{
+    dma_map::{
+        DmaDevice,
+        IovaSpan,
+        Mapped, //
+    },
+    gup::LockedRun, //
+};
 
 /// The privileged DMA engine as the manager drives it: its descriptor ring and control registers,
 /// the start and the halt, and where to report. The manager sees nothing else of the card
@@ -79,6 +86,9 @@ pub(crate) trait Channel: Engine {
     fn wait_dma(&self, dma: &mut MutexGuard<'_, DmaState>, jiffies: Jiffies) -> Result;
     /// Wakes everyone waiting on the manager.
     fn notify_dma(&self);
+    /// The card's device as the DMA API sees it: every host address a descriptor names is
+    /// mapped through it.
+    fn dma_device(&self) -> &DmaDevice;
 }
 
 /// Pinned pages the manager holds for a request's descriptors: unpinned when dropped, unless
@@ -97,5 +107,35 @@ impl Pinned for LockedRun {
 
     fn keep_pinned_forever(self) {
         LockedRun::keep_pinned_forever(self)
+    }
+}
+
+/// A block of a request as the engine reaches it: one physically contiguous run mapped for the
+/// card, or (behind an IOMMU) runs linked into one IOVA range. Dropping it unmaps, then unpins.
+pub(crate) enum MappedBlock {
+    /// One run, one mapping (direct or bounced).
+    Run(Mapped<LockedRun>),
+    /// Runs linked into one IOVA range.
+    Span(IovaSpan<LockedRun>),
+}
+
+impl Pinned for MappedBlock {
+    fn npages(&self) -> usize {
+        match self {
+            MappedBlock::Run(m) => m.pins().npages(),
+            MappedBlock::Span(s) => s.npages(),
+        }
+    }
+
+    fn keep_pinned_forever(self) {
+        // The mapping stays too: the engine may still use it.
+        match self {
+            MappedBlock::Run(m) => m.keep_forever().keep_pinned_forever(),
+            MappedBlock::Span(s) => {
+                for run in s.keep_forever() {
+                    run.keep_pinned_forever();
+                }
+            }
+        }
     }
 }

@@ -3,13 +3,20 @@
 //! Submitting a transfer, waiting for it, cancelling it: the ioctls' side of the DMA manager.
 //!
 //! The submitter's own thread pins the VH buffer in batches of at most 512 pages (GUP-fast for
-//! its own memory, `pin_user_pages_remote` for another pid) into physically contiguous blocks,
-//! cuts each block where the VE side jumps (extent lists) into [`Piece`]s of one descriptor each
-//! and hands them to the manager ([`DmaState`]), which posts them as ring slots allow; the engine
-//! copies batch N while batch N+1 is pinned. The submitter blocks only while the request holds
-//! [`WINDOW`] bytes pinned and not completed, and returns once its last piece is handed over:
-//! completion is collected by [`wait`]. The first block is small so that the engine starts early;
-//! later blocks grow up to [`MERGE_MAX`] so that long contiguous runs take few descriptors.
+//! its own memory, `pin_user_pages_remote` for another pid) into blocks, maps each block for the
+//! card through the DMA API, cuts it where the VE side jumps (extent lists) into [`Piece`]s of one
+//! descriptor each and hands them to the manager ([`DmaState`]), which posts them as ring slots
+//! allow; the engine copies batch N while batch N+1 is pinned. The submitter blocks only while
+//! the request holds a window of bytes pinned and not completed, and returns once its last piece
+//! is handed over: completion is collected by [`wait`]. The first block is small so that the
+//! engine starts early; later blocks grow so that long runs take few descriptors.
+//!
+//! A block is, by the DMA mode ([`Pacing`]):
+//! - direct or bounced: one physically contiguous run, mapped with one call when it is closed
+//!   (bounced blocks are no longer than swiotlb maps at once, and a request holds fewer of them);
+//! - behind an IOMMU: an IOVA range into which every run is linked as soon as it is pinned,
+//!   whatever its physical address, synced when the block is closed: 4 KiB pages scattered over
+//!   memory still make one descriptor per 64 MiB.
 //!
 //! Waits are interruptible and sliced: every [`WAIT_SLICE_MS`] the waiter reaps the ring itself,
 //! so a lost or coalesced interrupt costs at most a slice.
@@ -34,7 +41,7 @@ use crate::{
             Route, //
         },
         velist::VeCursor,
-        Channel,
+        Channel, MappedBlock,
     },
     extent::{
         pages_spanned,
@@ -42,22 +49,86 @@ use crate::{
         PAGE_SIZE, //
     },
     hw,
-    sys::gup::{
-        yield_between_batches,
-        LockedRun,
-        TargetMm, //
+    sys::{
+        dma_map::{
+            Direction,
+            DmaDevice,
+            DmaMode,
+            IovaSpan, //
+        },
+        gup::{
+            yield_between_batches,
+            LockedRun,
+            TargetMm, //
+        },
     },
 };
 
-/// Pinned but not yet completed bytes a request may hold: bounds what a 1 GiB transfer of
-/// 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in hand.
-pub(crate) const WINDOW: u64 = 64 << 20;
+/// Pinned but not yet completed bytes a request may hold (direct mapping): bounds what a 1 GiB
+/// transfer of 4 KiB pages keeps pinned, while leaving the engine several descriptors' work in
+/// hand.
+const WINDOW: u64 = 64 << 20;
 /// The first block of a request stops growing at this size: the engine starts after little
 /// pinning. Each later block may be twice as long as the one before, up to [`MERGE_MAX`].
 const MERGE_FIRST: u64 = 2 << 20;
-/// Longest block: long enough that contiguous memory takes few descriptors, short enough that
-/// several fit the window (the engine copies one while the next is pinned).
+/// Longest block (direct mapping): long enough that contiguous memory takes few descriptors,
+/// short enough that several fit the window (the engine copies one while the next is pinned).
 const MERGE_MAX: u64 = WINDOW / 4;
+/// Window behind an IOMMU: two blocks of the engine's longest descriptor, so that one is copied
+/// while the next is pinned and linked.
+const WINDOW_IOMMU: u64 = 2 * hw::desc::LEN_MAX;
+/// Window when every mapping bounces: the bounce buffers are shared by every device of the
+/// machine (64 MiB by default), so a request holds a small part of them.
+const WINDOW_BOUNCE: u64 = 4 << 20;
+
+/// How a request's blocks grow and how much of it may be pinned and not completed, by how the
+/// DMA API maps for the card ([`DmaMode`]).
+#[derive(Copy, Clone)]
+struct Pacing {
+    window: u64,
+    first: u64,
+    max: u64,
+    /// The second block is already [`Pacing::max`] long (an IOMMU: a request over fragmented
+    /// memory takes at most one descriptor more than its length in 64 MiB units).
+    jump: bool,
+}
+
+impl Pacing {
+    fn of(dev: &DmaDevice) -> Self {
+        // One mapping call may not take more than the DMA API maps at once.
+        let cap = (dev.max_mapping() & !(PAGE_SIZE - 1)).max(PAGE_SIZE);
+        match dev.mode() {
+            DmaMode::Direct => Self {
+                window: WINDOW,
+                first: MERGE_FIRST.min(cap),
+                max: MERGE_MAX.min(cap),
+                jump: false,
+            },
+            DmaMode::Iommu => Self {
+                window: WINDOW_IOMMU,
+                first: MERGE_FIRST,
+                max: hw::desc::LEN_MAX,
+                jump: true,
+            },
+            DmaMode::Bounce => Self {
+                window: WINDOW_BOUNCE,
+                first: MERGE_FIRST.min(cap),
+                max: MERGE_MAX.min(cap).min(WINDOW_BOUNCE / 4),
+                jump: false,
+            },
+        }
+    }
+
+    /// The longest block after one of at most `len`.
+    fn next(&self, len: u64) -> u64 {
+        if self.jump {
+            self.max
+        } else {
+            (len * 2).min(self.max)
+        }
+    }
+}
+
 /// Pages pinned per GUP batch.
 const BATCH_PAGES: u64 = 512;
 /// No progress for this long while a request waits for the engine: it is abandoned with
@@ -110,13 +181,32 @@ pub(crate) struct Submission {
     pub(crate) extents: KVec<(u64, u64)>,
 }
 
-/// The block being grown from physically contiguous runs.
-struct Block {
-    run: LockedRun,
-    /// Physical address of the first byte transferred.
-    phys: u64,
-    /// Bytes transferred from it.
-    len: u64,
+/// The block being grown.
+enum Block {
+    /// Physically contiguous runs merged into one, mapped when the block is closed.
+    Run {
+        run: LockedRun,
+        /// Physical address of the first byte transferred.
+        phys: u64,
+        /// Bytes transferred from it.
+        len: u64,
+    },
+    /// Runs linked into one IOVA range as they are pinned.
+    Span {
+        span: IovaSpan<LockedRun>,
+        /// Offset in the range of the first byte transferred.
+        start: u64,
+        /// Bytes transferred from it.
+        len: u64,
+    },
+}
+
+impl Block {
+    fn len(&self) -> u64 {
+        match self {
+            Block::Run { len, .. } | Block::Span { len, .. } => *len,
+        }
+    }
 }
 
 /// Starts `sub` on `card` for the open file `owner`; returns the request id once its last
@@ -137,16 +227,23 @@ pub(crate) fn submit<C: Channel>(
     };
     let r = match &target {
         Some(target) => {
+            let pacing = Pacing::of(card.dma_device());
             let mut s = Submitter {
                 card,
                 target,
                 id,
                 route: sub.route,
+                dir: if sub.route.writes_host() {
+                    Direction::FromDevice
+                } else {
+                    Direction::ToDevice
+                },
                 next_va: sub.first,
                 end_va: sub.first + sub.len,
                 ve: VeCursor::new(&sub.extents),
                 open: None,
-                merge_max: MERGE_FIRST,
+                pacing,
+                merge_max: pacing.first,
                 pieces: KVVec::new(),
                 blocks: KVVec::new(),
                 cut: 0,
@@ -200,12 +297,16 @@ struct Submitter<'a, C: Channel> {
     target: &'a TargetMm,
     id: u64,
     route: Route,
+    /// How the card uses the VH pages.
+    dir: Direction,
     /// Next VH address to pin, and the end.
     next_va: u64,
     end_va: u64,
     ve: VeCursor<'a>,
     /// The tail block, still open to physically contiguous runs of the next batch.
     open: Option<Block>,
+    pacing: Pacing,
+    /// The longest the open block may grow.
     merge_max: u64,
     /// Pieces cut and not yet handed over.
     pieces: KVVec<Piece>,
@@ -229,7 +330,12 @@ impl<C: Channel> Submitter<'_, C> {
             first = false;
             self.pin_batch()?;
             let last = self.next_va >= self.end_va;
-            if last || self.open.as_ref().is_some_and(|b| b.len >= self.merge_max) {
+            if last
+                || self
+                    .open
+                    .as_ref()
+                    .is_some_and(|b| b.len() >= self.merge_max)
+            {
                 self.close()?;
             }
             if !self.hand_over(last)? {
@@ -254,10 +360,11 @@ impl<C: Channel> Submitter<'_, C> {
     /// Blocks until the request's pinned window has room for another batch. Returns `false` if
     /// the request finished meanwhile (an exception, a cancel, the card's removal).
     fn wait_for_window(&mut self) -> Result<bool> {
-        let open_len = self.open.as_ref().map_or(0, |b| b.len);
+        let open_len = self.open.as_ref().map_or(0, Block::len);
+        let window = self.pacing.window;
         {
             let dma = self.card.dma().lock();
-            if dma.in_window(self.id) + open_len < WINDOW {
+            if dma.in_window(self.id) + open_len < window {
                 return Ok(dma.running(self.id) == Some(true));
             }
         }
@@ -272,7 +379,7 @@ impl<C: Channel> Submitter<'_, C> {
             if dma.running(self.id) != Some(true) {
                 return Ok(false);
             }
-            if dma.in_window(self.id) < WINDOW {
+            if dma.in_window(self.id) < window {
                 return Ok(true);
             }
             slice(self.card, &mut dma, WAIT_SLICE_MS)?;
@@ -304,26 +411,17 @@ impl<C: Channel> Submitter<'_, C> {
             let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
             let start = va.max(self.next_va);
             let stop = run_end.min(self.end_va);
-            let phys = run.phys() + (start - va);
+            let skip = start - va;
             let len = stop - start;
             va = run_end;
             self.next_va = stop;
             // The rest of `runs` is unpinned when it drops, on this error too.
             let run = self.target.charge_one(run)?;
-            let run = match self.open.as_mut() {
-                Some(b) if b.phys + b.len == phys && b.len + len <= self.merge_max => {
-                    match b.run.merge(run) {
-                        Ok(()) => {
-                            b.len += len;
-                            continue;
-                        }
-                        Err(back) => back,
-                    }
-                }
-                _ => run,
-            };
-            self.close()?;
-            self.open = Some(Block { run, phys, len });
+            if self.card.dma_device().mode() == DmaMode::Iommu {
+                self.link(run, skip, len)?;
+            } else {
+                self.merge(run, skip, len)?;
+            }
         }
         if got < pages as usize && self.next_va < self.end_va {
             // GUP stopped early: the rest of the buffer is not mapped.
@@ -332,31 +430,111 @@ impl<C: Channel> Submitter<'_, C> {
         Ok(())
     }
 
-    /// Closes the open block: cuts it where the VE side jumps into pieces, each checked to be one
+    /// Appends `run` (`len` bytes transferred from `skip` bytes into it) to the open block if it
+    /// continues it physically, else closes that block and opens one with `run`.
+    fn merge(&mut self, run: LockedRun, skip: u64, len: u64) -> Result {
+        let phys = run.phys() + skip;
+        let run = match self.open.as_mut() {
+            Some(Block::Run {
+                run: b,
+                phys: b_phys,
+                len: b_len,
+            }) if *b_phys + *b_len == phys && *b_len + len <= self.merge_max => {
+                match b.merge(run) {
+                    Ok(()) => {
+                        *b_len += len;
+                        return Ok(());
+                    }
+                    Err(back) => back,
+                }
+            }
+            _ => run,
+        };
+        self.close()?;
+        self.open = Some(Block::Run { run, phys, len });
+        Ok(())
+    }
+
+    /// Links `run` (`len` bytes transferred from `skip` bytes into it) after the open block's
+    /// pages if the block may grow by `len`, else closes that block and opens a new IOVA range
+    /// for `run`. A run that continues a block starts at its first byte (`skip` is 0): runs
+    /// follow each other in virtual address order, and only the last one stops short.
+    fn link(&mut self, run: LockedRun, skip: u64, len: u64) -> Result {
+        let run = match self.open.as_mut() {
+            Some(Block::Span {
+                span, len: b_len, ..
+            }) if skip == 0 && *b_len + len <= self.merge_max => match span.link(run) {
+                Ok(_) => {
+                    *b_len += len;
+                    return Ok(());
+                }
+                Err((e, back)) if e == ENOSPC => back,
+                Err((e, _)) => return Err(e),
+            },
+            _ => run,
+        };
+        self.close()?;
+        // Room for the block's longest length and the offset of its first byte in its page.
+        let mut span = self
+            .card
+            .dma_device()
+            .span(self.merge_max + PAGE_SIZE, self.dir)?;
+        let at = span.link(run).map_err(|(e, _)| e)?;
+        self.open = Some(Block::Span {
+            span,
+            start: at + skip,
+            len,
+        });
+        Ok(())
+    }
+
+    /// Closes the open block: maps it for the card (or makes its linked range visible to the
+    /// card), then cuts it where the VE side jumps into pieces, each checked to be one
     /// descriptor the engine takes (`EINVAL` otherwise). The block is held by the manager until
-    /// every piece is done (the pin-release rule). The next block may be longer.
+    /// every piece is done (the pin-release rule), and unmapped only then. The next block may be
+    /// longer.
     fn close(&mut self) -> Result {
         let Some(b) = self.open.take() else {
             return Ok(());
         };
-        self.merge_max = (self.merge_max * 2).min(MERGE_MAX);
-        let mut phys = b.phys;
-        let mut left = b.len;
+        self.merge_max = self.pacing.next(self.merge_max);
+        let left = b.len();
         // Room first: a block goes with all of its pieces or not at all.
         self.blocks.reserve(1, GFP_KERNEL)?;
+        let (block, mut bus) = match b {
+            Block::Run { run, phys, len } => {
+                let m = self
+                    .card
+                    .dma_device()
+                    .map(run, phys, len, self.dir)
+                    .map_err(|(e, _)| e)?;
+                let bus = m.bus();
+                (MappedBlock::Run(m), bus)
+            }
+            Block::Span {
+                mut span, start, ..
+            } => {
+                span.sync()?;
+                let bus = span.bus() + start;
+                (MappedBlock::Span(span), bus)
+            }
+        };
+        // If cutting fails below, `block` drops before any descriptor was given its addresses:
+        // unmapped and unpinned at once.
+        let mut left = left;
         while left > 0 {
             // The extent lengths add up to the VH length (checked at submit).
             let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
             self.pieces
-                .push(Piece::new(phys, ve, len, self.route)?, GFP_KERNEL)?;
+                .push(Piece::new(bus, ve, len, self.route)?, GFP_KERNEL)?;
             self.cut += 1;
             left -= len;
-            phys += len;
+            bus += len;
         }
         // Reserved above.
         let _ = self.blocks.push_within_capacity(HeldBlock {
             until: self.cut,
-            run: b.run,
+            run: block,
         });
         Ok(())
     }

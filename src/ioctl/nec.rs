@@ -17,29 +17,61 @@ use crate::{
     },
     pin::{
         lists::{
+            Entries,
             EntryKey,
             ListId, //
         },
         translate,
     },
-    sys::gup::{
-        PinCharge,
-        PinnedRun,
-        TargetMm, //
+    sys::{
+        dma_map::{
+            Direction,
+            DmaMode, //
+        },
+        gup::{
+            PinCharge,
+            PinnedRun,
+            TargetMm, //
+        },
     },
     uapi, //
 };
 
-/// Puts pinned entries of `pgsz` bytes, given with the addresses the caller got back, on a list
-/// with `charge`, the charge of their pages; on failure they are unpinned and uncharged outside
-/// the lock.
-fn keep(
+/// How the card may use a pin kept on a list: VEOS posts descriptors both ways on pages pinned
+/// for writing, and only reads the others.
+fn direction(write: bool) -> Direction {
+    if write {
+        Direction::Bidirectional
+    } else {
+        Direction::ToDevice
+    }
+}
+
+/// Maps pinned entries of `pgsz` bytes at `(addr, run)` (the entry's physical base) for the card:
+/// the addresses the caller gets back are the card's. `ENOMEM` if the DMA API cannot map them;
+/// then nothing stays pinned or mapped.
+fn map_entries(
     card: &Card,
-    list: ListId,
-    charge: PinCharge,
     entries: KVec<(u64, PinnedRun)>,
     pgsz: u64,
-) -> Result {
+    write: bool,
+) -> Result<Entries> {
+    let dev = card.dma_device();
+    let mut mapped = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
+    for (phys, run) in entries {
+        let m = dev
+            .map(run, phys, pgsz, direction(write))
+            .map_err(|(e, _)| e)?;
+        // Capacity is reserved.
+        mapped.push((m.bus(), m), GFP_KERNEL)?;
+    }
+    Ok(mapped)
+}
+
+/// Puts pinned entries of `pgsz` bytes, given with the addresses the caller got back, on a list
+/// with `charge`, the charge of their pages; on failure they are unmapped, unpinned and uncharged
+/// outside the lock.
+fn keep(card: &Card, list: ListId, charge: PinCharge, entries: Entries, pgsz: u64) -> Result {
     let res = card.pins().lock().insert_all(list, charge, entries, pgsz);
     // The guard is gone: dropping what came back unpins without the list lock held.
     res.map_err(|back| {
@@ -49,6 +81,9 @@ fn keep(
 }
 
 /// `VEDRV_CMD_VHVA_TO_VSAA` (`pin == false`) and `VEDRV_CMD_VHVA_TO_VSAA_PIN_DOWN`.
+///
+/// A pinned page is mapped for the card, and the answer is its DMA address; a translation that
+/// keeps nothing answers the physical address (nothing is mapped: a snapshot, as with NEC).
 pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVp>()).reader_writer();
@@ -59,22 +94,31 @@ pub(super) fn vhva_to_vsaa(card: &Card, arg: usize, pin: bool) -> Result<isize> 
         None
     };
     let target = TargetMm::by_pid(req.vp_info.pid)?;
-    let (phys, run) = translate::page(&target, req.vp_info.virt, req.vp_info.write != 0, pin)?;
-    req.vp_info.phys = phys;
+    let write = req.vp_info.write != 0;
+    let (phys, run) = translate::page(&target, req.vp_info.virt, write, pin)?;
     req.vp_info.pfnmap = 0;
     let Some(list) = list else {
         // Translation only: the pin ends here, as NEC drops its page reference.
         drop(run);
+        req.vp_info.phys = phys;
         writer.write(&req)?;
         return Ok(0);
     };
-    let charge = target.charge_pages(run.npages())?;
+    let offset = phys & (PAGE_SIZE - 1);
+    let page = run.phys();
+    let run = card
+        .dma_device()
+        .map(run, page, PAGE_SIZE, direction(write))
+        .map_err(|(e, _)| e)?;
+    let addr = run.bus() + offset;
+    req.vp_info.phys = addr;
+    let charge = target.charge_pages(run.pins().npages())?;
     // Tell the caller first: if that fails, nothing stays pinned.
     writer.write(&req)?;
     let res = card
         .pins()
         .lock()
-        .insert_one(list, EntryKey::new(phys, PAGE_SIZE), charge, run);
+        .insert_one(list, EntryKey::new(addr, PAGE_SIZE), charge, run);
     // The guard is gone: an entry that came back is unpinned without the list lock held.
     res.map_err(|_| ENOMEM)?;
     Ok(0)
@@ -93,20 +137,29 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     let v = req.vp_info;
     debug_assert!(v.maxpages.min(VP_MAXBULK) <= VP_MAXBULK);
     let target = TargetMm::by_pid(v.pid)?;
-    let block = translate::block(&target, v.vaddr, v.length, v.maxpages, v.write != 0, pin)?;
+    let write = v.write != 0;
+    // Bounce buffers hold at most a few hundred KiB per mapping: pins kept there are 4 KiB
+    // entries.
+    let huge = !(pin && card.dma_device().mode() == DmaMode::Bounce);
+    let block = translate::block(&target, v.vaddr, v.length, v.maxpages, write, pin, huge)?;
     let n = block.entries.len();
     let mut paddrs = KVec::with_capacity(n, GFP_KERNEL)?;
-    for (p, _) in block.entries.iter() {
-        paddrs.push(*p, GFP_KERNEL)?;
-    }
     let entries = match list {
         Some(list) => {
             // One charge for the whole call (`ENOMEM` over the caller's limit).
             let pages = block.entries.iter().map(|(_, r)| r.npages()).sum();
-            Some((list, target.charge_pages(pages)?, block.entries))
+            let charge = target.charge_pages(pages)?;
+            let entries = map_entries(card, block.entries, block.pgsz, write)?;
+            for (a, _) in entries.iter() {
+                paddrs.push(*a, GFP_KERNEL)?;
+            }
+            Some((list, charge, entries))
         }
         // Translation only: the pins end here, as NEC drops its page references.
         None => {
+            for (p, _) in block.entries.iter() {
+                paddrs.push(*p, GFP_KERNEL)?;
+            }
             drop(block.entries);
             None
         }
@@ -128,7 +181,7 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     Ok(0)
 }
 
-/// `VEDRV_CMD_RELEASE_PD_PAGE`: one entry by physical address.
+/// `VEDRV_CMD_RELEASE_PD_PAGE`: one entry by the address the caller got back.
 pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
     let req: uapi::VeVpRelease =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpRelease>())
@@ -140,7 +193,7 @@ pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
     entry.map(|_| 0).ok_or(ENOENT)
 }
 
-/// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by physical address. An address that is
+/// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by the addresses the caller got back. An address that is
 /// not held stops the call with `ENOENT`; the entries before it are released.
 pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     let req: uapi::VeVpBlkRelease =

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! NEC's per-card pin lists (`OS_LIST` for VEOS, `TD_LIST` for the MMM and T&D tools): what the
-//! `*_PIN_DOWN` ioctls pinned, found again by physical address at release.
+//! `*_PIN_DOWN` ioctls pinned and mapped for the card, found again by the address the caller got
+//! back (the card's DMA address: the physical address unless an IOMMU or swiotlb translates).
 //!
 //! Each list is a [`PinTable`], an open-addressing hash table keyed by page frame number (the
 //! `paddr` entry, or the legacy `phys`, shifted right by 12) and entry size, which grows with what
@@ -11,7 +12,7 @@
 //! tree cost a node allocation and a rebalancing per entry, more than half of a block call's time:
 //! docs/design.md, "NEC's pin lists").
 //!
-//! Release is by the physical address the caller got back, as with NEC. A 2 MiB entry's address
+//! Release is by the address the caller got back, as with NEC. A 2 MiB entry's address
 //! is its unit base; a 4 KiB entry's is its page (plus, for the one-page ioctls, the offset of the
 //! virtual address). Keyed by frame alone, a 2 MiB entry and a 4 KiB entry of the unit's first
 //! page would share a key, and a release could drop the other one (which holds other pages: 1 pin
@@ -36,9 +37,12 @@ use crate::{
         Slot,
         SlotStore, //
     },
-    sys::gup::{
-        PinCharge,
-        PinnedRun, //
+    sys::{
+        dma_map::Mapped,
+        gup::{
+            PinCharge,
+            PinnedRun, //
+        },
     },
     uapi, //
 };
@@ -74,9 +78,13 @@ impl EntryKey {
     }
 }
 
-/// One entry: its pinned pages and which of the list's charges they are counted in.
+/// Entries answered with their addresses, as a block call hands them over.
+pub(crate) type Entries = KVec<(u64, Mapped<PinnedRun>)>;
+
+/// One entry: its pinned pages, mapped for the card, and which of the list's charges they are
+/// counted in.
 pub(crate) struct ListEntry {
-    run: PinnedRun,
+    run: Mapped<PinnedRun>,
     charge: usize,
 }
 
@@ -203,9 +211,9 @@ impl PinLists {
         &mut self,
         list: ListId,
         charge: PinCharge,
-        entries: KVec<(u64, PinnedRun)>,
+        entries: Entries,
         pgsz: u64,
-    ) -> Result<(), (PinCharge, KVec<(u64, PinnedRun)>)> {
+    ) -> Result<(), (PinCharge, Entries)> {
         let l = &mut self.lists[list.0];
         if l.table.reserve(entries.len()).is_err() {
             return Err((charge, entries));
@@ -234,8 +242,8 @@ impl PinLists {
         list: ListId,
         key: EntryKey,
         charge: PinCharge,
-        run: PinnedRun,
-    ) -> Result<(), (PinCharge, PinnedRun)> {
+        run: Mapped<PinnedRun>,
+    ) -> Result<(), (PinCharge, Mapped<PinnedRun>)> {
         let l = &mut self.lists[list.0];
         if l.table.reserve(1).is_err() {
             return Err((charge, run));
@@ -251,10 +259,10 @@ impl PinLists {
         Ok(())
     }
 
-    /// Takes the entry a release of physical address `addr` means, if one is held (see the
-    /// module documentation), and returns its pages' charge; the pages are unpinned when the
-    /// returned run is dropped.
-    pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<PinnedRun> {
+    /// Takes the entry a release of address `addr` means, if one is held (see the module
+    /// documentation), and returns its pages' charge; the pages are unmapped and unpinned when
+    /// the returned entry is dropped.
+    pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<Mapped<PinnedRun>> {
         let l = &mut self.lists[list.0];
         let table = &mut l.table;
         let e = EntryKey::release(addr)
@@ -263,7 +271,7 @@ impl PinLists {
             .find_map(|k| table.pop(k.frame, k.size))?;
         if let Some(place) = l.charges.get_mut(e.charge) {
             if let Some(c) = place {
-                c.release(e.run.npages());
+                c.release(e.run.pins().npages());
                 if c.npages() == 0 {
                     // INVARIANT: no entry names it any more; its mm reference goes.
                     *place = None;
@@ -281,5 +289,13 @@ impl PinLists {
             _slots: l.table.take_all(),
             _charges: core::mem::take(&mut l.charges),
         }
+    }
+
+    /// Takes every entry of every list (unbind: the mappings end with the binding).
+    pub(crate) fn take_every_list(&mut self) -> [TakenList; uapi::NR_PD_LIST as usize] {
+        self.lists.each_mut().map(|l| TakenList {
+            _slots: l.table.take_all(),
+            _charges: core::mem::take(&mut l.charges),
+        })
     }
 }

@@ -109,6 +109,8 @@ fn pin_scanned(target: &TargetMm, vaddr: u64, len: u64, split: u64, how: Hold) -
 ///
 /// `keep` asks for pins fit to be kept on NEC's lists (FOLL_LONGTERM, FOLL_WRITE for `write`);
 /// without it the pages are only referenced for the translation (see the module documentation).
+/// `huge` allows 2 MiB entries (not where the card's mappings bounce: swiotlb maps far less at
+/// once).
 /// Errors:
 /// `EINVAL` (zero length or maxpages, overflow), `EFAULT` (not mapped, or `write` to a read-only
 /// mapping), `EOPNOTSUPP` (a `VM_PFNMAP`/`VM_IO` mapping), and whatever GUP reports; nothing
@@ -120,6 +122,7 @@ pub(crate) fn block(
     maxpages: u32,
     write: bool,
     keep: bool,
+    huge: bool,
 ) -> Result<Block> {
     if length == 0 || maxpages == 0 {
         return Err(EINVAL);
@@ -139,7 +142,7 @@ pub(crate) fn block(
     // What a 4 KiB answer needs; its pages also tell whether 2 MiB units are worth trying.
     let (_, len_small) = plan(vaddr, len, maxpages, PAGE_SIZE);
     let probe = pin_scanned(target, vaddr, len_small, PAGE_SIZE, how)?;
-    if probe.got == pages_spanned(vaddr, len_small) && !probe.scan.failed() {
+    if huge && probe.got == pages_spanned(vaddr, len_small) && !probe.scan.failed() {
         drop(probe);
         if let Some(b) = huge_block(target, vaddr, len, maxpages, how)? {
             return Ok(b);

@@ -252,6 +252,11 @@ impl LockedRun {
         self.run.npages
     }
 
+    /// Physical address of the first page.
+    pub(crate) fn phys(&self) -> u64 {
+        self.run.phys()
+    }
+
     /// Takes over `other`'s pins and charge if its pages continue this run physically, are
     /// dirtied alike and charged to the same address space; gives `other` back otherwise.
     pub(crate) fn merge(&mut self, other: LockedRun) -> Result<(), LockedRun> {

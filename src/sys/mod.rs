@@ -17,6 +17,8 @@
 //! - [`mapping`]: device registers mapped into user space page by page on fault, generic over
 //!   what the mapping holds ([`mapping::RegisterHolder`]), and zapped by [`mapping::MappedSpace`].
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
+//! - [`dma_map`]: streaming DMA mappings of pinned pages (one mapping per run, or runs linked
+//!   into one IOVA range behind an IOMMU): the only source of the host addresses the engine gets.
 //! - [`pid`]: threads named by their `struct pid`, and pid numbers across pid namespaces.
 //! - [`pci_state`]: a function's configuration state saved and restored around a card reset,
 //!   and its vendor ID read to tell when it answers again.
@@ -45,6 +47,7 @@ use kernel::{
 use crate::uapi;
 
 pub(crate) mod chardev;
+pub(crate) mod dma_map;
 pub(crate) mod gup;
 pub(crate) mod irq;
 pub(crate) mod mapping;
@@ -94,8 +97,8 @@ pub(crate) fn set_dma_mask_48(pdev: &pci::Device<kernel::device::Core<'_>>) -> R
 
 /// Whether the DMA API gives this device physical addresses: maps one vmalloc'ed page for DMA
 /// through the device (an own scatter-gather table, `dma_map_sgtable`) and compares the DMA
-/// address with the page's physical address. The engine is given physical addresses, as NEC's
-/// driver does; with a translating IOMMU they would be wrong, and probe refuses the card.
+/// address with the page's physical address. Reported by `VE_DRV_IOC_INFO`: where it holds,
+/// NEC's translation ioctls answer physical addresses byte for byte as NEC's driver does.
 pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) -> Result<bool> {
     use kernel::{
         dma::DataDirection,

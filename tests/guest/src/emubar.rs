@@ -211,7 +211,7 @@ pub fn pci_sid(bdf: &str) -> Result<u16, String> {
 }
 
 /// What `ve_iommu_attach` needs from the Intel IOMMU's register dump
-/// (`/sys/kernel/debug/iommu/intel/iommu_regdump`, Linux `drivers/iommu/intel/debugfs.c`: per
+/// (`/sys/kernel/debug/iommu/intel/iommu_regset`, Linux `drivers/iommu/intel/debugfs.c`: per
 /// unit a header line `IOMMU: dmarN Register Base Address: ...`, then one line per register,
 /// name, offset and contents in hex).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

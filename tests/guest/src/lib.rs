@@ -25,3 +25,18 @@ pub mod suite;
 pub mod sys;
 pub mod userdma;
 pub mod veos;
+
+/// The DMA mode the driver must find in this boot (`VE_DRV_DMA_*`), from the kernel command line
+/// the harness chose: `intel_iommu=on` with QEMU's intel-iommu (the IOMMU variant),
+/// `swiotlb=force` (the bounce variant), else direct.
+pub fn dma_mode_of_boot() -> u64 {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let has = |w: &str| cmdline.split_whitespace().any(|a| a == w);
+    if has("intel_iommu=on") {
+        uapi::VE_DRV_DMA_IOMMU
+    } else if has("swiotlb=force") {
+        uapi::VE_DRV_DMA_BOUNCE
+    } else {
+        uapi::VE_DRV_DMA_DIRECT
+    }
+}

@@ -124,6 +124,9 @@ fn common_facts() -> Vec<Fact> {
         num!(VE_DMA_VH_BUS),
         num!(VE_DMA_VE_REGS),
         num!(VE_DMA_SUBMIT_SYNC),
+        num!(VE_DRV_DMA_DIRECT),
+        num!(VE_DRV_DMA_IOMMU),
+        num!(VE_DRV_DMA_BOUNCE),
         num!(VE_DMA_SUBMIT_RO),
         num!(VE_DMA_SUBMIT_IDO),
         num!(VE_DMA_MAX_EXTENTS),
@@ -196,6 +199,7 @@ fn common_facts() -> Vec<Fact> {
                 emu_irqs_raised,
                 dma_is_phys,
                 tasks,
+                dma_mode,
                 reserved,
             ]
         ),
@@ -655,8 +659,13 @@ fn input_validation() {
     }
     .input_valid());
     let mut i = VeDrvInfo::default();
-    i.reserved[2] = 9;
+    i.reserved[1] = 9;
     assert!(!i.input_valid());
+    assert!(!VeDrvInfo {
+        dma_mode: 2,
+        ..Default::default()
+    }
+    .input_valid());
     assert!(VeDrvPing {
         value: 5,
         ..Default::default()

@@ -815,7 +815,7 @@ fn extent_list(fd: &OwnedFd) -> R {
 }
 
 /// Three requests posted behind a stalled engine; an exception injected at the second
-/// descriptor of the middle one. Only that one fails (EIO with the injected code); the first and
+/// descriptor of the middle one (its only one behind an IOMMU). Only that one fails (EIO with the injected code); the first and
 /// the third complete and their data arrives.
 fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
     // Fragmented memory: one descriptor per page, so the middle request has many.
@@ -841,9 +841,15 @@ fn exception_among_others(fd: &OwnedFd, c: &EmuBar) -> R {
             )
         })
         .collect();
-    // The first request takes 256 descriptors; the middle one starts after them.
-    let descs_first = 256;
-    let ctl = c.control(emu::OFF_CTL_EXC_AT, started + descs_first + 2);
+    // The first request takes 256 descriptors; the middle one starts after them. Behind an IOMMU
+    // each request is one descriptor (its pages linked into one IOVA range): the middle one's
+    // first.
+    let (descs_first, nth) = if ve_guest::dma_mode_of_boot() == uapi::VE_DRV_DMA_IOMMU {
+        (1, 1)
+    } else {
+        (256, 2)
+    };
+    let ctl = c.control(emu::OFF_CTL_EXC_AT, started + descs_first + nth);
     stall.release()?;
     let ids = ids.map_err(errname)?;
     let ws: Vec<Result<VeDmaWait, i32>> = ids.iter().map(|&id| wait(fd, id, 10_000)).collect();

@@ -10,7 +10,7 @@
 //! Run as root in a guest booted by `ve-harness --iommu`, after ve_drv is loaded (the root table
 //! exists from boot, but the device's context entry only once a driver owns the device). It finds
 //! the emulator's device (the ivshmem device bound to ve_drv, else the only one), reads RTADDR
-//! and GSTS from `/sys/kernel/debug/iommu/intel/iommu_regdump` (debugfs is mounted by the
+//! and GSTS from `/sys/kernel/debug/iommu/intel/iommu_regset` (debugfs is mounted by the
 //! initramfs' init), computes the device's requester id from its PCI address, writes the
 //! emulator's controls (`hw::emu::OFF_CTL_IOMMU_*`, enable last) through BAR2, and prints
 //! `# iommu: root table 0x..., sid 0x...`. `--detach` clears the enable word (every host-side
@@ -26,7 +26,7 @@ use ve_guest::{
     hw::emu,
 };
 
-const REGDUMP: &str = "/sys/kernel/debug/iommu/intel/iommu_regdump";
+const REGDUMP: &str = "/sys/kernel/debug/iommu/intel/iommu_regset";
 
 fn attach(detach: bool) -> Result<String, String> {
     let (bdf, bound) = emubar::emulator_pci()?;

@@ -292,12 +292,18 @@ fn info_describes(fx: &mut Fx) -> R {
     ensure_eq("emu_abi_version", i.emu_abi_version, emu::ABI_VERSION)?;
     ensure_eq("scr_bar_size", i.scr_bar_size, emu::BAR2_SIZE as u64)?;
     ensure(i.ve_mem_size > 0, || "ve_mem_size is 0".into())?;
-    // Probe mapped a page through the DMA API for this device: no vIOMMU here, so its
-    // DMA address is its physical address, as the engine is given.
-    ensure_eq("dma_is_phys", i.dma_is_phys, 1)?;
+    // Probe mapped a page through the DMA API for this device: without a vIOMMU or forced
+    // bounce buffers its DMA address is its physical address.
+    let mode = ve_guest::dma_mode_of_boot();
+    ensure_eq("dma_mode", i.dma_mode, mode)?;
+    ensure_eq(
+        "dma_is_phys",
+        i.dma_is_phys,
+        u64::from(mode == uapi::VE_DRV_DMA_DIRECT),
+    )?;
     // This program's file: its task.
     ensure_eq("tasks", i.tasks, 1)?;
-    ensure_eq("reserved", i.reserved, [0; 3])
+    ensure_eq("reserved", i.reserved, [0; 2])
 }
 fn nonce_reported(fx: &mut Fx) -> R {
     let i0 = fx.i0.as_ref().ok_or("/dev/ve0 not opened")?;
@@ -426,9 +432,18 @@ fn nonzero_flags(fx: &mut Fx) -> R {
         libc::EINVAL,
     )?;
     let mut i = VeDrvInfo::default();
-    i.reserved[2] = 1;
+    i.reserved[1] = 1;
     ensure_errno(
         "INFO reserved",
+        sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i),
+        libc::EINVAL,
+    )?;
+    let mut i = VeDrvInfo {
+        dma_mode: 1,
+        ..Default::default()
+    };
+    ensure_errno(
+        "INFO dma_mode",
         sys::ioctl(fd, uapi::VE_DRV_IOC_INFO, &mut i),
         libc::EINVAL,
     )?;

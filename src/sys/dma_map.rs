@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Streaming DMA mappings of pinned pages for the card: the only code that gives the engine a
+//! host address. Every address a descriptor (or NEC's translation ioctls) names comes from here,
+//! never from a page's physical address.
+//!
+//! - [`DmaDevice`] is the card's device as the DMA API sees it, and the mode probe found
+//!   ([`DmaMode`]): direct (bus address = physical address, or a fixed offset from it), behind a
+//!   translating IOMMU, or bounced through swiotlb.
+//! - [`Mapped`] is one mapping (`dma_map_phys`) of a physically contiguous range of pages that it
+//!   owns together with their pins: dropping it unmaps first (`dma_unmap_phys`, the same size and
+//!   direction), then releases the pins.
+//! - [`IovaSpan`] is one IOVA range behind an IOMMU (`dma_iova_try_alloc`) into which pinned runs
+//!   are linked one after the other (`dma_iova_link`), whatever their physical addresses: one
+//!   range the engine can copy with one descriptor. Dropping it unlinks and frees the range
+//!   (`dma_iova_destroy`), then releases the pins.
+//!
+//! Neither type decides *when* it may go: the DMA manager drops them only under its pin-release
+//! rule (src/dma/manager.rs), so a mapping is torn down only when no descriptor can use it.
+//! A mapping the engine may still reach (a dead engine) is kept for good with its pins
+//! ([`Mapped::keep_forever`], [`IovaSpan::keep_forever`]).
+//!
+//! Synchronisation: x86 is cache-coherent, so the only copies are swiotlb's, done by map (to the
+//! device) and unmap (from it). Both bracket the device's use of the pages, as the manager maps a
+//! block before its descriptors are posted and unmaps it after they completed.
+
+use kernel::{
+    bindings,
+    device::{
+        Bound,
+        Device, //
+    },
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+use crate::extent::{
+    PAGE_SHIFT,
+    PAGE_SIZE, //
+};
+
+use super::gup::{
+    LockedRun,
+    PinnedRun, //
+};
+
+// src/helpers.c. The device is declared `void *` here: bindgen's `struct device` contains
+// zero-sized members that the FFI-safety lint rejects.
+extern "C" {
+    fn ve_dma_mapping_error(dev: *mut c_void, addr: bindings::dma_addr_t) -> bool;
+    fn ve_dma_force_bounce(dev: *mut c_void) -> bool;
+    fn ve_dma_iova_try_alloc(
+        dev: *mut c_void,
+        state: *mut bindings::dma_iova_state,
+        size: usize,
+    ) -> bool;
+    fn ve_dma_iova_link(
+        dev: *mut c_void,
+        state: *mut bindings::dma_iova_state,
+        phys: bindings::phys_addr_t,
+        offset: usize,
+        size: usize,
+        dir: bindings::dma_data_direction,
+    ) -> c_int;
+    fn ve_dma_iova_sync(
+        dev: *mut c_void,
+        state: *mut bindings::dma_iova_state,
+        offset: usize,
+        size: usize,
+    ) -> c_int;
+    fn ve_dma_iova_destroy(
+        dev: *mut c_void,
+        state: *mut bindings::dma_iova_state,
+        mapped_len: usize,
+        dir: bindings::dma_data_direction,
+    );
+}
+
+/// How the DMA API gives the card addresses, as found at probe.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DmaMode {
+    /// No translation: a mapping's address is the physical address (dma-direct).
+    Direct,
+    /// A translating IOMMU: mappings are IOVAs, and pinned runs can be linked into one IOVA range.
+    Iommu,
+    /// Every mapping bounces through swiotlb (`swiotlb=force`, a confidential guest).
+    Bounce,
+}
+
+/// Which way the device moves data through a mapping.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// The device reads the pages.
+    ToDevice,
+    /// The device writes the pages.
+    FromDevice,
+    /// Either (NEC's pins for writing: VEOS may use them both ways).
+    Bidirectional,
+}
+
+impl Direction {
+    fn raw(self) -> bindings::dma_data_direction {
+        match self {
+            Direction::ToDevice => bindings::dma_data_direction::DMA_TO_DEVICE,
+            Direction::FromDevice => bindings::dma_data_direction::DMA_FROM_DEVICE,
+            Direction::Bidirectional => bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+        }
+    }
+}
+
+/// Pinned, physically contiguous pages that a mapping may cover.
+pub(crate) trait PinnedPages {
+    /// Physical address of the first page.
+    fn phys(&self) -> u64;
+    /// Number of pages.
+    fn npages(&self) -> usize;
+    /// The physical range the pins keep in place: the pages themselves, or more (the folio a pin
+    /// holds can be neither freed nor split).
+    fn held(&self) -> (u64, u64) {
+        (self.phys(), (self.npages() as u64) << PAGE_SHIFT)
+    }
+}
+
+impl PinnedPages for PinnedRun {
+    fn phys(&self) -> u64 {
+        PinnedRun::phys(self)
+    }
+
+    fn npages(&self) -> usize {
+        PinnedRun::npages(self)
+    }
+
+    fn held(&self) -> (u64, u64) {
+        let f = self.folio();
+        (f.pfn << PAGE_SHIFT, f.pages << PAGE_SHIFT)
+    }
+}
+
+impl PinnedPages for LockedRun {
+    fn phys(&self) -> u64 {
+        LockedRun::phys(self)
+    }
+
+    fn npages(&self) -> usize {
+        LockedRun::npages(self)
+    }
+}
+
+/// The raw `struct device` of `dev`.
+fn raw(dev: &Device) -> *mut bindings::device {
+    // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
+    core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut()
+}
+
+/// The card's device as the DMA API sees it.
+///
+/// # Invariants
+///
+/// `dev` was bound to this driver, with its DMA mask set, when the value was made; `mode` is what
+/// the DMA API did for it then.
+pub(crate) struct DmaDevice {
+    dev: ARef<Device>,
+    mode: DmaMode,
+    max_mapping: u64,
+}
+
+impl DmaDevice {
+    /// Finds how the DMA API maps for `dev` (its DMA mask already set): an IOVA range can be
+    /// allocated (a translating IOMMU), every mapping bounces (swiotlb), or neither.
+    pub(crate) fn new(dev: &Device<Bound>) -> Self {
+        let r = raw(dev);
+        let mut state = bindings::dma_iova_state::default();
+        // SAFETY: `r` is a bound device; `state` is a valid, writable IOVA state.
+        let iommu = unsafe { ve_dma_iova_try_alloc(r.cast(), &mut state, PAGE_SIZE as usize) };
+        if iommu {
+            // SAFETY: `state` was allocated just above for `r`, and nothing is linked into it.
+            unsafe { ve_dma_iova_destroy(r.cast(), &mut state, 0, Direction::ToDevice.raw()) };
+        }
+        // SAFETY: `r` is a bound device.
+        let bounce = unsafe { ve_dma_force_bounce(r.cast()) };
+        let mode = if iommu {
+            DmaMode::Iommu
+        } else if bounce {
+            DmaMode::Bounce
+        } else {
+            DmaMode::Direct
+        };
+        // SAFETY: `r` is a bound device.
+        let max_mapping = unsafe { bindings::dma_max_mapping_size(r) } as u64;
+        let dev: &Device = dev;
+        // INVARIANT: `dev` is bound and `mode` was found just now.
+        Self {
+            dev: dev.into(),
+            mode,
+            max_mapping,
+        }
+    }
+
+    /// The mode found at probe.
+    pub(crate) fn mode(&self) -> DmaMode {
+        self.mode
+    }
+
+    /// The longest range one [`DmaDevice::map`] call may take (`dma_max_mapping_size`: swiotlb's
+    /// slot limit when bouncing, else unlimited).
+    pub(crate) fn max_mapping(&self) -> u64 {
+        self.max_mapping
+    }
+
+    /// Maps `len` bytes from physical address `phys` of `pins` for the card, with the pins kept
+    /// until the mapping goes. `EINVAL` if the range is empty or not held by `pins`; `ENOMEM` if
+    /// the DMA API cannot map it (swiotlb or IOVA space exhausted). On an error `pins` comes back.
+    pub(crate) fn map<P: PinnedPages>(
+        &self,
+        pins: P,
+        phys: u64,
+        len: u64,
+        dir: Direction,
+    ) -> Result<Mapped<P>, (Error, P)> {
+        let within =
+            |(start, size): (u64, u64)| phys >= start && len <= size && phys - start <= size - len;
+        let run = (pins.phys(), (pins.npages() as u64) << PAGE_SHIFT);
+        if len == 0 || !(within(run) || within(pins.held())) {
+            return Err((EINVAL, pins));
+        }
+        let Ok(size) = usize::try_from(len) else {
+            return Err((EINVAL, pins));
+        };
+        let r = raw(&self.dev);
+        // SAFETY: `r` is the card's device; `[phys, phys + len)` is memory that `pins` keeps
+        // allocated and in place (checked above) for as long as the mapping, which owns `pins`,
+        // exists.
+        let bus = unsafe { bindings::dma_map_phys(r, phys, size, dir.raw(), 0) };
+        // SAFETY: `bus` was just returned by a mapping call for `r`.
+        if unsafe { ve_dma_mapping_error(r.cast(), bus) } {
+            return Err((ENOMEM, pins));
+        }
+        // INVARIANT: the range was mapped just now with this size and direction.
+        Ok(Mapped {
+            mapping: Mapping {
+                dev: self.dev.clone(),
+                bus,
+                len: size,
+                dir,
+            },
+            pins,
+        })
+    }
+
+    /// A new IOVA range of `size` bytes (page aligned) into which pinned runs are linked.
+    /// `EOPNOTSUPP` unless the card is behind a translating IOMMU; `ENOMEM` if the IOVA space is
+    /// exhausted.
+    pub(crate) fn span<P: PinnedPages>(&self, size: u64, dir: Direction) -> Result<IovaSpan<P>> {
+        if self.mode != DmaMode::Iommu {
+            return Err(EOPNOTSUPP);
+        }
+        let size = usize::try_from(size).map_err(|_| EINVAL)?;
+        if size == 0 || size % PAGE_SIZE as usize != 0 {
+            return Err(EINVAL);
+        }
+        let mut state = bindings::dma_iova_state::default();
+        // SAFETY: the card's device; `state` is a valid, writable IOVA state.
+        if !unsafe { ve_dma_iova_try_alloc(raw(&self.dev).cast(), &mut state, size) } {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: allocated just now, nothing linked.
+        Ok(IovaSpan {
+            iova: Iova {
+                dev: self.dev.clone(),
+                state,
+                size,
+                linked: 0,
+                synced: 0,
+                dir,
+            },
+            pins: KVec::new(),
+        })
+    }
+}
+
+/// One streaming mapping.
+///
+/// # Invariants
+///
+/// `[bus, bus + len)` is mapped for `dev` with direction `dir` (one `dma_map_phys` call) on
+/// behalf of this value, unmapped only by its `Drop`.
+struct Mapping {
+    dev: ARef<Device>,
+    bus: bindings::dma_addr_t,
+    len: usize,
+    dir: Direction,
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the range was mapped with exactly these arguments and is
+        // unmapped nowhere else.
+        unsafe { bindings::dma_unmap_phys(raw(&self.dev), self.bus, self.len, self.dir.raw(), 0) };
+    }
+}
+
+/// Pinned pages mapped for the card: dropping it unmaps, then unpins (fields drop in order).
+pub(crate) struct Mapped<P> {
+    mapping: Mapping,
+    pins: P,
+}
+
+impl<P> Mapped<P> {
+    /// The card's address of the first byte mapped.
+    pub(crate) fn bus(&self) -> u64 {
+        self.mapping.bus
+    }
+
+    /// The pins.
+    pub(crate) fn pins(&self) -> &P {
+        &self.pins
+    }
+
+    /// The card may still reach the mapping: it stays mapped for good, and its pins are handed
+    /// back to be kept for good too.
+    pub(crate) fn keep_forever(self) -> P {
+        let Mapped { mapping, pins } = self;
+        core::mem::forget(mapping);
+        pins
+    }
+}
+
+/// An IOVA range of the card's IOMMU domain.
+///
+/// # Invariants
+///
+/// `state` was allocated for `dev` with `size` bytes; `[0, linked)` of it is linked with direction
+/// `dir`, `[0, synced)` of that synced; both are page multiples, `synced <= linked <= size`.
+/// Unlinked and freed only by `Drop`.
+struct Iova {
+    dev: ARef<Device>,
+    state: bindings::dma_iova_state,
+    size: usize,
+    linked: usize,
+    synced: usize,
+    dir: Direction,
+}
+
+impl Drop for Iova {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant exactly `[0, linked)` is linked into `state`, allocated
+        // for `dev`, with `dir`.
+        unsafe {
+            ve_dma_iova_destroy(
+                raw(&self.dev).cast(),
+                &mut self.state,
+                self.linked,
+                self.dir.raw(),
+            )
+        };
+    }
+}
+
+/// Pinned runs linked one after the other into one IOVA range: the card sees them as one
+/// contiguous range from [`IovaSpan::bus`]. Dropping it unlinks and frees the range, then unpins.
+pub(crate) struct IovaSpan<P> {
+    iova: Iova,
+    pins: KVec<P>,
+}
+
+impl<P: PinnedPages> IovaSpan<P> {
+    /// The card's address of the range's first byte.
+    pub(crate) fn bus(&self) -> u64 {
+        self.iova.state.addr
+    }
+
+    /// Pages held.
+    pub(crate) fn npages(&self) -> usize {
+        self.pins.iter().map(|p| p.npages()).sum()
+    }
+
+    /// Links `pins`'s pages after those already linked and keeps the pins; returns the offset in
+    /// the range where they start. `ENOSPC` if they do not fit, `ENOMEM` if memory or the IOMMU's
+    /// page tables run out; on an error `pins` comes back and nothing was linked.
+    pub(crate) fn link(&mut self, pins: P) -> Result<u64, (Error, P)> {
+        let len = pins.npages() << PAGE_SHIFT;
+        if len == 0 || len > self.iova.size - self.iova.linked {
+            return Err((ENOSPC, pins));
+        }
+        if self.pins.reserve(1, GFP_KERNEL).is_err() {
+            return Err((ENOMEM, pins));
+        }
+        let at = self.iova.linked;
+        // SAFETY: `state` was allocated for `dev` (type invariant); `[at, at + len)` is within it
+        // and not linked yet; the pages are pinned by `pins`, which the span keeps until the range
+        // is destroyed.
+        let err = unsafe {
+            ve_dma_iova_link(
+                raw(&self.iova.dev).cast(),
+                &mut self.iova.state,
+                pins.phys(),
+                at,
+                len,
+                self.iova.dir.raw(),
+            )
+        };
+        if err != 0 {
+            return Err((Error::from_errno(err), pins));
+        }
+        // INVARIANT: `[0, at + len)` is linked now.
+        self.iova.linked = at + len;
+        // Room was reserved above.
+        if let Err(e) = self.pins.push_within_capacity(pins) {
+            // Not reached; were it, the pages stay pinned rather than be released while linked.
+            core::mem::forget(e);
+        }
+        Ok(at as u64)
+    }
+
+    /// Makes what was linked since the last call visible to the card (the IOTLB sync that
+    /// `dma_iova_link` leaves to its caller). Before any descriptor uses it.
+    pub(crate) fn sync(&mut self) -> Result {
+        let (from, to) = (self.iova.synced, self.iova.linked);
+        if from == to {
+            return Ok(());
+        }
+        // SAFETY: `[from, to)` of `state` is linked (type invariant).
+        let err = unsafe {
+            ve_dma_iova_sync(
+                raw(&self.iova.dev).cast(),
+                &mut self.iova.state,
+                from,
+                to - from,
+            )
+        };
+        kernel::error::to_result(err)?;
+        // INVARIANT: synced up to what is linked.
+        self.iova.synced = to;
+        Ok(())
+    }
+
+    /// The card may still reach the range: it stays linked for good, and its pins are handed
+    /// back to be kept for good too.
+    pub(crate) fn keep_forever(self) -> KVec<P> {
+        let IovaSpan { iova, pins } = self;
+        core::mem::forget(iova);
+        pins
+    }
+}
