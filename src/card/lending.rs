@@ -69,7 +69,7 @@ pub(crate) fn lend_engine(card: &Arc<Card>, space: MappedSpace) -> Result<Arc<Sc
     if loan.first {
         // Interrupts of the kernel manager's transfers are not the new owner's to wait for
         // (a joining mapping's are: its user had the engine already).
-        card.events.lock().pending = [0; 2];
+        card.forget_kernel_interrupts();
     }
     // On failure the mapping's share goes again (the engine back to the kernel if it was the
     // only one).

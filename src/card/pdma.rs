@@ -146,25 +146,46 @@ impl Card {
     /// ping waiters, wake the thread. Never counts on the number of
     /// interrupts matching the number of events: the thread and waiters re-read the registers.
     fn handle_pdma_irq(&self) -> ThreadedIrqReturn {
-        // The count moves whatever happens, so that waiters wake and re-read the registers.
-        // `ENODEV` means the card is being removed.
-        if let Err(e) = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
-            if e != ENODEV {
-                dev_warn!(
-                    self.dev(),
-                    "privileged DMA interrupt not acknowledged: {:?}\n",
-                    e
-                );
-            }
-        }
         let (upper, bit) = self.facts.chip.wait_irq;
         let mut events = self.events.lock();
+        // The count moves whatever happens, so that waiters wake and re-read the registers.
         events.irq_count += 1;
-        events.pending[usize::from(!upper)] |= 1 << bit;
+        // Under `events`, as the first lend acknowledges: an interrupt whose INTVEC bit is not
+        // set was acknowledged already (a kernel transfer's, late, after the engine was lent) or
+        // is spurious, and is not reported to WAIT_INTR. `ENODEV` means the card is being
+        // removed.
+        match self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
+            Ok(Some(false)) => {}
+            Ok(_) => events.pending[usize::from(!upper)] |= 1 << bit,
+            Err(e) => {
+                events.pending[usize::from(!upper)] |= 1 << bit;
+                if e != ENODEV {
+                    dev_warn!(
+                        self.dev(),
+                        "privileged DMA interrupt not acknowledged: {:?}\n",
+                        e
+                    );
+                }
+            }
+        }
         drop(events);
         self.event_wait.notify_all();
         // The thread does nothing while user space owns the engine.
         ThreadedIrqReturn::WakeThread
+    }
+
+    /// The first mapping of a grant takes the engine: what the kernel manager's transfers raised
+    /// is not the new owner's to wait for. Acknowledges the privileged DMA interrupt in INTVEC and
+    /// forgets the caught bits, under `events` as the handler reports: a completion interrupt of
+    /// the kernel's last transfer that arrives afterwards finds its INTVEC bit clear.
+    pub(crate) fn forget_kernel_interrupts(&self) {
+        let mut events = self.events.lock();
+        if let Err(e) = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
+            if e != ENODEV {
+                dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
+            }
+        }
+        events.pending = [0; 2];
     }
 
     /// The IRQ thread's work: reap what the engine finished (unpinning it), refill the ring, wake
