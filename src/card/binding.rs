@@ -194,9 +194,9 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         // A card reset under way finishes first; none starts after this (it finds the card
         // removed).
         let management = self.card.sysfs.lock_management();
-        // The cores stop and report nothing more to their EXSRAR slots (which go with the card,
-        // later).
-        if let Err(e) = self.card.stop_cores() {
+        // The cores stop and report nothing more to their EXSRAR slots (freed below).
+        let cores_stopped = self.card.stop_cores();
+        if let Err(e) = &cores_stopped {
             dev_warn!(pdev, "cores not stopped at unbind: {:?}\n", e);
         }
         let mut dma = self.card.dma().lock();
@@ -224,6 +224,13 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             core::mem::forget(nec_pins);
         } else {
             drop(nec_pins);
+        }
+        // The EXSRAR slots likewise, unless a core may still report to one.
+        let exsrar = self.card.take_exsrar();
+        if cores_stopped.is_err() {
+            core::mem::forget(exsrar);
+        } else {
+            drop(exsrar);
         }
         self.card.notify_dma();
     }

@@ -156,7 +156,7 @@ impl Card {
         if core >= self.vcr().core_fls() as usize || core >= CORES {
             return Err(EINVAL);
         }
-        self.exsrar.zero(core)
+        self.exsrar.lock().as_ref().ok_or(ENODEV)?.zero(core)
     }
 
     /// Core `core`'s EXSRAR slot as the card last wrote it (tests only: nothing else reads it,
@@ -165,7 +165,13 @@ impl Card {
         if core >= CORES {
             return Err(EINVAL);
         }
-        self.exsrar.read(core)
+        self.exsrar.lock().as_ref().ok_or(ENODEV)?.read(core)
+    }
+
+    /// Unbind, once the cores are stopped (every EXSRAR disabled) and bus mastering is off: the
+    /// report slots go, while the device is still bound.
+    pub(crate) fn take_exsrar(&self) -> Option<Exsrar> {
+        self.exsrar.lock().take()
     }
 
     /// Reads core `core`'s EXS over MMIO as NEC's driver does: a running (10b) or halted (01b)
@@ -206,9 +212,11 @@ impl Card {
     /// Probe: zeroes every enabled core's slot and points its EXSRAR at it, reporting enabled
     /// (`(slot & !3) | 1`, NEC's `ve_init_exsrar`).
     pub(super) fn program_exsrar(&self) -> Result {
+        let exsrar = self.exsrar.lock();
+        let exsrar = exsrar.as_ref().ok_or(ENODEV)?;
         for core in self.cores_enabled() {
-            self.exsrar.zero(core)?;
-            let value = hw::exsrar::enabled(self.exsrar.slot_addr(core));
+            exsrar.zero(core)?;
+            let value = hw::exsrar::enabled(exsrar.slot_addr(core));
             self.with_regs(|r| r.bar_write64(value, ve1::exsrar_offset(core)))?;
         }
         Ok(())

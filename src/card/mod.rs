@@ -42,6 +42,8 @@
 //! - `Card::cores` (spinlock, interrupts off; also taken in the hard IRQ handlers of the core
 //!   entries) is innermost: register accesses (no sleeping) are made under it, nothing is locked
 //!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.
+//! - `Card::exsrar` (spinlock: the report slots while the card is bound) is innermost too,
+//!   taken alone or inside `ve1`; register writes are made under it.
 //!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 
@@ -82,6 +84,7 @@ use kernel::{
     new_condvar,
     new_mutex,
     new_poll_condvar,
+    new_spinlock,
     new_spinlock_irq,
     pci::DevresBar,
     prelude::*,
@@ -96,6 +99,7 @@ use kernel::{
         CondVarTimeoutResult,
         Mutex,
         MutexGuard,
+        SpinLock,
         SpinLockIrq, //
     },
     time::Jiffies, //
@@ -203,9 +207,11 @@ pub(crate) struct Card {
     /// `WAIT_EXCEPTION` sleeps on it with `cores`.
     #[pin]
     core_event: CondVar,
-    /// The cores' EXSRAR report slots (DMA memory): freed with the card, after unbind disabled
-    /// every EXSRAR ([`Card::stop_cores`]).
-    exsrar: cores::Exsrar,
+    /// The cores' EXSRAR report slots (DMA memory): freed at unbind once every EXSRAR is
+    /// disabled ([`Card::stop_cores`]) and bus mastering is off (the DMA API's memory ends with
+    /// the binding); `None` after.
+    #[pin]
+    exsrar: SpinLock<Option<cores::Exsrar>>,
     /// MSI-X vectors allocated (set once the interrupts are registered).
     msix_vectors: Atomic<u32>,
 }
@@ -223,7 +229,7 @@ impl Card {
             facts,
             regs,
             doorbell,
-            exsrar,
+            exsrar <- new_spinlock!(Some(exsrar), "ve_drv::Card::exsrar"),
             msix_vectors: Atomic::new(0),
             cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
             core_event <- new_condvar!("ve_drv::Card::core_event"),

@@ -303,7 +303,7 @@ struct Submitter<'a, C: Channel> {
     next_va: u64,
     end_va: u64,
     ve: VeCursor<'a>,
-    /// The tail block, still open to physically contiguous runs of the next batch.
+    /// The tail block, still open to the runs of the next batch.
     open: Option<Block>,
     pacing: Pacing,
     /// The longest the open block may grow.

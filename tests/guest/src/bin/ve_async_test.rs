@@ -342,6 +342,79 @@ fn works_after_exception(fx: &mut Fx) -> R {
     fresh(fd, 0x200_0000)
 }
 
+/// Requests that hold more than the bounce buffers: 24 requests of 4 MiB (one bounced window
+/// each) submitted behind a stalled engine, 96 MiB against swiotlb's 64 MiB pool. With every
+/// mapping bounced, those that find the pool full fail with `ENOMEM` at SUBMIT, with nothing of
+/// them left pinned, and the others complete once the engine runs; with direct mapping or an
+/// IOMMU nothing runs out and all complete. Their data is read back and compared.
+fn mapping_pressure(fx: &mut Fx) -> R {
+    const N: usize = 24;
+    const LEN: usize = 4 * MIB;
+    let fd = &fx.fd;
+    let c = &fx.c;
+    let bounce = ve_guest::dma_mode_of_boot() == uapi::VE_DRV_DMA_BOUNCE;
+    let bufs: Vec<Buffer> = (0..N)
+        .map(|_| Buffer::new(Backing::Anon4k, LEN))
+        .collect::<Result<_, _>>()?;
+    for (k, b) in bufs.iter().enumerate() {
+        // SAFETY: each buffer maps `LEN` bytes; no transfer in flight.
+        unsafe { fill(b.ptr, LEN, 500 + k as u64) };
+    }
+    let held = pins_held();
+    let stall = c.stall(fd);
+    let ve = |k: usize| 0x2000_0000 + (k * LEN) as u64;
+    let subs: Vec<Result<u64, i32>> = bufs
+        .iter()
+        .enumerate()
+        .map(|(k, b)| submit(fd, true, b.addr(), ve(k), LEN as u64))
+        .collect();
+    let pinned_while_stalled = pins_held() - held;
+    stall.release()?;
+    let mut done = 0usize;
+    let mut refused = 0usize;
+    for (k, r) in subs.iter().enumerate() {
+        match r {
+            Ok(id) => {
+                ensure_eq("status", wait(fd, *id, 10_000).map_err(errname)?.status, 0)?;
+                done += 1;
+            }
+            Err(e) if *e == libc::ENOMEM && bounce => refused += 1,
+            Err(e) => return Err(format!("request {k}: SUBMIT {}", errname(*e))),
+        }
+    }
+    println!(
+        "# figure: mapping pressure: {done} of {N} 4 MiB requests mapped behind a stalled engine, \
+         {refused} ENOMEM; {pinned_while_stalled} pages pinned meanwhile"
+    );
+    ensure(pinned_while_stalled <= (done * LEN / 4096) as i64, || {
+        format!("{pinned_while_stalled} pages pinned for {done} requests: refused ones kept pins")
+    })?;
+    if bounce {
+        ensure(refused > 0 && done > 0, || {
+            format!("{done} mapped, {refused} refused: the pool never ran out")
+        })?;
+    } else {
+        ensure_eq("requests refused", refused, 0)?;
+    }
+    ensure_eq("pins held after", pins_held() - held, 0)?;
+    // What went through arrived: read each back.
+    let back = Buffer::new(Backing::Anon4k, LEN)?;
+    for (k, b) in bufs.iter().enumerate() {
+        if subs[k].is_err() {
+            continue;
+        }
+        let id = submit(fd, false, back.addr(), ve(k), LEN as u64).map_err(errname)?;
+        ensure_eq(
+            "status back",
+            wait(fd, id, 10_000).map_err(errname)?.status,
+            0,
+        )?;
+        // SAFETY: both map `LEN` bytes; the transfer finished.
+        unsafe { same(b.ptr, back.ptr, LEN) }?;
+    }
+    Ok(())
+}
+
 fn cancel_first_of_two(fx: &mut Fx) -> R {
     let fd = &fx.fd;
     let c = &fx.c;
@@ -727,6 +800,7 @@ fn main() {
         .case("after the cancel, transfers work again", works_after_cancel)
         .balanced("an exception in one request of three fails only that one, with its code; the others complete", exception_among_three)
         .case("after the exception, transfers work again", works_after_exception)
+        .balanced("24 x 4 MiB behind a stalled engine: ENOMEM where bounce buffers run out (nothing left pinned), the rest complete, data compared", mapping_pressure)
         .balanced("CANCEL of the first of two requests in the ring: the second completes, its data intact", cancel_first_of_two)
         .balanced("CANCEL of a finished request changes nothing; WAIT still reports its success", cancel_finished)
         .balanced("closing the file with requests in flight: they never run, nothing stays pinned", close_in_flight)
