@@ -65,22 +65,25 @@ guest_passed=0
 guest_failed=0
 guest_rc=0
 guest_suites() {
-	local name=$1 opts=$2 list=$3 log=$VE_OUT/guest-tests-$1.log rc=0 p f
+	# Names of their own: `phase` has locals `name`, `start` and `rc`, which the commands it runs
+	# would see instead (bash scopes dynamically).
+	local g_name=$1 g_opts=$2 g_list=$3 g_log=$VE_OUT/guest-tests-$1.log g_rc=0 p f
 	guest_run() {
 		set -o pipefail
 		# shellcheck disable=SC2086
-		GUEST_OUT=$VE_OUT/guest-$name run_guest_suites --console none $opts $list | tee "$log"
+		GUEST_OUT=$VE_OUT/guest-$g_name run_guest_suites --console none $g_opts $g_list |
+			tee "$g_log"
 	}
-	phase "guest suites: $name ($(tr ' ' '\n' <<<"$list" | paste -sd,))" guest_run || rc=$?
-	read -r p f < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log")
+	phase "guest suites: $g_name ($(tr ' ' '\n' <<<"$g_list" | paste -sd,))" guest_run || g_rc=$?
+	read -r p f < <(sed -n 's/^guest suites: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$g_log")
 	p=${p:-0}
 	f=${f:-1}
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+	if [ "$g_rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1
 	fi
 	guest_passed=$((guest_passed + p))
 	guest_failed=$((guest_failed + f))
-	[ "$rc" = 0 ] || guest_rc=$rc
+	[ "$g_rc" = 0 ] || guest_rc=$g_rc
 }
 
 guest_suites test "" "$suites"

@@ -96,8 +96,8 @@ enum os_state {
  * released by address, by block or all at once (or the card is unbound). A pinned entry is mapped
  * for the card and answered with its DMA address: its physical address without an IOMMU (as NEC's
  * driver answers), an IOVA behind one, a bounce buffer's address under swiotlb (then only 4 KiB
- * entries); see ve_drv_info.dma_mode. The translation-only calls answer physical addresses. A pinned entry is one page of the
- * reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
+ * entries); see ve_drv_info.dma_mode. The translation-only calls answer physical addresses.
+ * A pinned entry is one page of the reported size: 4 KiB, or a 2 MiB unit of a huge page (hugetlb 2 MiB or 1 GiB, THP, any large
  * folio) when every 2 MiB unit of the range is one 2 MiB-aligned physically contiguous run that
  * lies in one folio of at least 2 MiB (so the pins hold the whole unit; a split THP or adjacent
  * small pages give 4 KiB entries). A release by address takes the entry that answered that

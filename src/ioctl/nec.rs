@@ -193,8 +193,8 @@ pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
     entry.map(|_| 0).ok_or(ENOENT)
 }
 
-/// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by the addresses the caller got back. An address that is
-/// not held stops the call with `ENOENT`; the entries before it are released.
+/// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by the addresses the caller got back. An
+/// address that is not held stops the call with `ENOENT`; the entries before it are released.
 pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     let req: uapi::VeVpBlkRelease =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeVpBlkRelease>())
