@@ -43,10 +43,10 @@ END {
 		split(key, k, SUBSEP)
 		split(k[1], m, " ")
 		if (m[1] != "anon_4k_fragmented" || k[2] < 1024) continue
-		i = ratio["iommu", key]; f = ratio["direct", key]
+		i = ratio["iommu", key]; fr = ratio["direct", key]
 		a = ratio["direct", "anon_4k " m[2] SUBSEP k[2]]
 		if (i == "") continue
 		printf "| %s | %s | %s | %s | %s |\n", m[2], k[2], i,
-			(f > 0 ? sprintf("%.2f", i / f) : "-"), (a > 0 ? sprintf("%.2f", i / a) : "-")
+			(fr > 0 ? sprintf("%.2f", i / fr) : "-"), (a > 0 ? sprintf("%.2f", i / a) : "-")
 	}
 }
