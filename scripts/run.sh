@@ -3,11 +3,14 @@
 # The project's main job (README): on a fresh Debian 12 machine, set up and build everything,
 # boot the test VM with the VE engine emulator, load ve_drv and print the card's info and the
 # transport round trip; run the DMA benchmark (NEC's legacy and bulk user-space managers, the
-# in-kernel manager and the engine's own time, side by side in one boot) and the pinning
-# micro-benchmark; leave the tables, CSV and JSON of the DMA rows and SVG plots under out/results.
+# in-kernel manager and the engine's own time, side by side in one boot), the same behind an
+# IOMMU (QEMU's intel-iommu) and the pinning micro-benchmark; leave the tables, CSV and JSON of
+# the DMA rows, the direct and IOMMU runs side by side (dma-modes.md) and SVG plots under
+# out/results.
 # Options (environment): VE_BENCH_MAX_MIB caps the sizes (64 = the quick variant), VE_BENCH_REPS
 # repetitions per point, VE_BENCH_DIR ve2vh|vh2ve|both, VE_BENCH_MEMORY a comma-separated subset
-# of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m.
+# of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m; VE_BENCH_IOMMU_MEMORY the same for the IOMMU
+# run.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$VE_ROOT" || exit
