@@ -246,6 +246,7 @@ impl DmaDevice {
                 dir,
             },
             pins,
+            direct: self.mode == DmaMode::Direct,
         })
     }
 
@@ -305,6 +306,9 @@ impl Drop for Mapping {
 pub(crate) struct Mapped<P> {
     mapping: Mapping,
     pins: P,
+    /// Mapped by dma-direct: the card's address is the physical address, and the mapping holds
+    /// nothing but the DMA API's bookkeeping.
+    direct: bool,
 }
 
 impl<P> Mapped<P> {
@@ -318,11 +322,23 @@ impl<P> Mapped<P> {
         &self.pins
     }
 
-    /// The card may still reach the mapping: it stays mapped for good, and its pins are handed
-    /// back to be kept for good too.
+    /// The card may still reach the pages: their pins are handed back to be kept for good. The
+    /// mapping stays for good too, unless it is dma-direct's: there the card reaches the pages
+    /// by their physical addresses, which the pins keep, and unmapping only ends the DMA API's
+    /// bookkeeping (`DMA_API_DEBUG` would otherwise report the mapping at unbind). A bounce slot
+    /// or an IOVA is never given back while the card may still use it: another mapping could get
+    /// it.
     pub(crate) fn keep_forever(self) -> P {
-        let Mapped { mapping, pins } = self;
-        core::mem::forget(mapping);
+        let Mapped {
+            mapping,
+            pins,
+            direct,
+        } = self;
+        if direct {
+            drop(mapping);
+        } else {
+            core::mem::forget(mapping);
+        }
         pins
     }
 }
