@@ -154,19 +154,18 @@ impl Card {
         // set was acknowledged already (a kernel transfer's, late, after the engine was lent) or
         // is spurious, and is not reported to WAIT_INTR. `ENODEV` means the card is being
         // removed.
-        match self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
-            Ok(Some(false)) => {}
-            Ok(_) => events.pending[usize::from(!upper)] |= 1 << bit,
-            Err(e) => {
-                events.pending[usize::from(!upper)] |= 1 << bit;
-                if e != ENODEV {
-                    dev_warn!(
-                        self.dev(),
-                        "privileged DMA interrupt not acknowledged: {:?}\n",
-                        e
-                    );
-                }
+        let acked = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector));
+        if let Err(e) = &acked {
+            if *e != ENODEV {
+                dev_warn!(
+                    self.dev(),
+                    "privileged DMA interrupt not acknowledged: {:?}\n",
+                    e
+                );
             }
+        }
+        if !matches!(acked, Ok(Some(false))) {
+            events.pending[usize::from(!upper)] |= 1 << bit;
         }
         drop(events);
         self.event_wait.notify_all();

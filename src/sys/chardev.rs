@@ -257,10 +257,7 @@ impl<T: NodeFile> CharNode<T> {
         // `class` and `groups` are static; the parent is a PCI device that stays bound while
         // this node exists.
         d.class = &class.raw;
-        // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
-        d.parent = core::ptr::from_ref(parent)
-            .cast::<bindings::device>()
-            .cast_mut();
+        d.parent = super::device_ptr(parent);
         d.devt = devt;
         d.groups = groups.as_raw();
         d.release = Some(NodeInner::<T::Data>::release);

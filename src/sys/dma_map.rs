@@ -39,9 +39,12 @@ use crate::extent::{
     PAGE_SIZE, //
 };
 
-use super::gup::{
-    LockedRun,
-    PinnedRun, //
+use super::{
+    device_ptr as raw,
+    gup::{
+        LockedRun,
+        PinnedRun, //
+    },
 };
 
 // src/helpers.c. The device is declared `void *` here: bindgen's `struct device` contains
@@ -144,14 +147,6 @@ impl PinnedPages for LockedRun {
     fn npages(&self) -> usize {
         LockedRun::npages(self)
     }
-}
-
-/// The raw `struct device` of `dev`.
-fn raw(dev: &Device) -> *mut bindings::device {
-    // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
-    core::ptr::from_ref(dev)
-        .cast::<bindings::device>()
-        .cast_mut()
 }
 
 /// The card's device as the DMA API sees it.

@@ -117,6 +117,14 @@ pub(crate) fn dma_addresses_are_physical(dev: &kernel::device::Device<Bound>) ->
     Ok(dma == Some(phys))
 }
 
+/// The C `struct device` of `dev`, for the calls of this layer that take one.
+pub(super) fn device_ptr(dev: &kernel::device::Device) -> *mut bindings::device {
+    // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
+    core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut()
+}
+
 /// Whether the current task has `CAP_SYS_ADMIN` in the initial user namespace.
 pub(crate) fn capable_sys_admin() -> bool {
     // SAFETY: `capable()` may be called from any process context with any capability number.

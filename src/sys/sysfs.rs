@@ -80,11 +80,7 @@ impl NodeNotifier {
     /// `sysfs_notify()` on attribute `attr` of the node. After the node is removed the attribute
     /// is gone and nobody is woken.
     pub(crate) fn notify(&self, attr: &CStr) {
-        // `device::Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
-        let dev = core::ptr::from_ref::<Device>(&self.dev)
-            .cast::<bindings::device>()
-            .cast_mut();
-        notify_device(dev, attr);
+        notify_device(super::device_ptr(&self.dev), attr);
     }
 }
 
