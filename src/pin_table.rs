@@ -149,6 +149,13 @@ impl<V, S: SlotStore<V>> PinTable<V, S> {
     /// Adds an entry under `(frame, size)`, newer than every entry already held; gives it back
     /// if there is no room ([`PinTable::reserve`] first).
     pub fn insert(&mut self, frame: u64, size: u8, value: V) -> Result<(), V> {
+        self.insert_seq(frame, size, self.next_seq, value)
+    }
+
+    /// [`PinTable::insert`] with the entry's place in insertion order given: among entries of
+    /// one key the one with the highest `seq` is the newest. Later [`PinTable::insert`]s are
+    /// newer than it.
+    pub fn insert_seq(&mut self, frame: u64, size: u8, seq: u64, value: V) -> Result<(), V> {
         let slots = self.store.slots_mut();
         let len = slots.len();
         if len == 0 || !Self::fits(self.used + 1, len) {
@@ -169,18 +176,28 @@ impl<V, S: SlotStore<V>> PinTable<V, S> {
         slots[i] = Slot::Held(Entry {
             frame,
             size,
-            seq: self.next_seq,
+            seq,
             value,
         });
         // INVARIANT: placed on its frame's probe sequence, before the first empty slot; `used`
         // counts it if it took an empty slot (a released one was counted already).
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.max(seq.saturating_add(1));
         self.held += 1;
         Ok(())
     }
 
     /// Takes the newest entry held under `(frame, size)`, if any.
     pub fn pop(&mut self, frame: u64, size: u8) -> Option<V> {
+        self.pop_where(frame, size, |_| true)
+    }
+
+    /// Takes the newest entry held under `(frame, size)` that `wanted` accepts, if any.
+    pub fn pop_where(
+        &mut self,
+        frame: u64,
+        size: u8,
+        mut wanted: impl FnMut(&V) -> bool,
+    ) -> Option<V> {
         let slots = self.store.slots_mut();
         let len = slots.len();
         if len == 0 {
@@ -193,7 +210,7 @@ impl<V, S: SlotStore<V>> PinTable<V, S> {
             match &slots[i] {
                 Slot::Empty => break,
                 Slot::Held(e) if e.frame == frame && e.size == size => {
-                    if newest.is_none_or(|(_, seq)| e.seq > seq) {
+                    if newest.is_none_or(|(_, seq)| e.seq > seq) && wanted(&e.value) {
                         newest = Some((i, e.seq));
                     }
                 }

@@ -17,16 +17,17 @@ use crate::{
     },
     pin::{
         lists::{
-            Entries,
             EntryKey,
-            ListId, //
+            ListId,
+            Released, //
         },
         translate,
     },
     sys::{
         dma_map::{
             Direction,
-            DmaMode, //
+            DmaMode,
+            Mapped, //
         },
         gup::{
             PinCharge,
@@ -47,32 +48,21 @@ fn direction(write: bool) -> Direction {
     }
 }
 
-/// Maps pinned entries of `pgsz` bytes at `(addr, run)` (the entry's physical base) for the card:
-/// the addresses the caller gets back are the card's. `ENOMEM` if the DMA API cannot map them;
-/// then nothing stays pinned or mapped.
-fn map_entries(
-    card: &Card,
-    entries: KVec<(u64, PinnedRun)>,
-    pgsz: u64,
-    write: bool,
-) -> Result<Entries> {
-    let dev = card.dma_device();
-    let mut mapped = KVec::with_capacity(entries.len(), GFP_KERNEL)?;
-    for (phys, run) in entries {
-        let m = dev
-            .map(run, phys, pgsz, direction(write))
-            .map_err(|(e, _)| e)?;
-        // Capacity is reserved.
-        mapped.push((m.bus(), m), GFP_KERNEL)?;
-    }
-    Ok(mapped)
-}
-
-/// Puts pinned entries of `pgsz` bytes, given with the addresses the caller got back, on a list
-/// with `charge`, the charge of their pages; on failure they are unmapped, unpinned and uncharged
+/// Files one block call's pinned entries of `pgsz` bytes, answered with `addrs`, on a list with
+/// `charge`, the charge of their pages; on failure they are unmapped, unpinned and uncharged
 /// outside the lock.
-fn keep(card: &Card, list: ListId, charge: PinCharge, entries: Entries, pgsz: u64) -> Result {
-    let res = card.pins().lock().insert_all(list, charge, entries, pgsz);
+fn keep(
+    card: &Card,
+    list: ListId,
+    charge: PinCharge,
+    addrs: KVec<u64>,
+    entries: KVec<Mapped<PinnedRun>>,
+    pgsz: u64,
+) -> Result {
+    let res = card
+        .pins()
+        .lock()
+        .insert_call(list, charge, addrs, entries, pgsz);
     // The guard is gone: dropping what came back unpins without the list lock held.
     res.map_err(|back| {
         drop(back);
@@ -149,11 +139,15 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
             // One charge for the whole call (`ENOMEM` over the caller's limit).
             let pages = block.entries.iter().map(|(_, r)| r.npages()).sum();
             let charge = target.charge_pages(pages)?;
-            let entries = map_entries(card, block.entries, block.pgsz, write)?;
-            for (a, _) in entries.iter() {
-                paddrs.push(*a, GFP_KERNEL)?;
+            // The addresses the caller gets back are the card's.
+            let mapped = card
+                .dma_device()
+                .map_each(block.entries, block.pgsz, direction(write))?;
+            for m in mapped.iter() {
+                // Capacity is reserved.
+                paddrs.push(m.bus(), GFP_KERNEL)?;
             }
-            Some((list, charge, entries))
+            Some((list, charge, mapped))
         }
         // Translation only: the pins end here, as NEC drops its page references.
         None => {
@@ -176,7 +170,7 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     req.vp_info.pfnmap = 0;
     writer.write(&req)?;
     if let Some((list, charge, entries)) = entries {
-        keep(card, list, charge, entries, block.pgsz)?;
+        keep(card, list, charge, paddrs, entries, block.pgsz)?;
     }
     Ok(0)
 }
@@ -188,9 +182,11 @@ pub(super) fn release_pd_page(card: &Card, arg: usize) -> Result<isize> {
             .reader()
             .read()?;
     let list = ListId::new(req.list)?;
-    let entry = card.pins().lock().pop(list, req.addr);
+    let mut released = Released::with_capacity(1)?;
+    let r = card.pins().lock().release(list, &[req.addr], &mut released);
     // Unpinned here, without the list lock.
-    entry.map(|_| 0).ok_or(ENOENT)
+    drop(released);
+    r.map(|()| 0)
 }
 
 /// `VEDRV_CMD_RELEASE_PD_PAGE_BLK`: up to 100 entries by the addresses the caller got back. An
@@ -211,30 +207,11 @@ pub(super) fn release_pd_page_blk(card: &Card, arg: usize) -> Result<isize> {
     UserSlice::new(UserPtr::from_addr(req.addr as usize), n * size_of::<u64>())
         .reader()
         .read_slice(AsBytes::as_bytes_mut(addrs))?;
-    let mut released = KVec::with_capacity(n, GFP_KERNEL)?;
-    let mut missing = false;
-    {
-        let mut pins = card.pins().lock();
-        for a in addrs.iter() {
-            match pins.pop(list, *a) {
-                Some(e) => {
-                    // Capacity is reserved.
-                    released.push(e, GFP_KERNEL)?;
-                }
-                None => {
-                    missing = true;
-                    break;
-                }
-            }
-        }
-    }
+    let mut released = Released::with_capacity(n)?;
+    let r = card.pins().lock().release(list, addrs, &mut released);
     // The lock is released: unpin.
     drop(released);
-    if missing {
-        Err(ENOENT)
-    } else {
-        Ok(0)
-    }
+    r.map(|()| 0)
 }
 
 /// `VEDRV_CMD_RELEASE_PD_PAGE_ALL`: every entry of a list.

@@ -4,13 +4,21 @@
 //! `*_PIN_DOWN` ioctls pinned and mapped for the card, found again by the address the caller got
 //! back (the card's DMA address: the physical address unless an IOMMU or swiotlb translates).
 //!
-//! Each list is a [`PinTable`], an open-addressing hash table keyed by page frame number (the
-//! `paddr` entry, or the legacy `phys`, shifted right by 12) and entry size, which grows with what
-//! is held (NEC's fixed 2048-bucket hash degrades as it fills). Pinning the same page twice holds
-//! it twice: each release drops the newest entry of its frame and size. A block call reserves the
-//! slots for all of its entries at once; inserting and releasing an entry allocates nothing (a
-//! tree cost a node allocation and a rebalancing per entry, more than half of a block call's time:
-//! docs/design.md, "NEC's pin lists").
+//! A list files each block call whole ([`Call`]), under the key of its first entry, in a
+//! [`PinTable`] (an open-addressing hash table keyed by page frame number, the `paddr` entry
+//! shifted right by 12, and entry size). VEOS releases each block it pinned with exactly the
+//! addresses it got back (`RELEASE_PD_PAGE_BLK`, NEC's `vedl_release_pindown_page_blk`): such a
+//! release finds the call by its first address, compares the rest in order, and takes every
+//! entry in one step. Nothing is filed per entry, so a block call costs one table slot
+//! (docs/design.md, "NEC's pin lists": per-entry filing was half of a block call's time).
+//!
+//! Entries are filed one by one in a second table, under the same keys: the one-page ioctl's,
+//! and a block call's once a release needs only some of them. A release that does not name a
+//! whole call takes entries address by address, the newest of its key first (a page pinned twice
+//! is held twice); the first time it does not find an address there while block calls are held,
+//! it files the entries of every held call on their own, each in its place in insertion order,
+//! and looks again. So a list used as VEOS uses it never files an entry on its own, and any other
+//! use gets NEC's per-entry semantics.
 //!
 //! Release is by the address the caller got back, as with NEC. A 2 MiB entry's address
 //! is its unit base; a 4 KiB entry's is its page (plus, for the one-page ioctls, the offset of the
@@ -78,20 +86,47 @@ impl EntryKey {
     }
 }
 
-/// Entries answered with their addresses, as a block call hands them over.
-pub(crate) type Entries = KVec<(u64, Mapped<PinnedRun>)>;
-
-/// One entry: its pinned pages, mapped for the card, and which of the list's charges they are
-/// counted in.
+/// One entry filed on its own: its pinned pages, mapped for the card, and which of the list's
+/// charges they are counted in.
 pub(crate) struct ListEntry {
     run: Mapped<PinnedRun>,
     charge: usize,
 }
 
-/// A list's slots, in the kernel's memory.
-pub(crate) struct Slots(KVVec<Slot<ListEntry>>);
+/// One block call's entries, filed together under the key of its first entry: a release that
+/// names exactly them, in order (as VEOS releases each block it pinned), takes them in one step.
+///
+/// # Invariants
+///
+/// `addrs` and `entries` have the same length, at least 1; `addrs[i]` is the address the caller
+/// got back for `entries[i]`, an entry of `size`. `pages` is the number of pages the entries pin.
+/// The entries' places in insertion order are `seq..seq + addrs.len()`.
+pub(crate) struct Call {
+    addrs: KVec<u64>,
+    entries: KVec<Mapped<PinnedRun>>,
+    size: u8,
+    pages: usize,
+    seq: u64,
+    charge: usize,
+}
 
-impl SlotStore<ListEntry> for Slots {
+impl Call {
+    /// Whether a release of `addrs` names exactly this call's entries, in order.
+    fn named_by(&self, addrs: &[u64]) -> bool {
+        self.addrs.len() == addrs.len()
+            && self.addrs.iter().zip(addrs).all(|(&mine, &a)| {
+                EntryKey::release(a)
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k.frame == mine >> PAGE_SHIFT && k.size == self.size)
+            })
+    }
+}
+
+/// A table's slots, in the kernel's memory.
+pub(crate) struct Slots<V>(KVVec<Slot<V>>);
+
+impl<V> SlotStore<V> for Slots<V> {
     fn none() -> Self {
         Self(KVVec::new())
     }
@@ -106,26 +141,30 @@ impl SlotStore<ListEntry> for Slots {
         Ok(Self(v))
     }
 
-    fn slots(&self) -> &[Slot<ListEntry>] {
+    fn slots(&self) -> &[Slot<V>] {
         &self.0
     }
 
-    fn slots_mut(&mut self) -> &mut [Slot<ListEntry>] {
+    fn slots_mut(&mut self) -> &mut [Slot<V>] {
         &mut self.0
     }
 }
 
-/// One of NEC's pin lists: its entries, and their charges to the pinned memory of the address
-/// spaces they came from, one [`PinCharge`] (one mm reference) per address space, so that an
-/// entry costs no reference count of its own.
+/// One of NEC's pin lists: block calls filed whole, entries filed one by one, and their charges
+/// to the pinned memory of the address spaces they came from, one [`PinCharge`] (one mm
+/// reference) per address space, so that an entry costs no reference count of its own.
 ///
 /// # Invariants
 ///
 /// `charges[i]` is `Some` while an entry names charge `i`, and holds exactly the pages of the
-/// entries that name it.
+/// entries that name it. `in_calls` is the number of entries in `calls`. Every entry's place in
+/// insertion order is below `next_seq`.
 #[derive(Default)]
 struct PinList {
-    table: PinTable<ListEntry, Slots>,
+    calls: PinTable<Call, Slots<Call>>,
+    entries: PinTable<ListEntry, Slots<ListEntry>>,
+    in_calls: usize,
+    next_seq: u64,
     charges: KVec<Option<PinCharge>>,
 }
 
@@ -162,6 +201,93 @@ impl PinList {
             None => *place = Some(charge),
         }
     }
+
+    /// Returns the charge of `pages` pages of charge `i`.
+    fn uncharge(&mut self, i: usize, pages: usize) {
+        if let Some(place) = self.charges.get_mut(i) {
+            if let Some(c) = place {
+                c.release(pages);
+                if c.npages() == 0 {
+                    // INVARIANT: no entry names it any more; its mm reference goes.
+                    *place = None;
+                }
+            }
+        }
+    }
+
+    /// Takes the newest block call that a release of `addrs` names exactly, if one is held.
+    fn take_call(&mut self, addrs: &[u64]) -> Option<Call> {
+        let first = *addrs.first()?;
+        let calls = &mut self.calls;
+        let c = EntryKey::release(first)
+            .into_iter()
+            .flatten()
+            .find_map(|k| calls.pop_where(k.frame, k.size, |c| c.named_by(addrs)))?;
+        self.in_calls -= c.addrs.len();
+        self.uncharge(c.charge, c.pages);
+        Some(c)
+    }
+
+    /// Takes the entry filed on its own that a release of `addr` means, if one is held.
+    fn take_entry(&mut self, addr: u64) -> Option<Mapped<PinnedRun>> {
+        let entries = &mut self.entries;
+        let e = EntryKey::release(addr)
+            .into_iter()
+            .flatten()
+            .find_map(|k| entries.pop(k.frame, k.size))?;
+        self.uncharge(e.charge, e.run.pins().npages());
+        Some(e.run)
+    }
+
+    /// Files the entries of every block call on their own, each in its place in insertion order,
+    /// so that a release can take some of a call's entries. `ENOMEM` (nothing moved) if the
+    /// table cannot grow.
+    fn split_calls(&mut self) -> Result {
+        self.entries.reserve(self.in_calls).map_err(|_| ENOMEM)?;
+        let Slots(slots) = self.calls.take_all();
+        for slot in slots {
+            let Slot::Held(held) = slot else { continue };
+            let c = held.value;
+            let key_size = c.size;
+            for (i, (addr, run)) in c.addrs.into_iter().zip(c.entries).enumerate() {
+                let key = EntryKey::new(addr, size_bytes(key_size));
+                // Room was reserved for all of them: this cannot fail; were it to, the entry
+                // would be dropped (unpinned) under the lock, its pages still counted in the
+                // charge until the list is emptied.
+                let _ = self.entries.insert_seq(
+                    key.frame,
+                    key.size,
+                    c.seq + i as u64,
+                    ListEntry {
+                        run,
+                        charge: c.charge,
+                    },
+                );
+            }
+        }
+        // INVARIANT: every entry of every call moved to `entries`.
+        self.in_calls = 0;
+        Ok(())
+    }
+
+    /// Everything held, taken out.
+    fn take_all(&mut self) -> TakenList {
+        self.in_calls = 0;
+        TakenList {
+            _calls: self.calls.take_all(),
+            _entries: self.entries.take_all(),
+            _charges: core::mem::take(&mut self.charges),
+        }
+    }
+}
+
+/// The entry size in bytes of a key's size class.
+fn size_bytes(size: u8) -> u64 {
+    if size == HUGE {
+        HPAGE_SIZE
+    } else {
+        1 << PAGE_SHIFT
+    }
 }
 
 /// The two pin lists of a card.
@@ -171,8 +297,25 @@ pub(crate) struct PinLists {
 
 /// Every entry of a list, taken out: dropping it unpins them and returns their charges.
 pub(crate) struct TakenList {
-    _slots: Slots,
+    _calls: Slots<Call>,
+    _entries: Slots<ListEntry>,
     _charges: KVec<Option<PinCharge>>,
+}
+
+/// What a release took: dropped outside the list lock, it unmaps and unpins.
+pub(crate) struct Released {
+    call: Option<Call>,
+    entries: KVec<Mapped<PinnedRun>>,
+}
+
+impl Released {
+    /// Room for a release of `n` addresses (allocated before the list lock is taken).
+    pub(crate) fn with_capacity(n: usize) -> Result<Self> {
+        Ok(Self {
+            call: None,
+            entries: KVec::with_capacity(n, GFP_KERNEL)?,
+        })
+    }
 }
 
 /// A validated `enum pd_list` value.
@@ -200,38 +343,49 @@ impl PinLists {
 
     /// Entries held on `list`.
     pub(crate) fn count(&self, list: ListId) -> usize {
-        self.lists[list.0].table.len()
+        let l = &self.lists[list.0];
+        l.entries.len() + l.in_calls
     }
 
-    /// Adds every `(addr, run)` of `entries`, entries of `pgsz` bytes answered with address
-    /// `addr`, to `list` with `charge`, the charge of all their pages, or none of them: if memory
-    /// runs out, everything is handed back, for the caller to drop (unpin, uncharge) outside the
-    /// lock.
-    pub(crate) fn insert_all(
+    /// Files one block call on `list`: `entries` of `pgsz` bytes answered with `addrs` (as many,
+    /// at least one), with `charge`, the charge of all their pages. If memory runs out, everything
+    /// is handed back, for the caller to drop (unpin, uncharge) outside the lock.
+    pub(crate) fn insert_call(
         &mut self,
         list: ListId,
         charge: PinCharge,
-        entries: Entries,
+        addrs: KVec<u64>,
+        entries: KVec<Mapped<PinnedRun>>,
         pgsz: u64,
-    ) -> Result<(), (PinCharge, Entries)> {
+    ) -> Result<(), (PinCharge, KVec<Mapped<PinnedRun>>)> {
         let l = &mut self.lists[list.0];
-        if l.table.reserve(entries.len()).is_err() {
+        let Some(&first) = addrs.first() else {
+            return Err((charge, entries));
+        };
+        if addrs.len() != entries.len() || l.calls.reserve(1).is_err() {
             return Err((charge, entries));
         }
         let Some(at) = l.charge_slot(&charge) else {
             return Err((charge, entries));
         };
-        // INVARIANT: the charge counts exactly the entries' pages, which name it from here on.
+        let n = addrs.len();
+        let key = EntryKey::new(first, pgsz);
+        let call = Call {
+            addrs,
+            entries,
+            size: key.size,
+            pages: charge.npages(),
+            seq: l.next_seq,
+            charge: at,
+        };
+        // INVARIANT: the charge counts exactly the entries' pages, which name it from here on;
+        // their places in insertion order are the next `n`.
         l.add_charge(at, charge);
-        for (addr, run) in entries {
-            let key = EntryKey::new(addr, pgsz);
-            // Room was reserved for all of them: this cannot fail; were it to, the entry would be
-            // dropped (unpinned) under the lock, its pages still counted in the charge until the
-            // list is emptied.
-            let _ = l
-                .table
-                .insert(key.frame, key.size, ListEntry { run, charge: at });
-        }
+        l.next_seq += n as u64;
+        l.in_calls += n;
+        // Room was reserved: this cannot fail; were it to, the call would be dropped (unpinned)
+        // under the lock, its pages still counted in the charge until the list is emptied.
+        let _ = l.calls.insert_seq(key.frame, key.size, call.seq, call);
         Ok(())
     }
 
@@ -245,57 +399,58 @@ impl PinLists {
         run: Mapped<PinnedRun>,
     ) -> Result<(), (PinCharge, Mapped<PinnedRun>)> {
         let l = &mut self.lists[list.0];
-        if l.table.reserve(1).is_err() {
+        if l.entries.reserve(1).is_err() {
             return Err((charge, run));
         }
         let Some(at) = l.charge_slot(&charge) else {
             return Err((charge, run));
         };
         l.add_charge(at, charge);
-        // Room was reserved: this cannot fail (see `insert_all`).
+        let seq = l.next_seq;
+        l.next_seq += 1;
+        // Room was reserved: this cannot fail (see `insert_call`).
         let _ = l
-            .table
-            .insert(key.frame, key.size, ListEntry { run, charge: at });
+            .entries
+            .insert_seq(key.frame, key.size, seq, ListEntry { run, charge: at });
         Ok(())
     }
 
-    /// Takes the entry a release of address `addr` means, if one is held (see the module
-    /// documentation), and returns its pages' charge; the pages are unmapped and unpinned when
-    /// the returned entry is dropped.
-    pub(crate) fn pop(&mut self, list: ListId, addr: u64) -> Option<Mapped<PinnedRun>> {
+    /// Takes the entries a release of `addrs` means into `out` (see the module documentation),
+    /// and returns their pages' charge; the pages are unmapped and unpinned when `out` is
+    /// dropped. `ENOENT` at the first address that is not held, `ENOMEM` if the entries of block
+    /// calls could not be filed on their own; the entries before it are taken either way.
+    pub(crate) fn release(&mut self, list: ListId, addrs: &[u64], out: &mut Released) -> Result {
         let l = &mut self.lists[list.0];
-        let table = &mut l.table;
-        let e = EntryKey::release(addr)
-            .into_iter()
-            .flatten()
-            .find_map(|k| table.pop(k.frame, k.size))?;
-        if let Some(place) = l.charges.get_mut(e.charge) {
-            if let Some(c) = place {
-                c.release(e.run.pins().npages());
-                if c.npages() == 0 {
-                    // INVARIANT: no entry names it any more; its mm reference goes.
-                    *place = None;
-                }
+        if out.call.is_none() {
+            // Dropped outside the lock with `out`.
+            out.call = l.take_call(addrs);
+            if out.call.is_some() {
+                return Ok(());
             }
         }
-        Some(e.run)
+        for &a in addrs {
+            let e = match l.take_entry(a) {
+                Some(e) => e,
+                None if l.in_calls > 0 => {
+                    l.split_calls()?;
+                    l.take_entry(a).ok_or(ENOENT)?
+                }
+                None => return Err(ENOENT),
+            };
+            // Dropped (unpinned) under the lock if the caller reserved too little room.
+            let _ = out.entries.push_within_capacity(e);
+        }
+        Ok(())
     }
 
     /// Takes every entry of `list`: they are unpinned and their charges returned when what this
     /// returns is dropped.
     pub(crate) fn take_all(&mut self, list: ListId) -> TakenList {
-        let l = &mut self.lists[list.0];
-        TakenList {
-            _slots: l.table.take_all(),
-            _charges: core::mem::take(&mut l.charges),
-        }
+        self.lists[list.0].take_all()
     }
 
     /// Takes every entry of every list (unbind: the mappings end with the binding).
     pub(crate) fn take_every_list(&mut self) -> [TakenList; uapi::NR_PD_LIST as usize] {
-        self.lists.each_mut().map(|l| TakenList {
-            _slots: l.table.take_all(),
-            _charges: core::mem::take(&mut l.charges),
-        })
+        self.lists.each_mut().map(PinList::take_all)
     }
 }

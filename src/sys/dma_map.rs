@@ -9,7 +9,10 @@
 //!   translating IOMMU, or bounced through swiotlb.
 //! - [`Mapped`] is one mapping (`dma_map_phys`) of a physically contiguous range of pages that it
 //!   owns together with their pins: dropping it unmaps first (`dma_unmap_phys`, the same size and
-//!   direction), then releases the pins.
+//!   direction), then releases the pins. Where the DMA API needs no unmap for the card
+//!   (`dma_need_unmap`: dma-direct, cache-coherent, no `DMA_API_DEBUG`), a mapping is an address
+//!   computation: it keeps nothing to tear down, and [`DmaDevice::map_each`] maps neighbouring
+//!   ranges with one call.
 //! - [`IovaSpan`] is one IOVA range behind an IOMMU (`dma_iova_try_alloc`) into which pinned runs
 //!   are linked one after the other (`dma_iova_link`), whatever their physical addresses: one
 //!   range the engine can copy with one descriptor. Dropping it unlinks and frees the range
@@ -214,35 +217,188 @@ impl DmaDevice {
         len: u64,
         dir: Direction,
     ) -> Result<Mapped<P>, (Error, P)> {
+        let size = match Self::check(&pins, phys, len) {
+            Ok(size) => size,
+            Err(e) => return Err((e, pins)),
+        };
+        let bus = match self.map_raw(phys, size, dir) {
+            Ok(bus) => bus,
+            Err(e) => return Err((e, pins)),
+        };
+        if self.mode == DmaMode::Direct && !self.needs_unmap() {
+            // INVARIANT: mapped just now, and the DMA API needs no unmap for the card.
+            return Ok(Mapped {
+                mapping: None,
+                bus,
+                pins,
+                direct: true,
+            });
+        }
+        // INVARIANT: the range was mapped just now with this size and direction.
+        let mapping = Mapping {
+            dev: self.dev.clone(),
+            bus,
+            len: size,
+            dir,
+        };
+        Ok(self.wrap(mapping, pins))
+    }
+
+    /// Whether the DMA API needs the card's mappings unmapped (`dma_need_unmap`): not for
+    /// dma-direct on a cache-coherent machine without `DMA_API_DEBUG`, where a mapping is an
+    /// address computation. It may become true once a mapping has bounced.
+    fn needs_unmap(&self) -> bool {
+        // SAFETY: the card's device.
+        unsafe { bindings::dma_need_unmap(raw(&self.dev)) }
+    }
+
+    /// [`DmaDevice::map`] for each `(phys, pins)` of `items`, `len` bytes each, in order.
+    ///
+    /// Where the DMA API needs no unmap for the card (`dma_need_unmap`: dma-direct, coherent,
+    /// no `DMA_API_DEBUG`), items whose ranges follow each other physically are mapped with one
+    /// call, and none of them keeps a mapping to tear down: NEC's block calls on 4 KiB memory
+    /// then cost one mapping call per contiguous stretch, not one per page. Otherwise each item
+    /// is mapped and unmapped on its own. On an error nothing stays mapped, and the pins of every
+    /// item are dropped.
+    pub(crate) fn map_each<P: PinnedPages>(
+        &self,
+        items: KVec<(u64, P)>,
+        len: u64,
+        dir: Direction,
+    ) -> Result<KVec<Mapped<P>>> {
+        for (phys, pins) in items.iter() {
+            Self::check(pins, *phys, len)?;
+        }
+        let size = usize::try_from(len).map_err(|_| EINVAL)?;
+        let mut out = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+        let bus = match self.stretches(&items, len, dir) {
+            Some(bus) => bus?,
+            None => KVec::new(),
+        };
+        for (i, (phys, pins)) in items.into_iter().enumerate() {
+            let m = match bus.get(i) {
+                // INVARIANT (of `Mapped`): mapped by the stretch's call, and the DMA API needs
+                // no unmap for the card.
+                Some(&b) => Mapped {
+                    mapping: None,
+                    bus: b,
+                    pins,
+                    direct: true,
+                },
+                None => self.wrap(self.mapping(phys, size, dir)?, pins),
+            };
+            // Capacity is reserved.
+            out.push(m, GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+
+    /// The card's address of each item of [`DmaDevice::map_each`], one mapping call per
+    /// physically contiguous stretch, if the DMA API needs no unmap for the card before and after
+    /// those calls; `None` if it does (then nothing stays mapped).
+    fn stretches<P: PinnedPages>(
+        &self,
+        items: &[(u64, P)],
+        len: u64,
+        dir: Direction,
+    ) -> Option<Result<KVec<u64>>> {
+        if self.mode != DmaMode::Direct || self.needs_unmap() {
+            return None;
+        }
+        let mut bus = match KVec::with_capacity(items.len(), GFP_KERNEL) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let mut mapped = Stretches {
+            dev: self,
+            done: KVec::new(),
+            dir,
+        };
+        let mut i = 0;
+        while i < items.len() {
+            let start = items[i].0;
+            let mut n = 1;
+            while i + n < items.len() && items[i + n].0 == start + n as u64 * len {
+                n += 1;
+            }
+            // The stretch is held by the pins of its items, each checked by the caller.
+            let r = usize::try_from(n as u64 * len)
+                .map_err(|_| EINVAL)
+                .and_then(|size| {
+                    mapped.done.reserve(1, GFP_KERNEL)?;
+                    let b = self.map_raw(start, size, dir)?;
+                    // Reserved above.
+                    let _ = mapped.done.push_within_capacity((b, size));
+                    Ok(b)
+                });
+            let b = match r {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e)),
+            };
+            for k in 0..n {
+                // Capacity for every item is reserved.
+                let _ = bus.push_within_capacity(b + k as u64 * len);
+            }
+            i += n;
+        }
+        if self.needs_unmap() {
+            // A mapping bounced after all (swiotlb resets the device's sync shortcut): `mapped`
+            // drops here, unmapping every stretch, and the items are mapped one by one.
+            return None;
+        }
+        // The DMA API needs no unmap of these ranges: nothing tears them down.
+        mapped.done.clear();
+        Some(Ok(bus))
+    }
+
+    /// The range a mapping of `pins` may cover: `EINVAL` unless `[phys, phys + len)` is not
+    /// empty and lies within the pages the pins keep in place.
+    fn check<P: PinnedPages>(pins: &P, phys: u64, len: u64) -> Result<usize> {
         let within =
             |(start, size): (u64, u64)| phys >= start && len <= size && phys - start <= size - len;
         let run = (pins.phys(), (pins.npages() as u64) << PAGE_SHIFT);
         if len == 0 || !(within(run) || within(pins.held())) {
-            return Err((EINVAL, pins));
+            return Err(EINVAL);
         }
-        let Ok(size) = usize::try_from(len) else {
-            return Err((EINVAL, pins));
-        };
+        usize::try_from(len).map_err(|_| EINVAL)
+    }
+
+    /// One `dma_map_phys` call for `[phys, phys + size)`: the card's address. The caller keeps the
+    /// range in place for as long as the mapping exists and unmaps it with the same size and
+    /// direction (or, if the DMA API needs no unmap, for as long as the card may use it).
+    fn map_raw(&self, phys: u64, size: usize, dir: Direction) -> Result<u64> {
         let r = raw(&self.dev);
-        // SAFETY: `r` is the card's device; `[phys, phys + len)` is memory that `pins` keeps
-        // allocated and in place (checked above) for as long as the mapping, which owns `pins`,
-        // exists.
+        // SAFETY: `r` is the card's device; the caller keeps `[phys, phys + size)` allocated and
+        // in place (above).
         let bus = unsafe { bindings::dma_map_phys(r, phys, size, dir.raw(), 0) };
         // SAFETY: `bus` was just returned by a mapping call for `r`.
         if unsafe { ve_dma_mapping_error(r.cast(), bus) } {
-            return Err((ENOMEM, pins));
+            return Err(ENOMEM);
         }
+        Ok(bus)
+    }
+
+    /// [`DmaDevice::map_raw`], owned: unmapped when the [`Mapping`] drops.
+    fn mapping(&self, phys: u64, size: usize, dir: Direction) -> Result<Mapping> {
+        let bus = self.map_raw(phys, size, dir)?;
         // INVARIANT: the range was mapped just now with this size and direction.
-        Ok(Mapped {
-            mapping: Mapping {
-                dev: self.dev.clone(),
-                bus,
-                len: size,
-                dir,
-            },
+        Ok(Mapping {
+            dev: self.dev.clone(),
+            bus,
+            len: size,
+            dir,
+        })
+    }
+
+    /// `mapping` with the pins it covers.
+    fn wrap<P>(&self, mapping: Mapping, pins: P) -> Mapped<P> {
+        // INVARIANT: `mapping` covers pages that `pins` keeps in place.
+        Mapped {
+            bus: mapping.bus,
+            mapping: Some(mapping),
             pins,
             direct: self.mode == DmaMode::Direct,
-        })
+        }
     }
 
     /// A new IOVA range of `size` bytes (page aligned) into which pinned runs are linked.
@@ -297,9 +453,39 @@ impl Drop for Mapping {
     }
 }
 
+/// Stretches mapped by [`DmaDevice::map_each`] and not yet given up: unmapped if they are
+/// dropped (an error, or the DMA API needs unmaps after all).
+///
+/// # Invariants
+///
+/// Each `(bus, size)` of `done` was mapped for `dev`'s device with `dir` by one call and is
+/// unmapped nowhere else.
+struct Stretches<'a> {
+    dev: &'a DmaDevice,
+    done: KVec<(u64, usize)>,
+    dir: Direction,
+}
+
+impl Drop for Stretches<'_> {
+    fn drop(&mut self) {
+        for &(bus, size) in self.done.iter() {
+            // SAFETY: by the type invariant the range was mapped with these arguments and is
+            // unmapped nowhere else.
+            unsafe { bindings::dma_unmap_phys(raw(&self.dev.dev), bus, size, self.dir.raw(), 0) };
+        }
+    }
+}
+
 /// Pinned pages mapped for the card: dropping it unmaps, then unpins (fields drop in order).
+///
+/// # Invariants
+///
+/// `[bus, bus + len)` is the card's address of pages `pins` keeps in place, mapped by
+/// `mapping`, or, if it is `None`, by a mapping call after which the DMA API needed no unmap for
+/// the card (`dma_need_unmap`), so that nothing tears it down.
 pub(crate) struct Mapped<P> {
-    mapping: Mapping,
+    mapping: Option<Mapping>,
+    bus: u64,
     pins: P,
     /// Mapped by dma-direct: the card's address is the physical address, and the mapping holds
     /// nothing but the DMA API's bookkeeping.
@@ -309,7 +495,7 @@ pub(crate) struct Mapped<P> {
 impl<P> Mapped<P> {
     /// The card's address of the first byte mapped.
     pub(crate) fn bus(&self) -> u64 {
-        self.mapping.bus
+        self.bus
     }
 
     /// The pins.
@@ -328,6 +514,7 @@ impl<P> Mapped<P> {
             mapping,
             pins,
             direct,
+            ..
         } = self;
         if direct {
             drop(mapping);

@@ -163,3 +163,40 @@ fn emptied_table_is_reused() {
         "grown once, to twice the first fill"
     );
 }
+
+/// Entries placed by `insert_seq` come back newest first by their given order, whatever the
+/// order they were inserted in, and a later plain `insert` is newer than all of them.
+#[test]
+fn given_order_decides_the_newest() {
+    let mut t = Table::new();
+    t.reserve(8).unwrap();
+    t.insert_seq(5, 0, 10, 100).unwrap();
+    t.insert_seq(5, 0, 30, 300).unwrap();
+    t.insert_seq(5, 0, 20, 200).unwrap();
+    t.insert(5, 0, 400).unwrap();
+    assert_eq!(t.pop(5, 0), Some(400));
+    assert_eq!(t.pop(5, 0), Some(300));
+    assert_eq!(t.pop(5, 0), Some(200));
+    assert_eq!(t.pop(5, 0), Some(100));
+    assert_eq!(t.pop(5, 0), None);
+}
+
+/// `pop_where` takes the newest entry of the key that the predicate accepts, and leaves the
+/// others (of that key and of other keys) where they are.
+#[test]
+fn pop_where_takes_the_newest_accepted() {
+    let mut t = Table::new();
+    t.reserve(8).unwrap();
+    for v in [1, 2, 3, 4] {
+        t.insert(9, 0, v).unwrap();
+    }
+    t.insert(9, 1, 6).unwrap();
+    assert_eq!(t.pop_where(9, 0, |v| v % 2 == 1), Some(3));
+    assert_eq!(t.pop_where(9, 0, |v| *v > 10), None);
+    assert_eq!(t.pop_where(9, 1, |v| v % 2 == 1), None);
+    assert_eq!(t.len(), 4);
+    assert_eq!(t.pop(9, 0), Some(4));
+    assert_eq!(t.pop(9, 0), Some(2));
+    assert_eq!(t.pop(9, 0), Some(1));
+    assert_eq!(t.pop(9, 1), Some(6));
+}

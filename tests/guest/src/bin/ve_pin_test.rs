@@ -309,6 +309,55 @@ fn charged_to_pinned_vm(fx: &mut Fx) -> R {
     ensure_eq("VmPin after RELEASE_ALL (kB)", kb()? - before, 0)
 }
 
+/// The shapes of a block release: exactly one block call's addresses (in one step), part of a
+/// call, a call's addresses out of order, and an address not held in the middle of a release.
+/// The pages are pinned by several calls at once, so a release that took another call's
+/// entries, or too many, shows in the pin and entry counts.
+fn release_shapes(fx: &mut Fx) -> R {
+    let fd = opened(&fx.fd)?;
+    let b = Buffer::new(Backing::Anon4k, 104 * PAGE as usize)?;
+    let held = pins_held();
+    let count = || nec::count(fd, OS).map_err(e("COUNT"));
+    let pin = |va: u64, pages: u64| {
+        nec::blk(fd, true, OS, ME, true, va, pages * PAGE, 100).map_err(e("BLK_PIN_DOWN"))
+    };
+    let a = pin(b.addr(), 100)?;
+    let bb = pin(b.addr(), 100)?;
+    ensure_eq("pins of two calls", pins_held() - held, 200)?;
+    nec::release_blk(fd, OS, &bb.paddr).map_err(e("release of the second call"))?;
+    ensure_eq("pins after the second call", pins_held() - held, 100)?;
+    ensure_eq("COUNT after the second call", count()?, 100)?;
+    nec::release_blk(fd, OS, &a.paddr[50..]).map_err(e("release of half of the first"))?;
+    ensure_eq("pins after half a call", pins_held() - held, 50)?;
+    ensure_eq("COUNT after half a call", count()?, 50)?;
+    let c = pin(b.addr(), 100)?;
+    ensure_eq("COUNT with a third call", count()?, 150)?;
+    let mut rest: Vec<u64> = a.paddr[..50].to_vec();
+    rest.reverse();
+    nec::release_blk(fd, OS, &rest).map_err(e("release of the first call's rest, reversed"))?;
+    ensure_eq("pins: the third call's", pins_held() - held, 100)?;
+    ensure_eq("COUNT: the third call's", count()?, 100)?;
+    nec::release_blk(fd, OS, &c.paddr).map_err(e("release of the third call"))?;
+    ensure_errno(
+        "the third call released twice",
+        nec::release_blk(fd, OS, &c.paddr),
+        libc::ENOENT,
+    )?;
+    ensure_eq("COUNT after every call", count()?, 0)?;
+    let d = pin(b.addr() + 100 * PAGE, 4)?;
+    ensure_eq("entries of a four-page call", d.paddr.len(), 4)?;
+    let bogus = [d.paddr[0], d.paddr[1], 0x1234_5000, d.paddr[3]];
+    ensure_errno(
+        "an address not held in the middle",
+        nec::release_blk(fd, OS, &bogus),
+        libc::ENOENT,
+    )?;
+    ensure_eq("COUNT: the entries before it were released", count()?, 2)?;
+    nec::release_blk(fd, OS, &[d.paddr[3], d.paddr[2]]).map_err(e("release of the rest"))?;
+    ensure_eq("COUNT at the end", count()?, 0)?;
+    ensure_eq("pins at the end", pins_held() - held, 0)
+}
+
 fn ptrace_a(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
     ptrace_root_without_cap(fd)
@@ -595,6 +644,7 @@ fn main() {
         .case("pins outlive the file: COUNT after reopening, RELEASE_PD_PAGE_ALL", pins_outlive_file)
         .case("pinning the same page twice holds it twice", same_page_twice)
         .case("entries are charged to VmPin, returned as they are released", charged_to_pinned_vm)
+        .case("block releases: a whole call, part of one, out of order, an address not held", release_shapes)
         .case("ptrace (a): root without CAP_SYS_PTRACE, non-dumpable target of another uid: EPERM; own pid needs no check", ptrace_a)
         .case("ptrace (b): CAP_SYS_ADMIN caller of another uid without CAP_SYS_PTRACE: EPERM", ptrace_b)
         .case("ptrace (c): root with every capability pins a dumpable child and a non-dumpable one of another uid", ptrace_c)
