@@ -18,6 +18,7 @@
 
 /* Called from Rust only (src/sys/); declared here for -Wmissing-prototypes. */
 unsigned long ve_page_to_pfn(struct page *page);
+void ve_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns);
 void ve_cond_resched(void);
 bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
@@ -47,6 +48,14 @@ void ve_dma_iova_destroy(struct device *dev, struct dma_iova_state *state, size_
 unsigned long ve_page_to_pfn(struct page *page)
 {
 	return page_to_pfn(page);
+}
+
+void ve_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		pfns[i] = page_to_pfn(pages[i]);
 }
 
 void ve_cond_resched(void)

@@ -227,6 +227,14 @@ impl<V, S: SlotStore<V>> PinTable<V, S> {
         Some(e.value)
     }
 
+    /// Every entry held, to change in place (keys and order stay).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.store.slots_mut().iter_mut().filter_map(|s| match s {
+            Slot::Held(e) => Some(&mut e.value),
+            _ => None,
+        })
+    }
+
     /// Takes every entry: the old slots, whose held entries go when they are dropped.
     pub fn take_all(&mut self) -> S {
         self.held = 0;

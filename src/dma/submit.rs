@@ -406,6 +406,9 @@ impl<C: Channel> Submitter<'_, C> {
             self.merge_max,
             &mut runs,
         )?;
+        // One charge for the batch, shared out to its runs.
+        let pinned = runs.iter().map(|r| r.npages()).sum();
+        let mut charge = self.target.charge_pages(pinned)?;
         let mut va = first;
         for run in runs.drain_all() {
             let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
@@ -415,8 +418,9 @@ impl<C: Channel> Submitter<'_, C> {
             let len = stop - start;
             va = run_end;
             self.next_va = stop;
-            // The rest of `runs` is unpinned when it drops, on this error too.
-            let run = self.target.charge_one(run)?;
+            // The batch's charge covers every run (the rest of `runs` is unpinned when it drops,
+            // on this error too).
+            let run = charge.lock(run).map_err(|_| EINVAL)?;
             if self.card.dma_device().mode() == DmaMode::Iommu {
                 self.link(run, skip, len)?;
             } else {

@@ -17,21 +17,23 @@ use crate::{
     },
     pin::{
         lists::{
+            CallEntries,
             EntryKey,
             ListId,
             Released, //
         },
-        translate,
+        translate::{
+            self,
+            Entries, //
+        },
     },
     sys::{
         dma_map::{
             Direction,
-            DmaMode,
-            Mapped, //
+            DmaMode, //
         },
         gup::{
             PinCharge,
-            PinnedRun,
             TargetMm, //
         },
     },
@@ -48,6 +50,42 @@ fn direction(write: bool) -> Direction {
     }
 }
 
+/// Maps a block call's pinned entries of `pgsz` bytes for the card: the addresses the caller gets
+/// back, and the entries to file. 4 KiB entries pinned in one array stay one array where the DMA
+/// API needs no unmap. `ENOMEM` if the DMA API cannot map them; then nothing stays pinned or
+/// mapped.
+fn map_entries(
+    card: &Card,
+    entries: Entries,
+    pgsz: u64,
+    write: bool,
+) -> Result<(KVec<u64>, CallEntries)> {
+    let dev = card.dma_device();
+    let runs = match entries {
+        Entries::Pages { pages, phys } => match dev.map_pages(pages, &phys, direction(write))? {
+            Ok((pages, bus)) => return Ok((bus, CallEntries::Pages(pages))),
+            // Each page is mapped on its own.
+            Err(pages) => {
+                let mut runs = KVec::with_capacity(phys.len(), GFP_KERNEL)?;
+                let each = pages.into_runs(&phys).map_err(|_| ENOMEM)?;
+                for (run, p) in each.into_iter().zip(phys.iter()) {
+                    // Capacity is reserved.
+                    runs.push((*p, run), GFP_KERNEL)?;
+                }
+                runs
+            }
+        },
+        Entries::Runs(runs) => runs,
+    };
+    let mapped = dev.map_each(runs, pgsz, direction(write))?;
+    let mut bus = KVec::with_capacity(mapped.len(), GFP_KERNEL)?;
+    for m in mapped.iter() {
+        // Capacity is reserved.
+        bus.push(m.bus(), GFP_KERNEL)?;
+    }
+    Ok((bus, CallEntries::Each(mapped)))
+}
+
 /// Files one block call's pinned entries of `pgsz` bytes, answered with `addrs`, on a list with
 /// `charge`, the charge of their pages; on failure they are unmapped, unpinned and uncharged
 /// outside the lock.
@@ -56,7 +94,7 @@ fn keep(
     list: ListId,
     charge: PinCharge,
     addrs: KVec<u64>,
-    entries: KVec<Mapped<PinnedRun>>,
+    entries: CallEntries,
     pgsz: u64,
 ) -> Result {
     let res = card
@@ -133,29 +171,23 @@ pub(super) fn vhva_to_vsaa_blk(card: &Card, arg: usize, pin: bool) -> Result<isi
     let huge = !(pin && card.dma_device().mode() == DmaMode::Bounce);
     let block = translate::block(&target, v.vaddr, v.length, v.maxpages, write, pin, huge)?;
     let n = block.entries.len();
-    let mut paddrs = KVec::with_capacity(n, GFP_KERNEL)?;
-    let entries = match list {
+    let (paddrs, entries) = match list {
         Some(list) => {
             // One charge for the whole call (`ENOMEM` over the caller's limit).
-            let pages = block.entries.iter().map(|(_, r)| r.npages()).sum();
-            let charge = target.charge_pages(pages)?;
+            let charge = target.charge_pages(block.entries.pages())?;
             // The addresses the caller gets back are the card's.
-            let mapped = card
-                .dma_device()
-                .map_each(block.entries, block.pgsz, direction(write))?;
-            for m in mapped.iter() {
-                // Capacity is reserved.
-                paddrs.push(m.bus(), GFP_KERNEL)?;
-            }
-            Some((list, charge, mapped))
+            let (paddrs, entries) = map_entries(card, block.entries, block.pgsz, write)?;
+            (paddrs, Some((list, charge, entries)))
         }
         // Translation only: the pins end here, as NEC drops its page references.
         None => {
-            for (p, _) in block.entries.iter() {
-                paddrs.push(*p, GFP_KERNEL)?;
+            let mut paddrs = KVec::with_capacity(n, GFP_KERNEL)?;
+            for p in block.entries.paddrs() {
+                // Capacity is reserved.
+                paddrs.push(p, GFP_KERNEL)?;
             }
             drop(block.entries);
-            None
+            (paddrs, None)
         }
     };
 

@@ -46,7 +46,10 @@ use crate::{
         SlotStore, //
     },
     sys::{
-        dma_map::Mapped,
+        dma_map::{
+            Mapped,
+            MappedPages, //
+        },
         gup::{
             PinCharge,
             PinnedRun, //
@@ -99,18 +102,59 @@ pub(crate) struct ListEntry {
 /// # Invariants
 ///
 /// `addrs` and `entries` have the same length, at least 1; `addrs[i]` is the address the caller
-/// got back for `entries[i]`, an entry of `size`. `pages` is the number of pages the entries pin.
+/// got back for entry `i`, an entry of `size` (for [`CallEntries::Pages`], the page's card
+/// address). `pages` is the number of pages the entries pin.
 /// The entries' places in insertion order are `seq..seq + addrs.len()`.
 pub(crate) struct Call {
     addrs: KVec<u64>,
-    entries: KVec<Mapped<PinnedRun>>,
+    entries: CallEntries,
     size: u8,
     pages: usize,
     seq: u64,
     charge: usize,
 }
 
+/// A block call's entries.
+pub(crate) enum CallEntries {
+    /// Each entry's pages with their own mapping.
+    Each(KVec<Mapped<PinnedRun>>),
+    /// 4 KiB entries, one page each, pinned in one array and mapped where the DMA API needs no
+    /// unmap: nothing per entry until a release needs some of them.
+    Pages(MappedPages),
+}
+
+impl CallEntries {
+    fn len(&self) -> usize {
+        match self {
+            CallEntries::Each(e) => e.len(),
+            CallEntries::Pages(p) => p.len(),
+        }
+    }
+}
+
 impl Call {
+    /// Gives each entry its own [`Mapped`] (the pages of [`CallEntries::Pages`] split), in
+    /// place; `ENOMEM` leaves the call as it was.
+    fn split(&mut self) -> Result {
+        let pages = match core::mem::replace(&mut self.entries, CallEntries::Each(KVec::new())) {
+            CallEntries::Pages(p) => p,
+            each => {
+                self.entries = each;
+                return Ok(());
+            }
+        };
+        match pages.split(&self.addrs) {
+            Ok(each) => {
+                self.entries = CallEntries::Each(each);
+                Ok(())
+            }
+            Err(pages) => {
+                self.entries = CallEntries::Pages(pages);
+                Err(ENOMEM)
+            }
+        }
+    }
+
     /// Whether a release of `addrs` names exactly this call's entries, in order.
     fn named_by(&self, addrs: &[u64]) -> bool {
         self.addrs.len() == addrs.len()
@@ -244,12 +288,22 @@ impl PinList {
     /// table cannot grow.
     fn split_calls(&mut self) -> Result {
         self.entries.reserve(self.in_calls).map_err(|_| ENOMEM)?;
+        // Everything that can fail first, in place: a call that could not be split stays whole.
+        for c in self.calls.values_mut() {
+            c.split()?;
+        }
         let Slots(slots) = self.calls.take_all();
         for slot in slots {
             let Slot::Held(held) = slot else { continue };
             let c = held.value;
             let key_size = c.size;
-            for (i, (addr, run)) in c.addrs.into_iter().zip(c.entries).enumerate() {
+            let CallEntries::Each(each) = c.entries else {
+                // Not reached: every call was split above. Were it, its pages stay pinned for
+                // good rather than be released while the caller may still use them.
+                core::mem::forget(c.entries);
+                continue;
+            };
+            for (i, (addr, run)) in c.addrs.into_iter().zip(each).enumerate() {
                 let key = EntryKey::new(addr, size_bytes(key_size));
                 // Room was reserved for all of them: this cannot fail; were it to, the entry
                 // would be dropped (unpinned) under the lock, its pages still counted in the
@@ -355,9 +409,9 @@ impl PinLists {
         list: ListId,
         charge: PinCharge,
         addrs: KVec<u64>,
-        entries: KVec<Mapped<PinnedRun>>,
+        entries: CallEntries,
         pgsz: u64,
-    ) -> Result<(), (PinCharge, KVec<Mapped<PinnedRun>>)> {
+    ) -> Result<(), (PinCharge, CallEntries)> {
         let l = &mut self.lists[list.0];
         let Some(&first) = addrs.first() else {
             return Err((charge, entries));

@@ -41,6 +41,7 @@ use crate::{
     sys::gup::{
         yield_between_batches,
         Hold,
+        PinnedPageArray,
         PinnedRun,
         TargetMm, //
     },
@@ -52,8 +53,47 @@ pub(crate) struct Block {
     pub(crate) length: u64,
     /// Entry size: [`PAGE_SIZE`] or [`HPAGE_SIZE`].
     pub(crate) pgsz: u64,
-    /// Pinned entries: the `paddr` value (page or unit base) and the pages behind it.
-    pub(crate) entries: KVec<(u64, PinnedRun)>,
+    /// The entries and the pages behind them.
+    pub(crate) entries: Entries,
+}
+
+/// A block's entries.
+pub(crate) enum Entries {
+    /// Each entry's `paddr` value (page or unit base) and the pages behind it.
+    Runs(KVec<(u64, PinnedRun)>),
+    /// 4 KiB entries pinned to be kept: the pages, one per entry, and each page's physical
+    /// address.
+    Pages {
+        pages: PinnedPageArray,
+        phys: KVec<u64>,
+    },
+}
+
+impl Entries {
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Entries::Runs(r) => r.len(),
+            Entries::Pages { phys, .. } => phys.len(),
+        }
+    }
+
+    /// Pages pinned.
+    pub(crate) fn pages(&self) -> usize {
+        match self {
+            Entries::Runs(r) => r.iter().map(|(_, r)| r.npages()).sum(),
+            Entries::Pages { pages, .. } => pages.len(),
+        }
+    }
+
+    /// Each entry's `paddr` value, in order.
+    pub(crate) fn paddrs(&self) -> impl Iterator<Item = u64> + '_ {
+        let (runs, phys): (&[(u64, PinnedRun)], &[u64]) = match self {
+            Entries::Runs(r) => (r, &[]),
+            Entries::Pages { phys, .. } => (&[], phys),
+        };
+        Iterator::chain(runs.iter().map(|(p, _)| *p), phys.iter().copied())
+    }
 }
 
 /// How the pages are held: pinned long-term (for writing if `write`) to be kept on a list, or by
@@ -141,6 +181,9 @@ pub(crate) fn block(
 
     // What a 4 KiB answer needs; its pages also tell whether 2 MiB units are worth trying.
     let (_, len_small) = plan(vaddr, len, maxpages, PAGE_SIZE);
+    if keep {
+        return kept_block(target, vaddr, len, len_small, maxpages, write, huge);
+    }
     let probe = pin_scanned(target, vaddr, len_small, PAGE_SIZE, how)?;
     if huge && probe.got == pages_spanned(vaddr, len_small) && !probe.scan.failed() {
         drop(probe);
@@ -152,6 +195,68 @@ pub(crate) fn block(
         return small_entries(vaddr, len_small, again.got, again.runs);
     }
     small_entries(vaddr, len_small, probe.got, probe.runs)
+}
+
+/// [`block`] with pins to be kept: the pages a 4 KiB answer needs are pinned into one array
+/// (one GUP call, no run per page) and, unless they fit 2 MiB units, are the answer.
+fn kept_block(
+    target: &TargetMm,
+    vaddr: u64,
+    len: u64,
+    len_small: u64,
+    maxpages: u32,
+    write: bool,
+    huge: bool,
+) -> Result<Block> {
+    let want = pages_spanned(vaddr, len_small);
+    let pages = target.pin_array(page_base(vaddr), want, write)?;
+    let pfns = pages.pfns()?;
+    if huge && pages.len() == want && fits_units(vaddr, &pages, &pfns) {
+        drop(pages);
+        let how = hold(write, true);
+        if let Some(b) = huge_block(target, vaddr, len, maxpages, how)? {
+            return Ok(b);
+        }
+        // The first unit did not fit after all: answer in 4 KiB pages.
+        return kept_block(target, vaddr, len, len_small, maxpages, write, false);
+    }
+    let got = pages.len();
+    let covered = if got == want {
+        len_small
+    } else {
+        // GUP stopped early: cover what was pinned.
+        (page_base(vaddr) + ((got as u64) << PAGE_SHIFT)) - vaddr
+    };
+    let mut phys = pfns;
+    for p in phys.iter_mut() {
+        *p <<= PAGE_SHIFT;
+    }
+    Ok(Block {
+        length: covered,
+        pgsz: PAGE_SIZE,
+        entries: Entries::Pages { pages, phys },
+    })
+}
+
+/// Whether pages from `vaddr`'s page, of frames `pfns`, pass the 2 MiB geometry check
+/// ([`HugeScan`]): fed as physically contiguous stretches within a unit, one folio look-up each.
+fn fits_units(vaddr: u64, pages: &PinnedPageArray, pfns: &[u64]) -> bool {
+    let mut scan = HugeScan::new();
+    let mut i = 0;
+    let mut va = page_base(vaddr);
+    while i < pfns.len() {
+        let window = extent::pages_to_boundary(va, HPAGE_SIZE) as usize;
+        let n = extent::contiguous_prefix(&pfns[i..], |p, k| p + k as u64, window);
+        let Some(folio) = pages.folio(i) else {
+            return false;
+        };
+        if !scan.push_run(va, pfns[i], n as u64, folio) {
+            return false;
+        }
+        i += n;
+        va += (n as u64) << PAGE_SHIFT;
+    }
+    !scan.failed()
 }
 
 /// Turns one-page runs into 4 KiB entries; `got` pages were pinned of those `len` needs.
@@ -170,7 +275,7 @@ fn small_entries(vaddr: u64, len: u64, got: usize, runs: KVec<PinnedRun>) -> Res
     Ok(Block {
         length: covered,
         pgsz: PAGE_SIZE,
-        entries,
+        entries: Entries::Runs(entries),
     })
 }
 
@@ -223,7 +328,7 @@ fn huge_block(
     Ok(Some(Block {
         length: end - vaddr,
         pgsz: HPAGE_SIZE,
-        entries,
+        entries: Entries::Runs(entries),
     }))
 }
 

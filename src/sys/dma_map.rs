@@ -46,6 +46,7 @@ use super::{
     device_ptr as raw,
     gup::{
         LockedRun,
+        PinnedPageArray,
         PinnedRun, //
     },
 };
@@ -271,7 +272,12 @@ impl DmaDevice {
         }
         let size = usize::try_from(len).map_err(|_| EINVAL)?;
         let mut out = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-        let bus = match self.stretches(&items, len, dir) {
+        let mut phys = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+        for (p, _) in items.iter() {
+            // Capacity is reserved.
+            phys.push(*p, GFP_KERNEL)?;
+        }
+        let bus = match self.stretches(&phys, len, dir) {
             Some(bus) => bus?,
             None => KVec::new(),
         };
@@ -293,19 +299,35 @@ impl DmaDevice {
         Ok(out)
     }
 
+    /// Maps 4 KiB pages pinned one by one, of physical addresses `phys`, for the card, one call per
+    /// physically contiguous stretch, where the DMA API needs no unmap for the card (see
+    /// [`DmaDevice::map_each`]): the mapped pages and each page's card address. Where it does, the
+    /// pages come back (`Ok(Err(..))`), for the caller to map one by one. On an error nothing stays
+    /// mapped and the pins are dropped.
+    pub(crate) fn map_pages(
+        &self,
+        pins: PinnedPageArray,
+        phys: &[u64],
+        dir: Direction,
+    ) -> Result<Result<(MappedPages, KVec<u64>), PinnedPageArray>> {
+        if phys.len() != pins.len() {
+            return Err(EINVAL);
+        }
+        match self.stretches(phys, PAGE_SIZE, dir) {
+            // INVARIANT (of `MappedPages`): mapped just now; the DMA API needs no unmap.
+            Some(bus) => Ok(Ok((MappedPages { pins }, bus?))),
+            None => Ok(Err(pins)),
+        }
+    }
+
     /// The card's address of each item of [`DmaDevice::map_each`], one mapping call per
     /// physically contiguous stretch, if the DMA API needs no unmap for the card before and after
     /// those calls; `None` if it does (then nothing stays mapped).
-    fn stretches<P: PinnedPages>(
-        &self,
-        items: &[(u64, P)],
-        len: u64,
-        dir: Direction,
-    ) -> Option<Result<KVec<u64>>> {
+    fn stretches(&self, phys: &[u64], len: u64, dir: Direction) -> Option<Result<KVec<u64>>> {
         if self.mode != DmaMode::Direct || self.needs_unmap() {
             return None;
         }
-        let mut bus = match KVec::with_capacity(items.len(), GFP_KERNEL) {
+        let mut bus = match KVec::with_capacity(phys.len(), GFP_KERNEL) {
             Ok(v) => v,
             Err(e) => return Some(Err(e.into())),
         };
@@ -315,13 +337,13 @@ impl DmaDevice {
             dir,
         };
         let mut i = 0;
-        while i < items.len() {
-            let start = items[i].0;
+        while i < phys.len() {
+            let start = phys[i];
             let mut n = 1;
-            while i + n < items.len() && items[i + n].0 == start + n as u64 * len {
+            while i + n < phys.len() && phys[i + n] == start + n as u64 * len {
                 n += 1;
             }
-            // The stretch is held by the pins of its items, each checked by the caller.
+            // The stretch is held by the pins of its pages, as the caller checked.
             let r = usize::try_from(n as u64 * len)
                 .map_err(|_| EINVAL)
                 .and_then(|size| {
@@ -522,6 +544,52 @@ impl<P> Mapped<P> {
             core::mem::forget(mapping);
         }
         pins
+    }
+}
+
+/// 4 KiB pages pinned one by one ([`PinnedPageArray`]) and mapped for the card by
+/// [`DmaDevice::map_pages`]: nothing to tear down, so dropping it only unpins them (one call).
+///
+/// # Invariants
+///
+/// The pages were mapped for the card, and after those mapping calls the DMA API needed no unmap.
+pub(crate) struct MappedPages {
+    pins: PinnedPageArray,
+}
+
+impl MappedPages {
+    /// Pages held.
+    pub(crate) fn len(&self) -> usize {
+        self.pins.len()
+    }
+
+    /// One [`Mapped`] per page, page `i` at card address `bus[i]` (as [`DmaDevice::map_pages`]
+    /// returned them); comes back whole if memory runs out or `bus` does not match.
+    pub(crate) fn split(self, bus: &[u64]) -> Result<KVec<Mapped<PinnedRun>>, Self> {
+        if bus.len() != self.pins.len() {
+            return Err(self);
+        }
+        let Ok(pfns) = self.pins.pfns() else {
+            return Err(self);
+        };
+        let Ok(mut out) = KVec::with_capacity(bus.len(), GFP_KERNEL) else {
+            return Err(self);
+        };
+        let runs = match self.pins.into_runs(&pfns) {
+            Ok(runs) => runs,
+            Err(pins) => return Err(Self { pins }),
+        };
+        for (run, &b) in runs.into_iter().zip(bus) {
+            // INVARIANT (of `Mapped`): the page was mapped at `b` (type invariant), and the DMA
+            // API needs no unmap. Capacity is reserved.
+            let _ = out.push_within_capacity(Mapped {
+                mapping: None,
+                bus: b,
+                pins: run,
+                direct: true,
+            });
+        }
+        Ok(out)
     }
 }
 

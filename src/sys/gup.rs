@@ -54,6 +54,7 @@ extern "C" {
     fn ve_mm_access(task: *mut c_void, mm: *mut *mut c_void) -> c_int;
     fn ve_page_folio_span(page: *mut c_void, first_pfn: *mut c_ulong) -> c_ulong;
     fn ve_put_page_range(page: *mut c_void, npages: c_ulong);
+    fn ve_pages_to_pfns(pages: *const *mut c_void, n: c_ulong, pfns: *mut u64);
 }
 
 /// How GUP holds the pages it returns.
@@ -181,6 +182,103 @@ impl Drop for PinnedRun {
     }
 }
 
+/// Pages pinned one by one into an array, in virtual address order: the 4 KiB entries of one of
+/// NEC's block calls, kept as GUP returned them (no run per page) and released with one call.
+///
+/// # Invariants
+///
+/// Each pointer of `pages` is a page pinned once (FOLL_PIN, FOLL_LONGTERM; FOLL_WRITE if
+/// `dirty`) on behalf of this value, released only by its `Drop` (or handed on by
+/// [`PinnedPageArray::into_runs`]).
+pub(crate) struct PinnedPageArray {
+    pages: KVec<*mut bindings::page>,
+    dirty: bool,
+}
+
+// SAFETY: `struct page`s are global kernel objects; pins may be dropped from any thread.
+unsafe impl Send for PinnedPageArray {}
+// SAFETY: `&PinnedPageArray` only exposes plain numbers.
+unsafe impl Sync for PinnedPageArray {}
+
+impl PinnedPageArray {
+    /// Number of pages.
+    pub(crate) fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The page frame of each page, in order (one helper call).
+    pub(crate) fn pfns(&self) -> Result<KVec<u64>> {
+        let n = self.pages.len();
+        let mut out = KVec::<u64>::with_capacity(n, GFP_KERNEL)?;
+        // SAFETY: `pages` holds `n` pinned pages (type invariant); `out` has room for `n` values,
+        // which the helper writes.
+        unsafe { ve_pages_to_pfns(self.pages.as_ptr().cast(), n as c_ulong, out.as_mut_ptr()) };
+        // SAFETY: the helper initialised the first `n` entries, within the capacity.
+        unsafe { out.inc_len(n) };
+        Ok(out)
+    }
+
+    /// The folio of page `i` (see [`PinnedRun::folio`]), if there is such a page.
+    pub(crate) fn folio(&self, i: usize) -> Option<Folio> {
+        let page = *self.pages.get(i)?;
+        let mut pfn: c_ulong = 0;
+        // SAFETY: `page` is pinned by this value (type invariant); the helper only reads its
+        // folio and writes `pfn`, a valid local.
+        let pages = unsafe { ve_page_folio_span(page.cast(), &mut pfn) };
+        Some(Folio {
+            pfn: pfn as u64,
+            pages: pages as u64,
+        })
+    }
+
+    /// One [`PinnedRun`] per page, each taking over its page's pin, given its frame (`pfns`, as
+    /// [`PinnedPageArray::pfns`] returned); the array comes back if memory runs out or `pfns`
+    /// does not match.
+    pub(crate) fn into_runs(mut self, pfns: &[u64]) -> Result<KVec<PinnedRun>, Self> {
+        if pfns.len() != self.pages.len() {
+            return Err(self);
+        }
+        let Ok(mut runs) = KVec::with_capacity(self.pages.len(), GFP_KERNEL) else {
+            return Err(self);
+        };
+        let dirty = self.dirty;
+        for (&page, &pfn) in self.pages.iter().zip(pfns) {
+            let Some(first) = NonNull::new(page) else {
+                continue;
+            };
+            // INVARIANT: the page's pin moves to the run (the array forgets it below); `pfn` is
+            // its frame.
+            let _ = runs.push_within_capacity(PinnedRun {
+                first,
+                pfn,
+                npages: 1,
+                dirty,
+                pinned: true,
+            });
+        }
+        // INVARIANT: every pin now belongs to a run; the array releases none.
+        self.pages.clear();
+        Ok(runs)
+    }
+}
+
+impl Drop for PinnedPageArray {
+    fn drop(&mut self) {
+        if self.pages.is_empty() {
+            return;
+        }
+        // SAFETY: by the type invariant each page of the array holds one pin that belongs to
+        // `self`, and nothing else releases them.
+        unsafe {
+            bindings::unpin_user_pages_dirty_lock(
+                self.pages.as_mut_ptr(),
+                self.pages.len() as c_ulong,
+                self.dirty,
+            )
+        };
+    }
+}
+
 /// Pages charged to the pinned memory (`mm->pinned_vm`) of an address space: one run's
 /// ([`LockedRun`]), or the entries of one address space on one of NEC's pin lists (one charge and
 /// one mm reference for all of them, returned page by page as entries go).
@@ -215,10 +313,27 @@ impl PinCharge {
     }
 
     /// Takes over `other`'s charge, which the caller checked is on the same mm.
-    fn take_over(&mut self, other: PinCharge) {
-        // INVARIANT: `other`'s pages were charged to the same mm; they are ours now.
+    fn take_over(&mut self, mut other: PinCharge) {
+        // INVARIANT: `other`'s pages were charged to the same mm; they are ours now, and `other`
+        // goes with none (dropping it only drops its mm reference).
         self.npages += other.npages;
-        core::mem::forget(other);
+        other.npages = 0;
+    }
+
+    /// Makes `run`, of at most as many pages as this charge still holds, a [`LockedRun`] that
+    /// takes over its pages' share of the charge (no new charge: one mm reference more). The run
+    /// comes back if the charge holds too few pages.
+    pub(crate) fn lock(&mut self, run: PinnedRun) -> Result<LockedRun, PinnedRun> {
+        if run.npages > self.npages {
+            return Err(run);
+        }
+        // INVARIANT: `run.npages` of this value's pages move to the new charge, on the same mm.
+        self.npages -= run.npages;
+        let charge = PinCharge {
+            mm: self.mm.clone(),
+            npages: run.npages,
+        };
+        Ok(LockedRun { run, charge })
     }
 
     /// Returns the charge of `n` of its pages now (at most as many as it holds).
@@ -234,6 +349,9 @@ impl PinCharge {
 
 impl Drop for PinCharge {
     fn drop(&mut self) {
+        if self.npages == 0 {
+            return;
+        }
         // SAFETY: by the type invariant this value's pages are charged to the grabbed `mm`.
         unsafe { ve_pinned_vm_uncharge(self.mm.as_raw().cast(), self.npages as c_ulong) };
     }
@@ -390,12 +508,6 @@ impl TargetMm {
         })
     }
 
-    /// Charges one run ([`TargetMm::charge_pages`]) and makes it a [`LockedRun`].
-    pub(crate) fn charge_one(&self, run: PinnedRun) -> Result<LockedRun> {
-        let charge = self.charge_pages(run.npages)?;
-        Ok(LockedRun { run, charge })
-    }
-
     /// Holds the one page at `va` (page aligned) as `hold` says, without allocating.
     pub(crate) fn hold_one(&self, va: u64, hold: Hold) -> Result<PinnedRun> {
         let mut page: *mut bindings::page = core::ptr::null_mut();
@@ -410,6 +522,28 @@ impl TargetMm {
             npages: 1,
             dirty: hold.dirty(),
             pinned: hold.pinned(),
+        })
+    }
+
+    /// Pins the `npages` pages from `va` (page aligned; at most [`BATCH`]) long-term, for writing
+    /// if `write`, into one array with one GUP call: fewer pages if GUP stopped early (an unmapped
+    /// page after the first), `EINVAL` for more than a batch, else what GUP reports.
+    pub(crate) fn pin_array(&self, va: u64, npages: usize, write: bool) -> Result<PinnedPageArray> {
+        if npages == 0 || npages > BATCH {
+            return Err(EINVAL);
+        }
+        let mut pages = KVec::<*mut bindings::page>::with_capacity(npages, GFP_KERNEL)?;
+        let hold = Hold::Pin {
+            write,
+            longterm: true,
+        };
+        let got = self.gup(va, npages, hold, pages.as_mut_ptr())?;
+        // SAFETY: GUP initialised the first `got <= npages` entries, within the capacity.
+        unsafe { pages.inc_len(got) };
+        // INVARIANT: GUP pinned these pages once each, as `hold` says; the array owns the pins.
+        Ok(PinnedPageArray {
+            pages,
+            dirty: write,
         })
     }
 
