@@ -359,7 +359,9 @@ pub(crate) struct TakenList {
 /// What a release took: dropped outside the list lock, it unmaps and unpins.
 pub(crate) struct Released {
     call: Option<Call>,
-    entries: KVec<Mapped<PinnedRun>>,
+    /// The first entry taken one by one: a one-page release allocates nothing.
+    first: Option<Mapped<PinnedRun>>,
+    more: KVec<Mapped<PinnedRun>>,
 }
 
 impl Released {
@@ -367,8 +369,20 @@ impl Released {
     pub(crate) fn with_capacity(n: usize) -> Result<Self> {
         Ok(Self {
             call: None,
-            entries: KVec::with_capacity(n, GFP_KERNEL)?,
+            first: None,
+            more: KVec::with_capacity(n.saturating_sub(1), GFP_KERNEL)?,
         })
+    }
+
+    /// Keeps `e`, taken one by one; it is dropped (unpinned) at once, under the lock, if the
+    /// caller reserved too little room.
+    fn keep(&mut self, e: Mapped<PinnedRun>) {
+        match self.first {
+            None => self.first = Some(e),
+            Some(_) => {
+                let _ = self.more.push_within_capacity(e);
+            }
+        }
     }
 }
 
@@ -491,8 +505,7 @@ impl PinLists {
                 }
                 None => return Err(ENOENT),
             };
-            // Dropped (unpinned) under the lock if the caller reserved too little room.
-            let _ = out.entries.push_within_capacity(e);
+            out.keep(e);
         }
         Ok(())
     }
