@@ -489,12 +489,10 @@ impl PinLists {
     /// calls could not be filed on their own; the entries before it are taken either way.
     pub(crate) fn release(&mut self, list: ListId, addrs: &[u64], out: &mut Released) -> Result {
         let l = &mut self.lists[list.0];
-        if out.call.is_none() {
+        if let Some(c) = l.take_call(addrs) {
             // Dropped outside the lock with `out`.
-            out.call = l.take_call(addrs);
-            if out.call.is_some() {
-                return Ok(());
-            }
+            out.call = Some(c);
+            return Ok(());
         }
         for &a in addrs {
             let e = match l.take_entry(a) {

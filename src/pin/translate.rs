@@ -220,13 +220,7 @@ fn kept_block(
         // The first unit did not fit after all: answer in 4 KiB pages.
         return kept_block(target, vaddr, len, len_small, maxpages, write, false);
     }
-    let got = pages.len();
-    let covered = if got == want {
-        len_small
-    } else {
-        // GUP stopped early: cover what was pinned.
-        (page_base(vaddr) + ((got as u64) << PAGE_SHIFT)) - vaddr
-    };
+    let covered = covered(vaddr, len_small, pages.len());
     let mut phys = pfns;
     for p in phys.iter_mut() {
         *p <<= PAGE_SHIFT;
@@ -259,14 +253,19 @@ fn fits_units(vaddr: u64, pages: &PinnedPageArray, pfns: &[u64]) -> bool {
     !scan.failed()
 }
 
-/// Turns one-page runs into 4 KiB entries; `got` pages were pinned of those `len` needs.
-fn small_entries(vaddr: u64, len: u64, got: usize, runs: KVec<PinnedRun>) -> Result<Block> {
-    let covered = if got == pages_spanned(vaddr, len) {
+/// Bytes from `vaddr` that a 4 KiB answer covers when `got` pages were pinned of those `len`
+/// needs: `len`, or up to the end of the last page pinned if GUP stopped early.
+fn covered(vaddr: u64, len: u64, got: usize) -> u64 {
+    if got == pages_spanned(vaddr, len) {
         len
     } else {
-        // GUP stopped early: cover what was pinned.
         (page_base(vaddr) + ((got as u64) << PAGE_SHIFT)) - vaddr
-    };
+    }
+}
+
+/// Turns one-page runs into 4 KiB entries; `got` pages were pinned of those `len` needs.
+fn small_entries(vaddr: u64, len: u64, got: usize, runs: KVec<PinnedRun>) -> Result<Block> {
+    let covered = covered(vaddr, len, got);
     let mut entries = KVec::with_capacity(runs.len(), GFP_KERNEL)?;
     for r in runs {
         // Split at PAGE_SIZE: every run is one page. Capacity is reserved.

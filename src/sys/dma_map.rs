@@ -227,22 +227,10 @@ impl DmaDevice {
             Err(e) => return Err((e, pins)),
         };
         if self.mode == DmaMode::Direct && !self.needs_unmap() {
-            // INVARIANT: mapped just now, and the DMA API needs no unmap for the card.
-            return Ok(Mapped {
-                mapping: None,
-                bus,
-                pins,
-                direct: true,
-            });
+            // Mapped just now, and the DMA API needs no unmap for the card.
+            return Ok(Mapped::untracked(bus, pins));
         }
-        // INVARIANT: the range was mapped just now with this size and direction.
-        let mapping = Mapping {
-            dev: self.dev.clone(),
-            bus,
-            len: size,
-            dir,
-        };
-        Ok(self.wrap(mapping, pins))
+        Ok(self.wrap(self.own(bus, size, dir), pins))
     }
 
     /// Whether the DMA API needs the card's mappings unmapped (`dma_need_unmap`): not for
@@ -283,14 +271,8 @@ impl DmaDevice {
         };
         for (i, (phys, pins)) in items.into_iter().enumerate() {
             let m = match bus.get(i) {
-                // INVARIANT (of `Mapped`): mapped by the stretch's call, and the DMA API needs
-                // no unmap for the card.
-                Some(&b) => Mapped {
-                    mapping: None,
-                    bus: b,
-                    pins,
-                    direct: true,
-                },
+                // Mapped by the stretch's call, and the DMA API needs no unmap for the card.
+                Some(&b) => Mapped::untracked(b, pins),
                 None => self.wrap(self.mapping(phys, size, dir)?, pins),
             };
             // Capacity is reserved.
@@ -403,13 +385,18 @@ impl DmaDevice {
     /// [`DmaDevice::map_raw`], owned: unmapped when the [`Mapping`] drops.
     fn mapping(&self, phys: u64, size: usize, dir: Direction) -> Result<Mapping> {
         let bus = self.map_raw(phys, size, dir)?;
-        // INVARIANT: the range was mapped just now with this size and direction.
-        Ok(Mapping {
+        Ok(self.own(bus, size, dir))
+    }
+
+    /// Takes charge of a range [`DmaDevice::map_raw`] just mapped with `size` and `dir`.
+    fn own(&self, bus: u64, size: usize, dir: Direction) -> Mapping {
+        // INVARIANT: the caller mapped the range with this size and direction.
+        Mapping {
             dev: self.dev.clone(),
             bus,
             len: size,
             dir,
-        })
+        }
     }
 
     /// `mapping` with the pins it covers.
@@ -515,6 +502,18 @@ pub(crate) struct Mapped<P> {
 }
 
 impl<P> Mapped<P> {
+    /// Pages `pins` keeps in place, mapped for the card at `bus` by a call after which the DMA
+    /// API needed no unmap (the caller checked it): nothing to tear down.
+    fn untracked(bus: u64, pins: P) -> Self {
+        // INVARIANT: as the caller promises.
+        Self {
+            mapping: None,
+            bus,
+            pins,
+            direct: true,
+        }
+    }
+
     /// The card's address of the first byte mapped.
     pub(crate) fn bus(&self) -> u64 {
         self.bus
@@ -580,14 +579,9 @@ impl MappedPages {
             Err(pins) => return Err(Self { pins }),
         };
         for (run, &b) in runs.into_iter().zip(bus) {
-            // INVARIANT (of `Mapped`): the page was mapped at `b` (type invariant), and the DMA
-            // API needs no unmap. Capacity is reserved.
-            let _ = out.push_within_capacity(Mapped {
-                mapping: None,
-                bus: b,
-                pins: run,
-                direct: true,
-            });
+            // The page was mapped at `b` (type invariant), and the DMA API needs no unmap.
+            // Capacity is reserved.
+            let _ = out.push_within_capacity(Mapped::untracked(b, run));
         }
         Ok(out)
     }

@@ -133,14 +133,24 @@ impl PinnedRun {
     /// The folio of the first page. Stable while the run exists: a folio with a pin or a
     /// reference on one of its pages can be neither split nor freed.
     pub(crate) fn folio(&self) -> Folio {
-        let mut pfn: c_ulong = 0;
-        // SAFETY: `first` is a page this run holds (type invariant); the helper only reads its
-        // folio and writes `pfn`, a valid local.
-        let pages = unsafe { ve_page_folio_span(self.first.as_ptr().cast(), &mut pfn) };
-        Folio {
-            pfn: pfn as u64,
-            pages: pages as u64,
-        }
+        // SAFETY: `first` is a page this run holds (type invariant).
+        unsafe { folio_of(self.first.as_ptr()) }
+    }
+}
+
+/// The folio of `page`.
+///
+/// # Safety
+///
+/// `page` is a page the caller holds (pinned or referenced), so its folio is stable.
+unsafe fn folio_of(page: *mut bindings::page) -> Folio {
+    let mut pfn: c_ulong = 0;
+    // SAFETY: `page` is held (the caller's promise); the helper only reads its folio and writes
+    // `pfn`, a valid local.
+    let pages = unsafe { ve_page_folio_span(page.cast(), &mut pfn) };
+    Folio {
+        pfn: pfn as u64,
+        pages: pages as u64,
     }
 }
 
@@ -221,14 +231,8 @@ impl PinnedPageArray {
     /// The folio of page `i` (see [`PinnedRun::folio`]), if there is such a page.
     pub(crate) fn folio(&self, i: usize) -> Option<Folio> {
         let page = *self.pages.get(i)?;
-        let mut pfn: c_ulong = 0;
-        // SAFETY: `page` is pinned by this value (type invariant); the helper only reads its
-        // folio and writes `pfn`, a valid local.
-        let pages = unsafe { ve_page_folio_span(page.cast(), &mut pfn) };
-        Some(Folio {
-            pfn: pfn as u64,
-            pages: pages as u64,
-        })
+        // SAFETY: `page` is pinned by this value (type invariant).
+        Some(unsafe { folio_of(page) })
     }
 
     /// One [`PinnedRun`] per page, each taking over its page's pin, given its frame (`pfns`, as

@@ -200,3 +200,24 @@ fn pop_where_takes_the_newest_accepted() {
     assert_eq!(t.pop(9, 0), Some(1));
     assert_eq!(t.pop(9, 1), Some(6));
 }
+
+/// `values_mut` reaches every held entry and none that was released; changes stay in place
+/// under their keys.
+#[test]
+fn values_mut_changes_held_entries_in_place() {
+    let mut t = Table::new();
+    t.reserve(8).unwrap();
+    for (frame, v) in [(1, 10), (2, 20), (3, 30)] {
+        t.insert(frame, 0, v).unwrap();
+    }
+    assert_eq!(t.pop(2, 0), Some(20));
+    let mut seen: Vec<u32> = t.values_mut().map(|v| *v).collect();
+    seen.sort();
+    assert_eq!(seen, vec![10, 30]);
+    for v in t.values_mut() {
+        *v += 1;
+    }
+    assert_eq!(t.pop(1, 0), Some(11));
+    assert_eq!(t.pop(3, 0), Some(31));
+    assert!(t.is_empty());
+}
