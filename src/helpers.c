@@ -20,6 +20,7 @@
 unsigned long ve_page_to_pfn(struct page *page);
 void ve_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns);
 void ve_cond_resched(void);
+bool ve_need_resched(void);
 bool ve_fatal_signal_pending(void);
 int ve_pinned_vm_charge(struct mm_struct *mm, unsigned long npages);
 void ve_pinned_vm_uncharge(struct mm_struct *mm, unsigned long npages);
@@ -61,6 +62,11 @@ void ve_pages_to_pfns(struct page *const *pages, unsigned long n, u64 *pfns)
 void ve_cond_resched(void)
 {
 	cond_resched();
+}
+
+bool ve_need_resched(void)
+{
+	return need_resched();
 }
 
 bool ve_fatal_signal_pending(void)

@@ -676,6 +676,10 @@ pub const VE_DRV_IOC_CORE_STATE: u32 = iowr::<VeDrvCoreState>(VE_DRV_NR_BASE + 5
 pub const VE_DMA_VH_TO_VE: u32 = 1;
 /// [`VeDmaXfer::flags`]: copy from VE memory to the VH buffer.
 pub const VE_DMA_VE_TO_VH: u32 = 2;
+/// [`VeDmaXfer::flags`], [`VeDmaWait::flags`]: the waiter sleeps until the completion interrupt
+/// and never spins on the engine (the `dma_poll_us` module parameter), leaving the CPU to other
+/// work at the price of latency.
+pub const VE_DMA_NO_POLL: u32 = 32;
 /// First ioctl number of the in-kernel DMA manager's commands (`VE_DMA_IOC_*`).
 pub const VE_DMA_NR_BASE: u32 = 0x40;
 
@@ -692,7 +696,8 @@ pub struct VeDmaXfer {
     pub len: u64,
     /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
     pub pid: i32,
-    /// In: exactly one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`].
+    /// In: exactly one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], and optionally
+    /// [`VE_DMA_NO_POLL`].
     pub flags: u32,
     /// Out: bytes transferred (all of `len` on success).
     pub bytes_done: u64,
@@ -705,10 +710,15 @@ pub struct VeDmaXfer {
 }
 
 impl VeDmaXfer {
+    /// The flags without [`VE_DMA_NO_POLL`]: the direction.
+    pub const fn direction(&self) -> u32 {
+        self.flags & !VE_DMA_NO_POLL
+    }
+
     /// Whether the caller's input fields are acceptable (alignment and ranges are checked with
     /// the card's facts).
     pub fn input_valid(&self) -> bool {
-        (self.flags == VE_DMA_VH_TO_VE || self.flags == VE_DMA_VE_TO_VH)
+        (self.direction() == VE_DMA_VH_TO_VE || self.direction() == VE_DMA_VE_TO_VH)
             && self.reserved == [0; 2]
             && self.len != 0
             && self.len % 8 == 0
@@ -866,7 +876,7 @@ pub struct VeDmaWait {
     pub id: u64,
     /// In: milliseconds to wait at most; 0 does not block.
     pub timeout_ms: u32,
-    /// In: must be 0.
+    /// In: 0 or [`VE_DMA_NO_POLL`].
     pub flags: u32,
     /// Out: bytes transferred.
     pub bytes_done: u64,
@@ -886,7 +896,7 @@ pub struct VeDmaWait {
 impl VeDmaWait {
     /// Whether the caller's input fields are acceptable.
     pub fn input_valid(&self) -> bool {
-        self.flags == 0 && self.reserved0 == 0 && self.reserved == [0; 2]
+        self.flags & !VE_DMA_NO_POLL == 0 && self.reserved0 == 0 && self.reserved == [0; 2]
     }
 }
 

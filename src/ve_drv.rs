@@ -90,6 +90,10 @@ module! {
             default: false,
             description: "Let a user-space DMA manager (VEOS) take the privileged DMA engine by mapping the system-common registers at NEC's offset, as with NEC's driver; the in-kernel manager answers EBUSY while the mapping exists (or until VE_DRV_IOC_RECLAIM). Without it those registers map with the engine's pages withheld",
         },
+        dma_poll_us: u32 {
+            default: 200,
+            description: "Microseconds a waiter on a short in-kernel DMA request may spin on the engine before it sleeps until the completion interrupt, beyond the request's expected engine time (requests whose expected time exceeds this always sleep); 0 never polls",
+        },
         test_ioctls: bool {
             default: false,
             description: "Enable test-only ioctls (the pin engine micro-benchmark, a core's interrupt and exception state); off by default",

@@ -719,6 +719,12 @@ struct ve_drv_pin_bench {
 /* ve_dma_xfer.flags, ve_dma_submit.flags: the direction */
 #define VE_DMA_VH_TO_VE		1
 #define VE_DMA_VE_TO_VH		2
+/*
+ * ve_dma_xfer.flags, ve_dma_wait.flags: the waiter sleeps until the completion interrupt and
+ * never spins on the engine (module parameter dma_poll_us), leaving the CPU to other work at the
+ * price of latency.
+ */
+#define VE_DMA_NO_POLL		32
 
 /**
  * struct ve_dma_xfer - argument of VE_DMA_IOC_XFER: one transfer by the in-kernel DMA manager.
@@ -726,7 +732,7 @@ struct ve_drv_pin_bench {
  * @ve_addr: in: VE physical address (VEMAA), 8-byte aligned.
  * @len: in: bytes, nonzero, a multiple of 8.
  * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
- * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH.
+ * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally with VE_DMA_NO_POLL.
  * @bytes_done: out: bytes transferred (all of @len on success).
  * @exception: out: the engine's exception code when the transfer failed with EIO, else 0.
  * @descs: out: descriptors the transfer used.
@@ -856,7 +862,7 @@ struct ve_dma_submit {
  * struct ve_dma_wait - argument of VE_DMA_IOC_WAIT.
  * @id: in: the request to wait for, or 0 for any of this file's; out: the request reported.
  * @timeout_ms: in: longest wait in milliseconds; 0: do not block.
- * @flags: in: must be 0.
+ * @flags: in: 0 or VE_DMA_NO_POLL.
  * @bytes_done: out: bytes transferred.
  * @status: out: 0, or the negative errno the request failed with: -EIO (engine exception, code
  *	in @exception), -ECANCELED, -ENODEV (card removed).

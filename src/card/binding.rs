@@ -136,7 +136,11 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             // mastering (`halt_before_master`), and nothing has permitted it since: the manager
             // starts from a halted engine at its read pointer.
             let readptr = card.with_regs(|r| r.pdma_ctl1())? & hw::dmactl::READPTR_MASK;
-            card.dma().lock().reset(readptr as usize)?;
+            {
+                let mut dma = card.dma().lock();
+                dma.reset(readptr as usize)?;
+                dma.set_poll_us(crate::module_parameters::dma_poll_us.value());
+            }
             let handler = PdmaIrq { card: card.clone() };
             let entry_card = card.clone();
             let entry_handler = move |entry| match (chip.irq_entry)(entry) {

@@ -42,6 +42,7 @@ use crate::{
             Reach,
             Refusal, //
         },
+        poll::PollPolicy,
         ring::{
             self,
             Ring, //
@@ -252,6 +253,10 @@ struct Request<R: Pinned> {
     out: Outcome,
     /// The result, once finished. A finished request posts nothing more.
     result: Option<Result>,
+    /// When its first descriptor was posted.
+    first_post: Option<Instant<Monotonic>>,
+    /// Once it completed: ns from its first post to its completion (the engine's rate).
+    took_ns: Option<u64>,
 }
 
 impl<R: Pinned> Request<R> {
@@ -264,6 +269,9 @@ impl<R: Pinned> Request<R> {
         if self.result.is_none() && !self.submitting && self.pending_len() == 0 && self.posted == 0
         {
             self.result = Some(Ok(()));
+            self.took_ns = self
+                .first_post
+                .map(|t| t.elapsed().as_nanos().try_into().unwrap_or(0));
         }
     }
 
@@ -315,6 +323,10 @@ pub(crate) struct DmaState<R: Pinned = MappedBlock> {
     next_grant: u64,
     /// When a device error was last reported (rate limit).
     reported: Option<Instant<Monotonic>>,
+    /// When waiters poll rather than sleep.
+    poll: PollPolicy,
+    /// DMACTL word 1 as last read: a polling waiter spins until it changes.
+    seen_ctl1: u64,
 }
 
 /// The user-space manager the engine is lent to: its register mappings, all of one open file in
@@ -367,6 +379,8 @@ impl<R: Pinned> DmaState<R> {
             borrower: None,
             next_grant: 1,
             reported: None,
+            poll: PollPolicy::off(),
+            seen_ctl1: 0,
         }
     }
 
@@ -464,11 +478,33 @@ impl<R: Pinned> DmaState<R> {
                 in_window: 0,
                 out: Outcome::default(),
                 result: None,
+                first_post: None,
+                took_ns: None,
             },
             GFP_KERNEL,
         )?;
         self.next_id += 1;
         Ok(id)
+    }
+
+    /// Sets how long waiters may poll (the `dma_poll_us` module parameter; 0: never).
+    pub(crate) fn set_poll_us(&mut self, us: u32) {
+        self.poll.set_allowance_us(us);
+    }
+
+    /// Whether a waiter for request `id` may spin on the engine rather than sleep: its budget in
+    /// ns ([`PollPolicy::budget_ns`] of the bytes it has left) and DMACTL word 1 as last read,
+    /// if the request is running, fully handed over and short enough, and the kernel drives
+    /// the engine.
+    pub(crate) fn poll_budget(&self, id: u64) -> Option<(u64, u64)> {
+        if !self.engine.kernel_owns() {
+            return None;
+        }
+        let r = &self.reqs[self.index(id)?];
+        if r.result.is_some() || r.submitting {
+            return None;
+        }
+        Some((self.poll.budget_ns(r.in_window)?, self.seen_ctl1))
     }
 
     /// Whether request `id` is still running (`None` if it is unknown: collected already).
@@ -569,6 +605,9 @@ impl<R: Pinned> DmaState<R> {
                     len,
                 });
                 r.pending_head += 1;
+                if r.first_post.is_none() {
+                    r.first_post = Some(Instant::now());
+                }
                 r.posted += 1;
                 r.out.descs += 1;
                 posted = true;
@@ -634,6 +673,7 @@ impl<R: Pinned> DmaState<R> {
             // All ones: the device is gone; nothing it reports can be trusted.
             return Err(ENODEV);
         }
+        self.seen_ctl1 = ctl1;
         let readptr = (ctl1 & hw::dmactl::READPTR_MASK) as usize;
         let tail = self.ring.tail();
         let n = self.ring.complete_to(readptr).ok_or(EIO)?;
@@ -891,6 +931,9 @@ impl<R: Pinned> DmaState<R> {
         // A finished request holds no pages unless the engine died with its descriptors in the
         // ring: those stay pinned when it goes (`HeldPins`).
         let r = self.reqs.remove(i).map_err(|_| EINVAL)?;
+        if let (Some(Ok(())), Some(ns)) = (&r.result, r.took_ns) {
+            self.poll.observe(r.out.bytes_done, ns);
+        }
         Ok(Some(Collected {
             id: r.id,
             out: r.out,

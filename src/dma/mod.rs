@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The in-kernel privileged DMA manager: the engine's state machine and the pin-release rule
-//! (`engine`, `core` only), ring bookkeeping (`ring`, `core` only), the VE side of a
-//! request (`velist`, `core` only), the card-wide manager of requests in flight (`manager`), and
-//! the ioctls' side: submit, wait, cancel (`submit`).
+//! (`engine`, `core` only), ring bookkeeping (`ring`, `core` only), when waiters poll rather
+//! than sleep (`poll`, `core` only), the VE side of a request (`velist`, `core` only), the
+//! card-wide manager of requests in flight (`manager`), and the ioctls' side: submit, wait,
+//! cancel (`submit`).
 
 // Shared with the host tests (`core` only).
 #[expect(
@@ -12,6 +13,13 @@
 )]
 pub(crate) mod engine;
 pub(crate) mod manager;
+// Shared with the host tests (`core` only).
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file; they read the measured rate"
+)]
+pub(crate) mod poll;
 // Shared with the host tests (`core` only).
 #[expect(
     unreachable_pub,

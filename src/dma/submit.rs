@@ -23,6 +23,7 @@
 
 use kernel::{
     prelude::*,
+    processor::cpu_relax,
     time::{
         msecs_to_jiffies,
         Instant,
@@ -567,17 +568,63 @@ pub(crate) enum WaitEnd {
     Stall,
 }
 
+/// Spins until DMACTL word 1 differs from `seen` (a descriptor completed, or one raised an
+/// exception) or cannot be read, `deadline_ns` after `start` passes, or the scheduler wants the
+/// CPU. Returns whether the engine moved (or must be looked at).
+fn spin<C: Channel>(card: &C, seen: u64, start: Instant<Monotonic>, deadline_ns: u64) -> bool {
+    loop {
+        let spun = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
+        if spun >= deadline_ns || crate::sys::need_resched() {
+            return false;
+        }
+        match card.ctl1() {
+            Ok(v) if v == seen => cpu_relax(),
+            _ => return true,
+        }
+    }
+}
+
 /// Waits for request `id` (0: any) of `owner` to finish and collects it.
-pub(crate) fn wait<C: Channel>(card: &C, owner: u64, id: u64, end: WaitEnd) -> Result<Collected> {
+///
+/// With `poll`, a short request is polled first (its waiter spins on the engine's read pointer
+/// without the manager's lock, for at most the budget [`crate::dma::poll`] gives it) and slept
+/// on after; the interrupt path is the same either way.
+pub(crate) fn wait<C: Channel>(
+    card: &C,
+    owner: u64,
+    id: u64,
+    end: WaitEnd,
+    poll: bool,
+) -> Result<Collected> {
     let mut dma = card.dma().lock();
     let start = Instant::<Monotonic>::now();
     let mut stall = Stall::new(dma.progress());
+    // How long after `start` the waiter may still spin.
+    let mut poll_ns = match end {
+        _ if id == 0 || !poll => None,
+        WaitEnd::After(ms) => dma
+            .poll_budget(id)
+            .map(|(b, _)| b.min(u64::from(ms) * 1_000_000)),
+        WaitEnd::Stall => dma.poll_budget(id).map(|(b, _)| b),
+    };
     loop {
         dma.service_and_report(card);
         if let Some(c) = dma.collect(owner, id)? {
             drop(dma);
             card.notify_dma();
             return Ok(c);
+        }
+        if let Some(deadline) = poll_ns {
+            if let Some((_, seen)) = dma.poll_budget(id) {
+                drop(dma);
+                let moved = spin(card, seen, start, deadline);
+                dma = card.dma().lock();
+                if moved {
+                    continue;
+                }
+            }
+            // Over budget, or no longer a request to poll: sleep from now on.
+            poll_ns = None;
         }
         let stop = match end {
             WaitEnd::After(ms) => {
@@ -610,13 +657,19 @@ pub(crate) fn wait<C: Channel>(card: &C, owner: u64, id: u64, end: WaitEnd) -> R
     }
 }
 
-/// `VE_DMA_IOC_XFER`: submit and wait, stopping the request on a stall or a signal.
-pub(crate) fn transfer<C: Channel>(card: &C, owner: u64, sub: &Submission) -> (Outcome, Result) {
+/// `VE_DMA_IOC_XFER`: submit and wait (polling first if `poll`), stopping the request on a stall
+/// or a signal.
+pub(crate) fn transfer<C: Channel>(
+    card: &C,
+    owner: u64,
+    sub: &Submission,
+    poll: bool,
+) -> (Outcome, Result) {
     let id = match submit(card, owner, sub) {
         Ok(id) => id,
         Err((e, out)) => return (out, Err(e)),
     };
-    match wait(card, owner, id, WaitEnd::Stall) {
+    match wait(card, owner, id, WaitEnd::Stall, poll) {
         Ok(c) => (c.out, c.result),
         Err(e) => (Outcome::default(), Err(e)),
     }

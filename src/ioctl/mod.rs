@@ -493,13 +493,14 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
         return Err(EINVAL);
     }
     let sub = Submission {
-        route: Route::host_ve(req.flags == uapi::VE_DMA_VH_TO_VE),
+        route: Route::host_ve(req.direction() == uapi::VE_DMA_VH_TO_VE),
         first: req.vh_addr,
         pin: Some(req.pid),
         len: req.len,
         extents: ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?,
     };
-    let (out, res) = submit::transfer(card, file.owner, &sub);
+    let poll = req.flags & uapi::VE_DMA_NO_POLL == 0;
+    let (out, res) = submit::transfer(card, file.owner, &sub, poll);
     req.bytes_done = out.bytes_done;
     req.descs = out.descs;
     req.exception = out.exception;
@@ -523,7 +524,7 @@ fn dma_submit(file: &VeFile, arg: usize) -> Result<isize> {
         // until close. What the cleanup meets (the request finished meanwhile, a dead engine the
         // manager reported) changes nothing for the caller, who gets `EFAULT`.
         let _ = submit::cancel(card, file.owner, req.id);
-        let _ = submit::wait(card, file.owner, req.id, WaitEnd::After(0));
+        let _ = submit::wait(card, file.owner, req.id, WaitEnd::After(0), false);
         return Err(e);
     }
     Ok(0)
@@ -542,6 +543,7 @@ fn dma_wait(file: &VeFile, arg: usize) -> Result<isize> {
         file.owner,
         req.id,
         WaitEnd::After(req.timeout_ms),
+        req.flags & uapi::VE_DMA_NO_POLL == 0,
     )?;
     req.id = c.id;
     req.bytes_done = c.out.bytes_done;

@@ -75,6 +75,7 @@ extern "C" {
     fn ve_locked_down() -> c_int;
     fn ve_kuid_from_user(uid: c_uint, kuid: *mut c_uint) -> c_int;
     fn ve_current_kuid() -> c_uint;
+    fn ve_need_resched() -> bool;
 }
 
 /// A PCI vendor id the kernel's `pci::Vendor` list does not name. NEC's SX-Aurora vendor id 0x1bcf
@@ -192,6 +193,12 @@ pub(crate) fn jiffies_now() -> kernel::time::Jiffies {
     // updates it with single aligned stores, and a volatile aligned load of the whole word is
     // what `READ_ONCE(jiffies)` does.
     unsafe { core::ptr::read_volatile(&raw const bindings::jiffies) }
+}
+
+/// Whether the scheduler wants this CPU for another task: a spinning waiter stops spinning.
+pub(crate) fn need_resched() -> bool {
+    // SAFETY: reads the current task's flag; no preconditions.
+    unsafe { ve_need_resched() }
 }
 
 /// Turns bus mastering of `pdev` off: after unbind the device must not reach host memory, and a

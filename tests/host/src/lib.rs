@@ -13,6 +13,8 @@ pub mod hw;
 pub mod owner_lists;
 #[path = "../../../src/pin_table.rs"]
 pub mod pin_table;
+#[path = "../../../src/dma/poll.rs"]
+pub mod poll;
 #[path = "../../../src/dma/ring.rs"]
 pub mod ring;
 #[path = "../../../src/sensors.rs"]
@@ -42,6 +44,9 @@ mod owner_lists_tests;
 #[cfg(test)]
 #[path = "pin_table.rs"]
 mod pin_table_tests;
+#[cfg(test)]
+#[path = "poll.rs"]
+mod poll_tests;
 #[cfg(test)]
 #[path = "ring.rs"]
 mod ring_tests;

@@ -265,16 +265,48 @@ fn mibs(bytes: u64, ns: f64) -> f64 {
 
 type Key = (usize, bool, u64, Mode);
 
-/// Median of `n` minimal transfers (8 bytes, one descriptor) through the kernel manager: the
-/// ioctl, one page pinned, the doorbell, the engine and the completion interrupt. The floor any
-/// small transfer stands on.
-fn floor_ns(fd: &OwnedFd, c: &EmuBar, b: &Buffer, n: usize) -> Result<f64, String> {
-    let mut v = Vec::with_capacity(n);
-    for _ in 0..n {
-        v.push(run_once(Mode::Kernel, fd, None, None, c, false, b.addr(), 8)?.wall);
-    }
+/// Sizes of the small-transfer latency table, bytes; the first is the floor.
+const LATENCY_SIZES: [u64; 5] = [8, 64, 512, 4096, 32 << 10];
+/// Transfers per size in the latency table.
+const LATENCY_RUNS: usize = 200;
+
+/// One transfer of `len` bytes VE -> VH at `vh` through the kernel manager, wall ns; `flags` is
+/// added to the direction.
+fn xfer_ns(fd: &OwnedFd, vh: u64, len: u64, flags: u32) -> Result<f64, String> {
+    let mut a = VeDmaXfer {
+        vh_addr: vh,
+        ve_addr: VE,
+        len,
+        flags: uapi::VE_DMA_VE_TO_VH | flags,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a).map_err(|e| format!("XFER: {}", errname(e)))?;
+    Ok(t.elapsed().as_nanos() as f64)
+}
+
+/// Median and 99th percentile of `v`.
+fn p50_p99(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(|x, y| x.total_cmp(y));
-    Ok(v[n / 2])
+    let n = v.len();
+    (v[n / 2], v[(n * 99 / 100).min(n - 1)])
+}
+
+/// For each size of [`LATENCY_SIZES`], the median and 99th percentile, ns, of
+/// [`LATENCY_RUNS`] transfers VE -> VH completed by interrupt only (`VE_DMA_NO_POLL`) and as
+/// many polled (the default), alternating: the ioctl, the pages pinned, the doorbell, the engine
+/// and the completion. 8 bytes is the floor any small transfer stands on.
+fn latencies(fd: &OwnedFd, b: &Buffer) -> Result<Vec<[(f64, f64); 2]>, String> {
+    let mut out = Vec::new();
+    for &len in &LATENCY_SIZES {
+        let (mut irq, mut polled) = (Vec::new(), Vec::new());
+        for _ in 0..LATENCY_RUNS {
+            irq.push(xfer_ns(fd, b.addr(), len, uapi::VE_DMA_NO_POLL)?);
+            polled.push(xfer_ns(fd, b.addr(), len, 0)?);
+        }
+        out.push([p50_p99(irq), p50_p99(polled)]);
+    }
+    Ok(out)
 }
 
 fn usage() -> ! {
@@ -356,7 +388,8 @@ fn main() {
     let held = pins_held();
     let mut results: BTreeMap<Key, Sample> = BTreeMap::new();
     let mut checks: BTreeMap<(Mode, usize), Result<(), String>> = BTreeMap::new();
-    let mut floor = Err(String::from("not measured"));
+    // Small-transfer latencies, completion by interrupt only and polled.
+    let mut small = Err(String::from("not measured"));
     let total = all_modes.len() * buffers.len() * dirs.len() * sizes.len();
     let mut done = 0usize;
     // SAFETY: isatty only inspects the descriptor.
@@ -374,7 +407,7 @@ fn main() {
             let run = (|| {
                 let fd = sys::open_rw("/dev/ve0").map_err(|e| format!("open: {}", errname(e)))?;
                 let eng = if modes.contains(&Mode::Kernel) {
-                    floor = floor_ns(&fd, &c, &buffers[0], 64);
+                    small = latencies(&fd, &buffers[0]);
                     None
                 } else {
                     Some(UserEngine::map(&fd).map_err(|e| format!("mmap: {}", errname(e)))?)
@@ -462,13 +495,35 @@ fn main() {
     t.diag("library = VEOS's ve_dma_xfer_p_va through libvedma (lib/vedma) on the kernel manager; library/kernel = its rate over kernel's.");
     t.diag("CPU = this process's user + system time per GiB moved (pinning, posting, waiting's overhead).");
     t.diag("legacy model = its CPU time + the engine's busy time, serial as VEOS 1.2.2 pins everything before posting.");
-    let floor_v = floor.as_ref().ok().copied();
+    let floor_v = small.as_ref().ok().map(|v| v[0][1].0);
     match floor_v {
         Some(f) => t.diag(&format!(
-            "small-transfer floor (8 bytes, one descriptor, ioctl to completion interrupt, median of 64): {:.1} us",
+            "small-transfer floor (8 bytes, one descriptor, ioctl to completion, polled; median of {LATENCY_RUNS}): {:.1} us",
             f / 1e3
         )),
         None => t.diag("small-transfer floor: not measured"),
+    }
+    // Small transfers, VE -> VH: completion by interrupt only (VE_DMA_NO_POLL) and polled (the
+    // default), alternating in one load of the module.
+    if let Ok(v) = &small {
+        let irq: Vec<(f64, f64)> = v.iter().map(|x| x[0]).collect();
+        let pol: Vec<(f64, f64)> = v.iter().map(|x| x[1]).collect();
+        t.diag(&format!(
+            "small transfers, ve2vh, us ({LATENCY_RUNS} each, interrupt only and polled alternating; p99: 99th percentile):"
+        ));
+        t.diag("| bytes | interrupt p50 | interrupt p99 | polled p50 | polled p99 | polled/interrupt p50 | polled/polled floor p50 |");
+        t.diag("|---:|---:|---:|---:|---:|---:|---:|");
+        for (i, len) in LATENCY_SIZES.iter().enumerate() {
+            t.diag(&format!(
+                "| {len} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                irq[i].0 / 1e3,
+                irq[i].1 / 1e3,
+                pol[i].0 / 1e3,
+                pol[i].1 / 1e3,
+                pol[i].0 / irq[i].0,
+                pol[i].0 / pol[0].0,
+            ));
+        }
     }
     for (bi, (bname, _)) in backings.iter().enumerate() {
         for &to_ve in &dirs {
@@ -536,7 +591,10 @@ fn main() {
             Err(format!("{} of {total} results", results.len()))
         },
     );
-    t.result("small-transfer floor measured", floor.map(|_| ()));
+    t.result(
+        "small-transfer latencies measured, by interrupt and polled",
+        small.map(|_| ()),
+    );
     for mode in all_modes {
         for (bi, (bname, _)) in backings.iter().enumerate() {
             t.result(

@@ -20,8 +20,10 @@ use std::{
 
 use ve_guest::{
     dma::{
+        dir,
         fill,
         same,
+        submit,
         xfer,
         xfer_round_trip, //
     },
@@ -189,6 +191,65 @@ fn argument_errors(fx: &mut Fx) -> R {
         sys::ioctl_raw(fd, uapi::VE_DMA_IOC_XFER, 0),
         libc::EFAULT,
     )
+}
+
+/// `VE_DMA_NO_POLL`: transfers completed by interrupt only carry the same data as polled ones;
+/// WAIT takes the flag too; any other flag is `EINVAL`.
+fn interrupt_only_completion(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let held = pins_held();
+    let b = Buffer::new(Backing::Anon4k, 64 << 10)?;
+    let (src, dst) = (b.ptr, b.ptr.wrapping_add(32 << 10));
+    let ve = 0x2100_0000;
+    let xfer_flags = |to_ve: bool, vh: *mut u8, len: u64, flags: u32| {
+        let mut a = uapi::VeDmaXfer {
+            vh_addr: vh as u64,
+            ve_addr: ve,
+            len,
+            flags: dir(to_ve) | flags,
+            ..Default::default()
+        };
+        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a).map(|_| a.bytes_done)
+    };
+    for (len, seed) in [(8u64, 11u64), (4096 + 8, 12), (32 << 10, 13)] {
+        // SAFETY: `src` and `dst` are the two 32 KiB halves of `b`; `len` fits in each.
+        unsafe {
+            fill(src, len as usize, seed);
+            fill(dst, len as usize, !seed);
+        }
+        let to = xfer_flags(true, src, len, uapi::VE_DMA_NO_POLL);
+        ensure_eq("VH -> VE, interrupt only: bytes done", to, Ok(len))?;
+        let back = xfer_flags(false, dst, len, uapi::VE_DMA_NO_POLL);
+        ensure_eq("VE -> VH, interrupt only: bytes done", back, Ok(len))?;
+        // SAFETY: as above.
+        unsafe { same(src, dst, len as usize) }?;
+    }
+    let id =
+        submit(fd, false, dst as u64, ve, 4096).map_err(|e| format!("submit: {}", errname(e)))?;
+    let mut w = uapi::VeDmaWait {
+        id,
+        timeout_ms: 10_000,
+        flags: uapi::VE_DMA_NO_POLL,
+        ..Default::default()
+    };
+    sys::ioctl(fd, uapi::VE_DMA_IOC_WAIT, &mut w).map_err(|e| format!("wait: {}", errname(e)))?;
+    ensure_eq(
+        "WAIT with VE_DMA_NO_POLL: status, bytes",
+        (w.status, w.bytes_done),
+        (0, 4096),
+    )?;
+    ensure_errno("XFER flag 64", xfer_flags(true, src, 8, 64), libc::EINVAL)?;
+    let mut w = uapi::VeDmaWait {
+        timeout_ms: 0,
+        flags: 64,
+        ..Default::default()
+    };
+    ensure_errno(
+        "WAIT flag 64",
+        sys::ioctl(fd, uapi::VE_DMA_IOC_WAIT, &mut w),
+        libc::EINVAL,
+    )?;
+    ensure_eq("pins held", pins_held() - held, 0)
 }
 
 fn without_cap_sys_admin(fx: &mut Fx) -> R {
@@ -495,6 +556,7 @@ fn main() {
             ],
         )
         .case("argument errors: EINVAL (alignment, length, flags, reserved, VE range), EFAULT (unmapped)", argument_errors)
+        .case("VE_DMA_NO_POLL: completion by interrupt only, the same data; WAIT takes it; other flags EINVAL", interrupt_only_completion)
         .case("without CAP_SYS_ADMIN: EPERM", without_cap_sys_admin)
         .case("an injected exception fails the transfer with EIO and its code", injected_exception)
         .case("after the exception, transfers work again", works_after_exception)
