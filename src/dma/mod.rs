@@ -50,9 +50,13 @@ use crate::sys::{
     dma_map::{
         DmaDevice,
         IovaSpan,
-        Mapped, //
+        Mapped,
+        MappedPages, //
     },
-    gup::LockedRun, //
+    gup::{
+        LockedRun,
+        PinCharge, //
+    },
 };
 
 /// The privileged DMA engine as the manager drives it: its descriptor ring and control registers,
@@ -119,12 +123,19 @@ impl Pinned for LockedRun {
 }
 
 /// A block of a request as the engine reaches it: one physically contiguous run mapped for the
-/// card, or (behind an IOMMU) runs linked into one IOVA range. Dropping it unmaps, then unpins.
+/// card, (behind an IOMMU) runs linked into one IOVA range, or a batch of scattered 4 KiB pages.
+/// Dropping it unmaps, then unpins.
 pub(crate) enum MappedBlock {
     /// One run, one mapping (direct or bounced).
     Run(Mapped<LockedRun>),
     /// Runs linked into one IOVA range.
     Span(IovaSpan<LockedRun>),
+    /// A batch of 4 KiB pages pinned by one GUP call and mapped stretch by stretch (direct
+    /// mapping that needs no unmap), with their charge: released with one unpin call.
+    Pages {
+        pages: MappedPages,
+        charge: PinCharge,
+    },
 }
 
 impl Pinned for MappedBlock {
@@ -132,6 +143,7 @@ impl Pinned for MappedBlock {
         match self {
             MappedBlock::Run(m) => m.pins().npages(),
             MappedBlock::Span(s) => s.npages(),
+            MappedBlock::Pages { pages, .. } => pages.len(),
         }
     }
 
@@ -143,6 +155,11 @@ impl Pinned for MappedBlock {
                 for run in s.keep_forever() {
                     run.keep_pinned_forever();
                 }
+            }
+            // The charge is returned, so that the address space can go (as a run's).
+            MappedBlock::Pages { pages, charge } => {
+                pages.keep_forever();
+                drop(charge);
             }
         }
     }

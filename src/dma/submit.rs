@@ -14,6 +14,10 @@
 //! A block is, by the DMA mode ([`Pacing`]):
 //! - direct or bounced: one physically contiguous run, mapped with one call when it is closed
 //!   (bounced blocks are no longer than swiotlb maps at once, and a request holds fewer of them);
+//! - direct, over fragmented memory (the last batch's stretches averaged under
+//!   [`FRAGMENTED_STRETCH`] pages) or for a short request: the whole batch, pinned by one GUP call
+//!   into a page array, mapped stretch by stretch and released by one unpin call, cut into one
+//!   piece per stretch (no run, mapping or block per page);
 //! - behind an IOMMU: an IOVA range into which every run is linked as soon as it is pinned,
 //!   whatever its physical address, synced when the block is closed: 4 KiB pages scattered over
 //!   memory still make one descriptor per 64 MiB.
@@ -60,6 +64,7 @@ use crate::{
         gup::{
             yield_between_batches,
             LockedRun,
+            PinnedRun,
             TargetMm, //
         },
     },
@@ -92,6 +97,9 @@ struct Pacing {
     /// The second block is already [`Pacing::max`] long (an IOMMU: a request over fragmented
     /// memory takes at most one descriptor more than its length in 64 MiB units).
     jump: bool,
+    /// Fragmented batches may be held as page arrays ([`MappedBlock::Pages`]): direct mapping,
+    /// as long as the DMA API needs no unmap.
+    arrays: bool,
 }
 
 impl Pacing {
@@ -104,18 +112,21 @@ impl Pacing {
                 first: MERGE_FIRST.min(cap),
                 max: MERGE_MAX.min(cap),
                 jump: false,
+                arrays: true,
             },
             DmaMode::Iommu => Self {
                 window: WINDOW_IOMMU,
                 first: MERGE_FIRST,
                 max: hw::desc::LEN_MAX,
                 jump: true,
+                arrays: false,
             },
             DmaMode::Bounce => Self {
                 window: WINDOW_BOUNCE,
                 first: MERGE_FIRST.min(cap),
                 max: MERGE_MAX.min(cap).min(WINDOW_BOUNCE / 4),
                 jump: false,
+                arrays: false,
             },
         }
     }
@@ -132,6 +143,10 @@ impl Pacing {
 
 /// Pages pinned per GUP batch.
 const BATCH_PAGES: u64 = 512;
+/// A batch whose physically contiguous stretches average fewer pages than this is fragmented:
+/// the next batch is pinned as one page array, one block, rather than as runs. Requests of at
+/// most this many pages start that way.
+const FRAGMENTED_STRETCH: usize = 16;
 /// No progress for this long while a request waits for the engine: it is abandoned with
 /// `ETIMEDOUT` (`VE_DMA_IOC_XFER`, and a `VE_DMA_IOC_SUBMIT` waiting for its window).
 ///
@@ -245,6 +260,8 @@ pub(crate) fn submit<C: Channel>(
                 open: None,
                 pacing,
                 merge_max: pacing.first,
+                array: pacing.arrays
+                    && pages_spanned(sub.first, sub.len) <= FRAGMENTED_STRETCH as u64,
                 pieces: KVVec::new(),
                 blocks: KVVec::new(),
                 cut: 0,
@@ -309,6 +326,9 @@ struct Submitter<'a, C: Channel> {
     pacing: Pacing,
     /// The longest the open block may grow.
     merge_max: u64,
+    /// Pin the next batch as one page array ([`Submitter::pin_pages`]): the last batch was
+    /// fragmented, or the request is short.
+    array: bool,
     /// Pieces cut and not yet handed over.
     pieces: KVVec<Piece>,
     /// Blocks cut into `pieces` and not yet handed over.
@@ -390,24 +410,41 @@ impl<C: Channel> Submitter<'_, C> {
         }
     }
 
-    /// Pins the next batch of pages, growing the open block or starting new ones. The pins are
-    /// long-term (FOLL_LONGTERM: a request may outlive the call) and charged to the target's
-    /// pinned memory against the caller's RLIMIT_MEMLOCK (`ENOMEM` over it).
+    /// Pins the next batch of pages, growing the open block or starting new ones, or (when
+    /// memory is fragmented) as one block of its own. The pins are long-term (FOLL_LONGTERM: a
+    /// request may outlive the call) and charged to the target's pinned memory against the
+    /// caller's RLIMIT_MEMLOCK (`ENOMEM` over it).
     fn pin_batch(&mut self) -> Result {
         let first = self.next_va & !(PAGE_SIZE - 1);
         let pages = pages_spanned(self.next_va, self.end_va - self.next_va).min(BATCH_PAGES);
-        let mut runs = KVec::new();
-        // The device writes the VH pages when copying VE -> VH. Runs are cut at the block size
-        // so that the first blocks stay short.
-        let got = self.target.pin_runs(
-            first,
-            pages as usize,
-            self.route.writes_host(),
-            true,
-            self.merge_max,
-            &mut runs,
-        )?;
-        // One charge for the batch, shared out to its runs.
+        let got = if self.array {
+            self.pin_pages(first, pages as usize)?
+        } else {
+            let mut runs = KVec::new();
+            // The device writes the VH pages when copying VE -> VH. Runs are cut at the block
+            // size so that the first blocks stay short.
+            let got = self.target.pin_runs(
+                first,
+                pages as usize,
+                self.route.writes_host(),
+                true,
+                self.merge_max,
+                &mut runs,
+            )?;
+            self.array = self.pacing.arrays && runs.len() * FRAGMENTED_STRETCH > got;
+            self.take_runs(first, runs)?;
+            got
+        };
+        if got < pages as usize && self.next_va < self.end_va {
+            // GUP stopped early: the rest of the buffer is not mapped.
+            return Err(EFAULT);
+        }
+        Ok(())
+    }
+
+    /// Charges the pinned `runs` of the batch from `first` (one charge for the batch, shared out)
+    /// and adds each to the open block, or links it (behind an IOMMU).
+    fn take_runs(&mut self, first: u64, mut runs: KVec<PinnedRun>) -> Result {
         let pinned = runs.iter().map(|r| r.npages()).sum();
         let mut charge = self.target.charge_pages(pinned)?;
         let mut va = first;
@@ -428,11 +465,80 @@ impl<C: Channel> Submitter<'_, C> {
                 self.merge(run, skip, len)?;
             }
         }
-        if got < pages as usize && self.next_va < self.end_va {
-            // GUP stopped early: the rest of the buffer is not mapped.
-            return Err(EFAULT);
-        }
         Ok(())
+    }
+
+    /// Pins the `pages` pages from `first` with one GUP call into one array, maps them stretch
+    /// by stretch, charges them once and makes them one block, cut into pieces where the pages
+    /// or the VE side jump: scattered 4 KiB pages cost no run, mapping or unpin call each. The
+    /// open block goes to the manager first (pieces follow the buffer's order). If the DMA API
+    /// needs an unmap per mapping after all, the pages go on as runs, and so do later batches.
+    /// Returns how many pages were pinned.
+    fn pin_pages(&mut self, first: u64, pages: usize) -> Result<usize> {
+        let pins = self
+            .target
+            .pin_array(first, pages, self.route.writes_host())?;
+        let got = pins.len();
+        if got == 0 {
+            return Ok(0);
+        }
+        let pfns = pins.pfns()?;
+        let mut phys = KVec::with_capacity(got, GFP_KERNEL)?;
+        for &pfn in &pfns {
+            // Capacity is reserved.
+            let _ = phys.push_within_capacity(pfn << PAGE_SHIFT);
+        }
+        let (mapped, bus) = match self.card.dma_device().map_pages(pins, &phys, self.dir)? {
+            Ok(m) => m,
+            Err(pins) => {
+                self.pacing.arrays = false;
+                self.array = false;
+                let runs = pins.into_runs(&pfns).map_err(|_| ENOMEM)?;
+                self.take_runs(first, runs)?;
+                return Ok(got);
+            }
+        };
+        // If the charge fails, `mapped` drops: no descriptor has its addresses yet.
+        let charge = self.target.charge_pages(got)?;
+        self.close()?;
+        // Room first: the block goes with all of its pieces or not at all.
+        self.blocks.reserve(1, GFP_KERNEL)?;
+        let stop_va = (first + ((got as u64) << PAGE_SHIFT)).min(self.end_va);
+        let mut stretches = 0;
+        let mut i = 0;
+        while i < got {
+            let mut n = 1;
+            while i + n < got && bus[i + n] == bus[i] + ((n as u64) << PAGE_SHIFT) {
+                n += 1;
+            }
+            stretches += 1;
+            let va = first + ((i as u64) << PAGE_SHIFT);
+            let from = va.max(self.next_va);
+            let to = (va + ((n as u64) << PAGE_SHIFT)).min(stop_va);
+            let mut at = bus[i] + (from - va);
+            let mut left = to.saturating_sub(from);
+            while left > 0 {
+                // The extent lengths add up to the VH length (checked at submit).
+                let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
+                self.pieces
+                    .push(Piece::new(at, ve, len, self.route)?, GFP_KERNEL)?;
+                self.cut += 1;
+                left -= len;
+                at += len;
+            }
+            i += n;
+        }
+        self.next_va = stop_va;
+        // Reserved above.
+        let _ = self.blocks.push_within_capacity(HeldBlock {
+            until: self.cut,
+            run: MappedBlock::Pages {
+                pages: mapped,
+                charge,
+            },
+        });
+        self.array = stretches * FRAGMENTED_STRETCH > got;
+        Ok(got)
     }
 
     /// Appends `run` (`len` bytes transferred from `skip` bytes into it) to the open block if it

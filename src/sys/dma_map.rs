@@ -562,6 +562,12 @@ impl MappedPages {
         self.pins.len()
     }
 
+    /// The card may still reach the pages: they stay pinned for good (there is no mapping to
+    /// keep: the DMA API needed no unmap).
+    pub(crate) fn keep_forever(self) {
+        self.pins.keep_pinned_forever();
+    }
+
     /// One [`Mapped`] per page, page `i` at card address `bus[i]` (as [`DmaDevice::map_pages`]
     /// returned them); comes back whole if memory runs out or `bus` does not match.
     pub(crate) fn split(self, bus: &[u64]) -> Result<KVec<Mapped<PinnedRun>>, Self> {

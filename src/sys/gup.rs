@@ -264,6 +264,13 @@ impl PinnedPageArray {
         self.pages.clear();
         Ok(runs)
     }
+
+    /// The device may still reach these pages (an engine that would not halt): they stay
+    /// pinned for good.
+    pub(crate) fn keep_pinned_forever(self) {
+        // INVARIANT: the pins are deliberately never released.
+        core::mem::forget(self);
+    }
 }
 
 impl Drop for PinnedPageArray {

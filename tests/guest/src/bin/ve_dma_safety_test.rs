@@ -117,6 +117,10 @@ fn main() {
                 stopped_by_cancel,
             )
             .case(
+                "fragmented 4 KiB pages, the second batch one page-array block, stopped by CANCEL: no page unpinned before the engine reports HALT",
+                fragmented_stopped_by_cancel,
+            )
+            .case(
                 "a block cut across the ring boundary, stopped by closing its file: no page unpinned before the engine reports HALT",
                 stopped_by_close,
             )
@@ -200,12 +204,12 @@ fn fresh(fd: &OwnedFd, ve: u64) -> R {
     unsafe { xfer_round_trip(fd, a.ptr, b.ptr, MIB, ve, ve ^ 0x5a) }
 }
 
-/// 512 VE extents of one page each, not adjacent (reverse order, a page apart), from `ve`: every
-/// page of a VH block becomes a descriptor of its own.
-fn scattered_extents(ve: u64) -> Vec<VeDmaExtent> {
-    (0..BLOCK_PAGES)
+/// `pages` VE extents of one page each, not adjacent (reverse order, a page apart), from `ve`:
+/// every page of the VH side becomes a descriptor of its own.
+fn scattered_extents(ve: u64, pages: u64) -> Vec<VeDmaExtent> {
+    (0..pages)
         .map(|k| VeDmaExtent {
-            addr: ve + (BLOCK_PAGES - 1 - k) * 2 * PAGE,
+            addr: ve + (pages - 1 - k) * 2 * PAGE,
             len: PAGE,
         })
         .collect()
@@ -217,7 +221,7 @@ fn scattered_extents(ve: u64) -> Vec<VeDmaExtent> {
 fn submit_ring_spanning(fd: &OwnedFd, c: &EmuBar, b: &Buffer, ve: u64) -> Result<u64, String> {
     c.set(emu::OFF_CTL_STALL, 1);
     let held = pins_held();
-    let id = submit_list(fd, false, b.addr(), &scattered_extents(ve))
+    let id = submit_list(fd, false, b.addr(), &scattered_extents(ve, BLOCK_PAGES))
         .map_err(|e| format!("SUBMIT: {}", errname(e)))?;
     ensure_eq(
         "pages pinned by the request",
@@ -302,6 +306,39 @@ fn watch_release(c: &EmuBar, pages: u64, stop: impl FnOnce() -> R) -> R {
     ensure(released() - r0 >= pages, || {
         "the block was never released".into()
     })
+}
+
+/// 4 MiB of fragmented 4 KiB pages VE -> VH, the engine stalled: the first batch goes as runs
+/// and, being fragmented, sends the second (512 pages) as one page-array block; 127 pieces fill
+/// the ring. CANCEL must not release any of the 1024 pages before the engine reports HALT.
+fn fragmented_stopped_by_cancel(fx: &mut Fx) -> R {
+    let (fd, c) = (fx.fd()?, &fx.c);
+    let pages = 2 * BLOCK_PAGES;
+    let held = pins_held();
+    let b = Buffer::new_fragmented((pages * PAGE) as usize)?;
+    let halt = c.control(emu::OFF_CTL_HALT_DELAY_US, HALT_DELAY_US);
+    let r = (|| {
+        c.set(emu::OFF_CTL_STALL, 1);
+        let id = submit_list(fd, false, b.addr(), &scattered_extents(0x100_0000, pages))
+            .map_err(|e| format!("SUBMIT: {}", errname(e)))?;
+        ensure_eq(
+            "pages pinned by the request",
+            pins_held() - held,
+            pages as i64,
+        )?;
+        watch_release(c, pages, || {
+            cancel(fd, id).map_err(|e| format!("CANCEL: {}", errname(e)))
+        })?;
+        let w = wait(fd, id, 1000).map_err(errname)?;
+        ensure_eq("status", w.status, -libc::ECANCELED)
+    })();
+    halt.release();
+    let u = unstall(c, fd);
+    r?;
+    u?;
+    drop(b);
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    fresh(fd, 0x200_0000)
 }
 
 fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
