@@ -248,8 +248,12 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
                 // the boot CPU's feature bits with interrupts on, so an interrupt in that window
                 // has its irq_desc reported as a wild access (Linux 7.3's false positive, seen in
                 // about a third of the debug kernel's boots). Four levels, as on most VE hosts.
+                // No ERMS/FSRM: TCG runs `rep movsb`/`stosb` a byte at a time, so the kernel's
+                // copies to and from user memory and its page clearing crawl (about 20 MB/s)
+                // where a real CPU runs them at full speed; without them the kernel uses its
+                // 8-byte loops.
                 "-cpu",
-                "max,la57=off",
+                "max,la57=off,fsrm=off,erms=off",
                 "-smp",
                 "2",
             ])
