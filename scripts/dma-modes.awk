@@ -7,7 +7,8 @@
 # Usage: awk -f scripts/dma-modes.awk DIRECT_LOG IOMMU_LOG
 FNR == 1 { run = (NR == 1) ? "direct" : "iommu" }
 /^# [a-z_0-9]+ (ve2vh|vh2ve):$/ { what = $2 " " $3; sub(/:$/, "", what); next }
-/^# \| [0-9]/ {
+FNR == 1 { what = "" }
+/^# \| [0-9]/ && what != "" {
 	n = split($0, f, "|")
 	for (i = 1; i <= n; i++) gsub(/ /, "", f[i])
 	key = what SUBSEP f[2]

@@ -53,7 +53,7 @@ cat "$results/dma-modes.md"
 # CSV of the DMA bandwidth rows: backing/direction, then the table's columns.
 awk -F'|' 'BEGIN {print "memory_direction,buff_kb,legacy_mibs,bulk_mibs,kernel_mibs,raw_mibs,kernel_raw,kernel_bulk,kernel_legacy,descriptors_legacy_bulk_kernel,cpu_ms_per_gib_legacy_bulk_kernel,legacy_model_measured,kernel_floor,library_mibs,library_kernel"}
 	/^# [a-z_0-9]+ (ve2vh|vh2ve):$/ {sub(/^# /, ""); sub(/:$/, ""); what = $0; next}
-	/^# \| [0-9]/ {line = what; for (i = 2; i < NF; i++) {gsub(/ /, "", $i); line = line "," $i}; print line}' \
+	/^# \| [0-9]/ && what != "" {line = what; for (i = 2; i < NF; i++) {gsub(/ /, "", $i); line = line "," $i}; print line}' \
 	"$VE_OUT/guest/dmabench/console.log" >"$results/dmabench.csv" 2>/dev/null || true
 awk -F, -f scripts/csv-to-json.awk "$results/dmabench.csv" >"$results/dmabench.json"
 awk -F, -v outdir="$results" -f scripts/plot-bandwidth.awk "$results/dmabench.csv"

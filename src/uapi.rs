@@ -680,6 +680,9 @@ pub const VE_DMA_VE_TO_VH: u32 = 2;
 /// and never spins on the engine (the `dma_poll_us` module parameter), leaving the CPU to other
 /// work at the price of latency.
 pub const VE_DMA_NO_POLL: u32 = 32;
+/// [`VeDmaXfer::flags`]: the VH buffer is pinned whatever the length: no copy through the card's
+/// DMA buffer (the `dma_copy_max` module parameter).
+pub const VE_DMA_NO_COPY: u32 = 64;
 /// First ioctl number of the in-kernel DMA manager's commands (`VE_DMA_IOC_*`).
 pub const VE_DMA_NR_BASE: u32 = 0x40;
 
@@ -697,7 +700,7 @@ pub struct VeDmaXfer {
     /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
     pub pid: i32,
     /// In: exactly one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], and optionally
-    /// [`VE_DMA_NO_POLL`].
+    /// [`VE_DMA_NO_POLL`], [`VE_DMA_NO_COPY`].
     pub flags: u32,
     /// Out: bytes transferred (all of `len` on success).
     pub bytes_done: u64,
@@ -710,9 +713,9 @@ pub struct VeDmaXfer {
 }
 
 impl VeDmaXfer {
-    /// The flags without [`VE_DMA_NO_POLL`]: the direction.
+    /// The flags without [`VE_DMA_NO_POLL`] and [`VE_DMA_NO_COPY`]: the direction.
     pub const fn direction(&self) -> u32 {
-        self.flags & !VE_DMA_NO_POLL
+        self.flags & !(VE_DMA_NO_POLL | VE_DMA_NO_COPY)
     }
 
     /// Whether the caller's input fields are acceptable (alignment and ranges are checked with

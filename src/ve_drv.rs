@@ -94,6 +94,10 @@ module! {
             default: 200,
             description: "Microseconds a waiter on a short in-kernel DMA request may spin on the engine before it sleeps until the completion interrupt, beyond the request's expected engine time (requests whose expected time exceeds this always sleep); 0 never polls",
         },
+        dma_copy_max: i32 {
+            default: -1,
+            description: "In-kernel DMA transfers (VE_DMA_IOC_XFER of the caller's own memory) of at most this many bytes are copied through a per-card DMA buffer (16 slots) instead of pinning the VH buffer; at most 65536; 0 turns copying off; -1 (default): 4096 with direct DMA mapping, 32768 behind an IOMMU or with bounce buffers",
+        },
         test_ioctls: bool {
             default: false,
             description: "Enable test-only ioctls (the pin engine micro-benchmark, a core's interrupt and exception state); off by default",

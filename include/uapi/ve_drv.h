@@ -725,6 +725,11 @@ struct ve_drv_pin_bench {
  * price of latency.
  */
 #define VE_DMA_NO_POLL		32
+/*
+ * ve_dma_xfer.flags: the VH buffer is pinned whatever the length: no copy through the card's
+ * DMA buffer (module parameter dma_copy_max).
+ */
+#define VE_DMA_NO_COPY		64
 
 /**
  * struct ve_dma_xfer - argument of VE_DMA_IOC_XFER: one transfer by the in-kernel DMA manager.
@@ -732,7 +737,8 @@ struct ve_drv_pin_bench {
  * @ve_addr: in: VE physical address (VEMAA), 8-byte aligned.
  * @len: in: bytes, nonzero, a multiple of 8.
  * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
- * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally with VE_DMA_NO_POLL.
+ * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally with VE_DMA_NO_POLL and
+ *	VE_DMA_NO_COPY.
  * @bytes_done: out: bytes transferred (all of @len on success).
  * @exception: out: the engine's exception code when the transfer failed with EIO, else 0.
  * @descs: out: descriptors the transfer used.

@@ -46,6 +46,8 @@ use crate::{
     },
     sys::{
         self,
+        copy_slots::CopyBuffer,
+        dma_map::DmaMode,
         CharClass,
         CharNode,
         MsixIrq,
@@ -105,6 +107,39 @@ impl Drop for CardIndex {
     }
 }
 
+/// Copy slots per card for short transfers (`dma_copy_max`).
+const COPY_SLOTS: usize = 16;
+/// The longest a copy slot may be.
+const COPY_MAX: u32 = 64 << 10;
+
+/// The copy slots' length by default: with direct mapping a pin costs little more than a copy
+/// of one page; behind an IOMMU (or bounce buffers) each pinned request also maps, unmaps and
+/// invalidates, and copies of up to 32 KiB win (the benchmark's latency table).
+const COPY_DEFAULT_DIRECT: u32 = 4096;
+const COPY_DEFAULT_MAPPED: u32 = 32 << 10;
+
+/// The card's copy buffer, as `dma_copy_max` asks (`None` if 0, or if the allocation fails: then
+/// every transfer pins).
+fn copy_buffer(pdev: &pci::Device<Bound>, mode: DmaMode) -> Option<CopyBuffer> {
+    let len = match u32::try_from(crate::module_parameters::dma_copy_max.value()) {
+        Ok(len) => len,
+        Err(_) if mode == DmaMode::Direct => COPY_DEFAULT_DIRECT,
+        Err(_) => COPY_DEFAULT_MAPPED,
+    };
+    let len = len.min(COPY_MAX) & !7;
+    if len == 0 {
+        return None;
+    }
+    CopyBuffer::new(pdev.as_ref(), COPY_SLOTS, len as usize)
+        .inspect_err(|e| {
+            dev_warn!(
+                pdev,
+                "no DMA buffer for copied transfers ({e:?}): every transfer pins\n"
+            )
+        })
+        .ok()
+}
+
 /// What the PCI binding of one card owns: its device node, whose files are `F`, its interrupt and
 /// the card. Fields drop in declaration order: the device node goes first (no new opens), then the
 /// interrupt (no handler runs after `free_irq`), then the rest.
@@ -129,7 +164,8 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         pin_init::pin_init_scope(move || {
             let chip = facts.chip;
             let exsrar = Exsrar::new(pdev.as_ref())?;
-            let card = Arc::pin_init(Card::new(facts, regs, doorbell, exsrar), GFP_KERNEL)?;
+            let copy = copy_buffer(pdev, facts.dma.mode());
+            let card = Arc::pin_init(Card::new(facts, regs, doorbell, exsrar, copy), GFP_KERNEL)?;
             // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes).
             card.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
@@ -228,6 +264,15 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             core::mem::forget(nec_pins);
         } else {
             drop(nec_pins);
+        }
+        // The copy buffer: no descriptor is posted after the shutdown above; one kept for an
+        // engine that would not halt keeps the buffer for good.
+        if let Some(copy) = self.card.take_copy_buffer() {
+            if dead || copy.kept() {
+                core::mem::forget(copy);
+            } else {
+                drop(copy);
+            }
         }
         // The EXSRAR slots likewise, unless a core may still report to one.
         let exsrar = self.card.take_exsrar();

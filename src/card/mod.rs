@@ -115,6 +115,10 @@ use crate::{
     pin::lists::PinLists,
     regs::Regs,
     sys::{
+        copy_slots::{
+            CopyBuffer,
+            CpuSlot, //
+        },
         dma_map::{
             DmaDevice,
             DmaMode, //
@@ -212,6 +216,10 @@ pub(crate) struct Card {
     /// the binding); `None` after.
     #[pin]
     exsrar: SpinLock<Option<cores::Exsrar>>,
+    /// The buffer short transfers are copied through rather than pinned (`dma_copy_max`; `None`
+    /// when off, and after unbind: the DMA API's memory ends with the binding).
+    #[pin]
+    copy: Mutex<Option<CopyBuffer>>,
     /// MSI-X vectors allocated (set once the interrupts are registered).
     msix_vectors: Atomic<u32>,
 }
@@ -223,6 +231,7 @@ impl Card {
         regs: DevresBar,
         doorbell: Option<DevresBar>,
         exsrar: cores::Exsrar,
+        copy: Option<CopyBuffer>,
     ) -> impl PinInit<Self, Error> {
         let chip = facts.chip;
         try_pin_init!(Self {
@@ -230,6 +239,7 @@ impl Card {
             regs,
             doorbell,
             exsrar <- new_spinlock!(Some(exsrar), "ve_drv::Card::exsrar"),
+            copy <- new_mutex!(copy, "ve_drv::Card::copy"),
             msix_vectors: Atomic::new(0),
             cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
             core_event <- new_condvar!("ve_drv::Card::core_event"),
@@ -267,6 +277,35 @@ impl Card {
     /// The card's device as the DMA API sees it.
     pub(crate) fn dma_device(&self) -> &DmaDevice {
         &self.facts.dma
+    }
+
+    /// A copy slot for a transfer of `len` bytes, if it is short enough and one is free.
+    pub(crate) fn copy_slot(&self, len: u64) -> Option<CpuSlot> {
+        let copy = self.copy.lock();
+        let buf = copy.as_ref()?;
+        if len > buf.slot_len() as u64 {
+            return None;
+        }
+        buf.take()
+    }
+
+    /// Copies `len` bytes from user address `addr` into `slot` (not yet lent); `ENODEV` once
+    /// the card is unbound.
+    pub(crate) fn copy_in(&self, slot: &CpuSlot, addr: u64, len: usize) -> Result {
+        let copy = self.copy.lock();
+        copy.as_ref().ok_or(ENODEV)?.fill_from_user(slot, addr, len)
+    }
+
+    /// Copies `slot`'s first `len` bytes to user address `addr` (its device side gone);
+    /// `ENODEV` once the card is unbound.
+    pub(crate) fn copy_out(&self, slot: &CpuSlot, addr: u64, len: usize) -> Result {
+        let copy = self.copy.lock();
+        copy.as_ref().ok_or(ENODEV)?.copy_to_user(slot, addr, len)
+    }
+
+    /// The copy buffer, taken at unbind.
+    pub(crate) fn take_copy_buffer(&self) -> Option<CopyBuffer> {
+        self.copy.lock().take()
     }
 
     /// NEC's pin lists.

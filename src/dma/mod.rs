@@ -47,6 +47,7 @@ use kernel::{
 };
 
 use crate::sys::{
+    copy_slots::DeviceSlot,
     dma_map::{
         DmaDevice,
         IovaSpan,
@@ -136,6 +137,8 @@ pub(crate) enum MappedBlock {
         pages: MappedPages,
         charge: PinCharge,
     },
+    /// A copy slot a short transfer goes through (nothing pinned).
+    Copy(DeviceSlot),
 }
 
 impl Pinned for MappedBlock {
@@ -144,6 +147,7 @@ impl Pinned for MappedBlock {
             MappedBlock::Run(m) => m.pins().npages(),
             MappedBlock::Span(s) => s.npages(),
             MappedBlock::Pages { pages, .. } => pages.len(),
+            MappedBlock::Copy(_) => 0,
         }
     }
 
@@ -161,6 +165,7 @@ impl Pinned for MappedBlock {
                 pages.keep_forever();
                 drop(charge);
             }
+            MappedBlock::Copy(slot) => slot.keep_forever(),
         }
     }
 }

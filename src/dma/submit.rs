@@ -55,6 +55,7 @@ use crate::{
     },
     hw,
     sys::{
+        copy_slots::DeviceSlot,
         dma_map::{
             Direction,
             DmaDevice,
@@ -232,6 +233,17 @@ pub(crate) fn submit<C: Channel>(
     owner: u64,
     sub: &Submission,
 ) -> Result<u64, (Error, Outcome)> {
+    submit_holding(card, owner, sub, None)
+}
+
+/// [`submit`]; a request whose first side is used as it is ([`Submission::pin`] `None`) holds
+/// `block` (what that side addresses) until its descriptors cannot reach it.
+fn submit_holding<C: Channel>(
+    card: &C,
+    owner: u64,
+    sub: &Submission,
+    block: Option<MappedBlock>,
+) -> Result<u64, (Error, Outcome)> {
     let fail = |e| (e, Outcome::default());
     let target = sub.pin.map(TargetMm::by_pid).transpose().map_err(fail)?;
     let id = {
@@ -270,7 +282,7 @@ pub(crate) fn submit<C: Channel>(
             // failed below (nothing can reach it).
             s.run()
         }
-        None => hand_over_fixed(card, id, sub),
+        None => hand_over_fixed(card, id, sub, block),
     };
     match r {
         Ok(()) => Ok(id),
@@ -293,8 +305,14 @@ pub(crate) fn submit<C: Channel>(
 
 /// Cuts a request whose first side is used as it is ([`Submission::pin`] `None`) into pieces of
 /// at most [`hw::desc::LEN_MAX`] that follow the VE side's extents, and hands them all over at
-/// once: nothing is pinned, so nothing bounds how much may wait for the ring.
-fn hand_over_fixed<C: Channel>(card: &C, id: u64, sub: &Submission) -> Result {
+/// once, with `block` if that side has one: nothing is pinned, so nothing bounds how much may
+/// wait for the ring.
+fn hand_over_fixed<C: Channel>(
+    card: &C,
+    id: u64,
+    sub: &Submission,
+    block: Option<MappedBlock>,
+) -> Result {
     let mut ve = VeCursor::new(&sub.extents);
     let mut pieces = KVVec::new();
     let mut at = sub.first;
@@ -305,8 +323,18 @@ fn hand_over_fixed<C: Channel>(card: &C, id: u64, sub: &Submission) -> Result {
         at += len;
         left -= len;
     }
+    let mut blocks = KVVec::new();
+    if let Some(run) = block {
+        blocks.push(
+            HeldBlock {
+                until: pieces.len() as u64,
+                run,
+            },
+            GFP_KERNEL,
+        )?;
+    }
     let mut dma = card.dma().lock();
-    dma.add(id, &mut pieces, &mut KVVec::new(), true)?;
+    dma.add(id, &mut pieces, &mut blocks, true)?;
     dma.fill(card)
 }
 
@@ -771,7 +799,29 @@ pub(crate) fn transfer<C: Channel>(
     sub: &Submission,
     poll: bool,
 ) -> (Outcome, Result) {
-    let id = match submit(card, owner, sub) {
+    transfer_holding(card, owner, sub, None, poll)
+}
+
+/// `VE_DMA_IOC_XFER` through a copy slot: `sub`'s first side is the slot's card address, and
+/// the request holds `slot` until its descriptor cannot reach it.
+pub(crate) fn transfer_through<C: Channel>(
+    card: &C,
+    owner: u64,
+    sub: &Submission,
+    slot: DeviceSlot,
+    poll: bool,
+) -> (Outcome, Result) {
+    transfer_holding(card, owner, sub, Some(MappedBlock::Copy(slot)), poll)
+}
+
+fn transfer_holding<C: Channel>(
+    card: &C,
+    owner: u64,
+    sub: &Submission,
+    block: Option<MappedBlock>,
+    poll: bool,
+) -> (Outcome, Result) {
+    let id = match submit_holding(card, owner, sub, block) {
         Ok(id) => id,
         Err((e, out)) => return (out, Err(e)),
     };

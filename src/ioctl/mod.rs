@@ -492,15 +492,42 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
     if !req.input_valid() {
         return Err(EINVAL);
     }
-    let sub = Submission {
-        route: Route::host_ve(req.direction() == uapi::VE_DMA_VH_TO_VE),
+    let to_ve = req.direction() == uapi::VE_DMA_VH_TO_VE;
+    let mut sub = Submission {
+        route: Route::host_ve(to_ve),
         first: req.vh_addr,
         pin: Some(req.pid),
         len: req.len,
         extents: ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?,
     };
     let poll = req.flags & uapi::VE_DMA_NO_POLL == 0;
-    let (out, res) = submit::transfer(card, file.owner, &sub, poll);
+    // A short transfer of the caller's own memory goes through a copy slot if one is free.
+    let slot = if req.pid == 0 && req.flags & uapi::VE_DMA_NO_COPY == 0 {
+        card.copy_slot(req.len)
+    } else {
+        None
+    };
+    let (out, res) = match slot {
+        Some(mut slot) => {
+            let len = req.len as usize;
+            if to_ve {
+                card.copy_in(&slot, req.vh_addr, len)?;
+            }
+            let dev = slot.lend()?;
+            sub.first = dev.bus();
+            sub.pin = None;
+            let (mut out, mut res) = submit::transfer_through(card, file.owner, &sub, dev, poll);
+            if res.is_ok() && !to_ve {
+                // The data reached the VH buffer only if this copy did.
+                if let Err(e) = card.copy_out(&slot, req.vh_addr, len) {
+                    out.bytes_done = 0;
+                    res = Err(e);
+                }
+            }
+            (out, res)
+        }
+        None => submit::transfer(card, file.owner, &sub, poll),
+    };
     req.bytes_done = out.bytes_done;
     req.descs = out.descs;
     req.exception = out.exception;

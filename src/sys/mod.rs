@@ -47,6 +47,7 @@ use kernel::{
 use crate::uapi;
 
 pub(crate) mod chardev;
+pub(crate) mod copy_slots;
 pub(crate) mod dma_map;
 pub(crate) mod gup;
 pub(crate) mod irq;

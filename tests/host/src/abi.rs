@@ -119,6 +119,7 @@ fn common_facts() -> Vec<Fact> {
         num!(VE_DMA_VH_TO_VE),
         num!(VE_DMA_VE_TO_VH),
         num!(VE_DMA_NO_POLL),
+        num!(VE_DMA_NO_COPY),
         num!(VE_DMA_VE_LIST),
         num!(VE_DMA_VE_TO_VE),
         num!(VE_DMA_DIRECTION),

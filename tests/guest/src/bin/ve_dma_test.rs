@@ -238,17 +238,98 @@ fn interrupt_only_completion(fx: &mut Fx) -> R {
         (w.status, w.bytes_done),
         (0, 4096),
     )?;
-    ensure_errno("XFER flag 64", xfer_flags(true, src, 8, 64), libc::EINVAL)?;
+    ensure_errno("XFER flag 128", xfer_flags(true, src, 8, 128), libc::EINVAL)?;
     let mut w = uapi::VeDmaWait {
         timeout_ms: 0,
-        flags: 64,
+        flags: uapi::VE_DMA_NO_COPY,
         ..Default::default()
     };
     ensure_errno(
-        "WAIT flag 64",
+        "WAIT with VE_DMA_NO_COPY",
         sys::ioctl(fd, uapi::VE_DMA_IOC_WAIT, &mut w),
         libc::EINVAL,
     )?;
+    ensure_eq("pins held", pins_held() - held, 0)
+}
+
+/// Short transfers of the caller's own memory (at most `dma_copy_max`, 4096 bytes by default)
+/// go through the card's DMA buffer: no page is pinned, the descriptor names the buffer, not the
+/// VH page, and the data arrives both ways; `VE_DMA_NO_COPY` pins; an unmapped VH side is `EFAULT`
+/// with nothing transferred.
+fn copied_short_transfers(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let c = fx.ctl.as_ref().map_err(|e| e.clone())?;
+    let held = pins_held();
+    let b = Buffer::new(Backing::Anon4k, 64 << 10)?;
+    let (src, dst) = (b.ptr, b.ptr.wrapping_add(32 << 10));
+    let ve = 0x2200_0000;
+    let acquired = || sys::pin_counters().map_or(0, |(a, _)| a);
+    let xfer_flags = |to_ve: bool, vh: u64, len: u64, flags: u32| {
+        let mut a = uapi::VeDmaXfer {
+            vh_addr: vh,
+            ve_addr: ve,
+            len,
+            flags: dir(to_ve) | flags,
+            ..Default::default()
+        };
+        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a).map(|_| a.bytes_done)
+    };
+    for (len, seed) in [(8u64, 21u64), (4096, 22)] {
+        // SAFETY: `src` and `dst` are the two 32 KiB halves of `b`; `len` fits in each.
+        unsafe {
+            fill(src, len as usize, seed);
+            fill(dst, len as usize, !seed);
+        }
+        let page = ve_guest::mem::phys_of("self", src as u64).ok_or("no physical address")?;
+        let before = acquired();
+        ensure_eq(
+            "VH -> VE copied: bytes done",
+            xfer_flags(true, src as u64, len, 0),
+            Ok(len),
+        )?;
+        let named = c.get(emu::OFF_LAST_VH_ADDR);
+        ensure_eq(
+            "VE -> VH copied: bytes done",
+            xfer_flags(false, dst as u64, len, 0),
+            Ok(len),
+        )?;
+        ensure_eq(
+            "pages pinned by two copied transfers",
+            acquired() - before,
+            0,
+        )?;
+        ensure(named != page, || {
+            format!("the descriptor names the VH page ({page:#x}), not the card's buffer")
+        })?;
+        // SAFETY: as above; the transfers are done.
+        unsafe { same(src, dst, len as usize) }?;
+    }
+    let before = acquired();
+    ensure_eq(
+        "VE_DMA_NO_COPY: bytes done",
+        xfer_flags(false, dst as u64, 8, uapi::VE_DMA_NO_COPY),
+        Ok(8),
+    )?;
+    ensure_eq("pages pinned with VE_DMA_NO_COPY", acquired() - before, 1)?;
+    let unmapped = 0x1000_0000_0000;
+    ensure_errno(
+        "VH -> VE copied from an unmapped address",
+        xfer_flags(true, unmapped, 8, 0),
+        libc::EFAULT,
+    )?;
+    let mut a = uapi::VeDmaXfer {
+        vh_addr: unmapped,
+        ve_addr: ve,
+        len: 8,
+        flags: uapi::VE_DMA_VE_TO_VH,
+        ..Default::default()
+    };
+    ensure_errno(
+        "VE -> VH copied to an unmapped address",
+        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a),
+        libc::EFAULT,
+    )?;
+    ensure_eq("bytes done when the copy-out failed", a.bytes_done, 0)?;
     ensure_eq("pins held", pins_held() - held, 0)
 }
 
@@ -556,7 +637,8 @@ fn main() {
             ],
         )
         .case("argument errors: EINVAL (alignment, length, flags, reserved, VE range), EFAULT (unmapped)", argument_errors)
-        .case("VE_DMA_NO_POLL: completion by interrupt only, the same data; WAIT takes it; other flags EINVAL", interrupt_only_completion)
+        .case("VE_DMA_NO_POLL: completion by interrupt only, the same data; WAIT takes it; unknown flags EINVAL", interrupt_only_completion)
+        .case("short transfers are copied through the card's DMA buffer: nothing pinned, the data arrives; VE_DMA_NO_COPY pins; EFAULT", copied_short_transfers)
         .case("without CAP_SYS_ADMIN: EPERM", without_cap_sys_admin)
         .case("an injected exception fails the transfer with EIO and its code", injected_exception)
         .case("after the exception, transfers work again", works_after_exception)
