@@ -41,11 +41,24 @@ pub fn xfer(
     ve: u64,
     len: u64,
 ) -> Result<VeDmaXfer, (i32, VeDmaXfer)> {
+    xfer_with(fd, to_ve, vh, ve, len, 0)
+}
+
+/// [`xfer`] with `flags` (`VE_DMA_NO_POLL`, `VE_DMA_NO_COPY`, or anything, to test refusals)
+/// added to the direction.
+pub fn xfer_with(
+    fd: &OwnedFd,
+    to_ve: bool,
+    vh: u64,
+    ve: u64,
+    len: u64,
+    flags: u32,
+) -> Result<VeDmaXfer, (i32, VeDmaXfer)> {
     let mut a = VeDmaXfer {
         vh_addr: vh,
         ve_addr: ve,
         len,
-        flags: dir(to_ve),
+        flags: dir(to_ve) | flags,
         ..Default::default()
     };
     match sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a) {

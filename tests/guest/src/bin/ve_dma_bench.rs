@@ -438,21 +438,15 @@ fn main() {
                     None
                 };
                 for &mode in modes {
+                    let run = |to_ve, vh, len| {
+                        run_once(mode, &fd, eng.as_ref(), lib.as_ref(), &c, to_ve, vh, len)
+                    };
                     // Warm-up, not measured: the first calls into a freshly loaded module run
                     // code TCG has not translated yet, milliseconds each.
                     for &to_ve in &dirs {
                         for len in [sizes[0], 1 << 20] {
                             for _ in 0..4 {
-                                run_once(
-                                    mode,
-                                    &fd,
-                                    eng.as_ref(),
-                                    lib.as_ref(),
-                                    &c,
-                                    to_ve,
-                                    buffers[0].addr(),
-                                    len.min(max_len),
-                                )?;
+                                run(to_ve, buffers[0].addr(), len.min(max_len))?;
                             }
                         }
                     }
@@ -461,16 +455,7 @@ fn main() {
                             for &len in &sizes {
                                 let mut v = Vec::new();
                                 for _ in 0..reps {
-                                    v.push(run_once(
-                                        mode,
-                                        &fd,
-                                        eng.as_ref(),
-                                        lib.as_ref(),
-                                        &c,
-                                        to_ve,
-                                        b.addr(),
-                                        len,
-                                    )?);
+                                    v.push(run(to_ve, b.addr(), len)?);
                                 }
                                 v.sort_by(|x, y| x.wall.total_cmp(&y.wall));
                                 results.insert((bi, to_ve, len, mode), v[v.len() / 2]);

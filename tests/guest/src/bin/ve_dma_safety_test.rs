@@ -44,7 +44,10 @@ use ve_guest::{
         xfer,
         xfer_round_trip, //
     },
-    emubar::EmuBar,
+    emubar::{
+        Control,
+        EmuBar, //
+    },
     hw::{
         emu,
         pci_id, //
@@ -332,6 +335,12 @@ fn fragmented_stopped_by_cancel(fx: &mut Fx) -> R {
         let w = wait(fd, id, 1000).map_err(errname)?;
         ensure_eq("status", w.status, -libc::ECANCELED)
     })();
+    after_stop(fd, c, halt, r, b, held)
+}
+
+/// The end of a stop case whose outcome is `r`: the halt delay `halt` goes, the engine runs
+/// again, the buffer `b` goes; nothing may stay pinned beyond `held`, and transfers work.
+fn after_stop(fd: &OwnedFd, c: &EmuBar, halt: Control<'_>, r: R, b: Buffer, held: i64) -> R {
     halt.release();
     let u = unstall(c, fd);
     r?;
@@ -404,13 +413,7 @@ fn stop_ring_spanning_request(fd: &OwnedFd, c: &EmuBar, how: Stop) -> R {
             })
         }
     })();
-    halt.release();
-    let u = unstall(c, fd);
-    r?;
-    u?;
-    drop(b);
-    ensure_eq("pins held", pins_held() - held, 0)?;
-    fresh(fd, 0x200_0000)
+    after_stop(fd, c, halt, r, b, held)
 }
 
 fn pipe() -> Result<(i32, i32), String> {

@@ -20,12 +20,12 @@ use std::{
 
 use ve_guest::{
     dma::{
-        dir,
         fill,
         same,
         submit,
         xfer,
-        xfer_round_trip, //
+        xfer_round_trip,
+        xfer_with, //
     },
     emubar::EmuBar,
     hw::{
@@ -202,14 +202,9 @@ fn interrupt_only_completion(fx: &mut Fx) -> R {
     let (src, dst) = (b.ptr, b.ptr.wrapping_add(32 << 10));
     let ve = 0x2100_0000;
     let xfer_flags = |to_ve: bool, vh: *mut u8, len: u64, flags: u32| {
-        let mut a = uapi::VeDmaXfer {
-            vh_addr: vh as u64,
-            ve_addr: ve,
-            len,
-            flags: dir(to_ve) | flags,
-            ..Default::default()
-        };
-        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a).map(|_| a.bytes_done)
+        xfer_with(fd, to_ve, vh as u64, ve, len, flags)
+            .map(|a| a.bytes_done)
+            .map_err(|e| e.0)
     };
     for (len, seed) in [(8u64, 11u64), (4096 + 8, 12), (32 << 10, 13)] {
         // SAFETY: `src` and `dst` are the two 32 KiB halves of `b`; `len` fits in each.
@@ -265,14 +260,9 @@ fn copied_short_transfers(fx: &mut Fx) -> R {
     let ve = 0x2200_0000;
     let acquired = || sys::pin_counters().map_or(0, |(a, _)| a);
     let xfer_flags = |to_ve: bool, vh: u64, len: u64, flags: u32| {
-        let mut a = uapi::VeDmaXfer {
-            vh_addr: vh,
-            ve_addr: ve,
-            len,
-            flags: dir(to_ve) | flags,
-            ..Default::default()
-        };
-        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a).map(|_| a.bytes_done)
+        xfer_with(fd, to_ve, vh, ve, len, flags)
+            .map(|a| a.bytes_done)
+            .map_err(|e| e.0)
     };
     for (len, seed) in [(8u64, 21u64), (4096, 22)] {
         // SAFETY: `src` and `dst` are the two 32 KiB halves of `b`; `len` fits in each.
@@ -317,19 +307,17 @@ fn copied_short_transfers(fx: &mut Fx) -> R {
         xfer_flags(true, unmapped, 8, 0),
         libc::EFAULT,
     )?;
-    let mut a = uapi::VeDmaXfer {
-        vh_addr: unmapped,
-        ve_addr: ve,
-        len: 8,
-        flags: uapi::VE_DMA_VE_TO_VH,
-        ..Default::default()
-    };
-    ensure_errno(
-        "VE -> VH copied to an unmapped address",
-        sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a),
-        libc::EFAULT,
-    )?;
-    ensure_eq("bytes done when the copy-out failed", a.bytes_done, 0)?;
+    match xfer(fd, false, unmapped, ve, 8) {
+        Err((e, a)) => {
+            ensure_errno(
+                "VE -> VH copied to an unmapped address",
+                Err::<(), _>(e),
+                libc::EFAULT,
+            )?;
+            ensure_eq("bytes done when the copy-out failed", a.bytes_done, 0)?;
+        }
+        Ok(_) => return Err("VE -> VH copied to an unmapped address succeeded".into()),
+    }
     ensure_eq("pins held", pins_held() - held, 0)
 }
 
