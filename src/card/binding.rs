@@ -265,10 +265,11 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
         } else {
             drop(nec_pins);
         }
-        // The copy buffer: no descriptor is posted after the shutdown above; one kept for an
-        // engine that would not halt keeps the buffer for good.
+        // The copy buffer: no descriptor is posted after the shutdown above, and the engine can
+        // reach a slot only through a descriptor of a request holding it: a slot kept for an
+        // engine that would not halt keeps the buffer for good (a dead engine alone does not).
         if let Some(copy) = self.card.take_copy_buffer() {
-            if dead || copy.kept() {
+            if copy.kept() {
                 core::mem::forget(copy);
             } else {
                 drop(copy);
