@@ -510,18 +510,20 @@ impl<C: Channel> Submitter<'_, C> {
         if got == 0 {
             return Ok(0);
         }
-        let pfns = pins.pfns()?;
-        let mut phys = KVec::with_capacity(got, GFP_KERNEL)?;
-        for &pfn in &pfns {
-            // Capacity is reserved.
-            let _ = phys.push_within_capacity(pfn << PAGE_SHIFT);
+        // The frames, turned into physical addresses in place.
+        let mut phys = pins.pfns()?;
+        for p in phys.iter_mut() {
+            *p <<= PAGE_SHIFT;
         }
         let (mapped, bus) = match self.card.dma_device().map_pages(pins, &phys, self.dir)? {
             Ok(m) => m,
             Err(pins) => {
                 self.pacing.arrays = false;
                 self.array = false;
-                let runs = pins.into_runs(&pfns).map_err(|_| ENOMEM)?;
+                for p in phys.iter_mut() {
+                    *p >>= PAGE_SHIFT;
+                }
+                let runs = pins.into_runs(&phys).map_err(|_| ENOMEM)?;
                 self.take_runs(first, runs)?;
                 return Ok(got);
             }
@@ -543,17 +545,7 @@ impl<C: Channel> Submitter<'_, C> {
             let va = first + ((i as u64) << PAGE_SHIFT);
             let from = va.max(self.next_va);
             let to = (va + ((n as u64) << PAGE_SHIFT)).min(stop_va);
-            let mut at = bus[i] + (from - va);
-            let mut left = to.saturating_sub(from);
-            while left > 0 {
-                // The extent lengths add up to the VH length (checked at submit).
-                let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
-                self.pieces
-                    .push(Piece::new(at, ve, len, self.route)?, GFP_KERNEL)?;
-                self.cut += 1;
-                left -= len;
-                at += len;
-            }
+            self.cut_pieces(bus[i] + (from - va), to.saturating_sub(from))?;
             i += n;
         }
         self.next_va = stop_va;
@@ -640,7 +632,7 @@ impl<C: Channel> Submitter<'_, C> {
         let left = b.len();
         // Room first: a block goes with all of its pieces or not at all.
         self.blocks.reserve(1, GFP_KERNEL)?;
-        let (block, mut bus) = match b {
+        let (block, bus) = match b {
             Block::Run { run, phys, len } => {
                 let m = self
                     .card
@@ -660,21 +652,27 @@ impl<C: Channel> Submitter<'_, C> {
         };
         // If cutting fails below, `block` drops before any descriptor was given its addresses:
         // unmapped and unpinned at once.
-        let mut left = left;
-        while left > 0 {
-            // The extent lengths add up to the VH length (checked at submit).
-            let (ve, len) = self.ve.take(left).ok_or(EINVAL)?;
-            self.pieces
-                .push(Piece::new(bus, ve, len, self.route)?, GFP_KERNEL)?;
-            self.cut += 1;
-            left -= len;
-            bus += len;
-        }
+        self.cut_pieces(bus, left)?;
         // Reserved above.
         let _ = self.blocks.push_within_capacity(HeldBlock {
             until: self.cut,
             run: block,
         });
+        Ok(())
+    }
+
+    /// Cuts `len` bytes at card address `bus` into pieces where the VE side jumps, each checked
+    /// to be one descriptor the engine takes (`EINVAL` otherwise), and queues them.
+    fn cut_pieces(&mut self, mut bus: u64, mut len: u64) -> Result {
+        while len > 0 {
+            // The extent lengths add up to the VH length (checked at submit).
+            let (ve, n) = self.ve.take(len).ok_or(EINVAL)?;
+            self.pieces
+                .push(Piece::new(bus, ve, n, self.route)?, GFP_KERNEL)?;
+            self.cut += 1;
+            len -= n;
+            bus += n;
+        }
         Ok(())
     }
 }
