@@ -6,6 +6,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/sched/coredump.h>
@@ -45,6 +46,9 @@ int ve_dma_iova_link(struct device *dev, struct dma_iova_state *state, phys_addr
 int ve_dma_iova_sync(struct device *dev, struct dma_iova_state *state, size_t offset, size_t size);
 void ve_dma_iova_destroy(struct device *dev, struct dma_iova_state *state, size_t mapped_len,
 			 enum dma_data_direction dir);
+
+/* For src/sys/notifier.rs: the MMU interval notifier's sequence update. */
+void ve_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq);
 
 unsigned long ve_page_to_pfn(struct page *page)
 {
@@ -287,4 +291,9 @@ void ve_dma_iova_destroy(struct device *dev, struct dma_iova_state *state, size_
 			 enum dma_data_direction dir)
 {
 	dma_iova_destroy(dev, state, mapped_len, dir, 0);
+}
+
+void ve_mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long seq)
+{
+	mmu_interval_set_seq(sub, seq);
 }

@@ -683,6 +683,10 @@ pub const VE_DMA_NO_POLL: u32 = 32;
 /// [`VeDmaXfer::flags`]: the VH buffer is pinned whatever the length: no copy through the card's
 /// DMA buffer (the `dma_copy_max` module parameter).
 pub const VE_DMA_NO_COPY: u32 = 64;
+/// [`VeDmaXfer::flags`], [`VeDmaSubmit::flags`]: the VH buffer is neither looked up in nor kept
+/// in the registration cache (the `dma_cache_mib` module parameter): pinned for this transfer
+/// only.
+pub const VE_DMA_NO_CACHE: u32 = 128;
 /// First ioctl number of the in-kernel DMA manager's commands (`VE_DMA_IOC_*`).
 pub const VE_DMA_NR_BASE: u32 = 0x40;
 
@@ -700,7 +704,7 @@ pub struct VeDmaXfer {
     /// In: process owning `vh_addr` (caller's pid namespace); 0 for the caller.
     pub pid: i32,
     /// In: exactly one of [`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], and optionally
-    /// [`VE_DMA_NO_POLL`], [`VE_DMA_NO_COPY`].
+    /// [`VE_DMA_NO_POLL`], [`VE_DMA_NO_COPY`], [`VE_DMA_NO_CACHE`].
     pub flags: u32,
     /// Out: bytes transferred (all of `len` on success).
     pub bytes_done: u64,
@@ -713,9 +717,10 @@ pub struct VeDmaXfer {
 }
 
 impl VeDmaXfer {
-    /// The flags without [`VE_DMA_NO_POLL`] and [`VE_DMA_NO_COPY`]: the direction.
+    /// The flags without [`VE_DMA_NO_POLL`], [`VE_DMA_NO_COPY`] and [`VE_DMA_NO_CACHE`]: the
+    /// direction.
     pub const fn direction(&self) -> u32 {
-        self.flags & !(VE_DMA_NO_POLL | VE_DMA_NO_COPY)
+        self.flags & !(VE_DMA_NO_POLL | VE_DMA_NO_COPY | VE_DMA_NO_CACHE)
     }
 
     /// Whether the caller's input fields are acceptable (alignment and ranges are checked with
@@ -757,7 +762,7 @@ pub const VE_DMA_VH_BUS: u32 = 8;
 pub const VE_DMA_VE_REGS: u32 = 16;
 /// Every bit [`VeDmaSubmit::flags`] may have.
 pub const VE_DMA_SUBMIT_FLAGS: u32 =
-    VE_DMA_DIRECTION | VE_DMA_VE_LIST | VE_DMA_VH_BUS | VE_DMA_VE_REGS;
+    VE_DMA_DIRECTION | VE_DMA_VE_LIST | VE_DMA_VH_BUS | VE_DMA_VE_REGS | VE_DMA_NO_CACHE;
 /// [`VeDmaSubmit::opt`]: accepted; every request's last descriptor carries SYNC.
 pub const VE_DMA_SUBMIT_SYNC: u32 = 1;
 /// [`VeDmaSubmit::opt`]: PCIe relaxed ordering on the VH side's transactions.
@@ -800,7 +805,8 @@ pub struct VeDmaSubmit {
     /// VH virtual side.
     pub pid: i32,
     /// In: the direction ([`VE_DMA_VH_TO_VE`], [`VE_DMA_VE_TO_VH`], [`VE_DMA_VE_TO_VE`]), with
-    /// [`VE_DMA_VE_LIST`], [`VE_DMA_VH_BUS`], [`VE_DMA_VE_REGS`] as each allows.
+    /// [`VE_DMA_VE_LIST`], [`VE_DMA_VH_BUS`], [`VE_DMA_VE_REGS`] as each allows, and
+    /// [`VE_DMA_NO_CACHE`].
     pub flags: u32,
     /// In: extents at `ve_addr` with [`VE_DMA_VE_LIST`] (1..=[`VE_DMA_MAX_EXTENTS`]), else 0.
     pub num_extents: u32,
@@ -935,6 +941,60 @@ impl VeDmaCancel {
 /// `EPERM`; `EFAULT`; `EINVAL`; `ENOENT`; `EIO` (the engine did not halt: the request's pages stay
 /// pinned).
 pub const VE_DMA_IOC_CANCEL: u32 = iow::<VeDmaCancel>(VE_DMA_NR_BASE + 3);
+
+/// [`VeDmaCache::flags`]: first take out every entry of the caller's open file (their pages are
+/// unpinned once no request uses them).
+pub const VE_DMA_CACHE_DROP: u32 = 1;
+
+/// Argument of [`VE_DMA_IOC_CACHE`]: the card's registration cache. Counters are the card's,
+/// since it was bound.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VeDmaCache {
+    /// In: 0 or [`VE_DMA_CACHE_DROP`].
+    pub flags: u32,
+    /// Out: entries held.
+    pub entries: u32,
+    /// Out: transfers served from an entry (nothing pinned).
+    pub hits: u64,
+    /// Out: transfers that pinned their buffer into a new entry.
+    pub misses: u64,
+    /// Out: transfers that could have been cached and were not (longer than the cache, the
+    /// pinned-memory limit reached, or their memory changed while it was pinned).
+    pub bypasses: u64,
+    /// Out: entries taken out because their memory changed (munmap, mremap, `MADV_DONTNEED`,
+    /// fork, migration, exit...).
+    pub invalidations: u64,
+    /// Out: entries taken out to make room or replaced by an overlapping one.
+    pub evictions: u64,
+    /// Out: bytes of pages the entries hold pinned.
+    pub bytes: u64,
+    /// Out: bytes the cache may hold (`dma_cache_mib`; 0: off).
+    pub cap: u64,
+    /// In: must be 0. Out: 0.
+    pub reserved: [u64; 2],
+}
+
+impl VeDmaCache {
+    /// Whether the caller's input fields are acceptable.
+    pub fn input_valid(&self) -> bool {
+        self.flags & !VE_DMA_CACHE_DROP == 0
+            && self.entries == 0
+            && self.hits == 0
+            && self.misses == 0
+            && self.bypasses == 0
+            && self.invalidations == 0
+            && self.evictions == 0
+            && self.bytes == 0
+            && self.cap == 0
+            && self.reserved == [0; 2]
+    }
+}
+
+/// Reports the registration cache's counters and, with [`VE_DMA_CACHE_DROP`], first drops the
+/// caller's entries. Needs `CAP_SYS_ADMIN`. Errors: `EPERM`; `EFAULT`; `EINVAL` (unknown flags,
+/// nonzero output or reserved fields).
+pub const VE_DMA_IOC_CACHE: u32 = iowr::<VeDmaCache>(VE_DMA_NR_BASE + 4);
 
 impl VeDrvPinBench {
     /// Whether the caller's input fields are acceptable.

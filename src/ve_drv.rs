@@ -98,6 +98,10 @@ module! {
             default: -1,
             description: "In-kernel DMA transfers (VE_DMA_IOC_XFER of the caller's own memory) of at most this many bytes are copied through a per-card DMA buffer (16 slots) instead of pinning the VH buffer; at most 65536; 0 turns copying off; -1 (default): 4096 with direct DMA mapping, 32768 behind an IOMMU or with bounce buffers",
         },
+        dma_cache_mib: u32 {
+            default: 0,
+            description: "MiB of VH memory the in-kernel DMA manager may keep pinned and mapped per card after transfers (the registration cache: a later transfer of the same bytes by the same open file skips pinning; entries follow munmap, mremap and other changes through MMU notifiers, count against the process's RLIMIT_MEMLOCK, and go at close); 0 (default) turns the cache off; ignored with bounce buffers",
+        },
         test_ioctls: bool {
             default: false,
             description: "Enable test-only ioctls (the pin engine micro-benchmark, a core's interrupt and exception state); off by default",

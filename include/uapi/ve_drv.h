@@ -36,7 +36,7 @@
  *
  * Every ioctl uses NEC's type VE_IOC_MAGIC (0xF5). The numbers 0 to 31 (0x00-0x1f) are NEC's and
  * keep NEC's meaning and encoding. This driver's own ioctls use numbers NEC has never used, in two
- * ranges: the in-kernel DMA manager's from VE_DMA_NR_BASE (0x40-0x43), the card's from
+ * ranges: the in-kernel DMA manager's from VE_DMA_NR_BASE (0x40-0x44), the card's from
  * VE_DRV_NR_BASE (0x80-0x85). The numbers between are unused.
  *
  * NEC encodes several commands that pass data into the kernel with _IOR (the opposite of the
@@ -713,7 +713,7 @@ struct ve_drv_pin_bench {
 };
 
 /**
- * VE_DMA_NR_BASE - first ioctl number of the in-kernel DMA manager's ioctls (0x40-0x43).
+ * VE_DMA_NR_BASE - first ioctl number of the in-kernel DMA manager's ioctls (0x40-0x44).
  */
 #define VE_DMA_NR_BASE		0x40
 /* ve_dma_xfer.flags, ve_dma_submit.flags: the direction */
@@ -730,6 +730,11 @@ struct ve_drv_pin_bench {
  * DMA buffer (module parameter dma_copy_max).
  */
 #define VE_DMA_NO_COPY		64
+/*
+ * ve_dma_xfer.flags, ve_dma_submit.flags: the VH buffer is neither looked up in nor kept in the
+ * registration cache (module parameter dma_cache_mib): it is pinned for this transfer only.
+ */
+#define VE_DMA_NO_CACHE		128
 
 /**
  * struct ve_dma_xfer - argument of VE_DMA_IOC_XFER: one transfer by the in-kernel DMA manager.
@@ -737,8 +742,8 @@ struct ve_drv_pin_bench {
  * @ve_addr: in: VE physical address (VEMAA), 8-byte aligned.
  * @len: in: bytes, nonzero, a multiple of 8.
  * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller.
- * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally with VE_DMA_NO_POLL and
- *	VE_DMA_NO_COPY.
+ * @flags: in: VE_DMA_VH_TO_VE or VE_DMA_VE_TO_VH, optionally with VE_DMA_NO_POLL,
+ *	VE_DMA_NO_COPY and VE_DMA_NO_CACHE.
  * @bytes_done: out: bytes transferred (all of @len on success).
  * @exception: out: the engine's exception code when the transfer failed with EIO, else 0.
  * @descs: out: descriptors the transfer used.
@@ -840,7 +845,7 @@ struct ve_dma_extent {
  * @pid: in: the process owning @vh_addr, in the caller's pid namespace; 0: the caller (and 0 with
  *	VE_DMA_VH_BUS or VE_DMA_VE_TO_VE).
  * @flags: in: the direction (VE_DMA_VH_TO_VE, VE_DMA_VE_TO_VH or VE_DMA_VE_TO_VE), optionally |
- *	VE_DMA_VE_LIST, VE_DMA_VH_BUS, VE_DMA_VE_REGS as each says.
+ *	VE_DMA_VE_LIST, VE_DMA_VH_BUS, VE_DMA_VE_REGS as each says, and VE_DMA_NO_CACHE.
  * @num_extents: in: with VE_DMA_VE_LIST 1 to VE_DMA_MAX_EXTENTS, else 0.
  * @opt: in: VE_DMA_SUBMIT_SYNC, VE_DMA_SUBMIT_RO, VE_DMA_SUBMIT_IDO, or 0.
  * @id: in: must be 0; out: the request's id (never 0), for VE_DMA_IOC_WAIT and VE_DMA_IOC_CANCEL.
@@ -943,6 +948,54 @@ struct ve_dma_cancel {
  * no new one until it is unbound).
  */
 #define VE_DMA_IOC_CANCEL	_IOW(VE_IOC_MAGIC, VE_DMA_NR_BASE + 3, struct ve_dma_cancel)
+
+/* ve_dma_cache.flags: first take out every entry of the caller's open file */
+#define VE_DMA_CACHE_DROP	1
+
+/**
+ * struct ve_dma_cache - argument of VE_DMA_IOC_CACHE: the card's registration cache.
+ * @flags: in: 0 or VE_DMA_CACHE_DROP.
+ * @entries: out: entries held.
+ * @hits: out: transfers served from an entry (nothing pinned).
+ * @misses: out: transfers that pinned their buffer into a new entry.
+ * @bypasses: out: transfers that could have been cached and were not (longer than the cache,
+ *	the pinned-memory limit reached, or their memory changed while it was pinned).
+ * @invalidations: out: entries taken out because their memory changed (munmap, mremap,
+ *	MADV_DONTNEED, fork, migration, exit...).
+ * @evictions: out: entries taken out to make room or replaced by an overlapping one.
+ * @bytes: out: bytes of pages the entries hold pinned.
+ * @cap: out: bytes the cache may hold (module parameter dma_cache_mib; 0: off).
+ * @reserved: in: must be 0; out: 0.
+ *
+ * Every output field must be 0 on input. Counters are the card's, since it was bound.
+ */
+struct ve_dma_cache {
+	__u32 flags;
+	__u32 entries;
+	__u64 hits;
+	__u64 misses;
+	__u64 bypasses;
+	__u64 invalidations;
+	__u64 evictions;
+	__u64 bytes;
+	__u64 cap;
+	__u64 reserved[2];
+};
+
+/**
+ * VE_DMA_IOC_CACHE - the registration cache's counters.
+ *
+ * Argument: &struct ve_dma_cache. With dma_cache_mib set, a transfer by VE_DMA_IOC_XFER or
+ * VE_DMA_IOC_SUBMIT keeps its VH buffer pinned and mapped for the card after it completes, charged
+ * to the process's pinned memory (RLIMIT_MEMLOCK), so that a later transfer of the same bytes by
+ * the same open file pins nothing. Entries follow every change to the process's memory (MMU
+ * notifiers), are taken out least recently used first when the cache is full, and go when the
+ * file is closed; VE_DMA_CACHE_DROP takes out the caller's at once. Needs CAP_SYS_ADMIN.
+ *
+ * Return: 0, or -1 with errno: EPERM; EFAULT; EINVAL (unknown flags, nonzero output or reserved
+ * fields).
+ */
+#define VE_DMA_IOC_CACHE	_IOWR(VE_IOC_MAGIC, VE_DMA_NR_BASE + 4, struct ve_dma_cache)
 
 /**
  * VE_DRV_IOC_INFO - what the driver knows about one card.

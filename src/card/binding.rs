@@ -38,7 +38,10 @@ use crate::{
         Chip,
         Kick, //
     },
-    dma::engine::HaltOutcome,
+    dma::{
+        cache::RegCache,
+        engine::HaltOutcome, //
+    },
     hw,
     regs::{
         self,
@@ -118,6 +121,15 @@ const COPY_MAX: u32 = 64 << 10;
 const COPY_DEFAULT_DIRECT: u32 = 4096;
 const COPY_DEFAULT_MAPPED: u32 = 32 << 10;
 
+/// Bytes the registration cache may hold, as `dma_cache_mib` asks. None with bounce buffers:
+/// a bounced mapping is copied at map and unmap time, so a kept one would go stale.
+fn cache_cap(mode: DmaMode) -> u64 {
+    if mode == DmaMode::Bounce {
+        return 0;
+    }
+    u64::from(crate::module_parameters::dma_cache_mib.value()) << 20
+}
+
 /// The card's copy buffer, as `dma_copy_max` asks (`None` if 0, or if the allocation fails: then
 /// every transfer pins).
 fn copy_buffer(pdev: &pci::Device<Bound>, mode: DmaMode) -> Option<CopyBuffer> {
@@ -165,7 +177,11 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
             let chip = facts.chip;
             let exsrar = Exsrar::new(pdev.as_ref())?;
             let copy = copy_buffer(pdev, facts.dma.mode());
-            let card = Arc::pin_init(Card::new(facts, regs, doorbell, exsrar, copy), GFP_KERNEL)?;
+            let cache = RegCache::new(cache_cap(facts.dma.mode()))?;
+            let card = Arc::pin_init(
+                Card::new(facts, regs, doorbell, exsrar, copy, cache),
+                GFP_KERNEL,
+            )?;
             // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes).
             card.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
@@ -275,6 +291,9 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 drop(copy);
             }
         }
+        // The registration cache's entries: those a request still held were released with it
+        // above (or kept for good with a dead engine); the others no descriptor can reach.
+        self.card.cache().drain();
         // The EXSRAR slots likewise, unless a core may still report to one.
         let exsrar = self.card.take_exsrar();
         if cores_stopped.is_err() {

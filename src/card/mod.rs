@@ -95,6 +95,7 @@ use kernel::{
             Relaxed, //
         },
         poll::PollCondVar,
+        Arc,
         CondVar,
         CondVarTimeoutResult,
         Mutex,
@@ -108,6 +109,7 @@ use kernel::{
 use crate::{
     chip::Chip,
     dma::{
+        cache::RegCache,
         Channel,
         DmaState, //
     },
@@ -220,6 +222,9 @@ pub(crate) struct Card {
     /// when off, and after unbind: the DMA API's memory ends with the binding).
     #[pin]
     copy: Mutex<Option<CopyBuffer>>,
+    /// VH ranges kept pinned and mapped after transfers (`dma_cache_mib`): drained at unbind
+    /// (the DMA API's mappings end with the binding) and of an open file's entries at its close.
+    cache: Arc<RegCache>,
     /// MSI-X vectors allocated (set once the interrupts are registered).
     msix_vectors: Atomic<u32>,
 }
@@ -232,6 +237,7 @@ impl Card {
         doorbell: Option<DevresBar>,
         exsrar: cores::Exsrar,
         copy: Option<CopyBuffer>,
+        cache: Arc<RegCache>,
     ) -> impl PinInit<Self, Error> {
         let chip = facts.chip;
         try_pin_init!(Self {
@@ -240,6 +246,7 @@ impl Card {
             doorbell,
             exsrar <- new_spinlock!(Some(exsrar), "ve_drv::Card::exsrar"),
             copy <- new_mutex!(copy, "ve_drv::Card::copy"),
+            cache,
             msix_vectors: Atomic::new(0),
             cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
             core_event <- new_condvar!("ve_drv::Card::core_event"),
@@ -423,5 +430,9 @@ impl Channel for Card {
 
     fn notify_dma(&self) {
         self.dma_wait.notify_all();
+    }
+
+    fn cache(&self) -> &Arc<RegCache> {
+        &self.cache
     }
 }

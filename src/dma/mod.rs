@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The in-kernel privileged DMA manager: the engine's state machine and the pin-release rule
-//! (`engine`, `core` only), ring bookkeeping (`ring`, `core` only), when waiters poll rather
+//! (`engine`, `core` only), the registration cache (`cache`, its index `cache_index`, `core`
+//! only), ring bookkeeping (`ring`, `core` only), when waiters poll rather
 //! than sleep (`poll`, `core` only), the VE side of a request (`velist`, `core` only), the
 //! card-wide manager of requests in flight (`manager`), and the ioctls' side: submit, wait,
 //! cancel (`submit`).
 
 // Shared with the host tests (`core` only).
+pub(crate) mod cache;
 #[expect(
     unreachable_pub,
     reason = "`pub` for the host tests, which include this file"
 )]
 pub(crate) mod engine;
+// Shared with the host tests (`core` only).
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the host tests, which include this file"
+)]
+pub(crate) mod cache_index;
 pub(crate) mod manager;
 // Shared with the host tests (`core` only).
 #[expect(
@@ -45,6 +53,8 @@ use kernel::{
     },
     time::Jiffies, //
 };
+
+use kernel::sync::Arc;
 
 use crate::sys::{
     copy_slots::DeviceSlot,
@@ -102,6 +112,8 @@ pub(crate) trait Channel: Engine {
     /// The card's device as the DMA API sees it: every host address a descriptor names is
     /// mapped through it.
     fn dma_device(&self) -> &DmaDevice;
+    /// The registration cache.
+    fn cache(&self) -> &Arc<cache::RegCache>;
 }
 
 /// Pinned pages the manager holds for a request's descriptors: unpinned when dropped, unless
@@ -139,6 +151,8 @@ pub(crate) enum MappedBlock {
     },
     /// A copy slot a short transfer goes through (nothing pinned).
     Copy(DeviceSlot),
+    /// A range of the registration cache, whose blocks are the ones above.
+    Cached(Arc<cache::CachedRange>),
 }
 
 impl Pinned for MappedBlock {
@@ -148,6 +162,7 @@ impl Pinned for MappedBlock {
             MappedBlock::Span(s) => s.npages(),
             MappedBlock::Pages { pages, .. } => pages.len(),
             MappedBlock::Copy(_) => 0,
+            MappedBlock::Cached(range) => range.npages(),
         }
     }
 
@@ -166,6 +181,9 @@ impl Pinned for MappedBlock {
                 drop(charge);
             }
             MappedBlock::Copy(slot) => slot.keep_forever(),
+            // The range (blocks, mappings, charges) lives for good. The cache may still let go
+            // of its own reference; this one is never dropped.
+            MappedBlock::Cached(range) => core::mem::forget(range),
         }
     }
 }

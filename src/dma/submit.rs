@@ -28,6 +28,7 @@
 use kernel::{
     prelude::*,
     processor::cpu_relax,
+    sync::Arc,
     time::{
         msecs_to_jiffies,
         Instant,
@@ -37,6 +38,12 @@ use kernel::{
 
 use crate::{
     dma::{
+        cache::{
+            self,
+            CachedRange,
+            Segment, //
+        },
+        cache_index::CacheKey,
         manager::{
             Collected,
             DmaState,
@@ -65,6 +72,7 @@ use crate::{
         gup::{
             yield_between_batches,
             LockedRun,
+            PinCharge,
             PinnedRun,
             TargetMm, //
         },
@@ -196,6 +204,8 @@ pub(crate) struct Submission {
     pub(crate) len: u64,
     /// The VE side, `(addr, len)` in order; the lengths add up to `len`.
     pub(crate) extents: KVec<(u64, u64)>,
+    /// The VH side may be served from or kept in the registration cache (with `pin`).
+    pub(crate) cache: bool,
 }
 
 /// The block being grown.
@@ -203,6 +213,8 @@ enum Block {
     /// Physically contiguous runs merged into one, mapped when the block is closed.
     Run {
         run: LockedRun,
+        /// VH address of the first byte transferred.
+        va: u64,
         /// Physical address of the first byte transferred.
         phys: u64,
         /// Bytes transferred from it.
@@ -211,6 +223,8 @@ enum Block {
     /// Runs linked into one IOVA range as they are pinned.
     Span {
         span: IovaSpan<LockedRun>,
+        /// VH address of the first byte transferred.
+        va: u64,
         /// Offset in the range of the first byte transferred.
         start: u64,
         /// Bytes transferred from it.
@@ -254,34 +268,11 @@ fn submit_holding<C: Channel>(
         dma.open(owner, sub.route).map_err(fail)?
     };
     let r = match &target {
-        Some(target) => {
-            let pacing = Pacing::of(card.dma_device());
-            let mut s = Submitter {
-                card,
-                target,
-                id,
-                route: sub.route,
-                dir: if sub.route.writes_host() {
-                    Direction::FromDevice
-                } else {
-                    Direction::ToDevice
-                },
-                next_va: sub.first,
-                end_va: sub.first + sub.len,
-                ve: VeCursor::new(&sub.extents),
-                open: None,
-                pacing,
-                merge_max: pacing.first,
-                array: pacing.arrays
-                    && pages_spanned(sub.first, sub.len) <= FRAGMENTED_STRETCH as u64,
-                pieces: KVVec::new(),
-                blocks: KVVec::new(),
-                cut: 0,
-            };
-            // What was pinned but never handed over goes with `s`, before the request is
-            // failed below (nothing can reach it).
-            s.run()
-        }
+        Some(target) => match plan(card, owner, sub, target) {
+            Plan::Hit(range) => hand_over_cached(card, id, sub, range),
+            Plan::Build(b) => build(card, target, id, sub, Some(b)),
+            Plan::Pin => build(card, target, id, sub, None),
+        },
         None => hand_over_fixed(card, id, sub, block),
     };
     match r {
@@ -301,6 +292,183 @@ fn submit_holding<C: Channel>(
             Err((e, out))
         }
     }
+}
+
+/// How a request's VH side is pinned, by the registration cache.
+enum Plan {
+    /// An entry covers it: nothing to pin.
+    Hit(Arc<CachedRange>),
+    /// Pinned in full into a new entry.
+    Build(Building),
+    /// Pinned in batches and released as descriptors complete.
+    Pin,
+}
+
+/// An entry being built by a request's submitter.
+struct Building {
+    range: Arc<CachedRange>,
+    /// How its bytes map so far, in address order.
+    segs: KVVec<Segment>,
+    /// Its pages' charge, paid up front and shared out to the blocks as they are pinned.
+    charge: PinCharge,
+    /// Bytes of pages it pins.
+    bytes: u64,
+}
+
+/// What the registration cache does for `sub` of the open file `owner`: a hit, an entry to
+/// build (its range watched and its pages charged already), or nothing.
+fn plan<C: Channel>(card: &C, owner: u64, sub: &Submission, target: &TargetMm) -> Plan {
+    let cache = card.cache();
+    if !sub.cache || !cache.enabled() {
+        return Plan::Pin;
+    }
+    let key = CacheKey {
+        owner,
+        mm: target.mm().as_raw() as usize,
+        write: sub.route.writes_host(),
+    };
+    let end = sub.first + sub.len;
+    if let Some(range) = cache.lookup(key, sub.first, end) {
+        return Plan::Hit(range);
+    }
+    let page_start = sub.first & !(PAGE_SIZE - 1);
+    let npages = pages_spanned(sub.first, sub.len);
+    let bytes = npages << PAGE_SHIFT;
+    if !cache.admits(bytes) {
+        cache.bypass();
+        return Plan::Pin;
+    }
+    // The whole range is charged now: over the pinned-memory limit, this address space's least
+    // recently used entries go first, then the request goes uncached.
+    let charge = loop {
+        match target.charge_pages(npages as usize) {
+            Ok(c) => break c,
+            Err(_) if cache.evict_lru_of(key.mm) => {}
+            Err(_) => {
+                cache.bypass();
+                return Plan::Pin;
+            }
+        }
+    };
+    match cache.begin(key, sub.first, end, target.mm(), page_start, bytes) {
+        Ok(range) => Plan::Build(Building {
+            range,
+            segs: KVVec::new(),
+            charge,
+            bytes,
+        }),
+        Err(_) => {
+            cache.bypass();
+            Plan::Pin
+        }
+    }
+}
+
+/// Pins `sub`'s VH side in batches and hands its pieces over as they are cut; with `build`,
+/// into a registration cache entry, published once all of it is pinned.
+fn build<C: Channel>(
+    card: &C,
+    target: &TargetMm,
+    id: u64,
+    sub: &Submission,
+    build: Option<Building>,
+) -> Result {
+    let pacing = Pacing::of(card.dma_device());
+    let mut blocks = KVVec::new();
+    if let Some(b) = &build {
+        // The request holds the entry until it is done: every block pinned goes into the
+        // entry before any of its pieces is cut.
+        blocks.push(
+            HeldBlock {
+                until: u64::MAX,
+                run: MappedBlock::Cached(b.range.clone()),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let mut s = Submitter {
+        card,
+        target,
+        id,
+        route: sub.route,
+        dir: if sub.route.writes_host() {
+            Direction::FromDevice
+        } else {
+            Direction::ToDevice
+        },
+        next_va: sub.first,
+        end_va: sub.first + sub.len,
+        ve: VeCursor::new(&sub.extents),
+        open: None,
+        pacing,
+        merge_max: pacing.first,
+        array: pacing.arrays && pages_spanned(sub.first, sub.len) <= FRAGMENTED_STRETCH as u64,
+        pieces: KVVec::new(),
+        blocks,
+        cut: 0,
+        build,
+    };
+    // What was pinned but never handed over goes with `s`, before the request is failed by the
+    // caller (nothing can reach it).
+    s.run()?;
+    if let Some(b) = s.build.take() {
+        // Published only if every byte was pinned (not if the request stopped early).
+        if s.next_va >= s.end_va {
+            card.cache().publish(b.range, b.segs, b.bytes);
+        } else {
+            b.range.unregister();
+        }
+    }
+    Ok(())
+}
+
+/// Hands over a request served by the cached `range`: its pieces follow the range's segments
+/// and the VE side's extents, all at once (nothing is pinned); the request holds the range
+/// until they are done.
+fn hand_over_cached<C: Channel>(
+    card: &C,
+    id: u64,
+    sub: &Submission,
+    range: Arc<CachedRange>,
+) -> Result {
+    let (start, end) = (sub.first, sub.first + sub.len);
+    let mut ve = VeCursor::new(&sub.extents);
+    let mut pieces = KVVec::new();
+    let mut covered = 0;
+    range.with_segments(start, |segs| -> Result {
+        for seg in segs {
+            let from = seg.va.max(start);
+            let to = (seg.va + seg.len).min(end);
+            if from >= to {
+                break;
+            }
+            let mut bus = seg.bus + (from - seg.va);
+            let mut left = to - from;
+            covered += left;
+            while left > 0 {
+                let (addr, len) = ve.take(left).ok_or(EINVAL)?;
+                pieces.push(Piece::new(bus, addr, len, sub.route)?, GFP_KERNEL)?;
+                bus += len;
+                left -= len;
+            }
+        }
+        Ok(())
+    })?;
+    // The index only finds entries that cover the request.
+    if covered != sub.len {
+        return Err(EINVAL);
+    }
+    let mut blocks = KVVec::new();
+    blocks.push(
+        HeldBlock {
+            until: pieces.len() as u64,
+            run: MappedBlock::Cached(range),
+        },
+        GFP_KERNEL,
+    )?;
+    let mut dma = card.dma().lock();
+    dma.add(id, &mut pieces, &mut blocks, true)?;
+    dma.fill(card)
 }
 
 /// Cuts a request whose first side is used as it is ([`Submission::pin`] `None`) into pieces of
@@ -363,6 +531,8 @@ struct Submitter<'a, C: Channel> {
     blocks: KVVec<HeldBlock>,
     /// Pieces cut so far.
     cut: u64,
+    /// The registration cache entry that takes the blocks (instead of the request).
+    build: Option<Building>,
 }
 
 impl<C: Channel> Submitter<'_, C> {
@@ -474,7 +644,7 @@ impl<C: Channel> Submitter<'_, C> {
     /// and adds each to the open block, or links it (behind an IOMMU).
     fn take_runs(&mut self, first: u64, mut runs: KVec<PinnedRun>) -> Result {
         let pinned = runs.iter().map(|r| r.npages()).sum();
-        let mut charge = self.target.charge_pages(pinned)?;
+        let mut charge = self.charge(pinned)?;
         let mut va = first;
         for run in runs.drain_all() {
             let run_end = va + ((run.npages() as u64) << PAGE_SHIFT);
@@ -488,9 +658,9 @@ impl<C: Channel> Submitter<'_, C> {
             // on this error too).
             let run = charge.lock(run).map_err(|_| EINVAL)?;
             if self.card.dma_device().mode() == DmaMode::Iommu {
-                self.link(run, skip, len)?;
+                self.link(run, start, skip, len)?;
             } else {
-                self.merge(run, skip, len)?;
+                self.merge(run, start, skip, len)?;
             }
         }
         Ok(())
@@ -529,10 +699,12 @@ impl<C: Channel> Submitter<'_, C> {
             }
         };
         // If the charge fails, `mapped` drops: no descriptor has its addresses yet.
-        let charge = self.target.charge_pages(got)?;
+        let charge = self.charge(got)?;
         self.close()?;
-        // Room first: the block goes with all of its pieces or not at all.
-        self.blocks.reserve(1, GFP_KERNEL)?;
+        let kept = self.keep(MappedBlock::Pages {
+            pages: mapped,
+            charge,
+        })?;
         let stop_va = (first + ((got as u64) << PAGE_SHIFT)).min(self.end_va);
         let mut stretches = 0;
         let mut i = 0;
@@ -545,31 +717,25 @@ impl<C: Channel> Submitter<'_, C> {
             let va = first + ((i as u64) << PAGE_SHIFT);
             let from = va.max(self.next_va);
             let to = (va + ((n as u64) << PAGE_SHIFT)).min(stop_va);
-            self.cut_pieces(bus[i] + (from - va), to.saturating_sub(from))?;
+            self.cut_pieces(from, bus[i] + (from - va), to.saturating_sub(from))?;
             i += n;
         }
         self.next_va = stop_va;
-        // Reserved above.
-        let _ = self.blocks.push_within_capacity(HeldBlock {
-            until: self.cut,
-            run: MappedBlock::Pages {
-                pages: mapped,
-                charge,
-            },
-        });
+        self.hold(kept);
         self.array = stretches * FRAGMENTED_STRETCH > got;
         Ok(got)
     }
 
-    /// Appends `run` (`len` bytes transferred from `skip` bytes into it) to the open block if it
-    /// continues it physically, else closes that block and opens one with `run`.
-    fn merge(&mut self, run: LockedRun, skip: u64, len: u64) -> Result {
+    /// Appends `run` (`len` bytes transferred from VH address `va`, `skip` bytes into it) to the
+    /// open block if it continues it physically, else closes that block and opens one with `run`.
+    fn merge(&mut self, run: LockedRun, va: u64, skip: u64, len: u64) -> Result {
         let phys = run.phys() + skip;
         let run = match self.open.as_mut() {
             Some(Block::Run {
                 run: b,
                 phys: b_phys,
                 len: b_len,
+                ..
             }) if *b_phys + *b_len == phys && *b_len + len <= self.merge_max => {
                 match b.merge(run) {
                     Ok(()) => {
@@ -582,15 +748,15 @@ impl<C: Channel> Submitter<'_, C> {
             _ => run,
         };
         self.close()?;
-        self.open = Some(Block::Run { run, phys, len });
+        self.open = Some(Block::Run { run, va, phys, len });
         Ok(())
     }
 
-    /// Links `run` (`len` bytes transferred from `skip` bytes into it) after the open block's
-    /// pages if the block may grow by `len`, else closes that block and opens a new IOVA range
-    /// for `run`. A run that continues a block starts at its first byte (`skip` is 0): runs
-    /// follow each other in virtual address order, and only the last one stops short.
-    fn link(&mut self, run: LockedRun, skip: u64, len: u64) -> Result {
+    /// Links `run` (`len` bytes transferred from VH address `va`, `skip` bytes into it) after the
+    /// open block's pages if the block may grow by `len`, else closes that block and opens a new
+    /// IOVA range for `run`. A run that continues a block starts at its first byte (`skip` is 0):
+    /// runs follow each other in virtual address order, and only the last one stops short.
+    fn link(&mut self, run: LockedRun, va: u64, skip: u64, len: u64) -> Result {
         let run = match self.open.as_mut() {
             Some(Block::Span {
                 span, len: b_len, ..
@@ -613,6 +779,7 @@ impl<C: Channel> Submitter<'_, C> {
         let at = span.link(run).map_err(|(e, _)| e)?;
         self.open = Some(Block::Span {
             span,
+            va,
             start: at + skip,
             len,
         });
@@ -630,40 +797,81 @@ impl<C: Channel> Submitter<'_, C> {
         };
         self.merge_max = self.pacing.next(self.merge_max);
         let left = b.len();
-        // Room first: a block goes with all of its pieces or not at all.
-        self.blocks.reserve(1, GFP_KERNEL)?;
-        let (block, bus) = match b {
-            Block::Run { run, phys, len } => {
+        let (block, va, bus) = match b {
+            Block::Run {
+                run, va, phys, len, ..
+            } => {
                 let m = self
                     .card
                     .dma_device()
                     .map(run, phys, len, self.dir)
                     .map_err(|(e, _)| e)?;
                 let bus = m.bus();
-                (MappedBlock::Run(m), bus)
+                (MappedBlock::Run(m), va, bus)
             }
             Block::Span {
-                mut span, start, ..
+                mut span,
+                va,
+                start,
+                ..
             } => {
                 span.sync()?;
                 let bus = span.bus() + start;
-                (MappedBlock::Span(span), bus)
+                (MappedBlock::Span(span), va, bus)
             }
         };
-        // If cutting fails below, `block` drops before any descriptor was given its addresses:
-        // unmapped and unpinned at once.
-        self.cut_pieces(bus, left)?;
-        // Reserved above.
-        let _ = self.blocks.push_within_capacity(HeldBlock {
-            until: self.cut,
-            run: block,
-        });
+        let kept = self.keep(block)?;
+        // If cutting fails below, a block the request would hold drops before any descriptor
+        // was given its addresses: unmapped and unpinned at once (an entry's goes with it).
+        self.cut_pieces(va, bus, left)?;
+        self.hold(kept);
         Ok(())
     }
 
-    /// Cuts `len` bytes at card address `bus` into pieces where the VE side jumps, each checked
-    /// to be one descriptor the engine takes (`EINVAL` otherwise), and queues them.
-    fn cut_pieces(&mut self, mut bus: u64, mut len: u64) -> Result {
+    /// Takes `block` before its pieces are cut: into the cache entry being built (for good), or
+    /// returned to be held by the request with its pieces ([`Self::hold`]), room made for it.
+    fn keep(&mut self, block: MappedBlock) -> Result<Option<MappedBlock>> {
+        match &self.build {
+            Some(b) => {
+                b.range.push_block(block)?;
+                Ok(None)
+            }
+            None => {
+                // Room first: a block goes with all of its pieces or not at all.
+                self.blocks.reserve(1, GFP_KERNEL)?;
+                Ok(Some(block))
+            }
+        }
+    }
+
+    /// Hands `kept` ([`Self::keep`]) to the request, to be released once the pieces cut so far
+    /// are done.
+    fn hold(&mut self, kept: Option<MappedBlock>) {
+        if let Some(run) = kept {
+            // Room was made by `keep`.
+            let _ = self.blocks.push_within_capacity(HeldBlock {
+                until: self.cut,
+                run,
+            });
+        }
+    }
+
+    /// Charges `n` pinned pages: from the cache entry's advance charge while it lasts, else to
+    /// the target's pinned memory.
+    fn charge(&mut self, n: usize) -> Result<PinCharge> {
+        if let Some(c) = self.build.as_mut().and_then(|b| b.charge.split(n)) {
+            return Ok(c);
+        }
+        self.target.charge_pages(n)
+    }
+
+    /// Cuts `len` bytes at card address `bus` (VH address `va`) into pieces where the VE side
+    /// jumps, each checked to be one descriptor the engine takes (`EINVAL` otherwise), and queues
+    /// them; a cache entry being built records how they map.
+    fn cut_pieces(&mut self, va: u64, mut bus: u64, mut len: u64) -> Result {
+        if let Some(b) = self.build.as_mut() {
+            cache::add_segment(&mut b.segs, va, bus, len)?;
+        }
         while len > 0 {
             // The extent lengths add up to the VH length (checked at submit).
             let (ve, n) = self.ve.take(len).ok_or(EINVAL)?;

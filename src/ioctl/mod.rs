@@ -76,6 +76,7 @@ impl Drop for VeFile {
             .lock()
             .release_owner(&*self.card, self.owner);
         self.card.notify_dma();
+        self.card.cache().drop_owner(self.owner);
         self.card.release_task(self.owner);
     }
 }
@@ -225,6 +226,7 @@ fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VE_DMA_IOC_SUBMIT => dma_submit(file, arg),
         uapi::VE_DMA_IOC_WAIT => dma_wait(file, arg),
         uapi::VE_DMA_IOC_CANCEL => dma_cancel(file, arg),
+        uapi::VE_DMA_IOC_CACHE => dma_cache(file, arg),
         uapi::VEDRV_CMD_WAIT_INTR => wait_intr(card, arg, false),
         uapi::VEDRV_CMD_COMPAT_VE1_WAIT_INTR => wait_intr(card, arg, true),
         uapi::VE_DRV_IOC_KICK => card.kick().map(|()| 0),
@@ -451,6 +453,7 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
             pin: None,
             len: req.len,
             extents: ve_side(card.ve_mem_limit(), req.ve_dst_addr, req.len, None)?,
+            cache: false,
         });
     }
     let (second, limit) = if req.has(uapi::VE_DMA_VE_REGS) {
@@ -480,6 +483,7 @@ fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
         pin,
         len: req.len,
         extents: ve_side(limit, req.ve_addr, req.len, list)?,
+        cache: !req.has(uapi::VE_DMA_NO_CACHE),
     })
 }
 
@@ -499,6 +503,7 @@ fn dma_xfer(file: &VeFile, arg: usize) -> Result<isize> {
         pin: Some(req.pid),
         len: req.len,
         extents: ve_side(card.ve_mem_limit(), req.ve_addr, req.len, None)?,
+        cache: req.flags & uapi::VE_DMA_NO_CACHE == 0,
     };
     let poll = req.flags & uapi::VE_DMA_NO_POLL == 0;
     // A short transfer of the caller's own memory goes through a copy slot if one is free.
@@ -581,6 +586,31 @@ fn dma_wait(file: &VeFile, arg: usize) -> Result<isize> {
         Err(e) => e.to_errno(),
     };
     // The request is collected: if this write fails, its report is lost with it.
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `VE_DMA_IOC_CACHE`.
+fn dma_cache(file: &VeFile, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::VeDmaCache>()).reader_writer();
+    let mut req: uapi::VeDmaCache = reader.read()?;
+    if !req.input_valid() {
+        return Err(EINVAL);
+    }
+    let cache = file.card.cache();
+    if req.flags & uapi::VE_DMA_CACHE_DROP != 0 {
+        cache.drop_owner(file.owner);
+    }
+    let r = cache.report();
+    req.entries = r.entries as u32;
+    req.hits = r.stats.hits;
+    req.misses = r.stats.misses;
+    req.bypasses = r.stats.bypasses;
+    req.invalidations = r.stats.invalidations;
+    req.evictions = r.stats.evictions;
+    req.bytes = r.held;
+    req.cap = r.cap;
     writer.write(&req)?;
     Ok(0)
 }

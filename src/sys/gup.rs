@@ -347,6 +347,20 @@ impl PinCharge {
         Ok(LockedRun { run, charge })
     }
 
+    /// Splits `n` of its pages off into a charge of their own (on the same mm), or `None` if it
+    /// holds fewer.
+    pub(crate) fn split(&mut self, n: usize) -> Option<PinCharge> {
+        if n > self.npages {
+            return None;
+        }
+        // INVARIANT: `n` of this value's pages move to the new charge, on the same mm.
+        self.npages -= n;
+        Some(PinCharge {
+            mm: self.mm.clone(),
+            npages: n,
+        })
+    }
+
     /// Returns the charge of `n` of its pages now (at most as many as it holds).
     pub(crate) fn release(&mut self, n: usize) {
         let n = n.min(self.npages);
@@ -489,6 +503,11 @@ impl TargetMm {
             .mm()
             .is_some_and(|m| m.as_raw() == mm.as_raw());
         Ok(Self { mm, is_current })
+    }
+
+    /// The address space (held with `mm_users`).
+    pub(crate) fn mm(&self) -> &MmWithUser {
+        &self.mm
     }
 
     /// The mapping that contains `addr`, or `EFAULT`.

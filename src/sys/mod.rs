@@ -17,6 +17,8 @@
 //! - [`mapping`]: device registers mapped into user space page by page on fault, generic over
 //!   what the mapping holds ([`mapping::RegisterHolder`]), and zapped by [`mapping::MappedSpace`].
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
+//! - [`notifier`]: MMU interval notifiers on ranges kept pinned (the registration cache), which
+//!   mark them stale on any change to the process's memory.
 //! - [`dma_map`]: streaming DMA mappings of pinned pages (one mapping per run, or runs linked
 //!   into one IOVA range behind an IOMMU): the only source of the host addresses the engine gets.
 //! - [`pid`]: threads named by their `struct pid`, and pid numbers across pid namespaces.
@@ -53,6 +55,7 @@ pub(crate) mod gup;
 pub(crate) mod irq;
 pub(crate) mod mapping;
 pub(crate) mod node;
+pub(crate) mod notifier;
 pub(crate) mod pci_state;
 pub(crate) mod pid;
 pub(crate) mod sysfs;
@@ -243,6 +246,7 @@ plain_abi_struct!(
     uapi::VeDmaSubmit,
     uapi::VeDmaWait,
     uapi::VeDmaCancel,
+    uapi::VeDmaCache,
     uapi::VeDrvPing,
     uapi::VeDrvPinBench,
     uapi::VeDrvCoreState,

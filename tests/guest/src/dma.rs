@@ -10,6 +10,7 @@ use crate::{
     sys,
     uapi::{
         self,
+        VeDmaCache,
         VeDmaCancel,
         VeDmaExtent,
         VeDmaSubmit,
@@ -65,6 +66,18 @@ pub fn xfer_with(
         Ok(_) => Ok(a),
         Err(e) => Err((e, a)),
     }
+}
+
+/// `VE_DMA_IOC_CACHE` with `flags` (0 or `VE_DMA_CACHE_DROP`): the registration cache's
+/// counters.
+pub fn cache(fd: &OwnedFd, flags: u32) -> Result<VeDmaCache, String> {
+    let mut a = VeDmaCache {
+        flags,
+        ..Default::default()
+    };
+    sys::ioctl(fd, uapi::VE_DMA_IOC_CACHE, &mut a)
+        .map_err(|e| format!("VE_DMA_IOC_CACHE: {}", sys::errname(e)))?;
+    Ok(a)
 }
 
 /// `VE_DMA_IOC_SUBMIT` of `a` as given; returns the id.

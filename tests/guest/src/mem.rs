@@ -293,6 +293,62 @@ impl Buffer {
         Ok(b)
     }
 
+    /// Unmaps the usable range, then maps fresh private anonymous 4 KiB memory at the same
+    /// address and faults it in: the same virtual range, other pages.
+    pub fn remap_fresh(&self) -> Result<(), String> {
+        // SAFETY: unmaps the usable range of our own mapping; no reference into it is alive
+        // (callers hold only `ptr`).
+        if unsafe { libc::munmap(self.ptr.cast(), self.len) } != 0 {
+            return Err(format!("munmap: {}", std::io::Error::last_os_error()));
+        }
+        self.map_fresh()
+    }
+
+    /// Moves the usable range's pages to the start of `dest` (at least as long) with `mremap`,
+    /// then maps fresh memory at the old address: the old pages live on at `dest`.
+    pub fn move_to(&self, dest: &Mapping) -> Result<(), String> {
+        assert!(dest.len >= self.len);
+        // SAFETY: moves our own pages over the start of our own mapping `dest` (which it
+        // replaces); nothing refers to either range's bytes meanwhile.
+        let m = unsafe {
+            libc::mremap(
+                self.ptr.cast(),
+                self.len,
+                self.len,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                dest.ptr.cast::<libc::c_void>(),
+            )
+        };
+        if m == libc::MAP_FAILED {
+            return Err(format!("mremap: {}", std::io::Error::last_os_error()));
+        }
+        self.map_fresh()
+    }
+
+    /// Maps fresh anonymous memory over the (unmapped) usable range and faults it in.
+    fn map_fresh(&self) -> Result<(), String> {
+        // SAFETY: the range is unmapped (the callers unmapped or moved it): MAP_FIXED_NOREPLACE
+        // fails rather than replace anything.
+        let m = unsafe {
+            libc::mmap(
+                self.ptr.cast(),
+                self.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if m != self.ptr.cast() {
+            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+        }
+        for off in (0..self.len).step_by(4096) {
+            // SAFETY: in bounds of the range just mapped.
+            unsafe { self.ptr.add(off).write(1) };
+        }
+        Ok(())
+    }
+
     /// 4 KiB anonymous memory that is physically fragmented on purpose: its pages are faulted in
     /// alternately with those of a second buffer, which is then freed, so no two neighbouring
     /// pages are physically adjacent (the layout of a long-running host's malloc memory).

@@ -120,6 +120,9 @@ fn common_facts() -> Vec<Fact> {
         num!(VE_DMA_VE_TO_VH),
         num!(VE_DMA_NO_POLL),
         num!(VE_DMA_NO_COPY),
+        num!(VE_DMA_NO_CACHE),
+        num!(VE_DMA_CACHE_DROP),
+        num!(VE_DMA_IOC_CACHE),
         num!(VE_DMA_VE_LIST),
         num!(VE_DMA_VE_TO_VE),
         num!(VE_DMA_DIRECTION),
@@ -248,6 +251,22 @@ fn common_facts() -> Vec<Fact> {
             [id, timeout_ms, flags, bytes_done, status, exception, descs, reserved0, reserved,]
         ),
         layout!(VeDmaCancel, "ve_dma_cancel", [id, flags, reserved]),
+        layout!(
+            VeDmaCache,
+            "ve_dma_cache",
+            [
+                flags,
+                entries,
+                hits,
+                misses,
+                bypasses,
+                invalidations,
+                evictions,
+                bytes,
+                cap,
+                reserved,
+            ]
+        ),
         layout!(Vp, "vp", [pid, write, pfnmap, virt, phys]),
         layout!(VeVp, "ve_vp", [type => list, vp_info]),
         layout!(
@@ -520,6 +539,7 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         VE_DMA_IOC_SUBMIT,
         VE_DMA_IOC_WAIT,
         VE_DMA_IOC_CANCEL,
+        VE_DMA_IOC_CACHE,
     ];
     let card = [
         VE_DRV_IOC_INFO,
@@ -529,7 +549,7 @@ fn ioctl_numbers_are_nec_shaped_and_clear_of_nec() {
         VE_DRV_IOC_RECLAIM,
         VE_DRV_IOC_CORE_STATE,
     ];
-    assert_eq!(dma.map(ioc_nr), [0x40, 0x41, 0x42, 0x43]);
+    assert_eq!(dma.map(ioc_nr), [0x40, 0x41, 0x42, 0x43, 0x44]);
     assert_eq!(card.map(ioc_nr), [0x80, 0x81, 0x82, 0x83, 0x84, 0x85]);
     assert!(dma.iter().chain(&card).all(|&c| ioc_type(c) == 0xf5));
 }

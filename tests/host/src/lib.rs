@@ -3,6 +3,8 @@
 //! Host tests of the kernel module's `core`-only files, compiled here exactly as they are
 //! compiled into the module (`#[path]` includes, no copies).
 
+#[path = "../../../src/dma/cache_index.rs"]
+pub mod cache_index;
 #[path = "../../../src/dma/engine.rs"]
 pub mod engine;
 #[path = "../../../src/extent.rs"]
@@ -30,6 +32,9 @@ pub mod velist;
 
 #[cfg(test)]
 mod abi;
+#[cfg(test)]
+#[path = "cache_index.rs"]
+mod cache_index_tests;
 #[cfg(test)]
 #[path = "engine.rs"]
 mod engine_tests;
