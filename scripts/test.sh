@@ -90,7 +90,7 @@ guest_suites test "" "$suites"
 # The DMA suites again with the card behind an IOMMU: QEMU's intel-iommu (VT-d), strict
 # invalidation; the emulator translates every host address through the guest's tables, so a
 # descriptor that outlives its mapping or writes a read-only mapping fails its test.
-guest_suites test-iommu "--iommu" "dma async stress userdma"
+guest_suites test-iommu "--iommu" "dma async stress userdma dmacache"
 # And with every mapping bounced through swiotlb: the unmap/sync order decides the data.
 guest_suites test-swiotlb "--append swiotlb=force" "dma async userdma"
 # The same suites on the debug kernel: lockdep, atomic-sleep checks, KASAN, kmemleak, DEBUG_VM,

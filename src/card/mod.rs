@@ -44,6 +44,10 @@
 //!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.
 //! - `Card::exsrar` (spinlock: the report slots while the card is bound) is innermost too,
 //!   taken alone or inside `ve1`; register writes are made under it.
+//! - The registration cache's `RegCache::index` (mutex) is taken alone, never with `Card::dma`;
+//!   under it entries are unwatched (`mmu_interval_notifier_remove`, which may wait for an
+//!   invalidation in progress: the notifier takes none of the driver's locks), unmapped and
+//!   unpinned. A `CachedRange`'s `held` (mutex) is innermost: taken alone, or under `Card::dma`.
 //!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 

@@ -410,16 +410,17 @@ fn build<C: Channel>(
     };
     // What was pinned but never handed over goes with `s`, before the request is failed by the
     // caller (nothing can reach it).
-    s.run()?;
+    let r = s.run();
     if let Some(b) = s.build.take() {
-        // Published only if every byte was pinned (not if the request stopped early).
-        if s.next_va >= s.end_va {
+        // Published only if every byte was pinned (not if the request failed or stopped early);
+        // else unwatched here, in process context, not wherever the request lets go of it.
+        if r.is_ok() && s.next_va >= s.end_va {
             card.cache().publish(b.range, b.segs, b.bytes);
         } else {
             b.range.unregister();
         }
     }
-    Ok(())
+    r
 }
 
 /// Hands over a request served by the cached `range`: its pieces follow the range's segments

@@ -233,7 +233,7 @@ fn interrupt_only_completion(fx: &mut Fx) -> R {
         (w.status, w.bytes_done),
         (0, 4096),
     )?;
-    ensure_errno("XFER flag 128", xfer_flags(true, src, 8, 128), libc::EINVAL)?;
+    ensure_errno("XFER flag 256", xfer_flags(true, src, 8, 256), libc::EINVAL)?;
     let mut w = uapi::VeDmaWait {
         timeout_ms: 0,
         flags: uapi::VE_DMA_NO_COPY,

@@ -355,7 +355,7 @@ fn one(
         ),
         2 => {
             let vh = address(r, scratch);
-            let flags = r.pick(&[uapi::VE_DMA_VH_TO_VE, uapi::VE_DMA_VE_TO_VH, 0, 3, 0x80]);
+            let flags = r.pick(&[uapi::VE_DMA_VH_TO_VE, uapi::VE_DMA_VE_TO_VH, 0, 3, 0x100]);
             let mut len = length(r);
             // The engine writes VH memory only inside a scratch buffer, never into the fuzzer's
             // own heap or stack: VE -> VH ranges that start in a buffer end with it.
