@@ -117,12 +117,16 @@ struct VeDrvModule {
     _cards: Registration<Adapter<pci::VeDriver>>,
     _emulators: Option<Pin<KBox<Registration<Adapter<pci::VeEmuDriver>>>>>,
     _class: sys::ClassRegistration,
+    /// Dropped last: drains the registration cache's sweeps once every card is gone.
+    _sweeps: sys::workqueue::QueueRegistration,
 }
 
 impl InPlaceModule for VeDrvModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            // Before any card can bind: probe creates the card's node in the class.
+            // Before any card can bind: probe creates the card's node in the class, and a card's
+            // registration cache queues its sweeps.
+            let sweeps = dma::cache::SWEEPS.register()?;
             let class = card::VE_CLASS.register()?;
             let emulators = if module_parameters::emulator.value() {
                 pr_info!("emulator=1: binding the VE engine emulator on ivshmem-doorbell\n");
@@ -137,6 +141,7 @@ impl InPlaceModule for VeDrvModule {
                 _cards <- Registration::new(c"ve_drv", module),
                 _emulators: emulators,
                 _class: class,
+                _sweeps: sweeps,
             }))
         })
     }

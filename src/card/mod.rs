@@ -44,10 +44,13 @@
 //!   inside it; `WAIT_EXCEPTION` sleeps on `Card::core_event` with it.
 //! - `Card::exsrar` (spinlock: the report slots while the card is bound) is innermost too,
 //!   taken alone or inside `ve1`; register writes are made under it.
-//! - The registration cache's `RegCache::index` (mutex) is taken alone, never with `Card::dma`;
-//!   under it entries are unwatched (`mmu_interval_notifier_remove`, which may wait for an
-//!   invalidation in progress: the notifier takes none of the driver's locks), unmapped and
-//!   unpinned. A `CachedRange`'s `held` (mutex) is innermost: taken alone, or under `Card::dma`.
+//! - The registration cache: `RegCache::removal` (mutex) -> `RegCache::index` (mutex), neither
+//!   ever with `Card::dma`. `index` is held briefly, never across an allocation or a sleep
+//!   (reclaim takes it: the cache's shrinker); entries taken out are unwatched
+//!   (`mmu_interval_notifier_remove`, which may wait for an invalidation in progress: the
+//!   notifier takes none of the driver's locks), unmapped and unpinned after it, under `removal`.
+//!   A `CachedRange`'s `held` (mutex) is innermost: taken alone, or under `Card::dma`.
+//!   `RegCache::shrinker` (mutex) is taken alone.
 //!
 //! Register accesses run under the `Devres` RCU read lock and never sleep.
 

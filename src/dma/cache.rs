@@ -27,13 +27,16 @@
 //! An entry's pages are charged to its address space's pinned memory (RLIMIT_MEMLOCK) for as
 //! long as it lives; when the charge fails, the least recently used entries of that address space
 //! are given back first, then the transfer goes uncached. The index holds at most
-//! [`MAX_ENTRIES`] entries and `dma_cache_mib` MiB; an open file's entries go when it is closed,
-//! everything at unbind.
+//! [`MAX_ENTRIES`] entries and `dma_cache_mib` MiB; under memory pressure the shrinker retires
+//! the least recently used; an open file's entries go when it is closed, everything at unbind.
 //!
 //! # Locking
 //!
-//! `RegCache::index` is never held together with `Card::dma`; a [`CachedRange`]'s `held` may
-//! be taken under `Card::dma` (nothing takes `Card::dma` under it). The notifier takes neither.
+//! `RegCache::removal` -> `RegCache::index`, neither ever together with `Card::dma`. `index` is
+//! held briefly and never across an allocation or a sleep, because reclaim takes it (the
+//! shrinker): entries taken out are unwatched and let go of after it ([`Gone`]). A
+//! [`CachedRange`]'s `held` may be taken under `Card::dma` (nothing takes `Card::dma` under it).
+//! The notifier takes none of them.
 
 use kernel::{
     mm::MmWithUser,
@@ -45,9 +48,9 @@ use kernel::{
             Relaxed, //
         },
         Arc,
+        ArcBorrow,
         Mutex, //
     },
-    workqueue,
 };
 
 use crate::{
@@ -60,12 +63,23 @@ use crate::{
         },
         MappedBlock, Pinned,
     },
+    extent::PAGE_SHIFT,
     hw,
-    sys::notifier::{
-        RangeWatch,
-        StaleSink, //
+    sys::{
+        notifier::{
+            RangeWatch,
+            StaleSink, //
+        },
+        shrinker::{
+            Shrink,
+            Shrinker, //
+        },
+        workqueue::ModuleQueue,
     },
 };
+
+/// Where sweeps run: the module's own queue, drained at unload (a sweep runs module code).
+pub(crate) static SWEEPS: ModuleQueue = ModuleQueue::new(c"ve_drv_cache");
 
 /// Entries a card's cache holds at most (a lookup scans them).
 pub(crate) const MAX_ENTRIES: usize = 64;
@@ -117,6 +131,8 @@ pub(crate) struct CachedRange {
     key: CacheKey,
     start: u64,
     end: u64,
+    /// Given back by the shrinker: no lookup finds it, the sweep takes it out.
+    retired: AtomicFlag,
     #[pin]
     held: Mutex<Held>,
 }
@@ -137,6 +153,11 @@ impl CachedRange {
         f(&held.segs[first..])
     }
 
+    /// Whether lookups may find it: its memory did not change and it was not given back.
+    fn usable(&self) -> bool {
+        !self.watch.is_stale() && !self.retired.load(Relaxed)
+    }
+
     /// Stops watching the range: it was not published, and serves only the request that built
     /// it (may sleep).
     pub(crate) fn unregister(&self) {
@@ -150,6 +171,10 @@ impl CachedRange {
 }
 
 /// The card's registration cache.
+///
+/// # Invariants
+///
+/// Once `closed` is set (under `index`) nothing enters the index and no shrinker is registered.
 #[pin_data]
 pub(crate) struct RegCache {
     #[pin]
@@ -158,6 +183,53 @@ pub(crate) struct RegCache {
     sweep_queued: AtomicFlag,
     /// Bytes it may hold (0: off).
     cap: u64,
+    /// Drained for good (unbind).
+    closed: AtomicFlag,
+    /// Held by a removal (a sweep, a close, `VE_DMA_CACHE_DROP`, unbind) from taking entries out
+    /// to letting them go, so that one that finds the index empty returns only after a removal
+    /// in progress has unpinned what it took: outside `index`, which the shrinker takes.
+    #[pin]
+    removal: Mutex<()>,
+    /// Gives entries back under memory pressure: registered with the first entry, freed by
+    /// [`RegCache::drain`] (it holds a reference to the cache).
+    #[pin]
+    shrinker: Mutex<Option<Shrinker<RegCache>>>,
+}
+
+/// Entries taken out of the index, unwatched and let go of when this is dropped: after the index
+/// lock, which is never held across a sleep or an allocation (reclaim takes it: the shrinker).
+struct Gone {
+    entries: [Option<Arc<CachedRange>>; MAX_ENTRIES],
+    n: usize,
+}
+
+impl Gone {
+    fn new() -> Self {
+        Self {
+            entries: [const { None }; MAX_ENTRIES],
+            n: 0,
+        }
+    }
+
+    /// Keeps `e` for the drop. At most [`MAX_ENTRIES`] come out of the index at once; were there
+    /// more, the extra one is unwatched at once (correct, only under the lock).
+    fn push(&mut self, e: Arc<CachedRange>) {
+        match self.entries.get_mut(self.n) {
+            Some(slot) => {
+                *slot = Some(e);
+                self.n += 1;
+            }
+            None => e.watch.unregister(),
+        }
+    }
+}
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        for e in self.entries.iter_mut().filter_map(Option::take) {
+            e.watch.unregister();
+        }
+    }
 }
 
 /// What the notifier of a cached range tells: the cache has stale entries to sweep.
@@ -165,19 +237,43 @@ struct Sweeper(Arc<RegCache>);
 
 impl StaleSink for Sweeper {
     fn range_went_stale(&self) {
-        let cache = &self.0;
-        if cache.sweep_queued.xchg(true, Relaxed) {
-            return;
+        RegCache::queue_sweep(self.0.as_arc_borrow());
+    }
+}
+
+impl Shrink for RegCache {
+    /// Pages held by entries not yet given back.
+    fn count(&self) -> usize {
+        // Reclaim may take the index lock: it is never held across an allocation or a sleep.
+        let index = self.index.lock();
+        let mut bytes = 0;
+        index.for_each(|s| {
+            if s.entry.usable() {
+                bytes += s.bytes;
+            }
+        });
+        (bytes >> PAGE_SHIFT) as usize
+    }
+
+    /// Retires the least recently used entries until `n` pages are covered and queues the sweep,
+    /// which unwatches them and lets their pages go (not here: unwatching may wait for an
+    /// invalidation in progress, which may itself be waiting for reclaim).
+    fn scan(this: ArcBorrow<'_, Self>, n: usize) -> Option<usize> {
+        // As in `count`.
+        let index = this.index.lock();
+        let mut freed = 0;
+        while freed < n {
+            let Some(s) = index.oldest(|s| s.entry.usable()) else {
+                break;
+            };
+            s.entry.retired.store(true, Relaxed);
+            freed += (s.bytes >> PAGE_SHIFT) as usize;
         }
-        let c = cache.clone();
-        // No reclaim here (the notifier's context). If this fails the stale entries stay until
-        // the next sweep: lookups skip them meanwhile.
-        if workqueue::system()
-            .try_spawn(GFP_NOWAIT, move || c.sweep())
-            .is_err()
-        {
-            cache.sweep_queued.store(false, Relaxed);
+        drop(index);
+        if freed > 0 {
+            Self::queue_sweep(this);
         }
+        Some(freed)
     }
 }
 
@@ -197,6 +293,9 @@ impl RegCache {
                 index <- new_mutex!(CacheIndex::new(cap), "ve_drv::RegCache::index"),
                 sweep_queued: AtomicFlag::new(false),
                 cap,
+                closed: AtomicFlag::new(false),
+                removal <- new_mutex!((), "ve_drv::RegCache::removal"),
+                shrinker <- new_mutex!(None, "ve_drv::RegCache::shrinker"),
             }),
             GFP_KERNEL,
         )
@@ -215,9 +314,7 @@ impl RegCache {
     /// The entry of `key` that covers `[start, end)`, if one is still valid.
     pub(crate) fn lookup(&self, key: CacheKey, start: u64, end: u64) -> Option<Arc<CachedRange>> {
         let mut index = self.index.lock();
-        let e = index
-            .find(key, start, end, |e| !e.watch.is_stale())
-            .cloned();
+        let e = index.find(key, start, end, |e| e.usable()).cloned();
         if e.is_some() {
             index.stats.hits += 1;
         }
@@ -242,6 +339,7 @@ impl RegCache {
                 key,
                 start,
                 end,
+                retired: AtomicFlag::new(false),
                 held <- new_mutex!(
                     Held {
                         blocks: KVVec::new(),
@@ -260,22 +358,24 @@ impl RegCache {
     /// index, unless its memory changed meanwhile (then it serves only the request that built
     /// it). Returns whether it went in.
     pub(crate) fn publish(
-        &self,
+        self: &Arc<Self>,
         range: Arc<CachedRange>,
         segs: KVVec<Segment>,
         bytes: u64,
     ) -> bool {
         range.held.lock().segs = segs;
+        self.ensure_shrinker();
+        // Dropped after the lock: what makes room is unwatched and let go of outside it.
+        let mut gone = Gone::new();
         let mut index = self.index.lock();
-        if range.watch.is_stale() {
+        if range.watch.is_stale() || self.closed.load(Relaxed) {
             index.stats.bypasses += 1;
             drop(index);
             range.watch.unregister();
             return false;
         }
         let (key, start, end) = (range.key, range.start, range.end);
-        // What makes room is unregistered under the lock (see `remove_where`).
-        let r = index.insert(key, start, end, bytes, range, |e| e.watch.unregister());
+        let r = index.insert(key, start, end, bytes, range, |e| gone.push(e));
         let ok = r.is_ok();
         if ok {
             index.stats.misses += 1;
@@ -311,25 +411,56 @@ impl RegCache {
     /// Takes out the entries `pred` selects: unregistered, and unpinned unless a request still
     /// uses them (those whose memory changed count as invalidations). Returns how many.
     fn remove_where(&self, pred: impl FnMut(&Slot<Arc<CachedRange>>) -> bool) -> usize {
+        // Dropped after the lock: the entries are unwatched (which may wait for an invalidation
+        // in progress) and the index's references let go of (the pages are unpinned unless a
+        // request still holds the entry) outside it, under `removal`.
+        let _removal = self.removal.lock();
+        let mut gone = Gone::new();
         let mut index = self.index.lock();
-        let mut stale = 0;
-        // Unregistering under the lock may wait for an invalidation in progress, which never
-        // takes this lock. The index's reference goes here: the pages are unpinned unless a
-        // request still holds the entry.
+        let (mut stale, mut retired) = (0, 0);
         let n = index.remove_where(pred, |e| {
-            if e.watch.is_stale() {
+            if e.retired.load(Relaxed) {
+                retired += 1;
+            } else if e.watch.is_stale() {
                 stale += 1;
             }
-            e.watch.unregister();
+            gone.push(e);
         });
         index.stats.invalidations += stale;
+        index.stats.evictions += retired;
         n
     }
 
-    /// Takes out the entries whose memory changed.
+    /// Registers the shrinker if there is none yet (and the cache is open). Without one the cache
+    /// still works, bounded by its cap and the pinned-memory limit.
+    fn ensure_shrinker(self: &Arc<Self>) {
+        let mut shrinker = self.shrinker.lock();
+        if shrinker.is_some() || self.closed.load(Relaxed) {
+            return;
+        }
+        *shrinker = Shrinker::register(c"ve_drv-dma-cache", self.clone()).ok();
+    }
+
+    /// Queues a sweep on [`SWEEPS`] unless one is queued. No reclaim here (it runs in
+    /// the notifier's and the shrinker's context): if the allocation fails, what the sweep would
+    /// take out stays until the next one (lookups skip it meanwhile).
+    fn queue_sweep(this: ArcBorrow<'_, Self>) {
+        if this.sweep_queued.xchg(true, Relaxed) {
+            return;
+        }
+        let c: Arc<Self> = this.into();
+        let queued = SWEEPS
+            .get()
+            .is_some_and(|q| q.try_spawn(GFP_NOWAIT, move || c.sweep()).is_ok());
+        if !queued {
+            this.sweep_queued.store(false, Relaxed);
+        }
+    }
+
+    /// Takes out the entries whose memory changed or that the shrinker gave back.
     fn sweep(&self) {
         self.sweep_queued.store(false, Relaxed);
-        self.remove_where(|s| s.entry.watch.is_stale());
+        self.remove_where(|s| !s.entry.usable());
     }
 
     /// Takes out the entries of the open file `owner` (it is being closed).
@@ -337,9 +468,17 @@ impl RegCache {
         self.remove_where(|s| s.key.owner == owner);
     }
 
-    /// Takes out every entry (unbind: their mappings end with the binding).
+    /// Takes out every entry for good and frees the shrinker (unbind: the mappings end with the
+    /// binding).
     pub(crate) fn drain(&self) {
+        // INVARIANT: set under the index lock, which `publish` checks it under.
+        {
+            let _index = self.index.lock();
+            self.closed.store(true, Relaxed);
+        }
         self.remove_where(|_| true);
+        // Waits for a shrinker call in progress; drops its reference to the cache.
+        drop(self.shrinker.lock().take());
     }
 
     /// Counters and sizes.

@@ -119,6 +119,20 @@ impl<E, const N: usize> CacheIndex<E, N> {
         Some(&slot.entry)
     }
 
+    /// Calls `f` with every entry.
+    pub fn for_each(&self, f: impl FnMut(&Slot<E>)) {
+        self.slots.iter().flatten().for_each(f);
+    }
+
+    /// The least recently used entry that `pred` selects.
+    pub fn oldest(&self, pred: impl Fn(&Slot<E>) -> bool) -> Option<&Slot<E>> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| pred(s))
+            .min_by_key(|s| s.used)
+    }
+
     /// Takes out every entry that `pred` selects, handing each to `out`; returns how many.
     pub fn remove_where(
         &mut self,

@@ -182,8 +182,12 @@ impl Pinned for MappedBlock {
             }
             MappedBlock::Copy(slot) => slot.keep_forever(),
             // The range (blocks, mappings, charges) lives for good. The cache may still let go
-            // of its own reference; this one is never dropped.
-            MappedBlock::Cached(range) => core::mem::forget(range),
+            // of its own reference; this one is never dropped. Its notifier is unregistered now:
+            // nothing may call into the module after it is unloaded.
+            MappedBlock::Cached(range) => {
+                range.unregister();
+                core::mem::forget(range);
+            }
         }
     }
 }

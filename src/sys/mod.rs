@@ -19,6 +19,10 @@
 //! - [`gup`]: pinning and unpinning user pages, pinned-memory accounting.
 //! - [`notifier`]: MMU interval notifiers on ranges kept pinned (the registration cache), which
 //!   mark them stale on any change to the process's memory.
+//! - [`shrinker`]: a memory shrinker asking its owner (the registration cache gives entries back
+//!   under memory pressure).
+//! - [`workqueue`]: a workqueue of the module's own, drained and destroyed at unload (the
+//!   registration cache's sweeps run on it).
 //! - [`dma_map`]: streaming DMA mappings of pinned pages (one mapping per run, or runs linked
 //!   into one IOVA range behind an IOMMU): the only source of the host addresses the engine gets.
 //! - [`pid`]: threads named by their `struct pid`, and pid numbers across pid namespaces.
@@ -58,7 +62,9 @@ pub(crate) mod node;
 pub(crate) mod notifier;
 pub(crate) mod pci_state;
 pub(crate) mod pid;
+pub(crate) mod shrinker;
 pub(crate) mod sysfs;
+pub(crate) mod workqueue;
 
 pub(crate) use chardev::{
     CharClass,

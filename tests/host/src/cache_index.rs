@@ -133,3 +133,22 @@ fn a_zero_cap_caches_nothing() {
         Err(5)
     );
 }
+
+#[test]
+fn oldest_skips_what_the_predicate_refuses() {
+    let mut ix = CacheIndex::<u32, 8>::new(64 * MIB);
+    let k = key(1, 0x1000, false);
+    for i in 0..3u32 {
+        let at = u64::from(i) * 4 * MIB;
+        insert(&mut ix, k, at, at + MIB, i);
+    }
+    // 0 used last: 1 is the oldest, then 2.
+    assert!(ix.find(k, 0, MIB, |_| true).is_some());
+    assert_eq!(ix.oldest(|_| true).map(|s| s.entry), Some(1));
+    assert_eq!(ix.oldest(|s| s.entry != 1).map(|s| s.entry), Some(2));
+    assert!(ix.oldest(|_| false).is_none());
+    let mut all = Vec::new();
+    ix.for_each(|s| all.push(s.entry));
+    all.sort();
+    assert_eq!(all, vec![0, 1, 2]);
+}

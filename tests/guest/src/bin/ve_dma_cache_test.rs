@@ -7,7 +7,8 @@
 //! process's exit) is followed: the next transfer moves the buffer's bytes as they are now,
 //! compared byte for byte, and the change is counted as an invalidation where the cache must drop
 //! the entry. Also while a request is using the entry (its pages stay pinned until its
-//! descriptors are done); the cap, RLIMIT_MEMLOCK and the close of the file. After each test
+//! descriptors are done); the cap, RLIMIT_MEMLOCK, memory pressure (the shrinker) and the close
+//! of the file. After each test
 //! nothing stays pinned once the file's entries are dropped.
 //!
 //! Needs `ve_drv` loaded with `emulator=1 dma_cache_mib=16` (the suite script does it).
@@ -141,6 +142,12 @@ fn swept(fd: &OwnedFd, before: &VeDmaCache, n: u64) -> R {
         seen >= n
     });
     ensure(ok, || format!("{seen} invalidations swept, want {n}"))
+}
+
+/// Waits until a sweep in progress has let go of what it took out of the index: a removal
+/// (`VE_DMA_CACHE_DROP`, here of nothing else) returns only after it.
+fn settled(fd: &OwnedFd) -> R {
+    dma::cache(fd, uapi::VE_DMA_CACHE_DROP).map(|_| ())
 }
 
 /// Both directions, twice each: the first transfer misses, the second hits with no pin taken
@@ -358,6 +365,7 @@ fn munmap_while_in_use(fx: &mut Fx) -> R {
     ensure_eq("status", w.status, 0)?;
     ensure_eq("bytes", w.bytes_done, b.len as u64)?;
     ensure_eq("pins while the request ran", pins_during, held)?;
+    settled(fd)?;
     counted(fd, &before, 1, 0, 1)?;
     // Entry gone from the index, request done: its pages are unpinned.
     ensure_eq("pins after", pins_held(), held - (4 * MIB / 4096) as i64)
@@ -525,6 +533,7 @@ fn other_process_exits(fx: &mut Fx) -> R {
     r.map_err(|e| format!("XFER for pid {pid}: {}", errname(e)))?;
     ensure_eq("pins cached", cached, (len / 4096) as i64)?;
     swept(fd, &before, 1)?;
+    settled(fd)?;
     ensure_eq("pins after the exit", pins_held() - held, 0)?;
     // The child's copy held the same bytes.
     let back = Buffer::new(Backing::Anon4k, len)?;
@@ -539,6 +548,38 @@ fn other_process_exits(fx: &mut Fx) -> R {
     .map_err(|(e, _)| errname(e))?;
     // SAFETY: both buffers' own bytes, no transfer in flight.
     unsafe { same(b.ptr, back.ptr, len) }
+}
+
+/// Memory pressure (`drop_caches` runs every shrinker): the cache gives its entries back, counted
+/// as evictions, their pages unpinned once the sweep has run; the next transfer misses.
+fn shrinker_gives_back(fx: &mut Fx) -> R {
+    let fd = &fx.fd;
+    let held = pins_held();
+    let a = Buffer::new(Backing::Anon4k, 2 * MIB)?;
+    let b =
+        Buffer::new(Backing::Hugetlb2m, 2 * MIB).or_else(|_| Buffer::new(Backing::Thp, 2 * MIB))?;
+    set(&a, 70);
+    set(&b, 71);
+    send_and_check(fd, &a, VE_A, 0)?;
+    receive_and_check(fd, &b, VE_B, 72, 0)?;
+    let before = info(fd)?;
+    ensure_eq("entries", before.entries, 2)?;
+    std::fs::write("/proc/sys/vm/drop_caches", "2").map_err(|e| format!("drop_caches: {e}"))?;
+    let mut now = before;
+    let gone = sys::wait_for(2000, || {
+        now = info(fd).unwrap_or(now);
+        now.entries == 0
+    });
+    ensure(gone, || {
+        format!("{} entries left after drop_caches", now.entries)
+    })?;
+    ensure_eq("evictions", now.evictions - before.evictions, 2)?;
+    ensure_eq("bytes held", now.bytes, 0)?;
+    settled(fd)?;
+    ensure_eq("pins held", pins_held() - held, 0)?;
+    set(&a, 73);
+    send_and_check(fd, &a, VE_A, 0)?;
+    counted(fd, &before, 0, 1, 0)
 }
 
 /// Unknown flags and nonzero output fields are refused.
@@ -600,6 +641,7 @@ fn main() {
         .balanced("RLIMIT_MEMLOCK: entries charged while cached, evicted to fit", memlock_limit)
         .balanced("close drops the file's entries", close_drops)
         .balanced("the exit of a process served for its pid drops its entry", other_process_exits)
+        .balanced("memory pressure: the shrinker gives the entries back", shrinker_gives_back)
         .balanced("bad arguments: EINVAL", bad_arguments);
     std::process::exit(suite.run(|| {
         let (fd, c) =
