@@ -870,6 +870,9 @@ impl<C: Channel> Submitter<'_, C> {
     /// jumps, each checked to be one descriptor the engine takes (`EINVAL` otherwise), and queues
     /// them; a cache entry being built records how they map.
     fn cut_pieces(&mut self, va: u64, mut bus: u64, mut len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
         if let Some(b) = self.build.as_mut() {
             cache::add_segment(&mut b.segs, va, bus, len)?;
         }
