@@ -791,5 +791,17 @@ fn lists_emptied(fx: &mut Fx) -> R {
 
 fn nothing_left_pinned(fx: &mut Fx) -> R {
     fx.scratch.clear();
+    // The registration cache's entries of this file (if it is on) go, and a sweep in progress
+    // finishes, before the count.
+    let c = ve_guest::dma::cache(&fx.fd, uapi::VE_DMA_CACHE_DROP)?;
+    diag(&format!(
+        "registration cache (cap {} MiB): {} hits, {} misses, {} bypasses, {} invalidations, {} evictions",
+        c.cap >> 20,
+        c.hits,
+        c.misses,
+        c.bypasses,
+        c.invalidations,
+        c.evictions
+    ));
     ensure_eq("pins held", pins_held() - fx.baseline, 0)
 }
