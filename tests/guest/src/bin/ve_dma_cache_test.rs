@@ -220,7 +220,7 @@ fn munmap_and_remap(fx: &mut Fx) -> R {
     set(&b, 6);
     send_and_check(fd, &b, VE_A, 0)?;
     let before = info(fd)?;
-    b.remap_fresh()?;
+    apply(Change::Remap, &b, None)?;
     swept(fd, &before, 1)?;
     set(&b, 7);
     send_and_check(fd, &b, VE_A, 0)?;
@@ -237,7 +237,7 @@ fn mremap_away(fx: &mut Fx) -> R {
     send_and_check(fd, &b, VE_A, 0)?;
     let before = info(fd)?;
     let dest = Mapping::anon_rw(2 * MIB)?;
-    b.move_to(&dest)?;
+    apply(Change::Mremap, &b, Some(&dest))?;
     swept(fd, &before, 1)?;
     set(&b, 10);
     send_and_check(fd, &b, VE_A, 0)?;
@@ -270,10 +270,7 @@ fn madv_dontneed(fx: &mut Fx) -> R {
     set(&b, 11);
     receive_and_check(fd, &b, VE_A, 12, 0)?;
     let before = info(fd)?;
-    // SAFETY: advice on the buffer's own range.
-    if unsafe { libc::madvise(b.ptr.cast(), b.len, libc::MADV_DONTNEED) } != 0 {
-        return Err(format!("madvise: {}", errname(sys::errno())));
-    }
+    apply(Change::DontNeed, &b, None)?;
     swept(fd, &before, 1)?;
     // SAFETY: the buffer's own bytes, no transfer in flight.
     let zero = unsafe { std::slice::from_raw_parts(b.ptr, b.len) }
@@ -294,14 +291,7 @@ fn fork_and_child_writes(fx: &mut Fx) -> R {
     set(&b, 15);
     send_and_check(fd, &b, VE_A, 0)?;
     receive_and_check(fd, &b, VE_B, 16, 0)?;
-    let (ptr, len) = (b.ptr as usize, b.len);
-    let code = sys::in_child(|| {
-        // SAFETY: the child's own copy of the buffer.
-        unsafe { fill(ptr as *mut u8, len, 0xc41d) };
-        0
-    })
-    .map_err(errname)?;
-    ensure_eq("child", code, 0)?;
+    apply(Change::Fork, &b, None)?;
     set(&b, 17);
     send_and_check(fd, &b, VE_A, 0)?;
     receive_and_check(fd, &b, VE_B, 18, 0)
@@ -313,8 +303,7 @@ fn compaction(fx: &mut Fx) -> R {
     let b = Buffer::new(Backing::Anon4k, 4 * MIB)?;
     set(&b, 19);
     send_and_check(fd, &b, VE_A, 0)?;
-    std::fs::write("/proc/sys/vm/compact_memory", "1")
-        .map_err(|e| format!("compact_memory: {e}"))?;
+    apply(Change::Compact, &b, None)?;
     set(&b, 20);
     send_and_check(fd, &b, VE_A, 0)?;
     receive_and_check(fd, &b, VE_B, 21, 0)
@@ -327,16 +316,8 @@ fn collapse(fx: &mut Fx) -> R {
     let b = Buffer::new(Backing::Anon4k, 2 * MIB)?;
     set(&b, 22);
     send_and_check(fd, &b, VE_A, 0)?;
-    // SAFETY: advice on the buffer's own (2 MiB-aligned) range.
-    let r = unsafe {
-        libc::madvise(b.ptr.cast(), b.len, libc::MADV_HUGEPAGE);
-        libc::madvise(b.ptr.cast(), b.len, 25 /* MADV_COLLAPSE */)
-    };
-    let why = if r == 0 {
-        "collapsed".into()
-    } else {
-        errname(sys::errno())
-    };
+    let (_, collapsed) = apply(Change::Collapse, &b, None)?;
+    let why = if collapsed { "collapsed" } else { "refused" };
     ve_guest::ksft::diag(&format!("MADV_COLLAPSE of the cached range: {why}"));
     set(&b, 23);
     send_and_check(fd, &b, VE_A, 0)?;
@@ -362,7 +343,7 @@ enum Change {
 
 /// Makes `change` to `b` (`dest`: where mremap moves it). Returns whether the entry must go, and
 /// for a collapse whether it was done.
-fn apply(change: Change, b: &Buffer, dest: &Mapping) -> Result<(bool, bool), String> {
+fn apply(change: Change, b: &Buffer, dest: Option<&Mapping>) -> Result<(bool, bool), String> {
     let advise = |advice| {
         // SAFETY: advice on the buffer's own range.
         match unsafe { libc::madvise(b.ptr.cast(), b.len, advice) } {
@@ -372,7 +353,9 @@ fn apply(change: Change, b: &Buffer, dest: &Mapping) -> Result<(bool, bool), Str
     };
     match change {
         Change::Remap => b.remap_fresh().map(|()| (true, false)),
-        Change::Mremap => b.move_to(dest).map(|()| (true, false)),
+        Change::Mremap => b
+            .move_to(dest.ok_or("mremap needs a destination")?)
+            .map(|()| (true, false)),
         Change::DontNeed => advise(libc::MADV_DONTNEED)
             .map(|()| (true, false))
             .map_err(|e| format!("madvise: {}", errname(e))),
@@ -413,7 +396,7 @@ fn while_in_use(fx: &mut Fx, change: Change) -> R {
     let held = pins_held();
     let stall = fx.c.stall(fd);
     let id = submit(fd, false, b.addr(), VE_A, len as u64);
-    let changed = apply(change, &b, &dest);
+    let changed = apply(change, &b, Some(&dest));
     let pins_during = pins_held();
     stall.release()?;
     let id = id.map_err(errname)?;
