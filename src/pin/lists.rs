@@ -5,11 +5,11 @@
 //! back (the card's DMA address: the physical address unless an IOMMU or swiotlb translates).
 //!
 //! A list files each block call whole ([`Call`]), under the key of its first entry, in a
-//! [`PinTable`] (an open-addressing hash table keyed by page frame number, the `paddr` entry
-//! shifted right by 12, and entry size). VEOS releases each block it pinned with exactly the
+//! [`PinTable`] (a hash index of keys over a dense array of entries chained newest first per
+//! key; the key is the page frame number, the `paddr` entry shifted right by 12, and entry size). VEOS releases each block it pinned with exactly the
 //! addresses it got back (`RELEASE_PD_PAGE_BLK`, NEC's `vedl_release_pindown_page_blk`): such a
 //! release finds the call by its first address, compares the rest in order, and takes every
-//! entry in one step. Nothing is filed per entry, so a block call costs one table slot
+//! entry in one step. Nothing is filed per entry, so a block call costs one table entry
 //! (docs/design.md, "NEC's pin lists": per-entry filing was half of a block call's time).
 //!
 //! Entries are filed one by one in a second table, under the same keys: the one-page ioctl's,
@@ -40,10 +40,11 @@ use crate::{
         PAGE_SHIFT, //
     },
     pin_table::{
+        Items,
+        Node,
         OutOfMemory,
         PinTable,
-        Slot,
-        SlotStore, //
+        Storage, //
     },
     sys::{
         dma_map::{
@@ -167,31 +168,37 @@ impl Call {
     }
 }
 
-/// A table's slots, in the kernel's memory.
-pub(crate) struct Slots<V>(KVVec<Slot<V>>);
+/// An array of a table, in the kernel's memory.
+pub(crate) struct Slots<T>(KVVec<T>);
 
-impl<V> SlotStore<V> for Slots<V> {
+impl<T> Items<T> for Slots<T> {
     fn none() -> Self {
         Self(KVVec::new())
     }
 
-    fn empty(n: usize) -> Result<Self, OutOfMemory> {
+    fn filled(n: usize, mut f: impl FnMut(usize) -> T) -> Result<Self, OutOfMemory> {
         let mut v = KVVec::with_capacity(n, GFP_KERNEL).map_err(|_| OutOfMemory)?;
-        for _ in 0..n {
+        for i in 0..n {
             // Within the capacity just allocated.
-            v.push_within_capacity(Slot::Empty)
-                .map_err(|_| OutOfMemory)?;
+            v.push_within_capacity(f(i)).map_err(|_| OutOfMemory)?;
         }
         Ok(Self(v))
     }
 
-    fn slots(&self) -> &[Slot<V>] {
+    fn items(&self) -> &[T] {
         &self.0
     }
 
-    fn slots_mut(&mut self) -> &mut [Slot<V>] {
+    fn items_mut(&mut self) -> &mut [T] {
         &mut self.0
     }
+}
+
+/// Where the pin lists' tables keep their arrays: [`Slots`].
+pub(crate) struct KernelMemory;
+
+impl Storage for KernelMemory {
+    type Of<T> = Slots<T>;
 }
 
 /// One of NEC's pin lists: block calls filed whole, entries filed one by one, and their charges
@@ -205,8 +212,8 @@ impl<V> SlotStore<V> for Slots<V> {
 /// insertion order is below `next_seq`.
 #[derive(Default)]
 struct PinList {
-    calls: PinTable<Call, Slots<Call>>,
-    entries: PinTable<ListEntry, Slots<ListEntry>>,
+    calls: PinTable<Call, KernelMemory>,
+    entries: PinTable<ListEntry, KernelMemory>,
     in_calls: usize,
     next_seq: u64,
     charges: KVec<Option<PinCharge>>,
@@ -292,10 +299,9 @@ impl PinList {
         for c in self.calls.values_mut() {
             c.split()?;
         }
-        let Slots(slots) = self.calls.take_all();
-        for slot in slots {
-            let Slot::Held(held) = slot else { continue };
-            let c = held.value;
+        let Slots(nodes) = self.calls.take_all();
+        for node in nodes {
+            let Some(c) = node.into_value() else { continue };
             let key_size = c.size;
             let CallEntries::Each(each) = c.entries else {
                 // Not reached: every call was split above. Were it, its pages stay pinned for
@@ -351,8 +357,8 @@ pub(crate) struct PinLists {
 
 /// Every entry of a list, taken out: dropping it unpins them and returns their charges.
 pub(crate) struct TakenList {
-    _calls: Slots<Call>,
-    _entries: Slots<ListEntry>,
+    _calls: Slots<Node<Call>>,
+    _entries: Slots<Node<ListEntry>>,
     _charges: KVec<Option<PinCharge>>,
 }
 

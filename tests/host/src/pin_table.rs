@@ -1,40 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Host tests of `src/pin_table.rs`: NEC's pin list semantics (newest first per key, duplicates,
-//! sizes apart) on the open-addressing table, its growth, and a random run against a model.
+//! sizes apart) on the index of key buckets and chained nodes, its growth, and a random run against a model.
 
 use crate::pin_table::*;
 
-struct VecStore<V>(Vec<Slot<V>>);
+struct VecItems<T>(Vec<T>);
 
-impl<V> SlotStore<V> for VecStore<V> {
+impl<T> Items<T> for VecItems<T> {
     fn none() -> Self {
         Self(Vec::new())
     }
 
-    fn empty(n: usize) -> Result<Self, OutOfMemory> {
-        Ok(Self((0..n).map(|_| Slot::Empty).collect()))
+    fn filled(n: usize, f: impl FnMut(usize) -> T) -> Result<Self, OutOfMemory> {
+        Ok(Self((0..n).map(f).collect()))
     }
 
-    fn slots(&self) -> &[Slot<V>] {
+    fn items(&self) -> &[T] {
         &self.0
     }
 
-    fn slots_mut(&mut self) -> &mut [Slot<V>] {
+    fn items_mut(&mut self) -> &mut [T] {
         &mut self.0
     }
 }
 
-type Table = PinTable<u32, VecStore<u32>>;
+struct VecStorage;
 
-fn held(s: &VecStore<u32>) -> Vec<u32> {
-    let mut v: Vec<u32> =
-        s.0.iter()
-            .filter_map(|x| match x {
-                Slot::Held(e) => Some(e.value),
-                _ => None,
-            })
-            .collect();
+impl Storage for VecStorage {
+    type Of<T> = VecItems<T>;
+}
+
+type Table = PinTable<u32, VecStorage>;
+
+fn held(s: VecItems<Node<u32>>) -> Vec<u32> {
+    let mut v: Vec<u32> = s.0.into_iter().filter_map(Node::into_value).collect();
     v.sort();
     v
 }
@@ -71,7 +71,7 @@ fn newest_first_per_key_and_sizes_apart() {
     assert_eq!(t.pop(7, 1), Some(2));
     assert_eq!(t.pop(9, 0), None);
     assert_eq!(t.len(), 1);
-    assert_eq!(held(&t.take_all()), vec![4]);
+    assert_eq!(held(t.take_all()), vec![4]);
     assert!(t.is_empty());
     assert_eq!(t.pop(8, 0), None);
 }
@@ -139,7 +139,7 @@ fn random_run_matches_a_model() {
     }
     let mut all: Vec<u32> = model.iter().map(|m| m.2).collect();
     all.sort();
-    assert_eq!(held(&t.take_all()), all);
+    assert_eq!(held(t.take_all()), all);
 }
 
 /// A table filled and emptied again keeps its slots: the next fill of the same size reuses them
@@ -220,4 +220,50 @@ fn values_mut_changes_held_entries_in_place() {
     assert_eq!(t.pop(1, 0), Some(11));
     assert_eq!(t.pop(3, 0), Some(31));
     assert!(t.is_empty());
+}
+
+/// Entries placed in random insertion order (`insert_seq`), taken by `pop_where` with a
+/// predicate, through growths that re-file every chain: each take is the model's newest accepted
+/// entry of the key.
+#[test]
+fn random_order_and_predicates_match_a_model() {
+    let mut seed = 0x0fed_cba9_8765_4321u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut t = Table::new();
+    // (frame, size, seq, value)
+    let mut model: Vec<(u64, u8, u64, u32)> = Vec::new();
+    for v in 0..20_000u32 {
+        let frame = next() % 40;
+        let size = (next() % 2) as u8;
+        if next() % 3 == 0 {
+            let odd = next() % 2 == 0;
+            let accept = |x: &u32| !odd || x % 2 == 1;
+            let got = t.pop_where(frame, size, accept);
+            let want = model
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.0 == frame && m.1 == size && accept(&m.3))
+                .max_by_key(|(_, m)| m.2)
+                .map(|(i, _)| i)
+                .map(|i| model.remove(i).3);
+            assert_eq!(got, want);
+        } else {
+            // Distinct places in insertion order, given out of order.
+            let seq = (next() % 1_000_000) * 32_768 + u64::from(v);
+            if t.insert_seq(frame, size, seq, v).is_err() {
+                t.reserve(1 + (next() % 50) as usize).unwrap();
+                t.insert_seq(frame, size, seq, v).unwrap();
+            }
+            model.push((frame, size, seq, v));
+        }
+        assert_eq!(t.len(), model.len());
+    }
+    let mut all: Vec<u32> = model.iter().map(|m| m.3).collect();
+    all.sort();
+    assert_eq!(held(t.take_all()), all);
 }

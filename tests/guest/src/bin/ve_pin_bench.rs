@@ -3,6 +3,7 @@
 //! ve_pin_bench: the pinning micro-benchmark. In one boot, on the same buffers, it measures
 //! nanoseconds per 4 KiB page (pin + unpin) for:
 //! - the kernel's own `pin_user_pages_fast` in batches of 512 (`gup_test -a -n 512`, debugfs),
+//!   and one page per call (`gup_test -a -n 1`: what one page's GUP costs a one-page ioctl),
 //! - this driver's pin engine (test-only ioctl; `test_ioctls=1`), short-term and long-term,
 //! - NEC's bulk ioctls (`VHVA_TO_VSAA_BLK_PIN_DOWN` <= 100 entries + `RELEASE_PD_PAGE_BLK`),
 //! - NEC's one-page ioctls (`VHVA_TO_VSAA_PIN_DOWN` + `RELEASE_PD_PAGE` per 4 KiB page).
@@ -63,11 +64,13 @@ const FOLL_WRITE: u32 = 1;
 /// (pin ns, unpin ns) for the whole buffer.
 type Sample = (f64, f64);
 
-fn gup_test(gup: &OwnedFd, b: &Buffer) -> Result<Sample, String> {
+/// `gup_test -a -n per_call`: pins the buffer `per_call` pages per `pin_user_pages_fast` call,
+/// then unpins it.
+fn gup_test(gup: &OwnedFd, b: &Buffer, per_call: u32) -> Result<Sample, String> {
     let mut g = GupTest {
         addr: b.addr(),
         size: b.len as u64,
-        nr_pages_per_call: 512,
+        nr_pages_per_call: per_call,
         gup_flags: FOLL_WRITE,
         ..Default::default()
     };
@@ -187,17 +190,22 @@ fn main() {
         "ioctl floor (COUNT_PD_PAGE_ALL): {floor:.0} ns per call, {:.0} ns per page of a 100-page block call",
         floor / 100.0
     ));
+    t.diag(
+        "1page/floor: one-page pin + release against two ioctl floors and one page's GUP (-n 1)",
+    );
     t.diag(&format!(
-        "{:<11} {:>5} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>9} | {:>9}",
+        "{:<11} {:>5} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>9} | {:>9} | {:>11}",
         "memory",
         "MiB",
         "gup_test -n 512",
+        "gup_test -n 1",
         "engine",
         "engine longterm",
         "bulk ioctls",
         "one-page ioctls",
         "eng/gup",
-        "bulk/gup"
+        "bulk/gup",
+        "1page/floor"
     ));
     for backing in [Backing::Anon4k, Backing::Hugetlb2m] {
         for &mib in &sizes {
@@ -205,7 +213,8 @@ fn main() {
             let r = (|| {
                 let b = Buffer::new(backing, mib << 20)?;
                 let pages = (b.len / 4096) as f64;
-                let g = measure(reps, pages, || gup_test(&gup, &b))?;
+                let g = measure(reps, pages, || gup_test(&gup, &b, 512))?;
+                let g1 = measure(reps, pages, || gup_test(&gup, &b, 1))?;
                 let e = measure(reps, pages, || {
                     engine(&dev, &b, uapi::VE_DRV_PIN_BENCH_WRITE)
                 })?;
@@ -220,16 +229,18 @@ fn main() {
                 let o = measure(1, pages, || one_page(&dev, &b))?;
                 let cell = |s: Sample| format!("{:>6.0} +{:>6.0}", s.0, s.1);
                 println!(
-                    "# {:<11} {:>5} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>8.2}x | {:>8.2}x",
+                    "# {:<11} {:>5} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>8.2}x | {:>8.2}x | {:>10.2}x",
                     backing.name(),
                     mib,
                     cell(g),
+                    cell(g1),
                     cell(e),
                     cell(l),
                     cell(k),
                     cell(o),
                     (g.0 + g.1) / (e.0 + e.1),
-                    (k.0 + k.1) / (g.0 + g.1)
+                    (k.0 + k.1) / (g.0 + g.1),
+                    (o.0 + o.1) / (2.0 * floor + g1.0 + g1.1)
                 );
                 Ok::<(), String>(())
             })();
