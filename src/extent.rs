@@ -33,8 +33,12 @@ pub const fn pages_to_boundary(va: u64, split: u64) -> u64 {
 /// Length of the physically contiguous run at the start of `items`: how many leading entries
 /// continue the first, entry `k` being `nth(first, k)` (the frame plus `k` for page frame
 /// numbers; the pointer `k` `struct page`s on for the kernel's page pointers, which are
-/// contiguous for contiguous frames). At most `limit`; at least 1 unless `items` is empty. One
-/// compare per entry, in a loop the compiler keeps tight (it runs once per pinned page).
+/// contiguous for contiguous frames). At most `limit`; at least 1 unless `items` is empty.
+///
+/// It runs once per pinned page (512 times for a 2 MiB page), so it compares
+/// [`PREFIX_CHUNK`] entries at a time without a branch per entry, then entry by entry where a
+/// chunk breaks the run: under an emulator (TCG) every conditional branch ends a translated
+/// block, and the entry-by-entry loop cost about 5 ns per page.
 pub fn contiguous_prefix<T: Copy + PartialEq>(
     items: &[T],
     nth: impl Fn(T, usize) -> T,
@@ -43,13 +47,26 @@ pub fn contiguous_prefix<T: Copy + PartialEq>(
     let Some(&first) = items.first() else {
         return 0;
     };
-    let end = items.len().min(limit);
+    let items = &items[..items.len().min(limit).max(1)];
     let mut k = 1;
-    while k < end && items[k] == nth(first, k) {
+    while let Some(chunk) = items.get(k..k + PREFIX_CHUNK) {
+        let mut same = true;
+        for (j, &x) in chunk.iter().enumerate() {
+            same &= x == nth(first, k + j);
+        }
+        if !same {
+            break;
+        }
+        k += PREFIX_CHUNK;
+    }
+    while k < items.len() && items[k] == nth(first, k) {
         k += 1;
     }
     k
 }
+
+/// Entries [`contiguous_prefix`] compares at once.
+pub const PREFIX_CHUNK: usize = 8;
 
 /// How many entries of `pgsz` bytes a block call covers and how many bytes that is, following
 /// NEC's `vp_v2p_blk`: the range `[vaddr, vaddr + length)` spans

@@ -72,6 +72,7 @@ use crate::{
         gup::{
             yield_between_batches,
             LockedRun,
+            PageBatch,
             PinCharge,
             PinnedRun,
             TargetMm, //
@@ -407,6 +408,8 @@ fn build<C: Channel>(
         blocks,
         cut: 0,
         build,
+        batch: None,
+        runs: KVec::new(),
     };
     // What was pinned but never handed over goes with `s`, before the request is failed by the
     // caller (nothing can reach it).
@@ -534,6 +537,10 @@ struct Submitter<'a, C: Channel> {
     cut: u64,
     /// The registration cache entry that takes the blocks (instead of the request).
     build: Option<Building>,
+    /// Room for GUP's page pointers, allocated with the first batch pinned as runs.
+    batch: Option<PageBatch>,
+    /// The runs of the batch being taken (empty between batches: kept for its capacity).
+    runs: KVec<PinnedRun>,
 }
 
 impl<C: Channel> Submitter<'_, C> {
@@ -619,10 +626,16 @@ impl<C: Channel> Submitter<'_, C> {
         let got = if self.array {
             self.pin_pages(first, pages as usize)?
         } else {
-            let mut runs = KVec::new();
+            // The page pointers' room and the runs' vector are the request's, allocated once.
+            let batch = match &mut self.batch {
+                Some(b) => b,
+                None => self.batch.insert(PageBatch::new()?),
+            };
+            let mut runs = core::mem::take(&mut self.runs);
             // The device writes the VH pages when copying VE -> VH. Runs are cut at the block
             // size so that the first blocks stay short.
-            let got = self.target.pin_runs(
+            let got = self.target.pin_runs_with(
+                batch,
                 first,
                 pages as usize,
                 self.route.writes_host(),
@@ -631,7 +644,9 @@ impl<C: Channel> Submitter<'_, C> {
                 &mut runs,
             )?;
             self.array = self.pacing.arrays && runs.len() * FRAGMENTED_STRETCH > got;
-            self.take_runs(first, runs)?;
+            // On an error the runs not taken are unpinned here.
+            self.take_runs(first, &mut runs)?;
+            self.runs = runs;
             got
         };
         if got < pages as usize && self.next_va < self.end_va {
@@ -643,7 +658,7 @@ impl<C: Channel> Submitter<'_, C> {
 
     /// Charges the pinned `runs` of the batch from `first` (one charge for the batch, shared out)
     /// and adds each to the open block, or links it (behind an IOMMU).
-    fn take_runs(&mut self, first: u64, mut runs: KVec<PinnedRun>) -> Result {
+    fn take_runs(&mut self, first: u64, runs: &mut KVec<PinnedRun>) -> Result {
         let pinned = runs.iter().map(|r| r.npages()).sum();
         let mut charge = self.charge(pinned)?;
         let mut va = first;
@@ -694,8 +709,8 @@ impl<C: Channel> Submitter<'_, C> {
                 for p in phys.iter_mut() {
                     *p >>= PAGE_SHIFT;
                 }
-                let runs = pins.into_runs(&phys).map_err(|_| ENOMEM)?;
-                self.take_runs(first, runs)?;
+                let mut runs = pins.into_runs(&phys).map_err(|_| ENOMEM)?;
+                self.take_runs(first, &mut runs)?;
                 return Ok(got);
             }
         };

@@ -93,6 +93,22 @@ pub(crate) const BATCH: usize = 512;
 /// Calls for at most this many pages use a batch on the stack.
 const SMALL_BATCH: usize = 16;
 
+/// Room for one GUP call's page pointers ([`BATCH`] of them, one page), for a caller that pins
+/// batch after batch ([`TargetMm::pin_runs_with`]) to allocate once. Never zeroed: GUP writes
+/// the entries it returns, and only those are read.
+pub(crate) struct PageBatch(KBox<core::mem::MaybeUninit<[*mut bindings::page; BATCH]>>);
+
+impl PageBatch {
+    /// Allocates the room.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(KBox::new_uninit(GFP_KERNEL)?))
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut *mut bindings::page {
+        self.0.as_mut_ptr().cast()
+    }
+}
+
 /// Physically contiguous pinned pages, owning one pin on each (or, for [`Hold::Ref`], one
 /// reference).
 ///
@@ -597,6 +613,35 @@ impl TargetMm {
         self.hold_runs(va, npages, Hold::Pin { write, longterm }, split, out)
     }
 
+    /// [`TargetMm::pin_runs`] with the page pointers in `batch` (nothing allocated but room in
+    /// `out`, none if it has enough).
+    #[expect(clippy::too_many_arguments)]
+    pub(crate) fn pin_runs_with<A: Allocator>(
+        &self,
+        batch: &mut PageBatch,
+        va: u64,
+        npages: usize,
+        write: bool,
+        longterm: bool,
+        split: u64,
+        out: &mut Vec<PinnedRun, A>,
+    ) -> Result<usize> {
+        let buf = batch.as_mut_ptr();
+        // SAFETY: `buf` has room for `BATCH` pointers and is borrowed (through `batch`) for the
+        // whole call.
+        unsafe {
+            self.hold_runs_in(
+                buf,
+                BATCH,
+                va,
+                npages,
+                Hold::Pin { write, longterm },
+                split,
+                out,
+            )
+        }
+    }
+
     /// [`TargetMm::pin_runs`] with the pages held as `hold` says.
     pub(crate) fn hold_runs<A: Allocator>(
         &self,
@@ -606,24 +651,43 @@ impl TargetMm {
         split: u64,
         out: &mut Vec<PinnedRun, A>,
     ) -> Result<usize> {
-        if !split.is_power_of_two() || split < PAGE_SIZE {
-            return Err(EINVAL);
-        }
         // Page pointers for GUP to fill: on the stack for short calls (NEC's one-page ioctls),
-        // else one page of them. Never zeroed: GUP writes the entries it returns, and only those
-        // are read.
+        // else one page of them.
         let mut small = [core::mem::MaybeUninit::<*mut bindings::page>::uninit(); SMALL_BATCH];
         let mut big = if npages > SMALL_BATCH {
-            Some(KBox::<[*mut bindings::page; BATCH]>::new_uninit(
-                GFP_KERNEL,
-            )?)
+            Some(PageBatch::new()?)
         } else {
             None
         };
         let (buf, cap): (*mut *mut bindings::page, usize) = match &mut big {
-            Some(b) => (b.as_mut_ptr().cast(), BATCH),
+            Some(b) => (b.as_mut_ptr(), BATCH),
             None => (small.as_mut_ptr().cast(), SMALL_BATCH),
         };
+        // SAFETY: `buf` has room for `cap` pointers (above) and lives until the end of this
+        // function.
+        unsafe { self.hold_runs_in(buf, cap, va, npages, hold, split, out) }
+    }
+
+    /// [`TargetMm::hold_runs`] with GUP filling `buf`, `cap` pointers at a time.
+    ///
+    /// # Safety
+    ///
+    /// `buf` is valid for writes and reads of `cap` page pointers for the whole call, and used by
+    /// nothing else meanwhile.
+    #[expect(clippy::too_many_arguments)]
+    unsafe fn hold_runs_in<A: Allocator>(
+        &self,
+        buf: *mut *mut bindings::page,
+        cap: usize,
+        va: u64,
+        npages: usize,
+        hold: Hold,
+        split: u64,
+        out: &mut Vec<PinnedRun, A>,
+    ) -> Result<usize> {
+        if !split.is_power_of_two() || split < PAGE_SIZE {
+            return Err(EINVAL);
+        }
         let mask = split - 1;
         let mut done = 0usize;
         // Runs before this index belong to earlier calls and are never extended.

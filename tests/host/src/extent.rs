@@ -32,6 +32,32 @@ fn contiguous_prefix_of_frames_and_pointers() {
     assert_eq!(contiguous_prefix(&p, |f, n| f.wrapping_add(n), 10), 4);
 }
 
+/// The run ends at every possible place, inside and between the chunks compared at once, and at
+/// the limit wherever it falls.
+#[test]
+fn contiguous_prefix_breaks_anywhere() {
+    for len in 0..3 * PREFIX_CHUNK + 3 {
+        for brk in 1..=len {
+            // Contiguous up to `brk`, then a jump.
+            let items: Vec<u64> = (0..len as u64)
+                .map(|i| if i < brk as u64 { 100 + i } else { 500 + i })
+                .collect();
+            for limit in 0..len + 2 {
+                let want = brk.min(limit.max(1));
+                assert_eq!(
+                    contiguous_prefix(&items, |f, k| f + k as u64, limit),
+                    want,
+                    "len {len} break {brk} limit {limit}"
+                );
+            }
+        }
+    }
+    // A backward step inside a chunk, and a repeat, end the run there.
+    let mut items: Vec<u64> = (0..20).map(|i| 100 + i).collect();
+    items[13] = 112;
+    assert_eq!(contiguous_prefix(&items, |f, k| f + k as u64, 100), 13);
+}
+
 #[test]
 fn boundaries() {
     assert_eq!(pages_to_boundary(0x40_0000, HPAGE_SIZE), 512);
