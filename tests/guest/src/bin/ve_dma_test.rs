@@ -414,6 +414,91 @@ fn overlap_and_early_unpin(fx: &mut Fx) -> R {
     overlap(fd, c)
 }
 
+/// The driver's windows of pinned, not completed bytes (src/dma/submit.rs) in this boot's DMA
+/// mode: for 4 KiB pages and for huge pages.
+fn windows() -> (i64, i64) {
+    match ve_guest::dma_mode_of_boot() {
+        uapi::VE_DRV_DMA_IOMMU => (128 << 20, 128 << 20),
+        uapi::VE_DRV_DMA_BOUNCE => (4 << 20, 4 << 20),
+        _ => (64 << 20, 256 << 20),
+    }
+}
+
+/// Huge pages: a 320 MiB VH -> VE transfer from a 1 GiB hugetlb page, the engine throttled and
+/// sampled from another thread. Its pages are resident huge pages, so with direct mapping the
+/// request may hold more than the 4 KiB window (64 MiB), and never more than the huge-page window
+/// (256 MiB) plus one batch.
+fn huge_page_window(fx: &mut Fx) -> R {
+    const LEN: usize = 320 << 20;
+    let c = fx.ctl.as_ref().map_err(|e| e.clone())?;
+    // In pages, plus one batch.
+    let (small, huge) = windows();
+    let (small, huge) = (small / 4096 + 512, huge / 4096 + 512);
+    let b = Buffer::new(Backing::Hugetlb1g, 1 << 30)?;
+    let base = pins_held();
+    let g = c.control(emu::OFF_CTL_BW_MIBS, 512);
+    let done = AtomicBool::new(false);
+    let (res, max_held) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut max_held = 0i64;
+            while !done.load(Ordering::Relaxed) {
+                max_held = max_held.max(pins_held() - base);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            max_held
+        });
+        let res = xfer(&fx.fd, true, b.addr(), 0x1_0000_0000, LEN as u64);
+        done.store(true, Ordering::Relaxed);
+        (res, sampler.join().unwrap_or(i64::MAX))
+    });
+    g.release();
+    res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
+    println!(
+        "# figure: huge-page window: at most {max_held} pages pinned during a {} page transfer",
+        LEN / 4096
+    );
+    ensure(max_held <= huge, || {
+        format!("{max_held} pages pinned at once, the huge-page window is {huge}")
+    })?;
+    if huge > small {
+        ensure(max_held > small, || {
+            format!("{max_held} pages pinned at most: the huge-page window ({huge}) was not used")
+        })?;
+    }
+    ensure_eq("pins held after", pins_held() - base, 0)
+}
+
+/// Huge pages over `RLIMIT_MEMLOCK`: in a child without `CAP_IPC_LOCK` and the 4 KiB window plus
+/// 32 MiB of it (96 MiB with direct mapping, under the huge-page window), a 192 MiB round trip
+/// through a 1 GiB hugetlb page, the engine throttled, still works (the request goes on with the
+/// 4 KiB window, which fits the limit), every byte compared, nothing left pinned.
+fn huge_pages_within_memlock(fx: &mut Fx) -> R {
+    const LEN: usize = 192 << 20;
+    let limit = windows().0 as u64 + (32 << 20);
+    let c = fx.ctl.as_ref().map_err(|e| e.clone())?;
+    let held = pins_held();
+    let fd = &fx.fd;
+    // Throttled, so that the request would pin past the limit before the engine frees anything.
+    let g = c.control(emu::OFF_CTL_BW_MIBS, 512);
+    let code = sys::in_child_with_memlock(limit, || {
+        let Ok(b) = Buffer::new(Backing::Hugetlb1g, 1 << 30) else {
+            return 10;
+        };
+        // SAFETY: two disjoint `LEN`-byte parts of the 1 GiB buffer.
+        match unsafe { xfer_round_trip(fd, b.ptr, b.ptr.add(LEN), LEN, 0x1_0000_0000, 7) } {
+            Ok(()) => 0,
+            Err(e) => {
+                println!("# child: {e}");
+                11
+            }
+        }
+    })
+    .map_err(|e| format!("child: {}", errname(e)));
+    g.release();
+    ensure_eq("child's exit code", code?, 0)?;
+    ensure_eq("pins held after", pins_held() - held, 0)
+}
+
 fn threads_and_processes(fx: &mut Fx) -> R {
     let fd = &fx.fd;
     concurrent(fd)
@@ -635,6 +720,8 @@ fn main() {
         .case("dropped interrupts: the transfer still completes", dropped_irqs)
         .case("coalesced interrupts (none raised): 2 x 2048 descriptors complete by the wait slices", coalesced_irqs)
         .case("overlap and early unpin: the engine starts before the last batch is pinned; pins stay within the window", overlap_and_early_unpin)
+        .case("huge pages: a request holds more than the 4 KiB window, within the huge-page window", huge_page_window)
+        .case("huge pages over RLIMIT_MEMLOCK: the request goes on with the 4 KiB window", huge_pages_within_memlock)
         .case("4 threads and 2 processes at once, every byte verified", threads_and_processes)
         .case("fork during a VE->VH transfer: the parent gets the data, the children's writes stay theirs", fork_during_ve_to_vh)
         .case("a process killed in the middle of a transfer: nothing stays pinned, the engine works", killed_mid_transfer)
@@ -735,13 +822,8 @@ fn concurrent(fd: &OwnedFd) -> R {
 /// held at any time must stay within the driver's window (64 MiB) plus one batch.
 fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     const LEN: usize = 128 << 20;
-    // The driver's window of pinned, not completed bytes (src/dma/submit.rs), plus one batch.
-    let window: i64 = match ve_guest::dma_mode_of_boot() {
-        uapi::VE_DRV_DMA_IOMMU => 128 << 20,
-        uapi::VE_DRV_DMA_BOUNCE => 4 << 20,
-        _ => 64 << 20,
-    };
-    let window_pages = window / 4096 + 512;
+    // The driver's window for 4 KiB pages, plus one batch.
+    let window_pages = windows().0 / 4096 + 512;
     let b = Buffer::new(Backing::Anon4k, LEN)?;
     let base = pins_held();
     let started0 = c.get(emu::OFF_CNT_STARTED);
