@@ -75,6 +75,7 @@ use crate::{
             LockedRun,
             PageBatch,
             PinCharge,
+            PinnedPageArray,
             PinnedRun,
             TargetMm, //
         },
@@ -674,11 +675,18 @@ impl<C: Channel> Submitter<'_, C> {
                 self.merge_max,
                 &mut runs,
             )?;
-            self.array = self.pacing.arrays && runs.len() * FRAGMENTED_STRETCH > got;
             self.huge = self.huge && runs.iter().all(|r| r.folio().pages >= PAGES_PER_HPAGE);
-            // On an error the runs not taken are unpinned here.
-            self.take_runs(first, &mut runs)?;
-            self.runs = runs;
+            if self.pacing.arrays && runs.len() * FRAGMENTED_STRETCH > got {
+                // Fragmented: one block of its pages rather than a block per run, and the next
+                // batch pinned as an array at once.
+                let pins = PinnedPageArray::from_runs(&mut runs)?;
+                self.runs = runs;
+                self.take_pages(first, pins)?;
+            } else {
+                // On an error the runs not taken are unpinned here.
+                self.take_runs(first, &mut runs)?;
+                self.runs = runs;
+            }
             got
         };
         if got < pages as usize && self.next_va < self.end_va {
@@ -725,9 +733,16 @@ impl<C: Channel> Submitter<'_, C> {
             .target
             .pin_array(first, pages, self.route.writes_host())?;
         let got = pins.len();
-        if got == 0 {
-            return Ok(0);
+        if got > 0 {
+            self.take_pages(first, pins)?;
         }
+        Ok(got)
+    }
+
+    /// Maps the pinned pages `pins` (a batch from `first`) stretch by stretch, charges them once
+    /// and makes them one block, as [`Submitter::pin_pages`] describes.
+    fn take_pages(&mut self, first: u64, pins: PinnedPageArray) -> Result {
+        let got = pins.len();
         // The frames, turned into physical addresses in place.
         let mut phys = pins.pfns()?;
         for p in phys.iter_mut() {
@@ -742,8 +757,7 @@ impl<C: Channel> Submitter<'_, C> {
                     *p >>= PAGE_SHIFT;
                 }
                 let mut runs = pins.into_runs(&phys).map_err(|_| ENOMEM)?;
-                self.take_runs(first, &mut runs)?;
-                return Ok(got);
+                return self.take_runs(first, &mut runs);
             }
         };
         // If the charge fails, `mapped` drops: no descriptor has its addresses yet.
@@ -771,7 +785,7 @@ impl<C: Channel> Submitter<'_, C> {
         self.next_va = stop_va;
         self.hold(kept);
         self.array = stretches * FRAGMENTED_STRETCH > got;
-        Ok(got)
+        Ok(())
     }
 
     /// Appends `run` (`len` bytes transferred from VH address `va`, `skip` bytes into it) to the

@@ -281,6 +281,28 @@ impl PinnedPageArray {
         Ok(runs)
     }
 
+    /// The pages of `runs`, in order, as one array that takes over their pins; `runs` is left
+    /// empty. `EINVAL` (nothing moved) unless every run is pinned (FOLL_PIN) and dirtied alike,
+    /// `ENOMEM` (nothing moved) if the array cannot be allocated.
+    pub(crate) fn from_runs(runs: &mut KVec<PinnedRun>) -> Result<Self> {
+        let dirty = runs.first().is_some_and(|r| r.dirty);
+        if runs.iter().any(|r| !r.pinned || r.dirty != dirty) {
+            return Err(EINVAL);
+        }
+        let n = runs.iter().map(|r| r.npages).sum();
+        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
+        for run in runs.drain_all() {
+            for k in 0..run.npages {
+                // Within the capacity reserved for every page of every run. The `struct page`s
+                // of a run's contiguous frames are consecutive (src/helpers.c insists on it).
+                let _ = pages.push_within_capacity(run.first.as_ptr().wrapping_add(k));
+            }
+            // INVARIANT: the run's pins now belong to the array, which releases them.
+            core::mem::forget(run);
+        }
+        Ok(Self { pages, dirty })
+    }
+
     /// The device may still reach these pages (an engine that would not halt): they stay
     /// pinned for good.
     pub(crate) fn keep_pinned_forever(self) {
