@@ -666,7 +666,7 @@ impl<C: Channel> Submitter<'_, C> {
             let mut runs = core::mem::take(&mut self.runs);
             // The device writes the VH pages when copying VE -> VH. Runs are cut at the block
             // size so that the first blocks stay short.
-            let got = self.target.pin_runs_with(
+            let got = self.target.pin_runs(
                 batch,
                 first,
                 pages as usize,

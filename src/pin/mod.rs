@@ -17,7 +17,10 @@ use kernel::{
 
 use crate::{
     extent,
-    sys::gup::TargetMm, //
+    sys::gup::{
+        PageBatch,
+        TargetMm, //
+    },
 };
 
 /// What the pin engine benchmark measured.
@@ -34,8 +37,10 @@ pub(crate) fn bench(addr: u64, len: u64, write: bool, longterm: bool) -> Result<
     let target = TargetMm::by_pid(0)?;
     let npages = extent::pages_spanned(addr, len) as usize;
     let mut runs = KVVec::new();
+    let mut batch = PageBatch::new()?;
     let start = Instant::<Monotonic>::now();
     let got = target.pin_runs(
+        &mut batch,
         addr & !(extent::PAGE_SIZE - 1),
         npages,
         write,

@@ -94,7 +94,7 @@ pub(crate) const BATCH: usize = 512;
 const SMALL_BATCH: usize = 16;
 
 /// Room for one GUP call's page pointers ([`BATCH`] of them, one page), for a caller that pins
-/// batch after batch ([`TargetMm::pin_runs_with`]) to allocate once. Never zeroed: GUP writes
+/// batch after batch ([`TargetMm::pin_runs`]) to allocate once. Never zeroed: GUP writes
 /// the entries it returns, and only those are read.
 pub(crate) struct PageBatch(KBox<core::mem::MaybeUninit<[*mut bindings::page; BATCH]>>);
 
@@ -617,28 +617,16 @@ impl TargetMm {
 
     /// Pins the `npages` pages from `va` (page aligned) and appends them to `out` as runs that are
     /// physically contiguous and never cross a multiple of `split` in virtual address
-    /// (`split` a power of two, at least [`PAGE_SIZE`]; `EINVAL` otherwise). `longterm` adds FOLL_LONGTERM, `write`
-    /// FOLL_WRITE (and dirties the pages when they are unpinned).
+    /// (`split` a power of two, at least [`PAGE_SIZE`]; `EINVAL` otherwise). `longterm` adds
+    /// FOLL_LONGTERM, `write` FOLL_WRITE (and dirties the pages when they are unpinned). GUP
+    /// fills `batch`, [`BATCH`] pointers at a time: nothing is allocated but room in `out`, none
+    /// if it has enough.
     ///
     /// Returns how many pages were pinned: fewer than asked if GUP stopped early (an unmapped
     /// page after the first). Errors come back as GUP reports them; everything pinned so far is in
     /// `out` and is released when `out` drops.
-    pub(crate) fn pin_runs<A: Allocator>(
-        &self,
-        va: u64,
-        npages: usize,
-        write: bool,
-        longterm: bool,
-        split: u64,
-        out: &mut Vec<PinnedRun, A>,
-    ) -> Result<usize> {
-        self.hold_runs(va, npages, Hold::Pin { write, longterm }, split, out)
-    }
-
-    /// [`TargetMm::pin_runs`] with the page pointers in `batch` (nothing allocated but room in
-    /// `out`, none if it has enough).
     #[expect(clippy::too_many_arguments)]
-    pub(crate) fn pin_runs_with<A: Allocator>(
+    pub(crate) fn pin_runs<A: Allocator>(
         &self,
         batch: &mut PageBatch,
         va: u64,
@@ -649,19 +637,10 @@ impl TargetMm {
         out: &mut Vec<PinnedRun, A>,
     ) -> Result<usize> {
         let buf = batch.as_mut_ptr();
+        let hold = Hold::Pin { write, longterm };
         // SAFETY: `buf` has room for `BATCH` pointers and is borrowed (through `batch`) for the
         // whole call.
-        unsafe {
-            self.hold_runs_in(
-                buf,
-                BATCH,
-                va,
-                npages,
-                Hold::Pin { write, longterm },
-                split,
-                out,
-            )
-        }
+        unsafe { self.hold_runs_in(buf, BATCH, va, npages, hold, split, out) }
     }
 
     /// [`TargetMm::pin_runs`] with the pages held as `hold` says.

@@ -106,16 +106,20 @@ fn growth_keeps_entries_and_order() {
     assert_eq!(total, 50 * 32);
 }
 
-/// A random run of inserts, pops and reserves against a plain model.
-#[test]
-fn random_run_matches_a_model() {
-    let mut seed = 0x1234_5678_9abc_def0u64;
-    let mut next = move || {
+/// A pseudo-random sequence from `seed` (xorshift64).
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
-    };
+    }
+}
+
+/// A random run of inserts, pops and reserves against a plain model.
+#[test]
+fn random_run_matches_a_model() {
+    let mut next = xorshift(0x1234_5678_9abc_def0);
     let mut t = Table::new();
     let mut model: Vec<(u64, u8, u32)> = Vec::new();
     for v in 0..20_000u32 {
@@ -227,13 +231,7 @@ fn values_mut_changes_held_entries_in_place() {
 /// entry of the key.
 #[test]
 fn random_order_and_predicates_match_a_model() {
-    let mut seed = 0x0fed_cba9_8765_4321u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x0fed_cba9_8765_4321);
     let mut t = Table::new();
     // (frame, size, seq, value)
     let mut model: Vec<(u64, u8, u64, u32)> = Vec::new();
