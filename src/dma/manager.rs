@@ -166,6 +166,8 @@ pub(crate) struct HeldBlock<R: Pinned = MappedBlock> {
 struct HeldPins<R: Pinned> {
     blocks: KVVec<(u64, Option<R>)>,
     head: usize,
+    /// [`Pinned::window_pages`] of the blocks held.
+    window_pages: usize,
 }
 
 impl<R: Pinned> HeldPins<R> {
@@ -173,6 +175,7 @@ impl<R: Pinned> HeldPins<R> {
         Self {
             blocks: KVVec::new(),
             head: 0,
+            window_pages: 0,
         }
     }
 
@@ -180,6 +183,7 @@ impl<R: Pinned> HeldPins<R> {
     /// and queues `b`'s pieces only afterwards: were there no room, `b` would be dropped
     /// (unpinned) before any descriptor could reach it.
     fn push_reserved(&mut self, b: HeldBlock<R>) {
+        self.window_pages += b.run.window_pages();
         if let Err(kernel::alloc::kvec::PushError((_, Some(run)))) =
             self.blocks.push_within_capacity((b.until, Some(b.run)))
         {
@@ -196,7 +200,10 @@ impl<R: Pinned> HeldPins<R> {
                 break;
             }
             // Dropping the run unpins it.
-            drop(run.take());
+            if let Some(run) = run.take() {
+                self.window_pages = self.window_pages.saturating_sub(run.window_pages());
+                drop(run);
+            }
             self.head += 1;
         }
         drop_consumed(&mut self.blocks, &mut self.head);
@@ -512,9 +519,14 @@ impl<R: Pinned> DmaState<R> {
         self.index(id).map(|i| self.reqs[i].result.is_none())
     }
 
-    /// Bytes request `id` holds pinned and not completed.
+    /// Bytes request `id` holds pinned and not completed: its pieces not completed, or, if more,
+    /// the pages of its blocks not yet released (a block goes only after its last piece).
     pub(crate) fn in_window(&self, id: u64) -> u64 {
-        self.index(id).map_or(0, |i| self.reqs[i].in_window)
+        self.index(id).map_or(0, |i| {
+            let r = &self.reqs[i];
+            let held = (r.pins.window_pages as u64) << crate::extent::PAGE_SHIFT;
+            r.in_window.max(held)
+        })
     }
 
     /// The submitter hands over `pieces` and the `blocks` they address (both emptied; a block's
@@ -1227,6 +1239,8 @@ mod tests {
     struct Run<'a> {
         id: u32,
         fake: &'a Fake,
+        /// Pages it holds.
+        pages: usize,
     }
 
     impl Drop for Run<'_> {
@@ -1237,7 +1251,7 @@ mod tests {
 
     impl Pinned for Run<'_> {
         fn npages(&self) -> usize {
-            1
+            self.pages
         }
 
         fn keep_pinned_forever(self) {
@@ -1273,7 +1287,11 @@ mod tests {
             b.push(
                 HeldBlock {
                     until,
-                    run: Run { id: bid, fake },
+                    run: Run {
+                        id: bid,
+                        fake,
+                        pages: 1,
+                    },
                 },
                 GFP_KERNEL,
             )?;
@@ -1381,6 +1399,53 @@ mod tests {
         let c = dma.collect(1, id)?.ok_or(EINVAL)?;
         assert_eq!(c.result, Ok(()));
         assert_eq!(c.out.bytes_done, 4 * 4096);
+        Ok(())
+    }
+
+    /// The window counts a block's pages until the block is released, not only its pieces in
+    /// flight: a block of 8 pages cut into two one-page pieces still counts 8 pages after its
+    /// first piece completed, and nothing once its last did.
+    #[test]
+    fn the_window_counts_a_block_until_it_is_released() -> Result {
+        let fake = Fake::new();
+        let mut dma = DmaState::new();
+        dma.reset(0)?;
+        let id = dma.open(1, Route::host_ve(false))?;
+        let mut p = KVVec::new();
+        for k in 0..2u64 {
+            p.push(
+                Piece::new(
+                    0x1000_0000 + k * 4096,
+                    0x2000_0000 + k * 8192,
+                    4096,
+                    Route::host_ve(false),
+                )?,
+                GFP_KERNEL,
+            )?;
+        }
+        let mut b = KVVec::new();
+        b.push(
+            HeldBlock {
+                until: 2,
+                run: Run {
+                    id: 1,
+                    fake: &fake,
+                    pages: 8,
+                },
+            },
+            GFP_KERNEL,
+        )?;
+        assert!(dma.add(id, &mut p, &mut b, true)?);
+        dma.fill(&fake)?;
+        assert_eq!(dma.in_window(id), 8 * 4096);
+        fake.complete(1);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[]));
+        assert_eq!(dma.in_window(id), 8 * 4096);
+        fake.complete(1);
+        dma.service(&fake)?;
+        assert!(saw(&fake, &[Event::Released(1)]));
+        assert_eq!(dma.in_window(id), 0);
         Ok(())
     }
 

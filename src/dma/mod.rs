@@ -121,6 +121,11 @@ pub(crate) trait Channel: Engine {
 pub(crate) trait Pinned {
     /// Pages held.
     fn npages(&self) -> usize;
+    /// Pages that count against the request's window of pinned, not completed memory: those it
+    /// pinned for itself.
+    fn window_pages(&self) -> usize {
+        self.npages()
+    }
     /// The device may still reach these pages: they stay pinned for good.
     fn keep_pinned_forever(self);
 }
@@ -163,6 +168,15 @@ impl Pinned for MappedBlock {
             MappedBlock::Pages { pages, .. } => pages.len(),
             MappedBlock::Copy(_) => 0,
             MappedBlock::Cached(range) => range.npages(),
+        }
+    }
+
+    fn window_pages(&self) -> usize {
+        match self {
+            // The registration cache bounds its own pages (`dma_cache_mib`); a request only
+            // holds the range while it uses it.
+            MappedBlock::Cached(_) => 0,
+            b => b.npages(),
         }
     }
 
