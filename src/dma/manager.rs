@@ -1261,7 +1261,7 @@ mod tests {
     }
 
     /// Hands over `pieces` one-page pieces (VE -> VH, VE side a page apart so none joins) and
-    /// `blocks` (`(until, id)`), then fills the ring.
+    /// `blocks` (`(until, id)`) of one page each, then fills the ring.
     fn hand_over<'a>(
         dma: &mut DmaState<Run<'a>>,
         fake: &'a Fake,
@@ -1269,6 +1269,22 @@ mod tests {
         first: u64,
         pieces: u64,
         blocks: &[(u64, u32)],
+    ) -> Result {
+        let mut sized = KVec::new();
+        for &(until, bid) in blocks {
+            sized.push((until, bid, 1), GFP_KERNEL)?;
+        }
+        hand_over_sized(dma, fake, id, first, pieces, &sized)
+    }
+
+    /// [`hand_over`] with blocks of `(until, id, pages)`.
+    fn hand_over_sized<'a>(
+        dma: &mut DmaState<Run<'a>>,
+        fake: &'a Fake,
+        id: u64,
+        first: u64,
+        pieces: u64,
+        blocks: &[(u64, u32, usize)],
     ) -> Result {
         let mut p = KVVec::new();
         for k in first..first + pieces {
@@ -1283,14 +1299,14 @@ mod tests {
             )?;
         }
         let mut b = KVVec::new();
-        for &(until, bid) in blocks {
+        for &(until, bid, pages) in blocks {
             b.push(
                 HeldBlock {
                     until,
                     run: Run {
                         id: bid,
                         fake,
-                        pages: 1,
+                        pages,
                     },
                 },
                 GFP_KERNEL,
@@ -1411,32 +1427,7 @@ mod tests {
         let mut dma = DmaState::new();
         dma.reset(0)?;
         let id = dma.open(1, Route::host_ve(false))?;
-        let mut p = KVVec::new();
-        for k in 0..2u64 {
-            p.push(
-                Piece::new(
-                    0x1000_0000 + k * 4096,
-                    0x2000_0000 + k * 8192,
-                    4096,
-                    Route::host_ve(false),
-                )?,
-                GFP_KERNEL,
-            )?;
-        }
-        let mut b = KVVec::new();
-        b.push(
-            HeldBlock {
-                until: 2,
-                run: Run {
-                    id: 1,
-                    fake: &fake,
-                    pages: 8,
-                },
-            },
-            GFP_KERNEL,
-        )?;
-        assert!(dma.add(id, &mut p, &mut b, true)?);
-        dma.fill(&fake)?;
+        hand_over_sized(&mut dma, &fake, id, 0, 2, &[(2, 1, 8)])?;
         assert_eq!(dma.in_window(id), 8 * 4096);
         fake.complete(1);
         dma.service(&fake)?;
