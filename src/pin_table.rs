@@ -174,7 +174,8 @@ impl<V, A: Storage> PinTable<V, A> {
             return Ok(());
         }
         let nodes = self.nodes.items().len();
-        if self.held == 0 && n <= nodes && Self::fits(n, 2 * nodes) {
+        // With twice as many buckets as nodes, `n <= nodes` new keys fit the index too.
+        if self.held == 0 && n <= nodes {
             // Nothing held: start over in place rather than allocate anew (a list that is filled
             // and emptied again, as VEOS's is, keeps its arrays).
             self.index.items_mut().fill(Bucket::EMPTY);
@@ -196,9 +197,7 @@ impl<V, A: Storage> PinTable<V, A> {
         }
         let buckets = want.checked_mul(2).ok_or(OutOfMemory)?;
         let index = A::Of::<Bucket>::filled(buckets, |_| Bucket::EMPTY)?;
-        let nodes = A::Of::<Node<V>>::filled(want, |i| Node::Free {
-            next: if i + 1 < want { num(i + 1) } else { NIL },
-        })?;
+        let nodes = A::Of::<Node<V>>::filled(want, |i| Self::free_node(i, want))?;
         let mut old = core::mem::replace(&mut self.nodes, nodes);
         self.index = index;
         // INVARIANT: empty arrays, every node on the free list; the held entries go back in
@@ -223,14 +222,19 @@ impl<V, A: Storage> PinTable<V, A> {
         Ok(())
     }
 
+    /// Node `i` of `n` on a free list from node 0, in order.
+    fn free_node(i: usize, n: usize) -> Node<V> {
+        Node::Free {
+            next: if i + 1 < n { num(i + 1) } else { NIL },
+        }
+    }
+
     /// Puts every node of `nodes` on a free list from node 0, in order.
     fn link_free(nodes: &mut [Node<V>]) {
         let n = nodes.len();
         for (i, node) in nodes.iter_mut().enumerate() {
             // Every held entry is dropped here (only reached with none held).
-            *node = Node::Free {
-                next: if i + 1 < n { num(i + 1) } else { NIL },
-            };
+            *node = Self::free_node(i, n);
         }
     }
 

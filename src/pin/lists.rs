@@ -6,10 +6,10 @@
 //!
 //! A list files each block call whole ([`Call`]), under the key of its first entry, in a
 //! [`PinTable`] (a hash index of keys over a dense array of entries chained newest first per
-//! key; the key is the page frame number, the `paddr` entry shifted right by 12, and entry size). VEOS releases each block it pinned with exactly the
-//! addresses it got back (`RELEASE_PD_PAGE_BLK`, NEC's `vedl_release_pindown_page_blk`): such a
-//! release finds the call by its first address, compares the rest in order, and takes every
-//! entry in one step. Nothing is filed per entry, so a block call costs one table entry
+//! key; the key is the page frame number, the `paddr` entry shifted right by 12, and entry
+//! size). VEOS releases each block it pinned with exactly the addresses it got back
+//! (`RELEASE_PD_PAGE_BLK`, NEC's `vedl_release_pindown_page_blk`): such a release finds the call
+//! by its first address, compares the rest in order, and takes every entry in one step. Nothing is filed per entry, so a block call costs one table entry
 //! (docs/design.md, "NEC's pin lists": per-entry filing was half of a block call's time).
 //!
 //! Entries are filed one by one in a second table, under the same keys: the one-page ioctl's,
