@@ -91,17 +91,19 @@ pub(crate) struct Chip {
     pub(crate) scr_offset: usize,
     /// Size of the SCR; probe checks the BAR covers `scr_offset + scr_size`.
     pub(crate) scr_size: usize,
-    /// Privileged DMA descriptor table, relative to the SCR.
-    pub(crate) pdma_desc: usize,
-    /// Privileged DMA control word 0, relative to the SCR (word 1 follows at +8).
-    pub(crate) pdma_ctl: usize,
-    /// Interrupt vector register relative to the SCR, where its layout is known.
+    /// The privileged DMA engine: descriptors and DMACTL relative to the SCR, its MSI-X entry,
+    /// and the INTVEC bit its handler acknowledges.
+    pub(crate) pdma: hw::PdmaRegs,
+    /// The ordering-attribute bit of ID-based ordering in a descriptor
+    /// ([`hw::desc::ORDER_IDO_VE1`] or [`hw::desc::ORDER_IDO_VE3`]).
+    pub(crate) order_ido: u8,
+    /// VE1's one interrupt vector register relative to the SCR, where the cores' and
+    /// `VEDRV_CMD_WAIT_INTR`'s bits are (entry `e` at bit `63 - e`); `None` where this driver
+    /// does not handle those bits (VE3: its INTVEC0-3 come with VE3's core path).
     pub(crate) intvec: Option<usize>,
     /// Whether INTVEC is write-one-to-clear (real cards) or plain memory (the emulator: cleared
     /// by read-modify-write, [`crate::regs::Regs::intvec_clear`]).
     pub(crate) intvec_w1c: bool,
-    /// MSI-X entry of the privileged DMA engine.
-    pub(crate) pdma_vector: u32,
     /// MSI-X vectors asked for: every entry the variant's handler dispatches (at least
     /// [`Chip::msix_vectors`] must be granted).
     pub(crate) msix_max: u32,
@@ -156,9 +158,9 @@ const fn ve3_irq_entry(e: u32) -> hw::ve1::Entry {
 }
 
 impl Chip {
-    /// MSI-X vectors to allocate at least, so that [`Chip::pdma_vector`] exists.
+    /// MSI-X vectors to allocate at least, so that the privileged DMA engine's entry exists.
     pub(crate) const fn msix_vectors(&self) -> u32 {
-        self.pdma_vector + 1
+        self.pdma.vector + 1
     }
 }
 
@@ -174,11 +176,10 @@ pub(crate) static VE1: Chip = Chip {
     scr_bar: hw::ve1::SCR_BAR,
     scr_offset: hw::ve1::SCR_OFFSET,
     scr_size: hw::scr::SIZE,
-    pdma_desc: hw::scr::PDMA_DESC,
-    pdma_ctl: hw::scr::PDMA_CTL0,
+    pdma: hw::ve1::PDMA,
+    order_ido: hw::desc::ORDER_IDO_VE1,
     intvec: Some(hw::scr::INTVEC),
     intvec_w1c: true,
-    pdma_vector: hw::ve1::PDMA_VECTOR,
     msix_max: hw::ve1::MSIX_ENTRIES,
     irq_entry: hw::ve1::entry,
     kick: Kick::None,
@@ -219,12 +220,11 @@ pub(crate) static VE1: Chip = Chip {
     chip_reset: Some(&hw::ve1::CHIP_RESET),
 };
 
-/// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets. Its
-/// privileged DMA interrupt (MSI-X 32) is not acknowledged in the handler: NEC's VE3 handler
-/// (`ve3_pdma_intr_cb`) only records it for `VEDRV_CMD_WAIT_INTR` (bit 64), and `WAIT_INTR` clears
-/// it in INTVEC1 (SCR + 0x2008) when it reports it (docs/hardware.md, "Interrupts"). The handler's
-/// acknowledgement is therefore left out here (`intvec: None`) until VE3 support is built and
-/// tested.
+/// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets
+/// (BAR4's SCR), its descriptors VE1's format with ID-based ordering as bit 4. Its privileged DMA
+/// interrupt (MSI-X 32) is acknowledged in INTVEC1 bit 63 by the handler, as on VE1 (NEC's VE3
+/// handler only records it and leaves the bit to `WAIT_INTR`, which clears it when it reports
+/// it: docs/hardware.md, "Interrupts"). Tested on the emulator's VE3 (`EMULATOR_VE3`).
 pub(crate) static VE3: Chip = Chip {
     variant: Variant::Ve3,
     name: "VE3",
@@ -236,11 +236,10 @@ pub(crate) static VE3: Chip = Chip {
     scr_bar: hw::ve3::SCR_BAR,
     scr_offset: hw::ve3::SCR_OFFSET,
     scr_size: hw::ve3::SCR_SIZE,
-    pdma_desc: hw::ve3::PDMA_DESC,
-    pdma_ctl: hw::ve3::PDMA_CTL0,
+    pdma: hw::ve3::PDMA,
+    order_ido: hw::desc::ORDER_IDO_VE3,
     intvec: None,
     intvec_w1c: true,
-    pdma_vector: hw::ve3::PDMA_VECTOR,
     msix_max: hw::ve3::PDMA_VECTOR + 1,
     irq_entry: ve3_irq_entry,
     kick: Kick::None,
@@ -251,21 +250,21 @@ pub(crate) static VE3: Chip = Chip {
     // (admin) until VE3 support and CR ownership come.
     windows: &[
         Window {
-            file_offset: 0,
+            file_offset: hw::ve3::MAP_BAR4,
             bar: hw::ve3::SCR_BAR,
             bar_offset: 0,
             size: None,
             kind: WindowKind::Registers,
         },
         Window {
-            file_offset: 0x0800_0000,
+            file_offset: hw::ve3::MAP_BAR2,
             bar: 2,
             bar_offset: 0,
             size: None,
             kind: WindowKind::Registers,
         },
         Window {
-            file_offset: 0x8800_0000,
+            file_offset: hw::ve3::MAP_VEMEM,
             bar: 0,
             bar_offset: 0,
             size: None,
@@ -323,4 +322,44 @@ pub(crate) static EMULATOR: Chip = Chip {
     // The emulator's VE register space.
     veraa_limit: hw::emu::VERAA_SIZE as u64,
     ..VE1
+};
+
+/// The emulator presenting a VE3 (`ve-emu --variant ve3`, [`hw::emu::VARIANT_VE3`]): VE3's
+/// register layout in the emulator's one BAR ([`hw::emu::VE3_BAR4_IMAGE`] for BAR4 with the
+/// privileged DMA engine, [`hw::emu::VE3_BAR2_IMAGE`] for BAR2/3), NEC's three VE3 windows mapped
+/// onto those regions and the VE memory stand-in.
+pub(crate) static EMULATOR_VE3: Chip = Chip {
+    variant: Variant::EmulatorVe3,
+    name: "VE3 emulator",
+    kick: Kick::IvshmemDoorbell,
+    intvec_w1c: false,
+    vcr: VcrSource::Emulator,
+    scr_bar: hw::ve1::SCR_BAR,
+    scr_offset: hw::emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET,
+    mmap_scr: hw::ve3::MAP_BAR4 + hw::ve3::SCR_OFFSET as u64,
+    windows: &[
+        Window {
+            file_offset: hw::ve3::MAP_BAR4,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: hw::emu::VE3_BAR4_IMAGE as u64,
+            size: Some(hw::ve3::BAR4_SIZE as u64),
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: hw::ve3::MAP_BAR2,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: hw::emu::VE3_BAR2_IMAGE as u64,
+            size: Some(hw::ve3::BAR2_SIZE as u64),
+            kind: WindowKind::Registers,
+        },
+        Window {
+            file_offset: hw::ve3::MAP_VEMEM,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: hw::emu::VEMEM_AREA as u64,
+            size: Some(hw::emu::VEMEM_AREA_SIZE as u64),
+            kind: WindowKind::VeMemory,
+        },
+    ],
+    veraa_limit: hw::emu::VERAA_SIZE as u64,
+    ..VE3
 };

@@ -29,6 +29,22 @@ pub mod pci_id {
     pub const DEVICE_IVSHMEM: u16 = 0x1110;
 }
 
+/// Where a variant's privileged DMA engine is in its system-common block, and how it interrupts:
+/// one description that the driver's chip table (`src/chip.rs`) and the emulator both read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PdmaRegs {
+    /// Descriptor table ([`desc::NUM`] descriptors of [`desc::SIZE`]), relative to the block.
+    pub desc: usize,
+    /// DMACTL word 0, relative to the block; word 1 follows at +8 ([`dmactl`]).
+    pub ctl: usize,
+    /// MSI-X entry the engine raises.
+    pub vector: u32,
+    /// INTVEC register that holds the engine's interrupt bit, relative to the block.
+    pub intvec: usize,
+    /// The engine's bit in that register (write-one-to-clear on the cards).
+    pub intvec_bit: u64,
+}
+
 /// VE1 system-common register block (SCR): offsets relative to the start of the block.
 ///
 /// On VE1 the block lives in BAR2 at [`ve1::SCR_OFFSET`]; the emulator mirrors that layout.
@@ -93,6 +109,14 @@ pub mod ve1 {
     pub const SCR_OFFSET: usize = 0x100_0000;
     /// MSI-X entry of the privileged DMA engine.
     pub const PDMA_VECTOR: u32 = 48;
+    /// The privileged DMA engine: VE1's block layout ([`super::scr`]), its bit in the one INTVEC.
+    pub const PDMA: super::PdmaRegs = super::PdmaRegs {
+        desc: super::scr::PDMA_DESC,
+        ctl: super::scr::PDMA_CTL0,
+        vector: PDMA_VECTOR,
+        intvec: super::scr::INTVEC,
+        intvec_bit: super::scr::intvec_bit(PDMA_VECTOR),
+    };
 
     /// BAR holding VE memory through the PCIATB.
     pub const VEMEM_BAR: u32 = 0;
@@ -288,12 +312,17 @@ pub mod exsrar {
     }
 }
 
-/// VE3 PCI layout (docs/hardware.md, "PCI layout", "System-common registers (VE1)" and
-/// "Interrupts"). Recorded for the variant table; no VE3 and no VE3 emulator exist here, so
-/// nothing below has run.
+/// VE3 PCI layout (docs/hardware.md, "PCI layout" and "Interrupts"; NEC's libved `ve_hw_ve3.h`,
+/// VEOS `ve3/src/veos/dma/ve3dma_hw.h`). BAR4 (8 MiB, non-prefetchable) holds the per-core areas
+/// and the system-common block with the privileged DMA engine; BAR2/3 (64 MiB, prefetchable) the
+/// cores' register files and a second system-common block (PCIATB, DMAATB); BAR0/1 is VE memory
+/// through the PCIATB. The emulator presents this layout with `--variant ve3`
+/// ([`super::emu::VE3_BAR4_IMAGE`]).
 pub mod ve3 {
     /// BAR holding the non-prefetchable system-common registers.
     pub const SCR_BAR: u32 = 4;
+    /// Bytes of BAR4.
+    pub const BAR4_SIZE: usize = 8 << 20;
     /// Offset of the system-common registers in [`SCR_BAR`].
     pub const SCR_OFFSET: usize = 0x20_0000;
     /// Size of the VE3 non-prefetchable system-common block.
@@ -304,12 +333,63 @@ pub mod ve3 {
     pub const PDMA_CTL0: usize = 0xA000;
     /// MSI-X entry of the privileged DMA engine.
     pub const PDMA_VECTOR: u32 = 32;
+    /// INTVEC0, relative to the SCR: core `n`'s interrupt at bit `63 - n`.
+    pub const INTVEC0: usize = 0x2000;
+    /// INTVEC1, relative to the SCR: the privileged DMA interrupt at bit 63 (NEC's software bit
+    /// 0, bit-reversed), PCI access exceptions in bits 31:16.
+    pub const INTVEC1: usize = 0x2008;
+    /// The privileged DMA engine: VE3's offsets, its interrupt on MSI-X 32 and INTVEC1 bit 63.
+    pub const PDMA: super::PdmaRegs = super::PdmaRegs {
+        desc: PDMA_DESC,
+        ctl: PDMA_CTL0,
+        vector: PDMA_VECTOR,
+        intvec: INTVEC1,
+        intvec_bit: 1 << 63,
+    };
+    /// MSI-X entries NEC's VE3 handler dispatches: cores 0-31, privileged DMA 32, user DMA 33,
+    /// PCI access exception 34, hardware error 35.
+    pub const MSIX_ENTRIES: u32 = 36;
     /// PCIATB entries on a VE3 (NEC's `hw_ve3.h`).
     pub const PCIATB_ENTRIES: usize = 4096;
     /// Pages withheld from a register mapping without `user_pdma=1`, relative to the SCR:
     /// INTVEC0-3, `DMADESP`, the reserved page after it, `DMACTLP` (as VE1's
     /// [`super::scr::WITHHELD`]).
-    pub const WITHHELD: [usize; 4] = [0x2000, PDMA_DESC, PDMA_DESC + 0x1000, PDMA_CTL0];
+    pub const WITHHELD: [usize; 4] = [INTVEC0, PDMA_DESC, PDMA_DESC + 0x1000, PDMA_CTL0];
+    /// The communication registers in BAR4: 32 pages of 8 KiB at SCR + 0x80000, the part of
+    /// BAR4 NEC lets any user map.
+    pub const CR_OFFSET: usize = SCR_OFFSET + 0x8_0000;
+    /// Bytes of one CR page.
+    pub const CR_PAGE_SIZE: usize = 0x2000;
+    /// CR pages.
+    pub const CR_PAGES: usize = 32;
+    /// Bytes of BAR2/3, the prefetchable registers.
+    pub const BAR2_SIZE: usize = 64 << 20;
+    /// Offset of the prefetchable system-common block (PCIATB, PCIATBA, DMAATB) in BAR2.
+    pub const BAR2_SCR_OFFSET: usize = 0x200_0000;
+    /// PCIATBA relative to the prefetchable block: bit 0 selects the PCIATB page size.
+    pub const PCIATBA: usize = 0x1_0000;
+    /// Per-core areas in BAR4: core `c`'s at `c * CORE_AREA` (a page of user registers with EXS
+    /// at +0, then system registers with EXSRAR at +0x1000; libved's VE3 area 1).
+    pub const CORE_AREA: usize = 0x1_0000;
+    /// Physical cores a VE3 can have (INTVEC0 bits, MSI-X entries 0-31).
+    pub const CORES_MAX: usize = 32;
+
+    /// Offset in BAR4 of core `core`'s EXS.
+    pub const fn exs_offset(core: usize) -> usize {
+        core * CORE_AREA
+    }
+
+    /// Offset in BAR4 of core `core`'s EXSRAR.
+    pub const fn exsrar_offset(core: usize) -> usize {
+        core * CORE_AREA + 0x1000
+    }
+
+    /// NEC's mmap file offset of BAR4.
+    pub const MAP_BAR4: u64 = 0;
+    /// NEC's mmap file offset of BAR2/3.
+    pub const MAP_BAR2: u64 = 0x0800_0000;
+    /// NEC's mmap file offset of BAR0/1 (VE memory).
+    pub const MAP_VEMEM: u64 = 0x8800_0000;
 }
 
 /// Privileged DMA control register bits.
@@ -383,8 +463,10 @@ pub mod desc {
     pub const ORDER_SHIFT: u32 = 45;
     /// Ordering attribute: relaxed ordering.
     pub const ORDER_RO: u8 = 2;
-    /// Ordering attribute: ID-based ordering (VE1's encoding; VE3 uses 4).
+    /// Ordering attribute: ID-based ordering, VE1's encoding.
     pub const ORDER_IDO_VE1: u8 = 1;
+    /// Ordering attribute: ID-based ordering, VE3's encoding (`VE_DMA_DESC_CTL_PCI_IDO`).
+    pub const ORDER_IDO_VE3: u8 = 4;
     /// Every ordering attribute bit word 1 has room for.
     pub const ORDER_MASK: u8 = 7;
 
@@ -681,8 +763,9 @@ pub mod emu {
     /// ([`OFF_CTL_RAISE`]). 5: VE1's chip reset ([`super::ve1::CHIP_RESET`]) and
     /// [`OFF_CNT_RESETS`], the ordering-attribute counters. 6: the emulated VT-d translation of
     /// host-side addresses (`--iommu`; [`OFF_CTL_IOMMU_ENABLE`] and its fields, counters and
-    /// [`super::desc::EXC_IOMMU_FAULT`]) and [`OFF_LAST_VH_ADDR`].
-    pub const ABI_VERSION: u32 = 6;
+    /// [`super::desc::EXC_IOMMU_FAULT`]) and [`OFF_LAST_VH_ADDR`]. 7: [`OFF_VARIANT`], the VE3
+    /// layout ([`VE3_BAR4_IMAGE`]).
+    pub const ABI_VERSION: u32 = 7;
     /// Size of BAR2 the emulator creates (a power of two, as PCI BARs are). The memfd behind it
     /// is sparse: untouched pages cost nothing.
     pub const BAR2_SIZE: usize = 256 << 20;
@@ -703,6 +786,13 @@ pub mod emu {
     /// Bytes of [`VEMEM_AREA`]: 128 MiB, the least VEOS accepts as `bar0_size` (its PCIATB then
     /// uses 2 MiB pages).
     pub const VEMEM_AREA_SIZE: usize = 128 << 20;
+    /// With [`VARIANT_VE3`]: where VE3's BAR4 image starts in BAR2 (8 MiB: the per-core areas,
+    /// the system-common block at [`super::ve3::SCR_OFFSET`] with the privileged DMA engine, the
+    /// CR pages). The VE1 image is not there then: the same bytes are VE3's.
+    pub const VE3_BAR4_IMAGE: usize = 0;
+    /// With [`VARIANT_VE3`]: where VE3's BAR2/3 image (64 MiB, the prefetchable registers)
+    /// starts in BAR2. Plain memory.
+    pub const VE3_BAR2_IMAGE: usize = 64 << 20;
     /// Size of the emulated VE register space (VERAA addresses 0..this).
     pub const VERAA_SIZE: usize = 64 << 10;
     /// MSI-X vectors the emulator serves: VE1's whole map as NEC's handler dispatches it
@@ -728,6 +818,12 @@ pub mod emu {
     pub const OFF_GUEST_RAM_SIZE: usize = 0x20;
     /// u64 nonce chosen by whoever started the emulator; proves the guest reads this block (emu).
     pub const OFF_NONCE: usize = 0x28;
+    /// u32 the card variant whose layout BAR2 presents: [`VARIANT_VE1`] or [`VARIANT_VE3`] (emu).
+    pub const OFF_VARIANT: usize = 0x30;
+    /// [`OFF_VARIANT`]: a VE1 (BAR2 as VE1's BAR2, [`VE1_BAR2_SIZE`]).
+    pub const VARIANT_VE1: u32 = 1;
+    /// [`OFF_VARIANT`]: a VE3 (VE3's BAR4 at [`VE3_BAR4_IMAGE`], BAR2/3 at [`VE3_BAR2_IMAGE`]).
+    pub const VARIANT_VE3: u32 = 3;
 
     /// Counters, all u64 (emu).
     /// Doorbell wake-ups seen (one wake-up may carry several doorbells: eventfds coalesce).

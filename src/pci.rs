@@ -116,6 +116,9 @@ fn probe<'bound, 'core>(
         pdev.enable_device_mem()?;
 
         let regs = pdev.iomap_region(chip.scr_bar, c"ve_drv")?;
+        // The emulator's one BAR holds either card's layout: its identification block says which
+        // (both keep their registers in that BAR, which the check above covered).
+        let mut chip = chip;
         let (doorbell, emu) = if card::needs_doorbell(chip) {
             let bar0 = pdev.iomap_region(0, c"ve_drv")?;
             let emu = card::identify_emulator(&regs, &bar0).inspect_err(|_| {
@@ -124,6 +127,7 @@ fn probe<'bound, 'core>(
                     "ivshmem device without a VE engine emulator: not binding\n"
                 );
             })?;
+            chip = emu.chip;
             (Some(bar0), Some(emu))
         } else {
             (None, None)
@@ -182,7 +186,7 @@ fn probe<'bound, 'core>(
             facts.index,
             chip.scr_bar,
             scr_bar_size >> 20,
-            chip.pdma_vector,
+            chip.pdma.vector,
             match facts.dma.mode() {
                 sys::dma_map::DmaMode::Direct => "direct",
                 sys::dma_map::DmaMode::Iommu => "through the IOMMU",

@@ -68,34 +68,34 @@ impl<'a> Regs<'a> {
 
     /// Reads DMACTL word 0 as it is (status bits; all ones if the device is gone).
     pub(crate) fn pdma_ctl0(&self) -> Result<u64> {
-        self.scr_read64(self.chip.pdma_ctl)
+        self.scr_read64(self.chip.pdma.ctl)
     }
 
     /// Zeroes word 0 of every privileged DMA descriptor (no status: nothing the engine would run),
     /// as VEOS does before it takes over the engine. Only while the engine is halted.
     pub(crate) fn pdma_clear_descriptors(&self) -> Result {
         for i in 0..hw::desc::NUM {
-            self.scr_write64(0, self.chip.pdma_desc + i * hw::desc::SIZE)?;
+            self.scr_write64(0, self.chip.pdma.desc + i * hw::desc::SIZE)?;
         }
         Ok(())
     }
 
     /// Reads DMACTL word 1: exception bit and read pointer.
     pub(crate) fn pdma_ctl1(&self) -> Result<u64> {
-        self.scr_read64(self.chip.pdma_ctl + 8)
+        self.scr_read64(self.chip.pdma.ctl + 8)
     }
 
     /// Writes the read pointer (DMACTL word 1); clears an exception. Only while halted.
     pub(crate) fn pdma_set_readptr(&self, slot: usize) -> Result {
         self.scr_write64(
             slot as u64 & hw::dmactl::READPTR_MASK,
-            self.chip.pdma_ctl + 8,
+            self.chip.pdma.ctl + 8,
         )
     }
 
     /// Posts descriptor `slot`: words 1, 2, 3, then word 0 (PREPARED) last.
     pub(crate) fn pdma_post(&self, slot: usize, words: [u64; 4]) -> Result {
-        let base = self.chip.pdma_desc + slot * hw::desc::SIZE;
+        let base = self.chip.pdma.desc + slot * hw::desc::SIZE;
         self.scr_write64(words[1], base + 8)?;
         self.scr_write64(words[2], base + 16)?;
         self.scr_write64(words[3], base + 24)?;
@@ -104,12 +104,12 @@ impl<'a> Regs<'a> {
 
     /// Reads word 0 (status, exception code) of descriptor `slot`.
     pub(crate) fn pdma_word0(&self, slot: usize) -> Result<u64> {
-        self.scr_read64(self.chip.pdma_desc + slot * hw::desc::SIZE)
+        self.scr_read64(self.chip.pdma.desc + slot * hw::desc::SIZE)
     }
 
     /// Neutralises descriptor `slot`: word 0 without a status, so the engine never runs it.
     pub(crate) fn pdma_neutralise(&self, slot: usize) -> Result {
-        self.scr_write64(0, self.chip.pdma_desc + slot * hw::desc::SIZE)
+        self.scr_write64(0, self.chip.pdma.desc + slot * hw::desc::SIZE)
     }
 
     /// Writes DMACTL word 0: [`hw::dmactl::PERMIT`] or [`hw::dmactl::DISABLE`].
@@ -119,34 +119,36 @@ impl<'a> Regs<'a> {
         } else {
             hw::dmactl::DISABLE
         };
-        self.scr_write64(v, self.chip.pdma_ctl)
+        self.scr_write64(v, self.chip.pdma.ctl)
     }
 
-    /// Reads and clears the interrupt vector register bit of MSI-X entry `vector`. Returns whether
-    /// it was set; `None` where the variant's INTVEC layout is not described.
-    pub(crate) fn intvec_test_and_clear(&self, vector: u32) -> Result<Option<bool>> {
-        let Some(off) = self.chip.intvec else {
-            return Ok(None);
-        };
-        let Some(bit) = hw::scr::intvec_bit_of(vector) else {
-            return Ok(None);
-        };
+    /// Reads and clears the privileged DMA engine's INTVEC bit ([`hw::PdmaRegs::intvec_bit`]).
+    /// Returns whether it was set.
+    pub(crate) fn pdma_intvec_test_and_clear(&self) -> Result<bool> {
+        let (off, bit) = (self.chip.pdma.intvec, self.chip.pdma.intvec_bit);
         let set = self.scr_read64(off)? & bit != 0;
         if set {
-            self.intvec_clear(bit, 1)?;
+            self.intvec_clear_at(off, bit, 1)?;
         }
-        Ok(Some(set))
+        Ok(set)
     }
 
-    /// Clears the INTVEC bits `mask` (bit-reversed: bit `63 - e` for entry `e`), writing the mask
-    /// `writes` times where INTVEC is write-one-to-clear (docs/hardware.md, "Interrupts"). On the
-    /// emulator ([`Chip::intvec_w1c`] false) a store replaces the whole word, so the bits are
-    /// cleared by a read-modify-write instead, once; a bit the emulator sets between the read and
-    /// the write is lost there, which only the emulator's INTVEC read-back can see.
+    /// Clears the bits `mask` of VE1's INTVEC ([`Chip::intvec`]; bit-reversed: bit `63 - e` for
+    /// entry `e`), `writes` times (see [`Self::intvec_clear_at`]); nothing where the variant's
+    /// INTVEC is not handled.
     pub(crate) fn intvec_clear(&self, mask: u64, writes: u32) -> Result {
-        let Some(off) = self.chip.intvec else {
-            return Ok(());
-        };
+        match self.chip.intvec {
+            Some(off) => self.intvec_clear_at(off, mask, writes),
+            None => Ok(()),
+        }
+    }
+
+    /// Clears the bits `mask` of the INTVEC register at `off` (relative to the SCR), writing the
+    /// mask `writes` times where INTVEC is write-one-to-clear (docs/hardware.md, "Interrupts").
+    /// On the emulator ([`Chip::intvec_w1c`] false) a store replaces the whole word, so the bits
+    /// are cleared by a read-modify-write instead, once; a bit the emulator sets between the read
+    /// and the write is lost there, which only the emulator's INTVEC read-back can see.
+    fn intvec_clear_at(&self, off: usize, mask: u64, writes: u32) -> Result {
         if self.chip.intvec_w1c {
             for _ in 0..writes {
                 self.scr_write64(mask, off)?;

@@ -520,6 +520,8 @@ pub enum Variant {
     Ve3 = 3,
     /// The VE1 engine emulator on QEMU ivshmem-doorbell (1af4:1110), bound only on opt-in.
     Emulator = 0x100,
+    /// The engine emulator presenting a VE3 (`ve-emu --variant ve3`), bound only on opt-in.
+    EmulatorVe3 = 0x103,
 }
 
 /// Argument of [`VE_DRV_IOC_INFO`]: what the driver knows about one card.

@@ -613,13 +613,15 @@ struct ve_wait_irq_arg {
 #define VE_DRV_VARIANT_VE1	1
 #define VE_DRV_VARIANT_VE3	3
 #define VE_DRV_VARIANT_EMULATOR	0x100
+#define VE_DRV_VARIANT_EMULATOR_VE3	0x103
 
 /**
  * struct ve_drv_info - argument of VE_DRV_IOC_INFO: what the driver knows about one card.
  * @flags: in: must be 0.
  * @abi_version: out: VE_DRV_ABI_VERSION.
- * @variant: out: VE_DRV_VARIANT_VE1 (1bcf:001c), VE_DRV_VARIANT_VE3 (1bcf:0039) or
- *	VE_DRV_VARIANT_EMULATOR (the VE1 engine emulator on QEMU ivshmem-doorbell).
+ * @variant: out: VE_DRV_VARIANT_VE1 (1bcf:001c), VE_DRV_VARIANT_VE3 (1bcf:0039),
+ *	VE_DRV_VARIANT_EMULATOR (the engine emulator on QEMU ivshmem-doorbell presenting a VE1)
+ *	or VE_DRV_VARIANT_EMULATOR_VE3 (the same presenting a VE3).
  * @card_index: out: N of /dev/veN.
  * @vendor_id: out: PCI vendor id.
  * @device_id: out: PCI device id.

@@ -206,7 +206,7 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 irq <- MsixIrq::new(
                     pdev,
                     chip.msix_vectors()..=chip.msix_max,
-                    chip.pdma_vector,
+                    chip.pdma.vector,
                     c"ve_drv-pdma",
                     Ok::<_, Error>(handler),
                     c"ve_drv",
@@ -379,15 +379,15 @@ mod tests {
     }
 
     /// The variant table is self-consistent: the PDMA vector is allocated, the register block
-    /// fits in the BAR size probe demands, and the emulator mirrors VE1's layout.
+    /// fits in the BAR size probe demands, and the emulator mirrors VE1's or VE3's layout.
     #[test]
     fn chip_table() {
-        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
-            assert!(chip.msix_vectors() > chip.pdma_vector);
+        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR, &chip::EMULATOR_VE3] {
+            assert!(chip.msix_vectors() > chip.pdma.vector);
             assert!(chip.msix_max >= chip.msix_vectors());
-            assert!((chip.irq_entry)(chip.pdma_vector) == hw::ve1::Entry::Pdma);
-            assert!(chip.pdma_desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma_ctl);
-            assert!(chip.pdma_ctl + 16 <= chip.scr_size);
+            assert!((chip.irq_entry)(chip.pdma.vector) == hw::ve1::Entry::Pdma);
+            assert!(chip.pdma.desc + hw::desc::NUM * hw::desc::SIZE <= chip.pdma.ctl);
+            assert!(chip.pdma.ctl + 16 <= chip.scr_size);
             assert!(scr_bar_fits(chip, (chip.scr_offset + chip.scr_size) as u64));
             assert!(!scr_bar_fits(
                 chip,
@@ -396,11 +396,22 @@ mod tests {
         }
         assert!(scr_bar_fits(&chip::EMULATOR, hw::emu::BAR2_SIZE as u64));
         assert_eq!(chip::EMULATOR.scr_offset, chip::VE1.scr_offset);
-        assert_eq!(chip::EMULATOR.pdma_vector, chip::VE1.pdma_vector);
+        assert_eq!(chip::EMULATOR.pdma, chip::VE1.pdma);
         assert_eq!(chip::EMULATOR.msix_max, hw::emu::VECTORS);
         assert!(chip::EMULATOR.msix_vectors() <= hw::emu::VECTORS);
         assert!(!chip::EMULATOR.intvec_w1c && chip::VE1.intvec_w1c);
         assert!(needs_doorbell(&chip::EMULATOR) && !needs_doorbell(&chip::VE1));
+        let emu3 = &chip::EMULATOR_VE3;
+        assert!(scr_bar_fits(emu3, hw::emu::BAR2_SIZE as u64));
+        assert!(emu3.scr_offset + emu3.scr_size <= hw::emu::BLOCK);
+        assert_eq!(
+            emu3.scr_offset - hw::emu::VE3_BAR4_IMAGE,
+            chip::VE3.scr_offset
+        );
+        assert_eq!(emu3.pdma, chip::VE3.pdma);
+        assert_eq!(emu3.order_ido, chip::VE3.order_ido);
+        assert!(emu3.msix_vectors() <= hw::emu::VECTORS);
+        assert!(!emu3.intvec_w1c && needs_doorbell(emu3));
     }
 
     /// NEC's mmap windows: the system-common registers' file offset lies in the register window
@@ -414,7 +425,7 @@ mod tests {
             withheld, //
         };
         use crate::chip::WindowKind;
-        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR] {
+        for chip in [&chip::VE1, &chip::VE3, &chip::EMULATOR, &chip::EMULATOR_VE3] {
             let regs = chip
                 .windows
                 .iter()
@@ -430,12 +441,28 @@ mod tests {
                 assert!(p < chip.scr_size);
                 assert!(withheld(chip, chip.mmap_scr + p as u64));
             }
-            assert!(withheld(chip, chip.mmap_scr + chip.pdma_desc as u64));
-            assert!(withheld(chip, chip.mmap_scr + chip.pdma_ctl as u64));
+            assert!(withheld(chip, chip.mmap_scr + chip.pdma.desc as u64));
+            assert!(withheld(chip, chip.mmap_scr + chip.pdma.ctl as u64));
             assert!(!withheld(chip, chip.mmap_scr));
             assert!(!withheld(chip, chip.mmap_scr - 4096));
         }
-        let emu = &chip::EMULATOR;
+        for emu in [&chip::EMULATOR, &chip::EMULATOR_VE3] {
+            emulator_windows(emu)?;
+        }
+        // A mapping must lie inside: the last byte, straddling, empty, wrapping.
+        assert!(inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0x200_0000));
+        assert!(inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x1000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x2000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x0fff_f000, 0x2000));
+        assert!(!inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0));
+        assert!(!inside(0x1000_0000, 0x200_0000, u64::MAX - 0xfff, 0x1000));
+        Ok(())
+    }
+
+    /// An emulator's windows fit its BAR2, overlap neither each other (in the BAR and in the
+    /// file offset space) nor the identification block.
+    fn emulator_windows(emu: &chip::Chip) -> Result {
+        use crate::card::windows::inside;
         for (i, a) in emu.windows.iter().enumerate() {
             // The emulator's windows have sizes.
             let size = a.size.ok_or(EINVAL)?;
@@ -449,13 +476,6 @@ mod tests {
                 );
             }
         }
-        // A mapping must lie inside: the last byte, straddling, empty, wrapping.
-        assert!(inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0x200_0000));
-        assert!(inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x1000));
-        assert!(!inside(0x1000_0000, 0x200_0000, 0x11ff_f000, 0x2000));
-        assert!(!inside(0x1000_0000, 0x200_0000, 0x0fff_f000, 0x2000));
-        assert!(!inside(0x1000_0000, 0x200_0000, 0x1000_0000, 0));
-        assert!(!inside(0x1000_0000, 0x200_0000, u64::MAX - 0xfff, 0x1000));
         Ok(())
     }
 }

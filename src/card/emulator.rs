@@ -29,11 +29,13 @@ pub(crate) struct EmuIdent {
     pub(crate) emu_peer: u32,
     pub(crate) ve_mem_size: u64,
     pub(crate) nonce: u64,
+    /// The card the emulator presents: [`chip::EMULATOR`] or [`chip::EMULATOR_VE3`].
+    pub(crate) chip: &'static chip::Chip,
 }
 
 /// Checks that `bar2` really is the VE engine emulator, before the driver touches anything else:
-/// magic, ABI version, and peer ids consistent with this VM's IVPosition. `ENODEV` otherwise, so a
-/// plain ivshmem device is never claimed.
+/// magic, ABI version, and peer ids consistent with this VM's IVPosition; learns which card it
+/// presents. `ENODEV` otherwise, so a plain ivshmem device is never claimed.
 pub(crate) fn identify_emulator(bar2: &pci::Bar<'_>, bar0: &pci::Bar<'_>) -> Result<EmuIdent> {
     let regs = Regs::new(bar2, &chip::EMULATOR);
     if regs.emu_read64(emu::OFF_MAGIC)? != emu::MAGIC {
@@ -49,7 +51,12 @@ pub(crate) fn identify_emulator(bar2: &pci::Bar<'_>, bar0: &pci::Bar<'_>) -> Res
     if ivposition == u32::MAX || ivposition != guest_peer || emu_peer == guest_peer {
         return Err(ENODEV);
     }
-    if regs.emu_read32(emu::OFF_VECTORS)? < chip::EMULATOR.msix_vectors() {
+    let chip = match regs.emu_read32(emu::OFF_VARIANT)? {
+        emu::VARIANT_VE1 => &chip::EMULATOR,
+        emu::VARIANT_VE3 => &chip::EMULATOR_VE3,
+        _ => return Err(ENODEV),
+    };
+    if regs.emu_read32(emu::OFF_VECTORS)? < chip.msix_vectors() {
         return Err(ENODEV);
     }
     Ok(EmuIdent {
@@ -57,6 +64,7 @@ pub(crate) fn identify_emulator(bar2: &pci::Bar<'_>, bar0: &pci::Bar<'_>) -> Res
         emu_peer,
         ve_mem_size: regs.emu_read64(emu::OFF_VE_MEM_SIZE)?,
         nonce: regs.emu_read64(emu::OFF_NONCE)?,
+        chip,
     })
 }
 

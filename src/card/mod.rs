@@ -396,7 +396,7 @@ impl Card {
             card_index: f.index,
             vendor_id: f.vendor_id,
             device_id: f.device_id,
-            pdma_vector: f.chip.pdma_vector,
+            pdma_vector: f.chip.pdma.vector,
             msix_vectors: self.msix_vectors.load(Relaxed),
             scr_bar_size: f.scr_bar_size,
             irq_count: self.irq_count(),

@@ -115,7 +115,8 @@ impl Card {
                 events.pending[1] &= !caught[1];
                 // NEC's VE1 rule: reporting a DMA interrupt (entries 16-48) clears the INTVEC
                 // bits of everything reported in the lower word (bit-reversed). The privileged
-                // DMA handler has cleared its own bit already; VE3's INTVEC is not described.
+                // DMA handler has cleared its own bit already; VE3's user DMA bits (INTVEC2) come
+                // with VE3's user DMA path.
                 if caught[1] & WAIT_INTR_DMA_ENTRIES != 0 {
                     if let Err(e) = self.with_regs(|r| r.intvec_clear(caught[1].reverse_bits(), 1))
                     {
@@ -154,7 +155,7 @@ impl Card {
         // set was acknowledged already (a kernel transfer's, late, after the engine was lent) or
         // is spurious, and is not reported to WAIT_INTR. `ENODEV` means the card is being
         // removed.
-        let acked = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector));
+        let acked = self.with_regs(|r| r.pdma_intvec_test_and_clear());
         if let Err(e) = &acked {
             if *e != ENODEV {
                 dev_warn!(
@@ -164,7 +165,7 @@ impl Card {
                 );
             }
         }
-        if !matches!(acked, Ok(Some(false))) {
+        if !matches!(acked, Ok(false)) {
             events.pending[usize::from(!upper)] |= 1 << bit;
         }
         drop(events);
@@ -179,7 +180,7 @@ impl Card {
     /// the kernel's last transfer that arrives afterwards finds its INTVEC bit clear.
     pub(crate) fn forget_kernel_interrupts(&self) {
         let mut events = self.events.lock();
-        if let Err(e) = self.with_regs(|r| r.intvec_test_and_clear(self.facts.chip.pdma_vector)) {
+        if let Err(e) = self.with_regs(|r| r.pdma_intvec_test_and_clear()) {
             if e != ENODEV {
                 dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
             }

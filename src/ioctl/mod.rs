@@ -420,14 +420,14 @@ fn ve_side(limit: u64, ve_addr: u64, len: u64, list: Option<u32>) -> Result<KVec
 }
 
 /// The PCIe ordering attributes `VE_DMA_SUBMIT_RO` and `VE_DMA_SUBMIT_IDO` ask for, as
-/// descriptor bits.
-fn ordering(opt: u32) -> u8 {
+/// descriptor bits of the card's variant.
+fn ordering(card: &Card, opt: u32) -> u8 {
     let mut order = 0;
     if opt & uapi::VE_DMA_SUBMIT_RO != 0 {
         order |= hw::desc::ORDER_RO;
     }
     if opt & uapi::VE_DMA_SUBMIT_IDO != 0 {
-        order |= hw::desc::ORDER_IDO_VE1;
+        order |= card.facts_chip().order_ido;
     }
     order
 }
@@ -436,7 +436,7 @@ fn ordering(opt: u32) -> u8 {
 /// checked against the card. `EPERM` for a VH bus address without `CAP_SYS_RAWIO` or under
 /// lockdown.
 fn submission(card: &Card, req: &uapi::VeDmaSubmit) -> Result<Submission> {
-    let order = ordering(req.opt);
+    let order = ordering(card, req.opt);
     if req.direction() == uapi::VE_DMA_VE_TO_VE {
         // Both sides VE memory, one range each: the source checked as the destination is.
         if velist::check(&[(req.ve_addr, req.len)], Some(card.ve_mem_limit())) != Some(req.len) {

@@ -11,8 +11,7 @@ use crate::{
     bar::Bar2,
     engine::{
         Engine,
-        Memories,
-        SCR, //
+        Memories, //
     },
     guest_ram::GuestRam,
     hw::{
@@ -25,6 +24,7 @@ use crate::{
         EMU_PEER,
         GUEST_PEER, //
     },
+    layout::Variant,
     sys::Mapping,
     vtd::{
         copy_spans,
@@ -48,6 +48,8 @@ pub struct Config {
     /// `--iommu`: host-side addresses are IOVAs, translated through the guest's VT-d tables once
     /// a test has handed them over (`vtd.rs`, [`emu::OFF_CTL_IOMMU_ENABLE`]).
     pub iommu: bool,
+    /// `--variant`: the card whose layout BAR2 presents.
+    pub variant: Variant,
 }
 
 /// Counters, as published in the identification block.
@@ -100,11 +102,16 @@ impl Device {
                 emu::IOMMU_MODE_OFF
             },
         );
-        for (i, w) in default_vcr(cfg.ve_mem_size).0.iter().enumerate() {
+        bar.store32(emu::BLOCK + emu::OFF_VARIANT, cfg.variant.id());
+        for (i, w) in default_vcr(cfg.variant, cfg.ve_mem_size)
+            .0
+            .iter()
+            .enumerate()
+        {
             bar.store32(emu::BLOCK + emu::OFF_VCR + 4 * i, *w);
         }
         // Out of reset the engine is halted and not permitted.
-        let engine = Engine::reset(&bar);
+        let engine = Engine::reset(&bar, cfg.variant);
         let magic = if cfg.bad_magic {
             emu::MAGIC ^ 1
         } else {
@@ -144,16 +151,16 @@ impl Device {
         self.peers = Some(peers);
     }
 
-    /// Raises MSI-X `vector` in the guest: sets its INTVEC bit (entries below 64: VE1's INTVEC
-    /// has no bit for the others), counts, signals the eventfd.
+    /// Raises MSI-X `vector` in the guest: sets its INTVEC bit where the variant has one
+    /// ([`Variant::intvec_of`]), counts, signals the eventfd.
     pub fn raise(&self, vector: u32) -> io::Result<()> {
         let peers = self.peers.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let fd = peers
             .guest_irqs
             .get(vector as usize)
             .ok_or(io::ErrorKind::InvalidInput)?;
-        if let Some(bit) = hw::scr::intvec_bit_of(vector) {
-            self.bar.or64(SCR + hw::scr::INTVEC, bit);
+        if let Some((reg, bit)) = self.cfg.variant.intvec_of(vector) {
+            self.bar.or64(reg, bit);
         }
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_IRQS, 1);
         ivshmem::eventfd_signal(fd)
@@ -178,18 +185,23 @@ impl Device {
     /// stopped with its EXS report disabled, no interrupt pending and the reset registers clear.
     /// The test controls are the emulator's, not the card's: they stay.
     fn service_reset(&mut self) {
-        if self.bar.load64(hw::ve1::CHIP_RESET_COMMAND) != hw::ve1::CHIP_RESET_GO {
+        let v = self.cfg.variant;
+        if !v.has_chip_reset()
+            || self.bar.load64(hw::ve1::CHIP_RESET_COMMAND) != hw::ve1::CHIP_RESET_GO
+        {
             return;
         }
         for (off, _) in hw::ve1::CHIP_RESET {
             self.bar.store64(off, 0);
         }
-        self.engine = Engine::chip_reset(&self.bar);
+        self.engine = Engine::chip_reset(&self.bar, v);
         for core in 0..emu::CORES {
-            self.bar.store64(hw::ve1::exs_offset(core), hw::exs::STOP);
-            self.bar.store64(hw::ve1::exsrar_offset(core), 0);
+            self.bar.store64(v.exs_offset(core), hw::exs::STOP);
+            self.bar.store64(v.exsrar_offset(core), 0);
         }
-        self.bar.store64(SCR + hw::scr::INTVEC, 0);
+        for &reg in v.intvecs() {
+            self.bar.store64(reg, 0);
+        }
         // Counted last: a test that sees the count sees the card out of reset.
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_RESETS, 1);
     }
@@ -210,7 +222,14 @@ impl Device {
         let ok = match (req, u32::try_from(entry)) {
             (_, Ok(e)) if e >= emu::VECTORS => false,
             (emu::RAISE_EXCEPTION, Ok(e)) if (e as usize) < emu::CORES => {
-                if core_exception(&self.bar, &self.ram, self.cfg.iommu, e as usize, cause) {
+                if core_exception(
+                    &self.bar,
+                    &self.ram,
+                    self.cfg.variant,
+                    self.cfg.iommu,
+                    e as usize,
+                    cause,
+                ) {
                     self.raise(e)?;
                     true
                 } else {
@@ -265,7 +284,7 @@ impl Device {
             return Ok(());
         }
         self.bar.store64(emu::BLOCK + emu::OFF_CTL_IRQ_STORM, 0);
-        self.storm(hw::ve1::PDMA_VECTOR, n)
+        self.storm(self.cfg.variant.pdma().vector, n)
     }
 
     /// Runs the DMA engine on whatever the guest has posted or changed in DMACTL.
@@ -278,7 +297,7 @@ impl Device {
         };
         let r = self.engine.run(&self.bar, &mut mem)?;
         if r.irq {
-            self.raise(hw::ve1::PDMA_VECTOR)?;
+            self.raise(self.cfg.variant.pdma().vector)?;
         }
         Ok(())
     }
@@ -305,7 +324,7 @@ impl Device {
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_PINGS, 1);
         // The acknowledgement last: it publishes the answer.
         self.bar.store64(emu::BLOCK + emu::OFF_PING_ACK, seq);
-        self.raise(hw::ve1::PDMA_VECTOR)
+        self.raise(self.cfg.variant.pdma().vector)
     }
 
     /// The counters.
@@ -341,11 +360,18 @@ impl Device {
 /// What else a core does is plain memory: the guest's write of [`hw::exs::STOP`] (1) reads as
 /// halted (bits 1:0 = 01b), a write of [`hw::exs::RUN`] (0xEE) as running (10b) until the next
 /// exception, without the emulator looking (nothing executes on these cores).
-pub fn core_exception(bar: &Bar2, ram: &GuestRam, iommu: bool, core: usize, cause: u64) -> bool {
+pub fn core_exception(
+    bar: &Bar2,
+    ram: &GuestRam,
+    variant: Variant,
+    iommu: bool,
+    core: usize,
+    cause: u64,
+) -> bool {
     let exs = hw::exs::halted(cause);
-    bar.store64(hw::ve1::exs_offset(core), exs);
+    bar.store64(variant.exs_offset(core), exs);
     bar.add64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS, 1);
-    let Some(slot) = hw::exsrar::slot(bar.load64(hw::ve1::exsrar_offset(core))) else {
+    let Some(slot) = hw::exsrar::slot(bar.load64(variant.exsrar_offset(core))) else {
         return true;
     };
     let spans = match HostBus::load(bar, iommu).spans(bar, ram, slot, 8, Access::Write) {
@@ -364,15 +390,15 @@ pub fn core_exception(bar: &Bar2, ram: &GuestRam, iommu: bool, core: usize, caus
 }
 
 /// The VE Configuration Registers the emulator publishes (docs/hardware.md, "VE Configuration
-/// Registers"): NEC's QEMU model (0xfe), layout 1, 8 cores of which cores 0-7 are enabled, the VE
+/// Registers"): layout 1, NEC's QEMU model (0xfe) for a VE1 and model 3 for a VE3, 8 cores of which cores 0-7 are enabled, the VE
 /// memory size in GiB, VE1's clocks (memory 1600 MHz, cores 1400 MHz, base 100 MHz), and made-up
 /// serial numbers. A test may overwrite them before it binds the driver.
-pub fn default_vcr(ve_mem_size: u64) -> hw::vcr::Vcr {
+pub fn default_vcr(variant: Variant, ve_mem_size: u64) -> hw::vcr::Vcr {
     let gib = u32::try_from(ve_mem_size >> 30)
         .unwrap_or(u32::MAX)
         .min(0xffff);
     hw::vcr::Vcr([
-        0xfe00_0101,
+        variant.vcr_word0(),
         0x0800_00ff,
         0x0000_0e4d,
         0x0000_0001,
@@ -423,15 +449,16 @@ mod tests {
                 nonce: 1,
                 bad_magic: false,
                 iommu: false,
+                variant: Variant::Ve1,
             },
             &dir.join("ram2"),
         )
         .unwrap();
         let b = &dev.bar;
-        b.store64(crate::engine::desc_word(5, 0), hw::desc::STATUS_PREPARED);
-        b.store64(SCR + hw::scr::PDMA_CTL0, hw::dmactl::PERMIT);
-        b.store64(SCR + hw::scr::PDMA_CTL1, 7);
-        b.store64(SCR + hw::scr::INTVEC, 0x3);
+        b.store64(Variant::Ve1.desc_word(5, 0), hw::desc::STATUS_PREPARED);
+        b.store64(Variant::Ve1.ctl0(), hw::dmactl::PERMIT);
+        b.store64(Variant::Ve1.ctl1(), 7);
+        b.store64(hw::ve1::SCR_OFFSET + hw::scr::INTVEC, 0x3);
         b.store64(hw::ve1::exs_offset(1), hw::exs::RUN);
         b.store64(hw::ve1::exsrar_offset(1), hw::exsrar::enabled(0x1000));
         b.store64(hw::ve1::CHIP_RESET_COMMAND, 0x1234);
@@ -443,10 +470,10 @@ mod tests {
         dev.service_reset();
         let b = &dev.bar;
         assert_eq!(b.load64(emu::BLOCK + emu::OFF_CNT_RESETS), 1);
-        assert_eq!(b.load64(crate::engine::desc_word(5, 0)), 0);
-        assert_eq!(b.load64(SCR + hw::scr::PDMA_CTL0), hw::dmactl::STATUS_HALT);
-        assert_eq!(b.load64(SCR + hw::scr::PDMA_CTL1), 0);
-        assert_eq!(b.load64(SCR + hw::scr::INTVEC), 0);
+        assert_eq!(b.load64(Variant::Ve1.desc_word(5, 0)), 0);
+        assert_eq!(b.load64(Variant::Ve1.ctl0()), hw::dmactl::STATUS_HALT);
+        assert_eq!(b.load64(Variant::Ve1.ctl1()), 0);
+        assert_eq!(b.load64(hw::ve1::SCR_OFFSET + hw::scr::INTVEC), 0);
         assert_eq!(
             hw::exs::run_state(b.load64(hw::ve1::exs_offset(1))),
             hw::exs::RunState::Halted
@@ -482,7 +509,14 @@ mod tests {
         bar.store64(hw::ve1::exs_offset(core), hw::exs::RUN);
         // Disabled: EXS changes, no DMA.
         bar.store64(hw::ve1::exsrar_offset(core), 0x1000);
-        assert!(core_exception(&bar, &ram, false, core, 0x4_0000_0000_0102));
+        assert!(core_exception(
+            &bar,
+            &ram,
+            Variant::Ve1,
+            false,
+            core,
+            0x4_0000_0000_0102
+        ));
         assert_eq!(bar.load64(hw::ve1::exs_offset(core)), 0x4_0000_0000_0101);
         assert_eq!(slot(&ram, 0x1000), 0);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 0);
@@ -491,7 +525,14 @@ mod tests {
             hw::ve1::exsrar_offset(core),
             hw::exsrar::enabled(0x1000 + 8 * core as u64),
         );
-        assert!(core_exception(&bar, &ram, false, core, 0x8_0000));
+        assert!(core_exception(
+            &bar,
+            &ram,
+            Variant::Ve1,
+            false,
+            core,
+            0x8_0000
+        ));
         assert_eq!(slot(&ram, 0x1000 + 24), 0x8_0001);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_CORE_EXCEPTIONS), 2);
@@ -499,7 +540,14 @@ mod tests {
         assert_eq!(bar.load64(hw::ve1::exs_offset(core + 1)), 0);
         // Outside guest RAM (16 MiB here).
         bar.store64(hw::ve1::exsrar_offset(core), hw::exsrar::enabled(16 << 20));
-        assert!(!core_exception(&bar, &ram, false, core, 0x100));
+        assert!(!core_exception(
+            &bar,
+            &ram,
+            Variant::Ve1,
+            false,
+            core,
+            0x100
+        ));
         assert_eq!(bar.load64(emu::BLOCK + emu::OFF_CNT_EXSRAR_WRITES), 1);
     }
 
@@ -525,7 +573,14 @@ mod tests {
             hw::ve1::exsrar_offset(core),
             hw::exsrar::enabled(iova + 0x40),
         );
-        assert!(core_exception(&bar, &vt.ram, true, core, 0x100));
+        assert!(core_exception(
+            &bar,
+            &vt.ram,
+            Variant::Ve1,
+            true,
+            core,
+            0x100
+        ));
         assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 1);
         assert_eq!(count(emu::OFF_IOMMU_LAST_FAULT), iova + 0x40);
         assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 0);
@@ -534,7 +589,14 @@ mod tests {
         bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_RTADDR, t.rtaddr);
         bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_SID, 0x18);
         bar.store64(emu::BLOCK + emu::OFF_CTL_IOMMU_ENABLE, 1);
-        assert!(core_exception(&bar, &vt.ram, true, core, 0x200));
+        assert!(core_exception(
+            &bar,
+            &vt.ram,
+            Variant::Ve1,
+            true,
+            core,
+            0x200
+        ));
         assert_eq!(slot(&vt.ram, 0x80_0040), 0x201);
         assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 1);
         assert_eq!(count(emu::OFF_CNT_IOMMU_PAGES), 1);
@@ -544,7 +606,14 @@ mod tests {
             hw::ve1::exsrar_offset(core),
             hw::exsrar::enabled(iova + 0xffc),
         );
-        assert!(core_exception(&bar, &vt.ram, true, core, 0x300));
+        assert!(core_exception(
+            &bar,
+            &vt.ram,
+            Variant::Ve1,
+            true,
+            core,
+            0x300
+        ));
         assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 2);
         assert_eq!(count(emu::OFF_IOMMU_LAST_FAULT), iova + 0x1000);
         assert_eq!(
@@ -557,7 +626,14 @@ mod tests {
             hw::ve1::exsrar_offset(core),
             hw::exsrar::enabled(iova + 0x2000),
         );
-        assert!(core_exception(&bar, &vt.ram, true, core, 0x300));
+        assert!(core_exception(
+            &bar,
+            &vt.ram,
+            Variant::Ve1,
+            true,
+            core,
+            0x300
+        ));
         assert_eq!(count(emu::OFF_CNT_IOMMU_FAULTS), 3);
         assert_eq!(count(emu::OFF_CNT_EXSRAR_WRITES), 1);
     }

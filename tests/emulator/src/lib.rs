@@ -18,5 +18,6 @@ pub mod device;
 pub mod engine;
 pub mod guest_ram;
 pub mod ivshmem;
+pub mod layout;
 pub mod sys;
 pub mod vtd;

@@ -4,8 +4,10 @@
 //!
 //! ```text
 //! ve-emu --socket PATH --ram-file PATH --ram-size SIZE [--ve-mem-size SIZE] [--nonce HEX]
-//!        [--stats FILE] [--bad-magic] [--iommu]
+//!        [--stats FILE] [--bad-magic] [--iommu] [--variant ve1|ve3]
 //! ```
+//! `--variant`: the card BAR2 presents (`layout.rs`), VE1 by default; `ve3` puts a VE3's BAR4 and
+//! BAR2/3 images there, its privileged DMA engine on MSI-X 32 and INTVEC1.
 //! `--iommu`: the guest has an Intel IOMMU (QEMU's `intel-iommu`); every host-side address the
 //! engine is given is an IOVA, translated through the guest's VT-d tables once a guest test has
 //! handed them over (`ve_iommu_attach`; `hw::emu::OFF_CTL_IOMMU_ENABLE`), refused until then.
@@ -26,7 +28,8 @@ use ve_emu::{
         Device, //
     },
     hw::emu,
-    ivshmem, //
+    ivshmem,
+    layout::Variant, //
 };
 
 struct Args {
@@ -59,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         nonce: 0,
         bad_magic: false,
         iommu: false,
+        variant: Variant::Ve1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -76,6 +80,11 @@ fn parse_args() -> Result<Args, String> {
             "--stats" => stats = Some(PathBuf::from(val()?)),
             "--bad-magic" => cfg.bad_magic = true,
             "--iommu" => cfg.iommu = true,
+            "--variant" => {
+                let v = val()?;
+                cfg.variant =
+                    Variant::parse(&v).ok_or_else(|| format!("--variant {v}: want ve1 or ve3"))?
+            }
             _ => return Err(format!("unknown argument {a:?}")),
         }
     }
@@ -93,8 +102,9 @@ fn run(args: Args) -> io::Result<()> {
     let _ = std::fs::remove_file(&args.socket);
     let listener = UnixListener::bind(&args.socket)?;
     eprintln!(
-        "ve-emu: ready on {} (RAM {} MiB, VE memory {} MiB, nonce {:#x}{}{})",
+        "ve-emu: ready on {} ({:?}, RAM {} MiB, VE memory {} MiB, nonce {:#x}{}{})",
         args.socket.display(),
+        args.cfg.variant,
         args.cfg.ram_size >> 20,
         args.cfg.ve_mem_size >> 20,
         args.cfg.nonce,

@@ -56,6 +56,11 @@ impl EmuBar {
         self.set(emu::OFF_CTL_IOMMU_ENABLE, 0);
     }
 
+    /// Whether the emulator presents a VE3 ([`emu::OFF_VARIANT`]; `ve-harness --variant ve3`).
+    pub fn is_ve3(&self) -> bool {
+        self.get(emu::OFF_VARIANT) as u32 == emu::VARIANT_VE3
+    }
+
     fn word(&self, off: usize) -> *mut u64 {
         assert!(off % 8 == 0 && off < emu::BLOCK_SIZE);
         // SAFETY: an aligned offset within the mapped page (checked above).

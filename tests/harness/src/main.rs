@@ -8,8 +8,10 @@
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
 //!            [--mem-mib 4096] [--console all|tests|none] [--append KERNEL-ARGS] [--iommu]
-//!            SUITE...
+//!            [--variant ve1|ve3] SUITE...
 //! ```
+//! `--variant ve3` starts the emulator with `--variant ve3`: the card the driver binds is an
+//! emulated VE3 (its register layout, its privileged DMA engine on MSI-X 32); VE1 by default.
 //! `--iommu` gives the guest QEMU's Intel IOMMU (`-device intel-iommu,intremap=off`, before the
 //! ivshmem device), boots its kernel with `intel_iommu=on iommu.passthrough=0 iommu.strict=1`
 //! and starts the emulator with `--iommu`, so that the engine's host-side addresses are IOVAs it
@@ -82,6 +84,8 @@ struct Opts {
     console: Console,
     append: String,
     iommu: bool,
+    /// `--variant`: passed to the emulator unless the suite names one itself.
+    variant: Option<String>,
     names: Vec<String>,
 }
 
@@ -99,6 +103,7 @@ fn parse() -> Result<Opts, String> {
         console: Console::Tests,
         append: String::new(),
         iommu: false,
+        variant: None,
         names: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -113,6 +118,13 @@ fn parse() -> Result<Opts, String> {
             "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
             "--append" => o.append = val()?,
             "--iommu" => o.iommu = true,
+            "--variant" => {
+                let v = val()?;
+                if v != "ve1" && v != "ve3" {
+                    return Err(format!("--variant {v}: want ve1 or ve3"));
+                }
+                o.variant = Some(v)
+            }
             "--console" => {
                 o.console = match val()?.as_str() {
                     "all" => Console::All,
@@ -185,6 +197,11 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
         .collect();
     if o.iommu && !emu_args.iter().any(|a| a == iommu::EMULATOR_ARG) {
         emu_args.push(iommu::EMULATOR_ARG.into());
+    }
+    if let Some(v) = &o.variant {
+        if !emu_args.iter().any(|a| a == "--variant") {
+            emu_args.extend(["--variant".into(), v.clone()]);
+        }
     }
     let timeout = Duration::from_secs(
         suite_header(&script, "timeout")

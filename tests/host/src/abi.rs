@@ -107,6 +107,11 @@ fn common_facts() -> Vec<Fact> {
             "VE_DRV_VARIANT_EMULATOR",
             Variant::Emulator as u32
         ),
+        num!(
+            "VE_DRV_VARIANT_EMULATOR_VE3",
+            "VE_DRV_VARIANT_EMULATOR_VE3",
+            Variant::EmulatorVe3 as u32
+        ),
         num!(VE_DRV_IOC_INFO),
         num!(VE_DRV_IOC_PING),
         num!(VE_DRV_IOC_PIN_BENCH),

@@ -315,7 +315,7 @@ fn emulator_bar2_layout() {
     assert_eq!(emu::VEMEM_AREA, 0x800_0000);
     assert_eq!(emu::VEMEM_AREA_SIZE, 0x800_0000);
     assert_eq!(emu::BAR2_SIZE, 0x1000_0000);
-    assert_eq!(emu::ABI_VERSION, 6);
+    assert_eq!(emu::ABI_VERSION, 7);
     // NEC's VE1 chip reset writes (reference 4.5), between the SCR and the block.
     assert_eq!(
         ve1::CHIP_RESET,
@@ -391,4 +391,54 @@ fn ping_transform_golden() {
         emu::ping_response(0, 0x0102_0304_0506_0708),
         0xf7f8_f9fa_fbfc_fdfe
     );
+}
+
+#[test]
+fn ve3_layout() {
+    use crate::hw::{
+        desc,
+        ve3, //
+    };
+    // NEC's VE3 layout (libved `ve_hw_ve3.h`, VEOS `ve3dma_hw.h`; reference 5.1, 5.5, 6.3).
+    assert_eq!(
+        (ve3::SCR_BAR, ve3::BAR4_SIZE, ve3::SCR_OFFSET),
+        (4, 0x80_0000, 0x20_0000)
+    );
+    assert_eq!((ve3::PDMA_DESC, ve3::PDMA_CTL0), (0x8000, 0xa000));
+    assert_eq!((ve3::INTVEC0, ve3::INTVEC1), (0x2000, 0x2008));
+    assert_eq!(
+        ve3::PDMA,
+        crate::hw::PdmaRegs {
+            desc: 0x8000,
+            ctl: 0xa000,
+            vector: 32,
+            intvec: 0x2008,
+            intvec_bit: 1 << 63,
+        }
+    );
+    assert_eq!(ve3::CR_OFFSET, 0x28_0000);
+    assert_eq!(ve3::CR_PAGES * ve3::CR_PAGE_SIZE, 0x4_0000);
+    assert_eq!(
+        (ve3::exs_offset(3), ve3::exsrar_offset(3)),
+        (0x3_0000, 0x3_1000)
+    );
+    assert_eq!(
+        (ve3::MAP_BAR4, ve3::MAP_BAR2, ve3::MAP_VEMEM),
+        (0, 0x0800_0000, 0x8800_0000)
+    );
+    assert_eq!(
+        (ve3::BAR2_SIZE, ve3::BAR2_SCR_OFFSET, ve3::PCIATBA),
+        (0x400_0000, 0x200_0000, 0x1_0000)
+    );
+    // ID-based ordering: 4 << 45 on VE3 (`VE_DMA_DESC_CTL_PCI_IDO`), 1 << 45 on VE1.
+    assert_eq!(u64::from(desc::ORDER_IDO_VE3) << desc::ORDER_SHIFT, 4 << 45);
+    assert_eq!(ve1::PDMA.intvec_bit, 1 << 15);
+    // The emulator's VE3: BAR4's image below the block, BAR2/3's between the CR stand-in and the
+    // VE memory stand-in; which card it is in the block's variant word.
+    assert_eq!((emu::VE3_BAR4_IMAGE, emu::VE3_BAR2_IMAGE), (0, 0x400_0000));
+    const { assert!(emu::VE3_BAR4_IMAGE + ve3::BAR4_SIZE <= emu::BLOCK) };
+    const { assert!(emu::CR_AREA + emu::CR_AREA_SIZE <= emu::VE3_BAR2_IMAGE) };
+    const { assert!(emu::VE3_BAR2_IMAGE + ve3::BAR2_SIZE <= emu::VEMEM_AREA) };
+    assert_eq!(emu::OFF_VARIANT, 0x30);
+    assert_eq!((emu::VARIANT_VE1, emu::VARIANT_VE3), (1, 3));
 }

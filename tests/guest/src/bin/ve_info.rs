@@ -27,6 +27,7 @@ fn variant_name(v: u32) -> &'static str {
         x if x == uapi::Variant::Ve1 as u32 => "VE1",
         x if x == uapi::Variant::Ve3 as u32 => "VE3",
         x if x == uapi::Variant::Emulator as u32 => "VE1 engine emulator (QEMU ivshmem)",
+        x if x == uapi::Variant::EmulatorVe3 as u32 => "VE3 engine emulator (QEMU ivshmem)",
         _ => "unknown",
     }
 }
@@ -73,7 +74,9 @@ fn main() {
             "  privileged DMA interrupt: MSI-X {} of {}, {} handled",
             i.pdma_vector, i.msix_vectors, i.irq_count
         ));
-        if i.variant == uapi::Variant::Emulator as u32 {
+        if i.variant == uapi::Variant::Emulator as u32
+            || i.variant == uapi::Variant::EmulatorVe3 as u32
+        {
             t.diag(&format!(
                 "  emulator: ABI {}, VE memory {} MiB, nonce {:#018x}, {} interrupts raised",
                 i.emu_abi_version,
