@@ -123,8 +123,9 @@ pub(crate) struct Chip {
     pub(crate) scr_withheld: &'static [usize],
     /// The type word of NEC's typed `VEDRV_CMD_WAIT_INTR` mask for this variant.
     pub(crate) wait_irq_type: u64,
-    /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s 128-bit mask: `(upper, bit)`.
-    pub(crate) wait_irq: (bool, u32),
+    /// The privileged DMA interrupt in `VEDRV_CMD_WAIT_INTR`'s mask: `(word, bit)`, words as the
+    /// card's pending mask keeps them (VE1 `[upper, lower]`, VE3 NEC's `intvec[4]`).
+    pub(crate) wait_irq: (usize, u32),
     /// CR pages `VEDRV_CMD_ASSIGN_CR` can give a user.
     pub(crate) cr_pages: u32,
     /// Bytes of one CR page of a [`WindowKind::Cr`] window.
@@ -210,7 +211,7 @@ pub(crate) static VE1: Chip = Chip {
     ],
     scr_withheld: &hw::scr::WITHHELD,
     // libved's VE_INTR_P_DMA: bit 48 of the lower word.
-    wait_irq: (false, hw::ve1::PDMA_VECTOR),
+    wait_irq: (1, hw::ve1::PDMA_VECTOR),
     cr_pages: hw::ve1::CR_PAGES as u32,
     cr_page_size: hw::ve1::CR_PAGE_SIZE as u64,
     pciatb_entries: hw::ve1::PCIATB_ENTRIES as u32,
@@ -272,8 +273,8 @@ pub(crate) static VE3: Chip = Chip {
         },
     ],
     scr_withheld: &hw::ve3::WITHHELD,
-    // libved VE3: INTVEC bit 64, bit 0 of the upper word.
-    wait_irq: (true, 0),
+    // libved VE3's VE_INTR_P_DMA (bit 64): bit 0 of `intvec[1]`.
+    wait_irq: (1, 0),
     // NEC's VE3: 32 CR pages of 8 KiB in BAR4's CR part, which this table does not yet give a
     // window of its own.
     cr_pages: hw::ve1::CR_PAGES as u32,

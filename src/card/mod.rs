@@ -141,8 +141,9 @@ use crate::{
 struct Events {
     /// Privileged DMA interrupts handled.
     irq_count: u64,
-    /// `VEDRV_CMD_WAIT_INTR` bits caught and not yet reported: `[upper, lower]`.
-    pending: [u64; 2],
+    /// `VEDRV_CMD_WAIT_INTR` bits caught and not yet reported, in the variant's mask words
+    /// ([`crate::chip::Chip::wait_irq`]): VE1 `[upper, lower, 0, 0]`, VE3 `intvec[0..4]`.
+    pending: [u64; 4],
     /// The card was unbound: waiters must give up.
     removed: bool,
     /// Core fault and hardware error interrupts handled (for rate-limited logging).
@@ -258,7 +259,7 @@ impl Card {
             cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
             core_event <- new_condvar!("ve_drv::Card::core_event"),
             sysfs <- sysfs::SysfsState::new(),
-            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 2], removed: false, hw_errors: 0 }, "ve_drv::Card::events"),
+            events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 4], removed: false, hw_errors: 0 }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),
             pins <- new_mutex!(PinLists::new(), "ve_drv::Card::pins"),

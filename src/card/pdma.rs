@@ -100,23 +100,26 @@ impl Card {
         self.kick()
     }
 
-    /// `VEDRV_CMD_WAIT_INTR`: waits up to `timeout` jiffies until one of the `want` bits
-    /// (`[upper, lower]`) is caught, then returns and clears the caught ones.
-    pub(crate) fn wait_intr(&self, want: [u64; 2], timeout: u64) -> Result<[u64; 2]> {
+    /// `VEDRV_CMD_WAIT_INTR`: waits up to `timeout` jiffies until one of the `want` bits (the
+    /// variant's mask words: VE1 `[upper, lower, 0, 0]`, VE3 `intvec[0..4]`) is caught, then
+    /// returns and clears the caught ones.
+    pub(crate) fn wait_intr(&self, want: [u64; 4], timeout: u64) -> Result<[u64; 4]> {
         let mut events = self.events.lock();
         let mut remaining = timeout;
         loop {
             if events.removed {
                 return Err(ENODEV);
             }
-            let caught = [events.pending[0] & want[0], events.pending[1] & want[1]];
-            if caught != [0, 0] {
-                events.pending[0] &= !caught[0];
-                events.pending[1] &= !caught[1];
+            let caught: [u64; 4] = core::array::from_fn(|i| events.pending[i] & want[i]);
+            if caught != [0; 4] {
+                for (p, c) in events.pending.iter_mut().zip(caught) {
+                    *p &= !c;
+                }
                 // NEC's VE1 rule: reporting a DMA interrupt (entries 16-48) clears the INTVEC
-                // bits of everything reported in the lower word (bit-reversed). The privileged
-                // DMA handler has cleared its own bit already; VE3's user DMA bits (INTVEC2) come
-                // with VE3's user DMA path.
+                // bits of everything reported in the lower word (bit-reversed); a no-op where the
+                // variant's INTVEC is not VE1's. The privileged DMA handler has cleared its own
+                // bit already (on VE3 too); VE3's user DMA bits (INTVEC2) come with VE3's user
+                // DMA path.
                 if caught[1] & WAIT_INTR_DMA_ENTRIES != 0 {
                     if let Err(e) = self.with_regs(|r| r.intvec_clear(caught[1].reverse_bits(), 1))
                     {
@@ -147,7 +150,7 @@ impl Card {
     /// ping waiters, wake the thread. Never counts on the number of
     /// interrupts matching the number of events: the thread and waiters re-read the registers.
     fn handle_pdma_irq(&self) -> ThreadedIrqReturn {
-        let (upper, bit) = self.facts.chip.wait_irq;
+        let (word, bit) = self.facts.chip.wait_irq;
         let mut events = self.events.lock();
         // The count moves whatever happens, so that waiters wake and re-read the registers.
         events.irq_count += 1;
@@ -166,7 +169,7 @@ impl Card {
             }
         }
         if !matches!(acked, Ok(false)) {
-            events.pending[usize::from(!upper)] |= 1 << bit;
+            events.pending[word] |= 1 << bit;
         }
         drop(events);
         self.event_wait.notify_all();
@@ -185,7 +188,7 @@ impl Card {
                 dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
             }
         }
-        events.pending = [0; 2];
+        events.pending = [0; 4];
     }
 
     /// The IRQ thread's work: reap what the engine finished (unpinning it), refill the ring, wake

@@ -343,25 +343,32 @@ fn pin_bench(arg: usize) -> Result<isize> {
     Ok(0)
 }
 
-/// `VEDRV_CMD_WAIT_INTR` with NEC's typed mask (`struct ve1_wait_irq` behind `bits`: `EINVAL`
-/// for another type word), or VE1's compat form (`compat`: the untyped mask inline in the
-/// argument, NEC's v1 and v2). Waits for any of the bits, writes back the bits caught.
+/// `VEDRV_CMD_WAIT_INTR` with NEC's typed mask behind `bits` (`struct ve1_wait_irq` or
+/// `struct ve3_wait_irq`, whichever the card is: `EINVAL` for another type word), or VE1's compat
+/// form (`compat`: the untyped mask inline in the argument, NEC's v1 and v2; `EINVAL` on a VE3).
+/// Waits for any of the bits, writes back the bits caught.
 fn wait_intr(card: &Card, arg: usize, compat: bool) -> Result<isize> {
+    let card_type = card.facts_chip().wait_irq_type;
     // Where the caught bits go, and the timeout.
     let (out, timeout_ptr, want) = if compat {
-        let a: uapi::Ve1CompatWaitIrqArg = read_user(arg)?;
-        (None, a.timeout, [a.bits.upper, a.bits.lower])
-    } else {
-        let a: uapi::VeWaitIrqArg = read_user(arg)?;
-        let cond: uapi::Ve1WaitIrq = read_user(a.bits as usize)?;
-        // NEC's typed mask: the type word must be the card's. Only VE1's layout is read here (the
-        // emulator is a VE1); VE3's comes with VE3 support.
-        if cond.ve_wait_irq_type != uapi::VEDRV_IRQ_TYPE_VE1
-            || card.facts_chip().wait_irq_type != uapi::VEDRV_IRQ_TYPE_VE1
-        {
+        if card_type != uapi::VEDRV_IRQ_TYPE_VE1 {
             return Err(EINVAL);
         }
-        (Some(a.bits as usize), a.timeout, [cond.upper, cond.lower])
+        let a: uapi::Ve1CompatWaitIrqArg = read_user(arg)?;
+        (None, a.timeout, [a.bits.upper, a.bits.lower, 0, 0])
+    } else {
+        let a: uapi::VeWaitIrqArg = read_user(arg)?;
+        let head: uapi::VeWaitIrqHead = read_user(a.bits as usize)?;
+        if head.ve_irq_type != card_type {
+            return Err(EINVAL);
+        }
+        let want = if card_type == uapi::VEDRV_IRQ_TYPE_VE3 {
+            read_user::<uapi::Ve3WaitIrq>(a.bits as usize)?.intvec
+        } else {
+            let cond: uapi::Ve1WaitIrq = read_user(a.bits as usize)?;
+            [cond.upper, cond.lower, 0, 0]
+        };
+        (Some(a.bits as usize), a.timeout, want)
     };
     let ts: uapi::Timespec = read_user(timeout_ptr as usize)?;
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
@@ -373,10 +380,17 @@ fn wait_intr(card: &Card, arg: usize, compat: bool) -> Result<isize> {
     let jiffies = kernel::time::msecs_to_jiffies(ms.min(u64::from(u32::MAX)) as u32);
     let caught = card.wait_intr(want, jiffies as u64)?;
     match out {
+        Some(bits) if card_type == uapi::VEDRV_IRQ_TYPE_VE3 => write_user(
+            bits,
+            &uapi::Ve3WaitIrq {
+                ve_wait_irq_type: card_type,
+                intvec: caught,
+            },
+        )?,
         Some(bits) => write_user(
             bits,
             &uapi::Ve1WaitIrq {
-                ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE1,
+                ve_wait_irq_type: card_type,
                 upper: caught[0],
                 lower: caught[1],
             },

@@ -27,8 +27,9 @@ use crate::{
         Timespec,
         Ve1CompatWaitIrq,
         Ve1CompatWaitIrqArg,
-        Ve1WaitIrq, //
-        VeWaitIrqArg,
+        Ve1WaitIrq,
+        Ve3WaitIrq,
+        VeWaitIrqArg, //
     },
 };
 
@@ -162,6 +163,29 @@ pub fn wait_intr(
             lower: bits.lower,
         })
     }
+}
+
+/// `VEDRV_CMD_WAIT_INTR` for the privileged DMA interrupt alone, with the typed mask of the card
+/// the emulator presents (`ve3`: NEC's `struct ve3_wait_irq`, `intvec[1]` bit 0, libved's VE3
+/// `VE_INTR_P_DMA`; else VE1's, [`P_DMA`]). Whether it was caught.
+pub fn wait_intr_pdma(fd: &OwnedFd, timeout_ms: u64, ve3: bool) -> Result<bool, i32> {
+    if !ve3 {
+        return wait_intr(fd, P_DMA, timeout_ms, false).map(|c| c.lower & P_DMA.lower != 0);
+    }
+    let ts = Timespec {
+        tv_sec: (timeout_ms / 1000) as i64,
+        tv_nsec: ((timeout_ms % 1000) * 1_000_000) as i64,
+    };
+    let mut bits = Ve3WaitIrq {
+        ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE3,
+        intvec: [0, 1, 0, 0],
+    };
+    let mut a = VeWaitIrqArg {
+        bits: std::ptr::from_mut(&mut bits) as u64,
+        timeout: std::ptr::from_ref(&ts) as u64,
+    };
+    sys::ioctl(fd, uapi::VEDRV_CMD_WAIT_INTR, &mut a)?;
+    Ok(bits.intvec == [0, 1, 0, 0])
 }
 
 /// libved's `VE_INTR_P_DMA` on VE1: bit 48 of the lower word.

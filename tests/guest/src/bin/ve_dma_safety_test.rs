@@ -555,10 +555,11 @@ fn signal_restart(fd: &OwnedFd, c: &EmuBar, restart: bool) -> R {
         let id = id.map_err(errname)?;
         let (w, took) = interrupted(|| wait(fd, id, 1000).map(|_| ()));
         // Forget interrupts caught before (earlier transfers'): WAIT_INTR reports those at once.
-        let _ = ve_guest::userdma::wait_intr(fd, ve_guest::userdma::P_DMA, 0, false);
-        let (i, took_intr) = interrupted(|| {
-            ve_guest::userdma::wait_intr(fd, ve_guest::userdma::P_DMA, 1000, false).map(|_| ())
-        });
+        // The mask is the presented card's (VE1 or VE3).
+        let ve3 = c.is_ve3();
+        let _ = ve_guest::userdma::wait_intr_pdma(fd, 0, ve3);
+        let (i, took_intr) =
+            interrupted(|| ve_guest::userdma::wait_intr_pdma(fd, 1000, ve3).map(|_| ()));
         let want = if restart {
             libc::ETIMEDOUT
         } else {

@@ -181,7 +181,10 @@ fn transport_suite() -> Suite<Fx> {
             opt_in_bound,
         )
         .step("open /dev/ve0", open_node)
-        .case("INFO describes the emulated VE1", info_describes)
+        .case(
+            "INFO describes the emulated card (VE1 or VE3)",
+            info_describes,
+        )
         .case(
             "INFO reports the nonce the harness gave the emulator",
             nonce_reported,
@@ -192,6 +195,10 @@ fn transport_suite() -> Suite<Fx> {
         .case(
             "interrupts: driver handled == emulator raised == pings",
             interrupts_counted,
+        )
+        .case(
+            "WAIT_INTR reports the privileged DMA interrupt in the card's typed mask only",
+            wait_intr_in_the_cards_mask,
         )
         // Error paths.
         .case(
@@ -323,6 +330,43 @@ fn nonce_reported(fx: &mut Fx) -> R {
         None => Err("no ve_test.nonce= on the kernel command line".into()),
     }
 }
+/// The privileged DMA interrupt reaches `VEDRV_CMD_WAIT_INTR` in the presented card's typed mask
+/// (NEC's `struct ve1_wait_irq` bit 48 or `struct ve3_wait_irq` `intvec[1]` bit 0): the emulator
+/// answers a ping on that entry with its INTVEC bit set, so a ping's interrupt is caught, and
+/// then nothing until the next; the other card's type word is `EINVAL`, and so is VE1's compat
+/// form on a VE3.
+fn wait_intr_in_the_cards_mask(fx: &mut Fx) -> R {
+    use ve_guest::userdma::{
+        wait_intr,
+        wait_intr_pdma,
+        P_DMA, //
+    };
+    let fd = opened(&fx.fd)?;
+    let ve3 = EmuBar::open()?.is_ve3();
+    ping(fd, 1).map_err(|e| format!("ping: {}", errname(e)))?;
+    ensure_eq(
+        "caught after a ping",
+        wait_intr_pdma(fd, 1000, ve3),
+        Ok(true),
+    )?;
+    ensure_errno(
+        "again, nothing new",
+        wait_intr_pdma(fd, 20, ve3),
+        libc::ETIMEDOUT,
+    )?;
+    ensure_errno(
+        "the other card's mask",
+        wait_intr_pdma(fd, 20, !ve3),
+        libc::EINVAL,
+    )?;
+    let compat = wait_intr(fd, P_DMA, 20, true).map(|_| ());
+    ensure_errno(
+        "VE1's compat form",
+        compat,
+        if ve3 { libc::EINVAL } else { libc::ETIMEDOUT },
+    )
+}
+
 fn pings(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
     let nonce = fx.nonce;
