@@ -26,8 +26,7 @@ use crate::{
     nec, uapi,
     userdma::{
         self,
-        UserEngine,
-        P_DMA, //
+        UserEngine, //
     },
 };
 
@@ -117,7 +116,8 @@ impl<'a> Poster<'a> {
     /// Waits for an interrupt, then reaps.
     fn wait(&mut self) -> Result<(), String> {
         self.start()?;
-        match userdma::wait_intr(self.fd, P_DMA, 2000, false) {
+        let ve3 = self.eng.scr() == userdma::ScrMap::VE3;
+        match userdma::wait_intr_pdma(self.fd, 2000, ve3) {
             Ok(_) | Err(libc::ETIMEDOUT) => {}
             Err(e) => return Err(format!("WAIT_INTR: errno {e}")),
         }

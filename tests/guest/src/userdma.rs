@@ -11,6 +11,7 @@ use std::os::fd::{
 };
 
 use crate::{
+    emubar::EmuBar,
     hw::{
         desc::{
             self,
@@ -18,7 +19,9 @@ use crate::{
         },
         dmactl,
         scr,
-        ve1, //
+        ve1,
+        ve3,
+        PdmaRegs, //
     },
     mem::Mapping,
     sys,
@@ -33,8 +36,62 @@ use crate::{
     },
 };
 
-/// NEC's VE1 file offset of the system-common registers.
-pub const SCR_MMAP_OFFSET: u64 = 0x1000_0000 + ve1::SCR_OFFSET as u64;
+/// Where NEC's driver lets VEOS map a card's system-common registers, and where the privileged
+/// DMA engine is in them: VE1's or VE3's, as the emulator presents ([`ScrMap::presented`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ScrMap {
+    /// File offset of the block in `/dev/veN`.
+    pub offset: u64,
+    /// Bytes of the block.
+    pub size: usize,
+    /// The privileged DMA engine's registers, relative to the block.
+    pub pdma: PdmaRegs,
+    /// The pages a mapping without `user_pdma=1` withholds, relative to the block.
+    pub withheld: [usize; 4],
+}
+
+impl ScrMap {
+    /// VE1: BAR2 at 0x1000_0000, the block at + 16 MiB, 2 MiB.
+    pub const VE1: Self = Self {
+        offset: ve1::MAP_REGS + ve1::SCR_OFFSET as u64,
+        size: scr::SIZE,
+        pdma: ve1::PDMA,
+        withheld: scr::WITHHELD,
+    };
+    /// VE3: BAR4 at 0, the block at + 2 MiB, 1 MiB.
+    pub const VE3: Self = Self {
+        offset: ve3::MAP_BAR4 + ve3::SCR_OFFSET as u64,
+        size: ve3::SCR_SIZE,
+        pdma: ve3::PDMA,
+        withheld: ve3::WITHHELD,
+    };
+
+    /// The card the emulator presents (its identification block's variant word); VE1 if the
+    /// block cannot be read. Read once per process, so that a child that dropped the
+    /// capabilities mapping the block needs (it is root's) still knows.
+    pub fn presented() -> Self {
+        static PRESENTED: std::sync::OnceLock<ScrMap> = std::sync::OnceLock::new();
+        *PRESENTED.get_or_init(|| match EmuBar::open() {
+            Ok(b) if b.is_ve3() => Self::VE3,
+            _ => Self::VE1,
+        })
+    }
+
+    /// DMACTL word 0, relative to the block.
+    pub const fn ctl0(&self) -> usize {
+        self.pdma.ctl
+    }
+
+    /// DMACTL word 1, relative to the block.
+    pub const fn ctl1(&self) -> usize {
+        self.pdma.ctl + 8
+    }
+
+    /// Word 0 of ring slot `slot`, relative to the block.
+    pub const fn desc(&self, slot: usize) -> usize {
+        self.pdma.desc + slot * desc::SIZE
+    }
+}
 
 /// The mapped system-common registers of one card, with a duplicate of the file descriptor they
 /// were mapped through (the same open file, for the kick): a value that owns what it uses, so
@@ -42,16 +99,24 @@ pub const SCR_MMAP_OFFSET: u64 = 0x1000_0000 + ve1::SCR_OFFSET as u64;
 pub struct UserEngine {
     fd: OwnedFd,
     map: Mapping,
+    scr: ScrMap,
 }
 
 impl UserEngine {
-    /// Maps the registers: `Err(errno)` as mmap (or the `dup` of `fd`) reports it.
+    /// Maps the registers of the presented card ([`ScrMap::presented`]): `Err(errno)` as mmap
+    /// (or the `dup` of `fd`) reports it.
     pub fn map(fd: &OwnedFd) -> Result<Self, i32> {
-        let map = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE)?;
+        let scr = ScrMap::presented();
+        let map = map_raw(fd, scr.offset, scr.size)?;
         let fd = fd
             .try_clone()
             .map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?;
-        Ok(Self { fd, map })
+        Ok(Self { fd, map, scr })
+    }
+
+    /// Where the registers are.
+    pub fn scr(&self) -> ScrMap {
+        self.scr
     }
 
     /// The start of the mapping.
@@ -60,7 +125,7 @@ impl UserEngine {
     }
 
     fn reg(&self, off: usize) -> *mut u64 {
-        // SAFETY: callers pass offsets inside the 2 MiB mapping.
+        // SAFETY: callers pass offsets inside the mapping of the block.
         unsafe { self.map.ptr().cast::<u64>().add(off / 8) }
     }
 
@@ -78,13 +143,13 @@ impl UserEngine {
 
     /// The engine's read pointer and exception bit.
     pub fn ctl1(&self) -> u64 {
-        self.read(scr::PDMA_CTL1)
+        self.read(self.scr.ctl1())
     }
 
     /// Posts `d` at ring slot `slot` as VEOS does: words 1-3, then word 0.
     pub fn post(&self, slot: usize, d: &Desc) {
         let w = d.encode().expect("a valid descriptor");
-        let base = scr::PDMA_DESC + slot * desc::SIZE;
+        let base = self.scr.desc(slot);
         self.write(base + 8, w[1]);
         self.write(base + 16, w[2]);
         self.write(base + 24, w[3]);
@@ -94,13 +159,13 @@ impl UserEngine {
 
     /// Word 0 of ring slot `slot`.
     pub fn word0(&self, slot: usize) -> u64 {
-        self.read(scr::PDMA_DESC + slot * desc::SIZE)
+        self.read(self.scr.desc(slot))
     }
 
     /// Permits the engine and kicks it (the kick is the emulator's doorbell; on a real card the
     /// DMACTL write itself is the signal).
     pub fn start(&self) -> Result<(), i32> {
-        self.write(scr::PDMA_CTL0, dmactl::PERMIT);
+        self.write(self.scr.ctl0(), dmactl::PERMIT);
         sys::ioctl_raw(&self.fd, uapi::VE_DRV_IOC_KICK, 0).map(|_| ())
     }
 }

@@ -25,8 +25,7 @@ use ve_guest::{
             Desc, //
         },
         dmactl,
-        emu,
-        scr, //
+        emu, //
     },
     ksft::{
         diag,
@@ -56,9 +55,9 @@ use ve_guest::{
         self,
         map_raw,
         map_with,
+        ScrMap,
         UserEngine,
-        P_DMA,
-        SCR_MMAP_OFFSET, //
+        P_DMA, //
     },
 };
 
@@ -93,10 +92,15 @@ fn died_of_sigbus(status: i32) -> bool {
     libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS
 }
 
+/// The presented card's system-common block (VE1's or VE3's) in the file offset space.
+fn regs() -> ScrMap {
+    ScrMap::presented()
+}
+
 /// Maps the registers with `prot` and `flags`; a mapping that should not have been made is
 /// unmapped at once (giving the engine back), so that one failed check does not fail the rest.
 fn map_or_unmap(fd: &OwnedFd, prot: i32, flags: i32) -> Result<(), i32> {
-    map_with(fd, SCR_MMAP_OFFSET, scr::SIZE, prot, flags).map(drop)
+    map_with(fd, regs().offset, regs().size, prot, flags).map(drop)
 }
 
 /// The mapping's gates that come before the engine is lent: a private mapping and an executable
@@ -137,7 +141,7 @@ fn no_exec_later(eng_addr: *mut u8) -> R {
     let r = unsafe {
         libc::mprotect(
             eng_addr.cast(),
-            scr::SIZE,
+            regs().size,
             libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
         )
     };
@@ -156,6 +160,7 @@ fn no_exec_later(eng_addr: *mut u8) -> R {
 /// EBUSY. Returns (rounds RECLAIM won, rounds the mapping won).
 fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
     let emu = EmuBar::open()?;
+    let scr = ScrMap::presented();
     let (mut reclaim_won, mut map_won) = (0, 0);
     for round in 0..rounds {
         let mut pipe = [0i32; 2];
@@ -189,7 +194,7 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                 sys::ioctl_raw(&fd2, uapi::VE_DRV_IOC_RECLAIM, 0)
             });
             go.wait();
-            let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE);
+            let m = map_raw(&fd, scr.offset, scr.size);
             let reclaimed = reclaimer.join().unwrap_or(Err(-1));
             let code = match (m, reclaimed) {
                 // RECLAIM took the engine from this mapping: the kernel has it, the mapping is
@@ -201,11 +206,11 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     unsafe {
                         p.ptr()
                             .cast::<u64>()
-                            .add(scr::PDMA_DESC / 8)
+                            .add(scr.desc(0) / 8)
                             .write_volatile(0x1234);
                         p.ptr()
                             .cast::<u64>()
-                            .add(scr::PDMA_CTL0 / 8)
+                            .add(scr.ctl0() / 8)
                             .write_volatile(dmactl::PERMIT);
                     }
                     0
@@ -215,12 +220,7 @@ fn reclaim_mmap_race(rounds: usize) -> Result<(usize, usize), String> {
                     let x = u8::from(busy_errno(&fd) == libc::EBUSY);
                     report([1, 0, x]);
                     // SAFETY: a live register mapping: reading DMACTL works.
-                    let _ = unsafe {
-                        p.ptr()
-                            .cast::<u64>()
-                            .add(scr::PDMA_CTL0 / 8)
-                            .read_volatile()
-                    };
+                    let _ = unsafe { p.ptr().cast::<u64>().add(scr.ctl0() / 8).read_volatile() };
                     drop(p);
                     0
                 }
@@ -355,7 +355,7 @@ fn unbind_with_mapping(bdf: &str) -> R {
     )?;
     ensure_errno(
         "mmap on the unbound card's file",
-        map_raw(&old, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        map_raw(&old, regs().offset, regs().size).map(|_| ()),
         libc::ENODEV,
     )?;
     drop(old);
@@ -425,9 +425,16 @@ fn user_copy(
         off += chunk;
     }
     eng.start().map_err(|e| format!("KICK: {}", errname(e)))?;
-    let caught = userdma::wait_intr(fd, P_DMA, 2000, compat)
-        .map_err(|e| format!("WAIT_INTR: {}", errname(e)))?;
-    ensure_eq("caught bits", caught, P_DMA)?;
+    if regs() == ScrMap::VE3 {
+        // VE3's typed mask; VE1's compat form is EINVAL there (the transport suite's case).
+        let caught = userdma::wait_intr_pdma(fd, 2000, true)
+            .map_err(|e| format!("WAIT_INTR: {}", errname(e)))?;
+        ensure(caught, || "the privileged DMA bit not caught".into())?;
+    } else {
+        let caught = userdma::wait_intr(fd, P_DMA, 2000, compat)
+            .map_err(|e| format!("WAIT_INTR: {}", errname(e)))?;
+        ensure_eq("caught bits", caught, P_DMA)?;
+    }
     ensure_eq(
         "read pointer",
         (eng.ctl1() & dmactl::READPTR_MASK) as usize,
@@ -506,8 +513,8 @@ fn reclaim(fd: &OwnedFd, which: usize) -> Result<(), String> {
             }
             // The engine was taken back: this must fault.
             let eng = engs.get(which)?;
-            eng.write(scr::PDMA_DESC, 0x1234);
-            let _ = eng.read(scr::PDMA_CTL0);
+            eng.write(eng.scr().desc(0), 0x1234);
+            let _ = eng.read(eng.scr().ctl0());
             Some(0)
         })()
         .unwrap_or(3);
@@ -758,11 +765,11 @@ fn without_user_pdma(fx: &mut Fx) -> R {
     sys::insmod(module, "emulator=1").map_err(|e| format!("insmod: {}", errname(e)))?;
     let r = (|| {
         let fd = sys::open_rw(NODE).map_err(errname)?;
-        let m = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE).map_err(errname)?;
-        for off in [scr::PDMA_DESC, scr::PDMA_CTL0] {
+        let m = map_raw(&fd, regs().offset, regs().size).map_err(errname)?;
+        for off in [regs().pdma.desc, regs().ctl0()] {
             // The child maps the registers itself: mappings are not inherited (VM_DONTCOPY).
             let status = sys::child_status(|| {
-                let Ok(c) = map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) else {
+                let Ok(c) = map_raw(&fd, regs().offset, regs().size) else {
                     return 1;
                 };
                 // SAFETY: a withheld page of the live mapping: this must raise SIGBUS.
@@ -789,21 +796,30 @@ fn kernel_owns_engine(fx: &mut Fx) -> R {
 
 fn mmap_errors(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
+    // Between NEC's windows: VE1's CR window (BAR3) and its BAR2 window; VE3's BAR4 (8 MiB)
+    // and its BAR2/3 window.
+    let nowhere = if regs() == ScrMap::VE3 {
+        0x0080_0000
+    } else {
+        0x0800_0000
+    };
     ensure_errno(
         "an offset in no window",
-        map_raw(fd, 0x0800_0000, 4096).map(|_| ()),
+        map_raw(fd, nowhere, 4096).map(|_| ()),
         libc::EINVAL,
     )?;
     ensure_errno(
-        "4 MiB",
-        map_raw(fd, SCR_MMAP_OFFSET, 4 << 20).map(|_| ()),
+        "twice the block",
+        map_raw(fd, regs().offset, 2 * regs().size).map(|_| ()),
         libc::EINVAL,
     )?;
     std::fs::set_permissions(NODE, std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .map_err(|e| format!("chmod: {e}"))?;
+    // Read before: the emulator's block is root's to map.
+    let scr = regs();
     let code = sys::as_nobody(|| {
         let Ok(fd) = sys::open_rw(NODE) else { return 1 };
-        match map_raw(&fd, SCR_MMAP_OFFSET, scr::SIZE) {
+        match map_raw(&fd, scr.offset, scr.size) {
             Err(e) if e == libc::EACCES => 0,
             _ => 2,
         }
@@ -830,7 +846,7 @@ fn busy_while_mapped(fx: &mut Fx) -> R {
     let other = sys::open_rw_other_thread(NODE).map_err(errname)?;
     ensure_errno(
         "mapping through another open file",
-        map_raw(&other, SCR_MMAP_OFFSET, scr::SIZE).map(|_| ()),
+        map_raw(&other, regs().offset, regs().size).map(|_| ()),
         libc::EBUSY,
     )
 }
@@ -845,7 +861,7 @@ fn fork_while_mapped(fx: &mut Fx) -> R {
     let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
     let base = eng.base();
     // SAFETY: asks for the live mapping to be copied on fork; refused.
-    let r = unsafe { libc::madvise(base.cast(), scr::SIZE, libc::MADV_DOFORK) };
+    let r = unsafe { libc::madvise(base.cast(), regs().size, libc::MADV_DOFORK) };
     ensure_errno(
         "MADV_DOFORK",
         if r == 0 { Ok(()) } else { Err(sys::errno()) },
@@ -853,7 +869,7 @@ fn fork_while_mapped(fx: &mut Fx) -> R {
     )?;
     let status = sys::child_status(|| {
         // SAFETY: the parent's register mapping, which the child does not have: SIGSEGV.
-        let _ = unsafe { base.add(scr::PDMA_CTL1).cast::<u64>().read_volatile() };
+        let _ = unsafe { base.add(regs().ctl1()).cast::<u64>().read_volatile() };
         0
     })
     .map_err(errname)?;
@@ -861,7 +877,7 @@ fn fork_while_mapped(fx: &mut Fx) -> R {
         format!("child touching the parent's mapping: status {status:#x}, want SIGSEGV")
     })?;
     let code = sys::in_child(|| {
-        let inherited = match map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE) {
+        let inherited = match map_raw(fd, regs().offset, regs().size) {
             Err(e) if e == libc::EBUSY => 0,
             Err(_) => 1,
             Ok(_) => 2,
@@ -869,7 +885,7 @@ fn fork_while_mapped(fx: &mut Fx) -> R {
         let Ok(own) = sys::open_rw(NODE) else {
             return 9;
         };
-        let mine = match map_raw(&own, SCR_MMAP_OFFSET, scr::SIZE) {
+        let mine = match map_raw(&own, regs().offset, regs().size) {
             Err(e) if e == libc::EBUSY => 0,
             Err(_) => 1,
             Ok(_) => 2,
@@ -894,7 +910,7 @@ fn registers_visible(fx: &mut Fx) -> R {
     let eng = fx.eng.as_ref().ok_or("the registers are not mapped")?;
     ensure_eq("exception bit", eng.ctl1() & dmactl::EXCEPTION, 0)?;
     ensure(
-        eng.read(scr::PDMA_CTL0) & dmactl::STATUS_MASK <= dmactl::STATUS_HALT,
+        eng.read(regs().ctl0()) & dmactl::STATUS_MASK <= dmactl::STATUS_HALT,
         || "bad DMACTL".into(),
     )
 }
@@ -903,7 +919,7 @@ fn wait_intr_times_out(fx: &mut Fx) -> R {
     let fd = opened(&fx.fd)?;
     ensure_errno(
         "wait",
-        userdma::wait_intr(fd, P_DMA, 100, false),
+        userdma::wait_intr_pdma(fd, 100, regs() == ScrMap::VE3),
         libc::ETIMEDOUT,
     )
 }
@@ -988,7 +1004,7 @@ fn shared_copies(fx: &mut Fx) -> R {
     ensure_eq("taint U", tainted()? & TAINT_USER, TAINT_USER)?;
     ensure_eq("DMACTL word 1 through both", two.ctl1(), one.ctl1())?;
     let slot = (one.ctl1() & dmactl::READPTR_MASK) as usize;
-    let word2 = scr::PDMA_DESC + slot * desc::SIZE + 16;
+    let word2 = regs().pdma.desc + slot * desc::SIZE + 16;
     for (w, r, v) in [(two, one, 0x0123_4567_89ab_cdf8u64), (one, two, 0)] {
         w.write(word2, v);
         ensure_eq(
@@ -1027,7 +1043,7 @@ fn unmap_first_keeps(fx: &mut Fx) -> R {
         let Ok(own) = sys::open_rw(NODE) else {
             return 9;
         };
-        match map_raw(&own, SCR_MMAP_OFFSET, scr::SIZE) {
+        match map_raw(&own, regs().offset, regs().size) {
             Err(e) if e == libc::EBUSY => 0,
             Err(_) => 1,
             Ok(_) => 2,
@@ -1090,7 +1106,7 @@ fn mmap_while_request(fx: &mut Fx) -> R {
     let stall = c.stall(fd);
     let id = ve_guest::dma::submit(fd, true, b.addr(), 0, 1 << 20);
     // A mapping made, should the test fail, is unmapped at once.
-    let m = map_raw(fd, SCR_MMAP_OFFSET, scr::SIZE).map(drop);
+    let m = map_raw(fd, regs().offset, regs().size).map(drop);
     // The kick's result is not the test's.
     let _ = stall.release();
     let id = id.map_err(errname)?;
