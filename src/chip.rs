@@ -63,6 +63,55 @@ pub(crate) struct Window {
     pub(crate) kind: WindowKind,
 }
 
+/// Where a variant's cores' registers and interrupt bits are.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct CoreRegs {
+    /// Physical cores the variant's MSI-X map names: core `c` interrupts on entry `c`.
+    pub(crate) max: usize,
+    /// Offset in the register BAR ([`Chip::scr_bar`]) of core `c`'s EXS.
+    pub(crate) exs: fn(usize) -> usize,
+    /// Offset in the register BAR of core `c`'s EXSRAR.
+    pub(crate) exsrar: fn(usize) -> usize,
+    /// The INTVEC register with the cores' bits (core `c` at bit `63 - c`), relative to the SCR.
+    pub(crate) intvec: usize,
+    /// How many times the core handler writes a core's bit to clear it: NEC's VE1 handler 20
+    /// ([`hw::scr::INTVEC_CORE_CLEAR_WRITES`]), its VE3 handler once.
+    pub(crate) clear_writes: u32,
+}
+
+/// NEC's node path: how an interrupt that is neither a core's nor the privileged DMA engine's is
+/// recorded for `VEDRV_CMD_WAIT_INTR`, and what reporting it clears.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NodePath {
+    /// VE1: the entry's own bit of the 128-bit mask ([`hw::ve1::wait_intr_bit`]); reporting a
+    /// DMA entry (16-48) clears the reported lower word's bits in INTVEC, bit-reversed.
+    Ve1,
+    /// VE3: the entry's INTVEC register, bit-reversed into its word of `intvec[4]`
+    /// ([`hw::ve3::node_report`]); reporting the privileged DMA bit or a user DMA bit clears the
+    /// reported words 1 and 2 in INTVEC1 and INTVEC2, bit-reversed.
+    Ve3,
+}
+
+impl NodePath {
+    /// The INTVEC writes (register relative to the SCR, bits to clear) that reporting `caught`
+    /// calls for, NEC's rule of each variant (reference 6.4).
+    pub(crate) fn clears(self, caught: &[u64; 4]) -> [(usize, u64); 2] {
+        match self {
+            // `DMA_INTERRUPT_VECTOR_MASK`: user DMA 16-47 and the privileged DMA 48.
+            Self::Ve1 if caught[1] & 0x1_ffff_ffff_0000 != 0 => [
+                (hw::scr::INTVEC, caught[1].reverse_bits()),
+                (hw::scr::INTVEC, 0),
+            ],
+            Self::Ve3 if caught[1] & 1 != 0 || caught[2] != 0 => [
+                (hw::ve3::INTVEC1, caught[1].reverse_bits()),
+                (hw::ve3::INTVEC2, caught[2].reverse_bits()),
+            ],
+            Self::Ve1 => [(hw::scr::INTVEC, 0); 2],
+            Self::Ve3 => [(hw::ve3::INTVEC1, 0); 2],
+        }
+    }
+}
+
 /// ivshmem BAR0 register: this VM's peer id.
 pub(crate) const IVSHMEM_IVPOSITION: usize = 8;
 /// ivshmem BAR0 register: write `(peer << 16) | vector` to interrupt `peer`.
@@ -97,10 +146,9 @@ pub(crate) struct Chip {
     /// The ordering-attribute bit of ID-based ordering in a descriptor
     /// ([`hw::desc::ORDER_IDO_VE1`] or [`hw::desc::ORDER_IDO_VE3`]).
     pub(crate) order_ido: u8,
-    /// VE1's one interrupt vector register relative to the SCR, where the cores' and
-    /// `VEDRV_CMD_WAIT_INTR`'s bits are (entry `e` at bit `63 - e`); `None` where this driver
-    /// does not handle those bits (VE3: its INTVEC0-3 come with VE3's core path).
-    pub(crate) intvec: Option<usize>,
+    /// How entries other than the cores' and the engine's reach `VEDRV_CMD_WAIT_INTR` (NEC's
+    /// node path), and what reporting them clears in INTVEC.
+    pub(crate) node: NodePath,
     /// Whether INTVEC is write-one-to-clear (real cards) or plain memory (the emulator: cleared
     /// by read-modify-write, [`crate::regs::Regs::intvec_clear`]).
     pub(crate) intvec_w1c: bool,
@@ -110,6 +158,8 @@ pub(crate) struct Chip {
     /// What an MSI-X entry stands for; a hard handler is registered on every entry that is not
     /// [`hw::ve1::Entry::Unused`] (the privileged DMA entry has its threaded one).
     pub(crate) irq_entry: fn(u32) -> hw::ve1::Entry,
+    /// The cores: EXS, EXSRAR, their INTVEC bits.
+    pub(crate) cores: CoreRegs,
     /// How to make the engine look at its control registers.
     pub(crate) kick: Kick,
     /// File offset at which NEC's driver lets VEOS mmap the system-common registers (inside the
@@ -148,13 +198,17 @@ pub(crate) struct Chip {
     pub(crate) chip_reset: Option<&'static [(usize, u64)]>,
 }
 
-/// VE3's MSI-X entries as far as this driver handles them: only the privileged DMA one (NEC's
-/// VE3 core, user DMA, PCI exception and error entries (reference 6.3) come with VE3 support).
+/// VE3's MSI-X entries (reference 6.3, NEC's `ve3_intr()`): the cores (0-31), the privileged
+/// DMA engine (32), every user DMA engine (33), the PCI access exception (34) and the hardware
+/// errors (35).
 const fn ve3_irq_entry(e: u32) -> hw::ve1::Entry {
-    if e == hw::ve3::PDMA_VECTOR {
-        hw::ve1::Entry::Pdma
-    } else {
-        hw::ve1::Entry::Unused
+    match e {
+        _ if (e as usize) < hw::ve3::CORES_MAX => hw::ve1::Entry::Core(e),
+        hw::ve3::PDMA_VECTOR => hw::ve1::Entry::Pdma,
+        hw::ve3::UDMA_VECTOR => hw::ve1::Entry::UserDma(e),
+        hw::ve3::PCI_EXC_VECTOR => hw::ve1::Entry::PciAccessException,
+        hw::ve3::HW_ERROR_VECTOR => hw::ve1::Entry::HwError(e),
+        _ => hw::ve1::Entry::Unused,
     }
 }
 
@@ -179,10 +233,17 @@ pub(crate) static VE1: Chip = Chip {
     scr_size: hw::scr::SIZE,
     pdma: hw::ve1::PDMA,
     order_ido: hw::desc::ORDER_IDO_VE1,
-    intvec: Some(hw::scr::INTVEC),
+    node: NodePath::Ve1,
     intvec_w1c: true,
     msix_max: hw::ve1::MSIX_ENTRIES,
     irq_entry: hw::ve1::entry,
+    cores: CoreRegs {
+        max: hw::ve1::CORES_MAX,
+        exs: hw::ve1::exs_offset,
+        exsrar: hw::ve1::exsrar_offset,
+        intvec: hw::scr::INTVEC,
+        clear_writes: hw::scr::INTVEC_CORE_CLEAR_WRITES,
+    },
     kick: Kick::None,
     // NEC VE1: BAR2 at file offset 0x10000000, the SCR at +0x1000000 in it.
     mmap_scr: hw::ve1::MAP_REGS + hw::ve1::SCR_OFFSET as u64,
@@ -239,10 +300,19 @@ pub(crate) static VE3: Chip = Chip {
     scr_size: hw::ve3::SCR_SIZE,
     pdma: hw::ve3::PDMA,
     order_ido: hw::desc::ORDER_IDO_VE3,
-    intvec: None,
+    node: NodePath::Ve3,
     intvec_w1c: true,
-    msix_max: hw::ve3::PDMA_VECTOR + 1,
+    msix_max: hw::ve3::MSIX_ENTRIES,
     irq_entry: ve3_irq_entry,
+    // BAR4's per-core areas; the emulator's VE3 image of BAR4 starts at 0 of its BAR
+    // ([`hw::emu::VE3_BAR4_IMAGE`]), so the same offsets serve it.
+    cores: CoreRegs {
+        max: hw::ve3::CORES_MAX,
+        exs: hw::ve3::exs_offset,
+        exsrar: hw::ve3::exsrar_offset,
+        intvec: hw::ve3::INTVEC0,
+        clear_writes: 1,
+    },
     kick: Kick::None,
     // NEC VE3: BAR4 at file offset 0, the SCR at +0x200000 in it.
     mmap_scr: hw::ve3::SCR_OFFSET as u64,

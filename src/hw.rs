@@ -346,9 +346,45 @@ pub mod ve3 {
         intvec: INTVEC1,
         intvec_bit: 1 << 63,
     };
+    /// INTVEC2, relative to the SCR: the user DMA engines, engine `k` at bit `63 - k`.
+    pub const INTVEC2: usize = 0x2010;
+    /// INTVEC3, relative to the SCR: core faults and card errors.
+    pub const INTVEC3: usize = 0x2018;
+    /// MSI-X entry of every user DMA engine.
+    pub const UDMA_VECTOR: u32 = 33;
+    /// MSI-X entry of the PCI access exception.
+    pub const PCI_EXC_VECTOR: u32 = 34;
+    /// MSI-X entry of the hardware errors.
+    pub const HW_ERROR_VECTOR: u32 = 35;
     /// MSI-X entries NEC's VE3 handler dispatches: cores 0-31, privileged DMA 32, user DMA 33,
     /// PCI access exception 34, hardware error 35.
     pub const MSIX_ENTRIES: u32 = 36;
+    /// The hardware bits of INTVEC1 that are PCI access exceptions (31:16).
+    pub const INTVEC1_PCI_EXC: u64 = 0xffff_0000;
+
+    /// NEC's VE3 node path (`ve3_intr()`): the INTVEC register (relative to the SCR) whose bits
+    /// entry `e` reports, for the user DMA, PCI exception and hardware error entries.
+    pub const fn node_intvec(e: u32) -> Option<usize> {
+        match e {
+            UDMA_VECTOR => Some(INTVEC2),
+            PCI_EXC_VECTOR => Some(INTVEC1),
+            HW_ERROR_VECTOR => Some(INTVEC3),
+            _ => None,
+        }
+    }
+
+    /// What entry `e` adds to `VEDRV_CMD_WAIT_INTR`'s pending `intvec[4]` when its register
+    /// ([`node_intvec`]) reads `value`: `(word, bits)`, the register bit-reversed into NEC's
+    /// software order (user DMA engine `k` at bit `k` of word 2; the PCI exception bits 31:16 at
+    /// 47:32 of word 1; errors into word 3).
+    pub const fn node_report(e: u32, value: u64) -> Option<(usize, u64)> {
+        match e {
+            UDMA_VECTOR => Some((2, value.reverse_bits())),
+            PCI_EXC_VECTOR => Some((1, (value & INTVEC1_PCI_EXC).reverse_bits())),
+            HW_ERROR_VECTOR => Some((3, value.reverse_bits())),
+            _ => None,
+        }
+    }
     /// PCIATB entries on a VE3 (NEC's `hw_ve3.h`).
     pub const PCIATB_ENTRIES: usize = 4096;
     /// Pages withheld from a register mapping without `user_pdma=1`, relative to the SCR:
@@ -911,7 +947,9 @@ pub mod emu {
     pub const OFF_CTL_RAISE: usize = 0x400;
     /// u64 MSI-X entry the request is for (tests).
     pub const OFF_CTL_RAISE_ENTRY: usize = 0x408;
-    /// u64 EXS cause bits of a [`RAISE_EXCEPTION`] (tests).
+    /// u64 EXS cause bits of a [`RAISE_EXCEPTION`]; for a [`RAISE_INTERRUPT`] on a VE3's user
+    /// DMA, PCI exception or hardware error entry, the bits to set in its INTVEC register
+    /// ([`super::ve3::node_intvec`]; 0: bit 63, for the PCI exception bit 31) (tests).
     pub const OFF_CTL_RAISE_EXS: usize = 0x410;
     /// u64 interrupts of a [`RAISE_SPURIOUS`] storm (0 counts as 1) (tests).
     pub const OFF_CTL_RAISE_COUNT: usize = 0x418;
@@ -983,7 +1021,8 @@ pub mod emu {
     /// core's INTVEC bit is set and its MSI-X entry raised.
     pub const RAISE_EXCEPTION: u64 = 1;
     /// A plain interrupt on `entry` (a user DMA, PCI access exception, core fault or hardware
-    /// error entry): its INTVEC bit set where it has one (entries below 64), the entry raised.
+    /// error entry): its INTVEC bit set where it has one (VE1: entries below 64; VE3: the bits
+    /// of [`OFF_CTL_RAISE_EXS`] in the entry's register), the entry raised.
     pub const RAISE_INTERRUPT: u64 = 2;
     /// A storm of [`OFF_CTL_RAISE_COUNT`] spurious interrupts on `entry`: no INTVEC bit, no state
     /// change, [`STORM_GAP_US`] apart, from a thread of their own; counted in

@@ -133,14 +133,20 @@ impl<'a> Regs<'a> {
         Ok(set)
     }
 
-    /// Clears the bits `mask` of VE1's INTVEC ([`Chip::intvec`]; bit-reversed: bit `63 - e` for
-    /// entry `e`), `writes` times (see [`Self::intvec_clear_at`]); nothing where the variant's
-    /// INTVEC is not handled.
-    pub(crate) fn intvec_clear(&self, mask: u64, writes: u32) -> Result {
-        match self.chip.intvec {
-            Some(off) => self.intvec_clear_at(off, mask, writes),
-            None => Ok(()),
+    /// Clears what reporting `caught` to `VEDRV_CMD_WAIT_INTR` clears in INTVEC, the variant's
+    /// rule ([`crate::chip::NodePath::clears`]), one write each.
+    pub(crate) fn intvec_clear_reported(&self, caught: &[u64; 4]) -> Result {
+        for (off, mask) in self.chip.node.clears(caught) {
+            if mask != 0 {
+                self.intvec_clear_at(off, mask, 1)?;
+            }
         }
+        Ok(())
+    }
+
+    /// Reads the INTVEC register at `off` (relative to the SCR).
+    pub(crate) fn intvec_at(&self, off: usize) -> Result<u64> {
+        self.scr_read64(off)
     }
 
     /// Clears the bits `mask` of the INTVEC register at `off` (relative to the SCR), writing the
@@ -160,29 +166,36 @@ impl<'a> Regs<'a> {
         }
     }
 
-    /// Clears core `core`'s INTVEC bit as NEC's VE1 core handler does: the bit written
-    /// [`hw::scr::INTVEC_CORE_CLEAR_WRITES`] times.
+    /// Clears core `core`'s INTVEC bit as NEC's core handler does: bit `63 - core` of the cores'
+    /// INTVEC, written [`crate::chip::CoreRegs::clear_writes`] times.
     pub(crate) fn intvec_clear_core(&self, core: u32) -> Result {
-        match hw::scr::intvec_bit_of(core) {
-            Some(bit) => self.intvec_clear(bit, hw::scr::INTVEC_CORE_CLEAR_WRITES),
-            None => Err(EINVAL),
+        let cores = &self.chip.cores;
+        if core as usize >= cores.max {
+            return Err(EINVAL);
         }
+        self.intvec_clear_at(cores.intvec, 1 << (63 - core), cores.clear_writes)
     }
 
-    /// Reads INTVEC (0 where its layout is not described).
+    /// Clears every interrupt bit this driver handles, as NEC's probe does (all ones): the cores'
+    /// INTVEC (VE1: the one INTVEC, 20 writes) and the privileged DMA engine's, where that is
+    /// another register (VE3's INTVEC1).
+    pub(crate) fn intvec_clear_all(&self) -> Result {
+        let cores = &self.chip.cores;
+        self.intvec_clear_at(cores.intvec, !0, cores.clear_writes)?;
+        if self.chip.pdma.intvec != cores.intvec {
+            self.intvec_clear_at(self.chip.pdma.intvec, !0, 1)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the cores' INTVEC (VE1: the one INTVEC).
     pub(crate) fn intvec(&self) -> Result<u64> {
-        match self.chip.intvec {
-            Some(off) => self.scr_read64(off),
-            None => Ok(0),
-        }
+        self.scr_read64(self.chip.cores.intvec)
     }
 
-    /// INTVEC after a write to SCR SYNC, as NEC reads it where it must see every interrupt bit the
-    /// card set before (the unassign's check for an interrupt on its way).
+    /// The cores' INTVEC after a write to SCR SYNC, as NEC reads it where it must see every
+    /// interrupt bit the card set before (the unassign's check for an interrupt on its way).
     pub(crate) fn intvec_synced(&self) -> Result<u64> {
-        if self.chip.intvec.is_none() {
-            return Ok(0);
-        }
         self.scr_write64(0, hw::scr::SYNC)?;
         self.intvec()
     }

@@ -182,8 +182,9 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                 Card::new(facts, regs, doorbell, exsrar, copy, cache),
                 GFP_KERNEL,
             )?;
-            // Every pending interrupt bit cleared, as NEC's probe does (all ones, 20 writes).
-            card.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))?;
+            // Every pending interrupt bit cleared, as NEC's probe does (all ones; VE1: 20
+            // writes).
+            card.with_regs(|r| r.intvec_clear_all())?;
             // Probe halted the engine and cleared its descriptors before it enabled bus
             // mastering (`halt_before_master`), and nothing has permitted it since: the manager
             // starts from a halted engine at its read pointer.
@@ -412,6 +413,26 @@ mod tests {
         assert_eq!(emu3.order_ido, chip::VE3.order_ido);
         assert!(emu3.msix_vectors() <= hw::emu::VECTORS);
         assert!(!emu3.intvec_w1c && needs_doorbell(emu3));
+    }
+
+    /// What reporting to `WAIT_INTR` clears (reference 6.4): on VE1 the lower word's bits when a
+    /// DMA entry (16-48) was caught, nothing for a fault alone; on VE3 words 1 and 2 in INTVEC1
+    /// and INTVEC2 when the privileged or a user DMA bit was caught, nothing for a PCI exception
+    /// or an error alone.
+    #[test]
+    fn wait_intr_clears() {
+        use crate::chip::NodePath;
+        let none = |c: [(usize, u64); 2]| c.iter().all(|&(_, m)| m == 0);
+        let c = NodePath::Ve1.clears(&[0, 1 << 48, 0, 0]);
+        assert_eq!(c[0], (hw::scr::INTVEC, 1 << 15));
+        assert!(none(NodePath::Ve1.clears(&[1 << 3, 0, 0, 0])));
+        assert!(none(NodePath::Ve1.clears(&[0, 1 << 56, 0, 0])));
+        let c = NodePath::Ve3.clears(&[0, 1 | (1 << 43), 1 << 3, 0]);
+        assert_eq!(c[0], (hw::ve3::INTVEC1, (1 << 63) | (1 << 20)));
+        assert_eq!(c[1], (hw::ve3::INTVEC2, 1 << 60));
+        assert!(none(NodePath::Ve3.clears(&[0, 1 << 43, 0, 1 << 5])));
+        assert_eq!(chip::VE1.node, NodePath::Ve1);
+        assert_eq!(chip::EMULATOR_VE3.node, NodePath::Ve3);
     }
 
     /// NEC's mmap windows: the system-common registers' file offset lies in the register window

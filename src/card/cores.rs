@@ -37,6 +37,7 @@ use kernel::{
 };
 
 use super::Card;
+use crate::chip::NodePath;
 use crate::hw::{
     self,
     exs::{
@@ -56,8 +57,9 @@ const EXS_POLL_DELAY_US: i64 = 1;
 /// steps of [`EXS_POLL_DELAY_US`].
 const EXS_POLL_RETRIES: usize = 10_000;
 
-/// Cores the table keeps state for: every core a VE1 MSI-X entry can name.
-pub(crate) const CORES: usize = ve1::CORES_MAX;
+/// Cores the table keeps state for: every core an MSI-X entry of either variant can name (VE1 16,
+/// VE3 32); a card's own bound is [`crate::chip::CoreRegs::max`].
+pub(crate) const CORES: usize = hw::ve3::CORES_MAX;
 
 /// One core's state, protected by [`Card::cores`].
 #[derive(Copy, Clone, Debug, Default)]
@@ -131,29 +133,36 @@ impl Exsrar {
 }
 
 impl Card {
-    /// The physical cores probe programmed: enabled in the VCR, below [`CORES`].
+    /// The most cores this card's MSI-X map names.
+    fn cores_max(&self) -> usize {
+        self.facts.chip.cores.max.min(CORES)
+    }
+
+    /// The physical cores probe programmed: enabled in the VCR, below the card's bound.
     pub(crate) fn cores_enabled(&self) -> impl Iterator<Item = usize> + '_ {
         let map = self.vcr().cores_enable();
-        (0..CORES).filter(move |&c| map & (1 << c) != 0)
+        (0..self.cores_max()).filter(move |&c| map & (1 << c) != 0)
     }
 
     /// Whether `core` is an enabled physical core.
     pub(crate) fn core_enabled(&self, core: usize) -> bool {
-        core < CORES && self.vcr().cores_enable() & (1 << core) != 0
+        core < self.cores_max() && self.vcr().cores_enable() & (1 << core) != 0
     }
 
     /// Whether core `core`'s INTVEC bit is set: an interrupt raised and not yet handled
     /// (`UNASSIGN_TASK`'s `EAGAIN` test, NEC's). Call with [`Card::cores`] held, so that the
     /// handler's count and clear are seen together.
     pub(crate) fn core_intvec_pending(&self, core: usize) -> Result<bool> {
-        let bit = hw::scr::intvec_bit_of(core as u32).ok_or(EINVAL)?;
-        Ok(self.with_regs(|r| r.intvec_synced())? & bit != 0)
+        if core >= self.cores_max() {
+            return Err(EINVAL);
+        }
+        Ok(self.with_regs(|r| r.intvec_synced())? & (1 << (63 - core)) != 0)
     }
 
     /// `VEDRV_CMD_RST_EXSRAR_MEM`: zeroes core `core`'s EXSRAR slot. `EINVAL` for a core at or
     /// above the highest enabled one + 1 (NEC's `core_fls`).
     pub(crate) fn reset_exsrar(&self, core: usize) -> Result {
-        if core >= self.vcr().core_fls() as usize || core >= CORES {
+        if core >= self.vcr().core_fls() as usize || core >= self.cores_max() {
             return Err(EINVAL);
         }
         self.exsrar.lock().as_ref().ok_or(ENODEV)?.zero(core)
@@ -162,7 +171,7 @@ impl Card {
     /// Core `core`'s EXSRAR slot as the card last wrote it (tests only: nothing else reads it,
     /// as NEC's driver has not since v3.0).
     pub(crate) fn exsrar_slot(&self, core: usize) -> Result<u64> {
-        if core >= CORES {
+        if core >= self.cores_max() {
             return Err(EINVAL);
         }
         self.exsrar.lock().as_ref().ok_or(ENODEV)?.read(core)
@@ -178,10 +187,10 @@ impl Card {
     /// core's value at once; while it is halting (11b) reads again (NEC: every 100 ns, here every
     /// 1 µs) for up to 10 ms, then returns what it read (logged).
     pub(crate) fn read_exs(&self, core: usize) -> Result<u64> {
-        if core >= CORES {
+        if core >= self.cores_max() {
             return Err(EINVAL);
         }
-        let off = ve1::exs_offset(core);
+        let off = (self.facts.chip.cores.exs)(core);
         let read = || self.with_regs(|r| r.bar_read64(off));
         // TIMEOUT: NEC's bound (`exsrar_poll_timeout_msec`, 10 ms), kept because VEOS was
         // written against it: NEC expects the "before halt" state to be brief (it polls every
@@ -217,7 +226,7 @@ impl Card {
         for core in self.cores_enabled() {
             exsrar.zero(core)?;
             let value = hw::exsrar::enabled(exsrar.slot_addr(core));
-            self.with_regs(|r| r.bar_write64(value, ve1::exsrar_offset(core)))?;
+            self.with_regs(|r| r.bar_write64(value, (self.facts.chip.cores.exsrar)(core)))?;
         }
         Ok(())
     }
@@ -235,7 +244,7 @@ impl Card {
     /// `ve_state` ONLINE and after a card reset.
     pub(super) fn reports_again(&self) -> Result {
         self.program_exsrar()?;
-        self.with_regs(|r| r.intvec_clear(!0, hw::scr::INTVEC_CORE_CLEAR_WRITES))
+        self.with_regs(|r| r.intvec_clear_all())
     }
 
     /// Stops every enabled core (EXS = STOP, as NEC's removal does), disables its report
@@ -246,13 +255,14 @@ impl Card {
     /// proves nothing about a report it is making at that moment (docs/design.md, "Interrupts": a
     /// known gap, test-only).
     pub(super) fn stop_cores(&self) -> Result {
+        let cores = &self.facts.chip.cores;
         self.with_regs(|r| {
             for core in self.cores_enabled() {
-                r.bar_write64(exs::STOP, ve1::exs_offset(core))?;
-                r.bar_write64(0, ve1::exsrar_offset(core))?;
+                r.bar_write64(exs::STOP, (cores.exs)(core))?;
+                r.bar_write64(0, (cores.exsrar)(core))?;
             }
             for core in self.cores_enabled() {
-                if r.bar_read64(ve1::exsrar_offset(core))? & hw::exsrar::ENABLE != 0 {
+                if r.bar_read64((cores.exsrar)(core))? & hw::exsrar::ENABLE != 0 {
                     return Err(EIO);
                 }
             }
@@ -295,13 +305,24 @@ impl Card {
         self.core_event.notify_all();
     }
 
-    /// NEC's node path: the entry's pending bit for `VEDRV_CMD_WAIT_INTR`, its waiters woken.
+    /// NEC's node path: the entry's pending bits for `VEDRV_CMD_WAIT_INTR`, its waiters woken.
+    /// VE1: the entry's own bit. VE3: its INTVEC register read and bit-reversed into its word (a
+    /// spurious interrupt, with no bit set there, reports nothing and wakes the waiters).
     fn handle_node_irq(&self, entry: u32, kind: Entry) {
-        let Some((upper, bit)) = ve1::wait_intr_bit(entry) else {
+        let report = match self.facts.chip.node {
+            NodePath::Ve1 => {
+                ve1::wait_intr_bit(entry).map(|(upper, bit)| (usize::from(!upper), 1 << bit))
+            }
+            NodePath::Ve3 => hw::ve3::node_intvec(entry).and_then(|reg| {
+                let value = self.with_regs(|r| r.intvec_at(reg)).ok()?;
+                hw::ve3::node_report(entry, value)
+            }),
+        };
+        let Some((word, bits)) = report else {
             return;
         };
         let mut events = self.events.lock();
-        events.pending[usize::from(!upper)] |= 1 << bit;
+        events.pending[word] |= bits;
         let n = if matches!(kind, Entry::CoreFault(_) | Entry::HwError(_)) {
             events.hw_errors += 1;
             events.hw_errors
@@ -361,7 +382,7 @@ mod tests {
     }
 
     /// Which entries get a hard handler: on VE1 and the emulator every named entry but the
-    /// privileged DMA one (75), on VE3 none yet.
+    /// privileged DMA one (75), on VE3 the 32 cores' and the three node entries.
     #[test]
     fn handled_entries() {
         let hard = |c: &chip::Chip| {
@@ -371,6 +392,7 @@ mod tests {
         };
         assert_eq!(hard(&chip::VE1), 16 + 32 + 1 + 16 + 10);
         assert_eq!(hard(&chip::EMULATOR), hard(&chip::VE1));
-        assert_eq!(hard(&chip::VE3), 0);
+        assert_eq!(hard(&chip::VE3), 32 + 3);
+        assert_eq!(hard(&chip::EMULATOR_VE3), hard(&chip::VE3));
     }
 }

@@ -32,10 +32,6 @@ use crate::{
     regs, //
 };
 
-/// `VEDRV_CMD_WAIT_INTR`'s lower-word bits of the DMA entries (user DMA 16-47, privileged DMA
-/// 48): NEC's VE1 `DMA_INTERRUPT_VECTOR_MASK`.
-const WAIT_INTR_DMA_ENTRIES: u64 = 0x1_ffff_ffff_0000;
-
 /// How long the privileged DMA engine may take to report HALT (see [`Card::halt_pdma`]).
 pub(crate) const HALT_TIMEOUT_MS: i64 = 200;
 
@@ -115,17 +111,13 @@ impl Card {
                 for (p, c) in events.pending.iter_mut().zip(caught) {
                     *p &= !c;
                 }
-                // NEC's VE1 rule: reporting a DMA interrupt (entries 16-48) clears the INTVEC
-                // bits of everything reported in the lower word (bit-reversed); a no-op where the
-                // variant's INTVEC is not VE1's. The privileged DMA handler has cleared its own
-                // bit already (on VE3 too); VE3's user DMA bits (INTVEC2) come with VE3's user
-                // DMA path.
-                if caught[1] & WAIT_INTR_DMA_ENTRIES != 0 {
-                    if let Err(e) = self.with_regs(|r| r.intvec_clear(caught[1].reverse_bits(), 1))
-                    {
-                        if e != ENODEV {
-                            dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
-                        }
+                // NEC's rule of the variant: reporting a DMA interrupt clears the reported bits
+                // in INTVEC (VE1: the lower word's, if a DMA entry 16-48 was caught; VE3: words
+                // 1 and 2 in INTVEC1 and INTVEC2, if the privileged or a user DMA bit was). The
+                // privileged DMA handler has cleared its own bit already.
+                if let Err(e) = self.with_regs(|r| r.intvec_clear_reported(&caught)) {
+                    if e != ENODEV {
+                        dev_warn!(self.dev(), "INTVEC not cleared: {:?}\n", e);
                     }
                 }
                 return Ok(caught);

@@ -237,6 +237,9 @@ impl Device {
                 }
             }
             (emu::RAISE_INTERRUPT, Ok(e)) => {
+                if let Some((reg, default)) = self.cfg.variant.node_intvec(e) {
+                    self.bar.or64(reg, if cause != 0 { cause } else { default });
+                }
                 self.raise(e)?;
                 true
             }

@@ -95,6 +95,22 @@ impl Variant {
         }
     }
 
+    /// For a VE3's user DMA, PCI exception and hardware error entries: the INTVEC register
+    /// (offset in BAR2) whose bits say what happened, and the bits set when a test names none.
+    pub const fn node_intvec(self, vector: u32) -> Option<(usize, u64)> {
+        match (self, hw::ve3::node_intvec(vector)) {
+            (Self::Ve3, Some(reg)) => Some((
+                self.scr() + reg,
+                if vector == hw::ve3::PCI_EXC_VECTOR {
+                    1 << 31
+                } else {
+                    1 << 63
+                },
+            )),
+            _ => None,
+        }
+    }
+
     /// Every INTVEC register of the variant (offsets in BAR2), for a reset.
     pub const fn intvecs(self) -> &'static [usize] {
         match self {
@@ -102,6 +118,8 @@ impl Variant {
             Self::Ve3 => &[
                 emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET + hw::ve3::INTVEC0,
                 emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET + hw::ve3::INTVEC1,
+                emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET + hw::ve3::INTVEC2,
+                emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET + hw::ve3::INTVEC3,
             ],
         }
     }
@@ -170,6 +188,10 @@ mod tests {
         assert_eq!(Variant::Ve3.intvec_of(0), Some((0x20_2000, 1 << 63)));
         assert_eq!(Variant::Ve3.intvec_of(32), Some((0x20_2008, 1 << 63)));
         assert_eq!(Variant::Ve3.intvec_of(33), None);
+        assert_eq!(Variant::Ve3.node_intvec(33), Some((0x20_2010, 1 << 63)));
+        assert_eq!(Variant::Ve3.node_intvec(34), Some((0x20_2008, 1 << 31)));
+        assert_eq!(Variant::Ve3.node_intvec(35), Some((0x20_2018, 1 << 63)));
+        assert_eq!(Variant::Ve1.node_intvec(33), None);
         assert_eq!(Variant::Ve1.intvec_of(48), Some((0x100_2000, 1 << 15)));
         assert!(
             hw::vcr::Vcr([Variant::Ve3.vcr_word0(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_ve3()

@@ -237,20 +237,27 @@ pub fn wait_intr_pdma(fd: &OwnedFd, timeout_ms: u64, ve3: bool) -> Result<bool, 
     if !ve3 {
         return wait_intr(fd, P_DMA, timeout_ms, false).map(|c| c.lower & P_DMA.lower != 0);
     }
+    wait_intr_ve3(fd, [0, 1, 0, 0], timeout_ms).map(|c| c == [0, 1, 0, 0])
+}
+
+/// `VEDRV_CMD_WAIT_INTR` with NEC's `struct ve3_wait_irq`: waits for any bit of `want`
+/// (`intvec[4]`: cores; privileged DMA at bit 0 and PCI exceptions at 47:32; user DMA engines;
+/// faults and errors); the bits caught.
+pub fn wait_intr_ve3(fd: &OwnedFd, want: [u64; 4], timeout_ms: u64) -> Result<[u64; 4], i32> {
     let ts = Timespec {
         tv_sec: (timeout_ms / 1000) as i64,
         tv_nsec: ((timeout_ms % 1000) * 1_000_000) as i64,
     };
     let mut bits = Ve3WaitIrq {
         ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE3,
-        intvec: [0, 1, 0, 0],
+        intvec: want,
     };
     let mut a = VeWaitIrqArg {
         bits: std::ptr::from_mut(&mut bits) as u64,
         timeout: std::ptr::from_ref(&ts) as u64,
     };
     sys::ioctl(fd, uapi::VEDRV_CMD_WAIT_INTR, &mut a)?;
-    Ok(bits.intvec == [0, 1, 0, 0])
+    Ok(bits.intvec)
 }
 
 /// libved's `VE_INTR_P_DMA` on VE1: bit 48 of the lower word.

@@ -439,6 +439,24 @@ fn ve3_layout() {
     const { assert!(emu::VE3_BAR4_IMAGE + ve3::BAR4_SIZE <= emu::BLOCK) };
     const { assert!(emu::CR_AREA + emu::CR_AREA_SIZE <= emu::VE3_BAR2_IMAGE) };
     const { assert!(emu::VE3_BAR2_IMAGE + ve3::BAR2_SIZE <= emu::VEMEM_AREA) };
+    // NEC's VE3 node path (reference 6.3): INTVEC2/1/3 bit-reversed into intvec[2]/[1]/[3];
+    // of INTVEC1 only the PCI exception bits 31:16, which land at 47:32.
+    assert_eq!((ve3::INTVEC2, ve3::INTVEC3), (0x2010, 0x2018));
+    assert_eq!(
+        (ve3::UDMA_VECTOR, ve3::PCI_EXC_VECTOR, ve3::HW_ERROR_VECTOR),
+        (33, 34, 35)
+    );
+    assert_eq!(ve3::node_intvec(33), Some(0x2010));
+    assert_eq!(ve3::node_intvec(34), Some(0x2008));
+    assert_eq!(ve3::node_intvec(35), Some(0x2018));
+    assert_eq!(ve3::node_intvec(32), None);
+    assert_eq!(ve3::node_report(33, 1 << 60), Some((2, 1 << 3)));
+    assert_eq!(
+        ve3::node_report(34, (1 << 63) | (1 << 20)),
+        Some((1, 1 << 43))
+    );
+    assert_eq!(ve3::node_report(35, 1 << 58), Some((3, 1 << 5)));
+    assert_eq!(ve3::node_report(0, 1), None);
     assert_eq!(emu::OFF_VARIANT, 0x30);
     assert_eq!((emu::VARIANT_VE1, emu::VARIANT_VE3), (1, 3));
 }

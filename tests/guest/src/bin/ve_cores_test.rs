@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! ve_cores_test: the VE cores' exception path and every VE1 MSI-X entry, against the engine
-//! emulator. Each enabled core raises an exception (an emulator control): the driver counts it,
+//! emulator presenting a VE1 or a VE3 (`ve-harness --variant`; on a VE3 the cores' registers are
+//! at VE3's offsets in BAR4, their bits in INTVEC0, and the other entries are VE3's three, which
+//! report their INTVEC registers). Each enabled core raises an exception (an emulator control): the driver counts it,
 //! clears the core's INTVEC bit, the core's EXS reads halted with the cause, and the card reported
 //! the EXS to the core's EXSRAR slot in host memory, which `RST_EXSRAR_MEM` zeroes; storms of
 //! spurious interrupts on a core entry and on an error entry are survived; the fault, PCI access
@@ -26,7 +28,8 @@ use ve_guest::{
         exsrar,
         pci_id,
         scr,
-        ve1, //
+        ve1,
+        ve3, //
     },
     ksft::{
         ensure,
@@ -37,7 +40,6 @@ use ve_guest::{
     suite::{
         Bail,
         Fixture,
-
         Suite, //
     },
     sys::{
@@ -60,8 +62,10 @@ type R = Result<(), String>;
 struct Fx {
     fd: Option<OwnedFd>,
     c: EmuBar,
-    /// BAR2 from 0: every emulated core's registers.
+    /// BAR2 from 0: every emulated core's registers (VE1's BAR2 or VE3's BAR4 image).
     regs: Mapping,
+    /// The emulator presents a VE3.
+    ve3: bool,
 }
 
 impl Fixture for Fx {}
@@ -81,6 +85,24 @@ impl Fx {
         assert!(off % 8 == 0 && off < emu::CORES * ve1::CORE_AREA);
         // SAFETY: as in `reg`.
         unsafe { self.regs.ptr().add(off).cast::<u64>().write_volatile(v) }
+    }
+
+    /// Offset of core `n`'s EXS in the emulator's BAR2.
+    fn exs(&self, n: u32) -> usize {
+        if self.ve3 {
+            emu::VE3_BAR4_IMAGE + ve3::exs_offset(n as usize)
+        } else {
+            ve1::exs_offset(n as usize)
+        }
+    }
+
+    /// Offset of core `n`'s EXSRAR in the emulator's BAR2.
+    fn exsrar(&self, n: u32) -> usize {
+        if self.ve3 {
+            emu::VE3_BAR4_IMAGE + ve3::exsrar_offset(n as usize)
+        } else {
+            ve1::exsrar_offset(n as usize)
+        }
     }
 
     fn core(&self, core: u32) -> Result<VeDrvCoreState, String> {
@@ -153,10 +175,10 @@ fn cause(core: u32) -> u64 {
 fn exsrar_programmed(fx: &mut Fx) -> R {
     let cs = cores(&fx.c);
     ensure(!cs.is_empty(), || "no enabled core".into())?;
-    let first = fx.reg(ve1::exsrar_offset(cs[0] as usize));
+    let first = fx.reg(fx.exsrar(cs[0]));
     let base = exsrar::slot(first).ok_or("core's EXSRAR not enabled")? - 8 * u64::from(cs[0]);
     for &n in &cs {
-        let v = fx.reg(ve1::exsrar_offset(n as usize));
+        let v = fx.reg(fx.exsrar(n));
         ensure_eq(
             &format!("core {n} EXSRAR"),
             v,
@@ -169,7 +191,7 @@ fn exsrar_programmed(fx: &mut Fx) -> R {
 /// EXS is what VEOS writes: RUN reads running, STOP halted, through the driver's read.
 fn exs_run_and_stop(fx: &mut Fx) -> R {
     let n = cores(&fx.c)[0];
-    let off = ve1::exs_offset(n as usize);
+    let off = fx.exs(n);
     fx.set_reg(off, exs::RUN);
     ensure_eq(
         "EXS after RUN",
@@ -195,7 +217,7 @@ fn exception_on_each_core(fx: &mut Fx) -> R {
             .iter()
             .map(|&m| fx.core(m).map(|s| s.count))
             .collect::<Result<_, _>>()?;
-        fx.set_reg(ve1::exs_offset(n as usize), exs::RUN);
+        fx.set_reg(fx.exs(n), exs::RUN);
         fx.raise(emu::RAISE_EXCEPTION, n, cause(n), 0, true)?;
         let want = exs::halted(cause(n));
         ensure(
@@ -324,6 +346,9 @@ fn want_bit(e: u32) -> Ve1CompatWaitIrq {
 /// A core fault, the PCI access exception, two hardware errors and a user DMA entry each reach
 /// `WAIT_INTR` as NEC's node path records them; reporting the user DMA bit clears its INTVEC bit.
 fn node_entries_reach_wait_intr(fx: &mut Fx) -> R {
+    if fx.ve3 {
+        return ve3_node_entries_reach_wait_intr(fx);
+    }
     for e in [64, 71, ve1::PCI_EXC_VECTOR, 80, 92, 17] {
         fx.raise(emu::RAISE_INTERRUPT, e, 0, 0, true)?;
         let want = want_bit(e);
@@ -343,14 +368,82 @@ fn node_entries_reach_wait_intr(fx: &mut Fx) -> R {
     )
 }
 
+/// Offset in the emulator's BAR2 of the VE3 INTVEC register `reg` (relative to the SCR).
+fn ve3_intvec(reg: usize) -> usize {
+    emu::VE3_BAR4_IMAGE + ve3::SCR_OFFSET + reg
+}
+
+/// VE3's node entries (NEC's `ve3_intr()`): the PCI access exception (34) reports INTVEC1's bits
+/// 31:16 bit-reversed into `intvec[1]` 47:32, a user DMA engine (33) INTVEC2 into `intvec[2]`, a
+/// hardware error (35) INTVEC3 into `intvec[3]`. Reporting the user DMA bit clears it in INTVEC2;
+/// the PCI exception and error bits stay (NEC leaves them to the management agent).
+fn ve3_node_entries_reach_wait_intr(fx: &mut Fx) -> R {
+    let fd = fx.fd()?;
+    // Forget what earlier cases left to report (a ping's privileged DMA bit).
+    let _ = userdma::wait_intr_ve3(fd, [!0; 4], 0);
+    for (e, hw_bits, want) in [
+        (ve3::PCI_EXC_VECTOR, 1u64 << 20, [0, 1 << 43, 0, 0]),
+        (ve3::UDMA_VECTOR, 1 << (63 - 3), [0, 0, 1 << 3, 0]),
+        (ve3::HW_ERROR_VECTOR, 1 << (63 - 5), [0, 0, 0, 1 << 5]),
+    ] {
+        fx.raise(emu::RAISE_INTERRUPT, e, hw_bits, 0, true)?;
+        let got = userdma::wait_intr_ve3(fd, [!0; 4], 2000)
+            .map_err(|err| format!("WAIT_INTR for entry {e}: {}", errname(err)))?;
+        ensure_eq(&format!("bits caught for entry {e}"), got, want)?;
+    }
+    ensure_eq(
+        "INTVEC1 (the PCI exception bit stays)",
+        fx.reg(ve3_intvec(ve3::INTVEC1)),
+        1 << 20,
+    )?;
+    ensure_eq(
+        "INTVEC2 (the user DMA bit cleared by its report)",
+        fx.reg(ve3_intvec(ve3::INTVEC2)),
+        0,
+    )?;
+    ensure_eq(
+        "INTVEC3 (the error bit stays)",
+        fx.reg(ve3_intvec(ve3::INTVEC3)),
+        1 << (63 - 5),
+    )?;
+    // Nothing left pending.
+    ensure_errno(
+        "WAIT_INTR with nothing pending",
+        userdma::wait_intr_ve3(fd, [!0; 4], 50),
+        libc::ETIMEDOUT,
+    )?;
+    // As the management agent would: the error and exception bits cleared.
+    fx.set_reg(ve3_intvec(ve3::INTVEC1), 0);
+    fx.set_reg(ve3_intvec(ve3::INTVEC3), 0);
+    Ok(())
+}
+
 /// A storm of 300 spurious interrupts on a hardware error entry: survived, the card answers.
+/// On VE1 the entry's bit is reported; on VE3 a spurious interrupt finds no bit in INTVEC3 and
+/// reports nothing.
 fn storm_on_error_entry(fx: &mut Fx) -> R {
+    if fx.ve3 {
+        fx.raise(emu::RAISE_SPURIOUS, ve3::HW_ERROR_VECTOR, 0, 300, true)?;
+        settle(|| fx.c.get(emu::OFF_CNT_IRQS_SPURIOUS));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        ensure_errno(
+            "WAIT_INTR after the storm",
+            userdma::wait_intr_ve3(fx.fd()?, [!0; 4], 50),
+            libc::ETIMEDOUT,
+        )?;
+        return ping_works(fx);
+    }
     fx.raise(emu::RAISE_SPURIOUS, 81, 0, 300, true)?;
     settle(|| fx.c.get(emu::OFF_CNT_IRQS_SPURIOUS));
     std::thread::sleep(std::time::Duration::from_millis(200));
     let got = userdma::wait_intr(fx.fd()?, want_bit(81), 2000, false)
         .map_err(|e| format!("WAIT_INTR after the storm: {}", errname(e)))?;
     ensure_eq("bits caught", got, want_bit(81))?;
+    ping_works(fx)
+}
+
+/// The card answers a ping.
+fn ping_works(fx: &mut Fx) -> R {
     let mut p = uapi::VeDrvPing {
         value: 1,
         ..Default::default()
@@ -380,7 +473,7 @@ fn online_resets_cores(fx: &mut Fx) -> R {
         || "exception not counted".into(),
     )?;
     // A stale EXSRAR and INTVEC bit, as if something had written them.
-    fx.set_reg(ve1::exsrar_offset(n as usize), 0);
+    fx.set_reg(fx.exsrar(n), 0);
     let state = "/sys/class/ve/ve0/ve_state";
     for v in ["2", "1"] {
         sys::write_file(state, v).map_err(|e| format!("ve_state <- {v}: {}", errname(e)))?;
@@ -404,12 +497,12 @@ fn unbind_disables_exsrar(fx: &mut Fx) -> R {
     for &n in &cs {
         ensure_eq(
             &format!("core {n} EXSRAR after unbind"),
-            fx.reg(ve1::exsrar_offset(n as usize)),
+            fx.reg(fx.exsrar(n)),
             0,
         )?;
         ensure_eq(
             &format!("core {n} EXS after unbind"),
-            fx.reg(ve1::exs_offset(n as usize)),
+            fx.reg(fx.exs(n)),
             exs::STOP,
         )?;
     }
@@ -478,12 +571,15 @@ fn main() {
     std::process::exit(suite.run(|| {
         let (fd, c) =
             open_card().map_err(Bail::as_("open /dev/ve0 and map the emulator's controls"))?;
+        // VE1's areas are the larger: 1 MiB a core against VE3's 64 KiB.
         let regs = map_bar2(0, emu::CORES * ve1::CORE_AREA)
             .map_err(Bail::as_("map the cores' registers"))?;
+        let ve3 = c.is_ve3();
         Ok(Fx {
             fd: Some(fd),
             c,
             regs,
+            ve3,
         })
     }));
 }

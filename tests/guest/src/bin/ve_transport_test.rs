@@ -292,9 +292,9 @@ fn info_describes(fx: &mut Fx) -> R {
     let i = i0?;
     ensure_eq("abi_version", i.abi_version, uapi::VE_DRV_ABI_VERSION)?;
     // The card the emulator presents, as its block says (`ve-harness --variant`): VE1's
-    // privileged DMA engine on MSI-X 48 of VE1's 96 entries, VE3's on 32 of the 33 allocated.
+    // privileged DMA engine on MSI-X 48 of VE1's 96 entries, VE3's on 32 of its 36.
     let (variant, pdma_vector, msix_vectors) = if EmuBar::open()?.is_ve3() {
-        (uapi::Variant::EmulatorVe3, 32, 33)
+        (uapi::Variant::EmulatorVe3, 32, 36)
     } else {
         (uapi::Variant::Emulator, 48, 96)
     };
