@@ -95,19 +95,22 @@ guest_suites test-iommu "--iommu" "dma async stress userdma dmacache"
 guest_suites test-swiotlb "--append swiotlb=force" "dma async userdma"
 # The emulator presenting a VE3 (its register layout, its privileged DMA engine on MSI-X 32 and
 # INTVEC1): the kernel DMA manager's suites, the transport, and the user-space managers on VE3's
-# mapped registers, the cores. Sysfs, the mmap windows' details, tasks and VEOS do not run on
-# it yet (docs/hardware.md, "PCI layout").
-guest_suites test-ve3 "--variant ve3" "transport info badmagic emudeath cores dma dmasafety deadengine async stress fuzz dmacache dmaapi pin userdma dmasmoke"
+# mapped registers, the cores, NEC's VE3 sysfs. The mmap windows' details, tasks and VEOS do not
+# run on it yet (docs/hardware.md, "PCI layout").
+guest_suites test-ve3 "--variant ve3" "transport info badmagic emudeath cores sysfs dma dmasafety deadengine async stress fuzz dmacache dmaapi pin userdma dmasmoke"
 # The same suites on the debug kernel: lockdep, atomic-sleep checks, KASAN, kmemleak, DEBUG_VM,
 # DMA-API debugging, compaction and migration. Any splat fails the suite (the harness reads the
 # kernel log).
 build_for_kernel debug
 guest_suites debug "" "$suites"
+# And the VE3 paths on it: the engine, the cores' and node interrupts, the mapped registers,
+# VE3's sysfs.
+guest_suites debug-ve3 "--variant ve3" "dma cores userdma sysfs"
 
 # The figures the tests measured on their way (lines '# figure: ...' of the guest programs).
 figures() {
 	local config
-	for config in test test-iommu test-swiotlb test-ve3 debug; do
+	for config in test test-iommu test-swiotlb test-ve3 debug debug-ve3; do
 		echo "Figures ($config):"
 		for log in "$VE_OUT/guest-$config"/*/console.log; do
 			sed -n "s|^# figure: |  $(basename "$(dirname "$log")"): |p" "$log"

@@ -213,6 +213,12 @@ const fn ve3_irq_entry(e: u32) -> hw::ve1::Entry {
 }
 
 impl Chip {
+    /// Whether the card is a VE3 (or the emulator presenting one): NEC's VE3 sysfs and
+    /// management state.
+    pub(crate) const fn is_ve3(&self) -> bool {
+        matches!(self.variant, Variant::Ve3 | Variant::EmulatorVe3)
+    }
+
     /// MSI-X vectors to allocate at least, so that the privileged DMA engine's entry exists.
     pub(crate) const fn msix_vectors(&self) -> u32 {
         self.pdma.vector + 1

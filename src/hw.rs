@@ -737,6 +737,12 @@ pub mod vcr {
             self.field(10, 15, 0)
         }
 
+        /// VE3: the card is set up for NUMA partitioning (word 10, bit 31, NEC's
+        /// `VE3_HWIDENT_NUMA`), which NEC's VE3 driver shows as `partitioning_mode`.
+        pub const fn ve3_numa(&self) -> bool {
+            self.field(10, 31, 31) != 0
+        }
+
         /// VE memory in GiB (word 11, bits 31:16).
         pub const fn memory_size_gib(&self) -> u32 {
             self.field(11, 31, 16)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! VE1's sensor decoders: what NEC's `sensor_0` .. `sensor_37` attributes show for the raw
+//! VE1's sensor decoders (VE3 shows its sensors raw): what NEC's `sensor_0` .. `sensor_37` attributes show for the raw
 //! 16-bit value NEC's management agent (MMM) wrote (docs/nec-abi.md, "sysfs"; ve_drv-kmod
 //! `src/sensor_ve1.tbl` for which sensor uses which decoder, `src/decoder.c` for the decoders).
 //!
@@ -17,6 +17,13 @@ pub const VE1_SENSORS: usize = 38;
 /// What a VE1 sensor holds when nothing was written since `ve_state` became ONLINE: its show
 /// answers `EAGAIN`.
 pub const VE1_UNSET: u16 = 0xffff;
+
+/// Sensors of a VE3: `sensor_1` .. `sensor_42`, every one shown raw (NEC's `sensor_ve3.tbl`:
+/// decoder N throughout).
+pub const VE3_SENSORS: usize = 42;
+
+/// What a VE3 sensor holds when nothing was written: its show answers `EAGAIN`.
+pub const VE3_UNSET: u32 = 0xffff_ffff;
 
 /// NEC's decoder families (`ve_drv_sysfs_sensor_type_*`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

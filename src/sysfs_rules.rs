@@ -2,9 +2,9 @@
 
 //! What NEC's sysfs attributes accept and how they print (docs/nec-abi.md, "sysfs"), as plain
 //! rules: the number parser NEC's stores use (`kstrtoul(buf, 0, ...)`), VEOS's `os_state`
-//! transitions, VE1's management state (`ve_state` with its transitions and side effects, the
-//! `jiffies` it times, the `sensor_*` values it gates: [`Ve1Management`]), and the pid-list format
-//! of `task_id_all`/`task_id_dead`.
+//! transitions, VE1's and VE3's management state (`ve_state` with its transitions and side
+//! effects, the `jiffies` it times, the `sensor_*` values: [`Ve1Management`], [`Ve3Management`]),
+//! and the pid-list format of `task_id_all`/`task_id_dead`.
 //!
 //! `core` only: compiled into the module and unit-tested on the host (`tests/host`).
 
@@ -14,11 +14,14 @@ use crate::{
     sensors::{
         self,
         VE1_SENSORS,
-        VE1_UNSET, //
+        VE1_UNSET,
+        VE3_SENSORS,
+        VE3_UNSET, //
     },
     uapi::{
         self,
-        ve1, //
+        ve1,
+        ve3, //
     },
 };
 
@@ -250,6 +253,134 @@ impl Ve1Management {
             return Err(SensorError::Unset);
         }
         sensors::decode_ve1(sensor, raw).ok_or(SensorError::Invalid)
+    }
+}
+
+/// A VE3's state as NEC's management agent sets it through `ve_state` (NEC's VE3
+/// `enum ve_state`: 0 and 2 are not states).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Ve3State {
+    /// In service (VE1's ONLINE): the state after probe's checks.
+    Available = ve3::VE_ST_AVAILABLE,
+    /// In maintenance.
+    Maintenance = ve3::VE_ST_MAINTENANCE,
+    /// Failed.
+    Unavailable = ve3::VE_ST_UNAVAILABLE,
+}
+
+impl Ve3State {
+    /// The state numbered `v`, if any.
+    pub const fn from_u64(v: u64) -> Option<Self> {
+        const AVAILABLE: u64 = ve3::VE_ST_AVAILABLE as u64;
+        const MAINTENANCE: u64 = ve3::VE_ST_MAINTENANCE as u64;
+        const UNAVAILABLE: u64 = ve3::VE_ST_UNAVAILABLE as u64;
+        match v {
+            AVAILABLE => Some(Self::Available),
+            MAINTENANCE => Some(Self::Maintenance),
+            UNAVAILABLE => Some(Self::Unavailable),
+            _ => None,
+        }
+    }
+
+    /// Whether `ve_state` may move from `self` to `to`, as NEC's VE3 store allows it
+    /// (`sysfs_ve3.c`, `ve_state_store`): AVAILABLE from anything (itself included);
+    /// MAINTENANCE only from AVAILABLE; UNAVAILABLE from anything but itself.
+    pub const fn may_become(self, to: Self) -> bool {
+        match to {
+            Self::Available => true,
+            Self::Maintenance => matches!(self, Self::Available),
+            Self::Unavailable => !matches!(self, Self::Unavailable),
+        }
+    }
+}
+
+/// A VE3's management state, NEC's `ve_node` fields behind VE3's `ve_state`, `jiffies` and
+/// `sensor_1` .. `sensor_42`. Unlike VE1's, the sensors take and show values in any state, keep
+/// 32 bits, and show them raw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ve3Management {
+    state: Ve3State,
+    /// When `ve_state` last became AVAILABLE by a store; `None` before.
+    online_since: Option<u64>,
+    /// Raw values as stored, by sensor number (index 0 unused: NEC's VE3 has no `sensor_0`).
+    sensors: [u32; VE3_SENSORS + 1],
+}
+
+impl Default for Ve3Management {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ve3Management {
+    /// As at probe: AVAILABLE (NEC's probe sets it after its configuration check, which this
+    /// driver does not run), never stored, every sensor unset (NEC's VE3 probe marks them so).
+    pub const fn new() -> Self {
+        Self {
+            state: Ve3State::Available,
+            online_since: None,
+            sensors: [VE3_UNSET; VE3_SENSORS + 1],
+        }
+    }
+
+    /// The current state.
+    pub const fn state(&self) -> Ve3State {
+        self.state
+    }
+
+    /// A store of `ve_state` at jiffies `now`: [`Refused`] (`EINVAL`) unless
+    /// [`Ve3State::may_become`]. Becoming AVAILABLE records `now` for `jiffies`, and from
+    /// UNAVAILABLE marks every sensor unset.
+    pub fn set_state(&mut self, to: Ve3State, now: u64) -> Result<(), Refused> {
+        if !self.state.may_become(to) {
+            return Err(Refused);
+        }
+        if to == Ve3State::Available {
+            self.online_since = Some(now);
+            if self.state == Ve3State::Unavailable {
+                self.sensors = [VE3_UNSET; VE3_SENSORS + 1];
+            }
+        }
+        self.state = to;
+        Ok(())
+    }
+
+    /// What `jiffies` shows at jiffies `now`: the jiffies since `ve_state` last became AVAILABLE
+    /// by a store, 0 before.
+    pub const fn jiffies(&self, now: u64) -> i64 {
+        match self.online_since {
+            Some(t) => now.wrapping_sub(t) as i64,
+            None => 0,
+        }
+    }
+
+    /// A store of `input` to sensor `sensor` (1..=42), in any state: a number as
+    /// `kstrtoul(input, 0)` reads it, of which the low 32 bits are kept.
+    pub fn store_sensor(&mut self, sensor: usize, input: &str) -> Result<(), SensorError> {
+        let raw = parse_ulong(input).map_err(|_| SensorError::Invalid)?;
+        let slot = self.sensor_mut(sensor).ok_or(SensorError::Invalid)?;
+        *slot = raw as u32;
+        Ok(())
+    }
+
+    /// What sensor `sensor` shows: not while unset; else the raw value (NEC's VE3 decoder).
+    pub fn show_sensor(&self, sensor: usize) -> Result<i64, SensorError> {
+        if !(1..=VE3_SENSORS).contains(&sensor) {
+            return Err(SensorError::Invalid);
+        }
+        match self.sensors[sensor] {
+            VE3_UNSET => Err(SensorError::Unset),
+            raw => Ok(raw.into()),
+        }
+    }
+
+    fn sensor_mut(&mut self, sensor: usize) -> Option<&mut u32> {
+        if (1..=VE3_SENSORS).contains(&sensor) {
+            self.sensors.get_mut(sensor)
+        } else {
+            None
+        }
     }
 }
 

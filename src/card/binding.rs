@@ -28,7 +28,10 @@ use super::{
         halt_engine,
         PdmaIrq, //
     },
-    sysfs::VE1_ATTRIBUTES,
+    sysfs::{
+        VE1_ATTRIBUTES,
+        VE3_ATTRIBUTES, //
+    },
     Card,
     CardFacts, //
 };
@@ -213,14 +216,17 @@ impl<'bound, F: NodeFile<Data = Arc<Card>> + 'static> CardBinding<'bound, F> {
                     c"ve_drv",
                     entry_handler,
                 ),
-                // VE3's own attribute group comes with VE3 support.
                 node: CharNode::new(
                     &VE_CLASS,
                     pdev.as_ref(),
                     c"ve",
                     index.get(),
                     card.clone(),
-                    &VE1_ATTRIBUTES,
+                    if chip.is_ve3() {
+                        &VE3_ATTRIBUTES
+                    } else {
+                        &VE1_ATTRIBUTES
+                    },
                 )?,
                 card,
                 _index: index,

@@ -248,6 +248,7 @@ impl Card {
         cache: Arc<RegCache>,
     ) -> impl PinInit<Self, Error> {
         let chip = facts.chip;
+        let sysfs_state = sysfs::SysfsState::new(chip, &facts.vcr);
         try_pin_init!(Self {
             facts,
             regs,
@@ -258,7 +259,7 @@ impl Card {
             msix_vectors: Atomic::new(0),
             cores <- new_spinlock_irq!(cores::CoreTable::new(), "ve_drv::Card::cores"),
             core_event <- new_condvar!("ve_drv::Card::core_event"),
-            sysfs <- sysfs::SysfsState::new(),
+            sysfs <- sysfs_state,
             events <- new_spinlock_irq!(Events { irq_count: 0, pending: [0; 4], removed: false, hw_errors: 0 }, "ve_drv::Card::events"),
             event_wait <- new_condvar!("ve_drv::Card::event_wait"),
             ping <- new_mutex!(0, "ve_drv::Card::ping"),

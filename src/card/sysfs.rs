@@ -10,7 +10,9 @@
 //! the VE Configuration Registers read at probe ([`read_vcr`]) and from the card's windows
 //! (`bar0_*`, `bar3_addr`: the VE memory and CR windows, on the emulator regions of its BAR2).
 //!
-//! That is all of NEC's common and VE1 attributes except the debug-only ones.
+//! That is all of NEC's common, VE1 and VE3 attributes except the debug-only ones; a VE3 gets
+//! NEC's VE3 group (`cache_l3`, `bar4_addr`, `ownership`, VE3's `ve_state` table and
+//! `chip_id` format, `sensor_1` .. `sensor_42` raw: [`Ve3Management`]) instead of VE1's.
 
 use kernel::{
     device::Bound,
@@ -59,6 +61,8 @@ use crate::{
         ParseError,
         SensorError,
         Ve1Management,
+        Ve3Management,
+        Ve3State,
         VeState, //
     },
     uapi,
@@ -69,8 +73,18 @@ const NUMA_MEM_BLOCK_SIZE: u32 = 0x400_0000;
 /// Cores of NUMA node 0 and 1 in partitioning mode (VE1: five each).
 const NUMA0_CORES: u32 = 0x1f;
 const NUMA1_CORES: u32 = 0x3e0;
+/// VE3's `cache_l3` in KiB (NEC's constant).
+const VE3_CACHE_L3_KIB: u32 = 2048;
 /// Throttling levels accepted (0..=9).
 const MAX_THROTTLING_LEVEL: u64 = 9;
+
+/// `ve_state` and what changes with it, as the card's variant keeps them.
+pub(crate) enum Management {
+    /// VE1's table, ONLINE-gated sensors (also the emulated VE1).
+    Ve1(Ve1Management),
+    /// VE3's table, raw 32-bit sensors (also the emulated VE3).
+    Ve3(Ve3Management),
+}
 
 /// What sysfs stores for VEOS and NEC's management tools.
 #[pin_data]
@@ -81,27 +95,36 @@ pub(crate) struct SysfsState {
     partitioning_mode: Atomic<u32>,
     /// 0..=9.
     throttling_level: Atomic<u32>,
-    /// `ve_state`, the time it became ONLINE (`jiffies`), the sensors: changed together.
+    /// `ve_state`, the time it became ONLINE/AVAILABLE (`jiffies`), the sensors: changed
+    /// together.
     #[pin]
-    ve1: Mutex<Ve1Management>,
+    management: Mutex<Management>,
 }
 
 impl SysfsState {
-    /// As at probe: VEOS offline, no partitioning, throttling level 0, the VE UNINITIALIZED.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    /// As at probe: VEOS offline, throttling level 0; a VE1 UNINITIALIZED and not partitioned;
+    /// a VE3 AVAILABLE, its sensors unset, partitioned as its configuration registers say
+    /// (NEC's VE3 probe; NEC also runs its configuration checker there, which this driver does
+    /// not).
+    pub(crate) fn new(chip: &Chip, vcr: &Vcr) -> impl PinInit<Self> {
+        let (management, partitioning) = if chip.is_ve3() {
+            (Management::Ve3(Ve3Management::new()), vcr.ve3_numa())
+        } else {
+            (Management::Ve1(Ve1Management::new()), false)
+        };
         pin_init!(Self {
             os_state: Atomic::new(OsState::Offline as u32),
-            partitioning_mode: Atomic::new(0),
+            partitioning_mode: Atomic::new(u32::from(partitioning)),
             throttling_level: Atomic::new(0),
-            ve1 <- new_mutex!(Ve1Management::new(), "ve_drv::SysfsState::ve1"),
+            management <- new_mutex!(management, "ve_drv::SysfsState::management"),
         })
     }
 
     /// Locks `ve_state` and what changes with it. Held by a card reset from its `os_state`
     /// check to its end, which stores of `os_state` and `ve_state` and unbind wait for (NEC's
     /// reset holds its sysfs mutex so).
-    pub(super) fn lock_management(&self) -> MutexGuard<'_, Ve1Management> {
-        self.ve1.lock()
+    pub(super) fn lock_management(&self) -> MutexGuard<'_, Management> {
+        self.management.lock()
     }
 
     /// VEOS's state as stored; `None` if it were out of range (it cannot be: stores check).
@@ -184,29 +207,46 @@ fn store_os_state(c: &Data, input: &str, n: &Notifier) -> Result {
 }
 
 fn show_ve_state(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    let state = c.sysfs.ve1.lock().state();
-    t.emit(format_args!("{}\n", state as u32))
+    let state = match &*c.sysfs.lock_management() {
+        Management::Ve1(m) => m.state() as u32,
+        Management::Ve3(m) => m.state() as u32,
+    };
+    t.emit(format_args!("{state}\n"))
 }
 
-/// `ve_state`: VE1's state as NEC's management agent sets it, moved only along
-/// [`VeState::may_become`] (`EINVAL` otherwise; a number that does not parse gives `kstrtoul`'s
-/// errno). ONLINE records the time for `jiffies` and marks every sensor unset, OFFLINE forgets
-/// the time ([`Ve1Management::set_state`]). Pollers are woken on every successful store.
+/// `ve_state`: the card's state as NEC's management agent sets it, moved only along the
+/// variant's table ([`VeState::may_become`], [`Ve3State::may_become`]: `EINVAL` otherwise; a
+/// number that does not parse gives `kstrtoul`'s errno). VE1: ONLINE records the time for
+/// `jiffies` and marks every sensor unset, OFFLINE forgets the time
+/// ([`Ve1Management::set_state`]); VE3: AVAILABLE records the time and, from UNAVAILABLE, marks
+/// the sensors unset ([`Ve3Management::set_state`]). Either way ONLINE/AVAILABLE also resets the
+/// cores' counts and reports and clears INTVEC, as NEC's stores do. Pollers are woken on every
+/// successful store.
 fn store_ve_state(c: &Data, input: &str, n: &Notifier) -> Result {
     let v = parse_ulong(input).map_err(|e| match e {
         ParseError::Invalid => EINVAL,
         ParseError::Range => ERANGE,
     })?;
-    let to = VeState::from_u64(v).ok_or(EINVAL)?;
     {
-        let mut ve1 = c.sysfs.ve1.lock();
-        ve1.set_state(to, sys::jiffies_now() as u64)
-            .map_err(|_| EINVAL)?;
-        // NEC's VE1 store also does, on ONLINE: every core's interrupt count to 0
-        // (`ve_init_intr_count`), EXSRAR re-programmed for every core (`ve_init_exsrar`), INTVEC
-        // cleared (~0 written 20 times, `main_ve1.c`), and its `hw_intr_test_param` (which this
-        // driver does not have) to 0.
-        if to == VeState::Online {
+        let mut management = c.sysfs.lock_management();
+        let now = sys::jiffies_now() as u64;
+        let online = match &mut *management {
+            Management::Ve1(m) => {
+                let to = VeState::from_u64(v).ok_or(EINVAL)?;
+                m.set_state(to, now).map_err(|_| EINVAL)?;
+                to == VeState::Online
+            }
+            Management::Ve3(m) => {
+                let to = Ve3State::from_u64(v).ok_or(EINVAL)?;
+                m.set_state(to, now).map_err(|_| EINVAL)?;
+                to == Ve3State::Available
+            }
+        };
+        // NEC's stores also do, on ONLINE (VE1) and AVAILABLE (VE3): every core's interrupt
+        // count to 0 (`ve_init_intr_count`), EXSRAR re-programmed for every core
+        // (`ve_init_exsrar`), INTVEC cleared, and its `hw_intr_test_param` (which this driver
+        // does not have) to 0.
+        if online {
             c.cores_online()?;
         }
     }
@@ -214,9 +254,14 @@ fn store_ve_state(c: &Data, input: &str, n: &Notifier) -> Result {
     Ok(())
 }
 
-/// `jiffies`: jiffies since `ve_state` last became ONLINE, 0 if never or OFFLINE since.
+/// `jiffies`: jiffies since `ve_state` last became ONLINE (VE1; 0 if never or OFFLINE since) or
+/// was stored AVAILABLE (VE3; 0 before).
 fn show_jiffies(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    let j = c.sysfs.ve1.lock().jiffies(sys::jiffies_now() as u64);
+    let now = sys::jiffies_now() as u64;
+    let j = match &*c.sysfs.lock_management() {
+        Management::Ve1(m) => m.jiffies(now),
+        Management::Ve3(m) => m.jiffies(now),
+    };
     t.emit(format_args!("{j}\n"))
 }
 
@@ -228,19 +273,25 @@ fn sensor_errno(e: SensorError) -> Error {
     }
 }
 
-/// `sensor_N`: `EIO` unless ONLINE, `EAGAIN` while unset, else NEC's decoder of sensor `N`.
+/// `sensor_N`: VE1 `EIO` unless ONLINE; `EAGAIN` while unset; else NEC's decoder of sensor `N`
+/// (VE3: the raw value).
 fn show_sensor<const N: usize>(c: &Data, t: &mut SysfsText<'_>) -> Result {
-    let v = c.sysfs.ve1.lock().show_sensor(N).map_err(sensor_errno)?;
+    let v = match &*c.sysfs.lock_management() {
+        Management::Ve1(m) => m.show_sensor(N),
+        Management::Ve3(m) => m.show_sensor(N),
+    }
+    .map_err(sensor_errno)?;
     t.emit(format_args!("{v}\n"))
 }
 
-/// `sensor_N`: `EIO` unless ONLINE, `EINVAL` for what is not a number; keeps the low 16 bits.
+/// `sensor_N`: VE1 `EIO` unless ONLINE; `EINVAL` for what is not a number; keeps the low 16
+/// bits (VE1) or 32 bits (VE3).
 fn store_sensor<const N: usize>(c: &Data, input: &str, _: &Notifier) -> Result {
-    c.sysfs
-        .ve1
-        .lock()
-        .store_sensor(N, input)
-        .map_err(sensor_errno)
+    match &mut *c.sysfs.lock_management() {
+        Management::Ve1(m) => m.store_sensor(N, input),
+        Management::Ve3(m) => m.store_sensor(N, input),
+    }
+    .map_err(sensor_errno)
 }
 
 /// The card's window of `kind` (`EIO` if it has none, as a BAR it lacks).
@@ -278,6 +329,25 @@ fn show_serial(c: &Data, t: &mut SysfsText<'_>) -> Result {
 fn show_chip_id(c: &Data, t: &mut SysfsText<'_>) -> Result {
     let (hi, lo) = c.vcr().chip_id();
     t.emit(format_args!("{hi:016x}{lo:016x}\n"))
+}
+
+/// VE3's `chip_id`: `(w2 << 32 | w3)` in 16 digits, then word 4 alone in 8 (NEC's VE3 format).
+fn show_chip_id_ve3(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let (hi, lo) = c.vcr().chip_id();
+    t.emit(format_args!("{hi:016x}{:08x}\n", lo >> 32))
+}
+
+/// `bar4_addr` (VE3): the physical start of the register window of the system-common block's
+/// BAR (VE3: BAR4; the emulator: its VE3 BAR4 image).
+fn show_bar4_addr(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    let w = window_of(c, WindowKind::Registers)?;
+    t.emit(format_args!("{:#x}\n", w.phys()))
+}
+
+/// `ownership` (VE3): the pid holding the card's ownership, `none` without one. NEC's VE3-only
+/// `VEDRV_CMD_OWNERSHIP` that takes it is not implemented here, so nobody holds it.
+fn show_ownership(_c: &Data, t: &mut SysfsText<'_>) -> Result {
+    t.emit(format_args!("none\n"))
 }
 
 /// `task_id_all`: the pids, as the reader sees them, of the tasks of VE programs (every task but
@@ -363,6 +433,7 @@ ro_attrs! {
     NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", c.vcr().cores_enable() & NUMA1_CORES;
     NUMA_MEM_BLOCK_SIZE_ATTR = c"numa_mem_block_size": |_c| "{:#x}\n", NUMA_MEM_BLOCK_SIZE;
     FIRST_MEM_NODE = c"first_mem_node": |_c| "{}\n", 0;
+    CACHE_L3 = c"cache_l3": |_c| "{}\n", VE3_CACHE_L3_KIB;
 }
 
 static OS_STATE: DeviceAttr<Data> =
@@ -391,6 +462,9 @@ static JIFFIES: DeviceAttr<Data> = DeviceAttr::new(c"jiffies", RO, show_jiffies,
 static BAR0_SIZE: DeviceAttr<Data> = DeviceAttr::new(c"bar0_size", RO, show_bar0_size, None);
 static BAR0_ADDR: DeviceAttr<Data> = DeviceAttr::new(c"bar0_addr", RO, show_bar0_addr, None);
 static BAR3_ADDR: DeviceAttr<Data> = DeviceAttr::new(c"bar3_addr", RO, show_bar3_addr, None);
+static BAR4_ADDR: DeviceAttr<Data> = DeviceAttr::new(c"bar4_addr", RO, show_bar4_addr, None);
+static OWNERSHIP: DeviceAttr<Data> = DeviceAttr::new(c"ownership", RO, show_ownership, None);
+static CHIP_ID_VE3: DeviceAttr<Data> = DeviceAttr::new(c"chip_id", RO, show_chip_id_ve3, None);
 
 /// `static`s of VE1's sensors: `ATTR = N;` makes `sensor_N` (0644) on sensor `N`.
 macro_rules! sensor_attrs {
@@ -412,11 +486,12 @@ sensor_attrs! {
     SENSOR_22 = 22; SENSOR_23 = 23; SENSOR_24 = 24; SENSOR_25 = 25; SENSOR_26 = 26;
     SENSOR_27 = 27; SENSOR_28 = 28; SENSOR_29 = 29; SENSOR_30 = 30; SENSOR_31 = 31;
     SENSOR_32 = 32; SENSOR_33 = 33; SENSOR_34 = 34; SENSOR_35 = 35; SENSOR_36 = 36;
-    SENSOR_37 = 37;
+    SENSOR_37 = 37; SENSOR_38 = 38; SENSOR_39 = 39; SENSOR_40 = 40; SENSOR_41 = 41;
+    SENSOR_42 = 42;
 }
 
-// One attribute per VE1 sensor.
-const _: () = assert!(crate::sensors::VE1_SENSORS == 38);
+// One attribute per VE1 sensor (0-37) and per VE3 sensor (1-42).
+const _: () = assert!(crate::sensors::VE1_SENSORS == 38 && crate::sensors::VE3_SENSORS == 42);
 
 crate::attribute_groups!(
     /// The attributes of a VE1 (and of the emulator, which is one): NEC's common group, its
@@ -463,6 +538,58 @@ crate::attribute_groups!(
             SENSOR_16, SENSOR_17, SENSOR_18, SENSOR_19, SENSOR_20, SENSOR_21, SENSOR_22, SENSOR_23,
             SENSOR_24, SENSOR_25, SENSOR_26, SENSOR_27, SENSOR_28, SENSOR_29, SENSOR_30, SENSOR_31,
             SENSOR_32, SENSOR_33, SENSOR_34, SENSOR_35, SENSOR_36, SENSOR_37,
+        ],
+    ];
+);
+
+crate::attribute_groups!(
+    /// The attributes of a VE3 (and of the emulator presenting one): NEC's common group, its VE3
+    /// group and its VE3 sensor group (`sensor_1` .. `sensor_42`), each in NEC's order.
+    pub(crate) static VE3_ATTRIBUTES: Data = [
+        [
+            ABI_VERSION,
+            VE_ARCH_CLASS,
+            OS_STATE,
+            NUM_OF_CORE,
+            MEMORY_SIZE,
+            MODEL,
+            TYPE,
+            CORES_ENABLE,
+            CLOCK_MEMORY,
+            CLOCK_CHIP,
+            CLOCK_BASE,
+            CACHE_L1I,
+            CACHE_L1D,
+            CACHE_L2,
+            CACHE_LLC,
+            JIFFIES,
+            TASK_ID_ALL,
+            TASK_ID_DEAD,
+            FW_VERSION,
+            SERIAL,
+        ],
+        [
+            PARTITIONING_MODE,
+            THROTTLING_LEVEL,
+            CACHE_L3,
+            BAR0_SIZE,
+            BAR0_ADDR,
+            BAR4_ADDR,
+            NUMA0_CORES_ATTR,
+            NUMA1_CORES_ATTR,
+            NUMA_MEM_BLOCK_SIZE_ATTR,
+            FIRST_MEM_NODE,
+            OWNERSHIP,
+            VE_STATE,
+            CHIP_ID_VE3,
+        ],
+        [
+            SENSOR_1, SENSOR_2, SENSOR_3, SENSOR_4, SENSOR_5, SENSOR_6, SENSOR_7, SENSOR_8,
+            SENSOR_9, SENSOR_10, SENSOR_11, SENSOR_12, SENSOR_13, SENSOR_14, SENSOR_15, SENSOR_16,
+            SENSOR_17, SENSOR_18, SENSOR_19, SENSOR_20, SENSOR_21, SENSOR_22, SENSOR_23, SENSOR_24,
+            SENSOR_25, SENSOR_26, SENSOR_27, SENSOR_28, SENSOR_29, SENSOR_30, SENSOR_31, SENSOR_32,
+            SENSOR_33, SENSOR_34, SENSOR_35, SENSOR_36, SENSOR_37, SENSOR_38, SENSOR_39, SENSOR_40,
+            SENSOR_41, SENSOR_42,
         ],
     ];
 );

@@ -164,3 +164,70 @@ fn sensors_are_gated_by_ve_state() {
     assert_eq!(m.show_sensor(0), Err(SensorError::Unset));
     assert_eq!(m.show_sensor(29), Err(SensorError::Unset));
 }
+
+/// VE3's `ve_state` table (NEC's `sysfs_ve3.c`): AVAILABLE from anything, MAINTENANCE only from
+/// AVAILABLE, UNAVAILABLE from anything but itself; 0 and 2 are not states.
+#[test]
+fn ve3_state_moves_along_necs_table() {
+    use Ve3State::*;
+    let all = [Available, Maintenance, Unavailable];
+    let allowed = [
+        (Available, Available),
+        (Maintenance, Available),
+        (Unavailable, Available),
+        (Available, Maintenance),
+        (Available, Unavailable),
+        (Maintenance, Unavailable),
+    ];
+    for from in all {
+        for to in all {
+            assert_eq!(
+                from.may_become(to),
+                allowed.contains(&(from, to)),
+                "{from:?} -> {to:?}"
+            );
+        }
+    }
+    assert_eq!(Ve3State::from_u64(1), Some(Available));
+    assert_eq!(Ve3State::from_u64(3), Some(Maintenance));
+    assert_eq!(Ve3State::from_u64(4), Some(Unavailable));
+    for bad in [0, 2, 5, u64::MAX] {
+        assert_eq!(Ve3State::from_u64(bad), None);
+    }
+}
+
+/// VE3's sensors: unset at probe (EAGAIN), 1..=42 only, any state, 32 bits kept and shown raw;
+/// AVAILABLE from UNAVAILABLE marks them unset again, from MAINTENANCE not; `jiffies` counts from
+/// the last store of AVAILABLE.
+#[test]
+fn ve3_management() {
+    let mut m = Ve3Management::new();
+    assert_eq!(m.state(), Ve3State::Available);
+    assert_eq!(m.jiffies(1000), 0);
+    assert_eq!(m.show_sensor(1), Err(SensorError::Unset));
+    for bad in [0, 43] {
+        assert_eq!(m.show_sensor(bad), Err(SensorError::Invalid));
+        assert_eq!(m.store_sensor(bad, "1"), Err(SensorError::Invalid));
+    }
+    assert_eq!(m.store_sensor(1, "0x1_0000"), Err(SensorError::Invalid));
+    assert_eq!(m.store_sensor(1, "0x123456789"), Ok(()));
+    assert_eq!(m.show_sensor(1), Ok(0x2345_6789));
+    assert_eq!(m.store_sensor(42, "7\n"), Ok(()));
+    assert_eq!(m.show_sensor(42), Ok(7));
+    assert_eq!(m.set_state(Ve3State::Maintenance, 10), Ok(()));
+    assert_eq!(m.set_state(Ve3State::Maintenance, 11), Err(Refused));
+    assert_eq!(m.store_sensor(2, "5"), Ok(()));
+    assert_eq!(m.set_state(Ve3State::Available, 100), Ok(()));
+    assert_eq!(m.jiffies(150), 50);
+    assert_eq!(m.show_sensor(2), Ok(5));
+    assert_eq!(m.set_state(Ve3State::Unavailable, 200), Ok(()));
+    assert_eq!(m.set_state(Ve3State::Unavailable, 201), Err(Refused));
+    assert_eq!(m.set_state(Ve3State::Maintenance, 202), Err(Refused));
+    assert_eq!(m.show_sensor(2), Ok(5));
+    assert_eq!(m.set_state(Ve3State::Available, 300), Ok(()));
+    assert_eq!(m.show_sensor(2), Err(SensorError::Unset));
+    assert_eq!(m.jiffies(301), 1);
+    // All ones in the low 32 bits is the unset marker again.
+    assert_eq!(m.store_sensor(3, "0x1ffffffff"), Ok(()));
+    assert_eq!(m.show_sensor(3), Err(SensorError::Unset));
+}

@@ -68,6 +68,8 @@ struct Fx {
     bdf: String,
     /// The VE Configuration Registers as the emulator published them at start.
     vcr: [u32; VCR_WORDS],
+    /// The emulator presents a VE3 (NEC's VE3 attribute set and `ve_state` table).
+    ve3: bool,
 }
 
 impl Fixture for Fx {}
@@ -207,8 +209,35 @@ fn expected(w: &[u32; VCR_WORDS]) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// What sysfs must show for words `w` on a VE3: the common attributes as on VE1 but for the
+/// architecture class and VE3's cache sizes, and NEC's VE3 group (`chip_id` as 16 + 8 digits,
+/// `cache_l3`, `partitioning_mode` from word 10 bit 31 at probe, nobody's `ownership`).
+fn expected_ve3(w: &[u32; VCR_WORDS]) -> Vec<(&'static str, String)> {
+    let pair = |i: usize| (u64::from(w[i]) << 32) | u64::from(w[i + 1]);
+    let mut v: Vec<_> = expected(w)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("cache_") && *name != "chip_id")
+        .map(|(name, value)| match name {
+            "ve_arch_class" => (name, "ve3\n".into()),
+            _ => (name, value),
+        })
+        .collect();
+    v.extend([
+        ("chip_id", format!("{:016x}{:08x}\n", pair(2), w[4])),
+        ("cache_l1i", "64\n".into()),
+        ("cache_l1d", "64\n".into()),
+        ("cache_l2", "512\n".into()),
+        ("cache_llc", "65536\n".into()),
+        ("cache_l3", "2048\n".into()),
+        ("ownership", "none\n".into()),
+        ("partitioning_mode", format!("{}\n", w[10] >> 31)),
+    ]);
+    v
+}
+
 fn check_values(w: &[u32; VCR_WORDS]) -> R {
-    for (name, want) in expected(w) {
+    let ve3 = w[0] >> 24 == 3;
+    for (name, want) in if ve3 { expected_ve3(w) } else { expected(w) } {
         ensure_eq(name, attr(name)?, want)?;
     }
     Ok(())
@@ -690,7 +719,7 @@ fn bar_attributes_name_the_windows(fx: &mut Fx) -> R {
 
 /// `partitioning_mode` takes 0 or 1, `throttling_level` 0..9 (`kstrtoul` with base 0), nothing
 /// else; read-only attributes cannot be opened for writing.
-fn writable_attributes_take_necs_values_only(_: &mut Fx) -> R {
+fn writable_attributes_take_necs_values_only(fx: &mut Fx) -> R {
     // (input, what it reads back as): decimal, hex, octal, a trailing newline.
     let cases: [WritableCase; 2] = [
         (
@@ -714,13 +743,14 @@ fn writable_attributes_take_necs_values_only(_: &mut Fx) -> R {
         }
         store(name, "0").map_err(|e| format!("{name} <- 0: {}", errname(e)))?;
     }
+    let bar = if fx.ve3 { "bar4_addr" } else { "bar3_addr" };
     for name in [
         "abi_version",
         "num_of_core",
         "task_id_all",
         "jiffies",
         "bar0_size",
-        "bar3_addr",
+        bar,
     ] {
         ensure_errno(&format!("write {name}"), store(name, "1"), libc::EACCES)?;
     }
@@ -836,7 +866,291 @@ fn the_class_goes_with_the_module(fx: &mut Fx) -> R {
     check_values(&fx.vcr)
 }
 
+/// Every attribute of NEC's VE3 set with NEC's mode; VE1's own ones (`sensor_0`, `bar3_addr`)
+/// absent.
+fn ve3_attributes_have_necs_modes(_: &mut Fx) -> R {
+    let mut rw: Vec<String> = [
+        "os_state",
+        "partitioning_mode",
+        "throttling_level",
+        "ve_state",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    rw.extend((1..=42).map(|n| format!("sensor_{n}")));
+    let ro: Vec<String> = [
+        "abi_version",
+        "ve_arch_class",
+        "num_of_core",
+        "memory_size",
+        "model",
+        "type",
+        "cores_enable",
+        "clock_memory",
+        "clock_chip",
+        "clock_base",
+        "cache_l1i",
+        "cache_l1d",
+        "cache_l2",
+        "cache_llc",
+        "cache_l3",
+        "task_id_all",
+        "task_id_dead",
+        "fw_version",
+        "serial",
+        "numa0_cores",
+        "numa1_cores",
+        "numa_mem_block_size",
+        "first_mem_node",
+        "chip_id",
+        "jiffies",
+        "bar0_size",
+        "bar0_addr",
+        "bar4_addr",
+        "ownership",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (names, mode) in [(&ro, 0o444), (&rw, 0o644)] {
+        for name in names {
+            let m =
+                fs::metadata(format!("{CLASS_DIR}/{name}")).map_err(|e| format!("{name}: {e}"))?;
+            ensure_eq(name, m.permissions().mode() & 0o777, mode)?;
+        }
+    }
+    for name in ["sensor_0", "sensor_43", "bar3_addr"] {
+        ensure(!sys::exists(&format!("{CLASS_DIR}/{name}")), || {
+            format!("{name} exists")
+        })?;
+    }
+    Ok(())
+}
+
+/// VE3 values at probe: the configuration words in NEC's formats; VEOS offline, the VE
+/// AVAILABLE (NEC's VE3 probe), `jiffies` 0 until a store of AVAILABLE.
+fn ve3_values_follow_the_configuration_registers(fx: &mut Fx) -> R {
+    check_values(&fx.vcr)?;
+    ensure_eq("os_state at probe", attr("os_state")?, "1\n".into())?;
+    ensure_eq("ve_state at probe", attr("ve_state")?, "1\n".into())?;
+    ensure_eq("jiffies at probe", attr("jiffies")?, "0\n".into())?;
+    ensure_eq("throttling_level", attr("throttling_level")?, "0\n".into())
+}
+
+/// Other VE3 words (another product type, 5 cores, 48 GiB, other clocks and serials, and the
+/// NUMA bit of word 10) read back after a rebind; `partitioning_mode` follows the NUMA bit at
+/// probe. The original words come back the same way.
+fn ve3_changed_registers_read_back_after_rebind(fx: &mut Fx) -> R {
+    let mut w = fx.vcr;
+    w[0] = 0x0305_0101;
+    w[1] = 0x0500_03e0;
+    w[2..10].copy_from_slice(&[
+        1,
+        2,
+        3,
+        4,
+        0xdead_beef,
+        0x0bad_cafe,
+        0x1234_5678,
+        0x9abc_def0,
+    ]);
+    w[10] = 0x8000_0042;
+    w[11] = (48 << 16) | 1200;
+    w[12] = (1600 << 16) | 50;
+    write_vcr(&fx.bar, &w);
+    let r = rebind(&fx.bdf)
+        .map_err(|e| format!("rebind: {}", errname(e)))
+        .and_then(|()| check_values(&w));
+    write_vcr(&fx.bar, &fx.vcr);
+    r?;
+    rebind(&fx.bdf).map_err(|e| format!("rebind with the original words: {}", errname(e)))?;
+    check_values(&fx.vcr)
+}
+
+/// Words that do not describe a VE3 (VE1's QEMU model; a VE3 of CPU version 2; a layout NEC
+/// does not know): probe refuses the card; with the original words it binds again.
+fn a_card_that_is_not_a_ve3_does_not_bind(fx: &mut Fx) -> R {
+    let unbind = format!("/sys/bus/pci/drivers/{EMU_DRIVER}/unbind");
+    let bind = format!("/sys/bus/pci/drivers/{EMU_DRIVER}/bind");
+    sys::write_file(&unbind, &fx.bdf).map_err(|e| format!("unbind: {}", errname(e)))?;
+    let mut r = Ok(());
+    for w0 in [0xfe00_0101, 0x0300_0201, 0x0300_0103] {
+        let mut w = fx.vcr;
+        w[0] = w0;
+        write_vcr(&fx.bar, &w);
+        r = ensure_errno(
+            &format!("bind with word 0 = {w0:#x}"),
+            sys::write_file(&bind, &fx.bdf),
+            libc::ENODEV,
+        )
+        .and_then(|()| ensure(!sys::exists(NODE), || format!("{NODE} exists")));
+        if r.is_err() {
+            break;
+        }
+    }
+    write_vcr(&fx.bar, &fx.vcr);
+    r?;
+    sys::write_file(&bind, &fx.bdf).map_err(|e| format!("bind: {}", errname(e)))?;
+    ensure(sys::exists(NODE), || format!("{NODE} missing after bind"))
+}
+
+/// `ve_state` on a VE3: NEC's VE3 table (1 AVAILABLE from anything, 3 MAINTENANCE only from
+/// AVAILABLE, 4 UNAVAILABLE from anything but itself; 0 and 2 are not states: `EINVAL`); a
+/// successful store wakes a `POLLPRI` poller, a refused one does not.
+fn ve3_ve_state_moves_as_necs_table(_: &mut Fx) -> R {
+    ensure_eq("available at probe", attr("ve_state")?, "1\n".into())?;
+    for bad in ["0", "2", "5", "-1", "x", "1 "] {
+        ensure_errno(
+            &format!("available -> {bad:?}"),
+            store("ve_state", bad),
+            libc::EINVAL,
+        )?;
+    }
+    ensure_errno(
+        "a number beyond u64",
+        store("ve_state", "99999999999999999999"),
+        libc::ERANGE,
+    )?;
+    let walk: &[(&str, &str, bool)] = &[
+        ("1", "1", true),
+        ("1", "3", true),
+        ("3", "3", false),
+        ("3", "4", true),
+        ("4", "4", false),
+        ("4", "3", false),
+        ("4", "1", true),
+        ("1", "4", true),
+        ("4", "1", true),
+        ("1", "3", true),
+        ("3", "1", true),
+    ];
+    for &(from, to, ok) in walk {
+        ensure_eq("from", attr("ve_state")?, format!("{from}\n"))?;
+        let what = format!("{from} -> {to}");
+        if ok {
+            store("ve_state", to).map_err(|e| format!("{what}: {}", errname(e)))?;
+        } else {
+            ensure_errno(&what, store("ve_state", to), libc::EINVAL)?;
+        }
+    }
+    let (stored, woken) = store_while_polling("ve_state", "0x3\n", 5000)?;
+    stored?;
+    ensure(woken, || {
+        "AVAILABLE -> MAINTENANCE did not wake the poller".into()
+    })?;
+    let (stored, woken) = store_while_polling("ve_state", "3", 700)?;
+    ensure(stored.is_err(), || {
+        "MAINTENANCE -> MAINTENANCE was accepted".into()
+    })?;
+    ensure(!woken, || "a refused store woke the poller".into())?;
+    set_ve_state("1")
+}
+
+/// `jiffies` on a VE3: counts from the last store of AVAILABLE, through MAINTENANCE and
+/// UNAVAILABLE; restarted by the next AVAILABLE.
+fn ve3_jiffies_count_from_available(_: &mut Fx) -> R {
+    set_ve_state("1")?;
+    let j1 = jiffies()?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let j2 = jiffies()?;
+    ensure(j2 >= j1 + 20, || {
+        format!("jiffies {j1} then {j2} 300 ms later")
+    })?;
+    set_ve_state("3")?;
+    set_ve_state("4")?;
+    let j3 = jiffies()?;
+    ensure(j3 >= j2, || format!("unavailable: jiffies {j3} after {j2}"))?;
+    set_ve_state("1")?;
+    let j4 = jiffies()?;
+    ensure(j4 < j3, || {
+        format!("available again: jiffies {j4}, not restarted (was {j3})")
+    })
+}
+
+/// VE3's sensors (`sensor_1` .. `sensor_42`): `EAGAIN` until written (probe marks them unset),
+/// in any state; shown raw, the low 32 bits kept; `EINVAL` for what is not a number; unset again
+/// when AVAILABLE follows UNAVAILABLE, kept when it follows MAINTENANCE.
+fn ve3_sensors_raw_in_any_state(_: &mut Fx) -> R {
+    for n in [1, 20, 42] {
+        ensure_errno(
+            &format!("sensor_{n} before a write"),
+            read_errno(&format!("sensor_{n}")),
+            libc::EAGAIN,
+        )?;
+    }
+    set_ve_state("3")?;
+    let cases: &[(u32, &str, i64)] = &[
+        (1, "0x123", 0x123),
+        (2, "010\n", 8),
+        (41, "0x123456789", 0x2345_6789),
+        (42, "4294967294", 4_294_967_294),
+    ];
+    for &(n, v, want) in cases {
+        let name = format!("sensor_{n}");
+        store(&name, v).map_err(|e| format!("{name} <- {v:?}: {}", errname(e)))?;
+        ensure_eq(
+            &format!("{name} <- {v:?}"),
+            attr(&name)?,
+            format!("{want}\n"),
+        )?;
+    }
+    store("sensor_3", "0x1ffffffff").map_err(|e| format!("sensor_3: {}", errname(e)))?;
+    ensure_errno("sensor_3 all ones", read_errno("sensor_3"), libc::EAGAIN)?;
+    for bad in ["junk", "-1", "1 ", "0x", "99999999999999999999"] {
+        ensure_errno(
+            &format!("sensor_5 <- {bad:?}"),
+            store("sensor_5", bad),
+            libc::EINVAL,
+        )?;
+    }
+    // MAINTENANCE -> AVAILABLE keeps them; UNAVAILABLE -> AVAILABLE clears them.
+    set_ve_state("1")?;
+    ensure_eq("sensor_1 kept", attr("sensor_1")?, format!("{}\n", 0x123))?;
+    set_ve_state("4")?;
+    ensure_eq(
+        "sensor_1 while unavailable",
+        attr("sensor_1")?,
+        format!("{}\n", 0x123),
+    )?;
+    set_ve_state("1")?;
+    for n in [1, 2, 41, 42] {
+        ensure_errno(
+            &format!("sensor_{n} after UNAVAILABLE -> AVAILABLE"),
+            read_errno(&format!("sensor_{n}")),
+            libc::EAGAIN,
+        )?;
+    }
+    Ok(())
+}
+
+/// `bar0_size`, `bar0_addr`, `bar4_addr` on the emulated VE3: the VE memory region and VE3's BAR4
+/// image of the emulator's BAR2, from BAR2's start in the PCI resource file.
+fn ve3_bar_attributes_name_the_windows(fx: &mut Fx) -> R {
+    let (start, _) = pci_resource(&fx.bdf, 2)?;
+    ensure_eq(
+        "bar0_size",
+        attr("bar0_size")?,
+        format!("{:#x}\n", emu::VEMEM_AREA_SIZE),
+    )?;
+    ensure_eq(
+        "bar0_addr",
+        attr("bar0_addr")?,
+        format!("0x{:x}\n", start + emu::VEMEM_AREA as u64),
+    )?;
+    ensure_eq(
+        "bar4_addr",
+        attr("bar4_addr")?,
+        format!("0x{:x}\n", start + emu::VE3_BAR4_IMAGE as u64),
+    )
+}
+
 fn main() {
+    // The card the emulator presents decides which of NEC's attribute sets is checked.
+    let ve3 = EmuBar::open().is_ok_and(|b| b.is_ve3());
+    if ve3 {
+        std::process::exit(ve3_suite().run(fixture));
+    }
     let code = Suite::new("ve_sysfs_test")
         .case(
             "/dev/ve0 is a char device of mode 0666",
@@ -902,13 +1216,86 @@ fn main() {
             "the class goes with the module and comes back with it",
             the_class_goes_with_the_module,
         )
-        .run(|| {
-            let bar = EmuBar::open().map_err(Bail::as_("map the emulator's BAR2"))?;
-            let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
-                .ok_or("no ivshmem device")
-                .map_err(Bail::as_("find the emulator"))?;
-            let vcr = read_vcr(&bar);
-            Ok(Fx { bar, bdf, vcr })
-        });
+        .run(fixture);
     std::process::exit(code);
+}
+
+/// The suite on an emulated VE3: the variant-independent cases and VE3's own.
+fn ve3_suite() -> Suite<Fx> {
+    Suite::new("ve_sysfs_test (VE3)")
+        .case(
+            "/dev/ve0 is a char device of mode 0666",
+            node_is_world_writable_char_device,
+        )
+        .case(
+            "/sys/class/ve/ve0 and /sys/dev/char/MAJ:MIN are <pci device>/ve/ve0",
+            class_and_devnum_name_the_pci_child,
+        )
+        .case(
+            "every attribute of NEC's VE3 set has NEC's mode; VE1's own ones absent",
+            ve3_attributes_have_necs_modes,
+        )
+        .case(
+            "values are the emulator's VE3 configuration words in NEC's formats; AVAILABLE at probe",
+            ve3_values_follow_the_configuration_registers,
+        )
+        .case(
+            "changed VE3 configuration words (and the NUMA bit) read back after a rebind",
+            ve3_changed_registers_read_back_after_rebind,
+        )
+        .case(
+            "words that do not describe a VE3: bind fails with ENODEV; the original words bind",
+            a_card_that_is_not_a_ve3_does_not_bind,
+        )
+        .case(
+            "os_state moves only as VEOS moves it (EINVAL, ERANGE) and wakes a POLLPRI poller",
+            os_state_moves_as_veos_moves_it,
+        )
+        .case(
+            "ve_state moves only along NEC's VE3 table (EINVAL, ERANGE) and wakes a POLLPRI poller",
+            ve3_ve_state_moves_as_necs_table,
+        )
+        .case(
+            "jiffies: from the last AVAILABLE, through MAINTENANCE and UNAVAILABLE, restarted",
+            ve3_jiffies_count_from_available,
+        )
+        .case(
+            "sensors 1-42: EAGAIN until written, any state, raw 32 bits, EINVAL, cleared after UNAVAILABLE",
+            ve3_sensors_raw_in_any_state,
+        )
+        .case(
+            "bar0_size, bar0_addr, bar4_addr: the emulator's BAR2 regions",
+            ve3_bar_attributes_name_the_windows,
+        )
+        .case(
+            "partitioning_mode 0-1, throttling_level 0-9, read-only attributes not writable",
+            writable_attributes_take_necs_values_only,
+        )
+        .case(
+            "an ordinary user opens /dev/ve0 and reads sysfs; every ioctl is EPERM",
+            ordinary_users_open_but_get_eperm,
+        )
+        .case(
+            "root: unknown and unimplemented commands are EINVAL, as NEC's",
+            unknown_commands_are_einval,
+        )
+        .case(
+            "WAIT_INTR with NEC's typed mask: VE3's type waits, others EINVAL",
+            wait_intr_takes_necs_typed_mask,
+        )
+        .case(
+            "the class goes with the module and comes back with it",
+            the_class_goes_with_the_module,
+        )
+}
+
+/// The emulator's block, its PCI address and its configuration words as published at start.
+fn fixture() -> Result<Fx, Bail> {
+    let bar = EmuBar::open().map_err(Bail::as_("map the emulator's BAR2"))?;
+    let bdf = sys::find_pci(pci_id::VENDOR_REDHAT_QUMRANET, pci_id::DEVICE_IVSHMEM)
+        .ok_or("no ivshmem device")
+        .map_err(Bail::as_("find the emulator"))?;
+    let vcr = read_vcr(&bar);
+    let ve3 = bar.is_ve3();
+    Ok(Fx { bar, bdf, vcr, ve3 })
 }
