@@ -420,6 +420,34 @@ pub mod ve3 {
         core * CORE_AREA + 0x1000
     }
 
+    /// Clock gating (NEC's `HANDLE_CLOCK_GATING`): writing [`CLOCK_GATING_BIT`] here turns the
+    /// cores' clock gating on (BAR4 offset).
+    pub const CLOCK_GATING_ON: usize = 0x58_0010;
+    /// Writing [`CLOCK_GATING_BIT`] here turns it off (BAR4 offset).
+    pub const CLOCK_GATING_OFF: usize = 0x58_0020;
+    /// The clock gating state register (BAR4 offset): [`CLOCK_GATING_BIT`] set while on. VEOS
+    /// polls it after a change until it matches.
+    pub const CLOCK_GATING_STATE: usize = 0x53_0000;
+    /// The clock gating bit (bit 11) of the three registers above.
+    pub const CLOCK_GATING_BIT: u64 = 0x800;
+    /// NEC's `COMPLETE_MEMCLEAR`: what tells the memory controllers that VEOS has cleared VE
+    /// memory, in order: `(BAR4 offset, value, read back)`. NEC does not document the
+    /// registers; the sequence is its driver's (reference 4.5).
+    pub const MEMCLEAR_DONE: [(usize, u64, bool); 12] = [
+        (0x5C_9010, 0x00C0_FF00_0000_0000, true),
+        (0x5C_9020, 0x00C0_FF00_0000_0000, true),
+        (0x59_CA08, 0, false),
+        (0x59_8810, 0x000F_E000_0000_0000, false),
+        (0x59_90C0, 0, false),
+        (0x59_92C0, 0, false),
+        (0x59_94C0, 0, false),
+        (0x59_96C0, 0, false),
+        (0x59_98C0, 0, false),
+        (0x59_9AC0, 0, false),
+        (0x59_9CC0, 0, false),
+        (0x59_9EC0, 0, false),
+    ];
+
     /// NEC's mmap file offset of BAR4.
     pub const MAP_BAR4: u64 = 0;
     /// NEC's mmap file offset of BAR2/3.

@@ -63,6 +63,7 @@ mod pdma;
 mod reset;
 mod sysfs;
 mod tasks;
+mod ve3;
 pub(crate) mod windows;
 
 pub(crate) use binding::{

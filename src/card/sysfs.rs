@@ -344,10 +344,13 @@ fn show_bar4_addr(c: &Data, t: &mut SysfsText<'_>) -> Result {
     t.emit(format_args!("{:#x}\n", w.phys()))
 }
 
-/// `ownership` (VE3): the pid holding the card's ownership, `none` without one. NEC's VE3-only
-/// `VEDRV_CMD_OWNERSHIP` that takes it is not implemented here, so nobody holds it.
-fn show_ownership(_c: &Data, t: &mut SysfsText<'_>) -> Result {
-    t.emit(format_args!("none\n"))
+/// `ownership` (VE3): the pid, as the reader sees it, of the thread holding the card
+/// (`VEDRV_CMD_OWNERSHIP`), `none` without one. Pollers are woken when it is given up.
+fn show_ownership(c: &Data, t: &mut SysfsText<'_>) -> Result {
+    match c.owner_seen_by_caller() {
+        Some(pid) => t.emit(format_args!("{pid}\n")),
+        None => t.emit(format_args!("none\n")),
+    }
 }
 
 /// `task_id_all`: the pids, as the reader sees them, of the tasks of VE programs (every task but

@@ -133,6 +133,9 @@ pub(crate) struct TaskTable {
     notifier: Option<NodeNotifier>,
     /// The card was unbound: no new task, and closers do not wait.
     removed: bool,
+    /// VE3: who holds the card (NEC's `ownership`, `VEDRV_CMD_OWNERSHIP`): the requesting thread
+    /// and its open file, whose close gives it up.
+    pub(super) owner: Option<(ThreadPid, u64)>,
 }
 
 impl TaskTable {
@@ -141,6 +144,14 @@ impl TaskTable {
             tasks: KVec::new(),
             notifier: None,
             removed: false,
+            owner: None,
+        }
+    }
+
+    /// Wakes pollers of attribute `name`, once the node exists.
+    pub(super) fn notify(&self, name: &'static CStr) {
+        if let Some(n) = &self.notifier {
+            n.notify(name);
         }
     }
 
@@ -156,7 +167,7 @@ impl TaskTable {
             .ok_or(ESRCH)
     }
 
-    fn index_of_file(&self, file: u64) -> Option<usize> {
+    pub(super) fn index_of_file(&self, file: u64) -> Option<usize> {
         self.tasks.iter().position(|t| t.file == file)
     }
 
@@ -187,7 +198,7 @@ fn errno(r: Refusal) -> Error {
 }
 
 impl Card {
-    fn task_table(&self) -> MutexGuard<'_, TaskTable> {
+    pub(super) fn task_table(&self) -> MutexGuard<'_, TaskTable> {
         self.tasks.lock()
     }
 
@@ -407,6 +418,21 @@ impl Card {
             task.wake.seen.store(c.wake, Relaxed);
         }
         Ok(exs)
+    }
+
+    /// VE3's `GET_EXS_REG` for open file `file`'s task (NEC's `fops_ve3.c`): the live EXS of its
+    /// core (one read, no waiting for a halting core) while it is on one, else the status an
+    /// unassign saved for it (left for `WAIT_EXCEPTION`), 0 if none.
+    pub(crate) fn task_exs(&self, file: u64) -> Result<u64> {
+        let t = self.task_table();
+        let task = &t.tasks[t.index_of_file(file).ok_or(ESRCH)?];
+        match task.wake.core() {
+            Some(core) => {
+                let off = (self.facts.chip.cores.exs)(core);
+                self.with_regs(|r| r.bar_read64(off))
+            }
+            None => Ok(task.exs),
+        }
     }
 
     /// Calls `f` with the pid, as the caller sees it, of every task in `task_id_all` (`dead`

@@ -77,6 +77,7 @@ impl Drop for VeFile {
             .release_owner(&*self.card, self.owner);
         self.card.notify_dma();
         self.card.cache().drop_owner(self.owner);
+        self.card.release_ownership(self.owner);
         self.card.release_task(self.owner);
     }
 }
@@ -201,18 +202,25 @@ impl NodeFile for VeFile {
 }
 
 /// Routes one ioctl. The permission rule is NEC's: every command, known or not, needs
-/// `CAP_SYS_ADMIN` (`EPERM`), except the ones NEC lets a pseudo process (an ordinary user) issue,
-/// of which this driver implements none yet; an unknown command is then `EINVAL`, as NEC answers
-/// it (VEOS treats other errnos as failures of the command).
+/// `CAP_SYS_ADMIN` (`EPERM`), except the ones NEC lets a pseudo process (an ordinary user) issue
+/// (`WAIT_EXCEPTION`; `GET_EXS_REG` on a VE3); an unknown command is then `EINVAL`, as NEC
+/// answers it (VEOS treats other errnos as failures of the command).
 fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
-    // NEC lets an ordinary user (the pseudo process) wait on its own task.
+    let card = &*file.card;
+    let ve3 = card.facts_chip().is_ve3();
+    // NEC lets an ordinary user (the pseudo process) wait on its own task, and on a VE3 read its
+    // exception status.
     if cmd == uapi::VEDRV_CMD_WAIT_EXCEPTION {
         return wait_exception(file, vfs, arg);
+    }
+    if cmd == uapi::VEDRV_CMD_GET_EXS_REG && ve3 {
+        let exs = card.task_exs(file.owner)?;
+        write_user(arg, &exs)?;
+        return Ok(0);
     }
     if !sys::capable_sys_admin() {
         return Err(EPERM);
     }
-    let card = &*file.card;
     match cmd {
         uapi::VE_DRV_IOC_INFO => info(card, arg),
         uapi::VE_DRV_IOC_PING => ping(card, arg),
@@ -256,6 +264,15 @@ fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         // The level by value, as libved passes it.
         uapi::VEDRV_CMD_VE_VE_RESET => card.reset_card(arg as u64).map(|()| 0),
         uapi::VEDRV_CMD_VE1_UPDATE_FIRMWARE => card.update_firmware().map(|()| 0),
+        // VE3's own commands, by value or with a `u64` out; on a VE1 they are unknown
+        // (`EINVAL`), as NEC's VE1 driver answers them. `NOTIFY_FAULT` is not implemented.
+        uapi::VEDRV_CMD_OWNERSHIP if ve3 => card.ownership(file.owner, arg as u64).map(|()| 0),
+        uapi::VEDRV_CMD_HANDLE_CLOCK_GATING if ve3 => card.set_clock_gating(arg as u64).map(|()| 0),
+        uapi::VEDRV_CMD_GET_CLOCK_GATING_STATE if ve3 => {
+            write_user(arg, &card.clock_gating_state()?)?;
+            Ok(0)
+        }
+        uapi::VEDRV_CMD_COMPLETE_MEMCLEAR if ve3 => card.memclear_done().map(|()| 0),
         _ => Err(EINVAL),
     }
 }

@@ -172,6 +172,7 @@ impl Device {
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_WAKEUPS, 1);
         // First: nothing the guest posted before a reset runs after it.
         self.service_reset();
+        self.service_clock_gating();
         self.service_storm()?;
         self.service_raise()?;
         self.service_engine()?;
@@ -204,6 +205,23 @@ impl Device {
         }
         // Counted last: a test that sees the count sees the card out of reset.
         self.bar.add64(emu::BLOCK + emu::OFF_CNT_RESETS, 1);
+    }
+
+    /// VE3's clock gating: the gating bit written to the on (off) register sets (clears) it in
+    /// the state register, and the command register reads 0 again.
+    fn service_clock_gating(&mut self) {
+        let Some((on, off, state)) = self.cfg.variant.clock_gating() else {
+            return;
+        };
+        let bit = hw::ve3::CLOCK_GATING_BIT;
+        for (reg, set) in [(on, true), (off, false)] {
+            if self.bar.load64(reg) & bit != 0 {
+                self.bar.store64(reg, 0);
+                let v = self.bar.load64(state);
+                self.bar
+                    .store64(state, if set { v | bit } else { v & !bit });
+            }
+        }
     }
 
     /// A raise request of the test controls ([`emu::OFF_CTL_RAISE`]), if any.
@@ -437,6 +455,35 @@ mod tests {
         let p = ram.host_ptr(gpa, 8).unwrap();
         // SAFETY: in bounds (checked by host_ptr).
         unsafe { p.cast::<u64>().read_unaligned() }
+    }
+
+    /// VE3's clock gating: the bit written to the on register sets the state bit and is taken
+    /// back; the off register clears it; nothing of it on a VE1.
+    #[test]
+    fn ve3_clock_gating() {
+        let (_, _, dir) = rig();
+        let cfg = |variant| Config {
+            ram_size: 16 << 20,
+            ve_mem_size: 1 << 20,
+            nonce: 1,
+            bad_magic: false,
+            iommu: false,
+            variant,
+        };
+        let mut dev = Device::new(cfg(Variant::Ve3), &dir.join("ram3")).unwrap();
+        let (on, off, state) = Variant::Ve3.clock_gating().unwrap();
+        let bit = hw::ve3::CLOCK_GATING_BIT;
+        dev.bar.store64(state, 0x1);
+        dev.bar.store64(on, bit);
+        dev.service_clock_gating();
+        assert_eq!((dev.bar.load64(on), dev.bar.load64(state)), (0, bit | 1));
+        dev.bar.store64(off, bit);
+        dev.service_clock_gating();
+        assert_eq!((dev.bar.load64(off), dev.bar.load64(state)), (0, 1));
+        let mut ve1 = Device::new(cfg(Variant::Ve1), &dir.join("ram4")).unwrap();
+        ve1.bar.store64(on, bit);
+        ve1.service_clock_gating();
+        assert_eq!(ve1.bar.load64(on), bit);
     }
 
     /// The chip reset command clears the ring, halts the engine at read pointer 0, stops every

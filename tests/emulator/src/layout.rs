@@ -148,6 +148,18 @@ impl Variant {
         }
     }
 
+    /// VE3's clock gating registers (offsets in BAR2): on, off, state.
+    pub const fn clock_gating(self) -> Option<(usize, usize, usize)> {
+        match self {
+            Self::Ve1 => None,
+            Self::Ve3 => Some((
+                emu::VE3_BAR4_IMAGE + hw::ve3::CLOCK_GATING_ON,
+                emu::VE3_BAR4_IMAGE + hw::ve3::CLOCK_GATING_OFF,
+                emu::VE3_BAR4_IMAGE + hw::ve3::CLOCK_GATING_STATE,
+            )),
+        }
+    }
+
     /// Whether the variant has the chip reset this emulator knows ([`hw::ve1::CHIP_RESET`]).
     pub const fn has_chip_reset(self) -> bool {
         matches!(self, Self::Ve1)
@@ -192,6 +204,10 @@ mod tests {
         assert_eq!(Variant::Ve3.node_intvec(34), Some((0x20_2008, 1 << 31)));
         assert_eq!(Variant::Ve3.node_intvec(35), Some((0x20_2018, 1 << 63)));
         assert_eq!(Variant::Ve1.node_intvec(33), None);
+        let (on, off, state) = Variant::Ve3.clock_gating().unwrap();
+        const { assert!(hw::ve3::CLOCK_GATING_ON < hw::ve3::BAR4_SIZE) };
+        assert!(on.max(off).max(state) < emu::VE3_BAR4_IMAGE + hw::ve3::BAR4_SIZE);
+        assert!(state + 8 <= Variant::Ve3.scr() || state >= Variant::Ve3.scr() + hw::ve3::SCR_SIZE);
         assert_eq!(Variant::Ve1.intvec_of(48), Some((0x100_2000, 1 << 15)));
         assert!(
             hw::vcr::Vcr([Variant::Ve3.vcr_word0(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_ve3()

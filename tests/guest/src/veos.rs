@@ -132,6 +132,7 @@ const CMD_CLOSE: u8 = b'c';
 const CMD_WAIT: u8 = b'w';
 const CMD_WAIT_NONBLOCK: u8 = b'n';
 const CMD_MMAP: u8 = b'm';
+const CMD_GET_EXS: u8 = b'e';
 const WAITED: u8 = b'W';
 const CLOSED: u8 = b'C';
 const OPENED: u8 = b'O';
@@ -180,11 +181,16 @@ impl Pseudo {
                         fd = None;
                         write_byte(&ans_w, CLOSED);
                     }
-                    Some(c @ (CMD_WAIT | CMD_WAIT_NONBLOCK | CMD_MMAP)) => {
+                    Some(c @ (CMD_WAIT | CMD_WAIT_NONBLOCK | CMD_MMAP | CMD_GET_EXS)) => {
                         let r = match &fd {
                             None => Err(libc::EBADF),
                             Some(f) if c == CMD_MMAP => {
                                 crate::userdma::map_raw(f, 0, 4096).map(|_| 0)
+                            }
+                            Some(f) if c == CMD_GET_EXS => {
+                                let mut exs = 0u64;
+                                sys::ioctl(f, crate::uapi::VEDRV_CMD_GET_EXS_REG, &mut exs)
+                                    .map(|_| exs)
                             }
                             Some(f) => {
                                 if c == CMD_WAIT_NONBLOCK {
@@ -268,6 +274,15 @@ impl Pseudo {
         } else {
             Err(format!("pseudo process {}: command pipe", self.pid))
         }
+    }
+
+    /// VE3's `GET_EXS_REG` on its file, as an ordinary user: the exception status or the errno.
+    pub fn get_exs(&self) -> Result<Result<u64, i32>, String> {
+        if !write_byte(&self.cmd, CMD_GET_EXS) {
+            return Err(format!("pseudo process {}: command pipe", self.pid));
+        }
+        self.waited_within(2000)
+            .ok_or_else(|| format!("pseudo process {}: no answer to GET_EXS_REG", self.pid))
     }
 
     /// The answer of its `WAIT_EXCEPTION` (the exception status, or the errno) or mmap, if it

@@ -461,8 +461,9 @@ fn bad_raise_refused(fx: &mut Fx) -> R {
     ensure_eq("refused", fx.c.get(emu::OFF_CNT_RAISE_BAD), bad + 2)
 }
 
-/// `ve_state` OFFLINE then ONLINE, as NEC's management agent moves it: every core's count back to
-/// 0, the slots zeroed and EXSRAR programmed again, INTVEC cleared (NEC's VE1 store).
+/// `ve_state` OFFLINE then ONLINE (VE3: UNAVAILABLE then AVAILABLE), as NEC's management agent
+/// moves it: every core's count back to 0, the slots zeroed and EXSRAR programmed again, INTVEC
+/// cleared (NEC's stores).
 fn online_resets_cores(fx: &mut Fx) -> R {
     let n = cores(&fx.c)[0];
     fx.raise(emu::RAISE_EXCEPTION, n, cause(n), 0, true)?;
@@ -475,7 +476,10 @@ fn online_resets_cores(fx: &mut Fx) -> R {
     // A stale EXSRAR and INTVEC bit, as if something had written them.
     fx.set_reg(fx.exsrar(n), 0);
     let state = "/sys/class/ve/ve0/ve_state";
-    for v in ["2", "1"] {
+    // VE1: OFFLINE, then ONLINE; VE3: UNAVAILABLE, then AVAILABLE (NEC's VE3 store resets the
+    // same on AVAILABLE).
+    let moves = if fx.ve3 { ["4", "1"] } else { ["2", "1"] };
+    for v in moves {
         sys::write_file(state, v).map_err(|e| format!("ve_state <- {v}: {}", errname(e)))?;
     }
     let s = fx.core(n)?;
@@ -483,6 +487,49 @@ fn online_resets_cores(fx: &mut Fx) -> R {
     ensure_eq("slot after ONLINE", s.exsrar_slot, 0)?;
     ensure_eq("INTVEC after ONLINE", s.intvec, 0)?;
     exsrar_programmed(fx)
+}
+
+/// `GET_EXS_REG`, the pseudo process's own command on a VE3 (NEC's `fops_ve3.c`): an ordinary
+/// user reads its task's saved status (0 for a new task), or, while VEOS has it on a core, the
+/// core's live EXS: running, then halted with an exception's cause. On a VE1 it is `EPERM` for
+/// that user, as NEC's VE1 driver answers a command an ordinary user may not issue.
+fn get_exs_reg(fx: &mut Fx) -> R {
+    let p = veos::Pseudo::spawn()?;
+    if !fx.ve3 {
+        return ensure_eq("GET_EXS_REG on a VE1", p.get_exs()?, Err(libc::EPERM));
+    }
+    ensure_eq("a new task", p.get_exs()?, Ok(0))?;
+    let n = cores(&fx.c)[0];
+    let fd = fx.fd()?;
+    veos::by_value(fd, uapi::VEDRV_CMD_CREATE_TASK, p.pid().into())
+        .map_err(|e| format!("CREATE_TASK: {}", errname(e)))?;
+    let mut a = uapi::VeTidCore {
+        tid: p.pid(),
+        core_id: n as i32,
+    };
+    sys::ioctl(fd, uapi::VEDRV_CMD_ASSIGN_TASK, &mut a)
+        .map_err(|e| format!("ASSIGN_TASK: {}", errname(e)))?;
+    fx.set_reg(fx.exs(n), exs::RUN);
+    ensure_eq("on a running core", p.get_exs()?, Ok(exs::RUN))?;
+    fx.raise(emu::RAISE_EXCEPTION, n, cause(n), 0, true)?;
+    ensure_eq(
+        "after the core's exception",
+        p.get_exs()?,
+        Ok(exs::halted(cause(n))),
+    )?;
+    // VEOS takes it off (again while the interrupt is on its way) and deletes it.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut r = veos::by_value(fd, uapi::VEDRV_CMD_UNASSIGN_TASK, p.pid().into());
+    while r == Err(libc::EAGAIN) && std::time::Instant::now() < end {
+        r = veos::by_value(fd, uapi::VEDRV_CMD_UNASSIGN_TASK, p.pid().into());
+    }
+    r.map_err(|e| format!("UNASSIGN_TASK: {}", errname(e)))?;
+    veos::by_value(fd, uapi::VEDRV_CMD_DELETE_TASK, p.pid().into())
+        .map_err(|e| format!("DELETE_TASK: {}", errname(e)))?;
+    p.close()?;
+    ensure(p.closed_within(2000), || {
+        "the pseudo process's close waited".into()
+    })
 }
 
 /// Unbind: every core stopped (EXS = STOP) and its EXSRAR disabled before the slots are freed;
@@ -561,8 +608,12 @@ fn main() {
         )
         .case("the emulator refuses raises outside its map", bad_raise_refused)
         .case(
-            "ve_state ONLINE resets the counts, zeroes the slots, programs EXSRAR again, clears INTVEC",
+            "ve_state ONLINE (VE3: AVAILABLE) resets the counts, zeroes the slots, programs EXSRAR again, clears INTVEC",
             online_resets_cores,
+        )
+        .case(
+            "GET_EXS_REG: VE3's pseudo process reads its task's status or its core's EXS; EPERM on a VE1",
+            get_exs_reg,
         )
         .case(
             "unbind stops the cores and disables EXSRAR before the slots go; bind programs them again",

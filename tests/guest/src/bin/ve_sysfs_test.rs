@@ -792,7 +792,7 @@ fn ordinary_users_open_but_get_eperm(_: &mut Fx) -> R {
 }
 
 /// Root: an unknown command, and a NEC command this driver does not implement, are `EINVAL`.
-fn unknown_commands_are_einval(_: &mut Fx) -> R {
+fn unknown_commands_are_einval(fx: &mut Fx) -> R {
     let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
     ensure_errno(
         "_IO(0xf5, 0x3f)",
@@ -804,11 +804,32 @@ fn unknown_commands_are_einval(_: &mut Fx) -> R {
         sys::ioctl_raw(&fd, 0x1234, 0),
         libc::EINVAL,
     )?;
-    ensure_errno(
-        "VEDRV_CMD_GET_EXS_REG (VE3's)",
-        sys::ioctl_raw(&fd, uapi::VEDRV_CMD_GET_EXS_REG, 0),
-        libc::EINVAL,
-    )
+    if fx.ve3 {
+        return ensure_errno(
+            "VEDRV_CMD_NOTIFY_FAULT (not implemented)",
+            sys::ioctl_raw(&fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0),
+            libc::EINVAL,
+        );
+    }
+    // VE3's commands on a VE1, as NEC's VE1 driver answers them.
+    for (name, cmd) in [
+        ("OWNERSHIP", uapi::VEDRV_CMD_OWNERSHIP),
+        ("NOTIFY_FAULT", uapi::VEDRV_CMD_NOTIFY_FAULT),
+        ("GET_EXS_REG", uapi::VEDRV_CMD_GET_EXS_REG),
+        ("COMPLETE_MEMCLEAR", uapi::VEDRV_CMD_COMPLETE_MEMCLEAR),
+        ("HANDLE_CLOCK_GATING", uapi::VEDRV_CMD_HANDLE_CLOCK_GATING),
+        (
+            "GET_CLOCK_GATING_STATE",
+            uapi::VEDRV_CMD_GET_CLOCK_GATING_STATE,
+        ),
+    ] {
+        ensure_errno(
+            &format!("VEDRV_CMD_{name} (VE3's)"),
+            sys::ioctl_raw(&fd, cmd, 1),
+            libc::EINVAL,
+        )?;
+    }
+    Ok(())
 }
 
 /// `WAIT_INTR` takes NEC's typed mask: the card's type word waits (and times out with nothing
@@ -1145,6 +1166,129 @@ fn ve3_bar_attributes_name_the_windows(fx: &mut Fx) -> R {
     )
 }
 
+/// VE3's `OWNERSHIP` (NEC's `fops_ve3.c`): 1 requests, 0 releases, anything else `EINVAL`;
+/// `EINVAL` to release a card nobody holds, `EBUSY` to request a held one (the holder included),
+/// `EACCES` to release another thread's; `ownership` shows the holder's tid, and a release wakes
+/// its pollers; the holder's close gives it up; an ordinary user gets `EPERM`.
+fn ve3_ownership(_: &mut Fx) -> R {
+    use ve_guest::veos::by_value;
+    let own = |fd: &std::os::fd::OwnedFd, v: i64| by_value(fd, uapi::VEDRV_CMD_OWNERSHIP, v);
+    let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
+    ensure_eq("nobody at first", attr("ownership")?, "none\n".into())?;
+    ensure_errno("OWNERSHIP(2)", own(&fd, 2), libc::EINVAL)?;
+    ensure_errno("release with no holder", own(&fd, 0), libc::EINVAL)?;
+    own(&fd, 1).map_err(|e| format!("request: {}", errname(e)))?;
+    // SAFETY: gettid has no preconditions.
+    let me = unsafe { libc::gettid() };
+    ensure_eq("the holder", attr("ownership")?, format!("{me}\n"))?;
+    ensure_errno("request again", own(&fd, 1), libc::EBUSY)?;
+    // Another thread, through its own file: busy, and not its to release.
+    let other = std::thread::spawn(|| {
+        let Ok(fd) = sys::open_rw(NODE) else {
+            return (0, 0);
+        };
+        let e = |r: Result<i32, i32>| r.err().unwrap_or(0);
+        (
+            e(by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1)),
+            e(by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 0)),
+        )
+    })
+    .join()
+    .map_err(|_| "the other thread panicked")?;
+    ensure_eq(
+        "another thread's request and release",
+        other,
+        (libc::EBUSY, libc::EACCES),
+    )?;
+    let code = sys::as_nobody(|| {
+        let Ok(fd) = sys::open_rw(NODE) else { return 1 };
+        match by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1) {
+            Err(e) if e == libc::EPERM => 0,
+            _ => 2,
+        }
+    })
+    .map_err(|e| format!("fork: {}", errname(e)))?;
+    ensure_eq("an ordinary user (1: open, 2: not EPERM)", code, 0)?;
+    // The release wakes a poller of `ownership`.
+    let f = fs::File::open(format!("{CLASS_DIR}/ownership")).map_err(|e| format!("open: {e}"))?;
+    let mut buf = [0u8; 16];
+    // SAFETY: a read into a local buffer from an open file (a sysfs poller reads first).
+    unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let poller = std::thread::spawn(move || {
+        let mut p = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLPRI | libc::POLLERR,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, 5000) };
+        n == 1 && p.revents & libc::POLLPRI != 0
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    own(&fd, 0).map_err(|e| format!("release: {}", errname(e)))?;
+    ensure(poller.join().unwrap_or(false), || {
+        "the release did not wake the poller".into()
+    })?;
+    ensure_eq("released", attr("ownership")?, "none\n".into())?;
+    // The holder's close gives it up.
+    own(&fd, 1).map_err(|e| format!("request again: {}", errname(e)))?;
+    drop(fd);
+    ensure_eq(
+        "after the holder's close",
+        attr("ownership")?,
+        "none\n".into(),
+    )
+}
+
+/// VE3's clock gating and memory-clear commands: `HANDLE_CLOCK_GATING` 1 and 0 reach the state
+/// register that `GET_CLOCK_GATING_STATE` reads (bit 11, once the card has acted, as VEOS polls
+/// it), other values `EINVAL`; `COMPLETE_MEMCLEAR` writes NEC's sequence to the memory
+/// controllers (read back through the emulator's BAR2).
+fn ve3_clock_gating_and_memclear(_: &mut Fx) -> R {
+    use ve_guest::{hw::ve3, veos::by_value};
+    let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
+    let state = || {
+        let mut v = 0u64;
+        sys::ioctl(&fd, uapi::VEDRV_CMD_GET_CLOCK_GATING_STATE, &mut v).map(|_| v)
+    };
+    for (on, want) in [
+        (1, ve3::CLOCK_GATING_BIT),
+        (0, 0),
+        (1, ve3::CLOCK_GATING_BIT),
+    ] {
+        by_value(&fd, uapi::VEDRV_CMD_HANDLE_CLOCK_GATING, on)
+            .map_err(|e| format!("HANDLE_CLOCK_GATING({on}): {}", errname(e)))?;
+        ensure(
+            sys::wait_for(2000, || {
+                state().is_ok_and(|v| v & ve3::CLOCK_GATING_BIT == want)
+            }),
+            || format!("clock gating {on}: state {:?}", state()),
+        )?;
+    }
+    ensure_errno(
+        "HANDLE_CLOCK_GATING(2)",
+        by_value(&fd, uapi::VEDRV_CMD_HANDLE_CLOCK_GATING, 2),
+        libc::EINVAL,
+    )?;
+    let bar2 = ve_guest::emubar::map_bar2(0, ve3::BAR4_SIZE)?;
+    let reg = |off: usize| {
+        // SAFETY: an aligned word inside the 8 MiB mapping (NEC's registers are below it).
+        unsafe { bar2.ptr().add(emu::VE3_BAR4_IMAGE + off).cast::<u64>() }
+    };
+    for (off, _, _) in ve3::MEMCLEAR_DONE {
+        // SAFETY: see `reg`.
+        unsafe { reg(off).write_volatile(0xdead_beef) };
+    }
+    by_value(&fd, uapi::VEDRV_CMD_COMPLETE_MEMCLEAR, 0)
+        .map_err(|e| format!("COMPLETE_MEMCLEAR: {}", errname(e)))?;
+    for (off, want, _) in ve3::MEMCLEAR_DONE {
+        // SAFETY: see `reg`.
+        let got = unsafe { reg(off).read_volatile() };
+        ensure_eq(&format!("MCU register {off:#x}"), got, want)?;
+    }
+    Ok(())
+}
+
 fn main() {
     // The card the emulator presents decides which of NEC's attribute sets is checked.
     let ve3 = EmuBar::open().is_ok_and(|b| b.is_ve3());
@@ -1282,6 +1426,14 @@ fn ve3_suite() -> Suite<Fx> {
         .case(
             "WAIT_INTR with NEC's typed mask: VE3's type waits, others EINVAL",
             wait_intr_takes_necs_typed_mask,
+        )
+        .case(
+            "OWNERSHIP: request, release, NEC's errnos, ownership shows the holder, close releases",
+            ve3_ownership,
+        )
+        .case(
+            "HANDLE_CLOCK_GATING reaches GET_CLOCK_GATING_STATE; COMPLETE_MEMCLEAR writes NEC's sequence",
+            ve3_clock_gating_and_memclear,
         )
         .case(
             "the class goes with the module and comes back with it",

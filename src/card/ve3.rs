@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VE3's own commands (NEC's `fops_ve3.c`, reference 4.5): the card's ownership
+//! (`VEDRV_CMD_OWNERSHIP`, sysfs `ownership`), the cores' clock gating
+//! (`VEDRV_CMD_HANDLE_CLOCK_GATING`, `VEDRV_CMD_GET_CLOCK_GATING_STATE`) and the end of VEOS's
+//! VE memory clear (`VEDRV_CMD_COMPLETE_MEMCLEAR`). `VEDRV_CMD_GET_EXS_REG` is a task command
+//! ([`Card::task_exs`]). The ioctl layer routes them on a VE3 only.
+//!
+//! Ownership lives in the task table ([`super::tasks::TaskTable`]), under [`Card::tasks`], whose
+//! notifier wakes pollers of `ownership` when it is given up (libved's request loop waits so).
+
+use kernel::prelude::*;
+
+use super::Card;
+use crate::{
+    hw::ve3,
+    sys::pid::ThreadPid, //
+};
+
+impl Card {
+    /// `VEDRV_CMD_OWNERSHIP` from open file `file`: `1` requests the card for the calling thread
+    /// (`EBUSY` if anyone holds it, the caller included), `0` releases it (`EACCES` if another
+    /// thread holds it, `EINVAL` if nobody does; pollers of `ownership` are woken); anything else
+    /// `EINVAL`.
+    pub(crate) fn ownership(&self, file: u64, cmd: u64) -> Result {
+        let me = ThreadPid::current()?;
+        let mut t = self.task_table();
+        match (cmd, &t.owner) {
+            (1, Some(_)) => Err(EBUSY),
+            (1, None) => {
+                t.owner = Some((me, file));
+                Ok(())
+            }
+            (0, Some((owner, _))) if owner.is(&me) => {
+                t.owner = None;
+                t.notify(c"ownership");
+                Ok(())
+            }
+            (0, Some(_)) => Err(EACCES),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The close of open file `file`: if it holds the card, the card is free again (pollers of
+    /// `ownership` are woken).
+    pub(crate) fn release_ownership(&self, file: u64) {
+        let mut t = self.task_table();
+        if t.owner.as_ref().is_some_and(|(_, f)| *f == file) {
+            t.owner = None;
+            t.notify(c"ownership");
+        }
+    }
+
+    /// Sysfs `ownership`: the holder's thread number as the reader sees it (0 if it has exited or
+    /// is not visible there), `None` if nobody holds the card.
+    pub(crate) fn owner_seen_by_caller(&self) -> Option<i32> {
+        self.task_table()
+            .owner
+            .as_ref()
+            .map(|(p, _)| p.nr_seen_by_caller())
+    }
+
+    /// `VEDRV_CMD_HANDLE_CLOCK_GATING`: `1` turns the cores' clock gating on, `0` off (the gating
+    /// bit written to the on or off register); anything else `EINVAL`. The state register follows
+    /// when the card has acted: VEOS polls it.
+    pub(crate) fn set_clock_gating(&self, on: u64) -> Result {
+        let reg = match on {
+            1 => ve3::CLOCK_GATING_ON,
+            0 => ve3::CLOCK_GATING_OFF,
+            _ => return Err(EINVAL),
+        };
+        self.with_regs(|r| r.bar_write64(ve3::CLOCK_GATING_BIT, reg))?;
+        self.kick()
+    }
+
+    /// `VEDRV_CMD_GET_CLOCK_GATING_STATE`: the clock gating state register.
+    pub(crate) fn clock_gating_state(&self) -> Result<u64> {
+        self.with_regs(|r| r.bar_read64(ve3::CLOCK_GATING_STATE))
+    }
+
+    /// `VEDRV_CMD_COMPLETE_MEMCLEAR`: NEC's sequence to the memory controllers, in order, each
+    /// marked write read back before the next ([`ve3::MEMCLEAR_DONE`]).
+    pub(crate) fn memclear_done(&self) -> Result {
+        self.with_regs(|r| {
+            for (off, value, read_back) in ve3::MEMCLEAR_DONE {
+                r.bar_write64(value, off)?;
+                if read_back {
+                    r.bar_read64(off)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.kick()
+    }
+}
