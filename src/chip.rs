@@ -193,9 +193,10 @@ pub(crate) struct Chip {
     /// register space's size: on a real card the engine's 48 bits, and an address outside it
     /// ends the request with the engine's exception.
     pub(crate) veraa_limit: u64,
-    /// The chip reset (`VE_VE_RESET` level 0) as BAR writes in [`Chip::scr_bar`], in order;
-    /// `None` where the driver does not know it yet (VE3: its reset comes with VE3 support).
-    pub(crate) chip_reset: Option<&'static [(usize, u64)]>,
+    /// The chip reset (`VE_VE_RESET` level 0) as steps in [`Chip::scr_bar`], in order (on the
+    /// emulated VE3 BAR4's offsets hold, its BAR4 image starting at 0); `None` where the driver
+    /// does not know it.
+    pub(crate) chip_reset: Option<&'static [hw::ResetStep]>,
 }
 
 /// VE3's MSI-X entries (reference 6.3, NEC's `ve3_intr()`): the cores (0-31), the privileged
@@ -285,7 +286,7 @@ pub(crate) static VE1: Chip = Chip {
     pciatba: Some(hw::scr::PCIATBA),
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
     veraa_limit: hw::desc::ADDR_MASK + 1,
-    chip_reset: Some(&hw::ve1::CHIP_RESET),
+    chip_reset: Some(&hw::ve1::CHIP_RESET_STEPS),
 };
 
 /// SX-Aurora VE3 (Type 30). Its privileged DMA registers have VE1's layout at other offsets
@@ -360,7 +361,7 @@ pub(crate) static VE3: Chip = Chip {
     pciatba: None,
     ve_addr_limit: hw::desc::ADDR_MASK + 1,
     veraa_limit: hw::desc::ADDR_MASK + 1,
-    chip_reset: None,
+    chip_reset: Some(&hw::ve3::CHIP_RESET),
 };
 
 /// The VE1 engine emulator on QEMU ivshmem-doorbell: VE1's BAR2 layout in the emulator's memfd,

@@ -45,6 +45,18 @@ pub struct PdmaRegs {
     pub intvec_bit: u64,
 }
 
+/// One step of a card's chip reset sequence (`VE_VE_RESET` level 0), in the BAR that holds the
+/// system-common registers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ResetStep {
+    /// Write the value to the register at the offset.
+    Write(usize, u64),
+    /// Read the register at the offset (NEC reads back between two groups of writes).
+    Read(usize),
+    /// Wait this many milliseconds.
+    SleepMs(u32),
+}
+
 /// VE1 system-common register block (SCR): offsets relative to the start of the block.
 ///
 /// On VE1 the block lives in BAR2 at [`ve1::SCR_OFFSET`]; the emulator mirrors that layout.
@@ -191,6 +203,13 @@ pub mod ve1 {
         (0x142_00a8, 0xffc0_ef98_0000_0000),
         (0x140_0198, 0x0000_0200_0000_0200),
         (CHIP_RESET_COMMAND, CHIP_RESET_GO),
+    ];
+    /// [`CHIP_RESET`] as the driver runs it.
+    pub const CHIP_RESET_STEPS: [super::ResetStep; 4] = [
+        super::ResetStep::Write(CHIP_RESET[0].0, CHIP_RESET[0].1),
+        super::ResetStep::Write(CHIP_RESET[1].0, CHIP_RESET[1].1),
+        super::ResetStep::Write(CHIP_RESET[2].0, CHIP_RESET[2].1),
+        super::ResetStep::Write(CHIP_RESET[3].0, CHIP_RESET[3].1),
     ];
     /// The register of [`CHIP_RESET`]'s last write, the card reset command.
     pub const CHIP_RESET_COMMAND: usize = 0x140_0190;
@@ -446,6 +465,30 @@ pub mod ve3 {
         (0x59_9AC0, 0, false),
         (0x59_9CC0, 0, false),
         (0x59_9EC0, 0, false),
+    ];
+
+    /// The card reset command register (BAR4 offset): [`CHIP_RESET_REQUEST`], then
+    /// [`CHIP_RESET_GO`].
+    pub const CHIP_RESET_COMMAND: usize = 0x50_0190;
+    /// The command that announces the reset.
+    pub const CHIP_RESET_REQUEST: u64 = 0x8800_0000_0020_0002;
+    /// The command that resets the card (VE1's value at VE3's register).
+    pub const CHIP_RESET_GO: u64 = 0x8800_0000_0020_0052;
+    /// NEC's VE3 card reset (`VE_VE_RESET` level 0, reference 4.5), in BAR4: the reset request
+    /// and a read-back, the interrupt settings cancelled, one second for the request to take
+    /// effect ("stop (1) from overtaking"), then the reset. Afterwards the card does not answer
+    /// configuration reads until it is out of reset; the engine is halted, the cores stopped.
+    pub const CHIP_RESET: [super::ResetStep; 10] = [
+        super::ResetStep::Write(0x50_0198, 0x0000_00D8_0000_00C0),
+        super::ResetStep::Write(CHIP_RESET_COMMAND, CHIP_RESET_REQUEST),
+        super::ResetStep::Read(0x50_0000),
+        super::ResetStep::Write(0x51_0050, 0xffff_c000_0000_0000),
+        super::ResetStep::Write(0x51_0070, 0x8000_0000_8000_0000),
+        super::ResetStep::Write(0x51_0090, 0xffff_ffff_f000_0000),
+        super::ResetStep::Write(0x51_00b0, 0xffff_c000_eff8_0000),
+        super::ResetStep::SleepMs(1000),
+        super::ResetStep::Write(0x50_0198, 0x0000_0200_0000_0200),
+        super::ResetStep::Write(CHIP_RESET_COMMAND, CHIP_RESET_GO),
     ];
 
     /// NEC's mmap file offset of BAR4.

@@ -22,7 +22,11 @@
 //! EXSRAR and INTVEC are redone at once rather than when the management agent next sets
 //! `ve_state` ONLINE. Tasks, their cores and interrupt counts, NEC's pin lists and `ve_state` are
 //! left as they are, as NEC's reset leaves them. A secondary bus reset (level 1) needs the real
-//! card's upstream port and is not done (`EOPNOTSUPP`).
+//! card's upstream port and is not done (`EOPNOTSUPP`), nor is VE3's function-level reset
+//! (level 2). On a VE3 the sequence is NEC's VE3 card reset (a request, a read-back, the
+//! interrupt settings cancelled, one second, the reset: [`crate::hw::ve3::CHIP_RESET`]); NEC's
+//! VE3 driver then also sleeps ten seconds and runs its configuration check in user space to
+//! set `ve_state`, which this driver does not (`ve_state` stays as it was).
 
 use kernel::{
     prelude::*,
@@ -35,6 +39,7 @@ use kernel::{
 use super::Card;
 use crate::{
     dma::Channel as _,
+    hw::ResetStep,
     sys::pci_state::{
         self,
         SavedState, //
@@ -98,14 +103,18 @@ impl Card {
 
     /// Steps 3 to 5: the configuration state saved, the reset written, the card waited for and
     /// its configuration restored.
-    fn run_chip_reset(&self, sequence: &[(usize, u64)]) -> Result {
+    fn run_chip_reset(&self, sequence: &[ResetStep]) -> Result {
         let pdev = &*self.facts.pdev;
         let saved = SavedState::save(pdev)?;
-        let written = self.with_regs(|r| {
-            for &(off, value) in sequence {
-                r.bar_write64(value, off)?;
+        let written = sequence.iter().try_for_each(|step| match *step {
+            ResetStep::Write(off, value) => self.with_regs(|r| r.bar_write64(value, off)),
+            ResetStep::Read(off) => self.with_regs(|r| r.bar_read64(off)).map(drop),
+            // TIMEOUT: NEC's VE3 waits one second between the reset request and the reset
+            // ("stop (1) from overtaking"); the card documents no completion to poll for.
+            ResetStep::SleepMs(ms) => {
+                fsleep(Delta::from_millis(ms.into()));
+                Ok(())
             }
-            Ok(())
         });
         if written.is_ok() && self.facts.emu.is_some() {
             // The ping's answer comes after everything asked before it was done.

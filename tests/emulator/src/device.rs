@@ -181,18 +181,18 @@ impl Device {
         self.service_ping()
     }
 
-    /// VE1's chip reset command ([`hw::ve1::CHIP_RESET`]), if the guest wrote it: the card comes
-    /// out of reset with the engine halted at read pointer 0 and no descriptor, every core
-    /// stopped with its EXS report disabled, no interrupt pending and the reset registers clear.
-    /// The test controls are the emulator's, not the card's: they stay.
+    /// The chip reset command of the variant ([`hw::ve1::CHIP_RESET`], [`hw::ve3::CHIP_RESET`]:
+    /// its last write), if the guest wrote it: the card comes out of reset with the engine
+    /// halted at read pointer 0 and no descriptor, every core stopped with its EXS report
+    /// disabled, no interrupt pending and the reset registers clear. The test controls are the
+    /// emulator's, not the card's: they stay.
     fn service_reset(&mut self) {
         let v = self.cfg.variant;
-        if !v.has_chip_reset()
-            || self.bar.load64(hw::ve1::CHIP_RESET_COMMAND) != hw::ve1::CHIP_RESET_GO
-        {
+        let (command, go) = v.chip_reset_command();
+        if self.bar.load64(command) != go {
             return;
         }
-        for (off, _) in hw::ve1::CHIP_RESET {
+        for &off in v.chip_reset_registers() {
             self.bar.store64(off, 0);
         }
         self.engine = Engine::chip_reset(&self.bar, v);
@@ -455,6 +455,44 @@ mod tests {
         let p = ram.host_ptr(gpa, 8).unwrap();
         // SAFETY: in bounds (checked by host_ptr).
         unsafe { p.cast::<u64>().read_unaligned() }
+    }
+
+    /// VE3's card reset: the request alone does nothing; the reset command halts the engine,
+    /// clears its ring and the INTVECs, stops the cores and clears the reset registers.
+    #[test]
+    fn ve3_chip_reset() {
+        let (_, _, dir) = rig();
+        let v = Variant::Ve3;
+        let mut dev = Device::new(
+            Config {
+                ram_size: 16 << 20,
+                ve_mem_size: 1 << 20,
+                nonce: 1,
+                bad_magic: false,
+                iommu: false,
+                variant: v,
+            },
+            &dir.join("ram5"),
+        )
+        .unwrap();
+        let (command, go) = v.chip_reset_command();
+        let b = &dev.bar;
+        b.store64(v.desc_word(3, 0), hw::desc::STATUS_PREPARED);
+        b.store64(v.ctl0(), hw::dmactl::PERMIT);
+        b.store64(v.intvecs()[0], 1 << 63);
+        b.store64(v.exs_offset(2), hw::exs::RUN);
+        b.store64(command, hw::ve3::CHIP_RESET_REQUEST);
+        dev.service_reset();
+        assert_eq!(dev.bar.load64(emu::BLOCK + emu::OFF_CNT_RESETS), 0);
+        dev.bar.store64(command, go);
+        dev.service_reset();
+        let b = &dev.bar;
+        assert_eq!(b.load64(emu::BLOCK + emu::OFF_CNT_RESETS), 1);
+        assert_eq!(b.load64(v.desc_word(3, 0)), 0);
+        assert_eq!(b.load64(v.ctl0()), hw::dmactl::STATUS_HALT);
+        assert_eq!(b.load64(v.intvecs()[0]), 0);
+        assert_eq!(b.load64(v.exs_offset(2)), hw::exs::STOP);
+        assert_eq!(b.load64(command), 0);
     }
 
     /// VE3's clock gating: the bit written to the on register sets the state bit and is taken

@@ -160,9 +160,41 @@ impl Variant {
         }
     }
 
-    /// Whether the variant has the chip reset this emulator knows ([`hw::ve1::CHIP_RESET`]).
-    pub const fn has_chip_reset(self) -> bool {
-        matches!(self, Self::Ve1)
+    /// The register (offset in BAR2) and value that reset the card: the last write of its chip
+    /// reset sequence.
+    pub const fn chip_reset_command(self) -> (usize, u64) {
+        match self {
+            Self::Ve1 => (hw::ve1::CHIP_RESET_COMMAND, hw::ve1::CHIP_RESET_GO),
+            Self::Ve3 => (
+                emu::VE3_BAR4_IMAGE + hw::ve3::CHIP_RESET_COMMAND,
+                hw::ve3::CHIP_RESET_GO,
+            ),
+        }
+    }
+
+    /// Every register (offset in BAR2) the chip reset sequence writes: clear after the reset.
+    pub fn chip_reset_registers(self) -> &'static [usize] {
+        static VE1: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+        static VE3: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+        let (cell, steps): (_, &[hw::ResetStep]) = match self {
+            Self::Ve1 => (&VE1, &hw::ve1::CHIP_RESET_STEPS),
+            Self::Ve3 => (&VE3, &hw::ve3::CHIP_RESET),
+        };
+        let base = match self {
+            Self::Ve1 => 0,
+            Self::Ve3 => emu::VE3_BAR4_IMAGE,
+        };
+        cell.get_or_init(|| {
+            let mut regs: Vec<usize> = steps
+                .iter()
+                .filter_map(|s| match *s {
+                    hw::ResetStep::Write(off, _) => Some(base + off),
+                    _ => None,
+                })
+                .collect();
+            regs.dedup();
+            regs
+        })
     }
 
     /// VCR word 0: layout 1; VE1: NEC's QEMU model 0xfe; VE3: model 3, CPU version 1, as NEC's
@@ -204,6 +236,13 @@ mod tests {
         assert_eq!(Variant::Ve3.node_intvec(34), Some((0x20_2008, 1 << 31)));
         assert_eq!(Variant::Ve3.node_intvec(35), Some((0x20_2018, 1 << 63)));
         assert_eq!(Variant::Ve1.node_intvec(33), None);
+        for v in [Variant::Ve1, Variant::Ve3] {
+            let (command, _) = v.chip_reset_command();
+            assert!(v.chip_reset_registers().contains(&command));
+            for &r in v.chip_reset_registers() {
+                assert!(r + 8 <= emu::BLOCK && (r < v.scr() || r >= v.scr() + hw::scr::SIZE));
+            }
+        }
         let (on, off, state) = Variant::Ve3.clock_gating().unwrap();
         const { assert!(hw::ve3::CLOCK_GATING_ON < hw::ve3::BAR4_SIZE) };
         assert!(on.max(off).max(state) < emu::VE3_BAR4_IMAGE + hw::ve3::BAR4_SIZE);

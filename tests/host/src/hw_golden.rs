@@ -457,6 +457,23 @@ fn ve3_layout() {
     );
     assert_eq!(ve3::node_report(35, 1 << 58), Some((3, 1 << 5)));
     assert_eq!(ve3::node_report(0, 1), None);
+    // NEC's VE3 card reset (reference 4.5), in order.
+    use crate::hw::ResetStep::*;
+    assert_eq!(
+        ve3::CHIP_RESET,
+        [
+            Write(0x50_0198, 0x0000_00D8_0000_00C0),
+            Write(0x50_0190, 0x8800_0000_0020_0002),
+            Read(0x50_0000),
+            Write(0x51_0050, 0xffff_c000_0000_0000),
+            Write(0x51_0070, 0x8000_0000_8000_0000),
+            Write(0x51_0090, 0xffff_ffff_f000_0000),
+            Write(0x51_00b0, 0xffff_c000_eff8_0000),
+            SleepMs(1000),
+            Write(0x50_0198, 0x0000_0200_0000_0200),
+            Write(0x50_0190, 0x8800_0000_0020_0052),
+        ]
+    );
     assert_eq!(emu::OFF_VARIANT, 0x30);
     assert_eq!((emu::VARIANT_VE1, emu::VARIANT_VE3), (1, 3));
 }

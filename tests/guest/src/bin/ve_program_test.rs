@@ -29,7 +29,8 @@ use ve_guest::{
         emu,
         exs,
         scr,
-        ve1, //
+        ve1,
+        ve3, //
     },
     ksft::{
         ensure,
@@ -75,6 +76,8 @@ struct Fx {
     regs: Option<Mapping>,
     /// Enabled cores.
     cores: Vec<u32>,
+    /// The emulator presents a VE3 (its cores' registers in its BAR4 image, INTVEC0).
+    ve3: bool,
 }
 
 impl Fixture for Fx {
@@ -135,9 +138,36 @@ impl Fx {
         )
     }
 
+    /// Offset in the emulator's BAR2 of core `core`'s EXS.
+    fn exs_off(&self, core: u32) -> usize {
+        if self.ve3 {
+            emu::VE3_BAR4_IMAGE + ve3::exs_offset(core as usize)
+        } else {
+            ve1::exs_offset(core as usize)
+        }
+    }
+
+    /// Offset in the emulator's BAR2 of core `core`'s EXSRAR.
+    fn exsrar_off(&self, core: u32) -> usize {
+        if self.ve3 {
+            emu::VE3_BAR4_IMAGE + ve3::exsrar_offset(core as usize)
+        } else {
+            ve1::exsrar_offset(core as usize)
+        }
+    }
+
+    /// Offset in the emulator's BAR2 of the INTVEC register with the cores' bits.
+    fn cores_intvec(&self) -> usize {
+        if self.ve3 {
+            emu::VE3_BAR4_IMAGE + ve3::SCR_OFFSET + ve3::INTVEC0
+        } else {
+            ve1::SCR_OFFSET + scr::INTVEC
+        }
+    }
+
     /// Writes a core's EXS as VEOS does (RUN, STOP).
     fn set_exs(&self, core: u32, v: u64) -> R {
-        self.set_reg(ve1::exs_offset(core as usize), v)
+        self.set_reg(self.exs_off(core), v)
     }
 
     fn assign(&self, tid: i32, core: i32) -> Result<i32, i32> {
@@ -186,6 +216,8 @@ fn insmod(fx: &mut Fx) -> R {
 fn open_veos(fx: &mut Fx) -> R {
     fx.fd = Some(sys::open_rw(NODE).map_err(errname)?);
     fx.c = Some(EmuBar::open()?);
+    fx.ve3 = fx.c()?.is_ve3();
+    // VE1's BAR2 image, or VE3's BAR4 image and more: the cores' registers and INTVEC.
     fx.regs = Some(emubar::map_bar2(0, emu::VE1_BAR2_SIZE)?);
     let w1 = (fx.c()?.get(emu::OFF_VCR) >> 32) as u32;
     fx.cores = (0..emu::CORES as u32)
@@ -289,6 +321,12 @@ fn errnos(fx: &mut Fx) -> R {
     let disabled = (0..ve1::CORES_MAX as i32)
         .find(|c| !fx.cores.contains(&(*c as u32)))
         .unwrap_or(ve1::CORES_MAX as i32);
+    // Beyond every core the card's MSI-X map names (VE1 16, VE3 32).
+    let beyond = if fx.ve3 {
+        ve3::CORES_MAX
+    } else {
+        ve1::CORES_MAX
+    } as i32;
     ensure_errno(
         "ASSIGN of a new task",
         fx.assign(a.pid(), c0 as i32),
@@ -296,7 +334,7 @@ fn errnos(fx: &mut Fx) -> R {
     )?;
     ok("CREATE a", fx.cmd(uapi::VEDRV_CMD_CREATE_TASK, a.pid()))?;
     ok("CREATE b", fx.cmd(uapi::VEDRV_CMD_CREATE_TASK, b.pid()))?;
-    for core in [-1, disabled, 64, i32::MAX] {
+    for core in [-1, disabled, beyond, 64, i32::MAX] {
         ensure_errno(
             &format!("ASSIGN to core {core}"),
             fx.assign(a.pid(), core),
@@ -335,7 +373,7 @@ fn errnos(fx: &mut Fx) -> R {
     )?;
     fx.set_exs(c0, exs::STOP)?;
     // The core's interrupt bit is up but its interrupt has not arrived: EAGAIN.
-    let intvec = ve1::SCR_OFFSET + scr::INTVEC;
+    let intvec = fx.cores_intvec();
     let bit = scr::intvec_bit(c0);
     fx.set_reg(intvec, fx.reg(intvec)? | bit)?;
     let r = fx.unassign(a.pid());
@@ -634,10 +672,10 @@ fn chip_reset(fx: &mut Fx) -> R {
 
     ensure_eq(
         "the core after the reset",
-        exs::run_state(fx.reg(ve1::exs_offset(core as usize))?),
+        exs::run_state(fx.reg(fx.exs_off(core))?),
         exs::RunState::Halted,
     )?;
-    let exsrar = fx.reg(ve1::exsrar_offset(core as usize))?;
+    let exsrar = fx.reg(fx.exsrar_off(core))?;
     ensure(exsrar & hw::exsrar::ENABLE != 0, || {
         format!("EXSRAR not programmed again: {exsrar:#x}")
     })?;
@@ -747,6 +785,7 @@ fn main() {
                 c: None,
                 regs: None,
                 cores: Vec::new(),
+                ve3: false,
             })
         });
     std::process::exit(code);
