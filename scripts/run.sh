@@ -10,18 +10,27 @@
 # Options (environment): VE_BENCH_MAX_MIB caps the sizes (64 = the quick variant), VE_BENCH_REPS
 # repetitions per point, VE_BENCH_DIR ve2vh|vh2ve|both, VE_BENCH_MEMORY a comma-separated subset
 # of anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m; VE_BENCH_IOMMU_MEMORY the same for the IOMMU
-# run.
+# run; VE_BENCH_VARIANT ve1 (default, as NEC's published table) or ve3: the card the emulator
+# presents.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$VE_ROOT" || exit
 build_all
-phase "VM: ve_drv on the emulator" run_guest_suites --console tests info
+variant=${VE_BENCH_VARIANT:-ve1}
+case $variant in
+ve1 | ve3) ;;
+*)
+	echo "VE_BENCH_VARIANT=$variant: want ve1 or ve3" >&2
+	exit 2
+	;;
+esac
+phase "VM: ve_drv on the emulator ($variant)" run_guest_suites --console tests --variant "$variant" info
 max_mib=${VE_BENCH_MAX_MIB:-1024}
 # Four buffers of the largest size (one per memory type) and as much hugetlb memory: guest RAM
 # grows past the usual 4 GiB for scans beyond 256 MiB.
 mem_mib=$((4096 + (max_mib > 256 ? 4 * max_mib : 0)))
 phase "VM: DMA bandwidth (legacy, bulk, kernel, raw)" run_guest_suites --console tests \
-	--mem-mib "$mem_mib" --append "ve_bench.max_mib=$max_mib ve_bench.reps=${VE_BENCH_REPS:-3} \
+	--variant "$variant" --mem-mib "$mem_mib" --append "ve_bench.max_mib=$max_mib ve_bench.reps=${VE_BENCH_REPS:-3} \
 ve_bench.dir=${VE_BENCH_DIR:-both} ve_bench.memory=${VE_BENCH_MEMORY:-anon_4k,anon_4k_fragmented,thp_2m,hugetlb_2m}" \
 	dmabench
 # The same benchmark with the card behind an IOMMU (QEMU's intel-iommu, the emulator translating
@@ -29,10 +38,10 @@ ve_bench.dir=${VE_BENCH_DIR:-both} ve_bench.memory=${VE_BENCH_MEMORY:-anon_4k,an
 # 64 MiB block. Side by side with the direct-mapping run above in the comparison below.
 iommu_memory=${VE_BENCH_IOMMU_MEMORY:-anon_4k,anon_4k_fragmented,hugetlb_2m}
 GUEST_OUT=$VE_OUT/guest-iommu phase "VM: DMA bandwidth behind an IOMMU" run_guest_suites \
-	--console tests --iommu --mem-mib "$mem_mib" --append "ve_bench.max_mib=$max_mib \
+	--console tests --variant "$variant" --iommu --mem-mib "$mem_mib" --append "ve_bench.max_mib=$max_mib \
 ve_bench.reps=${VE_BENCH_REPS:-3} ve_bench.dir=${VE_BENCH_DIR:-both} ve_bench.memory=$iommu_memory" \
 	dmabench
-phase "VM: pinning micro-benchmark" run_guest_suites --console tests pinbench
+phase "VM: pinning micro-benchmark" run_guest_suites --console tests --variant "$variant" pinbench
 # The tables, as Markdown, next to the logs: what the guest printed behind "# " in each suite.
 results=$VE_OUT/results
 mkdir -p "$results"

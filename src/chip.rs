@@ -323,10 +323,17 @@ pub(crate) static VE3: Chip = Chip {
     kick: Kick::None,
     // NEC VE3: BAR4 at file offset 0, the SCR at +0x200000 in it.
     mmap_scr: hw::ve3::SCR_OFFSET as u64,
-    // NEC's VE3 windows: BAR4 (8 MiB) at 0, BAR2/3 at 0x08000000, BAR0/1 at 0x88000000. NEC
-    // lets anyone map BAR4's CR part (SCR + 0x80000, 256 KiB); here all of BAR4 is registers
-    // (admin) until VE3 support and CR ownership come.
+    // NEC's VE3 windows: BAR4 (8 MiB) at 0, BAR2/3 at 0x08000000, BAR0/1 at 0x88000000. A
+    // mapping wholly inside BAR4's CR part (SCR + 0x80000, 256 KiB) is anyone's, its pages
+    // mapped for their CR owners: that window comes first, so that it is the one found.
     windows: &[
+        Window {
+            file_offset: hw::ve3::MAP_BAR4 + hw::ve3::CR_OFFSET as u64,
+            bar: hw::ve3::SCR_BAR,
+            bar_offset: hw::ve3::CR_OFFSET as u64,
+            size: Some((hw::ve3::CR_PAGES * hw::ve3::CR_PAGE_SIZE) as u64),
+            kind: WindowKind::Cr,
+        },
         Window {
             file_offset: hw::ve3::MAP_BAR4,
             bar: hw::ve3::SCR_BAR,
@@ -352,10 +359,9 @@ pub(crate) static VE3: Chip = Chip {
     scr_withheld: &hw::ve3::WITHHELD,
     // libved VE3's VE_INTR_P_DMA (bit 64): bit 0 of `intvec[1]`.
     wait_irq: (1, 0),
-    // NEC's VE3: 32 CR pages of 8 KiB in BAR4's CR part, which this table does not yet give a
-    // window of its own.
-    cr_pages: hw::ve1::CR_PAGES as u32,
-    cr_page_size: hw::ve1::CR_PAGE_SIZE as u64,
+    // NEC's VE3: 32 CR pages of 8 KiB in BAR4's CR part.
+    cr_pages: hw::ve3::CR_PAGES as u32,
+    cr_page_size: hw::ve3::CR_PAGE_SIZE as u64,
     pciatb_entries: hw::ve3::PCIATB_ENTRIES as u32,
     // In BAR2's SCR, not in `scr_bar` (BAR4).
     pciatba: None,
@@ -404,8 +410,8 @@ pub(crate) static EMULATOR: Chip = Chip {
 
 /// The emulator presenting a VE3 (`ve-emu --variant ve3`, [`hw::emu::VARIANT_VE3`]): VE3's
 /// register layout in the emulator's one BAR ([`hw::emu::VE3_BAR4_IMAGE`] for BAR4 with the
-/// privileged DMA engine, [`hw::emu::VE3_BAR2_IMAGE`] for BAR2/3), NEC's three VE3 windows mapped
-/// onto those regions and the VE memory stand-in.
+/// privileged DMA engine, [`hw::emu::VE3_BAR2_IMAGE`] for BAR2/3), NEC's VE3 windows (BAR4's CR
+/// part first) mapped onto those regions and the VE memory stand-in.
 pub(crate) static EMULATOR_VE3: Chip = Chip {
     variant: Variant::EmulatorVe3,
     name: "VE3 emulator",
@@ -416,6 +422,13 @@ pub(crate) static EMULATOR_VE3: Chip = Chip {
     scr_offset: hw::emu::VE3_BAR4_IMAGE + hw::ve3::SCR_OFFSET,
     mmap_scr: hw::ve3::MAP_BAR4 + hw::ve3::SCR_OFFSET as u64,
     windows: &[
+        Window {
+            file_offset: hw::ve3::MAP_BAR4 + hw::ve3::CR_OFFSET as u64,
+            bar: hw::ve1::SCR_BAR,
+            bar_offset: (hw::emu::VE3_BAR4_IMAGE + hw::ve3::CR_OFFSET) as u64,
+            size: Some((hw::ve3::CR_PAGES * hw::ve3::CR_PAGE_SIZE) as u64),
+            kind: WindowKind::Cr,
+        },
         Window {
             file_offset: hw::ve3::MAP_BAR4,
             bar: hw::ve1::SCR_BAR,

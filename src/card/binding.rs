@@ -487,9 +487,13 @@ mod tests {
     }
 
     /// An emulator's windows fit its BAR2, overlap neither each other (in the BAR and in the
-    /// file offset space) nor the identification block.
+    /// file offset space) nor the identification block, but for a CR window listed before the
+    /// register window it lies in (VE3's CR part of BAR4), at the same place in both spaces.
     fn emulator_windows(emu: &chip::Chip) -> Result {
-        use crate::card::windows::inside;
+        use crate::{
+            card::windows::inside,
+            chip::WindowKind, //
+        };
         for (i, a) in emu.windows.iter().enumerate() {
             // The emulator's windows have sizes.
             let size = a.size.ok_or(EINVAL)?;
@@ -497,6 +501,13 @@ mod tests {
             assert!(!inside(a.bar_offset, size, hw::emu::BLOCK as u64, 8));
             for b in &emu.windows[i + 1..] {
                 let bs = b.size.ok_or(EINVAL)?;
+                if a.kind == WindowKind::Cr
+                    && b.kind == WindowKind::Registers
+                    && inside(b.file_offset, bs, a.file_offset, size)
+                {
+                    assert_eq!(a.file_offset - b.file_offset, a.bar_offset - b.bar_offset);
+                    continue;
+                }
                 assert!(a.bar_offset + size <= b.bar_offset || b.bar_offset + bs <= a.bar_offset);
                 assert!(
                     a.file_offset + size <= b.file_offset || b.file_offset + bs <= a.file_offset
