@@ -31,7 +31,8 @@ use std::{
 use ve_guest::{
     hw::{
         scr,
-        ve1, //
+        ve1,
+        ve3, //
     },
     ksft::{
         diag,
@@ -566,7 +567,68 @@ fn veos_starts_and_stops(fx: &mut Fx) -> R {
     r
 }
 
+/// What VEOS's start-up touches that differs between the cards (libved's `register_ve1.c` and
+/// `register_ve3.c`, reference 5.3).
+struct Card {
+    ve3: bool,
+    arch: &'static str,
+    /// The system-common block VEOS's DMA manager maps (file offset, size), and DMACTL in it.
+    scr: (u64, usize),
+    dmactl: usize,
+    /// More system-common mappings VEOS makes at start (VE3's BAR2/3 block).
+    scr_more: Option<(u64, usize)>,
+    /// Core `c`'s register areas (file offset, size): VE1 user and system; VE3 both in BAR2/3
+    /// and in BAR4. The area holding EXS (at [`Card::exs`]) first.
+    areas: fn(usize) -> Vec<(u64, usize)>,
+    exs: usize,
+    /// The BAR0 window's file offset.
+    vemem: u64,
+}
+
+impl Card {
+    fn presented() -> Self {
+        if ve_guest::emubar::EmuBar::open().is_ok_and(|b| b.is_ve3()) {
+            Card {
+                ve3: true,
+                arch: "ve3",
+                scr: (ve3::MAP_BAR4 + ve3::SCR_OFFSET as u64, ve3::SCR_SIZE),
+                dmactl: ve3::PDMA_CTL0,
+                scr_more: Some((ve3::MAP_BAR2 + ve3::BAR2_SCR_OFFSET as u64, 0x20_0000)),
+                areas: |c| {
+                    let (bar4, bar2) = ((c * ve3::CORE_AREA) as u64, (c * 0x10_0000) as u64);
+                    vec![
+                        (ve3::MAP_BAR4 + bar4, 0x1000),
+                        (ve3::MAP_BAR4 + bar4 + 0x1000, 0xF000),
+                        (ve3::MAP_BAR2 + bar2, 0x8_0000),
+                        (ve3::MAP_BAR2 + bar2 + 0x8_0000, 0x8_0000),
+                    ]
+                },
+                exs: 0,
+                vemem: ve3::MAP_VEMEM,
+            }
+        } else {
+            Card {
+                ve3: false,
+                arch: "ve1",
+                scr: (ve1::MAP_REGS + ve1::SCR_OFFSET as u64, scr::SIZE),
+                dmactl: scr::PDMA_CTL0,
+                scr_more: None,
+                areas: |c| {
+                    let base = ve1::MAP_REGS + (c * ve1::CORE_AREA) as u64;
+                    vec![
+                        (base + ve1::UREG_OFFSET as u64, ve1::UREG_SIZE),
+                        (base + ve1::SREG_OFFSET as u64, ve1::SREG_SIZE),
+                    ]
+                },
+                exs: EXS,
+                vemem: ve1::MAP_VEMEM,
+            }
+        }
+    }
+}
+
 fn veos_main(leftover: i32) -> R {
+    let card = Card::presented();
     // 1.1 vedl_open_ve: open, fstat, the sysfs directory of the char device number.
     let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
     let st = fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
@@ -590,8 +652,14 @@ fn veos_main(leftover: i32) -> R {
     ensure_eq(
         "ve_arch_class",
         read("ve_arch_class")?.trim_end().to_string(),
-        "ve1".into(),
+        card.arch.into(),
     )?;
+    // 1.2 VE3: ownership (libved's loop would poll `ownership` on EBUSY; nobody holds it here).
+    if card.ve3 {
+        ensure_eq("ownership before", read("ownership")?, "none\n".into())?;
+        by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1)
+            .map_err(|e| format!("OWNERSHIP(1): {}", errname(e)))?;
+    }
     // 1.3 os_state <- INITIALIZING, as VEOS writes it: "%d" without a newline.
     let os_state = |v: &str| {
         sys::write_file(&sysdir.join("os_state").to_string_lossy(), v)
@@ -601,9 +669,15 @@ fn veos_main(leftover: i32) -> R {
     // 1.4-1.5 cores.
     let cores = enabled_cores()?;
     diag(&format!("VEOS: cores {cores:?}"));
-    // 1.6 the system-common registers.
-    let scr_off = ve1::MAP_REGS + ve1::SCR_OFFSET as u64;
-    let scr1 = map_raw(&fd, scr_off, scr::SIZE).map_err(|e| format!("SCR: {}", errname(e)))?;
+    // 1.6 the system-common registers (VE3: BAR2/3's block too).
+    let (scr_off, scr_size) = card.scr;
+    let scr1 = map_raw(&fd, scr_off, scr_size).map_err(|e| format!("SCR: {}", errname(e)))?;
+    let scr_more = match card.scr_more {
+        Some((off, size)) => {
+            Some(map_raw(&fd, off, size).map_err(|e| format!("SCR (BAR2/3): {}", errname(e)))?)
+        }
+        None => None,
+    };
     // 1.7 partitioning_mode: 0 or 1, base 10.
     let pm: i32 = read("partitioning_mode")?
         .trim_end()
@@ -613,54 +687,51 @@ fn veos_main(leftover: i32) -> R {
     // 3. per core: user and system registers; EXS <- STOP, poll until halted.
     let mut core_maps = Vec::new();
     for &c in &cores {
-        let base = ve1::MAP_REGS + (c * ve1::CORE_AREA) as u64;
-        let user = map_raw(&fd, base + ve1::UREG_OFFSET as u64, ve1::UREG_SIZE)
-            .map_err(|e| format!("core {c} user registers: {}", errname(e)))?;
-        let system = map_raw(&fd, base + ve1::SREG_OFFSET as u64, ve1::SREG_SIZE)
-            .map_err(|e| format!("core {c} system registers: {}", errname(e)))?;
+        let mut maps = Vec::new();
+        for (off, size) in (card.areas)(c) {
+            maps.push(
+                map_raw(&fd, off, size)
+                    .map_err(|e| format!("core {c} registers at {off:#x}: {}", errname(e)))?,
+            );
+        }
+        let user = &maps[0];
         // SAFETY: `reg` checked the offset; the mapping is live.
-        unsafe { reg(&user, EXS).write_volatile(EXS_STOP) };
+        unsafe { reg(user, card.exs).write_volatile(EXS_STOP) };
         ensure(
             // SAFETY: as above.
-            sys::wait_for(1000, || unsafe { reg(&user, EXS).read_volatile() } & 3 == 1),
+            sys::wait_for(
+                1000,
+                || unsafe { reg(user, card.exs).read_volatile() } & 3 == 1,
+            ),
             || format!("core {c}: EXS does not read halted"),
         )?;
-        core_maps.push((user, system));
+        core_maps.push(maps);
     }
+    // 4. VE3: the card type (254 would skip clock gating).
+    let card_type: u32 = read("type")?
+        .trim_end()
+        .parse()
+        .map_err(|e| format!("type: {e}"))?;
     // 5. ve_dma_open_p: the SCR again; VEOS's own DMA manager would now read DMACTL: with the
     // kernel's manager owning the engine that page is withheld (SIGBUS in a child).
-    let scr2 =
-        map_raw(&fd, scr_off, scr::SIZE).map_err(|e| format!("SCR again: {}", errname(e)))?;
+    let scr2 = map_raw(&fd, scr_off, scr_size).map_err(|e| format!("SCR again: {}", errname(e)))?;
     // Register mappings are not inherited: the child maps the SCR as VEOS's DMA library does.
     let status = sys::child_status(|| {
-        let Ok(m) = map_raw(&fd, scr_off, scr::SIZE) else {
+        let Ok(m) = map_raw(&fd, scr_off, scr_size) else {
             return 1;
         };
         // SAFETY: DMACTL in the mapping; this child is expected to die of SIGBUS.
-        let _ = unsafe { reg(&m, scr::PDMA_CTL0).read_volatile() };
+        let _ = unsafe { reg(&m, card.dmactl).read_volatile() };
         0
     })
     .map_err(errname)?;
     ensure(sys::died_of(status, libc::SIGBUS), || {
         format!("DMACTL through VEOS's SCR mapping: status {status:#x}, not SIGBUS")
     })?;
-    // ... and its interrupt thread waits for entry 48 with a timeout: ETIMEDOUT.
-    let ts = uapi::Timespec {
-        tv_sec: 0,
-        tv_nsec: 50_000_000,
-    };
-    let mut mask = uapi::Ve1WaitIrq {
-        ve_wait_irq_type: uapi::VEDRV_IRQ_TYPE_VE1,
-        upper: 0,
-        lower: 1 << ve1::PDMA_VECTOR,
-    };
-    let mut arg = uapi::VeWaitIrqArg {
-        bits: &raw mut mask as u64,
-        timeout: &raw const ts as u64,
-    };
+    // ... and its interrupt thread waits for entry 48 (VE3: bit 64) with a timeout: ETIMEDOUT.
     ensure_errno(
-        "WAIT_INTR (entry 48)",
-        sys::ioctl(&fd, uapi::VEDRV_CMD_WAIT_INTR, &mut arg),
+        "WAIT_INTR (the privileged DMA interrupt)",
+        ve_guest::userdma::wait_intr_pdma(&fd, 50, card.ve3),
         libc::ETIMEDOUT,
     )?;
     // 6-8.
@@ -703,6 +774,24 @@ fn veos_main(leftover: i32) -> R {
         pid_list("task_id_all")?,
         vec![],
     )?;
+    // 10. VE3: clock gating on, polled until the state says so.
+    if card.ve3 && card_type != 254 {
+        by_value(&fd, uapi::VEDRV_CMD_HANDLE_CLOCK_GATING, 1)
+            .map_err(|e| format!("HANDLE_CLOCK_GATING(1): {}", errname(e)))?;
+        let state = || {
+            let mut v = 0u64;
+            sys::ioctl(&fd, uapi::VEDRV_CMD_GET_CLOCK_GATING_STATE, &mut v).map(|_| v)
+        };
+        ensure(
+            sys::wait_for(2000, || state().is_ok_and(|v| v & 0x800 != 0)),
+            || format!("clock gating not on: {:?}", state()),
+        )?;
+    }
+    // 11. VE3: the memory controllers told that VE memory is clear (VEOS cleared it by DMA).
+    if card.ve3 {
+        by_value(&fd, uapi::VEDRV_CMD_COMPLETE_MEMCLEAR, 0)
+            .map_err(|e| format!("COMPLETE_MEMCLEAR: {}", errname(e)))?;
+    }
     // 11. memory, bar0_size (>= 128 MiB: VEOS's PCIATB needs it).
     let gib: u64 = read("memory_size")?
         .trim_end()
@@ -717,7 +806,7 @@ fn veos_main(leftover: i32) -> R {
     })?;
     // 12. one page of the BAR0 window.
     let vesync =
-        map_raw(&fd, ve1::MAP_VEMEM, PAGE).map_err(|e| format!("BAR0 page: {}", errname(e)))?;
+        map_raw(&fd, card.vemem, PAGE).map_err(|e| format!("BAR0 page: {}", errname(e)))?;
     // 13. online; the task_id_dead poller starts: nothing to report.
     os_state("0")?;
     ensure_eq("os_state", read("os_state")?, "0\n".into())?;
@@ -728,10 +817,19 @@ fn veos_main(leftover: i32) -> R {
     drop(vesync);
     drop(core_maps);
     drop(scr2);
+    drop(scr_more);
     drop(scr1);
     os_state("1")?;
     ensure_eq("os_state at the end", read("os_state")?, "1\n".into())?;
     drop(fd);
+    // VE3: the close gave the ownership back.
+    if card.ve3 {
+        ensure_eq(
+            "ownership after the close",
+            read("ownership")?,
+            "none\n".into(),
+        )?;
+    }
     Ok(())
 }
 
