@@ -697,14 +697,11 @@ fn veos_main(leftover: i32) -> R {
         let user = &maps[0];
         // SAFETY: `reg` checked the offset; the mapping is live.
         unsafe { reg(user, card.exs).write_volatile(EXS_STOP) };
-        ensure(
-            // SAFETY: as above.
-            sys::wait_for(
-                1000,
-                || unsafe { reg(user, card.exs).read_volatile() } & 3 == 1,
-            ),
-            || format!("core {c}: EXS does not read halted"),
-        )?;
+        // SAFETY: as above.
+        let exs = || unsafe { reg(user, card.exs).read_volatile() };
+        ensure(sys::wait_for(1000, || exs() & 3 == 1), || {
+            format!("core {c}: EXS does not read halted")
+        })?;
         core_maps.push(maps);
     }
     // 4. VE3: the card type (254 would skip clock gating).
