@@ -132,10 +132,13 @@ pub(crate) struct TaskTable {
     /// holds the node's device, whose data holds the card).
     notifier: Option<NodeNotifier>,
     /// The card was unbound: no new task, and closers do not wait.
-    removed: bool,
+    pub(super) removed: bool,
     /// VE3: who holds the card (NEC's `ownership`, `VEDRV_CMD_OWNERSHIP`): the requesting thread
     /// and its open file, whose close gives it up.
     pub(super) owner: Option<(ThreadPid, u64)>,
+    /// VE3: the caller of `VEDRV_CMD_NOTIFY_FAULT` waiting for the killed owner's close to hand
+    /// it the card (thread and open file).
+    pub(super) fault_notifier: Option<(ThreadPid, u64)>,
 }
 
 impl TaskTable {
@@ -145,6 +148,7 @@ impl TaskTable {
             notifier: None,
             removed: false,
             owner: None,
+            fault_notifier: None,
         }
     }
 

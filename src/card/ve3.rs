@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! VE3's own commands (NEC's `fops_ve3.c`, reference 4.5): the card's ownership
-//! (`VEDRV_CMD_OWNERSHIP`, sysfs `ownership`), the cores' clock gating
+//! (`VEDRV_CMD_OWNERSHIP`, sysfs `ownership`, `VEDRV_CMD_NOTIFY_FAULT`), the cores' clock gating
 //! (`VEDRV_CMD_HANDLE_CLOCK_GATING`, `VEDRV_CMD_GET_CLOCK_GATING_STATE`) and the end of VEOS's
 //! VE memory clear (`VEDRV_CMD_COMPLETE_MEMCLEAR`). `VEDRV_CMD_GET_EXS_REG` is a task command
 //! ([`Card::task_exs`]). The ioctl layer routes them on a VE3 only.
@@ -9,13 +9,21 @@
 //! Ownership lives in the task table ([`super::tasks::TaskTable`]), under [`Card::tasks`], whose
 //! notifier wakes pollers of `ownership` when it is given up (libved's request loop waits so).
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::CondVarTimeoutResult,
+    time::msecs_to_jiffies, //
+};
 
 use super::Card;
 use crate::{
     hw::ve3,
     sys::pid::ThreadPid, //
 };
+
+/// How long `NOTIFY_FAULT` waits for the killed owner's close (NEC's
+/// `wait_sec_after_sigkill_on_notify_fault`, 10 s).
+const NOTIFY_FAULT_WAIT_MS: u32 = 10_000;
 
 impl Card {
     /// `VEDRV_CMD_OWNERSHIP` from open file `file`: `1` requests the card for the calling thread
@@ -41,13 +49,75 @@ impl Card {
         }
     }
 
-    /// The close of open file `file`: if it holds the card, the card is free again (pollers of
-    /// `ownership` are woken).
+    /// The close of open file `file`: if it holds the card, the card goes to a waiting
+    /// `NOTIFY_FAULT` caller, or is free again; pollers of `ownership` are woken either way.
     pub(crate) fn release_ownership(&self, file: u64) {
         let mut t = self.task_table();
         if t.owner.as_ref().is_some_and(|(_, f)| *f == file) {
-            t.owner = None;
+            t.owner = t.fault_notifier.take();
             t.notify(c"ownership");
+            drop(t);
+            self.task_released.notify_all();
+        }
+    }
+
+    /// `VEDRV_CMD_NOTIFY_FAULT` from open file `file` (NEC's `fops_ve3.c`): the caller found the
+    /// holder's VEOS faulty. `ESRCH` if nobody holds the card; nothing (0) if the holder is in
+    /// the caller's process group; `EAGAIN` if another caller waits already. Otherwise the
+    /// holder's process gets SIGKILL and the caller waits up to [`NOTIFY_FAULT_WAIT_MS`] for the
+    /// holder's close to hand it the card (`ETIMEDOUT`, or `EINTR` on a signal, and no hand-over
+    /// after it).
+    pub(crate) fn notify_fault(&self, file: u64) -> Result {
+        let me = ThreadPid::current()?;
+        let mut t = self.task_table();
+        let owner = match &t.owner {
+            None => return Err(ESRCH),
+            Some((owner, _)) if owner.in_callers_process_group() => return Ok(()),
+            Some(_) if t.fault_notifier.is_some() => return Err(EAGAIN),
+            Some((owner, _)) => owner,
+        };
+        if let Err(e) = owner.kill_process() {
+            dev_warn!(self.dev(), "NOTIFY_FAULT: the owner not killed: {:?}\n", e);
+        }
+        t.fault_notifier = Some((ThreadPid::current()?, file));
+        let mut remaining = msecs_to_jiffies(NOTIFY_FAULT_WAIT_MS);
+        loop {
+            if t.owner
+                .as_ref()
+                .is_some_and(|(o, f)| o.is(&me) && *f == file)
+            {
+                return Ok(());
+            }
+            if t.removed {
+                t.fault_notifier = None;
+                return Err(ENODEV);
+            }
+            match self
+                .task_released
+                .wait_interruptible_timeout(&mut t, remaining)
+            {
+                CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
+                CondVarTimeoutResult::Timeout => {
+                    if t.owner
+                        .as_ref()
+                        .is_some_and(|(o, f)| o.is(&me) && *f == file)
+                    {
+                        return Ok(());
+                    }
+                    t.fault_notifier = None;
+                    return Err(ETIMEDOUT);
+                }
+                CondVarTimeoutResult::Signal { .. } => {
+                    if t.owner
+                        .as_ref()
+                        .is_some_and(|(o, f)| o.is(&me) && *f == file)
+                    {
+                        return Ok(());
+                    }
+                    t.fault_notifier = None;
+                    return Err(EINTR);
+                }
+            }
         }
     }
 

@@ -265,8 +265,9 @@ fn dispatch(file: &VeFile, vfs: &File, cmd: u32, arg: usize) -> Result<isize> {
         uapi::VEDRV_CMD_VE_VE_RESET => card.reset_card(arg as u64).map(|()| 0),
         uapi::VEDRV_CMD_VE1_UPDATE_FIRMWARE => card.update_firmware().map(|()| 0),
         // VE3's own commands, by value or with a `u64` out; on a VE1 they are unknown
-        // (`EINVAL`), as NEC's VE1 driver answers them. `NOTIFY_FAULT` is not implemented.
+        // (`EINVAL`), as NEC's VE1 driver answers them.
         uapi::VEDRV_CMD_OWNERSHIP if ve3 => card.ownership(file.owner, arg as u64).map(|()| 0),
+        uapi::VEDRV_CMD_NOTIFY_FAULT if ve3 => card.notify_fault(file.owner).map(|()| 0),
         uapi::VEDRV_CMD_HANDLE_CLOCK_GATING if ve3 => card.set_clock_gating(arg as u64).map(|()| 0),
         uapi::VEDRV_CMD_GET_CLOCK_GATING_STATE if ve3 => {
             write_user(arg, &card.clock_gating_state()?)?;

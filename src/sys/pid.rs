@@ -52,6 +52,47 @@ impl ThreadPid {
     pub(crate) fn is(&self, other: &ThreadPid) -> bool {
         self.ptr == other.ptr
     }
+
+    /// Whether the thread is alive and in the calling task's process group (NEC's
+    /// `NOTIFY_FAULT` leaves such an owner alone).
+    pub(crate) fn in_callers_process_group(&self) -> bool {
+        let _rcu = rcu::read_lock();
+        // SAFETY: `ptr` is a valid `struct pid` (type invariant); under RCU `pid_task` returns
+        // its task or NULL, valid until the RCU read section ends.
+        let task = unsafe { bindings::pid_task(self.ptr.as_ptr(), bindings::pid_type_PIDTYPE_PID) };
+        if task.is_null() {
+            return false;
+        }
+        let me = kernel::current!();
+        // SAFETY: `task` is valid under RCU (above) and `me` is the running task; a NULL
+        // namespace reads the global number, the same for both.
+        let (theirs, mine) = unsafe {
+            (
+                bindings::__task_pid_nr_ns(
+                    task,
+                    bindings::pid_type_PIDTYPE_PGID,
+                    core::ptr::null_mut(),
+                ),
+                bindings::__task_pid_nr_ns(
+                    me.as_ptr(),
+                    bindings::pid_type_PIDTYPE_PGID,
+                    core::ptr::null_mut(),
+                ),
+            )
+        };
+        // 0 is a group too: processes the kernel's init starts without a session of their own
+        // are in the swapper's.
+        theirs == mine
+    }
+
+    /// Sends SIGKILL to the thread's process (NEC's `NOTIFY_FAULT`, as its driver does: with
+    /// the kernel's privilege). `ESRCH` if it has exited.
+    pub(crate) fn kill_process(&self) -> Result {
+        // SAFETY: `ptr` is a valid `struct pid` (type invariant); `kill_pid` sends to the thread
+        // group of the task using it, or answers -ESRCH.
+        let r = unsafe { bindings::kill_pid(self.ptr.as_ptr(), bindings::SIGKILL as i32, 1) };
+        kernel::error::to_result(r)
+    }
 }
 
 impl Drop for ThreadPid {

@@ -805,11 +805,8 @@ fn unknown_commands_are_einval(fx: &mut Fx) -> R {
         libc::EINVAL,
     )?;
     if fx.ve3 {
-        return ensure_errno(
-            "VEDRV_CMD_NOTIFY_FAULT (not implemented)",
-            sys::ioctl_raw(&fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0),
-            libc::EINVAL,
-        );
+        // Every VE3 command is implemented (the other cases).
+        return Ok(());
     }
     // VE3's commands on a VE1, as NEC's VE1 driver answers them.
     for (name, cmd) in [
@@ -1240,6 +1237,78 @@ fn ve3_ownership(_: &mut Fx) -> R {
     )
 }
 
+/// VE3's `NOTIFY_FAULT` (NEC's `fops_ve3.c`): `ESRCH` with no holder; 0 and nothing done when
+/// the holder is in the caller's process group; otherwise the holder's process is killed
+/// (SIGKILL) and its close hands the card to the caller, whose call returns then.
+fn ve3_notify_fault(_: &mut Fx) -> R {
+    use ve_guest::veos::{by_value, pipe, read_byte, write_byte};
+    let fd = sys::open_rw(NODE).map_err(|e| format!("open: {}", errname(e)))?;
+    let notify = |fd: &std::os::fd::OwnedFd| by_value(fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0);
+    ensure_errno("no holder", notify(&fd), libc::ESRCH)?;
+    // A holder in the caller's own process group is left alone.
+    by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1).map_err(|e| format!("request: {}", errname(e)))?;
+    let same_group = std::thread::spawn(|| {
+        sys::open_rw(NODE)
+            .map_err(|e| e)
+            .and_then(|fd| by_value(&fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0))
+    })
+    .join()
+    .map_err(|_| "thread panicked")?;
+    ensure_eq("the holder in the caller's group", same_group, Ok(0))?;
+    // SAFETY: gettid has no preconditions.
+    let me = unsafe { libc::gettid() };
+    ensure_eq("still held", attr("ownership")?, format!("{me}\n"))?;
+    by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 0).map_err(|e| format!("release: {}", errname(e)))?;
+    // A holder in another process group: a child that takes the card and waits.
+    let (ready_r, ready_w) = pipe()?;
+    // SAFETY: the child makes syscalls only and leaves with `_exit` or is killed.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain syscalls in the child.
+        let ok = unsafe { libc::setpgid(0, 0) } == 0;
+        let held = ok
+            && sys::open_rw(NODE).is_ok_and(|fd| {
+                let r = by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1).is_ok();
+                write_byte(&ready_w, if r { b'H' } else { b'F' });
+                // Keep the file open until killed.
+                loop {
+                    // SAFETY: waits for a signal.
+                    unsafe { libc::pause() };
+                }
+            });
+        write_byte(&ready_w, if held { b'H' } else { b'F' });
+        // SAFETY: leave without the parent's destructors.
+        unsafe { libc::_exit(1) };
+    }
+    ensure(pid > 0, || "fork".into())?;
+    let got = read_byte(&ready_r, 5000);
+    let r = (|| -> R {
+        ensure_eq("the child took the card", got, Some(b'H'))?;
+        ensure_eq("the holder", attr("ownership")?, format!("{pid}\n"))?;
+        notify(&fd).map_err(|e| format!("NOTIFY_FAULT: {}", errname(e)))?;
+        ensure_eq(
+            "handed to the caller",
+            attr("ownership")?,
+            format!("{me}\n"),
+        )
+    })();
+    let mut status = 0;
+    // SAFETY: reaps the child (killed by NOTIFY_FAULT, or killed here if the test failed).
+    unsafe {
+        if r.is_err() {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        libc::waitpid(pid, &mut status, 0);
+    }
+    r?;
+    ensure(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL,
+        || format!("the holder's status {status:#x}: not killed by SIGKILL"),
+    )?;
+    by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 0).map_err(|e| format!("release: {}", errname(e)))?;
+    ensure_eq("released", attr("ownership")?, "none\n".into())
+}
+
 /// VE3's clock gating and memory-clear commands: `HANDLE_CLOCK_GATING` 1 and 0 reach the state
 /// register that `GET_CLOCK_GATING_STATE` reads (bit 11, once the card has acted, as VEOS polls
 /// it), other values `EINVAL`; `COMPLETE_MEMCLEAR` writes NEC's sequence to the memory
@@ -1430,6 +1499,10 @@ fn ve3_suite() -> Suite<Fx> {
         .case(
             "OWNERSHIP: request, release, NEC's errnos, ownership shows the holder, close releases",
             ve3_ownership,
+        )
+        .case(
+            "NOTIFY_FAULT: ESRCH with no holder; a holder in the caller's group left alone; another killed and its close hands the card over",
+            ve3_notify_fault,
         )
         .case(
             "HANDLE_CLOCK_GATING reaches GET_CLOCK_GATING_STATE; COMPLETE_MEMCLEAR writes NEC's sequence",
