@@ -1248,9 +1248,7 @@ fn ve3_notify_fault(_: &mut Fx) -> R {
     // A holder in the caller's own process group is left alone.
     by_value(&fd, uapi::VEDRV_CMD_OWNERSHIP, 1).map_err(|e| format!("request: {}", errname(e)))?;
     let same_group = std::thread::spawn(|| {
-        sys::open_rw(NODE)
-            .map_err(|e| e)
-            .and_then(|fd| by_value(&fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0))
+        sys::open_rw(NODE).and_then(|fd| by_value(&fd, uapi::VEDRV_CMD_NOTIFY_FAULT, 0))
     })
     .join()
     .map_err(|_| "thread panicked")?;
