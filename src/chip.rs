@@ -93,6 +93,17 @@ pub(crate) enum NodePath {
 }
 
 impl NodePath {
+    /// INTVEC registers (relative to the SCR) that probe, `ve_state` ONLINE/AVAILABLE and a
+    /// reset clear besides the cores' ([`CoreRegs::intvec`]): none on VE1 (its one INTVEC is
+    /// the cores'), INTVEC1 and INTVEC2 on VE3 (NEC clears INTVEC0-2 and leaves INTVEC3 to its
+    /// management agent).
+    pub(crate) const fn also_cleared(self) -> &'static [usize] {
+        match self {
+            Self::Ve1 => &[],
+            Self::Ve3 => &[hw::ve3::INTVEC1, hw::ve3::INTVEC2],
+        }
+    }
+
     /// The INTVEC writes (register relative to the SCR, bits to clear) that reporting `caught`
     /// calls for, NEC's rule of each variant (reference 6.4).
     pub(crate) fn clears(self, caught: &[u64; 4]) -> [(usize, u64); 2] {

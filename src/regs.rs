@@ -176,14 +176,15 @@ impl<'a> Regs<'a> {
         self.intvec_clear_at(cores.intvec, 1 << (63 - core), cores.clear_writes)
     }
 
-    /// Clears every interrupt bit this driver handles, as NEC's probe does (all ones): the cores'
-    /// INTVEC (VE1: the one INTVEC, 20 writes) and the privileged DMA engine's, where that is
-    /// another register (VE3's INTVEC1).
+    /// Clears the pending interrupt bits as NEC's probe does (all ones): the cores' INTVEC (VE1:
+    /// the one INTVEC, 20 writes) and the variant's others ([`crate::chip::NodePath::also_cleared`]:
+    /// VE3's INTVEC1 with the privileged DMA and PCI exception bits, INTVEC2 with the user DMA
+    /// engines').
     pub(crate) fn intvec_clear_all(&self) -> Result {
         let cores = &self.chip.cores;
         self.intvec_clear_at(cores.intvec, !0, cores.clear_writes)?;
-        if self.chip.pdma.intvec != cores.intvec {
-            self.intvec_clear_at(self.chip.pdma.intvec, !0, 1)?;
+        for &off in self.chip.node.also_cleared() {
+            self.intvec_clear_at(off, !0, 1)?;
         }
         Ok(())
     }

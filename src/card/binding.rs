@@ -439,6 +439,11 @@ mod tests {
         assert!(none(NodePath::Ve3.clears(&[0, 1 << 43, 0, 1 << 5])));
         assert_eq!(chip::VE1.node, NodePath::Ve1);
         assert_eq!(chip::EMULATOR_VE3.node, NodePath::Ve3);
+        // Cleared at probe besides the cores' INTVEC: VE3's engine bit is among them.
+        assert!(NodePath::Ve1.also_cleared().is_empty());
+        assert!(NodePath::Ve3
+            .also_cleared()
+            .contains(&chip::VE3.pdma.intvec));
     }
 
     /// NEC's mmap windows: the system-common registers' file offset lies in the register window
