@@ -451,6 +451,18 @@ mod tests {
         (bar, ram, dir)
     }
 
+    /// A device of `variant` with 16 MiB of guest RAM and 1 MiB of VE memory.
+    fn small_config(variant: Variant) -> Config {
+        Config {
+            ram_size: 16 << 20,
+            ve_mem_size: 1 << 20,
+            nonce: 1,
+            bad_magic: false,
+            iommu: false,
+            variant,
+        }
+    }
+
     fn slot(ram: &GuestRam, gpa: u64) -> u64 {
         let p = ram.host_ptr(gpa, 8).unwrap();
         // SAFETY: in bounds (checked by host_ptr).
@@ -463,18 +475,7 @@ mod tests {
     fn ve3_chip_reset() {
         let (_, _, dir) = rig();
         let v = Variant::Ve3;
-        let mut dev = Device::new(
-            Config {
-                ram_size: 16 << 20,
-                ve_mem_size: 1 << 20,
-                nonce: 1,
-                bad_magic: false,
-                iommu: false,
-                variant: v,
-            },
-            &dir.join("ram5"),
-        )
-        .unwrap();
+        let mut dev = Device::new(small_config(v), &dir.join("ram5")).unwrap();
         let (command, go) = v.chip_reset_command();
         let b = &dev.bar;
         b.store64(v.desc_word(3, 0), hw::desc::STATUS_PREPARED);
@@ -500,15 +501,7 @@ mod tests {
     #[test]
     fn ve3_clock_gating() {
         let (_, _, dir) = rig();
-        let cfg = |variant| Config {
-            ram_size: 16 << 20,
-            ve_mem_size: 1 << 20,
-            nonce: 1,
-            bad_magic: false,
-            iommu: false,
-            variant,
-        };
-        let mut dev = Device::new(cfg(Variant::Ve3), &dir.join("ram3")).unwrap();
+        let mut dev = Device::new(small_config(Variant::Ve3), &dir.join("ram3")).unwrap();
         let (on, off, state) = Variant::Ve3.clock_gating().unwrap();
         let bit = hw::ve3::CLOCK_GATING_BIT;
         dev.bar.store64(state, 0x1);
@@ -518,7 +511,7 @@ mod tests {
         dev.bar.store64(off, bit);
         dev.service_clock_gating();
         assert_eq!((dev.bar.load64(off), dev.bar.load64(state)), (0, 1));
-        let mut ve1 = Device::new(cfg(Variant::Ve1), &dir.join("ram4")).unwrap();
+        let mut ve1 = Device::new(small_config(Variant::Ve1), &dir.join("ram4")).unwrap();
         ve1.bar.store64(on, bit);
         ve1.service_clock_gating();
         assert_eq!(ve1.bar.load64(on), bit);
@@ -530,18 +523,7 @@ mod tests {
     #[test]
     fn chip_reset_command() {
         let (_, _, dir) = rig();
-        let mut dev = Device::new(
-            Config {
-                ram_size: 16 << 20,
-                ve_mem_size: 1 << 20,
-                nonce: 1,
-                bad_magic: false,
-                iommu: false,
-                variant: Variant::Ve1,
-            },
-            &dir.join("ram2"),
-        )
-        .unwrap();
+        let mut dev = Device::new(small_config(Variant::Ve1), &dir.join("ram2")).unwrap();
         let b = &dev.bar;
         b.store64(Variant::Ve1.desc_word(5, 0), hw::desc::STATUS_PREPARED);
         b.store64(Variant::Ve1.ctl0(), hw::dmactl::PERMIT);

@@ -1532,18 +1532,19 @@ fn main() {
     // The card the emulator presents decides which of NEC's window sets is checked (the module
     // is not loaded yet: the emulator's block says it).
     let ve3 = EmuBar::open().is_ok_and(|b| b.is_ve3());
+    let fixture = move || {
+        Ok(Fx {
+            module,
+            held: pins_held(),
+            fd: None,
+            bar2: None,
+            cores: Vec::new(),
+            veos: Vec::new(),
+            ve3,
+        })
+    };
     if ve3 {
-        std::process::exit(ve3_suite().run(|| {
-            Ok(Fx {
-                module,
-                held: pins_held(),
-                fd: None,
-                bar2: None,
-                cores: Vec::new(),
-                veos: Vec::new(),
-                ve3: true,
-            })
-        }));
+        std::process::exit(ve3_suite().run(fixture));
     }
     let suite = Suite::new("ve_mmap_test")
         .step("insmod emulator=1 (no user_pdma)", insmod)
@@ -1601,15 +1602,5 @@ fn main() {
             unbind_live,
         )
         .case("nothing left pinned; rmmod", nothing_pinned_rmmod);
-    std::process::exit(suite.run(|| {
-        Ok(Fx {
-            module,
-            held: pins_held(),
-            fd: None,
-            bar2: None,
-            cores: Vec::new(),
-            veos: Vec::new(),
-            ve3: false,
-        })
-    }));
+    std::process::exit(suite.run(fixture));
 }
