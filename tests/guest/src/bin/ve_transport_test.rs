@@ -429,15 +429,17 @@ fn unknown_ioctls(fx: &mut Fx) -> R {
         libc::EINVAL,
     )?;
     // VE3's VEDRV_CMD_NOTIFY_FAULT (nr 27) and VEDRV_CMD_OWNERSHIP (nr 26): on a VE1 they are
-    // unknown, as on NEC's.
+    // unknown, as on NEC's; a VE3 knows them (nobody holds the card: ESRCH; a value that is
+    // neither request nor release: EINVAL).
+    let ve3 = EmuBar::open()?.is_ve3();
     ensure_errno(
         "NOTIFY_FAULT",
         sys::ioctl_raw(fd, 0x0000_f51b, 0),
-        libc::EINVAL,
+        if ve3 { libc::ESRCH } else { libc::EINVAL },
     )?;
     ensure_errno(
         "OWNERSHIP",
-        sys::ioctl_raw(fd, 0x8004_f51a, 1),
+        sys::ioctl_raw(fd, 0x8004_f51a, if ve3 { 2 } else { 1 }),
         libc::EINVAL,
     )?;
     // Right number, wrong size: a different command.
