@@ -518,7 +518,8 @@ pub enum Variant {
     Ve1 = 1,
     /// SX-Aurora VE3 (1bcf:0039).
     Ve3 = 3,
-    /// The VE1 engine emulator on QEMU ivshmem-doorbell (1af4:1110), bound only on opt-in.
+    /// The engine emulator on QEMU ivshmem-doorbell (1af4:1110) presenting a VE1, bound only on
+    /// opt-in.
     Emulator = 0x100,
     /// The engine emulator presenting a VE3 (`ve-emu --variant ve3`), bound only on opt-in.
     EmulatorVe3 = 0x103,

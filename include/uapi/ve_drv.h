@@ -528,15 +528,15 @@ struct ve_ownership {
  *
  * VEDRV_CMD_WAIT_INTR (both forms): waits until one of the requested interrupt bits is caught or
  * the timeout passes; reports and clears the caught bits, returns 0. This driver reports the
- * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of upper). CAP_SYS_ADMIN.
+ * privileged DMA interrupt (VE1: bit 48 of lower; VE3: bit 0 of intvec[1], libved's bit 64).
+ * CAP_SYS_ADMIN.
  * Errors: EPERM, EFAULT, EINVAL (negative timeout), ETIMEDOUT, EINTR (a signal; the call is
  * restarted, with its whole timeout, after a handler installed with SA_RESTART), ENODEV.
  *
- * The current form's bits point at NEC's typed mask, &struct ve1_wait_irq on VE1 (and the
- * emulator), whose type word must be VEDRV_IRQ_TYPE_VE1 (EINVAL otherwise); the caught bits are
- * written back in the same form, as libved's vedl_wait_interrupt() reads them. The VE1
- * compatibility form carries the untyped mask inline. VE3's &struct ve3_wait_irq comes with VE3
- * support (EINVAL until then).
+ * The current form's bits point at NEC's typed mask of the card: &struct ve1_wait_irq on a VE1
+ * (VEDRV_IRQ_TYPE_VE1), &struct ve3_wait_irq on a VE3 (VEDRV_IRQ_TYPE_VE3); another type word is
+ * EINVAL. The caught bits are written back in the same form, as libved's vedl_wait_interrupt()
+ * reads them. The VE1 compatibility form carries the untyped mask inline (EINVAL on a VE3).
  *
  * mmap offers NEC's windows (ve_drv_ve1.h: VEDRV_VE1_MAP_BAR3_OFFSET, the CR pages;
  * VEDRV_VE1_MAP_BAR2_OFFSET, every register, with libved's per-core user and system areas and the
