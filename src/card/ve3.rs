@@ -15,7 +15,10 @@ use kernel::{
     time::msecs_to_jiffies, //
 };
 
-use super::Card;
+use super::{
+    tasks::TaskTable,
+    Card, //
+};
 use crate::{
     hw::ve3,
     sys::pid::ThreadPid, //
@@ -79,44 +82,27 @@ impl Card {
         if let Err(e) = owner.kill_process() {
             dev_warn!(self.dev(), "NOTIFY_FAULT: the owner not killed: {:?}\n", e);
         }
-        t.fault_notifier = Some((ThreadPid::current()?, file));
+        t.fault_notifier = Some((me, file));
+        // Handed over: the holder's close made this file the owner (it was not one before: a
+        // holder in the caller's own group returned above).
+        let handed = |t: &TaskTable| t.owner.as_ref().is_some_and(|(_, f)| *f == file);
         let mut remaining = msecs_to_jiffies(NOTIFY_FAULT_WAIT_MS);
+        let mut failed = None;
         loop {
-            if t.owner
-                .as_ref()
-                .is_some_and(|(o, f)| o.is(&me) && *f == file)
-            {
+            if handed(&t) {
                 return Ok(());
             }
-            if t.removed {
+            if let Some(e) = failed.or(t.removed.then_some(ENODEV)) {
                 t.fault_notifier = None;
-                return Err(ENODEV);
+                return Err(e);
             }
             match self
                 .task_released
                 .wait_interruptible_timeout(&mut t, remaining)
             {
                 CondVarTimeoutResult::Woken { jiffies } => remaining = jiffies,
-                CondVarTimeoutResult::Timeout => {
-                    if t.owner
-                        .as_ref()
-                        .is_some_and(|(o, f)| o.is(&me) && *f == file)
-                    {
-                        return Ok(());
-                    }
-                    t.fault_notifier = None;
-                    return Err(ETIMEDOUT);
-                }
-                CondVarTimeoutResult::Signal { .. } => {
-                    if t.owner
-                        .as_ref()
-                        .is_some_and(|(o, f)| o.is(&me) && *f == file)
-                    {
-                        return Ok(());
-                    }
-                    t.fault_notifier = None;
-                    return Err(EINTR);
-                }
+                CondVarTimeoutResult::Timeout => failed = Some(ETIMEDOUT),
+                CondVarTimeoutResult::Signal { .. } => failed = Some(EINTR),
             }
         }
     }
