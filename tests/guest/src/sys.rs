@@ -148,9 +148,6 @@ pub fn vmstat(key: &str) -> Option<u64> {
     })
 }
 
-/// `(nr_foll_pin_acquired, nr_foll_pin_released)`, exact: the per-CPU counter deltas are folded
-/// into the global counters first (`/proc/sys/vm/stat_refresh`, root only), otherwise
-/// /proc/vmstat lags by up to a second's worth of per-CPU batches.
 /// `VmPin` (pages charged to the process's pinned memory, `mm->pinned_vm`) of process `pid`
 /// (`"self"` for the caller), in kB.
 pub fn vm_pin_kb(pid: &str) -> Result<u64, String> {
@@ -161,6 +158,10 @@ pub fn vm_pin_kb(pid: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no VmPin in /proc/{pid}/status"))
 }
 
+/// `(nr_foll_pin_acquired, nr_foll_pin_released)`, exact when nothing pins or unpins meanwhile:
+/// the per-CPU counter deltas are folded into the global counters first
+/// (`/proc/sys/vm/stat_refresh`, root only), otherwise /proc/vmstat lags by up to a second's
+/// worth of per-CPU batches. While other CPUs pin and unpin, see [`pin_counter_error`].
 pub fn pin_counters() -> Option<(u64, u64)> {
     let _ = fs::write("/proc/sys/vm/stat_refresh", "1");
     parse_pin_counters(&fs::read_to_string("/proc/vmstat").ok()?)
@@ -179,6 +180,44 @@ pub fn parse_pin_counters(vmstat: &str) -> Option<(u64, u64)> {
         field("nr_foll_pin_acquired")?,
         field("nr_foll_pin_released")?,
     ))
+}
+
+/// The most by which the difference of two [`pin_counters`] samples can over-count the pins
+/// taken in between, when other CPUs pin and unpin while the samples are read. Each CPU keeps
+/// up to its node's vmstat threshold of a counter's updates in a per-CPU delta until it folds
+/// them (mm/vmstat.c; the fold `stat_refresh` asks for runs on each CPU in turn, so a CPU
+/// folded first may have unpinned again by the time the counters are read): a sample's
+/// acquired - released is off by at most the sum of those thresholds either way, so a
+/// difference of two samples by twice that.
+pub fn pin_counter_error() -> Result<i64, String> {
+    let zoneinfo = fs::read_to_string("/proc/zoneinfo").map_err(|e| e.to_string())?;
+    node_stat_thresholds(&zoneinfo)
+        .map(|sum| 2 * sum)
+        .ok_or_else(|| "no vm stats threshold in /proc/zoneinfo".into())
+}
+
+/// The sum over nodes and CPUs of each node's per-CPU vmstat threshold, from the text of
+/// `/proc/zoneinfo`: a node's threshold on a CPU is the largest of its zones' ("vm stats
+/// threshold" in the zone's `cpu:` section). `None` if the text shows none.
+pub fn node_stat_thresholds(zoneinfo: &str) -> Option<i64> {
+    let mut per_node_cpu: Vec<((String, i64), i64)> = Vec::new();
+    let (mut node, mut cpu) = (String::new(), -1i64);
+    for line in zoneinfo.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("Node ") {
+            node = rest.split(',').next().unwrap_or("").to_string();
+        } else if let Some(c) = t.strip_prefix("cpu:") {
+            cpu = c.trim().parse().ok()?;
+        } else if let Some(v) = t.strip_prefix("vm stats threshold:") {
+            let v: i64 = v.trim().parse().ok()?;
+            let key = (node.clone(), cpu);
+            match per_node_cpu.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, max)) => *max = (*max).max(v),
+                None => per_node_cpu.push((key, v)),
+            }
+        }
+    }
+    (!per_node_cpu.is_empty()).then(|| per_node_cpu.iter().map(|(_, v)| v).sum())
 }
 
 /// The value of `key=` on the kernel command line.
@@ -281,7 +320,39 @@ pub fn in_child_with_memlock(limit: u64, f: impl FnOnce() -> i32) -> Result<i32,
 
 #[cfg(test)]
 mod tests {
-    use super::parse_pin_counters;
+    use super::{node_stat_thresholds, parse_pin_counters};
+
+    /// A node's threshold on a CPU is its largest zone's; CPUs and nodes add up.
+    #[test]
+    fn node_stat_thresholds_take_each_cpus_largest_zone() {
+        let zoneinfo = "Node 0, zone      DMA
+  pagesets
+    cpu: 0
+              count:    0
+  vm stats threshold: 8
+    cpu: 1
+              count:    0
+  vm stats threshold: 8
+Node 0, zone    DMA32
+  pagesets
+    cpu: 0
+              count:    12
+  vm stats threshold: 24
+    cpu: 1
+              count:    3
+  vm stats threshold: 24
+Node 1, zone   Normal
+  pagesets
+    cpu: 0
+  vm stats threshold: 30
+";
+        assert_eq!(node_stat_thresholds(zoneinfo), Some(24 + 24 + 30));
+        assert_eq!(node_stat_thresholds("Node 0, zone DMA\n"), None);
+        assert_eq!(
+            node_stat_thresholds("Node 0, zone DMA\n    cpu: x\n  vm stats threshold: 8\n"),
+            None
+        );
+    }
 
     /// Pin checks must not pass without looking: missing or garbled counters are `None`
     /// (`nec::pins_held` then fails the test program).

@@ -453,12 +453,17 @@ fn huge_page_window(fx: &mut Fx) -> R {
     });
     g.release();
     res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
+    let slack = sys::pin_counter_error()?;
     println!(
-        "# figure: huge-page window: at most {max_held} pages pinned during a {} page transfer",
+        "# figure: huge-page window: at most {max_held} pages pinned during a {} page transfer \
+         (vmstat's error: {slack})",
         LEN / 4096
     );
-    ensure(max_held <= huge, || {
-        format!("{max_held} pages pinned at once, the huge-page window is {huge}")
+    ensure(max_held <= huge + slack, || {
+        format!(
+            "{max_held} pages pinned at once, the huge-page window is {huge} \
+             (+{slack} of vmstat's per-CPU error)"
+        )
     })?;
     if huge > small {
         ensure(max_held > small, || {
@@ -819,7 +824,10 @@ fn concurrent(fd: &OwnedFd) -> R {
 
 /// A 128 MiB transfer of 4 KiB pages with the engine throttled to 512 MiB/s, sampled from another
 /// thread: the engine must have started while part of the buffer was still unpinned, and the pages
-/// held at any time must stay within the driver's window (64 MiB) plus one batch.
+/// held at any time must stay within the driver's window (64 MiB) plus one batch. The samples
+/// are vmstat's counters, which may over-count by the CPUs' unfolded deltas while the driver
+/// pins and unpins ([`sys::pin_counter_error`], a few hundred pages at most here): the bound
+/// allows for that.
 fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     const LEN: usize = 128 << 20;
     // The driver's window for 4 KiB pages, plus one batch.
@@ -851,15 +859,20 @@ fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     });
     g.release();
     res.map_err(|(e, _)| format!("transfer: {}", errname(e)))?;
+    let slack = sys::pin_counter_error()?;
     println!(
-        "# figure: overlap: at most {max_held} pages pinned during a {} page transfer",
+        "# figure: overlap: at most {max_held} pages pinned during a {} page transfer \
+         (vmstat's error: {slack})",
         LEN / 4096
     );
     ensure(overlapped, || {
         "never saw the engine running while pages were still to be pinned".into()
     })?;
-    ensure(max_held <= window_pages, || {
-        format!("{max_held} pages pinned at once, window is {window_pages}")
+    ensure(max_held <= window_pages + slack, || {
+        format!(
+            "{max_held} pages pinned at once, window is {window_pages} \
+             (+{slack} of vmstat's per-CPU error)"
+        )
     })?;
     ensure_eq("pins held after", pins_held() - base, 0)
 }
