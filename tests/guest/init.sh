@@ -12,10 +12,10 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 suite=$(sed -n 's/.*ve_test\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "ve_test: begin suite=$suite kernel=$(uname -r)"
-echo "ve_test: hugepages 2M=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null) 1G=$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null)"
+echo "ve_test: hugepages 2M=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null) 1G=$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo none)"
 # kmemleak (debug kernel): forget what boot left behind, so the scan at the end reports only what
 # the suite leaked; no automatic scans (one would start a minute after boot and take the CPU
-# from the suite for as long as the scan at the end: about 100 s of a 4 GiB guest under TCG).
+# from the suite for as long as the scan at the end: 10-16 s under TCG, see docs/design.md).
 kmemleak=/sys/kernel/debug/kmemleak
 if [ -w "$kmemleak" ]; then
 	echo scan=off >"$kmemleak"
@@ -40,8 +40,9 @@ if [ -w "$kmemleak" ]; then
 	# Objects must be 5 s old before kmemleak reports them: everything the suite left is, after
 	# this wait. One scan reports every unreferenced object old enough.
 	sleep 6
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	echo scan >"$kmemleak"
-	echo "ve_test: kmemleak scanned"
+	echo "ve_test: kmemleak scanned ($t0 s to $(cut -d' ' -f1 /proc/uptime) s of uptime)"
 fi
 echo "ve_test: taint=$(cat /proc/sys/kernel/tainted)"
 echo "ve_test: end"

@@ -5,6 +5,7 @@
 # engine and dropped interrupts.
 # harness-emulator-args:
 # harness-timeout: 600
+# harness-hugepages-1g: 1
 insmod /lib/modules/ve_drv.ko emulator=1 || exit 1
 /bin/ve_dma_test
 rc=$?

@@ -5,6 +5,7 @@
 # every documented errno.
 # harness-emulator-args:
 # harness-timeout: 600
+# harness-hugepages-1g: 1
 mke2fs -q /dev/ram0 || exit 1
 mkdir -p /mnt/ext2 && mount -t ext2 /dev/ram0 /mnt/ext2 || exit 1
 dd if=/dev/zero of=/mnt/ext2/file bs=4096 count=16 2>/dev/null || exit 1

@@ -7,9 +7,11 @@
 //!
 //! ```text
 //! ve-harness --kernel BZIMAGE --initrd INITRD --emulator VE_EMU --suites DIR --out DIR
-//!            [--mem-mib 4096] [--console all|tests|none] [--append KERNEL-ARGS] [--iommu]
+//!            [--mem-mib MIB] [--console all|tests|none] [--append KERNEL-ARGS] [--iommu]
 //!            [--variant ve1|ve3] SUITE...
 //! ```
+//! The guest has 3 GiB, 4 GiB for a suite that asks for a 1 GiB hugetlb page
+//! (`ve_harness::HugePages`), unless `--mem-mib` says.
 //! `--variant ve3` starts the emulator with `--variant ve3`: the card the driver binds is an
 //! emulated VE3 (its register layout, its privileged DMA engine on MSI-X 32); VE1 by default.
 //! `--iommu` gives the guest QEMU's Intel IOMMU (`-device intel-iommu,intremap=off`, before the
@@ -54,6 +56,7 @@ use ve_harness::{
     qemu_devices,
     suite_header,
     taint_bits,
+    HugePages,
     Verdict, //
 };
 
@@ -80,7 +83,8 @@ struct Opts {
     emulator: PathBuf,
     suites: PathBuf,
     out: PathBuf,
-    mem_mib: u64,
+    /// `--mem-mib`; otherwise [`HugePages::guest_mem_mib`] of each suite.
+    mem_mib: Option<u64>,
     console: Console,
     append: String,
     iommu: bool,
@@ -96,10 +100,7 @@ fn parse() -> Result<Opts, String> {
         emulator: PathBuf::new(),
         suites: PathBuf::new(),
         out: PathBuf::from("out"),
-        // 4 GiB: q35 puts 2 GiB below the PCI hole (its last pages e820-reserved) and 2 GiB from
-        // 4 GiB on. Early boot allocations come from the top of RAM, so with only 1 GiB up there
-        // the boot-time 1 GiB hugetlb page finds no whole aligned gigabyte (seen with 3 GiB).
-        mem_mib: 4096,
+        mem_mib: None,
         console: Console::Tests,
         append: String::new(),
         iommu: false,
@@ -115,7 +116,7 @@ fn parse() -> Result<Opts, String> {
             "--emulator" => o.emulator = val()?.into(),
             "--suites" => o.suites = val()?.into(),
             "--out" => o.out = val()?.into(),
-            "--mem-mib" => o.mem_mib = val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?,
+            "--mem-mib" => o.mem_mib = Some(val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?),
             "--append" => o.append = val()?,
             "--iommu" => o.iommu = true,
             "--variant" => {
@@ -208,6 +209,10 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
             .and_then(|t| t.parse().ok())
             .unwrap_or(180),
     );
+    let pools =
+        HugePages::of_suite(&script).map_err(|e| format!("{}: {e}", script_path.display()))?;
+    let hugepages = pools.kernel_args();
+    let mem_mib = o.mem_mib.unwrap_or_else(|| pools.guest_mem_mib());
     // Taint letters the suite's subject sets by design, allowed on top of O and N.
     let extra_taint = taint_bits(suite_header(&script, "allowed-taint").unwrap_or(""))
         .map_err(|e| format!("{}: harness-allowed-taint: {e}", script_path.display()))?;
@@ -230,7 +235,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
         Command::new(&o.emulator)
             .args(["--socket".as_ref(), sock.as_os_str()])
             .args(["--ram-file".as_ref(), ram.as_os_str()])
-            .args(["--ram-size", &format!("{}M", o.mem_mib)])
+            .args(["--ram-size", &format!("{mem_mib}M")])
             .args(["--nonce", &format!("{nonce:#x}")])
             .args(["--stats".as_ref(), stats.as_os_str()])
             .args(&emu_args)
@@ -243,8 +248,8 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
     wait_for_file(&sock, emu.0.as_mut().unwrap(), Duration::from_secs(10))?;
 
     let append = format!(
-        "console=ttyS0 panic=-1 oops=panic hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=160 \
-         ve_test.suite={name} ve_test.nonce={nonce:#x} {}{}",
+        "console=ttyS0 panic=-1 oops=panic {hugepages} ve_test.suite={name} \
+         ve_test.nonce={nonce:#x} {}{}",
         if o.iommu {
             format!("{} ", iommu::KERNEL_ARGS)
         } else {
@@ -252,7 +257,7 @@ fn run_suite(o: &Opts, name: &str) -> Result<SuiteRun, String> {
         },
         o.append
     );
-    let mem = format!("{}M", o.mem_mib);
+    let mem = format!("{mem_mib}M");
     let mut qemu = Reaper(Some(
         Command::new("qemu-system-x86_64")
             .args([
