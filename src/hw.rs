@@ -744,8 +744,15 @@ pub mod vcr {
     pub const CONFIG_OFFSET: usize = 0xf00;
     /// Words.
     pub const WORDS: usize = 13;
-    /// The only layout version (word 0, bits 7:0) this driver reads.
+    /// The layout version (word 0, bits 7:0) of every VE1 and of earlier VE3s.
     pub const VERSION: u32 = 1;
+    /// The layout version of later VE3s: the enabled cores are all of word 5 (word 1's bitmap is
+    /// not read), and NUMA partitioning splits them nine and nine.
+    pub const VERSION_WIDE: u32 = 2;
+    /// Cores of NUMA node 0 and 1 in partitioning mode: five each in layout 1, nine each in
+    /// layout 2 (NEC's masks).
+    const NUMA_CORES: [u32; 2] = [0x1f, 0x3e0];
+    const NUMA_CORES_WIDE: [u32; 2] = [0x1ff, 0x3_fe00];
     /// VE1 models NEC's driver accepts: 1 and 2, and 0xfe for a QEMU model.
     pub const VE1_MODELS: [u32; 3] = [1, 2, 0xfe];
 
@@ -778,9 +785,29 @@ pub mod vcr {
             self.field(1, 31, 24)
         }
 
-        /// Bitmap of the enabled physical cores (word 1, bits 23:0).
+        /// Bitmap of the enabled physical cores: word 1, bits 23:0; all of word 5 in layout 2
+        /// (a VE3's: no VE1 with it binds).
         pub const fn cores_enable(&self) -> u32 {
-            self.field(1, 23, 0)
+            if self.version() == VERSION_WIDE {
+                self.0[5]
+            } else {
+                self.field(1, 23, 0)
+            }
+        }
+
+        /// The enabled cores of NUMA node `node` (0 or 1) in partitioning mode, as NEC's
+        /// `numa0_cores`/`numa1_cores` show them; 0 for any other node.
+        pub const fn numa_cores(&self, node: usize) -> u32 {
+            let masks = if self.version() == VERSION_WIDE {
+                NUMA_CORES_WIDE
+            } else {
+                NUMA_CORES
+            };
+            if node < masks.len() {
+                self.cores_enable() & masks[node]
+            } else {
+                0
+            }
         }
 
         /// One past the highest enabled physical core (0 with none): the cores NEC's driver
@@ -789,7 +816,8 @@ pub mod vcr {
             u32::BITS - self.cores_enable().leading_zeros()
         }
 
-        /// Chip serial number: `(w2 << 32 | w3, w4 << 32 | w5)`.
+        /// Chip serial number: `(w2 << 32 | w3, w4 << 32 | w5)` (a VE3 shows only the first
+        /// three words: in layout 2 word 5 holds the cores).
         pub const fn chip_id(&self) -> (u64, u64) {
             (self.pair(2), self.pair(4))
         }
@@ -848,7 +876,9 @@ pub mod vcr {
         /// Whether these words describe a VE3 as NEC's VE3 probe accepts it: layout 1 or 2,
         /// model 3, CPU version 1.
         pub const fn is_ve3(&self) -> bool {
-            matches!(self.version(), 1 | 2) && self.model() == 3 && self.cpu_version() == 1
+            matches!(self.version(), VERSION | VERSION_WIDE)
+                && self.model() == 3
+                && self.cpu_version() == 1
         }
     }
 }

@@ -70,9 +70,6 @@ use crate::{
 
 /// NUMA memory block size VEOS uses in partitioning mode (NEC's constant for VE1).
 const NUMA_MEM_BLOCK_SIZE: u32 = 0x400_0000;
-/// Cores of NUMA node 0 and 1 in partitioning mode (VE1: five each).
-const NUMA0_CORES: u32 = 0x1f;
-const NUMA1_CORES: u32 = 0x3e0;
 /// VE3's `cache_l3` in KiB (NEC's constant).
 const VE3_CACHE_L3_KIB: u32 = 2048;
 /// Throttling levels accepted (0..=9).
@@ -432,8 +429,8 @@ ro_attrs! {
     CACHE_L1D = c"cache_l1d": |c| "{}\n", c.facts.chip.cache_kib[1];
     CACHE_L2 = c"cache_l2": |c| "{}\n", c.facts.chip.cache_kib[2];
     CACHE_LLC = c"cache_llc": |c| "{}\n", c.facts.chip.cache_kib[3];
-    NUMA0_CORES_ATTR = c"numa0_cores": |c| "{:#x}\n", c.vcr().cores_enable() & NUMA0_CORES;
-    NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", c.vcr().cores_enable() & NUMA1_CORES;
+    NUMA0_CORES_ATTR = c"numa0_cores": |c| "{:#x}\n", c.vcr().numa_cores(0);
+    NUMA1_CORES_ATTR = c"numa1_cores": |c| "{:#x}\n", c.vcr().numa_cores(1);
     NUMA_MEM_BLOCK_SIZE_ATTR = c"numa_mem_block_size": |_c| "{:#x}\n", NUMA_MEM_BLOCK_SIZE;
     FIRST_MEM_NODE = c"first_mem_node": |_c| "{}\n", 0;
     CACHE_L3 = c"cache_l3": |_c| "{}\n", VE3_CACHE_L3_KIB;

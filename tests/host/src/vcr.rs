@@ -75,3 +75,32 @@ fn a_ve3_is_model_3_cpu_1_layout_1_or_2() {
     v.0[0] = 0x0300_0103; // layout 3
     assert!(!v.is_ve3());
 }
+
+/// NUMA partitioning's halves in layout 1: cores 0-4 and 5-9 (VE1's five and five).
+#[test]
+fn layout_1_numa_halves_are_five_cores_each() {
+    let v = sample(); // cores 2-9
+    assert_eq!(v.numa_cores(0), 0x1c);
+    assert_eq!(v.numa_cores(1), 0x3e0);
+    assert_eq!(v.numa_cores(2), 0);
+}
+
+/// A VE3 of layout 2: the enabled cores are all of word 5, word 1's bitmap is not read, and the
+/// NUMA halves are nine cores each (NEC's `0x1ff`, `0x3fe00`); `core_fls` follows word 5.
+#[test]
+fn layout_2_takes_the_cores_from_word_5_and_splits_them_nine_and_nine() {
+    let mut v = sample();
+    v.0[0] = 0x0310_0102;
+    v.0[1] = 0x1000_0003; // 16 cores; a bitmap of two that layout 2 ignores
+    v.0[5] = 0x0003_c0ff; // cores 0-7 and 14-17
+    assert!(v.is_ve3());
+    assert_eq!(v.num_of_core(), 16);
+    assert_eq!(v.cores_enable(), 0x3_c0ff);
+    assert_eq!(v.numa_cores(0), 0xff);
+    assert_eq!(v.numa_cores(1), 0x3_c000);
+    assert_eq!(v.core_fls(), 18);
+    // Layout 1 on the same words reads word 1.
+    v.0[0] = 0x0310_0101;
+    assert_eq!(v.cores_enable(), 0x3);
+    assert_eq!(v.numa_cores(1), 0);
+}

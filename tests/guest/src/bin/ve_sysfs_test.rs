@@ -181,7 +181,14 @@ fn rebind(bdf: &str) -> Result<(), i32> {
 /// Registers"; docs/nec-abi.md, "sysfs"), decoded here independently of the driver.
 fn expected(w: &[u32; VCR_WORDS]) -> Vec<(&'static str, String)> {
     let pair = |i: usize| (u64::from(w[i]) << 32) | u64::from(w[i + 1]);
-    let cores = w[1] & 0xff_ffff;
+    // Layout 2 (a VE3's): the cores are all of word 5, NUMA's halves nine cores each.
+    let wide = w[0] & 0xff == 2;
+    let cores = if wide { w[5] } else { w[1] & 0xff_ffff };
+    let numa = if wide {
+        [0x1ff, 0x3_fe00]
+    } else {
+        [0x1f, 0x3e0]
+    };
     vec![
         ("abi_version", "101\n".into()),
         ("ve_arch_class", "ve1\n".into()),
@@ -196,8 +203,8 @@ fn expected(w: &[u32; VCR_WORDS]) -> Vec<(&'static str, String)> {
         ("fw_version", format!("{}\n", w[10] & 0xffff)),
         ("serial", format!("{:016x}{:016x}\n", pair(6), pair(8))),
         ("chip_id", format!("{:016x}{:016x}\n", pair(2), pair(4))),
-        ("numa0_cores", format!("{:#x}\n", cores & 0x1f)),
-        ("numa1_cores", format!("{:#x}\n", cores & 0x3e0)),
+        ("numa0_cores", format!("{:#x}\n", cores & numa[0])),
+        ("numa1_cores", format!("{:#x}\n", cores & numa[1])),
         ("cache_l1i", "32\n".into()),
         ("cache_l1d", "32\n".into()),
         ("cache_l2", "256\n".into()),
@@ -386,10 +393,29 @@ fn changed_registers_read_back_after_rebind(fx: &mut Fx) -> R {
     w[10] = if fx.ve3 { 0x8000_0042 } else { 0x0042 };
     w[11] = (48 << 16) | 1200;
     w[12] = (1600 << 16) | 50;
-    write_vcr(&fx.bar, &w);
+    read_back_after_rebind(fx, &w)
+}
+
+/// A VE3 whose configuration words are of layout 2 (later VE3s): the enabled cores are all of
+/// word 5 (word 1's bitmap says otherwise and is not read), NUMA's halves are nine cores each,
+/// `chip_id` is words 2-4; read back after a rebind, then the original words the same way.
+fn ve3_layout_2_takes_the_cores_from_word_5(fx: &mut Fx) -> R {
+    let mut w = fx.vcr;
+    w[0] = (w[0] & !0xff) | 2;
+    // 12 cores; a bitmap of two that layout 2 ignores.
+    w[1] = 0x0c00_0003;
+    // Cores 0-7 and 14-17: both NUMA halves of layout 2, beyond layout 1's 10 cores.
+    w[5] = 0x0003_c0ff;
+    read_back_after_rebind(fx, &w)
+}
+
+/// Puts words `w` in the emulator's block, rebinds and checks every value; then the original
+/// words, rebinds and checks them.
+fn read_back_after_rebind(fx: &Fx, w: &[u32; VCR_WORDS]) -> R {
+    write_vcr(&fx.bar, w);
     let r = rebind(&fx.bdf)
         .map_err(|e| format!("rebind: {}", errname(e)))
-        .and_then(|()| check_values(&w));
+        .and_then(|()| check_values(w));
     write_vcr(&fx.bar, &fx.vcr);
     r?;
     rebind(&fx.bdf).map_err(|e| format!("rebind with the original words: {}", errname(e)))?;
@@ -1294,6 +1320,10 @@ fn main() {
         );
     suite = if ve3 {
         suite
+            .case(
+                "VE3 configuration words of layout 2: cores from word 5, NUMA halves of nine",
+                ve3_layout_2_takes_the_cores_from_word_5,
+            )
             .case(
                 "ve_state moves only along NEC's VE3 table (EINVAL, ERANGE) and wakes a POLLPRI poller",
                 ve3_ve_state_moves_as_necs_table,
