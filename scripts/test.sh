@@ -104,12 +104,12 @@ guest_suites test-ve3 "--variant ve3" "$suites"
 # kernel log).
 build_for_kernel debug
 guest_suites debug "" "$suites"
-# And the code only a VE3 runs, on it: the engine's interrupt and its INTVEC1 acknowledge, the
-# cores' and node interrupts, the tasks and VE3's card reset, VE3's windows, sysfs and commands
-# (ownership, NOTIFY_FAULT, clock gating, memory clear), VEOS's VE3 start-up. (The other suites
-# drive the same manager code as on VE1 through the same register accessors, and run on VE3 on
-# the test kernel above; all of them here would add about 20 minutes to CI.)
-guest_suites debug-ve3 "--variant ve3" "dma cores program mmap sysfs veos"
+# And the code only a VE3 runs, on it: the cores' and node interrupts, the tasks and VE3's card
+# reset, VE3's windows, sysfs and commands (ownership, NOTIFY_FAULT, clock gating, memory clear),
+# VEOS's VE3 start-up. (The other suites drive the same manager code as on VE1 through the same
+# register accessors and the same handlers, with the chip table's offsets and bits, and run on
+# VE3 on the test kernel above; all of them here would add about 20 minutes to CI.)
+guest_suites debug-ve3 "--variant ve3" "cores program mmap sysfs veos"
 
 # The figures the tests measured on their way (lines '# figure: ...' of the guest programs).
 figures() {
