@@ -15,7 +15,7 @@ echo "ve_test: begin suite=$suite kernel=$(uname -r)"
 echo "ve_test: hugepages 2M=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null) 1G=$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo none)"
 # kmemleak (debug kernel): forget what boot left behind, so the scan at the end reports only what
 # the suite leaked; no automatic scans (one would start a minute after boot and take the CPU
-# from the suite for as long as the scan at the end: 10-16 s under TCG, see docs/design.md).
+# from the suite for as long as the scan at the end: 10-17 s under TCG, see docs/design.md).
 kmemleak=/sys/kernel/debug/kmemleak
 if [ -w "$kmemleak" ]; then
 	echo scan=off >"$kmemleak"

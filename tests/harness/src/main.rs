@@ -116,7 +116,9 @@ fn parse() -> Result<Opts, String> {
             "--emulator" => o.emulator = val()?.into(),
             "--suites" => o.suites = val()?.into(),
             "--out" => o.out = val()?.into(),
-            "--mem-mib" => o.mem_mib = Some(val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?),
+            "--mem-mib" => {
+                o.mem_mib = Some(val()?.parse().map_err(|e| format!("--mem-mib: {e}"))?);
+            }
             "--append" => o.append = val()?,
             "--iommu" => o.iommu = true,
             "--variant" => {
