@@ -200,7 +200,7 @@ pub fn pin_counter_error() -> Result<i64, String> {
 /// `/proc/zoneinfo`: a node's threshold on a CPU is the largest of its zones' ("vm stats
 /// threshold" in the zone's `cpu:` section). `None` if the text shows none.
 pub fn node_stat_thresholds(zoneinfo: &str) -> Option<i64> {
-    let mut per_node_cpu: Vec<((String, i64), i64)> = Vec::new();
+    let mut per_node_cpu = std::collections::BTreeMap::<(String, i64), i64>::new();
     let (mut node, mut cpu) = (String::new(), -1i64);
     for line in zoneinfo.lines() {
         let t = line.trim();
@@ -210,14 +210,11 @@ pub fn node_stat_thresholds(zoneinfo: &str) -> Option<i64> {
             cpu = c.trim().parse().ok()?;
         } else if let Some(v) = t.strip_prefix("vm stats threshold:") {
             let v: i64 = v.trim().parse().ok()?;
-            let key = (node.clone(), cpu);
-            match per_node_cpu.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, max)) => *max = (*max).max(v),
-                None => per_node_cpu.push((key, v)),
-            }
+            let max = per_node_cpu.entry((node.clone(), cpu)).or_insert(v);
+            *max = (*max).max(v);
         }
     }
-    (!per_node_cpu.is_empty()).then(|| per_node_cpu.iter().map(|(_, v)| v).sum())
+    (!per_node_cpu.is_empty()).then(|| per_node_cpu.values().sum())
 }
 
 /// The value of `key=` on the kernel command line.

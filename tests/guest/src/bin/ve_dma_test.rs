@@ -826,7 +826,7 @@ fn concurrent(fd: &OwnedFd) -> R {
 /// thread: the engine must have started while part of the buffer was still unpinned, and the pages
 /// held at any time must stay within the driver's window (64 MiB) plus one batch. The samples
 /// are vmstat's counters, which may over-count by the CPUs' unfolded deltas while the driver
-/// pins and unpins ([`sys::pin_counter_error`], a few hundred pages at most here): the bound
+/// pins and unpins ([`sys::pin_counter_error`], 80 pages on the test VM): the bound
 /// allows for that.
 fn overlap(fd: &OwnedFd, c: &EmuBar) -> R {
     const LEN: usize = 128 << 20;
