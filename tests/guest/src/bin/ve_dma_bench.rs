@@ -15,8 +15,11 @@
 //! - `cached`: the kernel manager with its registration cache on (`dma_cache_mib`): the buffer is
 //!   transferred once unmeasured, then each measured transfer finds it pinned and mapped.
 //!
-//! It loads the module itself, once with `user_pdma=1` (legacy, bulk), once without (kernel,
-//! library), once with the cache (cached).
+//! It loads the module itself: once with `user_pdma=1` for legacy, bulk, kernel and library,
+//! interleaved (each repetition of a point runs the four in turn, so that their ratios compare
+//! transfers made milliseconds apart: under TCG a boot's speed drifts by up to 2x over seconds,
+//! and scanning one mode after another put that drift into the ratios), once for the
+//! small-transfer latencies, once with the cache (cached).
 //! Buffers are unregistered and pinned on the fly, as in NEC's benchmark. The guest runs under TCG:
 //! guest CPU work is about 18x slower than on hardware while the emulator copies natively, so
 //! these are not hardware numbers. A benchmark, not a test: it checks only that every transfer
@@ -42,7 +45,10 @@ use libc::{
 
 use ve_guest::{
     emubar::EmuBar,
-    hw::emu,
+    hw::{
+        desc,
+        emu, //
+    },
     ksft::Tap,
     mem::{
         Backing,
@@ -210,6 +216,81 @@ fn verify(
             i * 8,
             pattern(seed, i)
         )),
+    }
+}
+
+/// The file of one load of the module and what each mode drives the engine through. Fields drop
+/// in order: the library's handle and the mapping before the file they use.
+struct Drivers {
+    lib: Option<Lib>,
+    /// The engine's registers, mapped while a user-space manager (legacy, bulk) runs: with
+    /// `user_pdma=1` the mapping lends the engine to user space, and its end gives the engine
+    /// back to the kernel manager (halted, its ring restarted) before `munmap` returns.
+    eng: Option<UserEngine>,
+    fd: OwnedFd,
+}
+
+impl Drivers {
+    /// Lends the engine to user space for `mode`'s manager, or takes it back for the kernel's.
+    /// Not timed: a new mapping's register pages are faulted in here.
+    fn engine_for(&mut self, mode: Mode) -> Result<(), String> {
+        if !matches!(mode, Mode::Legacy | Mode::Bulk) {
+            self.eng = None;
+            return Ok(());
+        }
+        if self.eng.is_none() {
+            let eng = UserEngine::map(&self.fd).map_err(|e| format!("mmap: {}", errname(e)))?;
+            let scr = eng.scr();
+            for off in [scr.ctl0(), scr.ctl1(), scr.desc(0), scr.desc(desc::NUM - 1)] {
+                eng.read(off);
+            }
+            self.eng = Some(eng);
+        }
+        Ok(())
+    }
+
+    /// One transfer by `mode`.
+    fn run(
+        &mut self,
+        mode: Mode,
+        c: &EmuBar,
+        to_ve: bool,
+        vh: u64,
+        len: u64,
+    ) -> Result<Sample, String> {
+        self.engine_for(mode)?;
+        run_once(
+            mode,
+            &self.fd,
+            self.eng.as_ref(),
+            self.lib.as_ref(),
+            c,
+            to_ve,
+            vh,
+            len,
+        )
+    }
+
+    /// [`verify`] by `mode`.
+    fn verify(
+        &mut self,
+        mode: Mode,
+        c: &EmuBar,
+        b: &Buffer,
+        len: usize,
+        seed: u64,
+    ) -> Result<(), String> {
+        self.engine_for(mode)?;
+        verify(
+            mode,
+            &self.fd,
+            self.eng.as_ref(),
+            self.lib.as_ref(),
+            c,
+            b,
+            len,
+            seed,
+        )
     }
 }
 
@@ -430,89 +511,78 @@ fn main() {
     for (params, modes) in [
         (
             "emulator=1 user_pdma=1",
-            [Mode::Legacy, Mode::Bulk].as_slice(),
+            [Mode::Legacy, Mode::Bulk, Mode::Kernel, Mode::Library].as_slice(),
         ),
         (LATENCY_PARAMS, [].as_slice()),
-        ("emulator=1", [Mode::Kernel, Mode::Library].as_slice()),
         (cached.as_str(), [Mode::Cached].as_slice()),
     ] {
         let r = (|| {
             sys::insmod(&module, params).map_err(|e| format!("insmod {params}: {}", errname(e)))?;
             let run = (|| {
                 let fd = sys::open_rw("/dev/ve0").map_err(|e| format!("open: {}", errname(e)))?;
-                let eng = if modes.is_empty() {
+                if modes.is_empty() {
                     small = latencies(&fd, &buffers[0]);
-                    None
-                } else if modes.contains(&Mode::Kernel) {
-                    None
-                } else {
-                    Some(UserEngine::map(&fd).map_err(|e| format!("mmap: {}", errname(e)))?)
-                };
+                    return Ok(());
+                }
                 let lib = if modes.contains(&Mode::Library) {
                     Some(Lib::open(&fd)?)
                 } else {
                     None
                 };
+                let mut d = Drivers { lib, eng: None, fd };
+                // Warm-up, not measured: the first calls into a freshly loaded module run code
+                // TCG has not translated yet, milliseconds each.
                 for &mode in modes {
-                    let run = |to_ve, vh, len| {
-                        run_once(mode, &fd, eng.as_ref(), lib.as_ref(), &c, to_ve, vh, len)
-                    };
-                    // Warm-up, not measured: the first calls into a freshly loaded module run
-                    // code TCG has not translated yet, milliseconds each.
                     for &to_ve in &dirs {
                         for len in [sizes[0], 1 << 20] {
                             for _ in 0..4 {
-                                run(to_ve, buffers[0].addr(), len.min(max_len))?;
+                                d.run(mode, &c, to_ve, buffers[0].addr(), len.min(max_len))?;
                             }
                         }
                     }
-                    for (bi, b) in buffers.iter().enumerate() {
-                        for &to_ve in &dirs {
-                            for &len in &sizes {
-                                let mut v = Vec::new();
-                                if mode == Mode::Cached {
-                                    // The miss that fills the cache, not measured.
-                                    run(to_ve, b.addr(), len)?;
+                }
+                for (bi, b) in buffers.iter().enumerate() {
+                    for &to_ve in &dirs {
+                        for &len in &sizes {
+                            if modes.contains(&Mode::Cached) {
+                                // The miss that fills the cache, not measured.
+                                d.run(Mode::Cached, &c, to_ve, b.addr(), len)?;
+                            }
+                            // Each repetition runs every mode once, in turn.
+                            let mut v: BTreeMap<Mode, Vec<Sample>> = BTreeMap::new();
+                            for _ in 0..reps {
+                                for &mode in modes {
+                                    let s = d.run(mode, &c, to_ve, b.addr(), len)?;
+                                    v.entry(mode).or_default().push(s);
                                 }
-                                for _ in 0..reps {
-                                    v.push(run(to_ve, b.addr(), len)?);
-                                }
+                            }
+                            for (mode, mut v) in v {
                                 v.sort_by(|x, y| x.wall.total_cmp(&y.wall));
                                 results.insert((bi, to_ve, len, mode), v[v.len() / 2]);
                                 done += 1;
-                                // The progress line (stderr, not the results): rewritten in
-                                // place on a terminal, one line per scan on a serial log.
-                                if tty {
-                                    eprint!(
-                                        "\rve_dma_bench: {done}/{total} {mode:?} {} {} {} KiB    ",
-                                        backings[bi].0,
-                                        if to_ve { "vh2ve" } else { "ve2vh" },
-                                        len >> 10
-                                    );
-                                }
                             }
-                            if !tty {
-                                eprintln!(
-                                    "ve_dma_bench: {done}/{total} {mode:?} {} {} done",
+                            // The progress line (stderr, not the results): rewritten in place
+                            // on a terminal, one line per scan on a serial log.
+                            if tty {
+                                eprint!(
+                                    "\rve_dma_bench: {done}/{total} {} {} {} KiB    ",
                                     backings[bi].0,
                                     if to_ve { "vh2ve" } else { "ve2vh" },
+                                    len >> 10
                                 );
                             }
                         }
+                        if !tty {
+                            eprintln!(
+                                "ve_dma_bench: {done}/{total} {modes:?} {} {} done",
+                                backings[bi].0,
+                                if to_ve { "vh2ve" } else { "ve2vh" },
+                            );
+                        }
+                    }
+                    for &mode in modes {
                         let seed = (mode as u64) << 32 | bi as u64;
-                        checks.insert(
-                            (mode, bi),
-                            verify(
-                                mode,
-                                &fd,
-                                eng.as_ref(),
-                                lib.as_ref(),
-                                &c,
-                                b,
-                                check_len,
-                                seed,
-                            ),
-                        );
+                        checks.insert((mode, bi), d.verify(mode, &c, b, check_len, seed));
                     }
                 }
                 if tty {
