@@ -185,12 +185,9 @@ fn pattern(seed: u64, i: usize) -> u64 {
 
 /// Data check of one mode on one buffer: the first `len` bytes go VH -> VE with a pattern,
 /// the buffer is overwritten, and they come back VE -> VH; every 8 bytes are compared.
-#[allow(clippy::too_many_arguments)]
 fn verify(
+    d: &Drivers,
     mode: Mode,
-    fd: &OwnedFd,
-    eng: Option<&UserEngine>,
-    lib: Option<&Lib>,
     c: &EmuBar,
     b: &Buffer,
     len: usize,
@@ -202,9 +199,9 @@ fn verify(
     for (i, w) in words.iter_mut().enumerate() {
         *w = pattern(seed, i);
     }
-    run_once(mode, fd, eng, lib, c, true, b.addr(), len as u64)?;
+    run_once(d, mode, c, true, b.addr(), len as u64)?;
     words.fill(!0);
-    run_once(mode, fd, eng, lib, c, false, b.addr(), len as u64)?;
+    run_once(d, mode, c, false, b.addr(), len as u64)?;
     match words
         .iter()
         .enumerate()
@@ -231,12 +228,12 @@ struct Drivers {
 }
 
 impl Drivers {
-    /// Lends the engine to user space for `mode`'s manager, or takes it back for the kernel's.
-    /// Not timed: a new mapping's register pages are faulted in here.
-    fn engine_for(&mut self, mode: Mode) -> Result<(), String> {
+    /// Lends the engine to user space for `mode`'s manager, or takes it back for the kernel's;
+    /// then ready for `mode`. Not timed: a new mapping's register pages are faulted in here.
+    fn ready(&mut self, mode: Mode) -> Result<&Self, String> {
         if !matches!(mode, Mode::Legacy | Mode::Bulk) {
             self.eng = None;
-            return Ok(());
+            return Ok(self);
         }
         if self.eng.is_none() {
             let eng = UserEngine::map(&self.fd).map_err(|e| format!("mmap: {}", errname(e)))?;
@@ -246,60 +243,13 @@ impl Drivers {
             }
             self.eng = Some(eng);
         }
-        Ok(())
-    }
-
-    /// One transfer by `mode`.
-    fn run(
-        &mut self,
-        mode: Mode,
-        c: &EmuBar,
-        to_ve: bool,
-        vh: u64,
-        len: u64,
-    ) -> Result<Sample, String> {
-        self.engine_for(mode)?;
-        run_once(
-            mode,
-            &self.fd,
-            self.eng.as_ref(),
-            self.lib.as_ref(),
-            c,
-            to_ve,
-            vh,
-            len,
-        )
-    }
-
-    /// [`verify`] by `mode`.
-    fn verify(
-        &mut self,
-        mode: Mode,
-        c: &EmuBar,
-        b: &Buffer,
-        len: usize,
-        seed: u64,
-    ) -> Result<(), String> {
-        self.engine_for(mode)?;
-        verify(
-            mode,
-            &self.fd,
-            self.eng.as_ref(),
-            self.lib.as_ref(),
-            c,
-            b,
-            len,
-            seed,
-        )
+        Ok(self)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_once(
+    d: &Drivers,
     mode: Mode,
-    fd: &OwnedFd,
-    eng: Option<&UserEngine>,
-    lib: Option<&Lib>,
     c: &EmuBar,
     to_ve: bool,
     vh: u64,
@@ -321,16 +271,26 @@ fn run_once(
                 },
                 ..Default::default()
             };
-            sys::ioctl(fd, uapi::VE_DMA_IOC_XFER, &mut a)
+            sys::ioctl(&d.fd, uapi::VE_DMA_IOC_XFER, &mut a)
                 .map_err(|e| format!("XFER: {}", errname(e)))?;
             u64::from(a.descs)
         }
         Mode::Library => {
-            lib.ok_or("no library handle")?.xfer(to_ve, vh, len)?;
+            d.lib
+                .as_ref()
+                .ok_or("no library handle")?
+                .xfer(to_ve, vh, len)?;
             0
         }
-        Mode::Legacy => necdma::legacy(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
-        Mode::Bulk => necdma::bulk(fd, eng.ok_or("no engine mapping")?, vh, VE, len, to_ve)?,
+        Mode::Legacy | Mode::Bulk => {
+            let eng = d.eng.as_ref().ok_or("no engine mapping")?;
+            let manager = if mode == Mode::Legacy {
+                necdma::legacy
+            } else {
+                necdma::bulk
+            };
+            manager(&d.fd, eng, vh, VE, len, to_ve)?
+        }
     };
     let wall = t.elapsed().as_nanos() as f64;
     let cpu = cpu_ns() - cpu0;
@@ -536,7 +496,14 @@ fn main() {
                     for &to_ve in &dirs {
                         for len in [sizes[0], 1 << 20] {
                             for _ in 0..4 {
-                                d.run(mode, &c, to_ve, buffers[0].addr(), len.min(max_len))?;
+                                run_once(
+                                    d.ready(mode)?,
+                                    mode,
+                                    &c,
+                                    to_ve,
+                                    buffers[0].addr(),
+                                    len.min(max_len),
+                                )?;
                             }
                         }
                     }
@@ -546,13 +513,21 @@ fn main() {
                         for &len in &sizes {
                             if modes.contains(&Mode::Cached) {
                                 // The miss that fills the cache, not measured.
-                                d.run(Mode::Cached, &c, to_ve, b.addr(), len)?;
+                                run_once(
+                                    d.ready(Mode::Cached)?,
+                                    Mode::Cached,
+                                    &c,
+                                    to_ve,
+                                    b.addr(),
+                                    len,
+                                )?;
                             }
                             // Each repetition runs every mode once, in turn.
                             let mut v: BTreeMap<Mode, Vec<Sample>> = BTreeMap::new();
                             for _ in 0..reps {
                                 for &mode in modes {
-                                    let s = d.run(mode, &c, to_ve, b.addr(), len)?;
+                                    let s =
+                                        run_once(d.ready(mode)?, mode, &c, to_ve, b.addr(), len)?;
                                     v.entry(mode).or_default().push(s);
                                 }
                             }
@@ -582,7 +557,10 @@ fn main() {
                     }
                     for &mode in modes {
                         let seed = (mode as u64) << 32 | bi as u64;
-                        checks.insert((mode, bi), d.verify(mode, &c, b, check_len, seed));
+                        let r = d
+                            .ready(mode)
+                            .and_then(|d| verify(d, mode, &c, b, check_len, seed));
+                        checks.insert((mode, bi), r);
                     }
                 }
                 if tty {
